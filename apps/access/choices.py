@@ -1,0 +1,65 @@
+"""Statuses of access requests and grants, and the one table of allowed transitions of each."""
+from django.db import models
+
+
+class AccessRequestStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    PROVISIONING = "provisioning", "Provisioning"
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+S = AccessRequestStatus
+
+#: The single source of truth for access request transitions: status -> statuses it may move to.
+ACCESS_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
+    S.SUBMITTED: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.CANCELLED}),
+    S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.PROVISIONING}),
+    S.PROVISIONING: frozenset({S.ACTIVE, S.FAILED, S.REVOKED}),
+    S.ACTIVE: frozenset({S.EXPIRED, S.REVOKED}),
+    S.FAILED: frozenset({S.PROVISIONING, S.REVOKED}),
+    S.EXPIRED: frozenset(),
+    S.REVOKED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+#: A consumer has at most one request in these states per output port.
+OPEN_REQUEST_STATES = (S.DRAFT, S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE, S.FAILED)
+TERMINAL_REQUEST_STATES = (S.EXPIRED, S.REVOKED, S.REJECTED, S.CANCELLED)
+
+
+class GrantStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPLYING = "applying", "Applying"
+    ACTIVE = "active", "Active"
+    REVOKING = "revoking", "Revoking"
+    REVOKED = "revoked", "Revoked"
+    FAILED = "failed", "Failed"
+
+
+G = GrantStatus
+
+#: Grant transitions. ``applying -> applying`` is allowed: a worker killed mid-apply is redelivered.
+GRANT_TRANSITIONS: dict[str, frozenset[str]] = {
+    G.PENDING: frozenset({G.APPLYING, G.REVOKING}),
+    G.APPLYING: frozenset({G.APPLYING, G.ACTIVE, G.FAILED, G.PENDING}),
+    G.ACTIVE: frozenset({G.REVOKING, G.APPLYING}),
+    G.FAILED: frozenset({G.APPLYING, G.REVOKING}),
+    G.REVOKING: frozenset({G.REVOKING, G.REVOKED, G.FAILED}),
+    G.REVOKED: frozenset(),
+}
+
+
+class GrantAction(models.TextChoices):
+    APPLY = "apply", "Apply"
+    REVOKE = "revoke", "Revoke"

@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.core.models import TimeStampedModel
+
+from .choices import AccessRequestStatus, GrantAction, GrantStatus
+
+
+class AccessRequest(TimeStampedModel):
+    """A consumer's request to read a data product through one output port, for a purpose and a
+    period. Its status follows ``ACCESS_REQUEST_TRANSITIONS``; every change goes through
+    ``apps.access.services``."""
+
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests")
+    on_behalf_of_team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests",
+    )
+    output_port = models.ForeignKey("catalog.OutputPort", on_delete=models.PROTECT, related_name="access_requests")
+    purpose = models.CharField(max_length=200)
+    justification = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty means permanent.")
+    status = models.CharField(
+        max_length=20, choices=AccessRequestStatus.choices, default=AccessRequestStatus.DRAFT, db_index=True,
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.requester} → {self.output_port}"
+
+    @property
+    def data_product(self):
+        return self.output_port.data_product
+
+
+class Grant(TimeStampedModel):
+    """The platform-side fact of an approved access request: a role on the platform holding the
+    privileges, granted to the consumer's login (the principal)."""
+
+    access_request = models.OneToOneField(AccessRequest, on_delete=models.PROTECT, related_name="grant")
+    platform = models.ForeignKey("platforms.Platform", on_delete=models.PROTECT, related_name="grants")
+    principal = models.CharField(max_length=255, blank=True, help_text="The consumer's login on the platform.")
+    role_name = models.CharField(max_length=63, blank=True, help_text="The access role that carries the privileges.")
+    privileges = models.JSONField(default=list, help_text='e.g. ["USAGE", "SELECT"]')
+    schema = models.CharField(max_length=255)
+    tables = models.JSONField(default=list, blank=True, help_text="Empty means every table of the schema.")
+    status = models.CharField(max_length=16, choices=GrantStatus.choices, default=GrantStatus.PENDING, db_index=True)
+    status_reason = models.TextField(blank=True, help_text="Why the grant waits or failed.")
+    starts_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Grant #{self.pk} {self.role_name or '(no role yet)'} → {self.principal or '?'} ({self.status})"
+
+
+class GrantAttempt(models.Model):
+    """One attempt to apply or revoke a grant on its platform: statement summary (no secrets),
+    result and duration."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="attempts")
+    action = models.CharField(max_length=10, choices=GrantAction.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    succeeded = models.BooleanField(default=False)
+    summary = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what, when, with the state before and after.
+
+    Rows are only ever inserted (``apps.access.services.audit_record``); the admin is read-only.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor or 'system'} {self.action} {self.object_type}#{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

@@ -1,0 +1,38 @@
+from django.db import models
+
+
+class DataProductStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    DEPRECATED = "deprecated", "Deprecated"
+    RETIRED = "retired", "Retired"
+
+
+# Statuses every signed-in user sees in the marketplace; drafts only their owners see.
+LISTED_STATUSES = (DataProductStatus.PUBLISHED, DataProductStatus.DEPRECATED)
+
+
+class Classification(models.TextChoices):
+    """Data classification; the access policy picks the approval chain from it."""
+
+    PUBLIC = "public", "Public"
+    INTERNAL = "internal", "Internal"
+    CONFIDENTIAL = "confidential", "Confidential"
+    RESTRICTED = "restricted", "Restricted"
+
+
+class OutputPortType(models.TextChoices):
+    SCHEMA = "schema", "Database schema"
+    TABLE = "table", "Table or view"
+
+
+class AssetKind(models.TextChoices):
+    TABLE = "table", "Table"
+    VIEW = "view", "View"
+    MATERIALIZED_VIEW = "materialized_view", "Materialized view"
+    DBT_MODEL = "dbt_model", "dbt model"
+
+
+class AssetRelationKind(models.TextChoices):
+    FOREIGN_KEY = "foreign_key", "Foreign key"
+    LINEAGE = "lineage", "Lineage"

@@ -1,0 +1,152 @@
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+
+from apps.core.models import TimeStampedModel
+
+from .choices import AssetKind, AssetRelationKind, Classification, DataProductStatus, OutputPortType
+
+
+class Domain(TimeStampedModel):
+    """A business domain of the mesh (e.g. Sales): groups data products and their owning teams."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    owner_team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="owned_domains",
+        help_text="The team accountable for the domain (escalations go to it).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DataProduct(TimeStampedModel):
+    """A data product: data a domain team publishes for others, with an owner, a classification
+    and one or more output ports through which consumers read it."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300, blank=True, help_text="One line shown in search results.")
+    description = models.TextField(blank=True, help_text="Markdown; rendered sanitized.")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="data_products")
+    owner_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="data_products")
+    status = models.CharField(max_length=16, choices=DataProductStatus.choices, default=DataProductStatus.DRAFT)
+    classification = models.CharField(
+        max_length=16, choices=Classification.choices, default=Classification.INTERNAL,
+    )
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    terms_of_use = models.TextField(blank=True, help_text="Markdown; consumers accept it when requesting access.")
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("decide_access_requests", "Can approve or reject access requests for the data product")]
+        indexes = [GinIndex(fields=["tags"], name="data_product_tags_gin")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutputPort(TimeStampedModel):
+    """A data product's interface for consumers: a place on a platform (a schema, or one table)
+    that access is granted on."""
+
+    data_product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="output_ports")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    platform = models.ForeignKey("platforms.Platform", on_delete=models.PROTECT, related_name="output_ports")
+    port_type = models.CharField(max_length=16, choices=OutputPortType.choices, default=OutputPortType.SCHEMA)
+    database = models.CharField(max_length=255, blank=True, help_text="Defaults to the platform's database.")
+    schema = models.CharField(max_length=255)
+    table = models.CharField(max_length=255, blank=True, help_text="Only for table output ports.")
+
+    class Meta:
+        ordering = ["data_product__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["data_product", "name"], name="output_port_name_unique_per_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_product}: {self.name}"
+
+    @property
+    def location(self) -> str:
+        parts = [self.database or self.platform.database, self.schema, self.table]
+        return ".".join(p for p in parts if p)
+
+
+class Asset(TimeStampedModel):
+    """A table, view or dbt model found on a platform by metadata sync.
+
+    ``fingerprint`` hashes everything sync read about it (columns included), so an unchanged
+    asset costs no write on re-sync. Assets gone from the platform keep their row with
+    ``removed_at`` set, and come back when they reappear.
+    """
+
+    platform = models.ForeignKey("platforms.Platform", on_delete=models.CASCADE, related_name="assets")
+    schema = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=24, choices=AssetKind.choices, default=AssetKind.TABLE)
+    description = models.TextField(blank=True)
+    row_count_estimate = models.BigIntegerField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_changed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["schema", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "schema", "name"], name="asset_unique_per_platform"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+class Column(models.Model):
+    """A column of an asset, as the platform describes it."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="columns")
+    name = models.CharField(max_length=255)
+    ordinal = models.PositiveIntegerField()
+    data_type = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    nullable = models.BooleanField(default=True)
+    is_primary_key = models.BooleanField(default=False)
+    default = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["asset", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["asset", "name"], name="column_unique_per_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.asset}.{self.name}"
+
+
+class AssetRelation(models.Model):
+    """A directed relation between two assets: a foreign key (from the referencing table to the
+    referenced one) or a lineage edge (from upstream to downstream)."""
+
+    source = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="outgoing_relations")
+    target = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="incoming_relations")
+    kind = models.CharField(max_length=16, choices=AssetRelationKind.choices)
+    name = models.CharField(max_length=255, blank=True, help_text="Constraint name for foreign keys.")
+    source_columns = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    target_columns = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "kind", "name"], name="asset_relation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target} ({self.kind})"

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes for deployments."""
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness: the process answers. Always 200 ``{"status": "ok"}``."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: database and broker reachable. 200 when both are, else 503 with which failed."""
+    import redis
+    from django.conf import settings
+
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - a probe reports any failure
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1).ping()
+        checks["broker"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

@@ -1,0 +1,137 @@
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.core.models import TimeStampedModel
+
+from . import crypto
+from .choices import PlatformKind, SyncRunStatus
+
+
+@dataclass(frozen=True, repr=False)
+class ConnectionParams:
+    """Where and as whom the portal connects to a platform. ``repr`` never shows the password."""
+
+    host: str
+    port: int
+    database: str
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"ConnectionParams(host={self.host!r}, port={self.port}, database={self.database!r}, username={self.username!r}, password=***)"
+
+
+class Platform(TimeStampedModel):
+    """A data platform (warehouse, lakehouse, dbt project) that holds the data behind output ports.
+
+    The portal connects to it with a service account to sync metadata and enforce grants. The
+    service account's password is either read from an environment variable named in
+    ``password_env_var`` (preferred) or stored encrypted; it is never shown or logged.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20, choices=PlatformKind.choices)
+    description = models.TextField(blank=True)
+    owner_team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="platforms",
+        help_text="The platform team that administers it.",
+    )
+    host = models.CharField(max_length=255, blank=True, help_text="Host name, IP, or a Unix socket directory.")
+    port = models.PositiveIntegerField(null=True, blank=True)
+    database = models.CharField(max_length=255, blank=True)
+    username = models.CharField(max_length=255, blank=True, help_text="The portal's service account.")
+    password_env_var = models.CharField(
+        max_length=255, blank=True,
+        help_text="Name of the environment variable that holds the service account's password.",
+    )
+    password_encrypted = models.TextField(blank=True, editable=False)
+    include_schemas = models.JSONField(
+        default=list, blank=True,
+        help_text="Schemas (databases on MariaDB) to sync; empty means every non-system schema.",
+    )
+    public_host = models.CharField(
+        max_length=255, blank=True, help_text="Host consumers connect to, shown on 'how to connect' (defaults to host).",
+    )
+    sync_enabled = models.BooleanField(default=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=60)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_password(self, raw_password: str) -> None:
+        self.password_encrypted = crypto.encrypt(raw_password) if raw_password else ""
+
+    @property
+    def has_stored_password(self) -> bool:
+        return bool(self.password_encrypted)
+
+    def connection_params(self) -> ConnectionParams:
+        """The service account's connection parameters, password resolved (env var first)."""
+        if self.password_env_var:
+            password = os.environ.get(self.password_env_var, "")
+        elif self.password_encrypted:
+            password = crypto.decrypt(self.password_encrypted)
+        else:
+            password = ""
+        default_port = {PlatformKind.POSTGRESQL: 5432, PlatformKind.MARIADB: 3306}.get(self.kind, 0)
+        return ConnectionParams(self.host, self.port or default_port, self.database, self.username, password)
+
+    @property
+    def display_host(self) -> str:
+        return self.public_host or self.host
+
+
+class SyncRun(models.Model):
+    """One metadata sync of a platform: when, how it ended, what changed, and why it failed."""
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="sync_runs")
+    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    removed_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # A platform never has two runs in progress at once.
+            models.UniqueConstraint(
+                fields=["platform"], condition=models.Q(status="running"), name="sync_run_one_running_per_platform",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} sync {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.finished_at:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class PlatformIdentity(TimeStampedModel):
+    """Which login (principal) a portal user has on a platform: the grantee of their grants."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="platform_identities")
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="identities")
+    principal = models.CharField(max_length=255, help_text="The login or role name on the platform.")
+
+    class Meta:
+        verbose_name_plural = "platform identities"
+        constraints = [models.UniqueConstraint(fields=["user", "platform"], name="platform_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.principal} on {self.platform}"

@@ -1,0 +1,31 @@
+"""The Celery application: workers turn approvals into grants and sync metadata.
+
+Periodic work is registered here, in one place (``app.conf.beat_schedule``).
+"""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_portal.settings.local")
+
+app = Celery("mesh_portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Each platform has its own sync interval; this sweep enqueues the ones that are due.
+    "platforms-sync-due": {
+        "task": "apps.platforms.tasks.platform_sync_due_task",
+        "schedule": 60.0,
+    },
+    # Grants whose end date passed are revoked on the platform.
+    "access-grants-expire": {
+        "task": "apps.access.tasks.grant_expire_due_task",
+        "schedule": 60.0,
+    },
+    # Grants stuck in pending (e.g. the broker was down at approval time) are re-enqueued.
+    "access-grants-sweep-pending": {
+        "task": "apps.access.tasks.grant_sweep_pending_task",
+        "schedule": 60.0,
+    },
+}

@@ -1,0 +1,34 @@
+"""Settings for the test suite: the real local PostgreSQL and Redis, never the embedded ones.
+
+``CELERY_TASK_ALWAYS_EAGER`` runs a task inline *only where a test commits and runs on-commit
+callbacks*; the end-to-end test in ``tests/access/test_worker_e2e.py`` runs a real worker.
+"""
+import secrets
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/mesh_portal")
+}
+# Real Redis, its own database number so a test run never touches the demo's queues.
+REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/13")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Roles are cluster-wide in PostgreSQL and MariaDB: each test process gets its own prefix so
+# parallel runs (and leftovers of an aborted run) never collide.
+GRANT_ROLE_PREFIX = f"mpt_{secrets.token_hex(3)}_"
+# Warehouse used by platform tests: the real local PostgreSQL / MariaDB.
+TEST_WAREHOUSE_PG_URL = env("TEST_WAREHOUSE_PG_URL", default="postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_WAREHOUSE_MARIADB_URL = env("TEST_WAREHOUSE_MARIADB_URL", default="mysql://root@127.0.0.1:3306/test")
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
