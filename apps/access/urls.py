@@ -1,4 +1,15 @@
 from django.urls import path
 
+from . import views
+
 app_name = "access"
-urlpatterns: list = []
+urlpatterns = [
+    path("requests/", views.access_request_mine, name="mine"),
+    path("inbox/", views.access_request_inbox, name="inbox"),
+    path("requests/<int:pk>/", views.access_request_detail, name="request_detail"),
+    path("requests/<int:pk>/approve/", views.access_request_approve, name="approve"),
+    path("requests/<int:pk>/reject/", views.access_request_reject, name="reject"),
+    path("requests/<int:pk>/cancel/", views.access_request_cancel, name="cancel"),
+    path("requests/<int:pk>/retry/", views.grant_retry, name="retry"),
+    path("products/<slug:slug>/request/", views.access_request_create, name="request_create"),
+]

@@ -1,4 +1,10 @@
 from django.urls import path
 
+from . import views
+
 app_name = "platforms"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.platform_list, name="list"),
+    path("<slug:slug>/", views.platform_detail, name="detail"),
+    path("<slug:slug>/sync/", views.platform_sync_now, name="sync_now"),
+]

@@ -1,0 +1,367 @@
+"""Writes for access requests and grants: every state transition of both lives here.
+
+Each transition locks the row (``select_for_update``), checks the move against
+``ACCESS_REQUEST_TRANSITIONS`` / ``GRANT_TRANSITIONS`` (``ApplicationError`` if it is not
+allowed), writes an audit event, and schedules side effects with ``transaction.on_commit`` so
+nothing reaches the broker for a transaction that rolls back.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Team
+from apps.accounts.selectors import team_approvers
+from apps.catalog.choices import DataProductStatus
+from apps.catalog.models import OutputPort
+from apps.core.exceptions import ApplicationError
+from apps.platforms.grants import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
+from apps.platforms.models import PlatformIdentity
+
+from .choices import (
+    ACCESS_REQUEST_TRANSITIONS,
+    GRANT_TRANSITIONS,
+    OPEN_REQUEST_STATES,
+    AccessRequestStatus,
+    GrantAction,
+    GrantStatus,
+)
+from .models import AccessRequest, AuditEvent, Grant, GrantAttempt
+
+logger = logging.getLogger(__name__)
+S = AccessRequestStatus
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+def audit_record(*, actor, action: str, obj, before: dict | None = None, after: dict | None = None, message: str = "") -> AuditEvent:
+    """Append one audit event about ``obj`` (``object_type`` is its model's snake-case name)."""
+    object_type = {"AccessRequest": "access_request"}.get(type(obj).__name__, type(obj).__name__.lower())
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action, object_type=object_type, object_id=str(obj.pk),
+        before=before or {}, after=after or {}, message=message,
+    )
+
+
+# --- access request transitions ---------------------------------------------------------------
+
+def _transition(access_request: AccessRequest, to: str, *, actor, action: str, message: str = "", **changes) -> None:
+    current = access_request.status
+    if to not in ACCESS_REQUEST_TRANSITIONS[current]:
+        raise ApplicationError(
+            f"This request is {access_request.get_status_display().lower()}; it cannot become "
+            f"{AccessRequestStatus(to).label.lower()}."
+        )
+    access_request.status = to
+    for field, value in changes.items():
+        setattr(access_request, field, value)
+    access_request.save(update_fields=["status", "updated_at", *changes])
+    audit_record(actor=actor, action=action, obj=access_request, before={"status": current}, after={"status": to}, message=message)
+
+
+def _locked(pk: int) -> AccessRequest:
+    return AccessRequest.objects.select_for_update(of=("self",)).select_related(
+        "output_port__data_product", "output_port__platform", "requester", "on_behalf_of_team"
+    ).get(pk=pk)
+
+
+@transaction.atomic
+def access_request_submit(
+    *, requester, output_port: OutputPort, purpose: str, justification: str = "",
+    expires_at=None, on_behalf_of_team: Team | None = None,
+) -> AccessRequest:
+    """Create and submit a request to read ``output_port``; it then waits for the owner's decision.
+
+    ``expires_at``: aware datetime in the future, or None for permanent access.
+    Raises ApplicationError with field errors (``purpose``, ``expires_at``, ``on_behalf_of_team``,
+    ``output_port``) on bad input, and when the requester already has an open request for the port.
+    """
+    errors: dict[str, list[str]] = {}
+    product = output_port.data_product
+    if product.status != DataProductStatus.PUBLISHED and product.status != DataProductStatus.DEPRECATED:
+        errors.setdefault("output_port", []).append(f"{product.name} is {product.get_status_display().lower()}: it takes no access requests.")
+    if not purpose.strip():
+        errors.setdefault("purpose", []).append("Say what you will use the data for.")
+    if expires_at is not None and expires_at <= timezone.now():
+        errors.setdefault("expires_at", []).append("The end date must be in the future.")
+    if on_behalf_of_team is not None and not on_behalf_of_team.memberships.filter(user=requester).exists():
+        errors.setdefault("on_behalf_of_team", []).append("You can only request on behalf of a team you belong to.")
+    if errors:
+        raise ApplicationError("The access request has errors.", errors)
+    # Serialise concurrent submissions of the same consumer for the same port.
+    OutputPort.objects.select_for_update().filter(pk=output_port.pk).first()
+    existing = AccessRequest.objects.filter(requester=requester, output_port=output_port, status__in=OPEN_REQUEST_STATES).first()
+    if existing:
+        verb = "have access" if existing.status == S.ACTIVE else "have an open request"
+        raise ApplicationError(
+            f"You already {verb} for this output port (request #{existing.pk}).",
+            {"output_port": [f"You already {verb} for this output port (request #{existing.pk})."]},
+        )
+    access_request = AccessRequest.objects.create(
+        requester=requester, output_port=output_port, purpose=purpose.strip(), justification=justification.strip(),
+        expires_at=expires_at, on_behalf_of_team=on_behalf_of_team,
+    )
+    audit_record(actor=requester, action="access_request.created", obj=access_request, after={"status": S.DRAFT})
+    _transition(access_request, S.SUBMITTED, actor=requester, action="access_request.submitted", submitted_at=timezone.now())
+    _transition(access_request, S.PENDING_APPROVAL, actor=requester, action="access_request.pending_approval",
+                message=f"Waiting for an approver of {product.owner_team}.")
+    pk = access_request.pk
+    transaction.on_commit(lambda: _notify_approvers(pk))
+    return access_request
+
+
+def decision_refusal(*, actor, access_request: AccessRequest) -> str | None:
+    """Why ``actor`` may not decide ``access_request`` now, or None when they may."""
+    product = access_request.output_port.data_product
+    if not actor.is_authenticated or not actor.has_perm("catalog.decide_access_requests", product):
+        return "Only approvers of the product's owner team can decide this request."
+    if access_request.requester_id == actor.pk:
+        return "You cannot decide your own request (segregation of duties)."
+    team = access_request.on_behalf_of_team
+    if team is not None and team.memberships.filter(user=actor).exists():
+        return "You cannot decide a request made for a team you belong to (segregation of duties)."
+    if access_request.status != S.PENDING_APPROVAL:
+        return f"This request is {access_request.get_status_display().lower()}, not waiting for a decision."
+    return None
+
+
+@transaction.atomic
+def access_request_approve(*, access_request_id: int, actor, comment: str = "") -> AccessRequest:
+    """Approve a pending request and hand it to grant enforcement (a Grant, applied on commit).
+
+    Raises ApplicationError when ``actor`` may not decide it (see :func:`decision_refusal`).
+    """
+    access_request = _locked(access_request_id)
+    refusal = decision_refusal(actor=actor, access_request=access_request)
+    if refusal:
+        raise ApplicationError(refusal)
+    now = timezone.now()
+    _transition(access_request, S.APPROVED, actor=actor, action="access_request.approved", message=comment,
+                decided_by=actor, decided_at=now, decision_comment=comment)
+    port = access_request.output_port
+    grant = Grant.objects.create(
+        access_request=access_request, platform=port.platform, schema=port.schema,
+        tables=[port.table] if port.table else [], privileges=["SELECT"],
+        starts_at=now, expires_at=access_request.expires_at,
+    )
+    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
+    _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.provisioning")
+    _enqueue_apply(grant.pk)
+    transaction.on_commit(lambda: _notify_requester(access_request_id, "approved"))
+    return access_request
+
+
+@transaction.atomic
+def access_request_reject(*, access_request_id: int, actor, reason: str) -> AccessRequest:
+    """Reject a pending request. ``reason`` is required (shown to the requester).
+
+    Raises ApplicationError (field ``reason``) without a reason, or when ``actor`` may not decide.
+    """
+    if not reason.strip():
+        raise ApplicationError("Say why the request is rejected.", {"reason": ["A reason is required to reject."]})
+    access_request = _locked(access_request_id)
+    refusal = decision_refusal(actor=actor, access_request=access_request)
+    if refusal:
+        raise ApplicationError(refusal)
+    _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,
+                decided_by=actor, decided_at=timezone.now(), decision_comment=reason.strip())
+    transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"))
+    return access_request
+
+
+@transaction.atomic
+def access_request_cancel(*, access_request_id: int, actor) -> AccessRequest:
+    """The requester withdraws a request that was not decided yet. Raises ApplicationError otherwise."""
+    access_request = _locked(access_request_id)
+    if access_request.requester_id != actor.pk:
+        raise ApplicationError("Only the requester can cancel a request.")
+    _transition(access_request, S.CANCELLED, actor=actor, action="access_request.cancelled")
+    return access_request
+
+
+# --- grant transitions -----------------------------------------------------------------------
+
+def _grant_transition(grant: Grant, to: str, *, actor=None, reason: str = "", **changes) -> None:
+    current = grant.status
+    if to not in GRANT_TRANSITIONS[current]:
+        raise ApplicationError(f"Grant #{grant.pk} is {current}; it cannot become {to}.")
+    grant.status = to
+    grant.status_reason = reason
+    for field, value in changes.items():
+        setattr(grant, field, value)
+    grant.save(update_fields=["status", "status_reason", "updated_at", *changes])
+    if current != to:
+        audit_record(actor=actor, action=f"grant.{to}", obj=grant, before={"status": current}, after={"status": to}, message=reason)
+
+
+def _enqueue_apply(grant_id: int) -> None:
+    from .tasks import grant_apply_task
+
+    transaction.on_commit(lambda: grant_apply_task.delay(grant_id))
+
+
+def grant_role_name(grant: Grant) -> str:
+    """The platform role carrying the grant: ``<GRANT_ROLE_PREFIX><grant id>`` (e.g. ``mp_grant_42``)."""
+    return f"{settings.GRANT_ROLE_PREFIX}{grant.pk}"
+
+
+def _spec(grant: Grant) -> GrantSpec:
+    return GrantSpec(
+        role_name=grant.role_name or grant_role_name(grant), principal=grant.principal, schema=grant.schema,
+        database=grant.access_request.output_port.database, tables=tuple(grant.tables), privileges=tuple(grant.privileges),
+    )
+
+
+def _record_attempt(grant: Grant, action: str, started: float, *, summary: str = "", error: str = "") -> None:
+    GrantAttempt.objects.create(
+        grant=grant, action=action, duration_ms=int((time.monotonic() - started) * 1000),
+        succeeded=not error, summary=summary, error=error,
+    )
+
+
+def grant_apply(*, grant_id: int) -> Grant:
+    """Enforce a grant on its platform; idempotent (safe to run twice, or after a crash mid-apply).
+
+    pending/failed/applying → applying → active (request → active). Without a platform identity
+    for the consumer the grant stays pending with the reason. A permanent platform error makes it
+    failed (request → failed) with the reason; a transient one (``TransientPlatformError``) is
+    re-raised for the task to retry, leaving the grant applying.
+    """
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
+        if grant.status not in (GrantStatus.PENDING, GrantStatus.APPLYING, GrantStatus.FAILED):
+            return grant  # active, revoking or revoked: nothing to apply
+        identity = PlatformIdentity.objects.filter(user=grant.access_request.requester_id, platform=grant.platform_id).first()
+        if identity is None:
+            reason = (f"Waiting for a login: {grant.access_request.requester} has no identity on "
+                      f"{grant.platform}. A platform admin must map one (Platform identities).")
+            if grant.status_reason != reason:
+                grant.status_reason = reason
+                grant.save(update_fields=["status_reason", "updated_at"])
+                audit_record(actor=None, action="grant.waiting", obj=grant, message=reason)
+            return grant
+        _grant_transition(grant, GrantStatus.APPLYING, principal=identity.principal, role_name=grant_role_name(grant))
+        spec = _spec(grant)
+    started = time.monotonic()
+    try:
+        result = get_grant_adapter(grant.platform).apply(spec)
+    except TransientPlatformError as exc:
+        _record_attempt(grant, GrantAction.APPLY, started, error=str(exc))
+        raise
+    except PlatformGrantError as exc:
+        _record_attempt(grant, GrantAction.APPLY, started, error=str(exc))
+        return grant_mark_failed(grant_id=grant_id, reason=str(exc))
+    _record_attempt(grant, GrantAction.APPLY, started, summary=result.summary)
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().get(pk=grant_id)
+        if grant.status != GrantStatus.APPLYING:
+            return grant
+        _grant_transition(grant, GrantStatus.ACTIVE, applied_at=timezone.now())
+        access_request = _locked(grant.access_request_id)
+        if access_request.status != S.ACTIVE:
+            _transition(access_request, S.ACTIVE, actor=None, action="access_request.active",
+                        message=f"Role {grant.role_name} granted to {grant.principal} on {grant.platform}.")
+        transaction.on_commit(lambda: _notify_requester(access_request.pk, "active"))
+    return grant
+
+
+@transaction.atomic
+def grant_mark_failed(*, grant_id: int, reason: str) -> Grant:
+    """Give up on applying a grant: failed with ``reason`` (the request too). An admin can retry."""
+    grant = Grant.objects.select_for_update().get(pk=grant_id)
+    if grant.status == GrantStatus.FAILED:
+        return grant
+    _grant_transition(grant, GrantStatus.FAILED, reason=reason)
+    access_request = _locked(grant.access_request_id)
+    if access_request.status == S.PROVISIONING:
+        _transition(access_request, S.FAILED, actor=None, action="access_request.failed", message=reason)
+    return grant
+
+
+@transaction.atomic
+def grant_retry(*, grant_id: int, actor) -> Grant:
+    """Re-enqueue a failed grant (admins). Raises ApplicationError unless it failed."""
+    grant = Grant.objects.select_for_update().get(pk=grant_id)
+    if grant.status != GrantStatus.FAILED:
+        raise ApplicationError("Only a failed grant can be retried.")
+    access_request = _locked(grant.access_request_id)
+    if access_request.status == S.FAILED:
+        _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.retry")
+    audit_record(actor=actor, action="grant.retry", obj=grant)
+    _enqueue_apply(grant.pk)
+    return grant
+
+
+def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool = False) -> Grant:
+    """Take a grant back on the platform; the request becomes revoked (or expired). Idempotent.
+
+    Raises TransientPlatformError (for the task to retry) when the platform is unreachable.
+    """
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
+        if grant.status == GrantStatus.REVOKED:
+            return grant
+        _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=reason)
+        spec = _spec(grant)
+    started = time.monotonic()
+    try:
+        result = get_grant_adapter(grant.platform).revoke(spec)
+    except PlatformGrantError as exc:
+        _record_attempt(grant, GrantAction.REVOKE, started, error=str(exc))
+        raise
+    _record_attempt(grant, GrantAction.REVOKE, started, summary=result.summary)
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().get(pk=grant_id)
+        _grant_transition(grant, GrantStatus.REVOKED, actor=actor, reason=reason, revoked_at=timezone.now())
+        access_request = _locked(grant.access_request_id)
+        target = S.EXPIRED if expired else S.REVOKED
+        if target in ACCESS_REQUEST_TRANSITIONS[access_request.status]:
+            _transition(access_request, target, actor=actor, action=f"access_request.{target}", message=reason)
+    return grant
+
+
+def grant_expire_due(*, now=None) -> list[int]:
+    """Ids of active grants whose end date has passed (to revoke as expired)."""
+    now = now or timezone.now()
+    return list(Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:500])
+
+
+def grant_pending_stuck(*, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
+    """Ids of grants still pending (or applying) a while after approval: the apply task was lost
+    (broker down at commit, worker killed) or waits for a login. Re-enqueued by beat."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Grant.objects.filter(status__in=[GrantStatus.PENDING, GrantStatus.APPLYING], updated_at__lte=cutoff)
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+# --- notifications (email; the in-app inbox is the approvals page) -----------------------------
+
+def _notify_approvers(access_request_id: int) -> None:
+    access_request = AccessRequest.objects.select_related("output_port__data_product__owner_team", "requester").get(pk=access_request_id)
+    product = access_request.output_port.data_product
+    recipients = [u.email for u in team_approvers(team=product.owner_team) if u.email and u.pk != access_request.requester_id]
+    if recipients:
+        send_mail(
+            f"[Mesh Portal] Access request #{access_request.pk} for {product.name}",
+            f"{access_request.requester} asks to read {access_request.output_port}.\nPurpose: {access_request.purpose}\n",
+            None, recipients, fail_silently=True,
+        )
+
+
+def _notify_requester(access_request_id: int, event: str) -> None:
+    access_request = AccessRequest.objects.select_related("output_port__data_product", "requester").get(pk=access_request_id)
+    if access_request.requester.email:
+        send_mail(
+            f"[Mesh Portal] Your access request #{access_request.pk} is {event}",
+            f"{access_request.output_port}: {event}. {access_request.decision_comment}",
+            None, [access_request.requester.email], fail_silently=True,
+        )

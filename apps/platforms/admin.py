@@ -1,0 +1,56 @@
+from django import forms
+from django.contrib import admin
+
+from .models import Platform, PlatformIdentity, SyncRun
+
+
+class PlatformAdminForm(forms.ModelForm):
+    """The password is write-only: never rendered back, blank keeps the stored one."""
+
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted; leave blank to keep the current one. Prefer 'password env var'.",
+    )
+    clear_password = forms.BooleanField(required=False, help_text="Forget the stored password.")
+
+    class Meta:
+        model = Platform
+        fields = "__all__"
+
+    def save(self, commit=True):
+        platform = super().save(commit=False)
+        if self.cleaned_data.get("clear_password"):
+            platform.set_password("")
+        elif self.cleaned_data.get("password"):
+            platform.set_password(self.cleaned_data["password"])
+        if commit:
+            platform.save()
+        return platform
+
+
+@admin.register(Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    form = PlatformAdminForm
+    list_display = ["name", "kind", "host", "database", "owner_team", "sync_enabled", "sync_interval_minutes"]
+    list_filter = ["kind", "sync_enabled"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["has_stored_password"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["platform", "status", "started_at", "finished_at", "created_count", "updated_count",
+                    "unchanged_count", "removed_count"]
+    list_filter = ["platform", "status"]
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PlatformIdentity)
+class PlatformIdentityAdmin(admin.ModelAdmin):
+    list_display = ["user", "platform", "principal"]
+    list_filter = ["platform"]
+    search_fields = ["user__username", "principal"]
+    autocomplete_fields = ["user"]

@@ -1,0 +1,54 @@
+"""Platform pages: sync history and "Sync now"."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .models import Platform, SyncRun
+
+
+def _can_operate(user, platform: Platform) -> bool:
+    """Platform admins: staff with the global permission, or members of the platform's owner team."""
+    if user.has_perm("platforms.change_platform"):
+        return True
+    return platform.owner_team_id is not None and platform.owner_team.memberships.filter(user=user).exists()
+
+
+def _platform_for_operator(user, slug: str) -> Platform:
+    platform = get_object_or_404(Platform.objects.select_related("owner_team"), slug=slug)
+    if not _can_operate(user, platform):
+        raise Http404("No such platform.")
+    return platform
+
+
+@login_required
+def platform_list(request):
+    platforms = Platform.objects.select_related("owner_team").order_by("name")
+    rows = [{"platform": p, "can_operate": _can_operate(request.user, p)} for p in platforms]
+    return render(request, "platforms/list.html", {"rows": rows})
+
+
+@login_required
+def platform_detail(request, slug: str):
+    platform = _platform_for_operator(request.user, slug)
+    runs = SyncRun.objects.filter(platform=platform).select_related("triggered_by").order_by("-started_at")[:25]
+    context = {"platform": platform, "runs": runs, "running": any(r.status == "running" for r in runs)}
+    if request.htmx:
+        return render(request, "platforms/_runs.html", context)
+    return render(request, "platforms/detail.html", context)
+
+
+@login_required
+@require_POST
+def platform_sync_now(request, slug: str):
+    from .tasks import platform_sync_task
+
+    platform = _platform_for_operator(request.user, slug)
+    actor_id = request.user.pk
+    transaction.on_commit(lambda: platform_sync_task.delay(platform.pk, actor_id))
+    messages.success(request, f"Sync of {platform.name} started.")
+    return redirect("platforms:detail", slug=platform.slug)
