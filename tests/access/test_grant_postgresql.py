@@ -1,0 +1,112 @@
+"""The straight path for real: connect to the warehouse *as the consumer* and run the SELECT."""
+from datetime import timedelta
+
+import psycopg
+import pytest
+from django.utils import timezone
+from psycopg import sql
+
+from apps.access import services
+from apps.access.models import Grant
+from apps.platforms.grants import GrantSpec, get_grant_adapter
+from apps.platforms.models import PlatformIdentity
+
+from .conftest import consumer_can_select
+
+pytestmark = pytest.mark.django_db
+
+
+def approve(personas, django_capture_on_commit_callbacks, **submit_kwargs):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = services.access_request_submit(
+            requester=personas.consumer, output_port=personas.port, purpose="Headcount report",
+            expires_at=timezone.now() + timedelta(days=30), **submit_kwargs)
+    with django_capture_on_commit_callbacks(execute=True):  # runs grant_apply_task (eager in tests)
+        services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
+    request.refresh_from_db()
+    return request
+
+
+def test_select_is_denied_before_approval_and_allowed_after(personas, aw_warehouse, django_capture_on_commit_callbacks):
+    # given
+    assert not consumer_can_select(aw_warehouse, personas.login, personas.password)
+    # when
+    request = approve(personas, django_capture_on_commit_callbacks)
+    # then
+    grant = request.grant
+    assert (request.status, grant.status) == ("active", "active")
+    assert grant.role_name.startswith("mpt_") and grant.principal == personas.login
+    assert consumer_can_select(aw_warehouse, personas.login, personas.password)
+    assert consumer_can_select(aw_warehouse, personas.login, personas.password, "humanresources.employeepayhistory")
+    assert not consumer_can_select(aw_warehouse, personas.login, personas.password, "sales.customer")
+    assert grant.attempts.get().succeeded
+
+
+def test_revocation_and_expiry_take_access_away(personas, aw_warehouse, django_capture_on_commit_callbacks):
+    request = approve(personas, django_capture_on_commit_callbacks)
+    # when: the end date passes and the beat sweep runs
+    Grant.objects.filter(pk=request.grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.grant_expire_due() == [request.grant.pk]
+    services.grant_revoke(grant_id=request.grant.pk, reason="ended", expired=True)
+    # then
+    request.refresh_from_db()
+    assert (request.status, request.grant.status) == ("expired", "revoked")
+    assert not consumer_can_select(aw_warehouse, personas.login, personas.password)
+    inspected = get_grant_adapter(personas.port.platform).inspect(services._spec(request.grant))
+    assert inspected["role_exists"] is False
+
+
+def test_apply_and_revoke_are_idempotent(personas, aw_warehouse, django_capture_on_commit_callbacks):
+    request = approve(personas, django_capture_on_commit_callbacks)
+    adapter = get_grant_adapter(personas.port.platform)
+    spec = services._spec(request.grant)
+    adapter.apply(spec)  # a second apply (e.g. a redelivered task) changes nothing
+    with psycopg.connect(aw_warehouse["conninfo"]) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [spec.role_name]).fetchone()[0] == 1
+    services.grant_revoke(grant_id=request.grant.pk, reason="owner revoked")
+    adapter.revoke(spec)  # revoking a revoked grant is a no-op success
+    request.refresh_from_db()
+    assert request.status == "revoked"
+    assert not consumer_can_select(aw_warehouse, personas.login, personas.password)
+
+
+def test_a_consumer_without_a_platform_login_waits_with_a_reason(personas, django_capture_on_commit_callbacks):
+    PlatformIdentity.objects.filter(user=personas.consumer).delete()
+    request = approve(personas, django_capture_on_commit_callbacks)
+    grant = request.grant
+    assert (request.status, grant.status) == ("provisioning", "pending")
+    assert "has no identity" in grant.status_reason
+
+
+def test_a_missing_schema_fails_the_grant_with_the_reason(personas, django_capture_on_commit_callbacks):
+    personas.port.schema = "no_such_schema"
+    personas.port.save()
+    request = approve(personas, django_capture_on_commit_callbacks)
+    assert (request.status, request.grant.status) == ("failed", "failed")
+    assert "does not exist" in request.grant.status_reason
+
+
+@pytest.mark.parametrize("schema,table", [
+    ('we"ird; DROP TABLE x;--', "Mixed Case"),
+    ("bıgınt", "çalışan"),
+])
+def test_hostile_identifiers_are_quoted(personas, aw_warehouse, pg_consumer_login, schema, table):
+    # given: a schema and table with quotes, semicolons and unicode in their names
+    with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("CREATE TABLE {} (id int)").format(sql.Identifier(schema, table)))
+    login, password = pg_consumer_login
+    spec = GrantSpec(role_name=f"{personas.login}_r", principal=login, schema=schema, tables=(table,))
+    adapter = get_grant_adapter(personas.port.platform)
+    try:
+        # when
+        adapter.apply(spec)
+        # then
+        assert consumer_can_select(aw_warehouse, login, password, f"{schema}.{table}")
+        assert adapter.inspect(spec)["tables"] == {table: ["SELECT"]}
+        adapter.revoke(spec)
+        assert not consumer_can_select(aw_warehouse, login, password, f"{schema}.{table}")
+    finally:
+        adapter.revoke(spec)
+        with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
