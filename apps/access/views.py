@@ -107,8 +107,12 @@ def grant_retry(request, pk: int):
     access_request = selectors.access_request_get(user=request.user, pk=pk)
     if not request.user.has_perm("access.change_grant"):
         raise Http404
+    grant = getattr(access_request, "grant", None)
+    if grant is None:
+        messages.error(request, "This request has no grant to retry.")
+        return redirect("access:request_detail", pk=access_request.pk)
     try:
-        services.grant_retry(grant_id=access_request.grant.pk, actor=request.user)
+        services.grant_retry(grant_id=grant.pk, actor=request.user)
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("access:request_detail", pk=access_request.pk)

@@ -11,7 +11,7 @@ from .base import env
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
 DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/mesh_portal")
+    "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/mesh_portal")
 }
 # Real Redis, its own database number so a test run never touches the demo's queues.
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/13")
