@@ -27,7 +27,7 @@ STORAGES = {
 }
 # Roles are cluster-wide in PostgreSQL and MariaDB: each test process gets its own prefix so
 # parallel runs (and leftovers of an aborted run) never collide.
-GRANT_ROLE_PREFIX = f"mpt_{secrets.token_hex(3)}_"
+GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default=f"mpt_{secrets.token_hex(3)}_")
 # Warehouse used by platform tests: the real local PostgreSQL / MariaDB.
 TEST_WAREHOUSE_PG_URL = env("TEST_WAREHOUSE_PG_URL", default="postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_WAREHOUSE_MARIADB_URL = env("TEST_WAREHOUSE_MARIADB_URL", default="mysql://root@127.0.0.1:3306/test")
