@@ -28,20 +28,20 @@ def grant_apply_task(self, grant_id: int) -> None:
 
 
 @shared_task(
-    acks_late=True, time_limit=120, autoretry_for=(TransientPlatformError,), retry_backoff=2,
+    acks_late=True, time_limit=120, soft_time_limit=100, autoretry_for=(TransientPlatformError,), retry_backoff=2,
     retry_backoff_max=300, retry_jitter=True, max_retries=8,
 )
 def grant_revoke_task(grant_id: int, reason: str = "", expired: bool = False) -> None:
     services.grant_revoke(grant_id=grant_id, reason=reason, expired=expired)
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def grant_expire_due_task() -> None:
     for grant_id in services.grant_expire_due():
         grant_revoke_task.delay(grant_id, reason="The access period ended.", expired=True)
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def grant_sweep_pending_task() -> None:
     for grant_id in services.grant_pending_stuck():
         grant_apply_task.delay(grant_id)

@@ -27,7 +27,9 @@ def readyz(request):
     except Exception as exc:  # noqa: BLE001 - a probe reports any failure
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1).ping()
+        # Celery spells a Unix socket broker redis+socket://; redis-py wants unix://.
+        url = settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://", 1)
+        redis.Redis.from_url(url, socket_timeout=1).ping()
         checks["broker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {type(exc).__name__}"
