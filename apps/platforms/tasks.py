@@ -34,7 +34,7 @@ def platform_sync_task(platform_id: int, actor_id: int | None = None) -> None:
         logger.info("Sync of platform %s skipped: %s", platform_id, exc.message)
 
 
-@shared_task(acks_late=True, time_limit=120)
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def platform_sync_due_task() -> None:
     """Enqueue a sync for each platform that is due (``platform_sync_due``)."""
     for platform_id in platform_sync_due():
