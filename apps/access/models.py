@@ -104,6 +104,13 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor or 'system'} {self.action} {self.object_type}#{self.object_id}"
 
+    @property
+    def label(self) -> str:
+        """Human wording of ``action``: ``access_request.pending_approval`` → "request pending approval"."""
+        subject, _, verb = self.action.partition(".")
+        subject = {"access_request": "request"}.get(subject, subject)
+        return f"{subject} {verb.replace('_', ' ')}".strip()
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
