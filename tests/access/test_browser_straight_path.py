@@ -7,7 +7,6 @@ Skipped, with the reason, on a machine without /usr/bin/chromium or the playwrig
 import os
 import re
 import shutil
-from datetime import timedelta  # noqa: F401
 
 import pytest
 
