@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -19,6 +20,10 @@ class AccessRequest(TimeStampedModel):
     output_port = models.ForeignKey("catalog.OutputPort", on_delete=models.PROTECT, related_name="access_requests")
     purpose = models.CharField(max_length=200)
     justification = models.TextField(blank=True)
+    columns = ArrayField(
+        models.CharField(max_length=255), default=list, blank=True,
+        help_text="Column scope: only these columns of the output port's tables; empty means every column.",
+    )
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty means permanent.")
     status = models.CharField(
         max_length=20, choices=AccessRequestStatus.choices, default=AccessRequestStatus.DRAFT, db_index=True,
