@@ -36,3 +36,29 @@ class AssetKind(models.TextChoices):
 class AssetRelationKind(models.TextChoices):
     FOREIGN_KEY = "foreign_key", "Foreign key"
     LINEAGE = "lineage", "Lineage"
+
+
+class DataContractStatus(models.TextChoices):
+    """ODCS v3 ``status`` values (Open Data Contract Standard v3.1, "Fundamentals")."""
+
+    PROPOSED = "proposed", "Proposed"
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    DEPRECATED = "deprecated", "Deprecated"
+    RETIRED = "retired", "Retired"
+
+
+class QualityCheckSource(models.TextChoices):
+    DBT = "dbt", "dbt test"
+    DATA_CONTRACT = "data_contract", "Data contract rule"
+
+
+class QualityCheckStatus(models.TextChoices):
+    """Latest result of a quality check; dbt's ``run_results.json`` statuses map onto these."""
+
+    PASS = "pass", "Passed"
+    WARN = "warn", "Warning"
+    FAIL = "fail", "Failed"
+    ERROR = "error", "Error"
+    SKIPPED = "skipped", "Skipped"
+    UNKNOWN = "unknown", "Not run yet"

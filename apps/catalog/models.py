@@ -4,7 +4,16 @@ from django.db import models
 
 from apps.core.models import TimeStampedModel
 
-from .choices import AssetKind, AssetRelationKind, Classification, DataProductStatus, OutputPortType
+from .choices import (
+    AssetKind,
+    AssetRelationKind,
+    Classification,
+    DataContractStatus,
+    DataProductStatus,
+    OutputPortType,
+    QualityCheckSource,
+    QualityCheckStatus,
+)
 
 
 class Domain(TimeStampedModel):
@@ -150,3 +159,53 @@ class AssetRelation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} → {self.target} ({self.kind})"
+
+
+class DataContract(TimeStampedModel):
+    """A data contract of a data product, in the Open Data Contract Standard (ODCS v3.1).
+
+    ``document`` is the contract as parsed from its YAML (``source_yaml`` keeps the text as
+    published); ``contract_id``, ``version`` and ``status`` are copied from its top-level ``id``,
+    ``version`` and ``status`` fields for lookups. A product may have several versions; the
+    current one is the newest ``active`` (else the newest).
+    """
+
+    data_product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="data_contracts")
+    contract_id = models.CharField(max_length=255, help_text="ODCS `id`.")
+    version = models.CharField(max_length=64, help_text="ODCS `version`.")
+    status = models.CharField(max_length=16, choices=DataContractStatus.choices, default=DataContractStatus.DRAFT)
+    document = models.JSONField(default=dict, help_text="The ODCS document as parsed.")
+    source_yaml = models.TextField(blank=True, help_text="The YAML as published.")
+
+    class Meta:
+        ordering = ["data_product", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["data_product", "version"], name="data_contract_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_product} contract {self.version} ({self.status})"
+
+
+class QualityCheck(models.Model):
+    """A data quality check on an asset (a dbt test, a data contract quality rule) with its
+    latest result: the quality signal shown on the product page and used in search ranking."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="quality_checks")
+    source = models.CharField(max_length=16, choices=QualityCheckSource.choices)
+    unique_id = models.CharField(max_length=512, help_text="Stable id at the source, e.g. dbt's `unique_id`.")
+    name = models.CharField(max_length=255)
+    column_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=QualityCheckStatus.choices, default=QualityCheckStatus.UNKNOWN)
+    message = models.TextField(blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asset", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "source", "unique_id"], name="quality_check_unique_per_asset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset}: {self.name} ({self.status})"
