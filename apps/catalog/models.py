@@ -107,6 +107,25 @@ class Asset(TimeStampedModel):
     last_changed_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    # What a dbt project says about the asset (dbt manifest v12), written only by the dbt
+    # platform's sync (``apps.platforms.dbt_services``); the database sync never touches these,
+    # so either can re-sync without wiping the other's metadata.
+    dbt_platform = models.ForeignKey(
+        "platforms.Platform", on_delete=models.SET_NULL, null=True, blank=True, related_name="dbt_assets",
+        help_text="The dbt project that builds or declares this asset.",
+    )
+    dbt_unique_id = models.CharField(max_length=512, blank=True, db_index=True, help_text="dbt `unique_id`, e.g. model.shop.orders.")
+    dbt_resource_type = models.CharField(max_length=16, blank=True, help_text="model, seed, snapshot or source.")
+    dbt_materialization = models.CharField(max_length=32, blank=True, help_text="table, view, incremental, ephemeral, ...")
+    dbt_description = models.TextField(blank=True, help_text="Markdown from the dbt project's docs.")
+    dbt_tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    dbt_meta = models.JSONField(default=dict, blank=True, help_text="dbt `meta` (e.g. owner).")
+    dbt_exposures = models.JSONField(
+        default=list, blank=True,
+        help_text="dbt exposures (dashboards, apps, ML models) that read this asset: its downstream consumers.",
+    )
+    dbt_fingerprint = models.CharField(max_length=64, blank=True)
+
     class Meta:
         ordering = ["schema", "name"]
         constraints = [
@@ -120,6 +139,17 @@ class Asset(TimeStampedModel):
     def qualified_name(self) -> str:
         return f"{self.schema}.{self.name}"
 
+    @property
+    def display_description(self) -> str:
+        """The platform's own comment, else the dbt project's description."""
+        return self.description or self.dbt_description
+
+    @property
+    def dbt_owner(self) -> str:
+        """``meta.owner`` from the dbt project, ``""`` when not set."""
+        owner = (self.dbt_meta or {}).get("owner") if isinstance(self.dbt_meta, dict) else None
+        return str(owner) if owner else ""
+
 
 class Column(models.Model):
     """A column of an asset, as the platform describes it."""
@@ -132,6 +162,7 @@ class Column(models.Model):
     nullable = models.BooleanField(default=True)
     is_primary_key = models.BooleanField(default=False)
     default = models.TextField(blank=True)
+    dbt_description = models.TextField(blank=True, help_text="The column's doc in the dbt project (written by dbt sync only).")
 
     class Meta:
         ordering = ["asset", "ordinal"]
@@ -139,6 +170,11 @@ class Column(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset}.{self.name}"
+
+    @property
+    def display_description(self) -> str:
+        """The platform's column comment, else the dbt project's column doc."""
+        return self.description or self.dbt_description
 
 
 class AssetRelation(models.Model):

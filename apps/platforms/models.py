@@ -59,6 +59,18 @@ class Platform(TimeStampedModel):
     )
     sync_enabled = models.BooleanField(default=True)
     sync_interval_minutes = models.PositiveIntegerField(default=60)
+    # dbt platforms only. ``database`` then names the database the dbt target builds into as
+    # the manifest spells it, when it differs from the warehouse platform's (blank: the same).
+    warehouse = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="dbt_projects",
+        limit_choices_to={"kind__in": ["postgresql", "mariadb"]},
+        help_text="dbt only: the warehouse platform whose database the dbt project builds. Its assets get the dbt metadata.",
+    )
+    dbt_artifacts_path = models.CharField(
+        max_length=500, blank=True,
+        help_text="dbt only: directory on the worker holding manifest.json, catalog.json and run_results.json "
+                  "(dbt's target/). Uploaded artifacts are read instead when they are newer.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -135,3 +147,27 @@ class PlatformIdentity(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.principal} on {self.platform}"
+
+
+class DbtArtifactUpload(models.Model):
+    """A set of dbt artifacts uploaded by a platform owner for a dbt platform.
+
+    The JSON texts are kept as uploaded (already validated: parseable, dbt manifest v12), so
+    every later sync, scheduled or manual, re-reads the newest set. ``catalog_json`` and
+    ``run_results_json`` are optional (``""`` when not uploaded).
+    """
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="dbt_uploads")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    uploaded_at = models.DateTimeField(default=timezone.now, db_index=True)
+    manifest_json = models.TextField()
+    catalog_json = models.TextField(blank=True)
+    run_results_json = models.TextField(blank=True)
+    dbt_version = models.CharField(max_length=32, blank=True, help_text="From the manifest's metadata.")
+    generated_at = models.DateTimeField(null=True, blank=True, help_text="When dbt wrote the manifest.")
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"dbt artifacts for {self.platform} uploaded {self.uploaded_at:%Y-%m-%d %H:%M}"

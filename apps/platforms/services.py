@@ -23,7 +23,7 @@ from apps.catalog.choices import AssetRelationKind
 from apps.catalog.models import Asset, AssetRelation, Column
 from apps.core.exceptions import ApplicationError
 
-from .choices import SyncRunStatus
+from .choices import PlatformKind, SyncRunStatus
 from .connectors import ConnectorError, DiscoveredAsset, get_connector
 from .models import Platform, SyncRun
 
@@ -80,7 +80,12 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
     try:
         discovered = get_connector(platform).discover()
         with transaction.atomic():
-            counts = _catalog_apply(platform=platform, discovered=discovered, now=timezone.now())
+            if platform.kind == PlatformKind.DBT:
+                from .dbt_services import dbt_catalog_apply
+
+                counts = dbt_catalog_apply(platform=platform, project=discovered, now=timezone.now())
+            else:
+                counts = _catalog_apply(platform=platform, discovered=discovered, now=timezone.now())
             run.status = SyncRunStatus.SUCCEEDED
             run.created_count = counts.created
             run.updated_count = counts.updated

@@ -24,6 +24,7 @@ __all__ = [
 # PlatformKind value -> "module:Class" of its connector.
 CONNECTORS: dict[str, str] = {
     PlatformKind.POSTGRESQL: "apps.platforms.connectors.postgresql:PostgreSQLConnector",
+    PlatformKind.DBT: "apps.platforms.connectors.dbt:DbtConnector",
 }
 
 
