@@ -5,12 +5,15 @@ only their owner team (``view_dataproduct`` object permission) and stewards (glo
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
-from .choices import LISTED_STATUSES
-from .models import Asset, AssetRelation, Column, DataProduct, Domain, OutputPort
+from .choices import LISTED_STATUSES, AssetRelationKind, QualityCheckStatus
+from .models import Asset, AssetRelation, Column, DataProduct, Domain, OutputPort, QualityCheck
 
 
 def data_product_visible(*, user) -> QuerySet[DataProduct]:
@@ -84,3 +87,148 @@ def output_port_assets(*, port: OutputPort) -> QuerySet[Asset]:
 
 def domain_list() -> QuerySet[Domain]:
     return Domain.objects.order_by("name")
+
+
+# -- lineage and quality of a data product ---------------------------------------------------
+
+
+def data_product_assets(*, product: DataProduct) -> QuerySet[Asset]:
+    """The present (not removed) assets behind ``product``'s output ports: each port's schema,
+    or its one table. ``product.output_ports`` should be prefetched (``data_product_get``);
+    the caller has checked that the user may see ``product``."""
+    match = Q(pk__in=[])
+    for port in product.output_ports.all():
+        port_q = Q(platform_id=port.platform_id, schema=port.schema)
+        if port.table:
+            port_q &= Q(name=port.table)
+        match |= port_q
+    return Asset.objects.filter(match, removed_at__isnull=True)
+
+
+@dataclass(frozen=True)
+class LineageNode:
+    """An asset up- or downstream of a data product; ``depth`` 1 is a direct neighbour of one
+    of the product's assets."""
+
+    asset: Asset
+    depth: int
+
+
+@dataclass
+class ProductLineage:
+    """Lineage around a data product's assets (``AssetRelation`` kind ``lineage``, from dbt).
+
+    ``edges`` are every relation walked (``source`` upstream of ``target``, both loaded), for a
+    graph; ``upstream``/``downstream`` the assets reached, nearest first; ``consumers`` the dbt
+    exposures (dashboards, applications, ...) reading the product's assets, each a dict with
+    ``unique_id``, ``name``, ``label``, ``type``, ``owner``, ``url``, ``maturity`` and ``asset``.
+    """
+
+    assets: list[Asset]
+    upstream: list[LineageNode] = field(default_factory=list)
+    downstream: list[LineageNode] = field(default_factory=list)
+    edges: list[AssetRelation] = field(default_factory=list)
+    consumers: list[dict] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.upstream or self.downstream or self.edges or self.consumers)
+
+
+def data_product_lineage(*, product: DataProduct, max_depth: int = 6) -> ProductLineage:
+    """Upstream and downstream lineage of ``product``'s assets, up to ``max_depth`` hops each
+    way. Edges to removed assets are left out. Queries: one for the product's assets, then one
+    per hop and direction while there is something left to walk (so ≤ 1 + 2 × ``max_depth``)."""
+    assets = list(data_product_assets(product=product).order_by("schema", "name"))
+    own = {a.pk for a in assets}
+    lineage = ProductLineage(assets=assets)
+    edges: dict[int, AssetRelation] = {}
+    for direction, out, near, far in (("upstream", lineage.upstream, "target_id", "source"),
+                                      ("downstream", lineage.downstream, "source_id", "target")):
+        seen = set(own)
+        frontier = set(own)
+        for depth in range(1, max_depth + 1):
+            if not frontier:
+                break
+            step = (
+                AssetRelation.objects.filter(kind=AssetRelationKind.LINEAGE, **{f"{near}__in": frontier})
+                .filter(**{f"{far}__removed_at__isnull": True})
+                .select_related("source__platform", "target__platform")
+                .order_by("pk")
+            )
+            frontier = set()
+            for relation in step:
+                edges.setdefault(relation.pk, relation)
+                other = getattr(relation, far)
+                if other.pk not in seen:
+                    seen.add(other.pk)
+                    frontier.add(other.pk)
+                    out.append(LineageNode(asset=other, depth=depth))
+    lineage.upstream.sort(key=lambda n: (n.depth, n.asset.schema, n.asset.name))
+    lineage.downstream.sort(key=lambda n: (n.depth, n.asset.schema, n.asset.name))
+    lineage.edges = sorted(edges.values(), key=lambda r: (r.source.qualified_name, r.target.qualified_name))
+    seen_exposures: set[str] = set()
+    for asset in assets:
+        for exposure in asset.dbt_exposures or []:
+            if isinstance(exposure, dict) and exposure.get("unique_id") not in seen_exposures:
+                seen_exposures.add(exposure.get("unique_id"))
+                url = str(exposure.get("url") or "")
+                # Shown as a link: only web addresses (never javascript: and the like).
+                safe_url = url if url.lower().startswith(("https://", "http://")) else ""
+                lineage.consumers.append({**exposure, "url": safe_url, "asset": asset})
+    return lineage
+
+
+@dataclass
+class QualitySummary:
+    """The latest results of the quality checks (dbt tests, contract rules) on a data product's
+    assets. ``counts`` maps every ``QualityCheckStatus`` value to its number of checks;
+    ``checks`` are ordered failures first."""
+
+    checks: list[QualityCheck]
+    counts: dict[str, int]
+    last_run_at: datetime | None
+
+    @property
+    def total(self) -> int:
+        return len(self.checks)
+
+    @property
+    def passed(self) -> int:
+        return self.counts[QualityCheckStatus.PASS]
+
+    @property
+    def failed(self) -> int:
+        return self.counts[QualityCheckStatus.FAIL] + self.counts[QualityCheckStatus.ERROR]
+
+    @property
+    def warned(self) -> int:
+        return self.counts[QualityCheckStatus.WARN]
+
+    @property
+    def status(self) -> str:
+        """``fail`` if any check failed or errored, else ``warn``, else ``pass`` if any passed,
+        else ``unknown`` (no checks, or none run)."""
+        if self.failed:
+            return QualityCheckStatus.FAIL
+        if self.warned:
+            return QualityCheckStatus.WARN
+        return QualityCheckStatus.PASS if self.passed else QualityCheckStatus.UNKNOWN
+
+
+_STATUS_ORDER = {s: i for i, s in enumerate(["fail", "error", "warn", "unknown", "skipped", "pass"])}
+
+
+def data_product_quality(*, product: DataProduct) -> QualitySummary:
+    """Quality summary of ``product``: its assets' current (not removed) checks. One query."""
+    checks = list(
+        QualityCheck.objects.filter(
+            asset__in=data_product_assets(product=product), removed_at__isnull=True,
+        ).select_related("asset")
+    )
+    checks.sort(key=lambda c: (_STATUS_ORDER.get(c.status, 9), c.asset.name, c.column_name, c.name))
+    counts = {status: 0 for status in QualityCheckStatus.values}
+    for check in checks:
+        counts[check.status] = counts.get(check.status, 0) + 1
+    runs = [c.last_run_at for c in checks if c.last_run_at]
+    return QualitySummary(checks=checks, counts=counts, last_run_at=max(runs) if runs else None)

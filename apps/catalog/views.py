@@ -44,5 +44,7 @@ def data_product_detail(request, slug: str):
         "owners": TeamMembership.objects.filter(team=product.owner_team).select_related("user").order_by("role", "user__username"),
         "consumers": grant_active_for_product(product=product),
         "can_edit": request.user.has_perm("catalog.change_dataproduct", product),
+        "quality": selectors.data_product_quality(product=product),
+        "lineage": selectors.data_product_lineage(product=product),
     }
     return render(request, "catalog/product_detail.html", context)

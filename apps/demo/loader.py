@@ -118,6 +118,7 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
         from apps.platforms.tasks import platform_sync_task
 
         transaction.on_commit(lambda: platform_sync_task.delay(platform.pk))
+    result.products.append(_jaffle_shop_demo(conninfo=conninfo, enqueue_sync=enqueue_sync))
     return result
 
 
@@ -216,3 +217,87 @@ def logins_table() -> str:
         lines.append(f"  {username:<7} {title}")
     lines += ["", "Warehouse logins for consumers: demo_<username> with the same password.", ""]
     return "\n".join(lines)
+
+
+# -- jaffle_shop: a dbt project over its own warehouse database ------------------------------
+
+JAFFLE_WAREHOUSE_SLUG = "jaffle-shop-warehouse"
+JAFFLE_DBT_SLUG = "jaffle-shop-dbt"
+JAFFLE_PRODUCT_SLUG = "customer-orders"
+
+
+def jaffle_shop_conninfo(warehouse_conninfo: str) -> str:
+    """The jaffle_shop database: on the warehouse's server, named ``<warehouse db>_jaffle_shop``."""
+    info = psycopg.conninfo.conninfo_to_dict(warehouse_conninfo)
+    info["dbname"] = f"{info['dbname']}_jaffle_shop"
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+def _jaffle_shop_demo(*, conninfo: str, enqueue_sync: bool) -> DataProduct:
+    """dbt's jaffle_shop built into its own database (``apps.demo.jaffle_shop``), registered as
+    a PostgreSQL platform plus a dbt platform reading ``shared/datasets/jaffle_shop/target``,
+    both syncing every 15 minutes; the "Customer orders" data product (Sales domain) has the
+    ``customers`` and ``orders`` models as table output ports."""
+    from apps.platforms.choices import PlatformKind
+
+    from . import jaffle_shop
+
+    jaffle_conninfo = jaffle_shop_conninfo(conninfo)
+    _ensure_database(jaffle_conninfo)
+    if not jaffle_shop.is_loaded(jaffle_conninfo):
+        jaffle_shop.load_jaffle_shop(jaffle_conninfo)
+    info = psycopg.conninfo.conninfo_to_dict(jaffle_conninfo)
+    with transaction.atomic():
+        team = Team.objects.get(slug="sales-data")
+        platform_team = Team.objects.get(slug="data-platform")
+        warehouse = _platform_upsert(
+            JAFFLE_WAREHOUSE_SLUG, name="Jaffle Shop warehouse", kind=PlatformKind.POSTGRESQL,
+            description="The jaffle_shop shop's PostgreSQL database, built by its dbt project.",
+            owner_team=platform_team, host=info.get("host", ""), port=int(info["port"]) if info.get("port") else None,
+            database=info["dbname"], username=info.get("user", "postgres"), include_schemas=[jaffle_shop.SCHEMA],
+            sync_interval_minutes=15,
+        )
+        if info.get("password"):
+            warehouse.set_password(info["password"])
+            warehouse.save(update_fields=["password_encrypted"])
+        _platform_upsert(
+            JAFFLE_DBT_SLUG, name="Jaffle Shop dbt project", kind=PlatformKind.DBT,
+            description="dbt-labs/jaffle-shop-classic: models, docs, tests and lineage from its artifacts.",
+            owner_team=platform_team, warehouse=warehouse, database="jaffle_shop",
+            dbt_artifacts_path=str(jaffle_shop.jaffle_shop_path() / "target"), sync_interval_minutes=15,
+        )
+        domain = Domain.objects.get(slug="sales")
+        product = DataProduct.objects.filter(slug=JAFFLE_PRODUCT_SLUG).first() or catalog_services.data_product_create(
+            name="Customer orders", slug=JAFFLE_PRODUCT_SLUG, domain=domain, owner_team=team, status="published",
+            summary="Every order of the jaffle shop with its payments, and each customer's order history and lifetime value.",
+            classification="internal", tags=["orders", "customers", "dbt"],
+            description=(
+                "## Customer orders\n\nBuilt by the jaffle_shop dbt project from the shop's raw orders, customers "
+                "and payments. Descriptions, column docs, tests and lineage below come from the dbt artifacts; "
+                "tables and types from the database.\n"
+            ),
+            terms_of_use="Internal reporting only. Customer names are PII: do not export them.",
+        )
+        for table in ("customers", "orders"):
+            if not OutputPort.objects.filter(data_product=product, name=table).exists():
+                catalog_services.output_port_create(
+                    data_product=product, name=table, platform=warehouse, schema=jaffle_shop.SCHEMA, table=table,
+                    port_type="table", description=f"The `{table}` model, read-only (SELECT).",
+                )
+    if enqueue_sync:
+        from apps.platforms.tasks import platform_sync_task
+
+        # The warehouse first, so the dbt sync finds its tables (a later scheduled run would anyway).
+        dbt_platform_id = Platform.objects.get(slug=JAFFLE_DBT_SLUG).pk
+        transaction.on_commit(lambda: platform_sync_task.delay(warehouse.pk))
+        transaction.on_commit(lambda: platform_sync_task.apply_async((dbt_platform_id,), countdown=10))
+    return product
+
+
+def _platform_upsert(slug: str, **fields) -> Platform:
+    platform = Platform.objects.filter(slug=slug).first() or Platform(slug=slug)
+    for name, value in fields.items():
+        setattr(platform, name, value)
+    platform.full_clean()
+    platform.save()
+    return platform

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from .choices import PlatformKind
+from .dbt_services import dbt_artifacts_upload
+from .forms import DbtArtifactsForm
 from .models import Platform, SyncRun
+from .selectors import dbt_platform_context
 
 
 def _can_operate(user, platform: Platform) -> bool:
@@ -33,13 +38,15 @@ def platform_list(request):
 
 
 @login_required
-def platform_detail(request, slug: str):
+def platform_detail(request, slug: str, dbt_form: DbtArtifactsForm | None = None):
     platform = _platform_for_operator(request.user, slug)
     runs = SyncRun.objects.filter(platform=platform).select_related("triggered_by").order_by("-started_at")[:25]
     context = {"platform": platform, "runs": runs, "running": any(r.status == "running" for r in runs)}
     if request.htmx:
         return render(request, "platforms/_runs.html", context)
-    return render(request, "platforms/detail.html", context)
+    if platform.kind == PlatformKind.DBT:
+        context.update(dbt_platform_context(platform=platform), dbt_form=dbt_form or DbtArtifactsForm())
+    return render(request, "platforms/detail.html", context, status=400 if dbt_form is not None else 200)
 
 
 @login_required
@@ -52,3 +59,26 @@ def platform_sync_now(request, slug: str):
     transaction.on_commit(lambda: platform_sync_task.delay(platform.pk, actor_id))
     messages.success(request, f"Sync of {platform.name} started.")
     return redirect("platforms:detail", slug=platform.slug)
+
+
+@login_required
+@require_POST
+def platform_dbt_upload(request, slug: str):
+    """Upload dbt artifacts (platform operators); a bad file answers 400 with the form's errors."""
+    platform = _platform_for_operator(request.user, slug)
+    if platform.kind != PlatformKind.DBT:
+        raise Http404("No such dbt platform.")
+    form = DbtArtifactsForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            dbt_artifacts_upload(
+                platform=platform, actor=request.user, manifest=form.cleaned_data["manifest"],
+                catalog=form.cleaned_data["catalog"], run_results=form.cleaned_data["run_results"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"dbt artifacts uploaded; a sync of {platform.name} started.")
+            return redirect("platforms:detail", slug=platform.slug)
+    return platform_detail(request, slug, dbt_form=form)

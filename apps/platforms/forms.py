@@ -1,0 +1,32 @@
+"""Forms of the platform pages."""
+from __future__ import annotations
+
+from django import forms
+
+MAX_ARTIFACT_BYTES = 100 * 1024 * 1024  # a manifest of a few thousand models is tens of MB
+
+
+class DbtArtifactsForm(forms.Form):
+    """Upload of dbt artifacts (from dbt's ``target/`` directory). Checks size and presence;
+    ``dbt_artifacts_upload`` checks that each file is the dbt artifact it claims to be."""
+
+    manifest = forms.FileField(label="manifest.json", help_text="Required. dbt manifest schema v12 (dbt 1.8 or later).")
+    catalog = forms.FileField(label="catalog.json", required=False, help_text="From `dbt docs generate`: column types.")
+    run_results = forms.FileField(label="run_results.json", required=False, help_text="From `dbt build` or `dbt test`: test results.")
+
+    def _clean_file(self, name: str) -> bytes:
+        upload = self.cleaned_data.get(name)
+        if not upload:
+            return b""
+        if upload.size > MAX_ARTIFACT_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_ARTIFACT_BYTES // (1024 * 1024)} MB.")
+        return upload.read()
+
+    def clean_manifest(self) -> bytes:
+        return self._clean_file("manifest")
+
+    def clean_catalog(self) -> bytes:
+        return self._clean_file("catalog")
+
+    def clean_run_results(self) -> bytes:
+        return self._clean_file("run_results")
