@@ -296,20 +296,20 @@ def _load_json(artifact: str, text: str | bytes) -> dict:
     return data
 
 
+_KIND_LABELS = {"manifest": "manifest", "catalog": "catalog", "run-results": "run results file"}
+
+
 def _schema_version(artifact: str, data: dict, kind: str) -> str:
     """The ``vN`` of ``metadata.dbt_schema_version``; ArtifactError if it is not a dbt ``kind``."""
     metadata = data.get("metadata")
     version_url = metadata.get("dbt_schema_version") if isinstance(metadata, dict) else None
     match = _SCHEMA_VERSION_RE.search(version_url) if isinstance(version_url, str) else None
+    label = _KIND_LABELS[kind]
     if match is None:
-        raise ArtifactError(
-            artifact, f"{artifact} is not a dbt {kind.replace('-', ' ')}: it has no metadata.dbt_schema_version.",
-        )
+        raise ArtifactError(artifact, f"{artifact} is not a dbt {label}: it has no metadata.dbt_schema_version.")
     if match.group(1) != kind:
-        raise ArtifactError(
-            artifact, f"{artifact} is a dbt {match.group(1).replace('-', ' ')}, not a {kind.replace('-', ' ')}: "
-                      "check which file was given.",
-        )
+        found = _KIND_LABELS.get(match.group(1), match.group(1).replace("-", " "))
+        raise ArtifactError(artifact, f"{artifact} is a dbt {found}, not a {label}: check which file was given.")
     return match.group(2)
 
 
