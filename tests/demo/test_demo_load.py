@@ -20,9 +20,9 @@ def test_demo_load_is_idempotent_and_syncs_adventureworks(aw_warehouse, client):
     # then
     assert sorted(Domain.objects.values_list("name", flat=True)) == [
         "Human Resources", "Person", "Production", "Purchasing", "Sales"]
-    assert DataProduct.objects.count() == 5
+    assert DataProduct.objects.count() == 5 + 1  # and jaffle_shop's "Customer orders"
     assert set(User.objects.values_list("username", flat=True)) == {u[0] for u in loader.USERS}
-    platform = Platform.objects.get()
+    platform = Platform.objects.get(slug=loader.PLATFORM_SLUG)
     assert PlatformIdentity.objects.filter(platform=platform).count() == len(loader.USERS)
     # when: the warehouse is synced
     run = platform_sync(platform=platform)
