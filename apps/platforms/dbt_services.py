@@ -34,12 +34,15 @@ re-sync of unchanged artifacts writes nothing.
 """
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from psycopg import sql
 
 from apps.catalog.choices import AssetKind, AssetRelationKind, QualityCheckSource
 from apps.catalog.models import Asset, AssetRelation, Column, QualityCheck
@@ -65,10 +68,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 UPLOADS_KEPT = 5
-_DBT_FIELDS = [
-    "dbt_platform", "dbt_unique_id", "dbt_resource_type", "dbt_materialization", "dbt_description", "dbt_tags",
-    "dbt_meta", "dbt_exposures", "dbt_fingerprint", "updated_at",
-]
+# Columns written by the bulk updates below, with their PostgreSQL types.
+_ASSET_DBT_COLUMNS = {
+    "dbt_platform_id": "bigint", "dbt_unique_id": "text", "dbt_resource_type": "text", "dbt_materialization": "text",
+    "dbt_description": "text", "dbt_tags": "text[]", "dbt_meta": "jsonb", "dbt_exposures": "jsonb",
+    "dbt_fingerprint": "text", "updated_at": "timestamptz",
+}
+_QUALITY_CHECK_COLUMNS = {
+    "name": "text", "column_name": "text", "status": "text", "message": "text", "last_run_at": "timestamptz",
+    "removed_at": "timestamptz",
+}
 # Which node keeps the asset's dbt fields when several point at one relation.
 _RESOURCE_PRIORITY = {"model": 0, "snapshot": 1, "seed": 2, "source": 3}
 
@@ -168,46 +177,41 @@ def _enrich(*, platform: Platform, owner_of: dict[int, DbtRelation], counts: _Co
     """Write the ``dbt_*`` fields of assets whose node changed; clear them on assets this
     platform enriched before and no longer does. Returns the ids it had enriched before."""
     current = {
-        a.pk: a for a in Asset.objects.filter(Q(dbt_platform=platform) | Q(pk__in=list(owner_of)))
-        .only("pk", "dbt_platform_id", "dbt_unique_id", "dbt_fingerprint")
+        pk: (dbt_platform_id, unique_id, fingerprint)
+        for pk, dbt_platform_id, unique_id, fingerprint in
+        Asset.objects.filter(Q(dbt_platform=platform) | Q(pk__in=list(owner_of)))
+        .values_list("pk", "dbt_platform_id", "dbt_unique_id", "dbt_fingerprint")
     }
-    enriched_before = {pk for pk, a in current.items() if a.dbt_platform_id == platform.pk}
-    to_write: list[Asset] = []
+    enriched_before = {pk for pk, (platform_id, _, _) in current.items() if platform_id == platform.pk}
+    rows: list[dict] = []
     for pk, rel in owner_of.items():
-        asset = current[pk]
-        if asset.dbt_platform_id not in (None, platform.pk):
+        platform_id, unique_id, stored_fingerprint = current[pk]
+        if platform_id not in (None, platform.pk):
             # Another dbt project already describes this relation; it keeps it (no tug of war).
             counts.unchanged += 1
             continue
         fingerprint = rel.fingerprint()
-        if asset.dbt_platform_id == platform.pk and asset.dbt_unique_id == rel.unique_id:
-            if asset.dbt_fingerprint == fingerprint:
+        if platform_id == platform.pk and unique_id == rel.unique_id:
+            if stored_fingerprint == fingerprint:
                 counts.unchanged += 1
                 continue
             counts.updated += 1
         else:
             counts.created += 1
-        asset.dbt_platform_id = platform.pk
-        asset.dbt_unique_id = rel.unique_id
-        asset.dbt_resource_type = rel.resource_type
-        asset.dbt_materialization = rel.materialization[:32]
-        asset.dbt_description = rel.description
-        asset.dbt_tags = [t[:100] for t in rel.tags]
-        asset.dbt_meta = rel.meta
-        asset.dbt_exposures = list(rel.exposures)
-        asset.dbt_fingerprint = fingerprint
-        asset.updated_at = now
-        to_write.append(asset)
+        rows.append({
+            "id": pk, "dbt_platform_id": platform.pk, "dbt_unique_id": rel.unique_id,
+            "dbt_resource_type": rel.resource_type, "dbt_materialization": rel.materialization[:32],
+            "dbt_description": rel.description, "dbt_tags": [t[:100] for t in rel.tags], "dbt_meta": rel.meta,
+            "dbt_exposures": list(rel.exposures), "dbt_fingerprint": fingerprint, "updated_at": now,
+        })
     for pk in enriched_before - set(owner_of):
-        asset = current[pk]
-        asset.dbt_platform_id = None
-        asset.dbt_unique_id = asset.dbt_resource_type = asset.dbt_materialization = asset.dbt_description = ""
-        asset.dbt_tags, asset.dbt_meta, asset.dbt_exposures = [], {}, []
-        asset.dbt_fingerprint = ""
-        asset.updated_at = now
-        to_write.append(asset)
+        rows.append({
+            "id": pk, "dbt_platform_id": None, "dbt_unique_id": "", "dbt_resource_type": "",
+            "dbt_materialization": "", "dbt_description": "", "dbt_tags": [], "dbt_meta": {}, "dbt_exposures": [],
+            "dbt_fingerprint": "", "updated_at": now,
+        })
         counts.removed += 1
-    Asset.objects.bulk_update(to_write, _DBT_FIELDS, batch_size=_BATCH_SIZE)
+    _bulk_set(Asset, rows, _ASSET_DBT_COLUMNS)
     return enriched_before
 
 
@@ -219,15 +223,15 @@ def _column_docs_apply(*, owner_of: dict[int, DbtRelation], cleared_ids: set[int
     for pk, rel in owner_of.items():
         by_name = {c.name: c.description for c in rel.columns}
         docs[pk] = (by_name, {name.lower(): text for name, text in by_name.items()})
-    changed: list[Column] = []
+    rows: list[dict] = []
     for chunk in _chunks(list(docs) + list(cleared_ids)):
-        for column in Column.objects.filter(asset_id__in=chunk).only("pk", "asset_id", "name", "dbt_description"):
-            exact, folded = docs.get(column.asset_id, ({}, {}))
-            wanted = exact.get(column.name, folded.get(column.name.lower(), ""))
-            if column.dbt_description != wanted:
-                column.dbt_description = wanted
-                changed.append(column)
-    Column.objects.bulk_update(changed, ["dbt_description"], batch_size=_BATCH_SIZE)
+        columns = Column.objects.filter(asset_id__in=chunk).values_list("pk", "asset_id", "name", "dbt_description")
+        for pk, asset_id, name, current in columns:
+            exact, folded = docs.get(asset_id, ({}, {}))
+            wanted = exact.get(name, folded.get(name.lower(), ""))
+            if current != wanted:
+                rows.append({"id": pk, "dbt_description": wanted})
+    _bulk_set(Column, rows, {"dbt_description": "text"})
 
 
 # -- lineage and quality ---------------------------------------------------------------------
@@ -264,27 +268,28 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
         (asset_of[t.attached_to], t.unique_id): t for t in project.tests if t.attached_to in asset_of
     }
     fields = ["name", "column_name", "status", "message", "last_run_at", "removed_at"]
-    to_update: list[QualityCheck] = []
+    rows: list[dict] = []
     seen: set[tuple[int, str]] = set()
     for chunk in _chunks(sorted(scope)):
-        for check in QualityCheck.objects.filter(source=QualityCheckSource.DBT, asset_id__in=chunk).only("pk", "asset_id", "unique_id", *fields):
-            key = (check.asset_id, check.unique_id)
+        stored = QualityCheck.objects.filter(source=QualityCheckSource.DBT, asset_id__in=chunk).values_list(
+            "pk", "asset_id", "unique_id", *fields,
+        )
+        for pk, asset_id, unique_id, *values in stored:
+            key = (asset_id, unique_id)
             test = wanted.get(key)
+            current = dict(zip(fields, values))
             if test is None:
-                if check.removed_at is None:
-                    check.removed_at = now
-                    to_update.append(check)
+                if current["removed_at"] is None:
+                    rows.append({"id": pk, **current, "removed_at": now})
                 continue
             seen.add(key)
-            values = {
+            target = {
                 "name": test.name, "column_name": test.column_name, "status": test.status,
                 "message": test.message, "last_run_at": test.last_run_at, "removed_at": None,
             }
-            if any(getattr(check, f) != v for f, v in values.items()):
-                for f, v in values.items():
-                    setattr(check, f, v)
-                to_update.append(check)
-    QualityCheck.objects.bulk_update(to_update, fields, batch_size=_BATCH_SIZE)
+            if current != target:
+                rows.append({"id": pk, **target})
+    _bulk_set(QualityCheck, rows, _QUALITY_CHECK_COLUMNS)
     QualityCheck.objects.bulk_create(
         [
             QualityCheck(
@@ -295,6 +300,35 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
         ],
         batch_size=_BATCH_SIZE,
     )
+
+
+def _bulk_set(model, rows: list[dict], columns: dict[str, str]) -> None:
+    """``UPDATE`` rows of ``model``'s table by id, one statement per 5,000 rows: the new values
+    travel as one JSON array unpacked by ``jsonb_to_recordset``. ``rows`` are dicts with ``id``
+    and every key of ``columns`` (column name -> PostgreSQL type). Django's ``bulk_update``
+    builds a ``CASE`` per row and field instead: 30 s for 20,000 columns against 0.3 s here."""
+    if not rows:
+        return
+    names = list(columns)
+    statement = sql.SQL(
+        "UPDATE {table} AS t SET {assignments} FROM jsonb_to_recordset(%s::jsonb) AS v({record}) WHERE t.id = v.id"
+    ).format(
+        table=sql.Identifier(model._meta.db_table),
+        assignments=sql.SQL(", ").join(sql.SQL("{0} = v.{0}").format(sql.Identifier(n)) for n in names),
+        record=sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in {"id": "bigint", **columns}.items()
+        ),
+    )
+    with connection.cursor() as cursor:
+        query = statement.as_string(cursor.connection)
+        for chunk in _chunks(rows):
+            cursor.execute(query, [json.dumps(chunk, default=_json_value)])
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"Cannot store {type(value).__name__} in a bulk update")
 
 
 # -- uploads ----------------------------------------------------------------------------------
