@@ -113,7 +113,10 @@ def dbt_catalog_apply(*, platform: Platform, project: DbtProject, now) -> _Count
     for rel in sorted(project.relations, key=lambda r: (_RESOURCE_PRIORITY.get(r.resource_type, 9), r.unique_id)):
         owner_of.setdefault(asset_of[rel.unique_id], rel)
 
-    enriched_before = _enrich(platform=platform, owner_of=owner_of, counts=counts, now=now)
+    enriched_before = _enrich(
+        platform=platform, owner_of=owner_of, project_ids={r.unique_id for r in project.relations}, counts=counts,
+        now=now,
+    )
     _column_docs_apply(owner_of=owner_of, cleared_ids=enriched_before - set(owner_of))
     _lineage_apply(platform=platform, project=project, asset_of=asset_of)
     _quality_checks_apply(project=project, asset_of=asset_of, scope=enriched_before | set(asset_of.values()), now=now)
@@ -127,13 +130,16 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
     """``({unique_id: warehouse asset id}, {unique_id: placeholder for the dbt platform})``."""
     warehouse = platform.warehouse
     exact: dict[tuple[str, str], int] = {}
-    folded: dict[tuple[str, str], list[int]] = {}
+    folded: dict[tuple[str, str], list[int]] = {}  # present assets first
+    removed: set[int] = set()
     target_database = ""
     if warehouse is not None:
         target_database = (platform.database or warehouse.database).lower()
         rows = Asset.objects.filter(platform=warehouse).values_list("pk", "schema", "name", "removed_at")
         # Present assets first, so a present one wins over a removed namesake.
         for pk, schema, name, removed_at in sorted(rows, key=lambda r: (r[3] is not None, r[0])):
+            if removed_at is not None:
+                removed.add(pk)
             exact.setdefault((schema, name), pk)
             folded.setdefault((schema.lower(), name.lower()), []).append(pk)
 
@@ -147,7 +153,10 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
             pk = exact.get(key)
             if pk is None:
                 candidates = folded.get((rel.schema.lower(), rel.identifier.lower()), [])
-                pk = candidates[0] if len(candidates) == 1 else None
+                present = [c for c in candidates if c not in removed]
+                pool = present or candidates
+                # Ambiguous (e.g. "Orders" and "orders" both exist): no guess.
+                pk = pool[0] if len(pool) == 1 else None
         if pk is not None:
             asset_of[rel.unique_id] = pk
             continue
@@ -173,7 +182,9 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
 # -- asset metadata --------------------------------------------------------------------------
 
 
-def _enrich(*, platform: Platform, owner_of: dict[int, DbtRelation], counts: _Counts, now) -> set[int]:
+def _enrich(
+    *, platform: Platform, owner_of: dict[int, DbtRelation], project_ids: set[str], counts: _Counts, now,
+) -> set[int]:
     """Write the ``dbt_*`` fields of assets whose node changed; clear them on assets this
     platform enriched before and no longer does. Returns the ids it had enriched before."""
     current = {
@@ -210,7 +221,8 @@ def _enrich(*, platform: Platform, owner_of: dict[int, DbtRelation], counts: _Co
             "dbt_materialization": "", "dbt_description": "", "dbt_tags": [], "dbt_meta": {}, "dbt_exposures": [],
             "dbt_fingerprint": "", "updated_at": now,
         })
-        counts.removed += 1
+        if current[pk][1] not in project_ids:  # else the node moved to another asset (counted there)
+            counts.removed += 1
     _bulk_set(Asset, rows, _ASSET_DBT_COLUMNS)
     return enriched_before
 
