@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import Platform, PlatformIdentity, SyncRun
+from .models import DbtArtifactUpload, Platform, PlatformIdentity, SyncRun
 
 
 class PlatformAdminForm(forms.ModelForm):
@@ -54,3 +54,19 @@ class PlatformIdentityAdmin(admin.ModelAdmin):
     list_filter = ["platform"]
     search_fields = ["user__username", "principal"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(DbtArtifactUpload)
+class DbtArtifactUploadAdmin(admin.ModelAdmin):
+    """Uploads are made on the platform page (validated there); the admin only lists them."""
+
+    list_display = ["platform", "uploaded_at", "uploaded_by", "dbt_version", "generated_at"]
+    list_filter = ["platform"]
+    exclude = ["manifest_json", "catalog_json", "run_results_json"]
+    readonly_fields = ["platform", "uploaded_at", "uploaded_by", "dbt_version", "generated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

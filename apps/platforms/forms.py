@@ -11,8 +11,8 @@ class DbtArtifactsForm(forms.Form):
     ``dbt_artifacts_upload`` checks that each file is the dbt artifact it claims to be."""
 
     manifest = forms.FileField(label="manifest.json", help_text="Required. dbt manifest schema v12 (dbt 1.8 or later).")
-    catalog = forms.FileField(label="catalog.json", required=False, help_text="From `dbt docs generate`: column types.")
-    run_results = forms.FileField(label="run_results.json", required=False, help_text="From `dbt build` or `dbt test`: test results.")
+    catalog = forms.FileField(label="catalog.json", required=False, help_text="Optional, from dbt docs generate: column types.")
+    run_results = forms.FileField(label="run_results.json", required=False, help_text="Optional, from dbt build or dbt test: test results.")
 
     def _clean_file(self, name: str) -> bytes:
         upload = self.cleaned_data.get(name)
