@@ -315,3 +315,30 @@ def test_missing_directory_and_no_artifacts_say_what_to_do(dbt_platform):
 
     # then
     assert run.status == SyncRunStatus.FAILED and run.error.startswith("No dbt artifacts yet: upload manifest.json")
+
+
+def test_ephemeral_model_is_kept_in_lineage_on_the_dbt_platform(jaffle_warehouse, dbt_platform, artifacts_dir):
+    # given: orders is built through an ephemeral model (inlined by dbt, never a relation)
+    def add_ephemeral(manifest):
+        manifest["nodes"]["model.jaffle_shop.int_order_payments"] = {
+            "unique_id": "model.jaffle_shop.int_order_payments", "resource_type": "model", "name": "int_order_payments",
+            "database": "jaffle_shop", "schema": "analytics", "alias": "int_order_payments",
+            "description": "Payments per order", "config": {"materialized": "ephemeral", "enabled": True},
+            "depends_on": {"nodes": ["model.jaffle_shop.stg_payments"]}, "columns": {}, "tags": ["intermediate"],
+        }
+        manifest["nodes"]["model.jaffle_shop.orders"]["depends_on"]["nodes"] = [
+            "model.jaffle_shop.stg_orders", "model.jaffle_shop.int_order_payments"]
+
+    artifacts_dir.edit("manifest.json", add_ephemeral)
+    _synced(jaffle_warehouse)
+
+    # when
+    run = _synced(dbt_platform)
+
+    # then: 9 nodes, the ephemeral one on the dbt platform, the chain unbroken
+    assert run.created_count == 9
+    ephemeral = Asset.objects.get(platform=dbt_platform, name="int_order_payments")
+    assert (ephemeral.kind, ephemeral.dbt_materialization, ephemeral.dbt_tags) == (AssetKind.DBT_MODEL, "ephemeral", ["intermediate"])
+    edges = _lineage()
+    assert {("stg_payments", "int_order_payments"), ("int_order_payments", "orders")} <= edges
+    assert ("stg_payments", "orders") not in edges
