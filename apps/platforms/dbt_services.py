@@ -24,7 +24,8 @@ How a dbt project meets the warehouse (one asset, both kinds of metadata):
   ``name`` = ``dbt:<platform id>``) per dependency between relations (model → model,
   seed/source/snapshot → model).
 - Tests: one ``QualityCheck`` (source ``dbt``) per data test on the asset it is attached to
-  (column tests keep ``column_name``), with the latest result from ``run_results.json``.
+  (column tests keep ``column_name``), with the latest result from ``run_results.json``; a test
+  the latest ``run_results.json`` did not run (``dbt run``, a ``--select``) keeps its last result.
 - Exposures (dashboards, notebooks, applications) are downstream consumers, not assets: each is
   stored in ``dbt_exposures`` of every asset it depends on, and the lineage selector lists them.
 
@@ -299,6 +300,9 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
                 "name": test.name, "column_name": test.column_name, "status": test.status,
                 "message": test.message, "last_run_at": test.last_run_at, "removed_at": None,
             }
+            if not test.has_result:
+                # The latest run_results.json did not run this test: keep the result we know.
+                target.update(status=current["status"], message=current["message"], last_run_at=current["last_run_at"])
             if current != target:
                 rows.append({"id": pk, **target})
     _bulk_set(QualityCheck, rows, _QUALITY_CHECK_COLUMNS)

@@ -342,3 +342,22 @@ def test_ephemeral_model_is_kept_in_lineage_on_the_dbt_platform(jaffle_warehouse
     edges = _lineage()
     assert {("stg_payments", "int_order_payments"), ("int_order_payments", "orders")} <= edges
     assert ("stg_payments", "orders") not in edges
+
+
+def test_a_run_without_some_tests_keeps_their_last_result(jaffle_warehouse, dbt_platform, artifacts_dir):
+    # given: a failing test synced
+    failing = "test.jaffle_shop.unique_orders_order_id.fed79b3a6e"
+    artifacts_dir.edit("run_results.json", lambda rr: [r.update(status="fail", failures=2)
+                                                       for r in rr["results"] if r["unique_id"] == failing])
+    _synced(jaffle_warehouse)
+    _synced(dbt_platform)
+
+    # when: the next invocation was `dbt run` (no test results at all)
+    artifacts_dir.edit("run_results.json", lambda rr: rr.update(
+        results=[r for r in rr["results"] if not r["unique_id"].startswith("test.")]))
+    _synced(dbt_platform)
+
+    # then: the failure is still known
+    check = QualityCheck.objects.get(unique_id=failing)
+    assert (check.status, check.message) == (QualityCheckStatus.FAIL, "2 failing rows")
+    assert QualityCheck.objects.filter(status=QualityCheckStatus.PASS).count() == JAFFLE_TESTS - 1

@@ -247,8 +247,9 @@ class DbtRelation:
 class DbtTest:
     """A dbt data test and its latest result. ``attached_to`` is the ``unique_id`` of the
     relation it tests; ``status`` an ``apps.catalog.choices.QualityCheckStatus`` value
-    (``unknown`` when ``run_results.json`` has no result for it); ``last_run_at`` is when the
-    test finished (aware datetime) or ``None``."""
+    (``unknown`` when ``run_results.json`` has no result for it, ``has_result`` false: e.g. the
+    latest invocation was ``dbt run`` or tested other nodes); ``last_run_at`` is when the test
+    finished (aware datetime) or ``None``."""
 
     unique_id: str
     name: str
@@ -257,6 +258,7 @@ class DbtTest:
     status: str = "unknown"
     message: str = ""
     last_run_at: datetime | None = None
+    has_result: bool = False
 
 
 @dataclass
@@ -441,7 +443,7 @@ def _assemble(manifest: _Manifest, catalog: _Catalog | None, run_results: _RunRe
         name = node.test_metadata.name if node.test_metadata and node.test_metadata.name else node.name
         tests.append(DbtTest(
             unique_id=uid, name=name[:255], attached_to=attached, column_name=(node.column_name or "")[:255],
-            status=status, message=message, last_run_at=_aware(last_run_at),
+            status=status, message=message, last_run_at=_aware(last_run_at), has_result=result is not None,
         ))
     return DbtProject(
         project_name=manifest.metadata.project_name, dbt_version=manifest.metadata.dbt_version,
