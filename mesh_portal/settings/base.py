@@ -109,8 +109,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="mesh-portal@localhost")
 # --- REST API (/api/v1/, apps/*/api/) ----------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",  # the browser (CSRF enforced)
+        # First so that anonymous calls get 401 with "WWW-Authenticate: Token".
         "rest_framework.authentication.TokenAuthentication",  # scripts: "Authorization: Token <key>"
+        "rest_framework.authentication.SessionAuthentication",  # the browser (CSRF enforced)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.PageNumberPagination",
