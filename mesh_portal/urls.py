@@ -16,3 +16,5 @@ urlpatterns = [
     path("platforms/", include("apps.platforms.urls")),
     path("", include("apps.catalog.urls")),
 ]
+
+handler404 = "apps.core.api.views.page_not_found"

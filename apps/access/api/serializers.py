@@ -25,8 +25,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
                                                 help_text="Slug of the data product.")
     output_port_name = serializers.CharField(source="output_port.name", read_only=True, help_text="Name of the output port.")
     requester = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username of the consumer.")
-    on_behalf_of_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Team slug, or null: for the requester.")
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Who approved or rejected it.")
+    on_behalf_of_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True, help_text="Team slug, or null: for the requester.")
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Who approved or rejected it.")
     grant = serializers.SerializerMethodField(help_text="The grant on the platform, once approved.")
     can_decide = serializers.SerializerMethodField(help_text="Whether you may approve or reject it now.")
 
@@ -153,7 +153,7 @@ class RevokeSerializer(serializers.Serializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username; null for the system.")
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Username; null for the system.")
     label = serializers.CharField(read_only=True, help_text="Readable wording of `action`.")
 
     class Meta:

@@ -11,7 +11,7 @@ from apps.core.markdown import render_markdown
 
 
 class DomainSerializer(serializers.ModelSerializer):
-    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the accountable team, or null.")
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True, help_text="Slug of the accountable team, or null.")
 
     class Meta:
         model = Domain

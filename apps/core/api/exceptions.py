@@ -2,7 +2,7 @@
 
 ``ApplicationError`` (a business rule refused) and validation errors answer 400, with field
 errors in ``errors`` (nested fields are flattened to dotted names: ``tags.0``);
-``PermissionDenied`` 403; ``Http404`` 404 (also for objects the caller may not see); throttling
+``PermissionDenied`` 403; text with NUL characters (which PostgreSQL cannot store) 400; ``Http404`` 404 (also for objects the caller may not see); throttling
 429 with ``Retry-After``. ``errors`` is ``{}`` when there are no field errors.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -62,6 +63,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         errors = flatten_errors(as_serializer_error(exc))
         set_rollback()
         return Response(_body(_first_message(errors, "The input has errors."), errors), status=400)
+    if isinstance(exc, DataError) and "NUL" in str(exc):
+        # psycopg refuses NUL characters client-side (nothing reached the database): a lookup by a
+        # slug or a filter value containing one is bad input, whichever field it came in.
+        return Response(_body("Text may not contain NUL (0x00) characters."), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if str(exc) else None)
     elif isinstance(exc, DjangoPermissionDenied):

@@ -8,7 +8,7 @@ from apps.platforms.models import Platform, PlatformIdentity, SyncRun
 
 
 class PlatformSerializer(serializers.ModelSerializer):
-    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the platform team, or null.")
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True, help_text="Slug of the platform team, or null.")
     can_operate = serializers.SerializerMethodField(help_text="Whether you administer it (see settings, sync runs; sync).")
 
     class Meta:
@@ -25,7 +25,7 @@ class PlatformSerializer(serializers.ModelSerializer):
 
 class SyncRunSerializer(serializers.ModelSerializer):
     platform = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the platform.")
-    triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username; null: scheduled.")
+    triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Username; null: scheduled.")
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True, help_text="Seconds; null while running.")
 
     class Meta:
