@@ -70,9 +70,12 @@ def api_client(user=None) -> APIClient:
     return client
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
     """Print how many schemathesis cases the run sent (summed over xdist workers)."""
     import json
+
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller reports
+        return
     from pathlib import Path
 
     files = list((Path(__file__).resolve().parents[2] / "var").glob("schemathesis-*.json"))
