@@ -69,22 +69,3 @@ def api_client(user=None) -> APIClient:
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
 
-
-def pytest_terminal_summary(terminalreporter, config):
-    """Print how many schemathesis cases the run sent (summed over xdist workers)."""
-    import json
-
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller reports
-        return
-    from pathlib import Path
-
-    files = list((Path(__file__).resolve().parents[2] / "var").glob("schemathesis-*.json"))
-    if not files:
-        return
-    data = [json.loads(f.read_text()) for f in files]
-    for f in files:
-        f.unlink()
-    terminalreporter.write_line(
-        f"schemathesis: {sum(d['cases'] for d in data)} generated requests over "
-        f"{max(d['operations'] for d in data)}+ operations"
-    )
