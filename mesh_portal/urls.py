@@ -8,9 +8,13 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/", include("apps.core.api.urls")),
+    path("accounts/profile/", include("apps.accounts.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("access/", include("apps.access.urls")),
     path("platforms/", include("apps.platforms.urls")),
     path("", include("apps.catalog.urls")),
 ]
+
+handler404 = "apps.core.api.views.page_not_found"

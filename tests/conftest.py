@@ -63,3 +63,24 @@ def pg_consumer_login(pg_admin_conninfo):
     # dropping here keeps the cluster clean between tests.
     with psycopg.connect(pg_admin_conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Print how many requests ``tests/api/test_schemathesis.py`` sent (summed over xdist workers).
+    Here, not in tests/api/conftest.py: the xdist controller loads only this top-level conftest."""
+    import json
+
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller reports
+        return
+    from pathlib import Path
+
+    files = list((Path(__file__).resolve().parents[1] / "var").glob("schemathesis-*.json"))
+    if not files:
+        return
+    data = [json.loads(f.read_text()) for f in files]
+    for f in files:
+        f.unlink()
+    terminalreporter.write_line(
+        f"schemathesis: {sum(d['cases'] for d in data)} generated requests over "
+        f"{max(d['operations'] for d in data)}+ operations"
+    )

@@ -365,3 +365,25 @@ def _notify_requester(access_request_id: int, event: str) -> None:
             f"{access_request.output_port}: {event}. {access_request.decision_comment}",
             None, [access_request.requester.email], fail_silently=True,
         )
+
+
+@transaction.atomic
+def grant_revoke_request(*, grant_id: int, actor, reason: str = "") -> Grant:
+    """Ask for a grant to be taken back; the revoke runs on the worker (``grant_revoke_task``)
+    after commit, and the request ends revoked. Allowed for ``grant_can_revoke`` users on a
+    pending, active or failed grant. Raises ``PermissionDenied`` / ``ApplicationError``."""
+    from django.core.exceptions import PermissionDenied
+
+    from .selectors import grant_can_revoke
+    from .tasks import grant_revoke_task
+
+    grant = Grant.objects.select_for_update(of=("self",)).select_related(
+        "access_request__output_port__data_product").get(pk=grant_id)
+    if not grant_can_revoke(user=actor, grant=grant):
+        raise PermissionDenied("Only the consumer, the product's approvers or a platform operator can revoke this grant.")
+    if grant.status not in (GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.FAILED):
+        raise ApplicationError(f"Grant #{grant.pk} is {grant.get_status_display().lower()}; it cannot be revoked now.")
+    reason = reason.strip() or f"Revoked by {actor}."
+    audit_record(actor=actor, action="grant.revoke_requested", obj=grant, message=reason)
+    transaction.on_commit(lambda: grant_revoke_task.delay(grant_id, reason=reason))
+    return grant

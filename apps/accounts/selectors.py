@@ -21,3 +21,36 @@ def team_approvers(*, team: Team) -> QuerySet[User]:
     return User.objects.filter(
         memberships__team=team, memberships__role__in=[TeamRole.OWNER, TeamRole.APPROVER], is_active=True
     ).distinct()
+
+
+def team_list() -> QuerySet[Team]:
+    """Every team (ownership pages are public inside the organisation)."""
+    return Team.objects.order_by("name")
+
+
+def team_get(*, slug: str) -> Team:
+    """The team with ``slug``; ``Http404`` when missing."""
+    from django.http import Http404
+
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise Http404("No such team.")
+    return team
+
+
+def team_memberships(*, team: Team) -> QuerySet[TeamMembership]:
+    return TeamMembership.objects.filter(team=team).select_related("user").order_by("user__username", "pk")
+
+
+def team_can_manage(*, user, team: Team) -> bool:
+    """Who changes a team's members: its owners, and admins (global ``accounts.change_team``)."""
+    if not user.is_authenticated:
+        return False
+    return user.has_perm("accounts.change_team") or team.memberships.filter(user=user, role=TeamRole.OWNER).exists()
+
+
+def api_token_for(*, user):
+    """``user``'s API token (``rest_framework.authtoken``), or None."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(user=user).first()

@@ -53,3 +53,21 @@ def _sync_groups(*, team: Team, user: User, role: str | None) -> None:
             user.groups.add(group)
         else:
             user.groups.remove(group)
+
+
+@transaction.atomic
+def api_token_create(*, user: User):
+    """Create ``user``'s API token, replacing any previous one (which stops working at once).
+    Returns the ``Token``; its ``key`` is shown once, on creation."""
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)
+
+
+def api_token_revoke(*, user: User) -> bool:
+    """Delete ``user``'s API token; True when there was one."""
+    from rest_framework.authtoken.models import Token
+
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)

@@ -62,3 +62,14 @@ class QualityCheckStatus(models.TextChoices):
     ERROR = "error", "Error"
     SKIPPED = "skipped", "Skipped"
     UNKNOWN = "unknown", "Not run yet"
+
+
+DP = DataProductStatus
+
+#: Data product lifecycle: status -> statuses it may move to (``apps.catalog.services``).
+DATA_PRODUCT_TRANSITIONS: dict[str, frozenset[str]] = {
+    DP.DRAFT: frozenset({DP.PUBLISHED, DP.RETIRED}),
+    DP.PUBLISHED: frozenset({DP.DEPRECATED}),
+    DP.DEPRECATED: frozenset({DP.PUBLISHED, DP.RETIRED}),
+    DP.RETIRED: frozenset(),
+}

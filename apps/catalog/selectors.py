@@ -232,3 +232,72 @@ def data_product_quality(*, product: DataProduct) -> QualitySummary:
         counts[check.status] = counts.get(check.status, 0) + 1
     runs = [c.last_run_at for c in checks if c.last_run_at]
     return QualitySummary(checks=checks, counts=counts, last_run_at=max(runs) if runs else None)
+
+def data_product_can_change(*, user, product: DataProduct) -> bool:
+    """Whether ``user`` may edit ``product`` (owners of its owner team, or global ``change_dataproduct``)."""
+    return bool(user.is_authenticated and user.has_perm("catalog.change_dataproduct", product))
+
+
+def data_product_can_create(*, user, owner_team) -> bool:
+    """Whether ``user`` may create a data product owned by ``owner_team``: an owner of that team,
+    or someone with the global ``catalog.add_dataproduct`` permission (admins)."""
+    from apps.accounts.choices import TeamRole
+
+    if not user.is_authenticated:
+        return False
+    if user.has_perm("catalog.add_dataproduct"):
+        return True
+    return owner_team.memberships.filter(user=user, role=TeamRole.OWNER).exists()
+
+
+def data_product_get_for_change(*, user, slug: str) -> DataProduct:
+    """The product with ``slug`` for editing: ``Http404`` if ``user`` may not see it,
+    ``PermissionDenied`` if they see it but may not change it."""
+    from django.core.exceptions import PermissionDenied
+
+    product = data_product_get(user=user, slug=slug)
+    if not data_product_can_change(user=user, product=product):
+        raise PermissionDenied("Only owners of the product's owner team can change it.")
+    return product
+
+
+def output_port_visible(*, user) -> QuerySet[OutputPort]:
+    """Output ports of the data products ``user`` may see."""
+    return OutputPort.objects.filter(data_product__in=data_product_visible(user=user).values("pk")).select_related(
+        "platform", "data_product"
+    )
+
+
+def output_port_get(*, user, pk: int) -> OutputPort:
+    """One output port of a product ``user`` may see; ``Http404`` for missing and forbidden alike."""
+    try:
+        return output_port_visible(user=user).get(pk=pk)
+    except OutputPort.DoesNotExist:
+        raise Http404("No such output port.") from None
+
+
+def asset_visible(*, user) -> QuerySet[Asset]:
+    """Assets (not removed) exposed by an output port of a data product ``user`` may see."""
+    exposing = output_port_visible(user=user).filter(
+        platform=OuterRef("platform"), schema=OuterRef("schema")
+    ).filter(Q(table="") | Q(table=OuterRef("name")))
+    return Asset.objects.filter(removed_at__isnull=True).filter(Exists(exposing)).select_related("platform")
+
+
+def asset_get(*, user, pk: int) -> Asset:
+    """One asset ``user`` may see, columns prefetched in ordinal order; ``Http404`` otherwise."""
+    try:
+        return asset_visible(user=user).prefetch_related(
+            Prefetch("columns", queryset=Column.objects.order_by("ordinal"))
+        ).get(pk=pk)
+    except Asset.DoesNotExist:
+        raise Http404("No such asset.") from None
+
+
+def data_contract_list(*, user):
+    """Data contracts of the data products ``user`` may see, newest first."""
+    from .models import DataContract
+
+    return DataContract.objects.filter(data_product__in=data_product_visible(user=user).values("pk")).select_related(
+        "data_product"
+    ).order_by("-created_at", "-pk")

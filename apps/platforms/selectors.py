@@ -33,3 +33,36 @@ def dbt_platform_context(*, platform: Platform) -> dict:
         "warehouse": platform.warehouse,
         "dbt_asset_count": platform.dbt_assets.filter(removed_at__isnull=True).count(),
     }
+
+def platform_can_operate(*, user, platform: Platform) -> bool:
+    """Platform operators: global ``platforms.change_platform`` (admins), or members of the
+    platform's owner team. They see its settings and sync runs, change its schedule, sync it."""
+    if not user.is_authenticated:
+        return False
+    if user.has_perm("platforms.change_platform"):
+        return True
+    return platform.owner_team_id is not None and platform.owner_team.memberships.filter(user=user).exists()
+
+
+def platform_list(*, user) -> QuerySet[Platform]:
+    """Every platform (names are not secret: consumers pick output ports on them); empty for anonymous."""
+    if not user.is_authenticated:
+        return Platform.objects.none()
+    return Platform.objects.select_related("owner_team").order_by("name")
+
+
+def platform_get_for_operator(*, user, slug: str) -> Platform:
+    """The platform with ``slug`` if ``user`` operates it; ``Http404`` for missing and forbidden alike."""
+    from django.http import Http404
+
+    platform = Platform.objects.select_related("owner_team").filter(slug=slug).first()
+    if platform is None or not platform_can_operate(user=user, platform=platform):
+        raise Http404("No such platform.")
+    return platform
+
+
+def platform_identity_list(*, user) -> QuerySet:
+    """``user``'s own logins on platforms."""
+    from .models import PlatformIdentity
+
+    return PlatformIdentity.objects.filter(user=user).select_related("platform").order_by("platform__name", "pk")

@@ -305,3 +305,74 @@ def _foreign_keys_rebuild(
 def _chunks(items: list, size: int = 5000):
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+# -- operator actions (UI and API) ------------------------------------------------------------
+
+
+def platform_sync_request(*, platform: Platform, actor: User) -> None:
+    """Enqueue a metadata sync of ``platform`` on the worker, after commit. The run appears in
+    the platform's sync runs when the worker starts it (a sync already running makes it a no-op).
+    Callers check :func:`~apps.platforms.selectors.platform_can_operate` first."""
+    from .tasks import platform_sync_task
+
+    platform_id, actor_id = platform.pk, actor.pk
+    transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
+
+
+@transaction.atomic
+def platform_schedule_update(
+    *, platform: Platform, actor: User, sync_enabled: bool | None = None, sync_interval_minutes: int | None = None,
+) -> Platform:
+    """Change when beat syncs ``platform``. ``sync_interval_minutes``: 5 to 10080 (a week).
+    Raises ApplicationError (field ``sync_interval_minutes``) outside that range."""
+    from apps.access.services import audit_record
+
+    platform = Platform.objects.select_for_update().get(pk=platform.pk)
+    before = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}
+    if sync_interval_minutes is not None:
+        if not 5 <= sync_interval_minutes <= 7 * 24 * 60:
+            raise ApplicationError("The sync interval is out of range.",
+                                   {"sync_interval_minutes": ["Between 5 and 10080 minutes (a week)."]})
+        platform.sync_interval_minutes = sync_interval_minutes
+    if sync_enabled is not None:
+        platform.sync_enabled = sync_enabled
+    after = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}
+    if after != before:
+        platform.save(update_fields=["sync_enabled", "sync_interval_minutes", "updated_at"])
+        audit_record(actor=actor, action="platform.schedule_changed", obj=platform, before=before, after=after)
+    return platform
+
+
+@transaction.atomic
+def platform_identity_create(*, user: User, platform: Platform, principal: str):
+    """Record ``user``'s login ``principal`` on ``platform`` (the grantee of their grants).
+
+    Raises ApplicationError: ``platform`` when the user already has one there, ``principal``
+    when it is empty or another user's login on that platform."""
+    from apps.access.services import audit_record
+
+    from .models import PlatformIdentity
+
+    principal = principal.strip()
+    if not principal:
+        raise ApplicationError("Give your login on the platform.", {"principal": ["This field may not be blank."]})
+    if PlatformIdentity.objects.filter(user=user, platform=platform).exists():
+        raise ApplicationError("You already have a login on this platform.",
+                               {"platform": ["Delete the existing identity first."]})
+    if PlatformIdentity.objects.filter(platform=platform, principal=principal).exclude(user=user).exists():
+        raise ApplicationError("That login belongs to someone else.", {"principal": ["Already mapped to another user."]})
+    identity = PlatformIdentity(user=user, platform=platform, principal=principal)
+    identity.full_clean()
+    identity.save()
+    audit_record(actor=user, action="platform_identity.created", obj=identity, after={"principal": principal})
+    return identity
+
+
+@transaction.atomic
+def platform_identity_delete(*, identity, actor: User) -> None:
+    """Forget a login. Existing grants stay on the platform until revoked or expired."""
+    from apps.access.services import audit_record
+
+    audit_record(actor=actor, action="platform_identity.deleted", obj=identity, before={"principal": identity.principal})
+    identity.delete()

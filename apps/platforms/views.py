@@ -4,42 +4,29 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from .choices import PlatformKind
 from .dbt_services import dbt_artifacts_upload
 from .forms import DbtArtifactsForm
-from .models import Platform, SyncRun
-from .selectors import dbt_platform_context
-
-
-def _can_operate(user, platform: Platform) -> bool:
-    """Platform admins: staff with the global permission, or members of the platform's owner team."""
-    if user.has_perm("platforms.change_platform"):
-        return True
-    return platform.owner_team_id is not None and platform.owner_team.memberships.filter(user=user).exists()
-
-
-def _platform_for_operator(user, slug: str) -> Platform:
-    platform = get_object_or_404(Platform.objects.select_related("owner_team"), slug=slug)
-    if not _can_operate(user, platform):
-        raise Http404("No such platform.")
-    return platform
+from .models import SyncRun
+from .selectors import dbt_platform_context, platform_can_operate, platform_get_for_operator
+from .selectors import platform_list as platform_list_for
+from .services import platform_sync_request
 
 
 @login_required
 def platform_list(request):
-    platforms = Platform.objects.select_related("owner_team").order_by("name")
-    rows = [{"platform": p, "can_operate": _can_operate(request.user, p)} for p in platforms]
+    rows = [{"platform": p, "can_operate": platform_can_operate(user=request.user, platform=p)}
+            for p in platform_list_for(user=request.user)]
     return render(request, "platforms/list.html", {"rows": rows})
 
 
 @login_required
 def platform_detail(request, slug: str, dbt_form: DbtArtifactsForm | None = None):
-    platform = _platform_for_operator(request.user, slug)
+    platform = platform_get_for_operator(user=request.user, slug=slug)
     runs = SyncRun.objects.filter(platform=platform).select_related("triggered_by").order_by("-started_at")[:25]
     context = {"platform": platform, "runs": runs, "running": any(r.status == "running" for r in runs)}
     if request.htmx:
@@ -52,11 +39,8 @@ def platform_detail(request, slug: str, dbt_form: DbtArtifactsForm | None = None
 @login_required
 @require_POST
 def platform_sync_now(request, slug: str):
-    from .tasks import platform_sync_task
-
-    platform = _platform_for_operator(request.user, slug)
-    actor_id = request.user.pk
-    transaction.on_commit(lambda: platform_sync_task.delay(platform.pk, actor_id))
+    platform = platform_get_for_operator(user=request.user, slug=slug)
+    platform_sync_request(platform=platform, actor=request.user)
     messages.success(request, f"Sync of {platform.name} started.")
     return redirect("platforms:detail", slug=platform.slug)
 
@@ -65,7 +49,7 @@ def platform_sync_now(request, slug: str):
 @require_POST
 def platform_dbt_upload(request, slug: str):
     """Upload dbt artifacts (platform operators); a bad file answers 400 with the form's errors."""
-    platform = _platform_for_operator(request.user, slug)
+    platform = platform_get_for_operator(user=request.user, slug=slug)
     if platform.kind != PlatformKind.DBT:
         raise Http404("No such dbt platform.")
     form = DbtArtifactsForm(request.POST, request.FILES)

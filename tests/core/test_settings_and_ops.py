@@ -48,4 +48,4 @@ def test_liveness_and_readiness(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "broker": "ok"}

@@ -1,0 +1,71 @@
+"""A small world for API tests: the six personas, a published and a draft data product, an
+open access request and an approved one (its grant pending: no warehouse needed here)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from apps.access import services as access_services
+from apps.accounts.choices import STEWARDS_GROUP, TeamRole
+from apps.accounts.services import team_membership_set
+from apps.catalog.models import Asset, Column
+from tests.accounts.factories import TeamFactory, UserFactory
+from tests.catalog.factories import DataProductFactory, DomainFactory, OutputPortFactory
+from tests.platforms.factories import PlatformFactory
+
+PERSONAS = ["anonymous", "unrelated", "consumer", "owner", "steward", "admin"]
+
+
+@pytest.fixture
+def world(db, django_capture_on_commit_callbacks):
+    owner, approver, consumer, unrelated, steward = (
+        UserFactory(username=n) for n in ("owner", "approver", "consumer", "unrelated", "steward"))
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    team = TeamFactory(name="HR Data", slug="hr-data")
+    team_membership_set(team=team, user=owner, role=TeamRole.OWNER)
+    team_membership_set(team=team, user=approver, role=TeamRole.APPROVER)
+    stewards, _ = Group.objects.get_or_create(name=STEWARDS_GROUP)
+    stewards.permissions.add(*Permission.objects.filter(
+        codename__in=["view_accessrequest", "view_auditevent", "view_dataproduct", "view_grant"]))
+    steward.groups.add(stewards)
+    domain = DomainFactory(name="Human Resources", slug="human-resources")
+    platform = PlatformFactory(name="Warehouse", slug="warehouse", password_env_var="MP_API_TEST_NO_SUCH_VAR")
+    product = DataProductFactory(name="Employees", slug="employees", owner_team=team, domain=domain)
+    port = OutputPortFactory(data_product=product, name="hr schema", platform=platform, schema="humanresources")
+    port2 = OutputPortFactory(data_product=product, name="hr pay", platform=platform, schema="humanresources",
+                              port_type="table", table="employeepayhistory")
+    draft = DataProductFactory(name="Draft", slug="draft-product", status="draft", owner_team=team, domain=domain)
+    draft_port = OutputPortFactory(data_product=draft, name="draft port", platform=platform, schema="draft")
+    asset = Asset.objects.create(platform=platform, schema="humanresources", name="employee", kind="table",
+                                 description="Employees")
+    Column.objects.create(asset=asset, name="businessentityid", ordinal=1, data_type="integer", is_primary_key=True)
+    Column.objects.create(asset=asset, name="jobtitle", ordinal=2, data_type="character varying(50)")
+    hidden_asset = Asset.objects.create(platform=platform, schema="draft", name="secret", kind="table")
+    with django_capture_on_commit_callbacks(execute=False):
+        request = access_services.access_request_submit(
+            requester=consumer, output_port=port, purpose="Headcount", expires_at=timezone.now() + timedelta(days=30))
+        approved = access_services.access_request_submit(requester=consumer, output_port=port2, purpose="Pay")
+        access_services.access_request_approve(access_request_id=approved.pk, actor=owner)
+    approved.refresh_from_db()
+    return SimpleNamespace(
+        anonymous=None, unrelated=unrelated, consumer=consumer, owner=owner, approver=approver, steward=steward,
+        admin=admin, team=team, domain=domain, platform=platform, product=product, port=port, port2=port2,
+        draft=draft, draft_port=draft_port, asset=asset, hidden_asset=hidden_asset, request=request,
+        approved=approved, grant=approved.grant,
+    )
+
+
+def api_client(user=None) -> APIClient:
+    """A client authenticated with the user's API token (as scripts do), or anonymous."""
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
