@@ -5,8 +5,16 @@ schema and kind of information, not one per table), plus one ``pg_class`` query 
 relation's kind and row estimate. Everything is read in one REPEATABLE READ, READ ONLY
 transaction so the listing is a consistent snapshot of the catalog.
 
-References: PostgreSQL docs "pg_class" (``relkind``, ``reltuples``, ``relispartition``) and
-"System Catalog Information Functions" (``format_type``); SQLAlchemy "Reflecting Database
+Statistics come from ``pg_stat_all_tables`` (``last_analyze``/``last_autoanalyze``). Existing
+privileges are read from each relation's ACL (``aclexplode(pg_class.relacl)``): the same facts as
+``information_schema.role_table_grants``, but complete whatever roles the service account is a
+member of (the information_schema view only shows grants to or from the current user's enabled
+roles). The owner's own privileges are left out: an owner implicitly holds every privilege and
+listing them on every table only hides who else has access.
+
+References: PostgreSQL docs "pg_class" (``relkind``, ``reltuples``, ``relispartition``,
+``relacl``), "Privileges" (ACL entries) and "System Catalog Information Functions"
+(``format_type``, ``aclexplode``); "pg_stat_all_tables"; SQLAlchemy "Reflecting Database
 Objects" (``Inspector.get_multi_columns`` and friends).
 """
 from __future__ import annotations
@@ -29,7 +37,14 @@ from apps.catalog.choices import AssetKind
 from apps.core.exceptions import ApplicationError
 from apps.platforms.models import ConnectionParams
 
-from .base import Connector, ConnectorError, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
+from .base import (
+    Connector,
+    ConnectorError,
+    DiscoveredAsset,
+    DiscoveredColumn,
+    DiscoveredForeignKey,
+    DiscoveredPrivilege,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +65,24 @@ RELKIND_TO_ASSET_KIND = {
 
 _RELATIONS_SQL = sa.text(
     """
-    SELECT n.nspname, c.relname, c.relkind, c.reltuples::float8 AS reltuples, c.relispartition
+    SELECT n.nspname, c.relname, c.relkind, c.reltuples::float8 AS reltuples, c.relispartition,
+           GREATEST(s.last_analyze, s.last_autoanalyze) AS last_analyzed_at
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid
     WHERE n.nspname = ANY(:schemas) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+    """
+)
+# Explicit privileges from the ACLs; NULL relacl (never granted) means "owner only" and yields none.
+_PRIVILEGES_SQL = sa.text(
+    """
+    SELECT n.nspname, c.relname, COALESCE(r.rolname, 'PUBLIC') AS grantee, a.privilege_type, a.is_grantable
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+    LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+    WHERE n.nspname = ANY(:schemas) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND c.relacl IS NOT NULL
+      AND NOT c.relispartition AND a.grantee <> c.relowner
     """
 )
 # Only run when SQLAlchemy does not know a column's type (xml, ltree, ...): the server's spelling.
@@ -89,9 +118,15 @@ class PostgreSQLConnector(Connector):
                 for row in conn.execute(_RELATIONS_SQL, {"schemas": schemas})
                 if not row.relispartition
             }
+            privileges: dict[tuple[str, str], list[DiscoveredPrivilege]] = {}
+            for row in conn.execute(_PRIVILEGES_SQL, {"schemas": schemas}):
+                privileges.setdefault((row.nspname, row.relname), []).append(
+                    DiscoveredPrivilege(grantee=row.grantee, privilege=row.privilege_type, is_grantable=row.is_grantable)
+                )
             inspector = sa.inspect(conn)
             raw: list[tuple[tuple[str, str], dict[str, Any]]] = []
-            for schema in schemas:
+            self.report_progress(0, len(schemas))
+            for done, schema in enumerate(schemas, start=1):
                 with warnings.catch_warnings():
                     # Unknown types come back as NullType; _FORMAT_TYPE_SQL spells them below.
                     warnings.filterwarnings("ignore", message="Did not recognize type", category=SAWarning)
@@ -109,7 +144,9 @@ class PostgreSQLConnector(Connector):
                         "pk": set((pks.get(key) or {}).get("constrained_columns") or ()),
                         "fks": fks.get(key) or [],
                         "comment": (comments.get(key) or {}).get("text") or "",
+                        "privileges": tuple(privileges.get(key, ())),
                     }))
+                self.report_progress(done, len(schemas))
             type_names = self._unknown_type_names(conn, schemas, raw)
             return sorted(
                 (self._asset(key, data, relations[key], conn.dialect, type_names) for key, data in raw),
@@ -171,6 +208,7 @@ class PostgreSQLConnector(Connector):
         return DiscoveredAsset(
             schema=schema, name=name, kind=kind, description=data["comment"],
             columns=columns, foreign_keys=foreign_keys, row_count_estimate=row_count,
+            last_analyzed_at=relation.last_analyzed_at, privileges=data["privileges"],
         )
 
     # -- connection ---------------------------------------------------------------------
