@@ -166,6 +166,25 @@ def schema_mapping_apply(*, platform: Platform) -> list[OutputPort]:
     return created
 
 
+@transaction.atomic
+def platform_sync_settings_update(
+    *, platform: Platform, actor: User, sync_enabled: bool, sync_interval_minutes: int,
+) -> Platform:
+    """Set whether ``platform`` syncs on schedule and every how many minutes (5 to 10,080).
+    The next due time counts from the last run's start, so a shorter interval applies at the
+    next beat tick. Raises django ``ValidationError`` (field errors) on a bad interval."""
+    platform = Platform.objects.select_for_update().get(pk=platform.pk)
+    platform.sync_enabled = sync_enabled
+    platform.sync_interval_minutes = sync_interval_minutes
+    platform.full_clean()
+    platform.save(update_fields=["sync_enabled", "sync_interval_minutes", "updated_at"])
+    logger.info(
+        "%s set the sync of platform %s to %s every %s min", actor, platform.pk,
+        "on" if sync_enabled else "off", sync_interval_minutes,
+    )
+    return platform
+
+
 def platform_sync_due() -> list[int]:
     """Ids of platforms whose scheduled sync is due: ``sync_enabled``, no run in progress, and
     no run started in the last ``sync_interval_minutes`` (or none ever). Runs left ``running``

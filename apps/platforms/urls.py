@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.platform_list, name="list"),
     path("<slug:slug>/", views.platform_detail, name="detail"),
     path("<slug:slug>/sync/", views.platform_sync_now, name="sync_now"),
+    path("<slug:slug>/settings/", views.platform_settings, name="settings"),
 ]

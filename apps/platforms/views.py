@@ -1,42 +1,44 @@
-"""Platform pages: sync history and "Sync now"."""
+"""Platform pages: sync history with the run in progress, "Sync now", sync settings.
+
+Who may see or operate a platform is decided in ``selectors`` (``platform_get``); forbidden
+answers 404 like missing.
+"""
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .models import Platform, SyncRun
-
-
-def _can_operate(user, platform: Platform) -> bool:
-    """Platform admins: staff with the global permission, or members of the platform's owner team."""
-    if user.has_perm("platforms.change_platform"):
-        return True
-    return platform.owner_team_id is not None and platform.owner_team.memberships.filter(user=user).exists()
-
-
-def _platform_for_operator(user, slug: str) -> Platform:
-    platform = get_object_or_404(Platform.objects.select_related("owner_team"), slug=slug)
-    if not _can_operate(user, platform):
-        raise Http404("No such platform.")
-    return platform
+from . import selectors, services
+from .choices import SyncRunStatus
+from .forms import PlatformSyncSettingsForm
 
 
 @login_required
 def platform_list(request):
-    platforms = Platform.objects.select_related("owner_team").order_by("name")
-    rows = [{"platform": p, "can_operate": _can_operate(request.user, p)} for p in platforms]
-    return render(request, "platforms/list.html", {"rows": rows})
+    return render(request, "platforms/list.html", {"rows": selectors.platform_list_rows(user=request.user)})
+
+
+def _detail_context(request, platform, settings_form=None) -> dict:
+    runs = list(selectors.sync_run_list(platform=platform)[:25])
+    can_operate = selectors.platform_can_operate(user=request.user, platform=platform)
+    return {
+        "platform": platform,
+        "runs": runs,
+        "running": any(r.status == SyncRunStatus.RUNNING for r in runs),
+        "can_operate": can_operate,
+        "settings_form": settings_form or (PlatformSyncSettingsForm(instance=platform) if can_operate else None),
+        "mappings": platform.schema_mappings.select_related("domain", "data_product").order_by("schema"),
+    }
 
 
 @login_required
 def platform_detail(request, slug: str):
-    platform = _platform_for_operator(request.user, slug)
-    runs = SyncRun.objects.filter(platform=platform).select_related("triggered_by").order_by("-started_at")[:25]
-    context = {"platform": platform, "runs": runs, "running": any(r.status == "running" for r in runs)}
+    platform = selectors.platform_get(user=request.user, slug=slug)
+    context = _detail_context(request, platform)
     if request.htmx:
         return render(request, "platforms/_runs.html", context)
     return render(request, "platforms/detail.html", context)
@@ -47,8 +49,28 @@ def platform_detail(request, slug: str):
 def platform_sync_now(request, slug: str):
     from .tasks import platform_sync_task
 
-    platform = _platform_for_operator(request.user, slug)
+    platform = selectors.platform_get(user=request.user, slug=slug, operate=True)
     actor_id = request.user.pk
     transaction.on_commit(lambda: platform_sync_task.delay(platform.pk, actor_id))
     messages.success(request, f"Sync of {platform.name} started.")
     return redirect("platforms:detail", slug=platform.slug)
+
+
+@login_required
+@require_POST
+def platform_settings(request, slug: str):
+    platform = selectors.platform_get(user=request.user, slug=slug, operate=True)
+    form = PlatformSyncSettingsForm(request.POST, instance=platform)
+    if form.is_valid():
+        try:
+            services.platform_sync_settings_update(
+                platform=platform, actor=request.user, sync_enabled=form.cleaned_data["sync_enabled"],
+                sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Sync settings saved.")
+            return redirect("platforms:detail", slug=platform.slug)
+    platform.refresh_from_db()  # the form's failed clean left bad values on the instance
+    return render(request, "platforms/detail.html", _detail_context(request, platform, form), status=400)
