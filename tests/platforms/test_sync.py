@@ -594,3 +594,34 @@ def test_partitioned_table_privileges_belong_to_the_parent(pg_consumer_login, ma
     # then
     assert list(AssetPrivilege.objects.filter(asset__platform=s.platform).values_list("asset__name", "grantee")) == [
         ("events", login)]
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+
+def test_run_in_progress_shows_its_phase_and_counts(aw_platform, monkeypatch):
+    # given: the real PostgreSQL connector, observed: each time it reports progress the test reads
+    # the run row, as the platform page would from another process
+    from apps.platforms import services
+    from apps.platforms.connectors.postgresql import PostgreSQLConnector
+    from apps.platforms.models import SyncRun
+
+    seen = []
+
+    class ObservedConnector(PostgreSQLConnector):
+        def report_progress(self, done, total):
+            super().report_progress(done, total)
+            run = SyncRun.objects.get(platform=aw_platform, status=SyncRunStatus.RUNNING)
+            seen.append((run.phase, run.progress_done, run.progress_total))
+
+    monkeypatch.setattr(services, "get_connector", lambda platform: ObservedConnector(platform))
+
+    # when
+    run = platform_sync(platform=aw_platform)
+
+    # then: the first report was written at once (later ones are throttled to one a second)
+    assert seen[0] == ("reading", 0, 5)
+    assert all(phase == "reading" and total == 5 for phase, _, total in seen)
+    run.refresh_from_db()
+    assert (run.phase, run.progress_done, run.progress_total) == ("done", AW_ASSETS, AW_ASSETS)
+    assert run.progress_percent == 100
