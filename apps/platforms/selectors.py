@@ -100,13 +100,18 @@ class GranteeAccess:
     assets: list[str] = field(default_factory=list)
     via_schema: bool = False
     is_grantable: bool = False
+    # The portal's grant whose role this is (its ``principal`` is the consumer's login), if any.
+    portal_grant: object | None = None
 
 
 def who_has_access(*, user, product: DataProduct) -> list[GranteeAccess] | None:
     """"Who has access today" on ``product``, one row per (platform, grantee): the privileges it
-    holds and on which assets. ``None`` when ``user`` may not see it: only the product's team
-    (``view_dataproduct`` on it), stewards and admins see the platform's principals. Two queries.
+    holds and on which assets, and the portal's ``Grant`` when the grantee is a grant's role.
+    ``None`` when ``user`` may not see it: only the product's team (``view_dataproduct`` on it),
+    stewards and admins see the platform's principals. Two queries besides the permission check.
     """
+    from apps.access.models import Grant
+
     if not user.is_authenticated or not (
         user.has_perm("catalog.view_dataproduct", product) or user.has_perm("catalog.view_dataproduct")
         or _is_steward(user)
@@ -124,6 +129,13 @@ def who_has_access(*, user, product: DataProduct) -> list[GranteeAccess] | None:
             row.assets.append(asset.qualified_name)
         row.via_schema |= privilege.via_schema
         row.is_grantable |= privilege.is_grantable
+    if rows:
+        grants = Grant.objects.filter(
+            platform_id__in={platform_id for platform_id, _ in rows}, role_name__in={grantee for _, grantee in rows},
+        ).exclude(role_name="")
+        for grant in grants:
+            if row := rows.get((grant.platform_id, grant.role_name)):
+                row.portal_grant = grant
     for row in rows.values():
         row.privileges.sort()
     return list(rows.values())

@@ -13,6 +13,7 @@ from apps.accounts.services import team_membership_set
 from apps.catalog.models import Asset, AssetPrivilege
 from apps.platforms.choices import SyncPhase, SyncRunStatus
 from apps.platforms.models import Platform
+from tests.access.conftest import personas  # noqa: F401  (fixture: a product with a real warehouse port)
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, OutputPortFactory
 from tests.platforms.factories import PlatformFactory, SyncRunFactory
@@ -207,3 +208,34 @@ def test_business_users_do_not_see_the_platform_principals(client, world, produc
 
     # then
     assert "Who has access today" not in html and "reporting" not in html
+
+
+def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
+    client, personas, django_capture_on_commit_callbacks,
+):
+    # given: an access request approved and applied for real on the warehouse
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.access import services as access_services
+    from apps.platforms.services import platform_sync
+
+    with django_capture_on_commit_callbacks(execute=True):
+        request = access_services.access_request_submit(
+            requester=personas.consumer, output_port=personas.port, purpose="Headcount",
+            expires_at=timezone.now() + timedelta(days=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        access_services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
+    grant = request.grant.__class__.objects.get(access_request=request)
+    assert grant.status == "active"
+
+    # when
+    platform_sync(platform=personas.port.platform)
+    client.force_login(personas.owner)
+    html = client.get(reverse("catalog:product_detail", args=[personas.product.slug])).content.decode()
+
+    # then
+    assert f"<code>{grant.role_name}</code>" in html
+    assert f"portal grant #{grant.pk} to <code>{personas.login}</code> (Active)" in html
+    access_services.grant_revoke(grant_id=grant.pk, reason="test done")
