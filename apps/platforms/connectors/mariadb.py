@@ -325,9 +325,12 @@ def _asset(table, columns, primary_key: set[str], foreign_keys: dict[str, list],
 
 def _data_type(column_type: str) -> str:
     """``decimal(10,2) unsigned`` -> ``DECIMAL(10,2) UNSIGNED``; enum/set values keep their case."""
-    spelled = re.sub(r"'(?:[^'\\]|\\.|'')*'|[A-Za-z_]+", lambda m: m.group(0) if m.group(0)[0] == "'" else m.group(0).upper(),
-                     column_type or "")
+    spelled = _TYPE_TOKEN.sub(lambda m: m.group(0) if m.group(0)[0] == "'" else m.group(0).upper(), column_type or "")
     return spelled[:255] or "UNKNOWN"
+
+
+# A quoted enum/set value (left as is) or a bare word (upper-cased).
+_TYPE_TOKEN = re.compile(r"'(?:[^'\\]|\\.|'')*'|[A-Za-z_]+")
 
 
 def _default(col) -> str:

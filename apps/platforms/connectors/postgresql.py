@@ -121,7 +121,9 @@ class PostgreSQLConnector(Connector):
             privileges: dict[tuple[str, str], list[DiscoveredPrivilege]] = {}
             for row in conn.execute(_PRIVILEGES_SQL, {"schemas": schemas}):
                 privileges.setdefault((row.nspname, row.relname), []).append(
-                    DiscoveredPrivilege(grantee=row.grantee, privilege=row.privilege_type, is_grantable=row.is_grantable)
+                    DiscoveredPrivilege(
+                        grantee=row.grantee, privilege=row.privilege_type, is_grantable=row.is_grantable,
+                    )
                 )
             inspector = sa.inspect(conn)
             raw: list[tuple[tuple[str, str], dict[str, Any]]] = []
