@@ -50,6 +50,11 @@ def platform_sync_now(request, slug: str):
     from .tasks import platform_sync_task
 
     platform = selectors.platform_get(user=request.user, slug=slug, operate=True)
+    last = selectors.platform_last_run(platform=platform)
+    if last is not None and last.status == SyncRunStatus.RUNNING:
+        # The task would refuse it anyway (one running run per platform); say so now.
+        messages.info(request, f"A sync of {platform.name} is already running.")
+        return redirect("platforms:detail", slug=platform.slug)
     actor_id = request.user.pk
     transaction.on_commit(lambda: platform_sync_task.delay(platform.pk, actor_id))
     messages.success(request, f"Sync of {platform.name} started.")

@@ -239,3 +239,17 @@ def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
     assert f"<code>{grant.role_name}</code>" in html
     assert f"portal grant #{grant.pk} to <code>{personas.login}</code> (Active)" in html
     access_services.grant_revoke(grant_id=grant.pk, reason="test done")
+
+
+def test_sync_now_while_a_run_is_in_progress_enqueues_nothing(client, world, django_capture_on_commit_callbacks):
+    # given
+    SyncRunFactory(platform=world.platform, status=SyncRunStatus.RUNNING)
+    client.force_login(world.team_owner)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("platforms:sync_now", args=["wh"]), follow=True)
+
+    # then
+    assert callbacks == []
+    assert "A sync of Warehouse is already running." in response.content.decode()
