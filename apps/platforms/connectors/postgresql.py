@@ -152,8 +152,9 @@ class PostgreSQLConnector(Connector):
                     }))
                 self.report_progress(done, len(schemas))
             type_names = self._unknown_type_names(conn, schemas, raw)
+            spelled_cache: dict[int, tuple] = {}
             return sorted(
-                (self._asset(key, data, relations[key], conn.dialect, type_names) for key, data in raw),
+                (self._asset(key, data, relations[key], conn.dialect, type_names, spelled_cache) for key, data in raw),
                 key=lambda asset: asset.key,
             )
 
@@ -181,13 +182,15 @@ class PostgreSQLConnector(Connector):
             return {}
         return {(r[0], r[1], r[2]): r[3] for r in conn.execute(_FORMAT_TYPE_SQL, {"schemas": schemas})}
 
-    def _asset(self, key, data, relation, dialect, type_names) -> DiscoveredAsset:
+    def _asset(self, key, data, relation, dialect, type_names, spelled_cache) -> DiscoveredAsset:
         schema, name = key
         columns = tuple(
             DiscoveredColumn(
                 name=col["name"],
                 ordinal=ordinal,
-                data_type=_data_type(col["type"], dialect, type_names.get((schema, name, col["name"]))),
+                data_type=_data_type(
+                    col["type"], dialect, type_names.get((schema, name, col["name"])), spelled_cache,
+                ),
                 description=col.get("comment") or "",
                 nullable=bool(col.get("nullable", True)),
                 is_primary_key=col["name"] in data["pk"],
@@ -251,6 +254,7 @@ class PostgreSQLConnector(Connector):
             poolclass=NullPool,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "mesh-portal-sync"},
         )
+        _memoize_type_reflection(engine.dialect)
         try:
             try:
                 conn = engine.connect()
@@ -312,6 +316,30 @@ class PostgreSQLConnector(Connector):
         return f"Reading the catalog of database '{params.database}' on {self._location()} failed: {detail}"
 
 
+def _memoize_type_reflection(dialect) -> None:
+    """Parse each distinct column type once per engine rather than once per column.
+
+    SQLAlchemy's PostgreSQL dialect turns every column's ``format_type()`` text into a type
+    object in ``_reflect_type`` (a private method): on 10,000 tables x 20 columns that is a third
+    of the whole sync, for a dozen distinct strings. The result depends only on the string and
+    the collation (named types are looked up per connection, and this engine has one), so this
+    dialect instance gets a cached version. Without the method (another SQLAlchemy) nothing
+    changes but the speed.
+    """
+    original = getattr(dialect, "_reflect_type", None)
+    if original is None:
+        return
+    cache: dict[tuple, Any] = {}
+
+    def reflect_type(format_type, *args, **kwargs):
+        key = (format_type, kwargs.get("collation"), kwargs.get("collation_schema"))
+        if key not in cache:
+            cache[key] = original(format_type, *args, **kwargs)
+        return cache[key]
+
+    dialect._reflect_type = reflect_type
+
+
 def _driver_message(exc: DBAPIError, password: str) -> str:
     """The driver's own message, first line only; SQLAlchemy's str() adds the SQL statement."""
     text = str(exc.orig if exc.orig is not None else exc).strip()
@@ -327,27 +355,21 @@ def _strip_prefixes(detail: str) -> str:
     return re.sub(r"^(FATAL|ERROR):\s+", "", detail)
 
 
-def _data_type(type_, dialect, server_spelling: str | None) -> str:
+def _data_type(type_, dialect, server_spelling: str | None, spelled_cache: dict[int, tuple] | None = None) -> str:
+    """The column type as SQL (``VARCHAR(50)``). ``spelled_cache`` (one per discovery) maps
+    ``id(type)`` to ``(type, spelling)``: with type reflection memoized (see
+    ``_memoize_type_reflection``) columns of one type share one type object, compiled once."""
     if isinstance(type_, NullType):
         return server_spelling or "unknown"
-    # A catalog has a handful of distinct types over thousands of columns: compile each once.
-    try:
-        key = (type(type_), tuple(sorted(vars(type_).items())))
-        hash(key)
-    except TypeError:  # unhashable attributes (enum values, array item types): no cache
-        key = None
-    if key is not None and (cached := _SPELLED.get(key)) is not None:
-        return cached
+    if spelled_cache is not None and (hit := spelled_cache.get(id(type_))) is not None and hit[0] is type_:
+        return hit[1]
     try:
         spelled = type_.compile(dialect=dialect)[:255]
     except Exception:  # a type SQLAlchemy reflects but cannot render
         return (server_spelling or str(type_))[:255]
-    if key is not None and len(_SPELLED) < 10_000:
-        _SPELLED[key] = spelled
+    if spelled_cache is not None:
+        spelled_cache[id(type_)] = (type_, spelled)  # the type is kept alive, so its id stays its own
     return spelled
-
-
-_SPELLED: dict[tuple, str] = {}
 
 
 def _default(col: dict[str, Any]) -> str:
