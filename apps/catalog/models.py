@@ -102,7 +102,15 @@ class Asset(TimeStampedModel):
     kind = models.CharField(max_length=24, choices=AssetKind.choices, default=AssetKind.TABLE)
     description = models.TextField(blank=True)
     row_count_estimate = models.BigIntegerField(null=True, blank=True)
+    last_analyzed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the platform last refreshed the statistics: PostgreSQL's last (auto)analyze, "
+                  "MariaDB's last data change (UPDATE_TIME).",
+    )
     fingerprint = models.CharField(max_length=64, blank=True)
+    privileges_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="Hash of the privileges held on it, so unchanged ones cost no write.",
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_changed_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -245,3 +253,29 @@ class QualityCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset}: {self.name} ({self.status})"
+
+
+class AssetPrivilege(models.Model):
+    """A privilege a platform principal (role, user, ``PUBLIC``) holds on an asset today, as read
+    by metadata sync from the platform's own catalog: "who has access" beside the portal's grants.
+
+    ``grantee`` is the platform's spelling (PostgreSQL role name, MariaDB ``'user'@'host'``);
+    ``privilege`` is the SQL keyword (``SELECT``, ``INSERT``...); ``is_grantable`` says whether the
+    grantee may pass it on (``WITH GRANT OPTION``); ``via_schema`` marks a MariaDB database-level
+    privilege that applies to every table of the database.
+    """
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="privileges")
+    grantee = models.CharField(max_length=255)
+    privilege = models.CharField(max_length=32)
+    is_grantable = models.BooleanField(default=False)
+    via_schema = models.BooleanField(default=False, help_text="Held on the whole schema/database.")
+
+    class Meta:
+        ordering = ["asset", "grantee", "privilege"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "grantee", "privilege"], name="asset_privilege_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grantee} has {self.privilege} on {self.asset}"

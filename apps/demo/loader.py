@@ -1,7 +1,8 @@
 """The demo: AdventureWorks as a PostgreSQL "warehouse" platform with five domains.
 
-Each of AdventureWorks' five business schemas becomes a domain with one data product whose
-output port is that schema, owned by a domain team. Demo users: a business user, an owner per
+Each of AdventureWorks' five business schemas becomes a domain with one data product, owned by
+a domain team, and a mapping rule (``SchemaMapping``) from the schema to that domain and product;
+applying the rules gives each product its output port on the schema. Demo users: a business user, an owner per
 domain, a governance steward, an executive and an admin. Every step checks what exists first,
 so running it twice changes nothing.
 """
@@ -21,7 +22,8 @@ from apps.accounts.choices import EXECUTIVES_GROUP, STEWARDS_GROUP, TeamRole
 from apps.accounts.models import Team, User
 from apps.catalog import services as catalog_services
 from apps.catalog.models import DataProduct, Domain, OutputPort
-from apps.platforms.models import Platform, PlatformIdentity
+from apps.platforms.models import Platform, PlatformIdentity, SchemaMapping
+from apps.platforms.services import schema_mapping_apply
 
 from .warehouse import BUSINESS_SCHEMAS, is_loaded, load_adventureworks
 
@@ -191,12 +193,15 @@ def _products(platform: Platform, teams: dict[str, Team]) -> list[DataProduct]:
             ),
             terms_of_use="Use for the stated purpose only. Do not copy the data outside the warehouse.",
         )
-        if not OutputPort.objects.filter(data_product=product).exists():
-            catalog_services.output_port_create(
-                data_product=product, name=f"{schema} schema", platform=platform, schema=schema,
-                description=f"Every table and view of the `{schema}` schema, read-only (SELECT).",
-            )
+        # A mapping rule rather than a port made by hand: the sync keeps the product's port on the
+        # schema, so tables created there later show on the product too.
+        mapping = SchemaMapping.objects.filter(platform=platform, schema=schema).first() or SchemaMapping(
+            platform=platform, schema=schema)
+        mapping.domain, mapping.data_product = domain, product
+        mapping.full_clean()
+        mapping.save()
         products.append(product)
+    schema_mapping_apply(platform=platform)
     return products
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import DbtArtifactUpload, Platform, PlatformIdentity, SyncRun
+from .models import DbtArtifactUpload, Platform, PlatformIdentity, SchemaMapping, SyncRun
 
 
 class PlatformAdminForm(forms.ModelForm):
@@ -28,18 +28,35 @@ class PlatformAdminForm(forms.ModelForm):
         return platform
 
 
+class SchemaMappingInline(admin.TabularInline):
+    model = SchemaMapping
+    extra = 1
+    fields = ["schema", "domain", "data_product"]
+
+
 @admin.register(Platform)
 class PlatformAdmin(admin.ModelAdmin):
     form = PlatformAdminForm
     list_display = ["name", "kind", "host", "database", "owner_team", "sync_enabled", "sync_interval_minutes"]
+    list_editable = ["sync_enabled", "sync_interval_minutes"]
     list_filter = ["kind", "sync_enabled"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["has_stored_password"]
+    inlines = [SchemaMappingInline]
+
+
+@admin.register(SchemaMapping)
+class SchemaMappingAdmin(admin.ModelAdmin):
+    """Mapping rules: the next sync gives each mapped data product an output port on its schema."""
+
+    list_display = ["platform", "schema", "domain", "data_product"]
+    list_filter = ["platform", "domain"]
+    search_fields = ["schema", "data_product__name", "domain__name"]
 
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ["platform", "status", "started_at", "finished_at", "created_count", "updated_count",
+    list_display = ["platform", "status", "phase", "started_at", "finished_at", "created_count", "updated_count",
                     "unchanged_count", "removed_count"]
     list_filter = ["platform", "status"]
     readonly_fields = [f.name for f in SyncRun._meta.fields]

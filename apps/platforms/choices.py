@@ -11,3 +11,12 @@ class SyncRunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+
+
+class SyncPhase(models.TextChoices):
+    """Where a sync run is: shown with its progress on the platform page."""
+
+    CONNECTING = "connecting", "Connecting"
+    READING = "reading", "Reading the platform"
+    WRITING = "writing", "Writing the catalog"
+    DONE = "done", "Done"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django import forms
 
+from .models import Platform
+
 MAX_ARTIFACT_BYTES = 100 * 1024 * 1024  # a manifest of a few thousand models is tens of MB
 
 
@@ -30,3 +32,13 @@ class DbtArtifactsForm(forms.Form):
 
     def clean_run_results(self) -> bytes:
         return self._clean_file("run_results")
+
+
+
+class PlatformSyncSettingsForm(forms.ModelForm):
+    """What a platform's owners set on its page: whether and how often it syncs."""
+
+    class Meta:
+        model = Platform
+        fields = ["sync_enabled", "sync_interval_minutes"]
+        labels = {"sync_enabled": "Scheduled sync", "sync_interval_minutes": "Every (minutes)"}

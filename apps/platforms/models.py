@@ -2,13 +2,15 @@ import os
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from apps.core.models import TimeStampedModel
 
 from . import crypto
-from .choices import PlatformKind, SyncRunStatus
+from .choices import PlatformKind, SyncPhase, SyncRunStatus
 
 
 @dataclass(frozen=True, repr=False)
@@ -58,7 +60,10 @@ class Platform(TimeStampedModel):
         max_length=255, blank=True, help_text="Host consumers connect to, shown on 'how to connect' (defaults to host).",
     )
     sync_enabled = models.BooleanField(default=True)
-    sync_interval_minutes = models.PositiveIntegerField(default=60)
+    sync_interval_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
+        help_text="Minutes between scheduled syncs (5 minutes to 7 days).",
+    )
     # dbt platforms only. ``database`` then names the database the dbt target builds into as
     # the manifest spells it, when it differs from the warehouse platform's (blank: the same).
     warehouse = models.ForeignKey(
@@ -114,6 +119,10 @@ class SyncRun(models.Model):
     unchanged_count = models.PositiveIntegerField(default=0)
     removed_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Progress of a run in progress, committed as it goes (the catalog changes commit at the end).
+    phase = models.CharField(max_length=16, choices=SyncPhase.choices, default=SyncPhase.CONNECTING)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -132,6 +141,12 @@ class SyncRun(models.Model):
         if not self.finished_at:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, round(100 * self.progress_done / self.progress_total))
 
 
 class PlatformIdentity(TimeStampedModel):
@@ -171,3 +186,28 @@ class DbtArtifactUpload(models.Model):
 
     def __str__(self) -> str:
         return f"dbt artifacts for {self.platform} uploaded {self.uploaded_at:%Y-%m-%d %H:%M}"
+
+class SchemaMapping(TimeStampedModel):
+    """A mapping rule: everything metadata sync finds in ``schema`` of ``platform`` belongs to
+    ``domain``, and, when ``data_product`` is set, is published through that data product (sync
+    makes sure the product has an output port on the schema, so new tables appear in it)."""
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="schema_mappings")
+    schema = models.CharField(max_length=255, help_text="Schema (database on MariaDB), exactly as on the platform.")
+    domain = models.ForeignKey("catalog.Domain", on_delete=models.CASCADE, related_name="schema_mappings")
+    data_product = models.ForeignKey(
+        "catalog.DataProduct", on_delete=models.CASCADE, null=True, blank=True, related_name="schema_mappings",
+        help_text="Optional: the data product whose output port publishes the schema.",
+    )
+
+    class Meta:
+        ordering = ["platform", "schema"]
+        constraints = [models.UniqueConstraint(fields=["platform", "schema"], name="schema_mapping_unique")]
+
+    def __str__(self) -> str:
+        target = self.data_product or self.domain
+        return f"{self.platform}: {self.schema} → {target}"
+
+    def clean(self) -> None:
+        if self.data_product_id and self.domain_id and self.data_product.domain_id != self.domain_id:
+            raise ValidationError({"data_product": "The data product belongs to another domain."})

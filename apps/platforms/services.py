@@ -9,6 +9,7 @@ of 10,000 tables is one read of the platform and one query on the catalog.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -20,12 +21,13 @@ from django.db.models.expressions import ExpressionWrapper
 from django.utils import timezone
 
 from apps.catalog.choices import AssetRelationKind
-from apps.catalog.models import Asset, AssetRelation, Column
+from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column, OutputPort
 from apps.core.exceptions import ApplicationError
 
-from .choices import PlatformKind, SyncRunStatus
+from .choices import PlatformKind, SyncPhase, SyncRunStatus
 from .connectors import ConnectorError, DiscoveredAsset, get_connector
-from .models import Platform, SyncRun
+from .connectors.base import progress_reporter
+from .models import Platform, SchemaMapping, SyncRun
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -38,7 +40,14 @@ SYNC_TIME_LIMIT_SECONDS = 30 * 60
 SYNC_RUN_STALE_AFTER = timedelta(seconds=2 * SYNC_TIME_LIMIT_SECONDS)
 _BATCH_SIZE = 1000
 
-_ASSET_SYNCED_FIELDS = ["kind", "description", "row_count_estimate", "fingerprint", "last_changed_at", "removed_at"]
+_ASSET_SYNCED_FIELDS = [
+    "kind", "description", "row_count_estimate", "last_analyzed_at", "fingerprint", "privileges_fingerprint",
+    "last_changed_at", "removed_at",
+]
+# Refreshed on unchanged assets without counting as a change (no updated_at, no last_changed_at).
+_ASSET_OUTSIDE_FINGERPRINT_FIELDS = ["row_count_estimate", "last_analyzed_at", "privileges_fingerprint"]
+# A run in progress writes its progress at most this often (seconds): a row update each time.
+PROGRESS_WRITE_INTERVAL = 1.0
 _COLUMN_SYNCED_FIELDS = ["ordinal", "data_type", "description", "nullable", "is_primary_key", "default"]
 
 
@@ -63,9 +72,17 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
     - fingerprint changed, or it had been removed and is back: fields updated, columns upserted
       by name (ids of surviving columns are kept), its foreign keys rebuilt, ``last_changed_at``
       set and ``removed_at`` cleared (*updated*);
-    - fingerprint equal: no write (*unchanged*), except a changed ``row_count_estimate``, which
-      is a statistic outside the fingerprint and is refreshed in one bulk update;
+    - fingerprint equal: no write (*unchanged*), except a changed ``row_count_estimate`` or
+      ``last_analyzed_at``, statistics outside the fingerprint refreshed in one bulk update;
     - in the catalog but no longer on the platform: ``removed_at`` set, row kept (*removed*).
+
+    Existing privileges (``AssetPrivilege``) are replaced only for assets whose
+    ``privileges_fingerprint`` moved (a GRANT or REVOKE on the platform), without counting the
+    asset as changed. Mapping rules (``SchemaMapping``) then make sure each mapped data product
+    has an output port on its schema (``schema_mapping_apply``).
+
+    While it runs, the ``SyncRun`` shows its ``phase`` and ``progress_done``/``progress_total``
+    (schemas read, then assets to write), committed as it goes.
 
     The run row is committed first (status ``running``), then the catalog changes and the
     ``succeeded`` status commit together. If the connector or anything else fails, the catalog
@@ -77,8 +94,11 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
     already running.
     """
     run = _sync_run_start(platform=platform, actor=actor)
+    progress_token = progress_reporter.set(_ProgressWriter(run))
     try:
         discovered = get_connector(platform).discover()
+        total = len(discovered.relations) if platform.kind == PlatformKind.DBT else len(discovered)
+        _sync_run_progress(run, SyncPhase.WRITING, 0, total)
         with transaction.atomic():
             if platform.kind == PlatformKind.DBT:
                 from .dbt_services import dbt_catalog_apply
@@ -92,8 +112,10 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
             run.unchanged_count = counts.unchanged
             run.removed_count = counts.removed
             run.finished_at = timezone.now()
+            run.phase, run.progress_done = SyncPhase.DONE, total
             run.save(update_fields=[
                 "status", "created_count", "updated_count", "unchanged_count", "removed_count", "finished_at",
+                "phase", "progress_done",
             ])
     except ConnectorError as exc:
         logger.warning("Sync of platform %s (id %s) failed: %s", platform, platform.pk, exc.message)
@@ -109,7 +131,64 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
             "Synced platform %s (id %s): %s created, %s updated, %s unchanged, %s removed",
             platform, platform.pk, counts.created, counts.updated, counts.unchanged, counts.removed,
         )
+    progress_reporter.reset(progress_token)
     return run
+
+
+@transaction.atomic
+def schema_mapping_apply(*, platform: Platform) -> list[OutputPort]:
+    """Make sure every data product a ``SchemaMapping`` of ``platform`` names has an output port
+    on that schema (whole schema, ``port_type`` schema), so the tables sync finds there, today's
+    and tomorrow's, show on the product. Ports that exist (same platform, schema, no table) are
+    left alone, whatever their name. Returns the ports created (``[]`` when nothing was missing;
+    two queries then). Raises django ``ValidationError`` if a port cannot be created.
+    """
+    from apps.catalog import services as catalog_services
+
+    mappings = list(
+        SchemaMapping.objects.filter(platform=platform, data_product__isnull=False).select_related("data_product")
+    )
+    if not mappings:
+        return []
+    existing = set(
+        OutputPort.objects.filter(
+            platform=platform, table="", data_product__in=[m.data_product_id for m in mappings],
+        ).values_list("data_product_id", "schema")
+    )
+    created = []
+    for mapping in mappings:
+        if (mapping.data_product_id, mapping.schema) in existing:
+            continue
+        taken = set(OutputPort.objects.filter(data_product=mapping.data_product).values_list("name", flat=True))
+        name = base = f"{mapping.schema} schema"[:110]
+        suffix = 2
+        while name in taken:
+            name, suffix = f"{base} ({suffix})", suffix + 1
+        created.append(catalog_services.output_port_create(
+            data_product=mapping.data_product, name=name, platform=platform, schema=mapping.schema,
+            description=f"Every table and view of the `{mapping.schema}` schema on {platform.name} (mapping rule).",
+        ))
+        existing.add((mapping.data_product_id, mapping.schema))
+    return created
+
+
+@transaction.atomic
+def platform_sync_settings_update(
+    *, platform: Platform, actor: User, sync_enabled: bool, sync_interval_minutes: int,
+) -> Platform:
+    """Set whether ``platform`` syncs on schedule and every how many minutes (5 to 10,080).
+    The next due time counts from the last run's start, so a shorter interval applies at the
+    next beat tick. Raises django ``ValidationError`` (field errors) on a bad interval."""
+    platform = Platform.objects.select_for_update().get(pk=platform.pk)
+    platform.sync_enabled = sync_enabled
+    platform.sync_interval_minutes = sync_interval_minutes
+    platform.full_clean()
+    platform.save(update_fields=["sync_enabled", "sync_interval_minutes", "updated_at"])
+    logger.info(
+        "%s set the sync of platform %s to %s every %s min", actor, platform.pk,
+        "on" if sync_enabled else "off", sync_interval_minutes,
+    )
+    return platform
 
 
 def platform_sync_due() -> list[int]:
@@ -162,6 +241,28 @@ def _sync_run_start(*, platform: Platform, actor: User | None) -> SyncRun:
         raise ApplicationError(f"A sync of {platform} is already running.") from None
 
 
+class _ProgressWriter:
+    """The connectors' progress callback for one run: writes ``reading`` progress to the run row
+    (committed at once; the run row is outside the catalog transaction) at most once per
+    ``PROGRESS_WRITE_INTERVAL`` seconds, plus the first report."""
+
+    def __init__(self, run: SyncRun):
+        self.run = run
+        self.last_write: float | None = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if self.last_write is not None and now - self.last_write < PROGRESS_WRITE_INTERVAL:
+            return
+        self.last_write = now
+        _sync_run_progress(self.run, SyncPhase.READING, done, total)
+
+
+def _sync_run_progress(run: SyncRun, phase: str, done: int, total: int | None) -> None:
+    run.phase, run.progress_done, run.progress_total = phase, done, total
+    SyncRun.objects.filter(pk=run.pk).update(phase=phase, progress_done=done, progress_total=total)
+
+
 def _sync_run_fail(run: SyncRun, error: str) -> None:
     run.status = SyncRunStatus.FAILED
     run.error = error
@@ -192,13 +293,15 @@ def _catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now
     existing: dict[tuple[str, str], Asset] = {
         (a.schema, a.name): a
         for a in Asset.objects.filter(platform=platform).only(
-            "id", "schema", "name", "fingerprint", "removed_at", "row_count_estimate",
+            "id", "schema", "name", "fingerprint", "removed_at", "row_count_estimate", "last_analyzed_at",
+            "privileges_fingerprint",
         )
     }
     seen: set[tuple[str, str]] = set()
     to_write: list[Asset] = []
     to_write_discovered: list[DiscoveredAsset] = []
-    row_counts_changed: list[Asset] = []
+    stats_changed: list[Asset] = []
+    privileges_changed: list[tuple[tuple[str, str], DiscoveredAsset]] = []
     for item in discovered:
         key = item.key
         if key in seen:
@@ -206,11 +309,25 @@ def _catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now
         seen.add(key)
         fingerprint = item.fingerprint()
         current = existing.get(key)
+        # None: the connector does not read privileges; keep what the catalog has.
+        privileges_fingerprint = (
+            item.privileges_fingerprint() if item.privileges is not None
+            else (current.privileges_fingerprint if current is not None else "")
+        )
+        previous_privileges = current.privileges_fingerprint if current is not None else ""
+        if item.privileges is not None and previous_privileges != privileges_fingerprint:
+            privileges_changed.append((key, item))
         if current is not None and current.fingerprint == fingerprint and current.removed_at is None:
             counts.unchanged += 1
-            if current.row_count_estimate != item.row_count_estimate:
+            if (
+                current.row_count_estimate != item.row_count_estimate
+                or current.last_analyzed_at != item.last_analyzed_at
+                or current.privileges_fingerprint != privileges_fingerprint
+            ):
                 current.row_count_estimate = item.row_count_estimate
-                row_counts_changed.append(current)
+                current.last_analyzed_at = item.last_analyzed_at
+                current.privileges_fingerprint = privileges_fingerprint
+                stats_changed.append(current)
             continue
         if current is None:
             counts.created += 1
@@ -220,7 +337,8 @@ def _catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now
         to_write.append(Asset(
             platform=platform, schema=item.schema, name=item.name, kind=item.kind,
             description=item.description, row_count_estimate=item.row_count_estimate,
-            fingerprint=fingerprint, last_changed_at=now, removed_at=None,
+            last_analyzed_at=item.last_analyzed_at, fingerprint=fingerprint,
+            privileges_fingerprint=privileges_fingerprint, last_changed_at=now, removed_at=None,
         ))
         to_write_discovered.append(item)
 
@@ -229,9 +347,9 @@ def _catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now
         to_write, batch_size=_BATCH_SIZE, update_conflicts=True,
         unique_fields=["platform", "schema", "name"], update_fields=[*_ASSET_SYNCED_FIELDS, "updated_at"],
     )
-    if row_counts_changed:
-        # A statistic, not a change of the asset: neither updated_at nor last_changed_at moves.
-        Asset.objects.bulk_update(row_counts_changed, ["row_count_estimate"], batch_size=_BATCH_SIZE)
+    if stats_changed:
+        # Statistics and privileges, not a change of the asset: neither updated_at nor last_changed_at moves.
+        Asset.objects.bulk_update(stats_changed, _ASSET_OUTSIDE_FINGERPRINT_FIELDS, batch_size=_BATCH_SIZE)
 
     gone = [a.pk for key, a in existing.items() if key not in seen and a.removed_at is None]
     for chunk in _chunks(gone):
@@ -246,7 +364,32 @@ def _catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now
     }
     _columns_replace(assets=to_write, discovered=to_write_discovered)
     _foreign_keys_rebuild(discovered=discovered, ids=ids, changed_keys=counts.changed_keys, arrived_ids=arrived_ids)
+    _privileges_replace(changed=privileges_changed, ids=ids)
+    schema_mapping_apply(platform=platform)
     return counts
+
+
+def _privileges_replace(*, changed: list[tuple[tuple[str, str], DiscoveredAsset]], ids: dict) -> None:
+    """Make the ``AssetPrivilege`` rows of assets whose privileges moved exactly the discovered
+    ones (delete and insert in bulk; nothing at all when no privilege moved)."""
+    if not changed:
+        return
+    asset_ids = [ids[key] for key, _ in changed]
+    for chunk in _chunks(asset_ids):
+        AssetPrivilege.objects.filter(asset_id__in=chunk).delete()
+    AssetPrivilege.objects.bulk_create(
+        [
+            AssetPrivilege(
+                asset_id=ids[key], grantee=p.grantee[:255], privilege=p.privilege[:32], is_grantable=p.is_grantable,
+                via_schema=p.via_schema,
+            )
+            for key, item in changed
+            # A privilege held both on the table and through its schema is stored once.
+            for p in {(p.grantee, p.privilege): p for p in sorted(item.privileges, key=lambda p: p.via_schema,
+                                                                  reverse=True)}.values()
+        ],
+        batch_size=_BATCH_SIZE, ignore_conflicts=True,
+    )
 
 
 def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) -> None:

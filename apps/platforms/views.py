@@ -1,46 +1,62 @@
-"""Platform pages: sync history and "Sync now"."""
+"""Platform pages: sync history with the run in progress, "Sync now", sync settings.
+
+Who may see or operate a platform is decided in ``selectors`` (``platform_get``); forbidden
+answers 404 like missing.
+"""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .choices import PlatformKind
+from . import selectors, services
+from .choices import PlatformKind, SyncRunStatus
 from .dbt_services import dbt_artifacts_upload
-from .forms import DbtArtifactsForm
-from .models import SyncRun
-from .selectors import dbt_platform_context, platform_can_operate, platform_get_for_operator
-from .selectors import platform_list as platform_list_for
-from .services import platform_sync_request
+from .forms import DbtArtifactsForm, PlatformSyncSettingsForm
 
 
 @login_required
 def platform_list(request):
-    rows = [{"platform": p, "can_operate": platform_can_operate(user=request.user, platform=p)}
-            for p in platform_list_for(user=request.user)]
-    return render(request, "platforms/list.html", {"rows": rows})
+    return render(request, "platforms/list.html", {"rows": selectors.platform_list_rows(user=request.user)})
+
+
+def _detail_context(request, platform, settings_form=None) -> dict:
+    runs = list(selectors.sync_run_list(platform=platform)[:25])
+    can_operate = selectors.platform_can_operate(user=request.user, platform=platform)
+    return {
+        "platform": platform,
+        "runs": runs,
+        "running": any(r.status == SyncRunStatus.RUNNING for r in runs),
+        "can_operate": can_operate,
+        "settings_form": settings_form or (PlatformSyncSettingsForm(instance=platform) if can_operate else None),
+        "mappings": platform.schema_mappings.select_related("domain", "data_product").order_by("schema"),
+    }
 
 
 @login_required
 def platform_detail(request, slug: str, dbt_form: DbtArtifactsForm | None = None):
-    platform = platform_get_for_operator(user=request.user, slug=slug)
-    runs = SyncRun.objects.filter(platform=platform).select_related("triggered_by").order_by("-started_at")[:25]
-    context = {"platform": platform, "runs": runs, "running": any(r.status == "running" for r in runs)}
+    platform = selectors.platform_get(user=request.user, slug=slug)
+    context = _detail_context(request, platform)
     if request.htmx:
         return render(request, "platforms/_runs.html", context)
     if platform.kind == PlatformKind.DBT:
-        context.update(dbt_platform_context(platform=platform), dbt_form=dbt_form or DbtArtifactsForm())
+        context.update(selectors.dbt_platform_context(platform=platform), dbt_form=dbt_form or DbtArtifactsForm())
     return render(request, "platforms/detail.html", context, status=400 if dbt_form is not None else 200)
 
 
 @login_required
 @require_POST
 def platform_sync_now(request, slug: str):
-    platform = platform_get_for_operator(user=request.user, slug=slug)
-    platform_sync_request(platform=platform, actor=request.user)
+    platform = selectors.platform_get(user=request.user, slug=slug, operate=True)
+    last = selectors.platform_last_run(platform=platform)
+    if last is not None and last.status == SyncRunStatus.RUNNING:
+        # The task would refuse it anyway (one running run per platform); say so now.
+        messages.info(request, f"A sync of {platform.name} is already running.")
+        return redirect("platforms:detail", slug=platform.slug)
+    services.platform_sync_request(platform=platform, actor=request.user)
     messages.success(request, f"Sync of {platform.name} started.")
     return redirect("platforms:detail", slug=platform.slug)
 
@@ -49,7 +65,7 @@ def platform_sync_now(request, slug: str):
 @require_POST
 def platform_dbt_upload(request, slug: str):
     """Upload dbt artifacts (platform operators); a bad file answers 400 with the form's errors."""
-    platform = platform_get_for_operator(user=request.user, slug=slug)
+    platform = selectors.platform_get(user=request.user, slug=slug, operate=True)
     if platform.kind != PlatformKind.DBT:
         raise Http404("No such dbt platform.")
     form = DbtArtifactsForm(request.POST, request.FILES)
@@ -66,3 +82,23 @@ def platform_dbt_upload(request, slug: str):
             messages.success(request, f"dbt artifacts uploaded; a sync of {platform.name} started.")
             return redirect("platforms:detail", slug=platform.slug)
     return platform_detail(request, slug, dbt_form=form)
+
+
+@login_required
+@require_POST
+def platform_settings(request, slug: str):
+    platform = selectors.platform_get(user=request.user, slug=slug, operate=True)
+    form = PlatformSyncSettingsForm(request.POST, instance=platform)
+    if form.is_valid():
+        try:
+            services.platform_sync_settings_update(
+                platform=platform, actor=request.user, sync_enabled=form.cleaned_data["sync_enabled"],
+                sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Sync settings saved.")
+            return redirect("platforms:detail", slug=platform.slug)
+    platform.refresh_from_db()  # the form's failed clean left bad values on the instance
+    return render(request, "platforms/detail.html", _detail_context(request, platform, form), status=400)

@@ -64,8 +64,9 @@ MATRIX = {
               dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=302)),
     "platforms": (lambda w: reverse("platforms:list"), "get",
                   dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
+    # Stewards see a platform's sync history; only its team's owners and admins operate it.
     "platform_detail": (lambda w: reverse("platforms:detail", args=[w.port.platform.slug]), "get",
-                        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=200)),
+                        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=200, admin=200)),
     "platform_sync": (lambda w: reverse("platforms:sync_now", args=[w.port.platform.slug]), "post",
                       dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=302)),
 }

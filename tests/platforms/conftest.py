@@ -62,3 +62,86 @@ def make_scratch_schema(db, aw_warehouse, warehouse_sql):
     yield make
     for name in namespaces:
         warehouse_sql(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+# -- MariaDB -----------------------------------------------------------------------------------
+
+# Every database and user a test process creates on the shared MariaDB starts with this.
+MARIADB_PREFIX = f"mpt_{secrets.token_hex(3)}_"
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> dict:
+    """Where the local MariaDB is, as root: ``{"host", "port", "user", "password"}``
+    (``TEST_WAREHOUSE_MARIADB_URL``)."""
+    from urllib.parse import unquote, urlsplit
+
+    from django.conf import settings
+
+    url = urlsplit(settings.TEST_WAREHOUSE_MARIADB_URL)
+    return {"host": url.hostname or "127.0.0.1", "port": url.port or 3306, "user": unquote(url.username or "root"),
+            "password": unquote(url.password or "")}
+
+
+@pytest.fixture
+def mariadb_sql(mariadb_server) -> Callable[..., list]:
+    """Run SQL as root on the local MariaDB (autocommit): ``mariadb_sql("CREATE ...", params)``;
+    returns the rows."""
+    import pymysql
+
+    def run(statement: str, params=None) -> list:
+        conn = pymysql.connect(**mariadb_server, charset="utf8mb4", autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement, params)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    return run
+
+
+def mariadb_ident(name: str) -> str:
+    """A MariaDB identifier, back-quoted (PyMySQL has no identifier quoting of its own)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+@pytest.fixture
+def make_mariadb_database(db, mariadb_server, mariadb_sql):
+    """Factory: ``make_mariadb_database(suffix)`` creates an empty database
+    ``<MARIADB_PREFIX><suffix>_<hex>`` and a MariaDB platform (as root) syncing only it.
+
+    Returns ``SimpleNamespace(name, ident, platform, sql)``; ``make_mariadb_database.user(...)``
+    creates a login ``(name, password)``. Databases and users are dropped after the test.
+    """
+    from apps.platforms.choices import PlatformKind
+
+    databases, users = [], []
+
+    def make(suffix: str = "db") -> SimpleNamespace:
+        name = f"{MARIADB_PREFIX}{suffix}_{secrets.token_hex(2)}"
+        mariadb_sql(f"CREATE DATABASE {mariadb_ident(name)} CHARACTER SET utf8mb4")
+        databases.append(name)
+        platform = PlatformFactory(
+            kind=PlatformKind.MARIADB, host=mariadb_server["host"], port=mariadb_server["port"], database="",
+            username=mariadb_server["user"], include_schemas=[name],
+        )
+        if mariadb_server["password"]:
+            platform.set_password(mariadb_server["password"])
+            platform.save()
+        return SimpleNamespace(name=name, ident=mariadb_ident(name), platform=platform, sql=mariadb_sql)
+
+    def user(suffix: str = "u") -> tuple[str, str]:
+        name = f"{MARIADB_PREFIX}{suffix}"[:80]
+        password = secrets.token_urlsafe(12)
+        # '%%': with parameters, PyMySQL formats the statement with the % operator.
+        mariadb_sql(f"CREATE USER {mariadb_ident(name)}@'%%' IDENTIFIED BY %s", [password])
+        users.append(name)
+        return name, password
+
+    make.user = user
+    yield make
+    for name in databases:
+        mariadb_sql(f"DROP DATABASE IF EXISTS {mariadb_ident(name)}")
+    for name in users:
+        mariadb_sql(f"DROP USER IF EXISTS {mariadb_ident(name)}@'%'")

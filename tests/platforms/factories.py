@@ -4,7 +4,7 @@ from __future__ import annotations
 import factory
 
 from apps.platforms.choices import PlatformKind, SyncRunStatus
-from apps.platforms.models import Platform, SyncRun
+from apps.platforms.models import Platform, SchemaMapping, SyncRun
 
 
 class PlatformFactory(factory.django.DjangoModelFactory):
@@ -31,3 +31,15 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
 
     platform = factory.SubFactory(PlatformFactory)
     status = SyncRunStatus.SUCCEEDED
+
+
+class SchemaMappingFactory(factory.django.DjangoModelFactory):
+    """A mapping rule from a schema of a platform to a data product (and its domain)."""
+
+    class Meta:
+        model = SchemaMapping
+
+    platform = factory.SubFactory(PlatformFactory)
+    schema = "public"
+    data_product = factory.SubFactory("tests.catalog.factories.DataProductFactory")
+    domain = factory.LazyAttribute(lambda o: o.data_product.domain if o.data_product else None)

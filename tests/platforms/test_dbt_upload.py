@@ -29,7 +29,7 @@ def _file(name: str, content: bytes | None = None) -> SimpleUploadedFile:
 def owner(dbt_platform):
     team = TeamFactory()
     user = UserFactory()
-    team_membership_set(team=team, user=user, role=TeamRole.MEMBER)
+    team_membership_set(team=team, user=user, role=TeamRole.OWNER)
     dbt_platform.owner_team = team
     dbt_platform.save()
     return user

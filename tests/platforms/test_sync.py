@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from psycopg import sql
 
 from apps.catalog.choices import AssetKind, AssetRelationKind
-from apps.catalog.models import Asset, AssetRelation, Column
+from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column
 from apps.core.exceptions import ApplicationError
 from apps.platforms.choices import PlatformKind, SyncRunStatus
 from apps.platforms.connectors import CONNECTORS, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
@@ -20,7 +21,7 @@ from tests.platforms.factories import PlatformFactory, SyncRunFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 
-CATALOG_TABLES = (Asset._meta.db_table, Column._meta.db_table, AssetRelation._meta.db_table)
+CATALOG_TABLES = tuple(m._meta.db_table for m in (Asset, Column, AssetRelation, AssetPrivilege))
 AW_TABLES, AW_VIEWS, AW_MATVIEWS, AW_COLUMNS, AW_FOREIGN_KEYS = 68, 19, 2, 720, 90
 AW_ASSETS = AW_TABLES + AW_VIEWS + AW_MATVIEWS
 
@@ -105,7 +106,8 @@ def test_resync_without_changes_writes_nothing_to_the_catalog(aw_platform):
     assert run.status == SyncRunStatus.SUCCEEDED, run.error
     assert (run.created_count, run.updated_count, run.unchanged_count, run.removed_count) == (0, 0, AW_ASSETS, 0)
     assert _catalog_writes(ctx.captured_queries) == []
-    assert len(ctx.captured_queries) <= 12  # no query per asset
+    # No query per asset: a constant few, including two progress writes and the mapping rules.
+    assert len(ctx.captured_queries) <= 15
     assert dict(Asset.objects.filter(platform=aw_platform).values_list("id", "updated_at")) == before
     assert set(Column.objects.filter(asset__platform=aw_platform).values_list("id", flat=True)) == column_ids
     assert sync_run_list(platform=aw_platform).count() == 2
@@ -510,3 +512,117 @@ def test_fingerprint_ignores_row_estimate_and_foreign_key_order_but_not_metadata
     assert asset.fingerprint() == same.fingerprint()
     assert asset.fingerprint() != commented.fingerprint()
     assert len(asset.fingerprint()) == 64
+
+
+# -- statistics, defaults and existing privileges ------------------------------------------------
+
+
+def test_last_analyzed_time_and_defaults_are_read(make_scratch_schema):
+    # given
+    s = make_scratch_schema()
+    s.sql(f"CREATE TABLE {s.ident}.t (id int GENERATED ALWAYS AS IDENTITY, n serial, "
+          f"status text NOT NULL DEFAULT 'new', at timestamptz DEFAULT now(), plain int)")
+    platform_sync(platform=s.platform)
+    asset = Asset.objects.get(platform=s.platform, name="t")
+    assert asset.last_analyzed_at is None  # never analyzed
+
+    # when
+    s.sql(f"ANALYZE {s.ident}.t")
+    run = platform_sync(platform=s.platform)
+
+    # then: a statistic, not a change
+    assert (run.updated_count, run.unchanged_count) == (0, 1)
+    asset.refresh_from_db()
+    assert asset.last_analyzed_at is not None and asset.last_analyzed_at <= timezone.now()
+    defaults = dict(asset.columns.values_list("name", "default"))
+    assert defaults["id"] == "GENERATED ALWAYS AS IDENTITY"
+    assert defaults["n"].startswith("nextval(")
+    assert defaults["status"] == "'new'::text" and defaults["at"] == "now()" and defaults["plain"] == ""
+
+
+def test_existing_privileges_are_synced_without_the_owner_and_follow_revokes(
+    pg_consumer_login, make_scratch_schema,  # in this order: the login outlives the schema that grants to it
+):
+    # given: a login may read and insert into orders; everyone may read the view
+    s = make_scratch_schema()
+    login, _ = pg_consumer_login
+    s.sql(f"CREATE TABLE {s.ident}.orders (id int PRIMARY KEY)")
+    s.sql(f"CREATE TABLE {s.ident}.quiet (id int)")
+    s.sql(f"CREATE VIEW {s.ident}.v AS SELECT id FROM {s.ident}.orders")
+    s.sql(sql.SQL("GRANT SELECT, INSERT ON {}.orders TO {} WITH GRANT OPTION").format(
+        sql.Identifier(s.name), sql.Identifier(login)))
+    s.sql(sql.SQL("GRANT SELECT ON {}.v TO PUBLIC").format(sql.Identifier(s.name)))
+
+    # when
+    platform_sync(platform=s.platform)
+
+    # then: the owner (postgres) is left out
+    def held(name):
+        return set(AssetPrivilege.objects.filter(asset__platform=s.platform, asset__name=name)
+                   .values_list("grantee", "privilege", "is_grantable"))
+
+    assert held("orders") == {(login, "SELECT", True), (login, "INSERT", True)}
+    assert held("v") == {("PUBLIC", "SELECT", False)}
+    assert held("quiet") == set()
+
+    # when: a revoke
+    before = Asset.objects.get(platform=s.platform, name="orders")
+    s.sql(sql.SQL("REVOKE INSERT ON {}.orders FROM {}").format(sql.Identifier(s.name), sql.Identifier(login)))
+    with CaptureQueriesContext(connection) as ctx:
+        run = platform_sync(platform=s.platform)
+
+    # then: only the privileges moved
+    assert (run.updated_count, run.unchanged_count) == (0, 3)
+    assert held("orders") == {(login, "SELECT", True)}
+    after = Asset.objects.get(pk=before.pk)
+    assert (after.updated_at, after.last_changed_at) == (before.updated_at, before.last_changed_at)
+    assert not any('"catalog_column"' in q for q in _catalog_writes(ctx.captured_queries))
+
+
+def test_partitioned_table_privileges_belong_to_the_parent(pg_consumer_login, make_scratch_schema):
+    # given
+    s = make_scratch_schema()
+    login, _ = pg_consumer_login
+    s.sql(f"CREATE TABLE {s.ident}.events (at date NOT NULL) PARTITION BY RANGE (at)")
+    s.sql(f"CREATE TABLE {s.ident}.events_2025 PARTITION OF {s.ident}.events "
+          "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+    s.sql(sql.SQL("GRANT SELECT ON {}.events, {}.events_2025 TO {}").format(
+        sql.Identifier(s.name), sql.Identifier(s.name), sql.Identifier(login)))
+
+    # when
+    platform_sync(platform=s.platform)
+
+    # then
+    assert list(AssetPrivilege.objects.filter(asset__platform=s.platform).values_list("asset__name", "grantee")) == [
+        ("events", login)]
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+
+def test_run_in_progress_shows_its_phase_and_counts(aw_platform, monkeypatch):
+    # given: the real PostgreSQL connector, observed: each time it reports progress the test reads
+    # the run row, as the platform page would from another process
+    from apps.platforms import services
+    from apps.platforms.connectors.postgresql import PostgreSQLConnector
+    from apps.platforms.models import SyncRun
+
+    seen = []
+
+    class ObservedConnector(PostgreSQLConnector):
+        def report_progress(self, done, total):
+            super().report_progress(done, total)
+            run = SyncRun.objects.get(platform=aw_platform, status=SyncRunStatus.RUNNING)
+            seen.append((run.phase, run.progress_done, run.progress_total))
+
+    monkeypatch.setattr(services, "get_connector", lambda platform: ObservedConnector(platform))
+
+    # when
+    run = platform_sync(platform=aw_platform)
+
+    # then: the first report was written at once (later ones are throttled to one a second)
+    assert seen[0] == ("reading", 0, 5)
+    assert all(phase == "reading" and total == 5 for phase, _, total in seen)
+    run.refresh_from_db()
+    assert (run.phase, run.progress_done, run.progress_total) == ("done", AW_ASSETS, AW_ASSETS)
+    assert run.progress_percent == 100

@@ -11,20 +11,29 @@ from typing import TYPE_CHECKING
 
 from apps.platforms.choices import PlatformKind
 
-from .base import Connector, ConnectorError, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
+from .base import (
+    Connector,
+    ConnectorError,
+    DiscoveredAsset,
+    DiscoveredColumn,
+    DiscoveredForeignKey,
+    DiscoveredPrivilege,
+)
 
 if TYPE_CHECKING:
     from apps.platforms.models import Platform
 
 __all__ = [
     "CONNECTORS", "Connector", "ConnectorError", "DiscoveredAsset", "DiscoveredColumn", "DiscoveredForeignKey",
-    "get_connector",
+    "DiscoveredPrivilege", "get_connector",
 ]
 
 # PlatformKind value -> "module:Class" of its connector.
 CONNECTORS: dict[str, str] = {
     PlatformKind.POSTGRESQL: "apps.platforms.connectors.postgresql:PostgreSQLConnector",
     PlatformKind.DBT: "apps.platforms.connectors.dbt:DbtConnector",
+
+    PlatformKind.MARIADB: "apps.platforms.connectors.mariadb:MariaDBConnector",
 }
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,11 +62,29 @@ class DiscoveredForeignKey:
 
 
 @dataclass(frozen=True)
+class DiscoveredPrivilege:
+    """A privilege a platform principal holds on the asset today.
+
+    ``grantee`` is the platform's spelling of the principal (PostgreSQL role name or ``PUBLIC``,
+    MariaDB ``'user'@'host'``); ``privilege`` the SQL keyword (``SELECT``, ``INSERT``, ...);
+    ``via_schema`` is true when it is held on the whole schema/database rather than the table.
+    """
+
+    grantee: str
+    privilege: str
+    is_grantable: bool = False
+    via_schema: bool = False
+
+
+@dataclass(frozen=True)
 class DiscoveredAsset:
     """A table, view, materialized view or dbt model found on the platform.
 
     ``kind`` is an ``apps.catalog.choices.AssetKind`` value; ``columns`` are in ordinal order;
-    ``row_count_estimate`` is the platform's statistic (``None`` when unknown), not an exact count.
+    ``row_count_estimate`` is the platform's statistic (``None`` when unknown), not an exact count;
+    ``last_analyzed_at`` (aware datetime or ``None``) when the platform last refreshed it;
+    ``privileges`` who holds what on it today (``None``: the connector does not read privileges,
+    and those already in the catalog are kept).
     """
 
     schema: str
@@ -73,6 +94,8 @@ class DiscoveredAsset:
     columns: tuple[DiscoveredColumn, ...] = ()
     foreign_keys: tuple[DiscoveredForeignKey, ...] = ()
     row_count_estimate: int | None = None
+    last_analyzed_at: datetime | None = None
+    privileges: tuple[DiscoveredPrivilege, ...] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -81,8 +104,10 @@ class DiscoveredAsset:
     def fingerprint(self) -> str:
         """sha256 (64 hex characters) of a canonical JSON of the asset's metadata.
 
-        Everything is included except ``row_count_estimate``: it is a statistic that moves with
-        every ANALYZE, and counting it would rewrite assets whose definition did not change.
+        Everything is included except the statistics (``row_count_estimate``,
+        ``last_analyzed_at``), which move with every ANALYZE, and ``privileges``, which have their
+        own :meth:`privileges_fingerprint`: counting them would rewrite assets (and their columns)
+        whose definition did not change.
         Foreign keys are sorted by name so the platform's listing order does not matter.
         """
         data = {name: getattr(self, name) for name in _ASSET_FINGERPRINT_FIELDS}
@@ -95,10 +120,25 @@ class DiscoveredAsset:
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
+    def privileges_fingerprint(self) -> str:
+        """sha256 (64 hex) of the sorted privileges; ``""`` when there are none (or none read)."""
+        if not self.privileges:
+            return ""
+        rows = sorted((p.grantee, p.privilege, p.is_grantable, p.via_schema) for p in self.privileges)
+        canonical = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
 
 _COLUMN_FIELDS = tuple(f.name for f in fields(DiscoveredColumn))
 _FOREIGN_KEY_FIELDS = tuple(f.name for f in fields(DiscoveredForeignKey))
-_ASSET_FINGERPRINT_FIELDS = tuple(f.name for f in fields(DiscoveredAsset) if f.name != "row_count_estimate")
+_ASSET_FINGERPRINT_FIELDS = tuple(
+    f.name for f in fields(DiscoveredAsset) if f.name not in {"row_count_estimate", "last_analyzed_at", "privileges"}
+)
+
+# progress(done, total): called by connectors while they read; total may be None when unknown.
+ProgressCallback = Callable[[int, "int | None"], None]
+# Set by the sync engine around a run, so connectors report progress without a new argument.
+progress_reporter: ContextVar[ProgressCallback | None] = ContextVar("sync_progress_reporter", default=None)
 
 
 class Connector(abc.ABC):
@@ -108,6 +148,13 @@ class Connector(abc.ABC):
 
     def __init__(self, platform: Platform):
         self.platform = platform
+
+    def report_progress(self, done: int, total: int | None) -> None:
+        """Tell the sync engine how far reading has got (e.g. schemas read / schemas); the
+        engine shows it on the run in progress. Optional for connectors; cheap to call often."""
+        callback = progress_reporter.get()
+        if callback is not None:
+            callback(done, total)
 
     @abc.abstractmethod
     def check(self) -> str:

@@ -5,8 +5,16 @@ schema and kind of information, not one per table), plus one ``pg_class`` query 
 relation's kind and row estimate. Everything is read in one REPEATABLE READ, READ ONLY
 transaction so the listing is a consistent snapshot of the catalog.
 
-References: PostgreSQL docs "pg_class" (``relkind``, ``reltuples``, ``relispartition``) and
-"System Catalog Information Functions" (``format_type``); SQLAlchemy "Reflecting Database
+Statistics come from the functions behind ``pg_stat_all_tables`` (``last_analyze``/``last_autoanalyze``). Existing
+privileges are read from each relation's ACL (``aclexplode(pg_class.relacl)``): the same facts as
+``information_schema.role_table_grants``, but complete whatever roles the service account is a
+member of (the information_schema view only shows grants to or from the current user's enabled
+roles). The owner's own privileges are left out: an owner implicitly holds every privilege and
+listing them on every table only hides who else has access.
+
+References: PostgreSQL docs "pg_class" (``relkind``, ``reltuples``, ``relispartition``,
+``relacl``), "Privileges" (ACL entries) and "System Catalog Information Functions"
+(``format_type``, ``aclexplode``); "pg_stat_all_tables"; SQLAlchemy "Reflecting Database
 Objects" (``Inspector.get_multi_columns`` and friends).
 """
 from __future__ import annotations
@@ -29,7 +37,14 @@ from apps.catalog.choices import AssetKind
 from apps.core.exceptions import ApplicationError
 from apps.platforms.models import ConnectionParams
 
-from .base import Connector, ConnectorError, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
+from .base import (
+    Connector,
+    ConnectorError,
+    DiscoveredAsset,
+    DiscoveredColumn,
+    DiscoveredForeignKey,
+    DiscoveredPrivilege,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +65,26 @@ RELKIND_TO_ASSET_KIND = {
 
 _RELATIONS_SQL = sa.text(
     """
-    SELECT n.nspname, c.relname, c.relkind, c.reltuples::float8 AS reltuples, c.relispartition
+    SELECT n.nspname, c.relname, c.relkind, c.reltuples::float8 AS reltuples, c.relispartition,
+           -- what pg_stat_all_tables shows as last_analyze/last_autoanalyze, without the view's
+           -- twenty other counters per relation (4x cheaper on 10,000 tables)
+           GREATEST(pg_catalog.pg_stat_get_last_analyze_time(c.oid),
+                    pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid)) AS last_analyzed_at
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = ANY(:schemas) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+    """
+)
+# Explicit privileges from the ACLs; NULL relacl (never granted) means "owner only" and yields none.
+_PRIVILEGES_SQL = sa.text(
+    """
+    SELECT n.nspname, c.relname, COALESCE(r.rolname, 'PUBLIC') AS grantee, a.privilege_type, a.is_grantable
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+    LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+    WHERE n.nspname = ANY(:schemas) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND c.relacl IS NOT NULL
+      AND NOT c.relispartition AND a.grantee <> c.relowner
     """
 )
 # Only run when SQLAlchemy does not know a column's type (xml, ltree, ...): the server's spelling.
@@ -89,9 +120,17 @@ class PostgreSQLConnector(Connector):
                 for row in conn.execute(_RELATIONS_SQL, {"schemas": schemas})
                 if not row.relispartition
             }
+            privileges: dict[tuple[str, str], list[DiscoveredPrivilege]] = {}
+            for row in conn.execute(_PRIVILEGES_SQL, {"schemas": schemas}):
+                privileges.setdefault((row.nspname, row.relname), []).append(
+                    DiscoveredPrivilege(
+                        grantee=row.grantee, privilege=row.privilege_type, is_grantable=row.is_grantable,
+                    )
+                )
             inspector = sa.inspect(conn)
             raw: list[tuple[tuple[str, str], dict[str, Any]]] = []
-            for schema in schemas:
+            self.report_progress(0, len(schemas))
+            for done, schema in enumerate(schemas, start=1):
                 with warnings.catch_warnings():
                     # Unknown types come back as NullType; _FORMAT_TYPE_SQL spells them below.
                     warnings.filterwarnings("ignore", message="Did not recognize type", category=SAWarning)
@@ -109,10 +148,13 @@ class PostgreSQLConnector(Connector):
                         "pk": set((pks.get(key) or {}).get("constrained_columns") or ()),
                         "fks": fks.get(key) or [],
                         "comment": (comments.get(key) or {}).get("text") or "",
+                        "privileges": tuple(privileges.get(key, ())),
                     }))
+                self.report_progress(done, len(schemas))
             type_names = self._unknown_type_names(conn, schemas, raw)
+            spelled_cache: dict[int, tuple] = {}
             return sorted(
-                (self._asset(key, data, relations[key], conn.dialect, type_names) for key, data in raw),
+                (self._asset(key, data, relations[key], conn.dialect, type_names, spelled_cache) for key, data in raw),
                 key=lambda asset: asset.key,
             )
 
@@ -140,13 +182,15 @@ class PostgreSQLConnector(Connector):
             return {}
         return {(r[0], r[1], r[2]): r[3] for r in conn.execute(_FORMAT_TYPE_SQL, {"schemas": schemas})}
 
-    def _asset(self, key, data, relation, dialect, type_names) -> DiscoveredAsset:
+    def _asset(self, key, data, relation, dialect, type_names, spelled_cache) -> DiscoveredAsset:
         schema, name = key
         columns = tuple(
             DiscoveredColumn(
                 name=col["name"],
                 ordinal=ordinal,
-                data_type=_data_type(col["type"], dialect, type_names.get((schema, name, col["name"]))),
+                data_type=_data_type(
+                    col["type"], dialect, type_names.get((schema, name, col["name"])), spelled_cache,
+                ),
                 description=col.get("comment") or "",
                 nullable=bool(col.get("nullable", True)),
                 is_primary_key=col["name"] in data["pk"],
@@ -171,6 +215,7 @@ class PostgreSQLConnector(Connector):
         return DiscoveredAsset(
             schema=schema, name=name, kind=kind, description=data["comment"],
             columns=columns, foreign_keys=foreign_keys, row_count_estimate=row_count,
+            last_analyzed_at=relation.last_analyzed_at, privileges=data["privileges"],
         )
 
     # -- connection ---------------------------------------------------------------------
@@ -209,6 +254,7 @@ class PostgreSQLConnector(Connector):
             poolclass=NullPool,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "mesh-portal-sync"},
         )
+        _memoize_type_reflection(engine.dialect)
         try:
             try:
                 conn = engine.connect()
@@ -270,6 +316,30 @@ class PostgreSQLConnector(Connector):
         return f"Reading the catalog of database '{params.database}' on {self._location()} failed: {detail}"
 
 
+def _memoize_type_reflection(dialect) -> None:
+    """Parse each distinct column type once per engine rather than once per column.
+
+    SQLAlchemy's PostgreSQL dialect turns every column's ``format_type()`` text into a type
+    object in ``_reflect_type`` (a private method): on 10,000 tables x 20 columns that is a third
+    of the whole sync, for a dozen distinct strings. The result depends only on the string and
+    the collation (named types are looked up per connection, and this engine has one), so this
+    dialect instance gets a cached version. Without the method (another SQLAlchemy) nothing
+    changes but the speed.
+    """
+    original = getattr(dialect, "_reflect_type", None)
+    if original is None:
+        return
+    cache: dict[tuple, Any] = {}
+
+    def reflect_type(format_type, *args, **kwargs):
+        key = (format_type, kwargs.get("collation"), kwargs.get("collation_schema"))
+        if key not in cache:
+            cache[key] = original(format_type, *args, **kwargs)
+        return cache[key]
+
+    dialect._reflect_type = reflect_type
+
+
 def _driver_message(exc: DBAPIError, password: str) -> str:
     """The driver's own message, first line only; SQLAlchemy's str() adds the SQL statement."""
     text = str(exc.orig if exc.orig is not None else exc).strip()
@@ -285,14 +355,21 @@ def _strip_prefixes(detail: str) -> str:
     return re.sub(r"^(FATAL|ERROR):\s+", "", detail)
 
 
-def _data_type(type_, dialect, server_spelling: str | None) -> str:
+def _data_type(type_, dialect, server_spelling: str | None, spelled_cache: dict[int, tuple] | None = None) -> str:
+    """The column type as SQL (``VARCHAR(50)``). ``spelled_cache`` (one per discovery) maps
+    ``id(type)`` to ``(type, spelling)``: with type reflection memoized (see
+    ``_memoize_type_reflection``) columns of one type share one type object, compiled once."""
     if isinstance(type_, NullType):
         return server_spelling or "unknown"
+    if spelled_cache is not None and (hit := spelled_cache.get(id(type_))) is not None and hit[0] is type_:
+        return hit[1]
     try:
-        spelled = type_.compile(dialect=dialect)
+        spelled = type_.compile(dialect=dialect)[:255]
     except Exception:  # a type SQLAlchemy reflects but cannot render
-        spelled = server_spelling or str(type_)
-    return spelled[:255]
+        return (server_spelling or str(type_))[:255]
+    if spelled_cache is not None:
+        spelled_cache[id(type_)] = (type_, spelled)  # the type is kept alive, so its id stays its own
+    return spelled
 
 
 def _default(col: dict[str, Any]) -> str:
