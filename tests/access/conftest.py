@@ -6,6 +6,8 @@ from psycopg import sql
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from apps.access.models import Purpose
+from apps.access.services import access_policy_ensure_defaults
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
 from apps.platforms.models import Platform, PlatformIdentity
@@ -24,7 +26,9 @@ def aw_platform(db, aw_warehouse):
 @pytest.fixture
 def personas(db, aw_platform, pg_consumer_login):
     """owner (owner team), approver, consumer (with a warehouse login), unrelated, steward; a
-    Confidential product with a port on the ``humanresources`` schema."""
+    Confidential product with a port on the ``humanresources`` schema; the default access
+    policies and purposes (``analytics``, ``regulatory``)."""
+    access_policy_ensure_defaults()
     owner, approver, consumer, unrelated, steward = (UserFactory(username=n) for n in
                                                       ("owner", "approver", "consumer", "unrelated", "steward"))
     team = TeamFactory(name="HR Data", slug="hr-data")
@@ -38,7 +42,9 @@ def personas(db, aw_platform, pg_consumer_login):
     login, password = pg_consumer_login
     PlatformIdentity.objects.create(user=consumer, platform=aw_platform, principal=login)
     return SimpleNamespace(owner=owner, approver=approver, consumer=consumer, unrelated=unrelated, steward=steward,
-                           team=team, product=product, port=port, login=login, password=password)
+                           team=team, product=product, port=port, login=login, password=password,
+                           analytics=Purpose.objects.get(slug="analytics"),
+                           regulatory=Purpose.objects.get(slug="regulatory-reporting"))
 
 
 def consumer_can_select(aw_warehouse, login: str, password: str, table: str = "humanresources.employee") -> bool:

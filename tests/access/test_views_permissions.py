@@ -110,17 +110,19 @@ def test_request_form_shows_field_errors_not_a_500(client, world):
     assert "purpose" in form.errors and "accept_terms" in form.errors
     response = client.post(reverse("access:request_create", args=[world.product.slug]),
                            {"output_port": world.port.pk, "purpose": "x", "duration": "custom",
-                            "end_date": "2001-01-01", "accept_terms": "on"})
+                            "purpose_category": world.analytics.pk, "end_date": "2001-01-01", "accept_terms": "on"})
     assert response.status_code == 400 and "end_date" in response.context["form"].errors
     response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": "not-a-number", "purpose": "x", "duration": "90", "accept_terms": "on"})
+                           {"output_port": "not-a-number", "purpose": "x", "duration": "90", "accept_terms": "on",
+                            "purpose_category": world.analytics.pk})
     assert response.status_code == 400 and "output_port" in response.context["form"].errors
 
 
 def test_a_duplicate_request_is_refused_on_the_form(client, world):
     client.force_login(world.consumer)
     response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": world.port.pk, "purpose": "again", "duration": "90", "accept_terms": "on"})
+                           {"output_port": world.port.pk, "purpose": "again", "duration": "90", "accept_terms": "on",
+                            "purpose_category": world.analytics.pk})
     assert response.status_code == 400
     assert "already have an open request" in str(response.context["form"].errors["output_port"])
 
