@@ -97,7 +97,13 @@ def webhook_publish(*, event: str, payload: dict, dedupe_key: str = "") -> list[
 def _enqueue_delivery(delivery_id: int) -> None:
     from .tasks import webhook_deliver_task
 
-    transaction.on_commit(lambda: webhook_deliver_task.delay(delivery_id))
+    def send():
+        try:
+            webhook_deliver_task.delay(delivery_id)
+        except Exception:  # the broker is down (or an eager retry): the delivery stays pending in the log
+            logger.exception("Could not enqueue webhook delivery %s", delivery_id)
+
+    transaction.on_commit(send)
 
 
 def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -20,6 +20,8 @@ def notification_inbox(request):
 @require_POST
 def notification_read(request, pk: int | None = None):
     """Mark one notification (or all) read; then follow its link when asked (``next``)."""
+    if pk is not None:
+        get_object_or_404(selectors.notification_list(user=request.user), pk=pk)  # someone else's: 404
     services.notification_mark_read(user=request.user, notification_id=pk)
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
