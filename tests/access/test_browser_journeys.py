@@ -26,6 +26,8 @@ def request_access(page, base, product, purpose_label):
     page.select_option("select[name=purpose_category]", label=purpose_label)
     page.fill("input[name=purpose]", "Quarterly filing")
     page.check("input[name=accept_terms]")
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, f"request_form_{product.classification}.png"), full_page=True)
     page.click("button:has-text('Send request')")
 
 
