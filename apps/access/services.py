@@ -202,7 +202,8 @@ def access_request_submit(
     (then ask for an extension: :func:`access_request_extend`).
     """
     product = output_port.data_product
-    policy = access_policy_ensure_defaults(classification=product.classification)
+    policy = policy_current(classification=product.classification) or access_policy_ensure_defaults(
+        classification=product.classification)
     columns = _check_request_input(
         requester=requester, output_port=output_port, purpose=purpose, purpose_category=purpose_category,
         expires_at=expires_at, on_behalf_of_team=on_behalf_of_team, columns=columns, policy=policy,
@@ -254,7 +255,8 @@ def access_request_extend(*, requester, access_request_id: int, expires_at, just
         message = f"Pick an end date after the current one ({original.expires_at:%Y-%m-%d})."
         raise ApplicationError(message, {"expires_at": [message]})
     product = original.output_port.data_product
-    policy = access_policy_ensure_defaults(classification=product.classification)
+    policy = policy_current(classification=product.classification) or access_policy_ensure_defaults(
+        classification=product.classification)
     _check_request_input(
         requester=requester, output_port=original.output_port, purpose=original.purpose,
         purpose_category=original.purpose_category, expires_at=expires_at,

@@ -151,3 +151,29 @@ def test_request_and_grant_events_reach_a_signed_webhook(personas, django_captur
     assert events[:2] == ["access_request.submitted", "access_request.approved"] and "grant.active" in events
     assert all(verify("k", h, body) for h, body in receiver.requests)
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def _count_queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_inbox_and_audit_pages_do_not_grow_queries_with_rows(client, personas):
+    # given: one request, then five more
+    submit(personas)
+    client.force_login(personas.owner)
+    inbox_one = _count_queries(client, reverse("access:inbox"))
+    client.force_login(personas.steward)
+    audit_one = _count_queries(client, reverse("access:audit"))
+    for i in range(5):
+        submit(personas, port_for(personas, "confidential"), requester=UserFactory())
+    # then: the same number of queries (no N+1)
+    client.force_login(personas.owner)
+    assert _count_queries(client, reverse("access:inbox")) == inbox_one
+    client.force_login(personas.steward)
+    assert _count_queries(client, reverse("access:audit")) == audit_one
