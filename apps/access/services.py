@@ -468,13 +468,19 @@ def access_request_cancel(*, access_request_id: int, actor) -> AccessRequest:
 def access_request_remind_due(*, now=None, batch_size: int = 500) -> dict[str, int]:
     """Remind approvers of steps pending longer than their policy's SLA (business days), and
     escalate to the domain's owner team after twice the SLA. Idempotent: each step is reminded
-    and escalated once (conditional update). Returns ``{"reminded": n, "escalated": n}``."""
+    and escalated once (conditional update). Returns ``{"reminded": n, "escalated": n}``.
+
+    Only steps older than the shortest SLA in calendar days are read (a business day is at
+    least a calendar day), streamed in chunks of ``batch_size``."""
     now = now or timezone.now()
     counts = {"reminded": 0, "escalated": 0}
+    shortest = AccessPolicy.objects.filter(sla_business_days__gt=0).order_by("sla_business_days").values_list(
+        "sla_business_days", flat=True).first() or DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
     steps = (ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING, escalated_at__isnull=True,
-                                         access_request__status=S.PENDING_APPROVAL, activated_at__isnull=False)
-             .select_related("access_request__policy").order_by("activated_at")[:batch_size])
-    for step in steps:
+                                         access_request__status=S.PENDING_APPROVAL,
+                                         activated_at__lte=now - timedelta(days=shortest))
+             .select_related("access_request__policy").order_by("activated_at"))
+    for step in steps.iterator(chunk_size=batch_size):
         policy = step.access_request.policy
         sla = policy.sla_business_days if policy else DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
         if not sla:

@@ -177,3 +177,22 @@ def test_inbox_and_audit_pages_do_not_grow_queries_with_rows(client, personas):
     assert _count_queries(client, reverse("access:inbox")) == inbox_one
     client.force_login(personas.steward)
     assert _count_queries(client, reverse("access:audit")) == audit_one
+
+
+def test_an_approver_delegates_in_the_ui_and_bad_dates_are_field_errors(client, personas):
+    client.force_login(personas.owner)
+    today = timezone.localdate()
+    response = client.post(reverse("access:delegations"), {
+        "delegate": personas.unrelated.pk, "starts": today.isoformat(), "ends": (today - timedelta(days=2)).isoformat()})
+    assert response.status_code == 400 and "ends" in response.context["form"].errors
+    response = client.post(reverse("access:delegations"), {"delegate": "nobody", "starts": "x", "ends": ""})
+    assert response.status_code == 400 and {"delegate", "starts", "ends"} <= set(response.context["form"].errors)
+    response = client.post(reverse("access:delegations"), {
+        "delegate": personas.unrelated.pk, "starts": today.isoformat(), "ends": (today + timedelta(days=7)).isoformat(),
+        "reason": "Holiday"})
+    assert response.status_code == 302
+    request = submit(personas)
+    client.force_login(personas.unrelated)
+    inbox = client.get(reverse("access:inbox"))
+    assert request in inbox.context["requests"] and b"who delegated to you" in inbox.content
+    assert client.get(reverse("access:request_detail", args=[request.pk])).status_code == 200
