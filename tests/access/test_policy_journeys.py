@@ -323,3 +323,24 @@ def test_grant_expiring_in_seven_days_is_told_once(personas, django_capture_on_c
     assert Notification.objects.get(verb="grant_expiring").recipient == personas.consumer
     tasks.grant_expiring_notify_task()  # the beat entry point runs without error
     assert request.pk
+
+
+def test_decisions_and_revocation_reach_the_requester(personas, aw_warehouse, django_capture_on_commit_callbacks):
+    # given: a rejected request and an active one
+    with django_capture_on_commit_callbacks(execute=True):
+        rejected = submit(personas, personas.port)
+        services.access_request_reject(access_request_id=rejected.pk, actor=personas.owner, reason="Use the aggregate")
+    decided = Notification.objects.get(recipient=personas.consumer, verb="decided")
+    assert "rejected" in decided.message and "Use the aggregate" in decided.message
+    port = port_for(personas, "public")
+    with django_capture_on_commit_callbacks(execute=True):
+        active = submit(personas, port)
+    grant = Grant.objects.get(access_request=active)
+    # when: the owner revokes the grant
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_revoke(grant_id=grant.pk, actor=personas.owner, reason="Project over")
+    # then
+    assert not consumer_can_select(aw_warehouse, personas.login, personas.password)
+    revoked = Notification.objects.get(recipient=personas.consumer, verb="grant_revoked")
+    assert "revoked" in revoked.message
+    assert any("revoked" in m.subject for m in mail.outbox)
