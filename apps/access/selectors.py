@@ -98,6 +98,8 @@ def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
         .exclude(requester=user)
         .exclude(on_behalf_of_team__memberships__user=user)
         .exclude(steps__decided_by=user)
+        .prefetch_related(Prefetch("steps", queryset=ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING),
+                                   to_attr="pending_steps"))
         .order_by("submitted_at")
     )
 
