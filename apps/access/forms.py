@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.selectors import team_list_for_user
-from apps.catalog.choices import Classification
 from apps.core.exceptions import ApplicationError
 
 from .choices import ApprovalStepKind, AutoApprove
@@ -206,17 +205,3 @@ class DelegationForm(ServiceErrorsMixin, forms.Form):
             data["ends_at"] = timezone.make_aware(datetime.combine(data["ends"], time(23, 59, 59)))
         return data
 
-
-class AuditFilterForm(forms.Form):
-    action = forms.CharField(required=False, help_text="e.g. access_request.approved, or a prefix: access_policy")
-    object_type = forms.ChoiceField(required=False, choices=[
-        ("", "Any"), ("access_request", "Access request"), ("grant", "Grant"), ("access_policy", "Access policy"),
-        ("purpose", "Purpose"), ("delegation", "Delegation"),
-    ])
-    object_id = forms.CharField(required=False, max_length=64, label="Object id")
-    actor = forms.CharField(required=False, max_length=150, help_text="Username")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-
-CLASSIFICATIONS = dict(Classification.choices)

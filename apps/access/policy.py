@@ -133,7 +133,9 @@ def _resolve(names: str) -> tuple[Team | None, list[User], list[str]]:
 
 
 def _contract_steps(product: DataProduct) -> tuple[list[StepPlan], str] | None:
-    """Steps named by the current contract's read role (ODCS v3.1 ``roles[]``), or None."""
+    """Steps named by the current contract's read role (ODCS v3.1 ``roles[]``) and a note on
+    where they came from; None when the contract names no approvers. The steps are empty when
+    no name matches a user or team."""
     contract = contract_current(product=product)
     if contract is None:
         return None
@@ -152,7 +154,7 @@ def _contract_steps(product: DataProduct) -> tuple[list[StepPlan], str] | None:
     source = f"data contract {contract.contract_id} v{contract.version}, role {role.get('role', '?')}"
     if notes:
         source += " (" + "; ".join(notes) + ")"
-    return (steps, source) if steps else None
+    return steps, source
 
 
 def approval_plan(*, policy: AccessPolicy, product: DataProduct, requester: User, team: Team | None) -> ApprovalPlan:
@@ -175,10 +177,12 @@ def approval_plan(*, policy: AccessPolicy, product: DataProduct, requester: User
     source = label
     contract = _contract_steps(product)
     if contract is not None:
-        named, source = contract
-        steps = [s for s in steps if s.kind != K.OWNER]
-        stewards = [s for s in steps if s.kind == K.STEWARD]
-        steps = named + stewards
+        named, note = contract
+        if named:
+            stewards = [s for s in steps if s.kind == K.STEWARD]
+            steps, source = named + stewards, f"{note}; {label}"
+        else:
+            source = f"{label}; {note}, so the policy's chain applies"
     return ApprovalPlan(policy, steps, source)
 
 

@@ -141,26 +141,19 @@ def audit_for_access_request(*, access_request: AccessRequest) -> QuerySet[Audit
     return AuditEvent.objects.filter(q).select_related("actor").order_by("at", "id")
 
 
-def audit_event_list(*, user, filters: dict | None = None) -> QuerySet[AuditEvent]:
-    """The whole audit trail for stewards (``Http404`` for anyone else). ``filters``: action
-    (prefix), object_type, object_id, actor (username), since/until (dates)."""
+def audit_event_list(*, user, filters=None) -> QuerySet[AuditEvent]:
+    """The whole audit trail for stewards (``Http404`` for anyone else), newest first, narrowed
+    by ``filters`` (a query dict for :class:`apps.access.filters.AuditEventFilter`; invalid
+    values are ignored)."""
+    from .filters import AuditEventFilter
+
     if not is_steward(user):
         raise Http404
     events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
-    filters = filters or {}
-    if filters.get("action"):
-        events = events.filter(action__startswith=filters["action"])
-    if filters.get("object_type"):
-        events = events.filter(object_type=filters["object_type"])
-    if filters.get("object_id"):
-        events = events.filter(object_id=str(filters["object_id"]))
-    if filters.get("actor"):
-        events = events.filter(actor__username__iexact=filters["actor"])
-    if filters.get("since"):
-        events = events.filter(at__date__gte=filters["since"])
-    if filters.get("until"):
-        events = events.filter(at__date__lte=filters["until"])
-    return events
+    if not filters:
+        return events
+    filterset = AuditEventFilter(filters, queryset=events)
+    return filterset.qs if filterset.is_valid() else events
 
 
 def access_policy_list(*, user) -> QuerySet[AccessPolicy]:

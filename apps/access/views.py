@@ -18,10 +18,10 @@ from apps.catalog.selectors import data_product_get
 from apps.core.exceptions import ApplicationError
 
 from . import selectors, services
+from .filters import AuditEventFilter
 from .forms import (
     AccessPolicyForm,
     AccessRequestForm,
-    AuditFilterForm,
     DecisionForm,
     DelegationForm,
     ExtensionForm,
@@ -274,9 +274,8 @@ def purpose_edit(request, pk: int):
 
 
 def _audit_events(request):
-    form = AuditFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    return form, selectors.audit_event_list(user=request.user, filters=filters)
+    events = selectors.audit_event_list(user=request.user, filters=request.GET)
+    return AuditEventFilter(request.GET or None).form, events
 
 
 @login_required

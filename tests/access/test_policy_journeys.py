@@ -344,3 +344,14 @@ def test_decisions_and_revocation_reach_the_requester(personas, aw_warehouse, dj
     revoked = Notification.objects.get(recipient=personas.consumer, verb="grant_revoked")
     assert "revoked" in revoked.message
     assert any("revoked" in m.subject for m in mail.outbox)
+
+
+def test_unknown_contract_approver_names_fall_back_to_the_policy(personas):
+    from apps.catalog.models import DataContract
+
+    DataContract.objects.create(data_product=personas.product, contract_id="hr", version="2.0.0", status="active",
+                                document={"roles": [{"role": "r", "access": "read",
+                                                     "firstLevelApprovers": "Reporting Manager"}]})
+    request = submit(personas, personas.port)
+    assert request.steps.get().kind == "owner"
+    assert "Reporting Manager match no user or team" in request.approval_source
