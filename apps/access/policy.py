@@ -163,7 +163,7 @@ def approval_plan(*, policy: AccessPolicy, product: DataProduct, requester: User
     The data contract's named approvers replace the policy's owner step (first level) and add a
     step after it (second level); a steward step the policy requires always stays.
     """
-    label = f"{policy} ({policy.get_auto_approve_display().lower()} auto-approval)"
+    label = f"{policy}, auto-approval: {policy.get_auto_approve_display().lower()}"
     if policy.auto_approve == AutoApprove.ALWAYS:
         return ApprovalPlan(policy, [], f"{label}: approved automatically")
     if policy.auto_approve == AutoApprove.SAME_DOMAIN and in_domain(user=requester, team=team, product=product):

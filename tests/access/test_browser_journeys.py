@@ -69,6 +69,7 @@ def test_restricted_goes_to_the_owner_then_a_steward_with_a_reminder(live_server
     page.click("a:has-text('Notifications')")
     page.wait_for_selector("text=Reminder: request waiting")
     page.goto(f"{base}/access/requests/{access_request.pk}/")
+    page.screenshot(path=os.path.join(SHOTS, "request_restricted_steward.png"), full_page=True)
     page.fill("textarea[name=comment]", "Regulator asked")
     page.click("button:has-text('Approve')")
     page.wait_for_selector("#request-status >> text=Active")
@@ -79,4 +80,7 @@ def test_restricted_goes_to_the_owner_then_a_steward_with_a_reminder(live_server
                    "access_request.active"):
         page.wait_for_selector(f"code:text-is('{action}')")
     page.screenshot(path=os.path.join(SHOTS, "audit_restricted.png"), full_page=True)
+    page.goto(f"{base}/access/governance/policies/")
+    page.wait_for_selector("text=Restricted policy v1")
+    page.screenshot(path=os.path.join(SHOTS, "policies.png"), full_page=True)
     assert consumer_can_select(aw_warehouse, personas.login, personas.password)
