@@ -197,14 +197,11 @@ def user_is_approver(*, user) -> bool:
 def port_column_choices(*, ports) -> list[tuple[str, list[tuple[str, str]]]]:
     """Column scope choices for a form: ``[(group label, [("table.column", label), ...]), ...]``,
     one group per table of each port (from the catalog's synced assets)."""
-    from apps.catalog.models import Column
-    from apps.catalog.selectors import output_port_assets
+    from apps.catalog.selectors import output_port_assets  # columns prefetched in ordinal order
 
     groups = []
     for port in ports:
-        assets = output_port_assets(port=port).prefetch_related(
-            Prefetch("columns", queryset=Column.objects.order_by("ordinal")))
-        for asset in assets:
+        for asset in output_port_assets(port=port):
             prefix = f"{port.name}: " if len(ports) > 1 else ""
             groups.append((f"{prefix}{asset.qualified_name}",
                            [(f"{asset.name}.{c.name}", c.name) for c in asset.columns.all()]))

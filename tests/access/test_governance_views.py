@@ -196,3 +196,24 @@ def test_an_approver_delegates_in_the_ui_and_bad_dates_are_field_errors(client, 
     inbox = client.get(reverse("access:inbox"))
     assert request in inbox.context["requests"] and b"who delegated to you" in inbox.content
     assert client.get(reverse("access:request_detail", args=[request.pk])).status_code == 200
+
+
+def test_the_form_offers_the_ports_columns_as_scope(client, personas):
+    from apps.access.models import AccessRequest
+    from apps.catalog.models import Asset, Column
+
+    asset = Asset.objects.create(platform=personas.port.platform, schema="humanresources", name="employee")
+    for i, name in enumerate(["jobtitle", "salary"], start=1):
+        Column.objects.create(asset=asset, name=name, ordinal=i, data_type="text")
+    client.force_login(personas.consumer)
+    url = reverse("access:request_create", args=[personas.product.slug])
+    choices = client.get(url).context["form"].fields["columns"].choices
+    assert choices == [("humanresources.employee", [("employee.jobtitle", "jobtitle"), ("employee.salary", "salary")])]
+    response = client.post(url, {"output_port": personas.port.pk, "purpose_category": personas.analytics.pk,
+                                 "purpose": "Org chart", "duration": "30", "columns": ["employee.jobtitle"],
+                                 "accept_terms": "on"})
+    assert response.status_code == 302
+    assert AccessRequest.objects.get(requester=personas.consumer).columns == ["employee.jobtitle"]
+    response = client.post(url, {"output_port": personas.port.pk, "purpose_category": personas.analytics.pk,
+                                 "purpose": "x", "duration": "30", "columns": ["employee.nope"], "accept_terms": "on"})
+    assert response.status_code == 400 and "columns" in response.context["form"].errors
