@@ -1,4 +1,7 @@
-"""Personas and a product on the real AdventureWorks warehouse, for access tests."""
+"""Personas and a product on the real AdventureWorks warehouse, for access tests; a headless
+Debian Chromium for the browser tests."""
+import os
+import shutil
 from types import SimpleNamespace
 
 import psycopg
@@ -56,3 +59,19 @@ def consumer_can_select(aw_warehouse, login: str, password: str, table: str = "h
             return True
         except psycopg.errors.InsufficientPrivilege:
             return False
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright  # only the browser tests need it
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()

@@ -2,7 +2,6 @@
 instant approval; Restricted → owner, a reminder from the beat task, then a steward; the audit
 log shows every step. (Confidential → owner approves: ``test_browser_straight_path.py``.)"""
 import os
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from apps.access.models import AccessRequest
 
 from .conftest import consumer_can_select
 from .factories import port_for
-from .test_browser_straight_path import CHROMIUM, SHOTS, browser, log_in  # noqa: F401 (fixture)
+from .test_browser_straight_path import CHROMIUM, SHOTS, log_in
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
@@ -31,7 +30,7 @@ def request_access(page, base, product, purpose_label):
     page.click("button:has-text('Send request')")
 
 
-def test_public_product_is_granted_at_once(live_server, browser, personas, aw_warehouse):  # noqa: F811
+def test_public_product_is_granted_at_once(live_server, browser, personas, aw_warehouse):
     port = port_for(personas, "public", name="Public holidays", slug="public-holidays", terms_of_use="Be fair.")
     page = browser.new_page()
     log_in(page, live_server.url, "consumer")
@@ -43,7 +42,7 @@ def test_public_product_is_granted_at_once(live_server, browser, personas, aw_wa
     page.wait_for_selector("text=is active")
 
 
-def test_restricted_goes_to_the_owner_then_a_steward_with_a_reminder(live_server, browser, personas, aw_warehouse):  # noqa: F811
+def test_restricted_goes_to_the_owner_then_a_steward_with_a_reminder(live_server, browser, personas, aw_warehouse):
     os.makedirs(SHOTS, exist_ok=True)
     base = live_server.url
     port = port_for(personas, "restricted", name="Salaries", slug="salaries", terms_of_use="Need to know only.")
