@@ -28,4 +28,14 @@ app.conf.beat_schedule = {
         "task": "apps.access.tasks.grant_sweep_pending_task",
         "schedule": 60.0,
     },
+    # Access requests pending longer than their policy's SLA: remind approvers, then escalate.
+    "access-requests-remind": {
+        "task": "apps.access.tasks.access_request_remind_task",
+        "schedule": 15 * 60.0,
+    },
+    # Consumers whose grant ends within 7 days are told (once per grant and end date).
+    "access-grants-expiring-notify": {
+        "task": "apps.access.tasks.grant_expiring_notify_task",
+        "schedule": 60 * 60.0,
+    },
 }

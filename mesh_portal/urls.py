@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("access/", include("apps.access.urls")),
+    path("notifications/", include("apps.notifications.urls")),
     path("platforms/", include("apps.platforms.urls")),
     path("", include("apps.catalog.urls")),
 ]

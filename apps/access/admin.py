@@ -1,6 +1,10 @@
 from django.contrib import admin
 
-from .models import AccessRequest, AuditEvent, Grant, GrantAttempt
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import services
+from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, GrantAttempt, Purpose
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -16,8 +20,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ApprovalStepInline(admin.TabularInline):
+    model = ApprovalStep
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["order", "label", "status", "activated_at", "reminded_at", "escalated_at",
+                                "decided_by", "on_behalf_of", "decided_at", "comment"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AccessRequest)
 class AccessRequestAdmin(ReadOnlyAdmin):
+    inlines = [ApprovalStepInline]
     list_display = ["pk", "requester", "output_port", "status", "submitted_at", "decided_by", "expires_at"]
     list_filter = ["status"]
     search_fields = ["requester__username", "purpose"]
@@ -48,3 +67,38 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "action", "object_type", "object_id", "message"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_id", "message", "actor__username"]
+
+
+@admin.register(Purpose)
+class PurposeAdmin(admin.ModelAdmin):
+    """Purposes are edited through ``purpose_save`` (audited); they are deactivated, never deleted."""
+
+    list_display = ["name", "slug", "active"]
+    list_filter = ["active"]
+    fields = ["name", "description", "active"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = services.purpose_save(actor=request.user, name=obj.name, description=obj.description,
+                                      active=obj.active, purpose=obj if change else None)
+        obj.pk, obj.slug = saved.pk, saved.slug
+
+
+@admin.register(AccessPolicy)
+class AccessPolicyAdmin(ReadOnlyAdmin):
+    """Versions are read-only: a change is a new version, made on the stewards' policy page."""
+
+    list_display = ["__str__", "is_current", "auto_approve", "approval_steps", "max_duration_days",
+                    "allow_permanent", "sla_business_days", "created_by", "created_at", "edit_link"]
+    list_filter = ["classification", "is_current"]
+
+    @admin.display(description="Change")
+    def edit_link(self, obj):
+        return format_html('<a href="{}">New version…</a>', reverse("access:policy_edit", args=[obj.classification]))
+
+
+@admin.register(ApproverDelegation)
+class ApproverDelegationAdmin(ReadOnlyAdmin):
+    list_display = ["delegator", "delegate", "starts", "ends", "reason"]

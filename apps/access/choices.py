@@ -14,6 +14,8 @@ class AccessRequestStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
     FAILED = "failed", "Failed"
+    #: An extension request, once approved, is applied to the request it extends and ends here.
+    APPLIED = "applied", "Extension applied"
 
 
 S = AccessRequestStatus
@@ -23,7 +25,7 @@ ACCESS_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
     S.SUBMITTED: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.CANCELLED}),
     S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED}),
-    S.APPROVED: frozenset({S.PROVISIONING}),
+    S.APPROVED: frozenset({S.PROVISIONING, S.APPLIED}),
     S.PROVISIONING: frozenset({S.ACTIVE, S.FAILED, S.REVOKED}),
     S.ACTIVE: frozenset({S.EXPIRED, S.REVOKED}),
     S.FAILED: frozenset({S.PROVISIONING, S.REVOKED}),
@@ -31,11 +33,14 @@ ACCESS_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
     S.REVOKED: frozenset(),
     S.REJECTED: frozenset(),
     S.CANCELLED: frozenset(),
+    S.APPLIED: frozenset(),
 }
 
 #: A consumer has at most one request in these states per output port.
 OPEN_REQUEST_STATES = (S.DRAFT, S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE, S.FAILED)
-TERMINAL_REQUEST_STATES = (S.EXPIRED, S.REVOKED, S.REJECTED, S.CANCELLED)
+TERMINAL_REQUEST_STATES = (S.EXPIRED, S.REVOKED, S.REJECTED, S.CANCELLED, S.APPLIED)
+#: States in which a request waits for a decision (its approval steps are open).
+UNDECIDED_REQUEST_STATES = (S.DRAFT, S.SUBMITTED, S.PENDING_APPROVAL)
 
 
 class GrantStatus(models.TextChoices):
@@ -63,3 +68,27 @@ GRANT_TRANSITIONS: dict[str, frozenset[str]] = {
 class GrantAction(models.TextChoices):
     APPLY = "apply", "Apply"
     REVOKE = "revoke", "Revoke"
+
+
+class AutoApprove(models.TextChoices):
+    """When a policy approves without asking anyone."""
+
+    ALWAYS = "always", "Always"
+    SAME_DOMAIN = "same_domain", "When the consumer is in the product's domain"
+    NEVER = "never", "Never"
+
+
+class ApprovalStepKind(models.TextChoices):
+    """Who decides one step of an approval chain."""
+
+    OWNER = "owner", "Product owner team"
+    STEWARD = "steward", "Governance steward"
+    NAMED = "named", "Named approvers (data contract)"
+
+
+class ApprovalStepStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for an earlier step"
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"

@@ -3,9 +3,88 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
+from apps.catalog.choices import Classification
 from apps.core.models import TimeStampedModel
 
-from .choices import AccessRequestStatus, GrantAction, GrantStatus
+from .choices import (
+    AccessRequestStatus,
+    ApprovalStepKind,
+    ApprovalStepStatus,
+    AutoApprove,
+    GrantAction,
+    GrantStatus,
+)
+
+
+class Purpose(TimeStampedModel):
+    """A purpose of use a consumer declares when requesting access (e.g. "Regulatory reporting").
+
+    The governance team curates the list (admin and the stewards' Purposes page); an access
+    policy may restrict which purposes are allowed for a classification. Retired purposes are
+    deactivated, never deleted, because past requests refer to them.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccessPolicy(models.Model):
+    """One version of the access rule for a data classification (federated computational
+    governance: the rule is data, edited by stewards, applied by the portal).
+
+    Editing a policy creates a new version (``apps.access.services.access_policy_update``); old
+    versions are kept so each access request can point at the exact rule that decided it.
+    Exactly one version per classification is current.
+    """
+
+    classification = models.CharField(max_length=16, choices=Classification.choices)
+    version = models.PositiveIntegerField()
+    is_current = models.BooleanField(default=True)
+    auto_approve = models.CharField(max_length=16, choices=AutoApprove.choices, default=AutoApprove.NEVER)
+    approval_steps = ArrayField(
+        models.CharField(max_length=16, choices=ApprovalStepKind.choices), default=list, blank=True,
+        help_text="The approval chain in order when not auto-approved, e.g. owner, steward.",
+    )
+    max_duration_days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty means no maximum.")
+    allow_permanent = models.BooleanField(default=False)
+    allowed_purposes = models.ManyToManyField(
+        Purpose, blank=True, related_name="policies", help_text="Empty means every active purpose.",
+    )
+    sla_business_days = models.PositiveIntegerField(
+        default=2, help_text="Approvers are reminded after this many business days, the domain owner after twice as many.",
+    )
+    change_note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["classification", "-version"]
+        verbose_name_plural = "access policies"
+        constraints = [
+            models.UniqueConstraint(fields=["classification", "version"], name="access_policy_version_unique"),
+            models.UniqueConstraint(fields=["classification"], condition=models.Q(is_current=True),
+                                    name="access_policy_one_current_per_classification"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_classification_display()} policy v{self.version}"
+
+    def as_dict(self) -> dict:
+        """The rule's content, for audit before/after and version comparison."""
+        return {
+            "classification": self.classification, "version": self.version, "auto_approve": self.auto_approve,
+            "approval_steps": list(self.approval_steps), "max_duration_days": self.max_duration_days,
+            "allow_permanent": self.allow_permanent, "sla_business_days": self.sla_business_days,
+            "allowed_purposes": sorted(self.allowed_purposes.values_list("slug", flat=True)) if self.pk else [],
+        }
 
 
 class AccessRequest(TimeStampedModel):
@@ -18,7 +97,11 @@ class AccessRequest(TimeStampedModel):
         "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests",
     )
     output_port = models.ForeignKey("catalog.OutputPort", on_delete=models.PROTECT, related_name="access_requests")
-    purpose = models.CharField(max_length=200)
+    purpose_category = models.ForeignKey(
+        Purpose, on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests",
+        verbose_name="purpose", help_text="The declared purpose from the governance team's list.",
+    )
+    purpose = models.CharField(max_length=200, help_text="The consumer's own words about the purpose.")
     justification = models.TextField(blank=True)
     columns = ArrayField(
         models.CharField(max_length=255), default=list, blank=True,
@@ -34,6 +117,17 @@ class AccessRequest(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
     )
     decision_comment = models.TextField(blank=True)
+    policy = models.ForeignKey(
+        AccessPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests",
+        help_text="The policy version that decided the approval chain.",
+    )
+    approval_source = models.CharField(
+        max_length=300, blank=True, help_text="Where the chain came from: the policy, or the data contract's approvers.",
+    )
+    extends = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="extensions",
+        help_text="For an extension: the active request whose end date it moves.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -44,6 +138,68 @@ class AccessRequest(TimeStampedModel):
     @property
     def data_product(self):
         return self.output_port.data_product
+
+
+class ApprovalStep(models.Model):
+    """One step of an access request's approval chain: who may decide it, and the decision.
+
+    Steps are decided in ``order``; only the step whose status is ``pending`` can be decided.
+    """
+
+    access_request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=16, choices=ApprovalStepKind.choices)
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Owner step: the product's owner team; named step: the team named in the data contract.",
+    )
+    named_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    label = models.CharField(max_length=200, blank=True, help_text="Who decides, in words.")
+    status = models.CharField(max_length=16, choices=ApprovalStepStatus.choices, default=ApprovalStepStatus.WAITING)
+    activated_at = models.DateTimeField(null=True, blank=True, help_text="When the step started waiting (SLA clock).")
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The approver who delegated, when a delegate decided.",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["access_request", "order"]
+        constraints = [models.UniqueConstraint(fields=["access_request", "order"], name="approval_step_order_unique")]
+
+    def __str__(self) -> str:
+        return f"Step {self.order} of request #{self.access_request_id}: {self.label or self.kind} ({self.status})"
+
+    def as_dict(self) -> dict:
+        return {"step": self.order, "kind": self.kind, "label": self.label, "status": self.status}
+
+
+class ApproverDelegation(TimeStampedModel):
+    """An approver hands their approval rights to a colleague while away (``starts``–``ends``).
+
+    The delegate may decide every step the delegator could decide, still under segregation of
+    duties; the step records both.
+    """
+
+    delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given")
+    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received")
+    starts = models.DateTimeField()
+    ends = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-starts"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends__gt=models.F("starts")), name="delegation_ends_after_start"),
+            models.CheckConstraint(condition=~models.Q(delegator=models.F("delegate")), name="delegation_not_to_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delegator} → {self.delegate} ({self.starts:%Y-%m-%d}–{self.ends:%Y-%m-%d})"
 
 
 class Grant(TimeStampedModel):

@@ -1,18 +1,25 @@
-"""Reads for access requests and grants, restricted to what the user may see.
+"""Reads for access requests, policies and audit, restricted to what the user may see.
 
-Consumers see their own requests; approvers (``catalog.decide_access_requests`` on the product)
-see the requests for their products; stewards (global ``access.view_accessrequest``) see all.
+Consumers see their own requests; approvers (``catalog.decide_access_requests`` on the product,
+named approvers of a step, delegates while a delegation runs, the domain owner team once a
+request is escalated) see the requests they decide; stewards (the governance stewards group or
+the global ``access.view_accessrequest`` permission) see all.
 """
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
+from apps.accounts.choices import TeamRole
+from apps.accounts.models import TeamMembership
 from apps.catalog.models import DataProduct
 
-from .choices import AccessRequestStatus
-from .models import AccessRequest, AuditEvent, Grant
+from .choices import AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus
+from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, Purpose
+
+_APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
 
 
 def _decidable_products(user) -> QuerySet[DataProduct]:
@@ -22,18 +29,40 @@ def _decidable_products(user) -> QuerySet[DataProduct]:
 def _base() -> QuerySet[AccessRequest]:
     return AccessRequest.objects.select_related(
         "requester", "on_behalf_of_team", "output_port__platform", "output_port__data_product__owner_team",
-        "output_port__data_product__domain", "decided_by", "grant",
+        "output_port__data_product__domain", "decided_by", "grant", "purpose_category", "policy",
     )
+
+
+def delegators_of(*, user, at=None) -> list:
+    """Approvers who delegated to ``user`` right now."""
+    at = at or timezone.now()
+    return [d.delegator for d in ApproverDelegation.objects.filter(delegate=user, starts__lte=at, ends__gt=at)
+            .select_related("delegator") if d.delegator.is_active]
+
+
+def is_steward(user) -> bool:
+    return bool(user.is_authenticated and user.is_steward)
+
+
+def _sees_all(user) -> bool:
+    return user.is_superuser or user.has_perm("access.view_accessrequest") or user.is_steward
 
 
 def access_request_visible(*, user) -> QuerySet[AccessRequest]:
     if not user.is_authenticated:
         return AccessRequest.objects.none()
-    if user.is_superuser or user.has_perm("access.view_accessrequest"):
+    if _sees_all(user):
         return _base()
-    return _base().filter(
-        Q(requester=user) | Q(output_port__data_product__in=_decidable_products(user).values("pk"))
-    )
+    principals = [user, *delegators_of(user=user)]
+    product_q = Q()
+    for principal in principals:
+        product_q |= Q(output_port__data_product__in=_decidable_products(principal).values("pk"))
+    step_ids = ApprovalStep.objects.filter(
+        Q(named_users__in=principals)
+        | Q(team__memberships__user__in=principals, team__memberships__role__in=_APPROVER_ROLES)
+        | Q(escalated_at__isnull=False, access_request__output_port__data_product__domain__owner_team__memberships__user=user)
+    ).values("access_request_id")
+    return _base().filter(Q(requester=user) | product_q | Q(pk__in=step_ids))
 
 
 def access_request_get(*, user, pk: int) -> AccessRequest:
@@ -49,14 +78,28 @@ def access_request_mine(*, user) -> QuerySet[AccessRequest]:
 
 
 def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
-    """Requests waiting for ``user``'s decision (never their own: segregation of duties)."""
+    """Requests whose current step ``user`` may decide (by role or as a delegate), never their
+    own or their team's, nor one whose earlier step they approved (segregation of duties)."""
     if not user.is_authenticated:
         return AccessRequest.objects.none()
+    principals = [user, *delegators_of(user=user)]
+    step_q = Q(kind=ApprovalStepKind.NAMED, named_users__in=principals) | Q(
+        kind=ApprovalStepKind.NAMED, team__memberships__user__in=principals,
+        team__memberships__role__in=_APPROVER_ROLES)
+    for principal in principals:
+        step_q |= Q(kind=ApprovalStepKind.OWNER,
+                    access_request__output_port__data_product__in=_decidable_products(principal).values("pk"))
+        if principal.is_steward:
+            step_q |= Q(kind=ApprovalStepKind.STEWARD)
+    waiting = ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING).filter(step_q).values("access_request_id")
     return (
         _base()
-        .filter(status=AccessRequestStatus.PENDING_APPROVAL, output_port__data_product__in=_decidable_products(user).values("pk"))
+        .filter(status=AccessRequestStatus.PENDING_APPROVAL, pk__in=waiting)
         .exclude(requester=user)
         .exclude(on_behalf_of_team__memberships__user=user)
+        .exclude(steps__decided_by=user)
+        .prefetch_related(Prefetch("steps", queryset=ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING),
+                                   to_attr="pending_steps"))
         .order_by("submitted_at")
     )
 
@@ -69,8 +112,18 @@ def access_request_can_decide(*, user, access_request: AccessRequest) -> bool:
 
 
 def access_request_for_port(*, user, output_port) -> AccessRequest | None:
-    """``user``'s latest request for ``output_port`` (any status), or None."""
-    return _base().filter(requester=user, output_port=output_port).order_by("-created_at").first()
+    """``user``'s latest request for ``output_port`` (any status, extensions excluded), or None."""
+    return _base().filter(requester=user, output_port=output_port, extends__isnull=True).order_by("-created_at").first()
+
+
+def access_request_active_for_port(*, user, output_port) -> AccessRequest | None:
+    """``user``'s active access to ``output_port`` (to offer an extension), or None."""
+    return _base().filter(requester=user, output_port=output_port, extends__isnull=True,
+                          status=AccessRequestStatus.ACTIVE).first()
+
+
+def approval_steps_for(*, access_request: AccessRequest) -> QuerySet[ApprovalStep]:
+    return access_request.steps.select_related("team", "decided_by", "on_behalf_of").prefetch_related("named_users").order_by("order")
 
 
 def grant_active_for_product(*, product: DataProduct) -> QuerySet[Grant]:
@@ -81,9 +134,8 @@ def grant_active_for_product(*, product: DataProduct) -> QuerySet[Grant]:
 
 
 def audit_for_access_request(*, access_request: AccessRequest) -> QuerySet[AuditEvent]:
-    ids = [str(access_request.pk)]
     grant = Grant.objects.filter(access_request=access_request).first()
-    q = Q(object_type="access_request", object_id__in=ids)
+    q = Q(object_type="access_request", object_id=str(access_request.pk))
     if grant:
         q |= Q(object_type="grant", object_id=str(grant.pk))
     return AuditEvent.objects.filter(q).select_related("actor").order_by("at", "id")
@@ -129,13 +181,6 @@ def audit_can_view(*, user) -> bool:
     return bool(user.is_authenticated and user.has_perm("access.view_auditevent"))
 
 
-def audit_event_list(*, user) -> QuerySet[AuditEvent]:
-    """The audit trail, newest first; empty for users who may not read it."""
-    if not audit_can_view(user=user):
-        return AuditEvent.objects.none()
-    return AuditEvent.objects.select_related("actor").order_by("-at", "-id")
-
-
 def kpi_can_view(*, user) -> bool:
     """Executives, stewards and admins see the KPIs."""
     from apps.accounts.choices import EXECUTIVES_GROUP
@@ -171,3 +216,70 @@ def kpi_summary() -> dict:
         "access_requests": by_status(AccessRequest.objects.all()),
         "median_approval_lead_time_seconds": lead.total_seconds() if lead is not None else None,
     }
+
+
+def audit_event_list(*, user, filters=None) -> QuerySet[AuditEvent]:
+    """The whole audit trail for stewards (``Http404`` for anyone else), newest first, narrowed
+    by ``filters`` (a query dict for :class:`apps.access.filters.AuditEventFilter`; invalid
+    values are ignored)."""
+    from .filters import AuditEventFilter
+
+    if not is_steward(user):
+        raise Http404
+    events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
+    if not filters:
+        return events
+    filterset = AuditEventFilter(filters, queryset=events)
+    return filterset.qs if filterset.is_valid() else events
+
+
+def access_policy_list(*, user) -> QuerySet[AccessPolicy]:
+    """Every version of every policy, current first (stewards only; ``Http404`` otherwise)."""
+    if not is_steward(user):
+        raise Http404
+    return AccessPolicy.objects.select_related("created_by").prefetch_related("allowed_purposes").order_by(
+        "classification", "-version")
+
+
+def access_policy_current(*, classification: str) -> AccessPolicy | None:
+    return AccessPolicy.objects.filter(classification=classification, is_current=True).prefetch_related("allowed_purposes").first()
+
+
+def purpose_choices(*, classification: str) -> QuerySet[Purpose]:
+    """Active purposes the current policy of ``classification`` allows (all when unrestricted)."""
+    policy = access_policy_current(classification=classification)
+    purposes = Purpose.objects.filter(active=True)
+    if policy is not None and policy.allowed_purposes.exists():
+        purposes = purposes.filter(pk__in=policy.allowed_purposes.values("pk"))
+    return purposes.order_by("name")
+
+
+def purpose_list(*, user) -> QuerySet[Purpose]:
+    if not is_steward(user):
+        raise Http404
+    return Purpose.objects.order_by("-active", "name")
+
+
+def delegation_list(*, user) -> QuerySet[ApproverDelegation]:
+    """Delegations ``user`` gave or received."""
+    return ApproverDelegation.objects.filter(Q(delegator=user) | Q(delegate=user)).select_related(
+        "delegator", "delegate").order_by("-starts")
+
+
+def user_is_approver(*, user) -> bool:
+    return user.is_authenticated and (user.is_steward or TeamMembership.objects.filter(
+        user=user, role__in=_APPROVER_ROLES).exists())
+
+
+def port_column_choices(*, ports) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Column scope choices for a form: ``[(group label, [("table.column", label), ...]), ...]``,
+    one group per table of each port (from the catalog's synced assets)."""
+    from apps.catalog.selectors import output_port_assets  # columns prefetched in ordinal order
+
+    groups = []
+    for port in ports:
+        for asset in output_port_assets(port=port):
+            prefix = f"{port.name}: " if len(ports) > 1 else ""
+            groups.append((f"{prefix}{asset.qualified_name}",
+                           [(f"{asset.name}.{c.name}", c.name) for c in asset.columns.all()]))
+    return groups

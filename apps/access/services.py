@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
-from apps.accounts.models import Team
+from apps.accounts.choices import STEWARDS_GROUP, TeamRole
+from apps.accounts.models import Team, TeamMembership, User
 from apps.accounts.selectors import team_approvers
-from apps.catalog.choices import DataProductStatus
+from apps.catalog.choices import Classification, DataProductStatus
 from apps.catalog.models import OutputPort
+from apps.catalog.selectors import output_port_assets
 from apps.core.exceptions import ApplicationError
+from apps.notifications.choices import Verb, WebhookEvent
+from apps.notifications.services import notify, webhook_publish
 from apps.platforms.grants import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
 from apps.platforms.models import PlatformIdentity
 
@@ -28,11 +33,32 @@ from .choices import (
     ACCESS_REQUEST_TRANSITIONS,
     GRANT_TRANSITIONS,
     OPEN_REQUEST_STATES,
+    UNDECIDED_REQUEST_STATES,
     AccessRequestStatus,
+    ApprovalStepKind,
+    ApprovalStepStatus,
+    AutoApprove,
     GrantAction,
     GrantStatus,
 )
-from .models import AccessRequest, AuditEvent, Grant, GrantAttempt
+from .models import (
+    AccessPolicy,
+    AccessRequest,
+    ApprovalStep,
+    ApproverDelegation,
+    AuditEvent,
+    Grant,
+    GrantAttempt,
+    Purpose,
+)
+from .policy import (
+    DEFAULT_POLICIES,
+    DEFAULT_PURPOSES,
+    add_business_days,
+    approval_plan,
+    policy_current,
+    policy_violations,
+)
 
 logger = logging.getLogger(__name__)
 S = AccessRequestStatus
@@ -40,9 +66,14 @@ S = AccessRequestStatus
 
 # --- audit -------------------------------------------------------------------------------------
 
+AUDIT_OBJECT_TYPES = {
+    "AccessRequest": "access_request", "AccessPolicy": "access_policy", "ApproverDelegation": "delegation",
+}
+
+
 def audit_record(*, actor, action: str, obj, before: dict | None = None, after: dict | None = None, message: str = "") -> AuditEvent:
     """Append one audit event about ``obj`` (``object_type`` is its model's snake-case name)."""
-    object_type = {"AccessRequest": "access_request"}.get(type(obj).__name__, type(obj).__name__.lower())
+    object_type = AUDIT_OBJECT_TYPES.get(type(obj).__name__, type(obj).__name__.lower())
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action, object_type=object_type, object_id=str(obj.pk),
@@ -52,124 +83,367 @@ def audit_record(*, actor, action: str, obj, before: dict | None = None, after: 
 
 # --- access request transitions ---------------------------------------------------------------
 
-def _transition(access_request: AccessRequest, to: str, *, actor, action: str, message: str = "", **changes) -> None:
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "pk") and hasattr(value, "_meta"):
+        return str(value)
+    return value
+
+
+def _transition(access_request: AccessRequest, to: str, *, actor, action: str, message: str = "",
+                after_extra: dict | None = None, **changes) -> None:
     current = access_request.status
     if to not in ACCESS_REQUEST_TRANSITIONS[current]:
         raise ApplicationError(
             f"This request is {access_request.get_status_display().lower()}; it cannot become "
             f"{AccessRequestStatus(to).label.lower()}."
         )
+    before = {"status": current, **{f: _jsonable(getattr(access_request, f, None)) for f in changes}}
     access_request.status = to
-    for field, value in changes.items():
-        setattr(access_request, field, value)
+    for name, value in changes.items():
+        setattr(access_request, name, value)
     access_request.save(update_fields=["status", "updated_at", *changes])
-    audit_record(actor=actor, action=action, obj=access_request, before={"status": current}, after={"status": to}, message=message)
+    after = {"status": to, **{f: _jsonable(v) for f, v in changes.items()}, **(after_extra or {})}
+    audit_record(actor=actor, action=action, obj=access_request, before=before, after=after, message=message)
+    if access_request.pk is not None and to in (S.REVOKED, S.EXPIRED, S.FAILED):
+        # Grant outcomes reach the requester whichever code path ended the grant.
+        pk = access_request.pk
+        transaction.on_commit(lambda: _notify_requester(pk, to))
 
 
 def _locked(pk: int) -> AccessRequest:
     return AccessRequest.objects.select_for_update(of=("self",)).select_related(
-        "output_port__data_product", "output_port__platform", "requester", "on_behalf_of_team"
+        "output_port__data_product__domain", "output_port__platform", "requester", "on_behalf_of_team", "policy",
     ).get(pk=pk)
+
+
+def _validate_columns(output_port: OutputPort, columns: list[str]) -> tuple[list[str], list[str]]:
+    """Normalise the column scope to ``table.column`` and return (columns, errors)."""
+    if not columns:
+        return [], []
+    known: set[str] = set()
+    for asset in output_port_assets(port=output_port):
+        known.update(f"{asset.name}.{c.name}" for c in asset.columns.all())
+    normalised, unknown = [], []
+    for column in columns:
+        name = column if "." in column or not output_port.table else f"{output_port.table}.{column}"
+        (normalised if name in known else unknown).append(name)
+    errors = [f"{', '.join(unknown)}: not a column of {output_port.name}."] if unknown else []
+    return sorted(set(normalised)), errors
+
+
+def _check_request_input(*, requester, output_port: OutputPort, purpose: str, purpose_category,
+                         expires_at, on_behalf_of_team, columns, policy: AccessPolicy) -> list[str]:
+    errors: dict[str, list[str]] = {}
+    product = output_port.data_product
+    if product.status not in (DataProductStatus.PUBLISHED, DataProductStatus.DEPRECATED):
+        errors.setdefault("output_port", []).append(f"{product.name} is {product.get_status_display().lower()}: it takes no access requests.")
+    if not purpose.strip():
+        errors.setdefault("purpose", []).append("Say what you will use the data for.")
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        errors.setdefault("expires_at", []).append("The end date must be in the future.")
+    if on_behalf_of_team is not None and not on_behalf_of_team.memberships.filter(user=requester).exists():
+        errors.setdefault("on_behalf_of_team", []).append("You can only request on behalf of a team you belong to.")
+    columns, column_errors = _validate_columns(output_port, columns or [])
+    if column_errors:
+        errors["columns"] = column_errors
+    for name, messages in policy_violations(policy=policy, purpose_category=purpose_category,
+                                            expires_at=expires_at, now=now).items():
+        if name not in errors:
+            errors[name] = messages
+    if errors:
+        raise ApplicationError("The access request has errors.", errors)
+    return columns
+
+
+def _route(access_request: AccessRequest, *, actor) -> None:
+    """Submitted → approved at once, or pending approval with its chain of steps (policy)."""
+    product = access_request.output_port.data_product
+    plan = approval_plan(policy=access_request.policy, product=product, requester=access_request.requester,
+                         team=access_request.on_behalf_of_team)
+    access_request.approval_source = plan.source
+    access_request.save(update_fields=["approval_source", "updated_at"])
+    if plan.auto_approved:
+        _approve_final(access_request, actor=None, comment=f"Approved by {plan.source}.")
+        return
+    now = timezone.now()
+    for order, step_plan in enumerate(plan.steps, start=1):
+        step = ApprovalStep.objects.create(
+            access_request=access_request, order=order, kind=step_plan.kind, team=step_plan.team, label=step_plan.label,
+            status=ApprovalStepStatus.PENDING if order == 1 else ApprovalStepStatus.WAITING,
+            activated_at=now if order == 1 else None,
+        )
+        if step_plan.users:
+            step.named_users.set(step_plan.users)
+    _transition(access_request, S.PENDING_APPROVAL, actor=actor, action="access_request.pending_approval",
+                message=f"Waiting for: {plan.steps[0].label}. Chain from {plan.source}.",
+                after_extra={"policy": str(access_request.policy), "steps": [s.as_dict() for s in plan.steps]})
+    pk = access_request.pk
+    transaction.on_commit(lambda: _notify_approvers(pk))
 
 
 @transaction.atomic
 def access_request_submit(
     *, requester, output_port: OutputPort, purpose: str, justification: str = "",
-    expires_at=None, on_behalf_of_team: Team | None = None,
+    expires_at=None, on_behalf_of_team: Team | None = None, purpose_category: Purpose | None = None,
+    columns: list[str] | None = None,
 ) -> AccessRequest:
-    """Create and submit a request to read ``output_port``; it then waits for the owner's decision.
+    """Create and submit a request to read ``output_port``. The current access policy of the
+    product's classification decides: approved at once (then a grant is enqueued) or pending
+    approval with a chain of approval steps; the policy version is recorded on the request.
 
-    ``expires_at``: aware datetime in the future, or None for permanent access.
-    Raises ApplicationError with field errors (``purpose``, ``expires_at``, ``on_behalf_of_team``,
-    ``output_port``) on bad input, and when the requester already has an open request for the port.
+    ``expires_at``: aware datetime in the future, or None for permanent access (if the policy
+    allows). ``columns``: column scope as ``table.column`` names of the port (empty: all).
+    Raises ApplicationError with field errors (``purpose``, ``purpose_category``, ``expires_at``,
+    ``on_behalf_of_team``, ``output_port``, ``columns``) on bad input or input the policy does not
+    allow, and when the requester already has an open request or active access for the port
+    (then ask for an extension: :func:`access_request_extend`).
     """
-    errors: dict[str, list[str]] = {}
     product = output_port.data_product
-    if product.status != DataProductStatus.PUBLISHED and product.status != DataProductStatus.DEPRECATED:
-        errors.setdefault("output_port", []).append(f"{product.name} is {product.get_status_display().lower()}: it takes no access requests.")
-    if not purpose.strip():
-        errors.setdefault("purpose", []).append("Say what you will use the data for.")
-    if expires_at is not None and expires_at <= timezone.now():
-        errors.setdefault("expires_at", []).append("The end date must be in the future.")
-    if on_behalf_of_team is not None and not on_behalf_of_team.memberships.filter(user=requester).exists():
-        errors.setdefault("on_behalf_of_team", []).append("You can only request on behalf of a team you belong to.")
-    if errors:
-        raise ApplicationError("The access request has errors.", errors)
+    policy = policy_current(classification=product.classification) or access_policy_ensure_defaults(
+        classification=product.classification)
+    columns = _check_request_input(
+        requester=requester, output_port=output_port, purpose=purpose, purpose_category=purpose_category,
+        expires_at=expires_at, on_behalf_of_team=on_behalf_of_team, columns=columns, policy=policy,
+    )
     # Serialise concurrent submissions of the same consumer for the same port.
     OutputPort.objects.select_for_update().filter(pk=output_port.pk).first()
     existing = AccessRequest.objects.filter(requester=requester, output_port=output_port, status__in=OPEN_REQUEST_STATES).first()
     if existing:
-        verb = "have access" if existing.status == S.ACTIVE else "have an open request"
-        raise ApplicationError(
-            f"You already {verb} for this output port (request #{existing.pk}).",
-            {"output_port": [f"You already {verb} for this output port (request #{existing.pk})."]},
-        )
-    access_request = AccessRequest.objects.create(
+        if existing.status == S.ACTIVE:
+            message = f"You already have access to this output port (request #{existing.pk}): ask for an extension instead."
+        else:
+            message = f"You already have an open request for this output port (request #{existing.pk})."
+        raise ApplicationError(message, {"output_port": [message]})
+    access_request = AccessRequest(
         requester=requester, output_port=output_port, purpose=purpose.strip(), justification=justification.strip(),
-        expires_at=expires_at, on_behalf_of_team=on_behalf_of_team,
+        expires_at=expires_at, on_behalf_of_team=on_behalf_of_team, purpose_category=purpose_category,
+        columns=columns, policy=policy,
     )
-    audit_record(actor=requester, action="access_request.created", obj=access_request, after={"status": S.DRAFT})
+    access_request.full_clean()
+    access_request.save()
+    audit_record(actor=requester, action="access_request.created", obj=access_request, after={
+        "status": S.DRAFT, "output_port": str(output_port), "purpose": access_request.purpose,
+        "purpose_category": str(purpose_category or ""), "expires_at": _jsonable(expires_at),
+        "on_behalf_of_team": str(on_behalf_of_team or ""), "columns": columns, "policy": str(policy),
+    })
     _transition(access_request, S.SUBMITTED, actor=requester, action="access_request.submitted", submitted_at=timezone.now())
-    _transition(access_request, S.PENDING_APPROVAL, actor=requester, action="access_request.pending_approval",
-                message=f"Waiting for an approver of {product.owner_team}.")
-    pk = access_request.pk
-    transaction.on_commit(lambda: _notify_approvers(pk))
+    _route(access_request, actor=requester)
     return access_request
+
+
+@transaction.atomic
+def access_request_extend(*, requester, access_request_id: int, expires_at, justification: str = "") -> AccessRequest:
+    """Ask to move the end date of an active access to ``expires_at`` (None: permanent).
+
+    Creates an *extension request* (``extends`` set) that goes through the same state machine
+    and approval chain as any request, under the current policy; once approved it is applied to
+    the active request and its grant and ends ``applied``. Raises ApplicationError (field
+    ``expires_at``) when the date is not later than the current end or the policy refuses it,
+    and when the access is not active, not the requester's, or already has an open extension.
+    """
+    original = _locked(access_request_id)
+    if original.requester_id != requester.pk:
+        raise ApplicationError("Only the consumer who holds the access can extend it.")
+    if original.status != S.ACTIVE or original.extends_id is not None:
+        raise ApplicationError("Only active access can be extended.")
+    if original.expires_at is None:
+        raise ApplicationError("This access is permanent; there is nothing to extend.")
+    if expires_at is not None and expires_at <= original.expires_at:
+        message = f"Pick an end date after the current one ({original.expires_at:%Y-%m-%d})."
+        raise ApplicationError(message, {"expires_at": [message]})
+    product = original.output_port.data_product
+    policy = policy_current(classification=product.classification) or access_policy_ensure_defaults(
+        classification=product.classification)
+    _check_request_input(
+        requester=requester, output_port=original.output_port, purpose=original.purpose,
+        purpose_category=original.purpose_category, expires_at=expires_at,
+        on_behalf_of_team=original.on_behalf_of_team, columns=original.columns, policy=policy,
+    )
+    if AccessRequest.objects.filter(extends=original, status__in=UNDECIDED_REQUEST_STATES).exists():
+        message = "An extension of this access is already waiting for a decision."
+        raise ApplicationError(message, {"expires_at": [message]})
+    extension = AccessRequest(
+        requester=requester, output_port=original.output_port, purpose=original.purpose,
+        purpose_category=original.purpose_category, justification=justification.strip(), expires_at=expires_at,
+        on_behalf_of_team=original.on_behalf_of_team, columns=original.columns, policy=policy, extends=original,
+    )
+    extension.full_clean()
+    extension.save()
+    audit_record(actor=requester, action="access_request.created", obj=extension, after={
+        "status": S.DRAFT, "extends": original.pk, "expires_at": _jsonable(expires_at), "policy": str(policy)})
+    _transition(extension, S.SUBMITTED, actor=requester, action="access_request.submitted",
+                submitted_at=timezone.now(), message=f"Extension of request #{original.pk}.")
+    _route(extension, actor=requester)
+    return extension
+
+
+def _current_step(access_request: AccessRequest) -> ApprovalStep | None:
+    return access_request.steps.filter(status=ApprovalStepStatus.PENDING).order_by("order").first()
+
+
+def _active_delegators(actor, at=None) -> list:
+    at = at or timezone.now()
+    return [d.delegator for d in ApproverDelegation.objects.filter(delegate=actor, starts__lte=at, ends__gt=at)
+            .select_related("delegator") if d.delegator.is_active]
+
+
+def step_may_decide(*, user, step: ApprovalStep) -> bool:
+    """Whether ``user`` (by their own role, not through delegation) may decide ``step``."""
+    if not user.is_authenticated:
+        return False
+    if step.kind == ApprovalStepKind.STEWARD:
+        return user.is_steward
+    if step.kind == ApprovalStepKind.OWNER:
+        return user.has_perm("catalog.decide_access_requests", step.access_request.output_port.data_product)
+    if step.named_users.filter(pk=user.pk).exists():
+        return True
+    return step.team_id is not None and TeamMembership.objects.filter(
+        team_id=step.team_id, user=user, role__in=[TeamRole.OWNER, TeamRole.APPROVER]).exists()
+
+
+def _sod_refusal(*, person, access_request: AccessRequest, step: ApprovalStep) -> str | None:
+    if access_request.requester_id == person.pk:
+        return "You cannot decide your own request (segregation of duties)."
+    team = access_request.on_behalf_of_team
+    if team is not None and team.memberships.filter(user=person).exists():
+        return "You cannot decide a request made for a team you belong to (segregation of duties)."
+    if access_request.steps.filter(order__lt=step.order, decided_by=person).exists() or \
+            access_request.steps.filter(order__lt=step.order, on_behalf_of=person).exists():
+        return "You already approved an earlier step of this request; another person must decide this one (four eyes)."
+    return None
+
+
+def decision_authority(*, actor, access_request: AccessRequest) -> tuple[ApprovalStep | None, object | None, str | None]:
+    """``(step, principal, refusal)``: the step ``actor`` would decide, the approver whose right
+    they use (themselves, or a delegator while the delegation runs), or why they may not."""
+    if not actor.is_authenticated:
+        return None, None, "Sign in to decide."
+    if access_request.status != S.PENDING_APPROVAL:
+        return None, None, f"This request is {access_request.get_status_display().lower()}, not waiting for a decision."
+    step = _current_step(access_request)
+    if step is None:
+        return None, None, "This request has no step waiting for a decision."
+    candidates = [actor, *_active_delegators(actor)]
+    eligible = [p for p in candidates if step_may_decide(user=p, step=step)]
+    if not eligible:
+        if step.kind == ApprovalStepKind.STEWARD:
+            return step, None, "Only governance stewards can decide this step."
+        return step, None, f"Only approvers of this step ({step.label}) can decide this request."
+    refusal = _sod_refusal(person=actor, access_request=access_request, step=step)
+    if refusal:
+        return step, None, refusal
+    for principal in eligible:
+        if principal.pk == actor.pk or _sod_refusal(person=principal, access_request=access_request, step=step) is None:
+            return step, principal, None
+    return step, None, "Segregation of duties: the approver you stand in for may not decide this request."
 
 
 def decision_refusal(*, actor, access_request: AccessRequest) -> str | None:
     """Why ``actor`` may not decide ``access_request`` now, or None when they may."""
-    product = access_request.output_port.data_product
-    if not actor.is_authenticated or not actor.has_perm("catalog.decide_access_requests", product):
-        return "Only approvers of the product's owner team can decide this request."
-    if access_request.requester_id == actor.pk:
-        return "You cannot decide your own request (segregation of duties)."
-    team = access_request.on_behalf_of_team
-    if team is not None and team.memberships.filter(user=actor).exists():
-        return "You cannot decide a request made for a team you belong to (segregation of duties)."
-    if access_request.status != S.PENDING_APPROVAL:
-        return f"This request is {access_request.get_status_display().lower()}, not waiting for a decision."
-    return None
+    return decision_authority(actor=actor, access_request=access_request)[2]
 
 
-@transaction.atomic
-def access_request_approve(*, access_request_id: int, actor, comment: str = "") -> AccessRequest:
-    """Approve a pending request and hand it to grant enforcement (a Grant, applied on commit).
-
-    Raises ApplicationError when ``actor`` may not decide it (see :func:`decision_refusal`).
-    """
-    access_request = _locked(access_request_id)
-    refusal = decision_refusal(actor=actor, access_request=access_request)
-    if refusal:
-        raise ApplicationError(refusal)
+def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> None:
+    """Every step approved (or none needed): approved, then a grant (or, for an extension, the
+    new end date applied to the active access)."""
     now = timezone.now()
     _transition(access_request, S.APPROVED, actor=actor, action="access_request.approved", message=comment,
                 decided_by=actor, decided_at=now, decision_comment=comment)
+    pk = access_request.pk
+    transaction.on_commit(lambda: _notify_requester(pk, "approved"))
+    if access_request.extends_id is not None:
+        _apply_extension(access_request, actor=actor)
+        return
     port = access_request.output_port
     grant = Grant.objects.create(
         access_request=access_request, platform=port.platform, schema=port.schema,
         tables=[port.table] if port.table else [], privileges=["SELECT"],
         starts_at=now, expires_at=access_request.expires_at,
     )
-    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
+    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status, "expires_at": _jsonable(grant.expires_at)})
     _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.provisioning")
     _enqueue_apply(grant.pk)
-    transaction.on_commit(lambda: _notify_requester(access_request_id, "approved"))
+
+
+def _apply_extension(extension: AccessRequest, *, actor) -> None:
+    original = _locked(extension.extends_id)
+    if original.status != S.ACTIVE:
+        raise ApplicationError(f"Request #{original.pk} is {original.get_status_display().lower()}; it can no longer be extended.")
+    before = _jsonable(original.expires_at)
+    original.expires_at = extension.expires_at
+    original.save(update_fields=["expires_at", "updated_at"])
+    audit_record(actor=actor, action="access_request.extended", obj=original, before={"expires_at": before},
+                 after={"expires_at": _jsonable(original.expires_at)}, message=f"Extension #{extension.pk} approved.")
+    grant = Grant.objects.select_for_update().filter(access_request=original).first()
+    if grant is not None:
+        grant.expires_at = extension.expires_at
+        grant.save(update_fields=["expires_at", "updated_at"])
+        audit_record(actor=actor, action="grant.extended", obj=grant, before={"expires_at": before},
+                     after={"expires_at": _jsonable(grant.expires_at)}, message=f"Extension #{extension.pk} approved.")
+    _transition(extension, S.APPLIED, actor=actor, action="access_request.applied",
+                message=f"Access of request #{original.pk} now ends {_jsonable(extension.expires_at) or 'never'}.")
+
+
+def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment: str) -> None:
+    before = step.as_dict()
+    step.status = decision
+    step.decided_by = actor
+    step.on_behalf_of = principal if principal is not None and principal.pk != actor.pk else None
+    step.decided_at = timezone.now()
+    step.comment = comment
+    step.save(update_fields=["status", "decided_by", "on_behalf_of", "decided_at", "comment"])
+    after = {**step.as_dict(), "decided_by": str(actor)}
+    if step.on_behalf_of:
+        after["on_behalf_of"] = str(step.on_behalf_of)
+    audit_record(actor=actor, action=f"access_request.step_{decision}", obj=step.access_request,
+                 before=before, after=after, message=comment)
+
+
+@transaction.atomic
+def access_request_approve(*, access_request_id: int, actor, comment: str = "") -> AccessRequest:
+    """Approve the request's current approval step. The next step (if any) starts waiting and
+    its approvers are told; after the last one the request is approved and handed to grant
+    enforcement (a Grant, applied on commit), or an extension is applied.
+
+    Raises ApplicationError when ``actor`` may not decide it (see :func:`decision_authority`).
+    """
+    access_request = _locked(access_request_id)
+    step, principal, refusal = decision_authority(actor=actor, access_request=access_request)
+    if refusal:
+        raise ApplicationError(refusal)
+    _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.APPROVED, comment=comment.strip())
+    following = access_request.steps.filter(order__gt=step.order).order_by("order").first()
+    if following is not None:
+        following.status = ApprovalStepStatus.PENDING
+        following.activated_at = timezone.now()
+        following.save(update_fields=["status", "activated_at"])
+        audit_record(actor=actor, action="access_request.step_pending", obj=access_request,
+                     before={"step": following.order, "status": ApprovalStepStatus.WAITING},
+                     after=following.as_dict(), message=f"Waiting for: {following.label}.")
+        pk = access_request.pk
+        transaction.on_commit(lambda: _notify_approvers(pk))
+        return access_request
+    _approve_final(access_request, actor=actor, comment=comment.strip())
     return access_request
 
 
 @transaction.atomic
 def access_request_reject(*, access_request_id: int, actor, reason: str) -> AccessRequest:
-    """Reject a pending request. ``reason`` is required (shown to the requester).
+    """Reject a pending request at its current step. ``reason`` is required (shown to the requester).
 
     Raises ApplicationError (field ``reason``) without a reason, or when ``actor`` may not decide.
     """
     if not reason.strip():
         raise ApplicationError("Say why the request is rejected.", {"reason": ["A reason is required to reject."]})
     access_request = _locked(access_request_id)
-    refusal = decision_refusal(actor=actor, access_request=access_request)
+    step, principal, refusal = decision_authority(actor=actor, access_request=access_request)
     if refusal:
         raise ApplicationError(refusal)
+    _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.REJECTED, comment=reason.strip())
+    access_request.steps.filter(status=ApprovalStepStatus.WAITING).update(status=ApprovalStepStatus.CANCELLED)
     _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,
                 decided_by=actor, decided_at=timezone.now(), decision_comment=reason.strip())
     transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"))
@@ -183,7 +457,217 @@ def access_request_cancel(*, access_request_id: int, actor) -> AccessRequest:
     if access_request.requester_id != actor.pk:
         raise ApplicationError("Only the requester can cancel a request.")
     _transition(access_request, S.CANCELLED, actor=actor, action="access_request.cancelled")
+    access_request.steps.filter(status__in=[ApprovalStepStatus.PENDING, ApprovalStepStatus.WAITING]).update(
+        status=ApprovalStepStatus.CANCELLED)
+    transaction.on_commit(lambda: _notify_requester(access_request_id, "cancelled"))
     return access_request
+
+
+# --- reminders and escalation (beat) ----------------------------------------------------------
+
+def access_request_remind_due(*, now=None, batch_size: int = 500) -> dict[str, int]:
+    """Remind approvers of steps pending longer than their policy's SLA (business days), and
+    escalate to the domain's owner team after twice the SLA. Idempotent: each step is reminded
+    and escalated once (conditional update). Returns ``{"reminded": n, "escalated": n}``.
+
+    Only steps older than the shortest SLA in calendar days are read (a business day is at
+    least a calendar day), streamed in chunks of ``batch_size``."""
+    now = now or timezone.now()
+    counts = {"reminded": 0, "escalated": 0}
+    shortest = AccessPolicy.objects.filter(sla_business_days__gt=0).order_by("sla_business_days").values_list(
+        "sla_business_days", flat=True).first() or DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
+    steps = (ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING, escalated_at__isnull=True,
+                                         access_request__status=S.PENDING_APPROVAL,
+                                         activated_at__lte=now - timedelta(days=shortest))
+             .select_related("access_request__policy").order_by("activated_at"))
+    for step in steps.iterator(chunk_size=batch_size):
+        policy = step.access_request.policy
+        sla = policy.sla_business_days if policy else DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
+        if not sla:
+            continue
+        if now >= add_business_days(step.activated_at, 2 * sla) and step.reminded_at is not None:
+            if ApprovalStep.objects.filter(pk=step.pk, escalated_at__isnull=True).update(escalated_at=now):
+                _escalate(step, now=now)
+                counts["escalated"] += 1
+        elif now >= add_business_days(step.activated_at, sla) and step.reminded_at is None:
+            if ApprovalStep.objects.filter(pk=step.pk, reminded_at__isnull=True).update(reminded_at=now):
+                _remind(step, now=now)
+                counts["reminded"] += 1
+    return counts
+
+
+@transaction.atomic
+def _remind(step: ApprovalStep, *, now) -> None:
+    access_request = step.access_request
+    audit_record(actor=None, action="access_request.reminder_sent", obj=access_request,
+                 before={"step": step.order, "reminded_at": None}, after={"step": step.order, "reminded_at": now.isoformat()},
+                 message=f"Pending longer than the SLA; reminded: {step.label}.")
+    _notify_approvers(access_request.pk, verb=Verb.REMINDER, dedupe=f"reminder:{step.pk}")
+
+
+@transaction.atomic
+def _escalate(step: ApprovalStep, *, now) -> None:
+    access_request = AccessRequest.objects.select_related("output_port__data_product__domain__owner_team").get(pk=step.access_request_id)
+    domain = access_request.output_port.data_product.domain
+    team = domain.owner_team
+    recipients = []
+    if team is not None:
+        recipients = list(team_approvers(team=team)) or list(team.members.filter(is_active=True))
+    if not recipients:
+        recipients = list(User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True))
+    audit_record(actor=None, action="access_request.escalated", obj=access_request,
+                 before={"step": step.order, "escalated_at": None}, after={"step": step.order, "escalated_at": now.isoformat()},
+                 message=f"Pending longer than twice the SLA; escalated to {team or 'the governance stewards'}.")
+    notify(recipients=recipients, verb=Verb.ESCALATION, obj=access_request,
+           subject=f"Overdue: access request #{access_request.pk} for {access_request.output_port.data_product.name}",
+           message=(f"Access request #{access_request.pk} by {access_request.requester} has waited for "
+                    f"\"{step.label}\" longer than twice the SLA. As the {domain} domain owner, please follow up."),
+           url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=f"escalation:{step.pk}")
+    webhook_publish(event=WebhookEvent.REQUEST_REMINDER, payload=_payload(access_request, escalated=True),
+                    dedupe_key=f"escalation:{step.pk}")
+
+
+# --- access policies, purposes, delegations (stewards and approvers) ---------------------------
+
+def access_policy_ensure_defaults(*, classification: str | None = None, actor=None) -> AccessPolicy | None:
+    """Create the default purposes and, for each classification without one, policy version 1
+    (:data:`apps.access.policy.DEFAULT_POLICIES`). Idempotent. Returns the current policy of
+    ``classification`` when given."""
+    with transaction.atomic():
+        for slug, (name, description) in DEFAULT_PURPOSES.items():
+            if not Purpose.objects.filter(slug=slug).exists():
+                purpose = Purpose.objects.create(slug=slug, name=name, description=description)
+                audit_record(actor=actor, action="purpose.created", obj=purpose, after={"name": name})
+        for value, rule in DEFAULT_POLICIES.items():
+            if AccessPolicy.objects.filter(classification=value).exists():
+                continue
+            rule = dict(rule)
+            purposes = rule.pop("purposes")
+            policy = AccessPolicy.objects.create(classification=value, version=1, is_current=True, created_by=None,
+                                                 change_note="Default policy", **rule)
+            policy.allowed_purposes.set(Purpose.objects.filter(slug__in=purposes))
+            audit_record(actor=actor, action="access_policy.created", obj=policy, after=policy.as_dict())
+    return policy_current(classification=classification) if classification else None
+
+
+@transaction.atomic
+def access_policy_update(
+    *, actor, classification: str, auto_approve: str, approval_steps: list[str], max_duration_days: int | None,
+    allow_permanent: bool, sla_business_days: int, allowed_purposes=(), change_note: str = "",
+) -> AccessPolicy:
+    """Save a new version of the policy for ``classification`` and make it current; the old
+    version is kept (requests keep pointing at the version that decided them).
+
+    Raises ApplicationError with field errors for an empty chain that never auto-approves, an
+    unknown step kind, or a steward-less actor.
+    """
+    if not (actor.is_authenticated and actor.is_steward):
+        raise ApplicationError("Only governance stewards can change access policies.")
+    errors: dict[str, list[str]] = {}
+    if classification not in Classification.values:
+        errors["classification"] = ["Unknown classification."]
+    if auto_approve not in AutoApprove.values:
+        errors["auto_approve"] = ["Unknown auto-approval rule."]
+    unknown = [k for k in approval_steps if k not in ApprovalStepKind.values or k == ApprovalStepKind.NAMED]
+    if unknown:
+        errors["approval_steps"] = [f"Unknown step: {', '.join(unknown)}. Use owner and/or steward."]
+    elif auto_approve != AutoApprove.ALWAYS and not approval_steps:
+        errors["approval_steps"] = ["A policy that does not always auto-approve needs at least one approval step."]
+    elif len(set(approval_steps)) != len(approval_steps):
+        errors["approval_steps"] = ["Each kind of step can appear once."]
+    if max_duration_days is not None and max_duration_days < 1:
+        errors["max_duration_days"] = ["At least one day, or empty for no maximum."]
+    if sla_business_days is None or sla_business_days < 0:
+        errors["sla_business_days"] = ["Zero or more business days."]
+    if errors:
+        raise ApplicationError("The policy has errors.", errors)
+    access_policy_ensure_defaults(actor=actor)
+    current = AccessPolicy.objects.select_for_update().get(classification=classification, is_current=True)
+    before = current.as_dict()
+    AccessPolicy.objects.filter(pk=current.pk).update(is_current=False)
+    policy = AccessPolicy.objects.create(
+        classification=classification, version=current.version + 1, is_current=True, auto_approve=auto_approve,
+        approval_steps=list(approval_steps), max_duration_days=max_duration_days, allow_permanent=allow_permanent,
+        sla_business_days=sla_business_days, change_note=change_note.strip(), created_by=actor,
+    )
+    policy.allowed_purposes.set(allowed_purposes)
+    audit_record(actor=actor, action="access_policy.changed", obj=policy, before=before, after=policy.as_dict(),
+                 message=change_note.strip())
+    return policy
+
+
+@transaction.atomic
+def purpose_save(*, actor, name: str, description: str = "", active: bool = True, purpose: Purpose | None = None) -> Purpose:
+    """Create a purpose (``purpose`` None) or change one. Stewards only. Raises ApplicationError
+    with field errors (``name``) for an empty or duplicate name."""
+    if not (actor.is_authenticated and actor.is_steward):
+        raise ApplicationError("Only governance stewards can edit purposes.")
+    name = name.strip()
+    if not name:
+        raise ApplicationError("The purpose has errors.", {"name": ["Give the purpose a name."]})
+    duplicate = Purpose.objects.filter(name__iexact=name).exclude(pk=getattr(purpose, "pk", None)).exists()
+    if duplicate:
+        raise ApplicationError("The purpose has errors.", {"name": ["A purpose with this name exists."]})
+    before = {"name": purpose.name, "description": purpose.description, "active": purpose.active} if purpose else {}
+    if purpose is None:
+        base = slugify(name)[:70] or "purpose"
+        slug, n = base, 1
+        while Purpose.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        purpose = Purpose(slug=slug)
+    purpose.name, purpose.description, purpose.active = name, description.strip(), active
+    purpose.full_clean()
+    purpose.save()
+    audit_record(actor=actor, action="purpose.changed" if before else "purpose.created", obj=purpose, before=before,
+                 after={"name": purpose.name, "description": purpose.description, "active": purpose.active})
+    return purpose
+
+
+@transaction.atomic
+def approver_delegation_create(*, delegator, delegate, starts, ends, reason: str = "") -> ApproverDelegation:
+    """Let ``delegate`` decide what ``delegator`` may decide from ``starts`` to ``ends``.
+
+    Raises ApplicationError with field errors (``delegate``, ``ends``) for a delegation to
+    oneself, an end not after the start or in the past, or a delegator who approves nothing.
+    """
+    errors: dict[str, list[str]] = {}
+    if delegate is None or delegate.pk == delegator.pk:
+        errors["delegate"] = ["Pick someone else."]
+    elif not delegate.is_active:
+        errors["delegate"] = ["This person's account is inactive."]
+    if ends <= starts:
+        errors["ends"] = ["The end must be after the start."]
+    elif ends <= timezone.now():
+        errors["ends"] = ["The end must be in the future."]
+    approves = delegator.is_steward or TeamMembership.objects.filter(
+        user=delegator, role__in=[TeamRole.OWNER, TeamRole.APPROVER]).exists()
+    if not approves:
+        errors.setdefault("delegate", []).append("You approve nothing, so there is nothing to delegate.")
+    if errors:
+        raise ApplicationError("The delegation has errors.", errors)
+    delegation = ApproverDelegation(delegator=delegator, delegate=delegate, starts=starts, ends=ends, reason=reason.strip())
+    delegation.full_clean()
+    delegation.save()
+    audit_record(actor=delegator, action="delegation.created", obj=delegation, after={
+        "delegate": str(delegate), "starts": starts.isoformat(), "ends": ends.isoformat()})
+    return delegation
+
+
+@transaction.atomic
+def approver_delegation_end(*, actor, delegation_id: int) -> ApproverDelegation:
+    """End a delegation now (its delegator only). Raises ApplicationError otherwise."""
+    delegation = ApproverDelegation.objects.select_for_update().get(pk=delegation_id)
+    if delegation.delegator_id != actor.pk:
+        raise ApplicationError("Only the person who delegated can end the delegation.")
+    now = timezone.now()
+    if delegation.ends <= now:
+        return delegation
+    before = {"ends": delegation.ends.isoformat()}
+    delegation.ends = max(now, delegation.starts + timedelta(seconds=1))
+    delegation.save(update_fields=["ends", "updated_at"])
+    audit_record(actor=actor, action="delegation.ended", obj=delegation, before=before, after={"ends": delegation.ends.isoformat()})
+    return delegation
 
 
 # --- grant transitions -----------------------------------------------------------------------
@@ -343,28 +827,131 @@ def grant_pending_stuck(*, older_than: timedelta = timedelta(seconds=30)) -> lis
     )
 
 
-# --- notifications (email; the in-app inbox is the approvals page) -----------------------------
+# --- notifications and webhooks (apps.notifications) ------------------------------------------
 
-def _notify_approvers(access_request_id: int) -> None:
-    access_request = AccessRequest.objects.select_related("output_port__data_product__owner_team", "requester").get(pk=access_request_id)
+def _payload(access_request: AccessRequest, **extra) -> dict:
+    """The webhook body's ``data`` for a request event (no secrets, no credentials)."""
     product = access_request.output_port.data_product
-    recipients = [u.email for u in team_approvers(team=product.owner_team) if u.email and u.pk != access_request.requester_id]
-    if recipients:
-        send_mail(
-            f"[Mesh Portal] Access request #{access_request.pk} for {product.name}",
-            f"{access_request.requester} asks to read {access_request.output_port}.\nPurpose: {access_request.purpose}\n",
-            None, recipients, fail_silently=True,
-        )
+    grant = Grant.objects.filter(access_request=access_request).first()
+    return {
+        "access_request": {
+            "id": access_request.pk, "status": access_request.status, "requester": access_request.requester.username,
+            "on_behalf_of_team": access_request.on_behalf_of_team.slug if access_request.on_behalf_of_team else None,
+            "purpose": access_request.purpose,
+            "purpose_category": access_request.purpose_category.slug if access_request.purpose_category else None,
+            "expires_at": _jsonable(access_request.expires_at), "columns": access_request.columns,
+            "extends": access_request.extends_id, "policy": str(access_request.policy or ""),
+            "decided_by": access_request.decided_by.username if access_request.decided_by else None,
+            "decision_comment": access_request.decision_comment,
+        },
+        "data_product": {"slug": product.slug, "name": product.name, "classification": product.classification,
+                         "domain": product.domain.slug, "owner_team": product.owner_team.slug},
+        "output_port": {"id": access_request.output_port_id, "name": access_request.output_port.name,
+                        "location": access_request.output_port.location},
+        "grant": {"id": grant.pk, "status": grant.status, "expires_at": _jsonable(grant.expires_at)} if grant else None,
+        **extra,
+    }
+
+
+def _load(access_request_id: int) -> AccessRequest:
+    return AccessRequest.objects.select_related(
+        "output_port__data_product__domain", "output_port__data_product__owner_team", "output_port__platform",
+        "requester", "on_behalf_of_team", "purpose_category", "policy", "decided_by",
+    ).get(pk=access_request_id)
+
+
+def step_approvers(*, step: ApprovalStep) -> list:
+    """People who may decide ``step`` now: by role, plus the delegates of those away."""
+    access_request = step.access_request
+    if step.kind == ApprovalStepKind.STEWARD:
+        people = list(User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True).distinct())
+    elif step.kind == ApprovalStepKind.OWNER:
+        people = list(team_approvers(team=access_request.output_port.data_product.owner_team))
+    else:
+        people = list(step.named_users.filter(is_active=True))
+        if step.team_id:
+            people += list(team_approvers(team=step.team))
+    now = timezone.now()
+    delegates = [d.delegate for d in ApproverDelegation.objects.filter(
+        delegator__in=[p.pk for p in people], starts__lte=now, ends__gt=now).select_related("delegate")]
+    return [p for p in people + delegates if p.pk != access_request.requester_id]
+
+
+def _notify_approvers(access_request_id: int, *, verb: str = "", dedupe: str = "") -> None:
+    """Tell the current step's approvers (and their delegates) that a request waits for them."""
+    access_request = _load(access_request_id)
+    step = _current_step(access_request)
+    if step is None:
+        return
+    product = access_request.output_port.data_product
+    verb = verb or Verb.DECISION_NEEDED
+    prefix = "Reminder: " if verb == Verb.REMINDER else ""
+    notify(
+        recipients=step_approvers(step=step), verb=verb, obj=access_request,
+        subject=f"{prefix}Access request #{access_request.pk} for {product.name} waits for your decision",
+        message=(f"{access_request.requester} asks to read {access_request.output_port} "
+                 f"({product.get_classification_display()}). Purpose: {access_request.purpose}. Step {step.order}: {step.label}."),
+        url=reverse("access:request_detail", args=[access_request.pk]),
+        dedupe_key=dedupe or f"decide:{step.pk}",
+    )
+    if verb == Verb.REMINDER:
+        webhook_publish(event=WebhookEvent.REQUEST_REMINDER, payload=_payload(access_request, step=step.as_dict()),
+                        dedupe_key=dedupe)
+    else:
+        webhook_publish(event=WebhookEvent.REQUEST_SUBMITTED, payload=_payload(access_request, step=step.as_dict()),
+                        dedupe_key=f"access_request:{access_request.pk}:step:{step.order}")
+
+
+_REQUESTER_EVENTS = {
+    # event: (verb, webhook event, wording)
+    "approved": (Verb.DECIDED, WebhookEvent.REQUEST_APPROVED, "was approved"),
+    "rejected": (Verb.DECIDED, WebhookEvent.REQUEST_REJECTED, "was rejected"),
+    "cancelled": (None, WebhookEvent.REQUEST_CANCELLED, "was cancelled"),
+    "active": (Verb.GRANT_ACTIVE, WebhookEvent.GRANT_ACTIVE, "is active: you can read the data now"),
+    "revoked": (Verb.GRANT_REVOKED, WebhookEvent.GRANT_REVOKED, "was revoked"),
+    "expired": (Verb.GRANT_REVOKED, WebhookEvent.GRANT_REVOKED, "has expired"),
+    "failed": (Verb.GRANT_FAILED, WebhookEvent.GRANT_FAILED, "could not be granted on the platform"),
+}
 
 
 def _notify_requester(access_request_id: int, event: str) -> None:
-    access_request = AccessRequest.objects.select_related("output_port__data_product", "requester").get(pk=access_request_id)
-    if access_request.requester.email:
-        send_mail(
-            f"[Mesh Portal] Your access request #{access_request.pk} is {event}",
-            f"{access_request.output_port}: {event}. {access_request.decision_comment}",
-            None, [access_request.requester.email], fail_silently=True,
+    """Tell the requester (in-app and email) and the webhooks about ``event`` of their request:
+    approved, rejected, cancelled, active, revoked, expired or failed. Idempotent per event."""
+    access_request = _load(access_request_id)
+    verb, webhook_event, wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
+    key = f"access_request:{access_request.pk}:{event}"
+    if verb is not None:
+        comment = f" Comment: {access_request.decision_comment}" if access_request.decision_comment and event in ("approved", "rejected") else ""
+        notify(
+            recipients=[access_request.requester], verb=verb, obj=access_request,
+            subject=f"Your access request #{access_request.pk} {wording}",
+            message=f"Your access to {access_request.output_port} (request #{access_request.pk}) {wording}.{comment}",
+            url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
         )
+    if webhook_event is not None:
+        webhook_publish(event=webhook_event, payload=_payload(access_request, event=event), dedupe_key=key)
+
+
+def grant_expiring_notify(*, now=None, within: timedelta = timedelta(days=7)) -> int:
+    """Tell consumers whose active grant ends within ``within`` (default 7 days). Once per grant
+    and end date (an extension re-arms it). Returns how many consumers were told."""
+    now = now or timezone.now()
+    told = 0
+    grants = (Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__gt=now, expires_at__lte=now + within)
+              .select_related("access_request").order_by("expires_at")[:500])
+    for grant in grants:
+        access_request = _load(grant.access_request_id)
+        key = f"grant:{grant.pk}:expiring:{grant.expires_at:%Y-%m-%d}"
+        created = notify(
+            recipients=[access_request.requester], verb=Verb.GRANT_EXPIRING, obj=access_request,
+            subject=f"Your access to {access_request.output_port.data_product.name} ends on {grant.expires_at:%Y-%m-%d}",
+            message=(f"Your access to {access_request.output_port} ends on {grant.expires_at:%Y-%m-%d}. "
+                     "Ask for an extension from the request page if you still need it."),
+            url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
+        )
+        webhook_publish(event=WebhookEvent.GRANT_EXPIRING, payload=_payload(access_request), dedupe_key=key)
+        told += len(created)
+    return told
 
 
 @transaction.atomic

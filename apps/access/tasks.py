@@ -45,3 +45,15 @@ def grant_expire_due_task() -> None:
 def grant_sweep_pending_task() -> None:
     for grant_id in services.grant_pending_stuck():
         grant_apply_task.delay(grant_id)
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def access_request_remind_task() -> None:
+    """Beat: remind approvers of requests pending past the SLA; escalate after twice the SLA."""
+    services.access_request_remind_due()
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def grant_expiring_notify_task() -> None:
+    """Beat: tell consumers whose access ends within 7 days."""
+    services.grant_expiring_notify()

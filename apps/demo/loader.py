@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from psycopg import sql
 
+from apps.access import services as access_services
 from apps.accounts import services as account_services
 from apps.accounts.choices import EXECUTIVES_GROUP, STEWARDS_GROUP, TeamRole
 from apps.accounts.models import Team, User
@@ -116,6 +117,7 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
         platform = _platform(info, teams["data-platform"])
         result.products = _products(platform, teams)
         _identities(platform, users, conninfo)
+        access_services.access_policy_ensure_defaults()  # default access policies and purposes
     if enqueue_sync:
         from apps.platforms.tasks import platform_sync_task
 

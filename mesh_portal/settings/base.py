@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.platforms",
     "apps.access",
+    "apps.notifications",
     "apps.demo",
 ]
 
@@ -69,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.access.context_processors.inbox",
+                "apps.notifications.context_processors.unread",
             ],
         },
     },
@@ -181,6 +183,10 @@ PLATFORM_CREDENTIALS_KEY = env("PLATFORM_CREDENTIALS_KEY", default="")
 # Every role the portal creates on a platform starts with this prefix, so that several portals
 # (or test runs) can share one cluster and reconciliation only ever touches its own roles.
 GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default="mp_grant_")
+# Absolute base of links in notification emails, e.g. https://portal.example.com
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Outbound webhooks (ITSM hand-off): seconds to wait for an endpoint before retrying later.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # Where the demo finds the shared datasets (AdventureWorks, jaffle_shop, ODCS).
 SHARED_DATASETS_DIR = env.path("SHARED_DATASETS_DIR", default=BASE_DIR.parent / "shared" / "datasets")
 

@@ -1,4 +1,7 @@
-"""Personas and a product on the real AdventureWorks warehouse, for access tests."""
+"""Personas and a product on the real AdventureWorks warehouse, for access tests; a headless
+Debian Chromium for the browser tests."""
+import os
+import shutil
 from types import SimpleNamespace
 
 import psycopg
@@ -6,6 +9,8 @@ from psycopg import sql
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from apps.access.models import Purpose
+from apps.access.services import access_policy_ensure_defaults
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
 from apps.platforms.models import Platform, PlatformIdentity
@@ -24,7 +29,9 @@ def aw_platform(db, aw_warehouse):
 @pytest.fixture
 def personas(db, aw_platform, pg_consumer_login):
     """owner (owner team), approver, consumer (with a warehouse login), unrelated, steward; a
-    Confidential product with a port on the ``humanresources`` schema."""
+    Confidential product with a port on the ``humanresources`` schema; the default access
+    policies and purposes (``analytics``, ``regulatory``)."""
+    access_policy_ensure_defaults()
     owner, approver, consumer, unrelated, steward = (UserFactory(username=n) for n in
                                                       ("owner", "approver", "consumer", "unrelated", "steward"))
     team = TeamFactory(name="HR Data", slug="hr-data")
@@ -38,7 +45,9 @@ def personas(db, aw_platform, pg_consumer_login):
     login, password = pg_consumer_login
     PlatformIdentity.objects.create(user=consumer, platform=aw_platform, principal=login)
     return SimpleNamespace(owner=owner, approver=approver, consumer=consumer, unrelated=unrelated, steward=steward,
-                           team=team, product=product, port=port, login=login, password=password)
+                           team=team, product=product, port=port, login=login, password=password,
+                           analytics=Purpose.objects.get(slug="analytics"),
+                           regulatory=Purpose.objects.get(slug="regulatory-reporting"))
 
 
 def consumer_can_select(aw_warehouse, login: str, password: str, table: str = "humanresources.employee") -> bool:
@@ -50,3 +59,19 @@ def consumer_can_select(aw_warehouse, login: str, password: str, table: str = "h
             return True
         except psycopg.errors.InsufficientPrivilege:
             return False
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright  # only the browser tests need it
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()

@@ -21,17 +21,6 @@ pytestmark = [
 SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "var", "screenshots")
 
 
-@pytest.fixture
-def browser():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
-
-
 def log_in(page, base, username):
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=username]", username)

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.access import services
-from apps.access.models import AccessRequest
+from apps.access.models import AccessRequest, Purpose
+from apps.notifications.services import notify
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import DataProductFactory
 
@@ -26,6 +27,9 @@ def world(personas):
         requester=personas.consumer, output_port=personas.port, purpose="Headcount",
         expires_at=timezone.now() + timedelta(days=30))
     personas.draft = DataProductFactory(slug="draft-product", status="draft", owner_team=personas.team)
+    personas.delegation = services.approver_delegation_create(
+        delegator=personas.owner, delegate=personas.approver, starts=timezone.now(), ends=timezone.now() + timedelta(days=3))
+    [personas.notification] = notify(recipients=[personas.consumer], verb="decided", subject="s", message="m")
     return personas
 
 
@@ -35,6 +39,10 @@ def client_for(client, world, persona):
         client.force_login(user)
     return client
 
+
+STEWARDS_ONLY = dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=200, admin=200)
+# an empty POST to a steward form is a 400 with field errors, never a 500
+STEWARDS_ONLY_POST = dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=400, admin=400)
 
 # view name -> kwargs builder, method, expected status per persona
 MATRIX = {
@@ -62,6 +70,24 @@ MATRIX = {
                dict(anonymous=302, unrelated=404, consumer=302, owner=302, steward=302, admin=302)),
     "retry": (lambda w: reverse("access:retry", args=[w.request.pk]), "post",
               dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=302)),
+    "extend": (lambda w: reverse("access:extend", args=[w.request.pk]), "get",
+               dict(anonymous=302, unrelated=404, consumer=200, owner=404, steward=404, admin=404)),
+    "delegations": (lambda w: reverse("access:delegations"), "get",
+                    dict(anonymous=302, unrelated=404, consumer=404, owner=200, steward=200, admin=200)),
+    "delegation_end": (lambda w: reverse("access:delegation_end", args=[w.delegation.pk]), "post",
+                       dict(anonymous=302, unrelated=404, consumer=404, owner=302, steward=404, admin=404)),
+    "policies": (lambda w: reverse("access:policies"), "get", STEWARDS_ONLY),
+    "policy_edit": (lambda w: reverse("access:policy_edit", args=["restricted"]), "get", STEWARDS_ONLY),
+    "policy_edit_post": (lambda w: reverse("access:policy_edit", args=["restricted"]), "post", STEWARDS_ONLY_POST),
+    "purposes": (lambda w: reverse("access:purposes"), "get", STEWARDS_ONLY),
+    "purpose_edit": (lambda w: reverse("access:purpose_edit", args=[Purpose.objects.get(slug="audit").pk]), "get",
+                     STEWARDS_ONLY),
+    "audit": (lambda w: reverse("access:audit"), "get", STEWARDS_ONLY),
+    "audit_export": (lambda w: reverse("access:audit_export"), "get", STEWARDS_ONLY),
+    "notifications": (lambda w: reverse("notifications:inbox"), "get",
+                      dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
+    "notification_read": (lambda w: reverse("notifications:read", args=[w.notification.pk]), "post",
+                          dict(anonymous=302, unrelated=404, consumer=302, owner=404, steward=404, admin=404)),
     "platforms": (lambda w: reverse("platforms:list"), "get",
                   dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
     # Stewards see a platform's sync history; only its team's owners and admins operate it.
@@ -111,17 +137,19 @@ def test_request_form_shows_field_errors_not_a_500(client, world):
     assert "purpose" in form.errors and "accept_terms" in form.errors
     response = client.post(reverse("access:request_create", args=[world.product.slug]),
                            {"output_port": world.port.pk, "purpose": "x", "duration": "custom",
-                            "end_date": "2001-01-01", "accept_terms": "on"})
+                            "purpose_category": world.analytics.pk, "end_date": "2001-01-01", "accept_terms": "on"})
     assert response.status_code == 400 and "end_date" in response.context["form"].errors
     response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": "not-a-number", "purpose": "x", "duration": "90", "accept_terms": "on"})
+                           {"output_port": "not-a-number", "purpose": "x", "duration": "90", "accept_terms": "on",
+                            "purpose_category": world.analytics.pk})
     assert response.status_code == 400 and "output_port" in response.context["form"].errors
 
 
 def test_a_duplicate_request_is_refused_on_the_form(client, world):
     client.force_login(world.consumer)
     response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": world.port.pk, "purpose": "again", "duration": "90", "accept_terms": "on"})
+                           {"output_port": world.port.pk, "purpose": "again", "duration": "90", "accept_terms": "on",
+                            "purpose_category": world.analytics.pk})
     assert response.status_code == 400
     assert "already have an open request" in str(response.context["form"].errors["output_port"])
 

@@ -50,7 +50,8 @@ def world(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         request = access_services.access_request_submit(
             requester=consumer, output_port=port, purpose="Headcount", expires_at=timezone.now() + timedelta(days=30))
-        approved = access_services.access_request_submit(requester=consumer, output_port=port2, purpose="Pay")
+        approved = access_services.access_request_submit(requester=consumer, output_port=port2, purpose="Pay",
+                                                           expires_at=timezone.now() + timedelta(days=90))
         access_services.access_request_approve(access_request_id=approved.pk, actor=owner)
     approved.refresh_from_db()
     return SimpleNamespace(

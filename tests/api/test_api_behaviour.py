@@ -2,11 +2,13 @@
 file (idempotent), the one error body, throttling, tokens, the docs page."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
@@ -23,7 +25,8 @@ def test_request_access_then_approve_over_tokens(world, django_capture_on_commit
     # given the unrelated user wants the employees port
     consumer, owner = api_client(world.unrelated), api_client(world.owner)
     # when they request access and the owner approves from the inbox
-    created = consumer.post("/api/v1/access-requests/", {"output_port": world.port.pk, "purpose": "Headcount report"},
+    created = consumer.post("/api/v1/access-requests/", {"output_port": world.port.pk, "purpose": "Headcount report",
+                                                    "expires_at": (timezone.now() + timedelta(days=30)).isoformat()},
                             format="json")
     assert created.status_code == 201, created.content
     request_id = created.json()["id"]

@@ -3,7 +3,10 @@
 Objects a persona may not see answer 404 like missing ones; objects they see but may not change
 answer 403; anonymous callers always get 401. The rules are the UI's (same selectors/services).
 """
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from tests.api.conftest import PERSONAS, api_client
 
@@ -64,7 +67,8 @@ MATRIX = {
     "requests": ("get", lambda w: "/api/v1/access-requests/", None, EVERYONE),
     "inbox": ("get", lambda w: "/api/v1/access-requests/?scope=inbox", None, EVERYONE),
     "request": ("get", lambda w: f"/api/v1/access-requests/{w.request.pk}/", None, row(401, 404, 200, 200, 200, 200)),
-    "request_create": ("post", lambda w: "/api/v1/access-requests/", lambda w: {"output_port": w.port.pk, "purpose": "Reports"},
+    "request_create": ("post", lambda w: "/api/v1/access-requests/", lambda w: {"output_port": w.port.pk, "purpose": "Reports",
+                                 "expires_at": (timezone.now() + timedelta(days=30)).isoformat()},
                        row(401, 201, 400, 201, 201, 201)),
     "draft_request_create": ("post", lambda w: "/api/v1/access-requests/",
                              lambda w: {"output_port": w.draft_port.pk, "purpose": "Reports"}, row(401, 400, 400, 400, 400, 400)),

@@ -1,0 +1,160 @@
+"""Writes for notifications: in-app messages with email, and signed outbound webhooks.
+
+Callers (``apps.access.services``) say *what happened*; this module decides how people and
+systems hear about it. Emails go through Django's email backend (console in the demo).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .choices import DeliveryStatus
+from .models import Notification, WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Mesh-Signature"
+TIMESTAMP_HEADER = "X-Mesh-Timestamp"
+EVENT_HEADER = "X-Mesh-Event"
+EVENT_ID_HEADER = "X-Mesh-Event-Id"
+
+
+class WebhookTransientError(Exception):
+    """The endpoint did not answer, or answered 5xx/429: worth retrying later."""
+
+
+def notify(*, recipients: Iterable, verb: str, obj=None, subject: str, message: str, url: str = "",
+           dedupe_key: str = "") -> list[Notification]:
+    """Tell each of ``recipients`` (users; duplicates and inactive users skipped) in the in-app
+    inbox and by email. With ``dedupe_key`` a recipient who already got that notification gets
+    nothing new. Returns the notifications created."""
+    created = []
+    seen = set()
+    for user in recipients:
+        if user is None or user.pk in seen or not user.is_active:
+            continue
+        seen.add(user.pk)
+        if dedupe_key and Notification.objects.filter(recipient=user, dedupe_key=dedupe_key).exists():
+            continue
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    recipient=user, verb=verb, message=message, url=url, dedupe_key=dedupe_key,
+                    object_type=_object_type(obj) if obj is not None else "", object_id=str(obj.pk) if obj is not None else "",
+                )
+        except IntegrityError:  # a concurrent run created it first
+            continue
+        created.append(notification)
+        if user.email:
+            link = f"\n\n{settings.PORTAL_BASE_URL.rstrip('/')}{url}" if url else ""
+            send_mail(f"[Mesh Portal] {subject}", f"{message}{link}\n", None, [user.email], fail_silently=True)
+    return created
+
+
+@transaction.atomic
+def notification_mark_read(*, user, notification_id: int | None = None) -> int:
+    """Mark one of ``user``'s notifications (or all of them) read. Returns how many changed."""
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_id is not None:
+        qs = qs.filter(pk=notification_id)
+    return qs.update(read_at=timezone.now())
+
+
+def _object_type(obj) -> str:
+    return {"AccessRequest": "access_request"}.get(type(obj).__name__, type(obj).__name__.lower())
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+def webhook_publish(*, event: str, payload: dict, dedupe_key: str = "") -> list[WebhookDelivery]:
+    """Queue ``event`` for every active endpoint subscribed to it; each delivery is sent by a
+    Celery task after commit. With ``dedupe_key`` an endpoint gets the event once."""
+    deliveries = []
+    body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    for endpoint in WebhookEndpoint.objects.filter(active=True):
+        if not endpoint.wants(event):
+            continue
+        if dedupe_key and WebhookDelivery.objects.filter(endpoint=endpoint, dedupe_key=dedupe_key).exists():
+            continue
+        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, payload=body, dedupe_key=dedupe_key)
+        deliveries.append(delivery)
+        _enqueue_delivery(delivery.pk)
+    return deliveries
+
+
+def _enqueue_delivery(delivery_id: int) -> None:
+    from .tasks import webhook_deliver_task
+
+    def send():
+        try:
+            webhook_deliver_task.delay(delivery_id)
+        except Exception:  # the broker is down (or an eager retry): the delivery stays pending in the log
+            logger.exception("Could not enqueue webhook delivery %s", delivery_id)
+
+    transaction.on_commit(send)
+
+
+def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256 over ``b"<timestamp>." + body`` with ``secret`` (the
+    scheme Stripe and GitHub use: the timestamp inside the MAC stops replays of old bodies)."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def webhook_deliver(*, delivery_id: int, final_attempt: bool = False) -> WebhookDelivery:
+    """POST one delivery, signed. 2xx → delivered. A 4xx (other than 408/429) fails it for good.
+    A network error, timeout, 408/429 or 5xx raises ``WebhookTransientError`` for the task to
+    retry, unless ``final_attempt`` (then it is marked failed with the error). Idempotent:
+    a delivered or failed delivery is left alone."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if delivery.status != DeliveryStatus.PENDING:
+        return delivery
+    endpoint = delivery.endpoint
+    body = json.dumps({"id": str(delivery.event_id), "event": delivery.event, "data": delivery.payload},
+                      sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "User-Agent": "MeshPortal-Webhook/1",
+        EVENT_HEADER: delivery.event,
+        EVENT_ID_HEADER: str(delivery.event_id),
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
+    })
+    delivery.attempts += 1
+    delivery.last_attempt_at = timezone.now()
+    status_code, error, transient = None, "", False
+    try:
+        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 (URL set by admins)
+            status_code = response.status
+    except urllib.error.HTTPError as exc:
+        status_code = exc.code
+        error = f"HTTP {exc.code} {exc.reason}"
+        transient = exc.code >= 500 or exc.code in (408, 429)
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        transient = True
+    delivery.status_code = status_code
+    delivery.error = error
+    if not error:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = timezone.now()
+    elif not transient or final_attempt:
+        delivery.status = DeliveryStatus.FAILED
+    delivery.save(update_fields=["attempts", "last_attempt_at", "status_code", "error", "status", "delivered_at"])
+    if error and transient and not final_attempt:
+        logger.info("Webhook delivery %s to %s failed (%s); will retry", delivery.pk, endpoint.name, error)
+        raise WebhookTransientError(error)
+    return delivery
