@@ -174,20 +174,30 @@ def schema_mapping_apply(*, platform: Platform) -> list[OutputPort]:
 
 @transaction.atomic
 def platform_sync_settings_update(
-    *, platform: Platform, actor: User, sync_enabled: bool, sync_interval_minutes: int,
+    *, platform: Platform, actor: User, sync_enabled: bool | None = None, sync_interval_minutes: int | None = None,
 ) -> Platform:
-    """Set whether ``platform`` syncs on schedule and every how many minutes (5 to 10,080).
-    The next due time counts from the last run's start, so a shorter interval applies at the
-    next beat tick. Raises django ``ValidationError`` (field errors) on a bad interval."""
+    """Set whether ``platform`` syncs on schedule and every how many minutes (5 to 10,080, a
+    week); ``None`` leaves a setting as it is. The next due time counts from the last run's
+    start, so a shorter interval applies at the next beat tick. A change is audited
+    (``platform.schedule_changed``, before/after). Raises ``ApplicationError`` with a field error
+    on ``sync_interval_minutes`` outside the range. Used by the platform page and the API."""
+    from apps.access.services import audit_record
+
     platform = Platform.objects.select_for_update().get(pk=platform.pk)
-    platform.sync_enabled = sync_enabled
-    platform.sync_interval_minutes = sync_interval_minutes
-    platform.full_clean()
-    platform.save(update_fields=["sync_enabled", "sync_interval_minutes", "updated_at"])
-    logger.info(
-        "%s set the sync of platform %s to %s every %s min", actor, platform.pk,
-        "on" if sync_enabled else "off", sync_interval_minutes,
-    )
+    before = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}
+    if sync_interval_minutes is not None:
+        if not 5 <= sync_interval_minutes <= 7 * 24 * 60:
+            raise ApplicationError("The sync interval is out of range.",
+                                   {"sync_interval_minutes": ["Between 5 and 10080 minutes (a week)."]})
+        platform.sync_interval_minutes = sync_interval_minutes
+    if sync_enabled is not None:
+        platform.sync_enabled = sync_enabled
+    after = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}
+    if after != before:
+        platform.save(update_fields=["sync_enabled", "sync_interval_minutes", "updated_at"])
+        audit_record(actor=actor, action="platform.schedule_changed", obj=platform, before=before, after=after)
+        logger.info("%s set the sync of platform %s to %s every %s min", actor, platform.pk,
+                    "on" if platform.sync_enabled else "off", platform.sync_interval_minutes)
     return platform
 
 
@@ -461,30 +471,6 @@ def platform_sync_request(*, platform: Platform, actor: User) -> None:
 
     platform_id, actor_id = platform.pk, actor.pk
     transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
-
-
-@transaction.atomic
-def platform_schedule_update(
-    *, platform: Platform, actor: User, sync_enabled: bool | None = None, sync_interval_minutes: int | None = None,
-) -> Platform:
-    """Change when beat syncs ``platform``. ``sync_interval_minutes``: 5 to 10080 (a week).
-    Raises ApplicationError (field ``sync_interval_minutes``) outside that range."""
-    from apps.access.services import audit_record
-
-    platform = Platform.objects.select_for_update().get(pk=platform.pk)
-    before = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}
-    if sync_interval_minutes is not None:
-        if not 5 <= sync_interval_minutes <= 7 * 24 * 60:
-            raise ApplicationError("The sync interval is out of range.",
-                                   {"sync_interval_minutes": ["Between 5 and 10080 minutes (a week)."]})
-        platform.sync_interval_minutes = sync_interval_minutes
-    if sync_enabled is not None:
-        platform.sync_enabled = sync_enabled
-    after = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}
-    if after != before:
-        platform.save(update_fields=["sync_enabled", "sync_interval_minutes", "updated_at"])
-        audit_record(actor=actor, action="platform.schedule_changed", obj=platform, before=before, after=after)
-    return platform
 
 
 @transaction.atomic

@@ -12,6 +12,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.exceptions import ApplicationError
+
 from . import selectors, services
 from .choices import PlatformKind, SyncRunStatus
 from .dbt_services import dbt_artifacts_upload
@@ -95,8 +97,11 @@ def platform_settings(request, slug: str):
                 platform=platform, actor=request.user, sync_enabled=form.cleaned_data["sync_enabled"],
                 sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except ApplicationError as exc:
+            for field, errors in (exc.extra or {}).items():
+                form.add_error(field if field in form.fields else None, errors)
+            if not exc.extra:
+                form.add_error(None, exc.message)
         else:
             messages.success(request, "Sync settings saved.")
             return redirect("platforms:detail", slug=platform.slug)

@@ -54,7 +54,7 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         platform = self.get_object()
         serializer = s.PlatformScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        platform = services.platform_schedule_update(platform=platform, actor=request.user, **serializer.validated_data)
+        platform = services.platform_sync_settings_update(platform=platform, actor=request.user, **serializer.validated_data)
         return Response(s.PlatformDetailSerializer(platform, context=self.get_serializer_context()).data)
 
     @extend_schema(methods=["GET"], summary="List a platform's sync runs (operators)", tags=["platforms"],
