@@ -13,14 +13,23 @@ from .choices import LISTED_STATUSES
 from .models import Asset, AssetRelation, Column, DataProduct, Domain, OutputPort
 
 
+def data_product_sees_all(*, user) -> bool:
+    """Whether ``user`` sees every data product, drafts included (admins, stewards)."""
+    return user.is_authenticated and (user.is_superuser or user.has_perm("catalog.view_dataproduct"))
+
+
+def data_product_own(*, user) -> QuerySet[DataProduct]:
+    """Products ``user`` holds ``view_dataproduct`` on through a team (their drafts are visible)."""
+    return get_objects_for_user(user, "catalog.view_dataproduct", klass=DataProduct, accept_global_perms=False)
+
+
 def data_product_visible(*, user) -> QuerySet[DataProduct]:
     """Data products ``user`` may see (anonymous users see none)."""
     if not user.is_authenticated:
         return DataProduct.objects.none()
-    if user.is_superuser or user.has_perm("catalog.view_dataproduct"):
+    if data_product_sees_all(user=user):
         return DataProduct.objects.all()
-    own = get_objects_for_user(user, "catalog.view_dataproduct", klass=DataProduct, accept_global_perms=False)
-    return DataProduct.objects.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=own.values("pk")))
+    return DataProduct.objects.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=data_product_own(user=user).values("pk")))
 
 
 def data_product_list(*, user, query: str = "", domain: str = "", classification: str = "") -> QuerySet[DataProduct]:

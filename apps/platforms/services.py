@@ -81,6 +81,10 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
         discovered = get_connector(platform).discover()
         with transaction.atomic():
             counts = _catalog_apply(platform=platform, discovered=discovered, now=timezone.now())
+            if counts.created or counts.updated or counts.removed:
+                from apps.search.services import search_index_schedule
+
+                search_index_schedule(platform_id=platform.pk)  # on commit, on a worker
             run.status = SyncRunStatus.SUCCEEDED
             run.created_count = counts.created
             run.updated_count = counts.updated

@@ -32,3 +32,5 @@ GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default=f"mpt_{secrets.token_hex(3)
 TEST_WAREHOUSE_PG_URL = env("TEST_WAREHOUSE_PG_URL", default="postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_WAREHOUSE_MARIADB_URL = env("TEST_WAREHOUSE_MARIADB_URL", default="mysql://root@127.0.0.1:3306/test")
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# The PostgreSQL search backend is the one under test; the Elasticsearch tests build their own.
+SEARCH_BACKEND = env("SEARCH_BACKEND", default="postgres")

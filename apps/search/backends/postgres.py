@@ -1,0 +1,285 @@
+"""PostgreSQL search: full text (``tsvector`` with weights, GIN) + pg_trgm typo correction.
+
+One statement finds the matching products, ranks them, and counts every facet over all of them
+(a MATERIALIZED CTE read once per facet, in memory); a second fetches and highlights the matching
+assets/columns of the products on the page only. Typos: words not in the vocabulary
+(``search_searchterm``) are replaced by their nearest terms by trigram similarity (pg_trgm's
+``%`` operator and GIN index), and searched alongside the typed word. Without pg_trgm (the
+embedded ``pgserver`` of ``make demo`` does not ship it) the nearest terms come from
+``difflib`` over the vocabulary words with the same first letter.
+
+PostgreSQL docs: "Controlling Text Search" (ts_rank weights, ts_headline), "pg_trgm".
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+
+from django.db import connection
+
+from apps.catalog.choices import LISTED_STATUSES
+
+from ..choices import SearchSort
+from ..highlight import to_html
+from ..query import ParsedQuery, parse
+from ..types import MARK_START, MARK_STOP, MatchHit, ProductHit, SearchParams, SearchResults, Suggestion, Visibility
+from .base import SearchBackend
+
+# ts_rank weights in {D, C, B, A} order.
+WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_STOP}, HighlightAll=true"
+HEADLINE_SHORT = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=12, MaxFragments=1"
+MATCHES_PER_PRODUCT = 3
+TAG_FACET_SIZE = 25
+
+SCORE = """relevance
+    * (1 + ln(1 + popularity) / 4)
+    * CASE WHEN has_contract THEN 1.2 ELSE 1 END
+    * CASE quality WHEN 'pass' THEN 1.1 WHEN 'fail' THEN 0.8 ELSE 1 END
+    * CASE status WHEN 'deprecated' THEN 0.3 ELSE 1 END"""
+
+ORDER = {
+    SearchSort.RELEVANCE: "score DESC, product_id",
+    SearchSort.POPULARITY: "popularity DESC, score DESC, product_id",
+    SearchSort.NEWEST: "created_at DESC, product_id",
+    SearchSort.NAME: "lower(name), product_id",
+}
+
+# Facet -> (SQL condition on the document with its parameter, SQL key expression for counts).
+FILTERS = {
+    "domain": ("d.domain_id = ANY(%(f_domain)s::bigint[])", "domain_id::text"),
+    "team": ("d.owner_team_id = ANY(%(f_team)s::bigint[])", "owner_team_id::text"),
+    "classification": ("d.classification = ANY(%(f_classification)s::text[])", "classification"),
+    "platform": ("d.platform_ids && %(f_platform)s::bigint[]", None),
+    "tag": ("d.tags && %(f_tag)s::varchar[]", None),
+    "status": ("d.status = ANY(%(f_status)s::text[])", "status"),
+    "contract": ("d.has_contract = ANY(%(f_contract)s::boolean[])", "CASE WHEN has_contract THEN 'yes' ELSE 'no' END"),
+    "quality": ("d.quality = ANY(%(f_quality)s::text[])", "quality"),
+}
+
+
+@lru_cache(maxsize=1)
+def trigram_available() -> bool:
+    """Whether pg_trgm is installed in the portal's database (cached per process)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
+def corrections_for(parsed: ParsedQuery) -> dict[str, list[str]]:
+    """Typed word -> the vocabulary word it probably meant, for words (4+ letters) that
+    are not in the vocabulary; the word being typed is left alone while it still prefixes one."""
+    candidates = [w for w in parsed.words if len(w) >= 4 and not w.isdigit()]
+    if not candidates:
+        return {}
+    last = parsed.words[-1] if parsed.prefix_last else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT w FROM unnest(%(words)s::text[]) w
+               WHERE NOT EXISTS (SELECT 1 FROM search_searchterm t WHERE t.term = w)
+                 AND NOT (w = %(last)s AND EXISTS (SELECT 1 FROM search_searchterm t WHERE t.term LIKE %(last_prefix)s))""",
+            # Words are letters and digits only (query.parse): nothing to escape for LIKE.
+            {"words": candidates, "last": last or "", "last_prefix": f"{last}%"},
+        )
+        unknown = [row[0] for row in cursor.fetchall()]
+        if not unknown:
+            return {}
+        if trigram_available():
+            cursor.execute(
+                """SELECT w, ARRAY(SELECT term FROM search_searchterm
+                                   WHERE term %% w ORDER BY similarity(term, w) DESC, frequency DESC LIMIT 1)
+                   FROM unnest(%(words)s::text[]) w""",
+                {"words": unknown},
+            )
+            return {w: list(terms) for w, terms in cursor.fetchall() if terms}
+        result = {}
+        for word in unknown:
+            cursor.execute(
+                """SELECT term FROM search_searchterm WHERE left(term, 1) = left(%(w)s, 1)
+                   AND length(term) BETWEEN length(%(w)s) - 2 AND length(%(w)s) + 2
+                   ORDER BY frequency DESC LIMIT 20000""",
+                {"w": word},
+            )
+            close = difflib.get_close_matches(word, [r[0] for r in cursor.fetchall()], n=1, cutoff=0.75)
+            if close:
+                result[word] = close
+    return result
+
+
+def tsquery_text(parsed: ParsedQuery, corrections: dict[str, list[str]], *, weights: str = "") -> str:
+    """The ``to_tsquery`` input: every word (OR its corrections) AND every phrase; the word being
+    typed also as a prefix. Words are letters/digits only (``query.parse``), so the text cannot
+    carry tsquery operators."""
+    groups = []
+    for i, word in enumerate(parsed.words):
+        alternatives = [f"{word}:*{weights}" if parsed.prefix_last and i == len(parsed.words) - 1 else
+                        (f"{word}:{weights}" if weights else word)]
+        alternatives += [f"{c}:{weights}" if weights else c for c in corrections.get(word, [])]
+        groups.append("(" + " | ".join(alternatives) + ")")
+    for phrase in parsed.phrases:
+        groups.append("(" + " <-> ".join(phrase) + ")")
+    return " & ".join(groups)
+
+
+_HEADLINE_SQL = "ts_headline('english', translate({column}, E'\\x02\\x03', ''), (SELECT q FROM q), %(hl)s)"
+
+
+class PostgresBackend(SearchBackend):
+    name = "postgres"
+
+    def search(self, params: SearchParams, *, visibility: Visibility) -> SearchResults:
+        page_size = max(1, min(params.page_size, 100))
+        page = max(1, params.page)
+        if visibility.anonymous:
+            return SearchResults(total=0, hits=[], facets={}, page=page, page_size=page_size)
+        parsed = parse(params.query)
+        corrections = corrections_for(parsed)
+        tsq = tsquery_text(parsed, corrections)
+        sql, args = self._search_sql(tsq, params, visibility, page, page_size)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            row = cursor.fetchone()
+        total, hits_json, facets = row[0], row[1], dict(zip(self._facet_names(), row[2:]))
+        hits = [ProductHit(product_id=h[0], score=h[1], name_html=to_html(h[2]), summary_html=to_html(h[3]))
+                for h in (hits_json if isinstance(hits_json, list) else json.loads(hits_json or "[]"))]
+        if tsq and hits:
+            self._attach_matches(hits, tsq)
+        facets = {name: (counts if isinstance(counts, dict) else json.loads(counts or "{}")) for name, counts in facets.items()}
+        return SearchResults(
+            total=total, hits=hits, facets=facets, page=page, page_size=page_size,
+            corrections={w: c[0] for w, c in corrections.items()},
+        )
+
+    def _facet_names(self) -> list[str]:
+        return list(FILTERS)
+
+    def _search_sql(self, tsq: str, params: SearchParams, visibility: Visibility, page: int, page_size: int):
+        args: dict = {
+            "tsq": tsq, "weights": WEIGHTS, "hl": HEADLINE, "limit": page_size, "offset": (page - 1) * page_size,
+            "listed": list(LISTED_STATUSES), "own": list(visibility.own_product_ids), "tags": TAG_FACET_SIZE,
+        }
+        where = ["TRUE"]
+        if tsq:
+            where.append("d.document @@ q.q")
+        if not visibility.sees_all:
+            where.append("(d.status = ANY(%(listed)s::text[]) OR d.product_id = ANY(%(own)s::bigint[]))")
+        for facet, values in params.filters.items():
+            if facet not in FILTERS or not values:
+                continue
+            if facet == "contract":
+                values = [v == "yes" for v in values if v in ("yes", "no")]
+            elif facet in ("domain", "team", "platform"):
+                values = [int(v) for v in values if str(v).isdigit()]
+            if not values:
+                continue
+            where.append(FILTERS[facet][0])
+            args[f"f_{facet}"] = values
+        relevance = "ts_rank(%(weights)s::float4[], d.document, q.q, 32)" if tsq else "1.0"
+        headline_q = "q.q" if tsq else "NULL::tsquery"
+        order = ORDER.get(params.sort, ORDER[SearchSort.RELEVANCE])
+        if not tsq and params.sort == SearchSort.RELEVANCE:
+            order = ORDER[SearchSort.POPULARITY]
+        name_html = _HEADLINE_SQL.format(column="name") if tsq else "name"
+        summary_html = _HEADLINE_SQL.format(column="summary") if tsq else "summary"
+        facet_selects = []
+        for facet, (_, key) in FILTERS.items():
+            if key:
+                facet_selects.append(
+                    f"(SELECT coalesce(json_object_agg(k, n), '{{}}') FROM (SELECT {key} AS k, count(*) AS n FROM m GROUP BY 1) f)")
+            else:
+                column = "platform_ids" if facet == "platform" else "tags"
+                facet_selects.append(
+                    f"(SELECT coalesce(json_object_agg(k, n), '{{}}') FROM (SELECT unnest({column})::text AS k, count(*) AS n"
+                    f" FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %(tags)s) f)")
+        sql = f"""
+            WITH q AS (SELECT {"to_tsquery('english', %(tsq)s)" if tsq else "NULL::tsquery"} AS q),
+            m AS MATERIALIZED (
+                SELECT d.product_id, d.name, d.summary, d.domain_id, d.owner_team_id, d.classification, d.status,
+                       d.tags, d.platform_ids, d.has_contract, d.quality, d.popularity, d.created_at,
+                       {relevance} AS relevance
+                FROM search_productdocument d, q
+                WHERE {" AND ".join(where)}
+            ),
+            top AS (
+                SELECT product_id, name, summary, {SCORE} AS score, popularity, created_at FROM m
+                ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
+            )
+            SELECT (SELECT count(*) FROM m),
+                   (SELECT coalesce(json_agg(json_build_array(
+                        product_id, score,
+                        {name_html},
+                        {summary_html}
+                    ) ORDER BY {order}), '[]') FROM top),
+                   {", ".join(facet_selects)}
+        """
+        del headline_q
+        return sql, args
+
+    def _attach_matches(self, hits: list[ProductHit], tsq: str) -> None:
+        by_id = {h.product_id: h for h in hits}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH q AS (SELECT to_tsquery('english', %(tsq)s) AS q)
+                SELECT x.product_id, x.kind, x.asset_id, x.column_id,
+                       ts_headline('english', translate(x.label, E'\\x02\\x03', ''), q.q, %(hl)s),
+                       ts_headline('english', translate(x.description, E'\\x02\\x03', ''), q.q, %(hl_short)s),
+                       x.n
+                FROM (
+                    SELECT e.id, e.product_id, e.kind, e.asset_id, e.column_id, e.label, e.description,
+                           row_number() OVER (PARTITION BY e.product_id
+                                              ORDER BY ts_rank(e.document, q.q) DESC, e.kind, e.id) AS rn,
+                           count(*) OVER (PARTITION BY e.product_id) AS n
+                    FROM search_searchentry e, q
+                    WHERE e.product_id = ANY(%(ids)s::bigint[]) AND e.document @@ q.q
+                ) x, q
+                WHERE x.rn <= %(per)s
+                ORDER BY x.product_id, x.rn
+                """,
+                {"tsq": tsq, "ids": list(by_id), "hl": HEADLINE, "hl_short": HEADLINE_SHORT, "per": MATCHES_PER_PRODUCT},
+            )
+            for product_id, kind, asset_id, column_id, label, description, n in cursor.fetchall():
+                hit = by_id[product_id]
+                hit.match_count = n
+                hit.matches.append(MatchHit(kind=kind, asset_id=asset_id, column_id=column_id,
+                                            label_html=to_html(label), description_html=to_html(description)))
+
+    def autocomplete(self, text: str, *, visibility: Visibility, limit: int = 8) -> list[Suggestion]:
+        parsed = parse(text)
+        if visibility.anonymous or not parsed.words or len("".join(parsed.words)) < 2:
+            return []
+        parsed.prefix_last = True
+        last = parsed.words[-1]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM search_searchterm WHERE term LIKE %(p)s ORDER BY frequency DESC, term LIMIT %(n)s",
+                {"p": f"{last}%", "n": limit},
+            )
+            words = [r[0] for r in cursor.fetchall()]
+        corrections = {} if words else corrections_for(ParsedQuery(words=[last], prefix_last=False))
+        words += [w for ws in corrections.values() for w in ws]
+        # Products: every typed word (or its correction) in the *name* (weight A).
+        parsed_names = ParsedQuery(words=parsed.words, phrases=[], prefix_last=True)
+        name_corrections = {last: corrections[last]} if last in corrections else {}
+        tsq = tsquery_text(parsed_names, name_corrections, weights="A")
+        where = "d.document @@ to_tsquery('english', %(tsq)s)"
+        if not visibility.sees_all:
+            where += " AND (d.status = ANY(%(listed)s::text[]) OR d.product_id = ANY(%(own)s::bigint[]))"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT p.slug, d.name,
+                           ts_headline('english', translate(d.name, E'\\x02\\x03', ''), to_tsquery('english', %(tsq)s), %(hl)s)
+                    FROM search_productdocument d JOIN catalog_dataproduct p ON p.id = d.product_id
+                    WHERE {where}
+                    ORDER BY d.popularity DESC, lower(d.name) LIMIT %(n)s""",
+                {"tsq": tsq, "listed": list(LISTED_STATUSES), "own": list(visibility.own_product_ids),
+                 "hl": HEADLINE, "n": max(1, limit // 2)},
+            )
+            products = [Suggestion(text=name, html=to_html(hl), slug=slug) for slug, name, hl in cursor.fetchall()]
+        prefix = " ".join(parsed.words[:-1])
+        suggestions = products + [
+            Suggestion(text=f"{prefix} {w}".strip(), html=to_html(f"{prefix} {MARK_START}{w}{MARK_STOP}".strip()))
+            for w in dict.fromkeys(words)
+        ]
+        return suggestions[:limit]
