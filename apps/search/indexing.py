@@ -134,6 +134,8 @@ def index_products(*, product_ids: list[int] | None = None) -> int:
     params = {"all": product_ids is None, "ids": list(product_ids or [])}
     with transaction.atomic(), connection.cursor() as cursor:
         if product_ids is None:
+            # TRUNCATE refuses to run while deferred FK checks of this transaction are pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("TRUNCATE search_searchentry, search_productdocument")
         else:
             cursor.execute("DELETE FROM search_searchentry WHERE product_id = ANY(%(ids)s::bigint[])", params)

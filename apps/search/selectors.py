@@ -111,3 +111,38 @@ def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[
 def search_autocomplete(*, user, text: str, limit: int = 8) -> list[Suggestion]:
     """Suggestions while typing (data products by name, then words), typo-tolerant."""
     return get_backend().autocomplete(text[:100], visibility=visibility_for(user=user), limit=limit)
+
+
+def _visible_documents(*, user):
+    from django.db.models import Q
+
+    from apps.catalog.choices import LISTED_STATUSES, DataProductStatus
+
+    from .models import ProductSearchDocument
+
+    visibility = visibility_for(user=user)
+    docs = ProductSearchDocument.objects.exclude(status=DataProductStatus.RETIRED)
+    if visibility.anonymous:
+        return docs.none()
+    if not visibility.sees_all:
+        docs = docs.filter(Q(status__in=LISTED_STATUSES) | Q(product_id__in=visibility.own_product_ids))
+    return docs
+
+
+def _products_in_order(ids: list[int]) -> list[DataProduct]:
+    products = DataProduct.objects.select_related("domain", "owner_team").in_bulk(ids)
+    return [products[i] for i in ids if i in products]
+
+
+def search_popular(*, user, limit: int = 6) -> list[DataProduct]:
+    """Most used visible products (popularity: grants, requests, views over 30 days)."""
+    ids = list(_visible_documents(user=user).exclude(status="deprecated")
+               .order_by("-popularity", "name").values_list("product_id", flat=True)[:limit])
+    return _products_in_order(ids)
+
+
+def search_newest(*, user, limit: int = 6) -> list[DataProduct]:
+    """Newest visible products."""
+    ids = list(_visible_documents(user=user).exclude(status="deprecated")
+               .order_by("-created_at").values_list("product_id", flat=True)[:limit])
+    return _products_in_order(ids)
