@@ -43,11 +43,13 @@ _INSERT_ENTRIES = f"""
 _INSERT_DOCUMENTS = f"""
     INSERT INTO search_productdocument (
         product_id, name, summary, domain_id, owner_team_id, classification, status, tags, platform_ids,
-        has_contract, quality, consumer_count, view_count, request_count, popularity, created_at, indexed_at, document)
+        has_contract, quality, consumer_count, view_count, request_count, popularity, created_at, indexed_at, head, document)
     SELECT p.id, p.name, p.summary, p.domain_id, p.owner_team_id, p.classification, p.status, p.tags,
            coalesce(ports.platform_ids, '{{}}'),
            EXISTS (SELECT 1 FROM catalog_datacontract dc WHERE dc.data_product_id = p.id AND dc.status <> 'retired'),
            coalesce(q.quality, 'none'), 0, 0, 0, 0, p.created_at, now(),
+           setweight(to_tsvector('english', p.name), 'A')
+           || setweight(to_tsvector('english', p.summary || ' ' || array_to_string(p.tags, ' ')), 'B'),
            setweight(to_tsvector('english', p.name), 'A')
            || setweight(to_tsvector('english', p.summary || ' ' || array_to_string(p.tags, ' ')), 'B')
            || setweight(to_tsvector('english', p.description || ' ' || d.name || ' ' || t.name), 'C')

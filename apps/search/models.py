@@ -35,12 +35,14 @@ class ProductSearchDocument(models.Model):
     popularity = models.FloatField(default=0, help_text="3 × consumers + requests + 0.2 × views (30 days).")
     created_at = models.DateTimeField(help_text="When the data product was created (sort: newest).")
     document = SearchVectorField()
+    head = SearchVectorField(help_text="Name (A), summary and tags (B) only: small, for cheap first-pass ranking.")
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "search_productdocument"
         indexes = [
             GinIndex(fields=["document"], name="search_doc_document_gin"),
+            GinIndex(fields=["head"], name="search_doc_head_gin"),
             GinIndex(fields=["tags"], name="search_doc_tags_gin"),
             GinIndex(fields=["platform_ids"], name="search_doc_platforms_gin"),
             models.Index(fields=["-popularity"], name="search_doc_popularity"),

@@ -93,6 +93,9 @@ class SearchResults:
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> word searched instead
     page: int = 1
     page_size: int = 20
+    # True when only the best candidates were counted: ``total`` is then a lower bound and
+    # facet counts cover those candidates (see PostgresBackend._search_sql).
+    truncated: bool = False
 
 
 @dataclass

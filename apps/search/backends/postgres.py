@@ -33,11 +33,20 @@ HEADLINE_SHORT = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinW
 MATCHES_PER_PRODUCT = 3
 TAG_FACET_SIZE = 25
 
-SCORE = """relevance
-    * (1 + ln(1 + popularity) / 4)
-    * CASE WHEN has_contract THEN 1.2 ELSE 1 END
-    * CASE quality WHEN 'pass' THEN 1.1 WHEN 'fail' THEN 0.8 ELSE 1 END
-    * CASE status WHEN 'deprecated' THEN 0.3 ELSE 1 END"""
+SCORE = """({relevance}
+    * (1 + ln(1 + d.popularity) / 4)
+    * CASE WHEN d.has_contract THEN 1.2 ELSE 1 END
+    * CASE d.quality WHEN 'pass' THEN 1.1 WHEN 'fail' THEN 0.8 ELSE 1 END
+    * CASE d.status WHEN 'deprecated' THEN 0.3 ELSE 1 END)"""
+# Candidates per search (see PostgresBackend._search_sql) and how many are ranked on the whole document.
+CANDIDATES = 1000
+RERANK = 100
+CANDIDATE_ORDER = {
+    SearchSort.RELEVANCE: "d.popularity DESC, d.product_id",
+    SearchSort.POPULARITY: "d.popularity DESC, d.product_id",
+    SearchSort.NEWEST: "d.created_at DESC, d.product_id",
+    SearchSort.NAME: "lower(d.name), d.product_id",
+}
 
 ORDER = {
     SearchSort.RELEVANCE: "score DESC, product_id",
@@ -122,7 +131,7 @@ def tsquery_text(parsed: ParsedQuery, corrections: dict[str, list[str]], *, weig
     return " & ".join(groups)
 
 
-_HEADLINE_SQL = "ts_headline('english', translate({column}, E'\\x02\\x03', ''), (SELECT q FROM q), %(hl)s)"
+_HEADLINE_SQL = "ts_headline('english', translate({column}, E'\\x02\\x03', ''), {q}, %(hl)s)"
 
 
 class PostgresBackend(SearchBackend):
@@ -141,13 +150,14 @@ class PostgresBackend(SearchBackend):
             cursor.execute(sql, args)
             row = cursor.fetchone()
         total, hits_json, facets = row[0], row[1], dict(zip(self._facet_names(), row[2:]))
+        truncated = total >= max(CANDIDATES, page * page_size)
         hits = [ProductHit(product_id=h[0], score=h[1], name_html=to_html(h[2]), summary_html=to_html(h[3]))
                 for h in (hits_json if isinstance(hits_json, list) else json.loads(hits_json or "[]"))]
         if tsq and hits:
             self._attach_matches(hits, tsq)
         facets = {name: (counts if isinstance(counts, dict) else json.loads(counts or "{}")) for name, counts in facets.items()}
         return SearchResults(
-            total=total, hits=hits, facets=facets, page=page, page_size=page_size,
+            total=total, hits=hits, facets=facets, page=page, page_size=page_size, truncated=truncated,
             corrections={w: c[0] for w, c in corrections.items()},
         )
 
@@ -155,13 +165,24 @@ class PostgresBackend(SearchBackend):
         return list(FILTERS)
 
     def _search_sql(self, tsq: str, params: SearchParams, visibility: Visibility, page: int, page_size: int):
+        """One statement: candidates, ranking, page, facet counts.
+
+        A common word can match half of a 100,000-product catalog, and ranking or counting all of
+        them costs hundreds of milliseconds. So the statement works on *candidates*: at most
+        ``CANDIDATES`` matches in the order of the requested sort (popularity for relevance;
+        index-ordered, so the scan stops early), plus at most ``CANDIDATES`` products whose name,
+        summary or tags match (the strong matches, GIN on ``head``). Candidates get a cheap score
+        (``head`` rank); the best ``RERANK`` are ranked on the whole document. When the
+        candidates were cut (``truncated``), the total is reported as "more than" and facet counts
+        cover the candidates; below that everything is exact.
+        """
+        k = max(CANDIDATES, page * page_size)
         args: dict = {
             "tsq": tsq, "weights": WEIGHTS, "hl": HEADLINE, "limit": page_size, "offset": (page - 1) * page_size,
             "listed": list(LISTED_STATUSES), "own": list(visibility.own_product_ids), "tags": TAG_FACET_SIZE,
+            "k": k, "rerank": max(RERANK, page * page_size),
         }
         where = ["TRUE"]
-        if tsq:
-            where.append("d.document @@ q.q")
         if not visibility.sees_all:
             where.append("(d.status = ANY(%(listed)s::text[]) OR d.product_id = ANY(%(own)s::bigint[]))")
         for facet, values in params.filters.items():
@@ -175,13 +196,28 @@ class PostgresBackend(SearchBackend):
                 continue
             where.append(FILTERS[facet][0])
             args[f"f_{facet}"] = values
-        relevance = "ts_rank(%(weights)s::float4[], d.document, q.q, 32)" if tsq else "1.0"
-        headline_q = "q.q" if tsq else "NULL::tsquery"
-        order = ORDER.get(params.sort, ORDER[SearchSort.RELEVANCE])
-        if not tsq and params.sort == SearchSort.RELEVANCE:
-            order = ORDER[SearchSort.POPULARITY]
-        name_html = _HEADLINE_SQL.format(column="name") if tsq else "name"
-        summary_html = _HEADLINE_SQL.format(column="summary") if tsq else "summary"
+        sort = params.sort if params.sort in ORDER else SearchSort.RELEVANCE
+        if not tsq and sort == SearchSort.RELEVANCE:
+            sort = SearchSort.POPULARITY
+        candidate_order = CANDIDATE_ORDER[sort]
+        tq = "to_tsquery('english'::regconfig, %(tsq)s)"
+        conditions = " AND ".join(where)
+        if tsq:
+            candidates = f"""
+                (SELECT d.product_id FROM search_productdocument d
+                 WHERE d.document @@ {tq} AND {conditions} ORDER BY {candidate_order} LIMIT %(k)s)
+                UNION
+                (SELECT d.product_id FROM search_productdocument d
+                 WHERE d.head @@ {tq} AND {conditions} ORDER BY {candidate_order} LIMIT %(k)s)"""
+            cheap = f"(0.05 + ts_rank(%(weights)s::float4[], d.head, {tq}, 32))"
+            full = f"ts_rank(%(weights)s::float4[], d.document, {tq}, 32)"
+            name_html = _HEADLINE_SQL.format(column="d.name", q=tq)
+            summary_html = _HEADLINE_SQL.format(column="d.summary", q=tq)
+        else:
+            candidates = f"SELECT d.product_id FROM search_productdocument d WHERE {conditions} ORDER BY {candidate_order} LIMIT %(k)s"
+            cheap = full = "1.0"
+            name_html, summary_html = "d.name", "d.summary"
+        order = ORDER[sort]
         facet_selects = []
         for facet, (_, key) in FILTERS.items():
             if key:
@@ -193,27 +229,31 @@ class PostgresBackend(SearchBackend):
                     f"(SELECT coalesce(json_object_agg(k, n), '{{}}') FROM (SELECT unnest({column})::text AS k, count(*) AS n"
                     f" FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %(tags)s) f)")
         sql = f"""
-            WITH q AS (SELECT {"to_tsquery('english', %(tsq)s)" if tsq else "NULL::tsquery"} AS q),
-            m AS MATERIALIZED (
-                SELECT d.product_id, d.name, d.summary, d.domain_id, d.owner_team_id, d.classification, d.status,
-                       d.tags, d.platform_ids, d.has_contract, d.quality, d.popularity, d.created_at,
-                       {relevance} AS relevance
-                FROM search_productdocument d, q
-                WHERE {" AND ".join(where)}
+            WITH m AS MATERIALIZED (
+                SELECT d.product_id, d.name, d.domain_id, d.owner_team_id, d.classification, d.status, d.tags,
+                       d.platform_ids, d.has_contract, d.quality, d.popularity, d.created_at,
+                       {SCORE.format(relevance=cheap)} AS score
+                FROM search_productdocument d
+                WHERE d.product_id IN ({candidates})
+            ),
+            best AS (
+                SELECT product_id FROM m ORDER BY {order} LIMIT %(rerank)s
+            ),
+            ranked AS (
+                SELECT d.product_id, d.name, d.popularity, d.created_at,
+                       {SCORE.format(relevance=full)} AS score
+                FROM search_productdocument d WHERE d.product_id IN (SELECT product_id FROM best)
             ),
             top AS (
-                SELECT product_id, name, summary, {SCORE} AS score, popularity, created_at FROM m
-                ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
+                SELECT r.product_id, r.score, r.pos, {name_html} AS name_html, {summary_html} AS summary_html
+                FROM (SELECT *, row_number() OVER (ORDER BY {order}) AS pos FROM ranked
+                      ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) r
+                JOIN search_productdocument d ON d.product_id = r.product_id
             )
             SELECT (SELECT count(*) FROM m),
-                   (SELECT coalesce(json_agg(json_build_array(
-                        product_id, score,
-                        {name_html},
-                        {summary_html}
-                    ) ORDER BY {order}), '[]') FROM top),
+                   (SELECT coalesce(json_agg(json_build_array(product_id, score, name_html, summary_html) ORDER BY pos), '[]') FROM top),
                    {", ".join(facet_selects)}
         """
-        del headline_q
         return sql, args
 
     def _attach_matches(self, hits: list[ProductHit], tsq: str) -> None:
