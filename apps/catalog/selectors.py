@@ -116,6 +116,11 @@ def data_product_assets(*, product: DataProduct) -> QuerySet[Asset]:
     )
 
 
+def data_product_tables(*, product: DataProduct) -> QuerySet[Asset]:
+    """The product's tables and views without their columns (the overview's list)."""
+    return data_product_assets(product=product).prefetch_related(None).only("schema", "name", "kind", "description")
+
+
 def data_product_contract(*, product: DataProduct) -> DataContract | None:
     """The current data contract: the newest ``active`` version, else the newest."""
     contracts = DataContract.objects.filter(data_product=product)

@@ -78,7 +78,8 @@ def _tab_context(request, product, tab: str) -> dict:
     user = request.user
     if tab == "overview":
         return {"contract": selectors.data_product_contract(product=product),
-                "consumer_count": access_selectors.grant_active_for_product(product=product).count()}
+                "consumer_count": access_selectors.grant_active_for_product(product=product).count(),
+                "tables": selectors.data_product_tables(product=product)}
     if tab in ("ports", "access"):
         return {"ports": [
             {"port": port, "my_request": access_selectors.access_request_for_port(user=user, output_port=port)}
