@@ -402,7 +402,7 @@ def explain() -> None:
         print("\n--- typo correction (pg_trgm GIN)")
         print("\n".join(r[0] for r in cur.fetchall()))
         cur.execute("EXPLAIN (ANALYZE, COSTS OFF) SELECT d.product_id FROM search_productdocument d "
-                    "WHERE d.document @@ to_tsquery('english', 'cust:*A') AND d.status = ANY('{published,deprecated}') "
+                    "WHERE d.head @@ to_tsquery('english', 'cust:*A') AND d.status = ANY('{published,deprecated}') "
                     "ORDER BY d.popularity DESC LIMIT 4")
         print("\n--- autocomplete: product names by prefix")
         print("\n".join(r[0] for r in cur.fetchall()))

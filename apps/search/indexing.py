@@ -43,29 +43,18 @@ _INSERT_ENTRIES = f"""
 _INSERT_DOCUMENTS = f"""
     INSERT INTO search_productdocument (
         product_id, name, summary, domain_id, owner_team_id, classification, status, tags, platform_ids,
-        has_contract, quality, consumer_count, view_count, request_count, popularity, created_at, indexed_at, head, document)
+        has_contract, quality, consumer_count, view_count, request_count, popularity, created_at, indexed_at, head)
     SELECT p.id, p.name, p.summary, p.domain_id, p.owner_team_id, p.classification, p.status, p.tags,
            coalesce(ports.platform_ids, '{{}}'),
            EXISTS (SELECT 1 FROM catalog_datacontract dc WHERE dc.data_product_id = p.id AND dc.status <> 'retired'),
            coalesce(q.quality, 'none'), 0, 0, 0, 0, p.created_at, now(),
            setweight(to_tsvector('english', p.name), 'A')
-           || setweight(to_tsvector('english', p.summary || ' ' || array_to_string(p.tags, ' ')), 'B'),
-           setweight(to_tsvector('english', p.name), 'A')
            || setweight(to_tsvector('english', p.summary || ' ' || array_to_string(p.tags, ' ')), 'B')
-           || setweight(to_tsvector('english', p.description || ' ' || d.name || ' ' || t.name), 'C')
-           || setweight(to_tsvector('english', coalesce(e.text, '')), 'D')
     FROM catalog_dataproduct p
-    JOIN catalog_domain d ON d.id = p.domain_id
-    JOIN accounts_team t ON t.id = p.owner_team_id
     LEFT JOIN (
         SELECT data_product_id, array_agg(DISTINCT platform_id) AS platform_ids
         FROM catalog_outputport WHERE (%(all)s OR data_product_id = ANY(%(ids)s::bigint[])) GROUP BY 1
     ) ports ON ports.data_product_id = p.id
-    LEFT JOIN (
-        SELECT product_id,
-               string_agg({_SPLIT.format("label")} || ' ' || description, ' ') AS text
-        FROM search_searchentry WHERE (%(all)s OR product_id = ANY(%(ids)s::bigint[])) GROUP BY 1
-    ) e ON e.product_id = p.id
     LEFT JOIN (
         SELECT pa.product_id,
                CASE WHEN bool_or(qc.status IN ('fail', 'error')) THEN 'fail'
@@ -75,6 +64,24 @@ _INSERT_DOCUMENTS = f"""
         JOIN catalog_qualitycheck qc ON qc.asset_id = pa.asset_id AND qc.removed_at IS NULL
         GROUP BY 1
     ) q ON q.product_id = p.id
+    WHERE (%(all)s OR p.id = ANY(%(ids)s::bigint[]))
+"""
+
+_INSERT_TEXTS = f"""
+    INSERT INTO search_producttext (product_id, document)
+    SELECT p.id,
+           setweight(to_tsvector('english', p.name), 'A')
+           || setweight(to_tsvector('english', p.summary || ' ' || array_to_string(p.tags, ' ')), 'B')
+           || setweight(to_tsvector('english', p.description || ' ' || d.name || ' ' || t.name), 'C')
+           || setweight(to_tsvector('english', coalesce(e.text, '')), 'D')
+    FROM catalog_dataproduct p
+    JOIN catalog_domain d ON d.id = p.domain_id
+    JOIN accounts_team t ON t.id = p.owner_team_id
+    LEFT JOIN (
+        SELECT product_id,
+               string_agg({_SPLIT.format("label")} || ' ' || description, ' ') AS text
+        FROM search_searchentry WHERE (%(all)s OR product_id = ANY(%(ids)s::bigint[])) GROUP BY 1
+    ) e ON e.product_id = p.id
     WHERE (%(all)s OR p.id = ANY(%(ids)s::bigint[]))
 """
 
@@ -138,13 +145,15 @@ def index_products(*, product_ids: list[int] | None = None) -> int:
         if product_ids is None:
             # TRUNCATE refuses to run while deferred FK checks of this transaction are pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("TRUNCATE search_searchentry, search_productdocument")
+            cursor.execute("TRUNCATE search_searchentry, search_productdocument, search_producttext")
         else:
             cursor.execute("DELETE FROM search_searchentry WHERE product_id = ANY(%(ids)s::bigint[])", params)
             cursor.execute("DELETE FROM search_productdocument WHERE product_id = ANY(%(ids)s::bigint[])", params)
+            cursor.execute("DELETE FROM search_producttext WHERE product_id = ANY(%(ids)s::bigint[])", params)
         cursor.execute(_INSERT_ENTRIES, params)
         cursor.execute(_INSERT_DOCUMENTS, params)
         written = cursor.rowcount
+        cursor.execute(_INSERT_TEXTS, params)
         cursor.execute(_POPULARITY, params)
         if product_ids is None:
             cursor.execute("TRUNCATE search_searchterm")

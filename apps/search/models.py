@@ -14,9 +14,10 @@ from .choices import EntryKind, QualitySignal
 
 
 class ProductSearchDocument(models.Model):
-    """One data product as search sees it: its text as a weighted ``tsvector`` (name A,
-    summary and tags B, description, domain and owner team C, its assets' and columns' names and
-    descriptions D), the facet values, and the ranking signals (popularity, contract, quality)."""
+    """One data product as search sees it: facet values, ranking signals (popularity, contract,
+    quality) and ``head``, the small ``tsvector`` of its name and summary/tags. Kept narrow on
+    purpose (the whole text is in ``ProductSearchText``) so that the 100,000 rows stay in
+    PostgreSQL's shared buffers and visiting thousands of matches costs microseconds each."""
 
     product = models.OneToOneField("catalog.DataProduct", on_delete=models.CASCADE, primary_key=True, related_name="+")
     name = models.CharField(max_length=200)
@@ -34,14 +35,12 @@ class ProductSearchDocument(models.Model):
     request_count = models.PositiveIntegerField(default=0, help_text="Access requests in the last 30 days.")
     popularity = models.FloatField(default=0, help_text="3 × consumers + requests + 0.2 × views (30 days).")
     created_at = models.DateTimeField(help_text="When the data product was created (sort: newest).")
-    document = SearchVectorField()
     head = SearchVectorField(help_text="Name (A), summary and tags (B) only: small, for cheap first-pass ranking.")
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "search_productdocument"
         indexes = [
-            GinIndex(fields=["document"], name="search_doc_document_gin"),
             GinIndex(fields=["head"], name="search_doc_head_gin"),
             GinIndex(fields=["tags"], name="search_doc_tags_gin"),
             GinIndex(fields=["platform_ids"], name="search_doc_platforms_gin"),
@@ -52,6 +51,21 @@ class ProductSearchDocument(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProductSearchText(models.Model):
+    """A data product's whole text as a weighted ``tsvector``: name A, summary and tags B,
+    description, domain and owner team C, its assets' and columns' names and descriptions D."""
+
+    product = models.OneToOneField("catalog.DataProduct", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    document = SearchVectorField()
+
+    class Meta:
+        db_table = "search_producttext"
+        indexes = [GinIndex(fields=["document"], name="search_text_document_gin")]
+
+    def __str__(self) -> str:
+        return f"text of product {self.product_id}"
 
 
 class SearchEntry(models.Model):

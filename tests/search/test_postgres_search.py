@@ -152,3 +152,18 @@ def test_popularity_counts_grants_requests_and_recent_views_only(catalog):
 
     doc = ProductSearchDocument.objects.get(product=catalog.vendors)
     assert (doc.view_count, doc.popularity) == (10, pytest.approx(2.0))
+
+
+def test_a_very_common_word_is_ranked_and_counted_over_the_best_candidates(catalog, monkeypatch):
+    # given: candidate limits as if the catalog were huge
+    monkeypatch.setattr(postgres, "CANDIDATES", 1)
+    monkeypatch.setattr(postgres, "TEXT_CANDIDATES", 1)
+    # when
+    page = search_products(user=catalog.unrelated, params=SearchParams(query="customer", page_size=1))
+    # then: a page of results, flagged as counted over candidates only
+    assert page.results.truncated is True
+    assert len(page.hits) == 1
+    # and with room for every match the count is exact
+    monkeypatch.setattr(postgres, "CANDIDATES", 1000)
+    monkeypatch.setattr(postgres, "TEXT_CANDIDATES", 400)
+    assert search_products(user=catalog.unrelated, params=SearchParams(query="customer")).results.truncated is False

@@ -39,7 +39,8 @@ SCORE = """({relevance}
     * CASE d.quality WHEN 'pass' THEN 1.1 WHEN 'fail' THEN 0.8 ELSE 1 END
     * CASE d.status WHEN 'deprecated' THEN 0.3 ELSE 1 END)"""
 # Candidates per search (see PostgresBackend._search_sql) and how many are ranked on the whole document.
-CANDIDATES = 1000
+CANDIDATES = 1000  # strong matches (name, summary, tags)
+TEXT_CANDIDATES = 400  # matches anywhere (description, tables, columns)
 RERANK = 100
 CANDIDATE_ORDER = {
     SearchSort.RELEVANCE: "d.popularity DESC, d.product_id",
@@ -149,8 +150,9 @@ class PostgresBackend(SearchBackend):
         with connection.cursor() as cursor:
             cursor.execute(sql, args)
             row = cursor.fetchone()
-        total, hits_json, facets = row[0], row[1], dict(zip(self._facet_names(), row[2:]))
-        truncated = total >= max(CANDIDATES, page * page_size)
+        total, text_count, hits_json = row[0], row[1], row[2]
+        facets = dict(zip(self._facet_names(), row[3:]))
+        truncated = text_count >= max(TEXT_CANDIDATES, page * page_size) or total >= max(CANDIDATES, page * page_size)
         hits = [ProductHit(product_id=h[0], score=h[1], name_html=to_html(h[2]), summary_html=to_html(h[3]))
                 for h in (hits_json if isinstance(hits_json, list) else json.loads(hits_json or "[]"))]
         if tsq and hits:
@@ -180,7 +182,7 @@ class PostgresBackend(SearchBackend):
         args: dict = {
             "tsq": tsq, "weights": WEIGHTS, "hl": HEADLINE, "limit": page_size, "offset": (page - 1) * page_size,
             "listed": list(LISTED_STATUSES), "own": list(visibility.own_product_ids), "tags": TAG_FACET_SIZE,
-            "k": k, "rerank": max(RERANK, page * page_size),
+            "k": k, "k_text": max(TEXT_CANDIDATES, page * page_size), "rerank": max(RERANK, page * page_size),
         }
         where = ["TRUE"]
         if not visibility.sees_all:
@@ -203,17 +205,20 @@ class PostgresBackend(SearchBackend):
         tq = "to_tsquery('english'::regconfig, %(tsq)s)"
         conditions = " AND ".join(where)
         if tsq:
+            text_candidates = f"""
+                SELECT d.product_id FROM search_productdocument d JOIN search_producttext t ON t.product_id = d.product_id
+                WHERE t.document @@ {tq} AND {conditions} ORDER BY {candidate_order} LIMIT %(k_text)s"""
             candidates = f"""
-                (SELECT d.product_id FROM search_productdocument d
-                 WHERE d.document @@ {tq} AND {conditions} ORDER BY {candidate_order} LIMIT %(k)s)
+                SELECT product_id FROM by_text
                 UNION
                 (SELECT d.product_id FROM search_productdocument d
                  WHERE d.head @@ {tq} AND {conditions} ORDER BY {candidate_order} LIMIT %(k)s)"""
             cheap = f"(0.05 + ts_rank(%(weights)s::float4[], d.head, {tq}, 32))"
-            full = f"ts_rank(%(weights)s::float4[], d.document, {tq}, 32)"
+            full = f"ts_rank(%(weights)s::float4[], t.document, {tq}, 32)"
             name_html = _HEADLINE_SQL.format(column="d.name", q=tq)
             summary_html = _HEADLINE_SQL.format(column="d.summary", q=tq)
         else:
+            text_candidates = f"SELECT d.product_id FROM search_productdocument d WHERE {conditions} ORDER BY {candidate_order} LIMIT %(k_text)s"
             candidates = f"SELECT d.product_id FROM search_productdocument d WHERE {conditions} ORDER BY {candidate_order} LIMIT %(k)s"
             cheap = full = "1.0"
             name_html, summary_html = "d.name", "d.summary"
@@ -229,7 +234,8 @@ class PostgresBackend(SearchBackend):
                     f"(SELECT coalesce(json_object_agg(k, n), '{{}}') FROM (SELECT unnest({column})::text AS k, count(*) AS n"
                     f" FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %(tags)s) f)")
         sql = f"""
-            WITH m AS MATERIALIZED (
+            WITH by_text AS MATERIALIZED ({text_candidates}),
+            m AS MATERIALIZED (
                 SELECT d.product_id, d.name, d.domain_id, d.owner_team_id, d.classification, d.status, d.tags,
                        d.platform_ids, d.has_contract, d.quality, d.popularity, d.created_at,
                        {SCORE.format(relevance=cheap)} AS score
@@ -242,7 +248,8 @@ class PostgresBackend(SearchBackend):
             ranked AS (
                 SELECT d.product_id, d.name, d.popularity, d.created_at,
                        {SCORE.format(relevance=full)} AS score
-                FROM search_productdocument d WHERE d.product_id IN (SELECT product_id FROM best)
+                FROM search_productdocument d JOIN search_producttext t ON t.product_id = d.product_id
+                WHERE d.product_id IN (SELECT product_id FROM best)
             ),
             top AS (
                 SELECT r.product_id, r.score, r.pos, {name_html} AS name_html, {summary_html} AS summary_html
@@ -250,7 +257,7 @@ class PostgresBackend(SearchBackend):
                       ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) r
                 JOIN search_productdocument d ON d.product_id = r.product_id
             )
-            SELECT (SELECT count(*) FROM m),
+            SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM by_text),
                    (SELECT coalesce(json_agg(json_build_array(product_id, score, name_html, summary_html) ORDER BY pos), '[]') FROM top),
                    {", ".join(facet_selects)}
         """
@@ -303,7 +310,7 @@ class PostgresBackend(SearchBackend):
         parsed_names = ParsedQuery(words=parsed.words, phrases=[], prefix_last=True)
         name_corrections = {last: corrections[last]} if last in corrections else {}
         tsq = tsquery_text(parsed_names, name_corrections, weights="A")
-        where = "d.document @@ to_tsquery('english', %(tsq)s)"
+        where = "d.head @@ to_tsquery('english', %(tsq)s)"
         if not visibility.sees_all:
             where += " AND (d.status = ANY(%(listed)s::text[]) OR d.product_id = ANY(%(own)s::bigint[]))"
         with connection.cursor() as cursor:
