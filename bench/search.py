@@ -380,10 +380,10 @@ def explain() -> None:
     from apps.search.query import parse
     from apps.search.types import SearchParams, Visibility
 
-    from apps.catalog.selectors import data_product_own
+    from apps.catalog.selectors import data_product_own_ids
     from apps.accounts.models import User
 
-    visibility = Visibility(own_product_ids=tuple(data_product_own(user=User.objects.get(username=BENCH_USER))
+    visibility = Visibility(own_product_ids=tuple(data_product_own_ids(user=User.objects.get(username=BENCH_USER)
                                                    .values_list("pk", flat=True)))
     backend = pg.PostgresBackend()
     cases = [("search 'customer' (common word, ranked, 8 facets)", "customer", {}),

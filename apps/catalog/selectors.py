@@ -18,9 +18,31 @@ def data_product_sees_all(*, user) -> bool:
     return user.is_authenticated and (user.is_superuser or user.has_perm("catalog.view_dataproduct"))
 
 
+def data_product_own_ids(*, user) -> list[int]:
+    """Ids of the products ``user`` holds ``view_dataproduct`` on, directly or through a team's
+    group (django-guardian object permissions): the drafts they may see.
+
+    Same rule as ``guardian.shortcuts.get_objects_for_user(..., accept_global_perms=False)``, read
+    straight from guardian's tables through their (group/user, content type, object) indexes:
+    that shortcut compares ``id::varchar`` with ``object_pk`` and scans every permission row,
+    ~50 ms with 100,000 products."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    if not user.is_authenticated:
+        return []
+    content_type = ContentType.objects.get_for_model(DataProduct)
+    by_user = UserObjectPermission.objects.filter(
+        user=user, content_type=content_type, permission__codename="view_dataproduct").values_list("object_pk", flat=True)
+    by_group = GroupObjectPermission.objects.filter(
+        group__user=user, content_type=content_type, permission__codename="view_dataproduct",
+    ).values_list("object_pk", flat=True)
+    return sorted({int(pk) for pk in by_user.union(by_group) if pk.isdigit()})
+
+
 def data_product_own(*, user) -> QuerySet[DataProduct]:
     """Products ``user`` holds ``view_dataproduct`` on through a team (their drafts are visible)."""
-    return get_objects_for_user(user, "catalog.view_dataproduct", klass=DataProduct, accept_global_perms=False)
+    return DataProduct.objects.filter(pk__in=data_product_own_ids(user=user))
 
 
 def data_product_visible(*, user) -> QuerySet[DataProduct]:

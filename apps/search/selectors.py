@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
-
 from apps.accounts.models import Team
 from apps.catalog.choices import Classification, DataProductStatus
 from apps.catalog.models import DataProduct, Domain
-from apps.catalog.selectors import data_product_own, data_product_sees_all
+from apps.catalog.selectors import data_product_own_ids, data_product_sees_all
 from apps.platforms.models import Platform
 
 from .backends import get_backend
@@ -22,7 +20,7 @@ def visibility_for(*, user) -> Visibility:
         return Visibility(anonymous=True)
     if data_product_sees_all(user=user):
         return Visibility(sees_all=True)
-    return Visibility(own_product_ids=tuple(data_product_own(user=user).values_list("pk", flat=True)))
+    return Visibility(own_product_ids=tuple(data_product_own_ids(user=user)))
 
 
 @dataclass
@@ -76,8 +74,7 @@ def search_params_from(data, *, page_size: int = 20) -> SearchParams:
 def search_products(*, user, params: SearchParams) -> SearchPage:
     """Run ``params`` on the configured backend for ``user``; see ``SearchBackend.search``."""
     results = get_backend().search(params, visibility=visibility_for(user=user))
-    products = DataProduct.objects.select_related("domain", "owner_team").prefetch_related(
-        Prefetch("output_ports")).in_bulk([h.product_id for h in results.hits])
+    products = DataProduct.objects.select_related("domain", "owner_team").in_bulk([h.product_id for h in results.hits])
     for hit in results.hits:
         hit.product = products.get(hit.product_id)
     results.hits = [h for h in results.hits if h.product is not None]

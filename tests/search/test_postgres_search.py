@@ -164,6 +164,6 @@ def test_a_very_common_word_is_ranked_and_counted_over_the_best_candidates(catal
     assert page.results.truncated is True
     assert len(page.hits) == 1
     # and with room for every match the count is exact
-    monkeypatch.setattr(postgres, "CANDIDATES", 1000)
-    monkeypatch.setattr(postgres, "TEXT_CANDIDATES", 400)
+    monkeypatch.setattr(postgres, "CANDIDATES", 500)
+    monkeypatch.setattr(postgres, "TEXT_CANDIDATES", 200)
     assert search_products(user=catalog.unrelated, params=SearchParams(query="customer")).results.truncated is False

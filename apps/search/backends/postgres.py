@@ -16,7 +16,7 @@ import difflib
 import json
 from functools import lru_cache
 
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.catalog.choices import LISTED_STATUSES
 
@@ -39,8 +39,8 @@ SCORE = """({relevance}
     * CASE d.quality WHEN 'pass' THEN 1.1 WHEN 'fail' THEN 0.8 ELSE 1 END
     * CASE d.status WHEN 'deprecated' THEN 0.3 ELSE 1 END)"""
 # Candidates per search (see PostgresBackend._search_sql) and how many are ranked on the whole document.
-CANDIDATES = 1000  # strong matches (name, summary, tags)
-TEXT_CANDIDATES = 400  # matches anywhere (description, tables, columns)
+CANDIDATES = 500  # strong matches (name, summary, tags)
+TEXT_CANDIDATES = 200  # matches anywhere (description, tables, columns)
 RERANK = 100
 CANDIDATE_ORDER = {
     SearchSort.RELEVANCE: "d.popularity DESC, d.product_id",
@@ -147,7 +147,9 @@ class PostgresBackend(SearchBackend):
         corrections = corrections_for(parsed)
         tsq = tsquery_text(parsed, corrections)
         sql, args = self._search_sql(tsq, params, visibility, page, page_size)
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Parallel workers cost more to start than this statement takes.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             cursor.execute(sql, args)
             row = cursor.fetchone()
         total, text_count, hits_json = row[0], row[1], row[2]
@@ -186,7 +188,8 @@ class PostgresBackend(SearchBackend):
         }
         where = ["TRUE"]
         if not visibility.sees_all:
-            where.append("(d.status = ANY(%(listed)s::text[]) OR d.product_id = ANY(%(own)s::bigint[]))")
+            # The sub-select keeps the planner from estimating each of possibly thousands of ids.
+            where.append("(d.status = ANY(%(listed)s::text[]) OR d.product_id IN (SELECT unnest(%(own)s::bigint[])))")
         for facet, values in params.filters.items():
             if facet not in FILTERS or not values:
                 continue
