@@ -383,8 +383,7 @@ def explain() -> None:
     from apps.catalog.selectors import data_product_own_ids
     from apps.accounts.models import User
 
-    visibility = Visibility(own_product_ids=tuple(data_product_own_ids(user=User.objects.get(username=BENCH_USER)
-                                                   .values_list("pk", flat=True)))
+    visibility = Visibility(own_product_ids=tuple(data_product_own_ids(user=User.objects.get(username=BENCH_USER))))
     backend = pg.PostgresBackend()
     cases = [("search 'customer' (common word, ranked, 8 facets)", "customer", {}),
              ("search 'custmer' (typo) + domain filter", "custmer", {"domain": ["1"]})]
