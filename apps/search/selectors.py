@@ -15,6 +15,9 @@ from .choices import QualitySignal, SearchSort
 from .types import FACETS, Facet, FacetValue, SearchParams, SearchResults, Suggestion, Visibility
 
 
+FACET_VALUES_SHOWN = 12
+
+
 def visibility_for(*, user) -> Visibility:
     if not user.is_authenticated:
         return Visibility(anonymous=True)
@@ -101,7 +104,9 @@ def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[
             else:
                 values.append(FacetValue(key=key, label=static.get(facet, {}).get(key, key), count=count,
                                          selected=key in selected))
-        facets.append(Facet(name=facet, label=label, values=values))
+        # The 12 largest values, plus any the user selected (a filter never disappears from view).
+        shown = values[:FACET_VALUES_SHOWN] + [v for v in values[FACET_VALUES_SHOWN:] if v.selected]
+        facets.append(Facet(name=facet, label=label, values=shown))
     return facets
 
 
