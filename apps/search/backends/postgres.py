@@ -146,7 +146,7 @@ class PostgresBackend(SearchBackend):
         parsed = parse(params.query)
         corrections = corrections_for(parsed)
         tsq = tsquery_text(parsed, corrections)
-        sql, args = self._search_sql(tsq, params, visibility, page, page_size)
+        sql, args = self._search_sql(tsq, params, visibility, page, page_size, parsed_phrases=bool(parsed.phrases))
         with transaction.atomic(), connection.cursor() as cursor:
             # Parallel workers cost more to start than this statement takes.
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
@@ -168,7 +168,8 @@ class PostgresBackend(SearchBackend):
     def _facet_names(self) -> list[str]:
         return list(FILTERS)
 
-    def _search_sql(self, tsq: str, params: SearchParams, visibility: Visibility, page: int, page_size: int):
+    def _search_sql(self, tsq: str, params: SearchParams, visibility: Visibility, page: int, page_size: int,
+                    parsed_phrases: bool = False):
         """One statement: candidates, ranking, page, facet counts.
 
         A common word can match half of a 100,000-product catalog, and ranking or counting all of
@@ -208,9 +209,13 @@ class PostgresBackend(SearchBackend):
         tq = "to_tsquery('english'::regconfig, %(tsq)s)"
         conditions = " AND ".join(where)
         if tsq:
+            # A phrase is rare more often than a word, and walking the sort order to find a rare
+            # match visits the whole catalog; the GIN index (documents holding every word of it,
+            # then the positions rechecked) bounds the work by those documents instead.
+            text_order = "" if parsed_phrases else f"ORDER BY {candidate_order}"
             text_candidates = f"""
                 SELECT d.product_id FROM search_productdocument d JOIN search_producttext t ON t.product_id = d.product_id
-                WHERE t.document @@ {tq} AND {conditions} ORDER BY {candidate_order} LIMIT %(k_text)s"""
+                WHERE t.document @@ {tq} AND {conditions} {text_order} LIMIT %(k_text)s"""
             candidates = f"""
                 SELECT product_id FROM by_text
                 UNION
