@@ -17,11 +17,13 @@ def search_index_schedule(*, product_ids: list[int] | None = None, platform_id: 
     with an output port on ``platform_id`` (after a metadata sync)."""
     from .tasks import search_index_platform_task, search_index_products_task
 
+    # robust: a broker outage is logged and must not fail the catalog change that was already
+    # committed; the index catches up with the next change, sync or ``manage.py reindex``.
     if product_ids:
         ids = sorted(set(product_ids))
-        transaction.on_commit(lambda: search_index_products_task.delay(ids))
+        transaction.on_commit(lambda: search_index_products_task.delay(ids), robust=True)
     if platform_id is not None:
-        transaction.on_commit(lambda: search_index_platform_task.delay(platform_id))
+        transaction.on_commit(lambda: search_index_platform_task.delay(platform_id), robust=True)
 
 
 def search_reindex_all() -> int:
