@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "apps.access.tasks.grant_expire_due_task",
         "schedule": 60.0,
     },
+    # Popularity (grants, requests, views over 30 days) feeds search ranking.
+    "search-popularity-refresh": {
+        "task": "apps.search.tasks.search_popularity_refresh_task",
+        "schedule": 15 * 60.0,
+    },
     # Grants stuck in pending (e.g. the broker was down at approval time) are re-enqueued.
     "access-grants-sweep-pending": {
         "task": "apps.access.tasks.grant_sweep_pending_task",

@@ -77,6 +77,24 @@ def access_request_mine(*, user) -> QuerySet[AccessRequest]:
     return _base().filter(requester=user)
 
 
+def grant_mine(*, user) -> QuerySet[Grant]:
+    """``user``'s grants (requested by them or for a team they belong to), live ones first, with
+    their status and expiry: the "My access" page."""
+    if not user.is_authenticated:
+        return Grant.objects.none()
+    from django.db.models import Case, IntegerField, Value, When
+
+    live_first = Case(When(status="active", then=Value(0)), When(status__in=["pending", "applying"], then=Value(1)),
+                      default=Value(2), output_field=IntegerField())
+    return (
+        Grant.objects.filter(Q(access_request__requester=user) | Q(access_request__on_behalf_of_team__memberships__user=user))
+        .distinct()
+        .select_related("access_request__output_port__data_product", "access_request__output_port__platform",
+                        "access_request__on_behalf_of_team")
+        .annotate(live_first=live_first).order_by("live_first", "expires_at", "-id")
+    )
+
+
 def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
     """Requests whose current step ``user`` may decide (by role or as a delegate), never their
     own or their team's, nor one whose earlier step they approved (segregation of duties)."""

@@ -115,7 +115,8 @@ def access_request_inbox(request):
 
 @login_required
 def access_request_mine(request):
-    return render(request, "access/mine.html", {"requests": selectors.access_request_mine(user=request.user)})
+    return render(request, "access/mine.html", {"requests": selectors.access_request_mine(user=request.user),
+                                                "grants": selectors.grant_mine(user=request.user)})
 
 
 def _decide(request, pk: int, decide):

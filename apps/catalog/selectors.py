@@ -13,17 +13,51 @@ from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
 from .choices import LISTED_STATUSES, AssetRelationKind, QualityCheckStatus
-from .models import Asset, AssetRelation, Column, DataProduct, Domain, OutputPort, QualityCheck
+from .models import Asset, AssetRelation, Column, DataContract, DataProduct, Domain, OutputPort, QualityCheck
+
+
+def data_product_sees_all(*, user) -> bool:
+    """Whether ``user`` sees every data product, drafts included (admins, stewards)."""
+    return user.is_authenticated and (user.is_superuser or user.has_perm("catalog.view_dataproduct"))
+
+
+def data_product_own_ids(*, user) -> list[int]:
+    """Ids of the products ``user`` holds ``view_dataproduct`` on, directly or through a team's
+    group (django-guardian object permissions): the drafts they may see.
+
+    Same rule as ``guardian.shortcuts.get_objects_for_user(..., accept_global_perms=False)``, read
+    straight from guardian's tables through their (group/user, content type, object) indexes:
+    that shortcut compares ``id::varchar`` with ``object_pk`` and scans every permission row,
+    ~50 ms with 100,000 products."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    if not user.is_authenticated:
+        return []
+    content_type = ContentType.objects.get_for_model(DataProduct)
+    by_user = UserObjectPermission.objects.filter(
+        user=user, content_type=content_type, permission__codename="view_dataproduct").values_list("object_pk", flat=True)
+    by_group = GroupObjectPermission.objects.filter(
+        group__user=user, content_type=content_type, permission__codename="view_dataproduct",
+    ).values_list("object_pk", flat=True)
+    return sorted({int(pk) for pk in by_user.union(by_group) if pk.isdigit()})
+
+
+def data_product_own(*, user) -> QuerySet[DataProduct]:
+    """Products ``user`` holds ``view_dataproduct`` on through a team (their drafts are visible).
+    The ids go in as one array parameter (``unnest``), not as thousands of literals to plan."""
+    from django.db.models.expressions import RawSQL
+
+    return DataProduct.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [data_product_own_ids(user=user)]))
 
 
 def data_product_visible(*, user) -> QuerySet[DataProduct]:
     """Data products ``user`` may see (anonymous users see none)."""
     if not user.is_authenticated:
         return DataProduct.objects.none()
-    if user.is_superuser or user.has_perm("catalog.view_dataproduct"):
+    if data_product_sees_all(user=user):
         return DataProduct.objects.all()
-    own = get_objects_for_user(user, "catalog.view_dataproduct", klass=DataProduct, accept_global_perms=False)
-    return DataProduct.objects.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=own.values("pk")))
+    return DataProduct.objects.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=data_product_own(user=user).values("pk")))
 
 
 def data_product_list(*, user, query: str = "", domain: str = "", classification: str = "") -> QuerySet[DataProduct]:
@@ -89,20 +123,25 @@ def domain_list() -> QuerySet[Domain]:
     return Domain.objects.order_by("name")
 
 
-# -- lineage and quality of a data product ---------------------------------------------------
-
+# --- Product page tabs, domain / team / person pages (issue 6) --------------------------------
 
 def data_product_assets(*, product: DataProduct) -> QuerySet[Asset]:
-    """The present (not removed) assets behind ``product``'s output ports: each port's schema,
-    or its one table. ``product.output_ports`` should be prefetched (``data_product_get``);
-    the caller has checked that the user may see ``product``."""
-    match = Q(pk__in=[])
+    """Every asset the product's output ports expose (not removed), with columns, foreign keys
+    out and in prefetched: the schema tab."""
+    condition = Q(pk__in=[])
     for port in product.output_ports.all():
         port_q = Q(platform_id=port.platform_id, schema=port.schema)
         if port.table:
             port_q &= Q(name=port.table)
-        match |= port_q
-    return Asset.objects.filter(match, removed_at__isnull=True)
+        condition |= port_q
+    return (
+        Asset.objects.filter(condition, removed_at__isnull=True).order_by("schema", "name")
+        .prefetch_related(
+            Prefetch("columns", queryset=Column.objects.order_by("ordinal")),
+            Prefetch("outgoing_relations", queryset=AssetRelation.objects.filter(kind="foreign_key").select_related("target")),
+            Prefetch("incoming_relations", queryset=AssetRelation.objects.filter(kind="foreign_key").select_related("source")),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -139,7 +178,7 @@ def data_product_lineage(*, product: DataProduct, max_depth: int = 6) -> Product
     """Upstream and downstream lineage of ``product``'s assets, up to ``max_depth`` hops each
     way. Edges to removed assets are left out. Queries: one for the product's assets, then one
     per hop and direction while there is something left to walk (so ≤ 1 + 2 × ``max_depth``)."""
-    assets = list(data_product_assets(product=product).order_by("schema", "name"))
+    assets = list(data_product_assets(product=product).prefetch_related(None).order_by("schema", "name"))
     own = {a.pk for a in assets}
     lineage = ProductLineage(assets=assets)
     edges: dict[int, AssetRelation] = {}
@@ -301,3 +340,190 @@ def data_contract_list(*, user):
     return DataContract.objects.filter(data_product__in=data_product_visible(user=user).values("pk")).select_related(
         "data_product"
     ).order_by("-created_at", "-pk")
+
+
+def data_product_tables(*, product: DataProduct) -> QuerySet[Asset]:
+    """The product's tables and views without their columns (the overview's list)."""
+    return data_product_assets(product=product).prefetch_related(None).only("schema", "name", "kind", "description")
+
+
+def data_product_contract(*, product: DataProduct) -> DataContract | None:
+    """The current data contract: the newest ``active`` version, else the newest."""
+    contracts = DataContract.objects.filter(data_product=product)
+    return contracts.filter(status="active").order_by("-created_at").first() or contracts.order_by("-created_at").first()
+
+
+def _asset_owners(assets: list[Asset], *, user) -> dict[int, DataProduct]:
+    """Visible data product exposing each asset (first port wins)."""
+    pairs = {(a.platform_id, a.schema) for a in assets}
+    if not pairs:
+        return {}
+    condition = Q(pk__in=[])
+    for platform_id, schema in pairs:
+        condition |= Q(platform_id=platform_id, schema=schema)
+    ports = OutputPort.objects.filter(condition, data_product__in=data_product_visible(user=user)).select_related("data_product")
+    by_location: dict[tuple, list[OutputPort]] = {}
+    for port in ports:
+        by_location.setdefault((port.platform_id, port.schema), []).append(port)
+    owners = {}
+    for asset in assets:
+        for port in by_location.get((asset.platform_id, asset.schema), []):
+            if not port.table or port.table == asset.name:
+                owners[asset.pk] = port.data_product
+                break
+    return owners
+
+
+def data_product_lineage_graph(*, product: DataProduct, user) -> dict:
+    """Upstream and downstream of the product, at product level where the other side belongs to a
+    data product ``user`` may see, else as the bare asset. Shape::
+
+        {"upstream": [node], "downstream": [node]}
+        node = {"key", "label", "product": DataProduct | None, "assets": ["schema.table", ...],
+                "kinds": {"lineage", "foreign_key"}}
+
+    ``lineage`` edges come from lineage metadata (dbt); ``foreign_key`` edges are references
+    between tables of different products (this product reads keys of the upstream one)."""
+    own = list(data_product_assets(product=product).values_list("pk", flat=True))
+    relations = (
+        AssetRelation.objects.filter(Q(source_id__in=own) | Q(target_id__in=own))
+        .exclude(source_id__in=own, target_id__in=own).select_related("source", "target")
+    )
+    sides: dict[str, dict[str, dict]] = {"upstream": {}, "downstream": {}}
+    edges = []
+    for rel in relations:
+        # Lineage: source feeds target. Foreign key: the referencing table (source) depends on
+        # the referenced one (target), so the referenced table is upstream.
+        if rel.kind == "lineage":
+            upstream, downstream = rel.source, rel.target
+        else:
+            upstream, downstream = rel.target, rel.source
+        other, side = (upstream, "upstream") if downstream.pk in own else (downstream, "downstream")
+        edges.append((other, side, rel.kind))
+    owners = _asset_owners([e[0] for e in edges], user=user)
+    for other, side, kind in edges:
+        owner = owners.get(other.pk)
+        if owner is not None and owner.pk == product.pk:
+            continue
+        key = f"p{owner.pk}" if owner else f"a{other.pk}"
+        node = sides[side].setdefault(key, {"key": key, "label": owner.name if owner else other.qualified_name,
+                                            "product": owner, "assets": [], "kinds": set()})
+        if other.qualified_name not in node["assets"]:
+            node["assets"].append(other.qualified_name)
+        node["kinds"].add(kind)
+    return {side: sorted(nodes.values(), key=lambda n: n["label"]) for side, nodes in sides.items()}
+
+
+def domain_get(*, slug: str) -> Domain:
+    """Domains are public to signed-in users; ``Http404`` when missing."""
+    try:
+        return Domain.objects.select_related("owner_team").get(slug=slug)
+    except Domain.DoesNotExist:
+        raise Http404("No such domain.") from None
+
+
+def domain_list_with_counts(*, user) -> list[dict]:
+    """``[{"domain": Domain, "n": int}]``: domains with the number of products ``user`` may see."""
+    from django.db.models import Count
+
+    counts = dict(data_product_visible(user=user).values_list("domain_id").annotate(n=Count("id")))
+    return [{"domain": d, "n": counts.get(d.pk, 0)} for d in Domain.objects.order_by("name")]
+
+
+def data_product_visible_list(*, user, **filters) -> QuerySet[DataProduct]:
+    """Visible products with domain and owner team, filtered by ``filters`` (ORM lookups)."""
+    return data_product_visible(user=user).filter(**filters).select_related("domain", "owner_team").order_by("name")
+
+
+def data_contract_sections(*, contract: DataContract) -> dict:
+    """The ODCS v3.1 document as readable sections (Open Data Contract Standard v3.1:
+    Fundamentals, Schema, Data quality, SLA, Team, Support, Pricing, Servers). Shape::
+
+        {"fundamentals": [(label, value)], "description": {purpose, usage, limitations},
+         "objects": [{"name", "description", "properties": [dict]}], "quality": [dict],
+         "sla": [dict], "team": [dict], "support": [dict], "servers": [dict], "price": dict|None}
+
+    Unknown or malformed parts are skipped, never raised."""
+    doc = contract.document if isinstance(contract.document, dict) else {}
+
+    def as_list(value):
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    description = doc.get("description") if isinstance(doc.get("description"), dict) else {}
+    fundamentals = [
+        (label, doc.get(key)) for key, label in [
+            ("id", "Contract id"), ("name", "Name"), ("version", "Version"), ("status", "Status"),
+            ("domain", "Domain"), ("dataProduct", "Data product"), ("tenant", "Tenant"), ("apiVersion", "ODCS version"),
+        ] if doc.get(key) not in (None, "")
+    ]
+    objects = [
+        {"name": o.get("name", ""), "description": o.get("description", ""), "physical_name": o.get("physicalName", ""),
+         "properties": as_list(o.get("properties"))}
+        for o in as_list(doc.get("schema"))
+    ]
+    team = doc.get("team")
+    team_members = as_list(team.get("members")) if isinstance(team, dict) else as_list(team)
+    return {
+        "fundamentals": fundamentals,
+        "description": {k: description.get(k) for k in ("purpose", "usage", "limitations") if description.get(k)},
+        "objects": objects,
+        "quality": as_list(doc.get("quality")) + [
+            {**q, "object": o["name"]} for o in as_list(doc.get("schema")) for q in as_list(o.get("quality"))],
+        "sla": as_list(doc.get("slaProperties")),
+        "team": team_members,
+        "support": as_list(doc.get("support")),
+        "servers": as_list(doc.get("servers")),
+        "price": doc.get("price") if isinstance(doc.get("price"), dict) else None,
+        "tags": [t for t in doc.get("tags", []) if isinstance(t, str)] if isinstance(doc.get("tags"), list) else [],
+    }
+
+
+def team_get(*, slug: str):
+    """Teams are public to signed-in users; ``Http404`` when missing."""
+    from apps.accounts.models import Team
+
+    try:
+        return Team.objects.get(slug=slug)
+    except Team.DoesNotExist:
+        raise Http404("No such team.") from None
+
+
+def person_get(*, username: str):
+    """People (active users) are public to signed-in users; ``Http404`` when missing."""
+    from apps.accounts.models import User
+
+    try:
+        return User.objects.get(username=username, is_active=True)
+    except User.DoesNotExist:
+        raise Http404("No such person.") from None
+
+
+def grant_active_visible(*, user):
+    """Active grants on data products ``user`` may see (who consumes what), newest first."""
+    from apps.access.models import Grant
+
+    return (
+        Grant.objects.filter(status="active", access_request__output_port__data_product__in=data_product_visible(user=user))
+        .select_related("access_request__requester", "access_request__on_behalf_of_team",
+                        "access_request__output_port__data_product")
+        .order_by("-applied_at", "-id")
+    )
+
+
+def data_product_activity(*, product: DataProduct, user, limit: int = 30) -> list[dict]:
+    """What happened to the product, newest first: ``[{"at": datetime, "text": str}]``. Catalog
+    changes for everyone; access requests only for those who decide them and stewards."""
+    from apps.access.models import AccessRequest
+
+    events = [{"at": product.created_at, "text": "Data product created"}]
+    if product.updated_at and (product.updated_at - product.created_at).total_seconds() > 1:
+        events.append({"at": product.updated_at, "text": "Data product details updated"})
+    for asset in data_product_assets(product=product).filter(last_changed_at__isnull=False).order_by("-last_changed_at")[:10]:
+        events.append({"at": asset.last_changed_at, "text": f"Schema of {asset.qualified_name} changed"})
+    for contract in DataContract.objects.filter(data_product=product).order_by("-created_at")[:5]:
+        events.append({"at": contract.created_at, "text": f"Data contract {contract.version} published ({contract.get_status_display()})"})
+    if data_product_sees_all(user=user) or user.has_perm("catalog.decide_access_requests", product):
+        for r in AccessRequest.objects.filter(output_port__data_product=product).select_related("requester").order_by("-created_at")[:10]:
+            events.append({"at": r.submitted_at or r.created_at, "text": f"Access request #{r.pk} by {r.requester}: {r.get_status_display()}",
+                           "request": r})
+    return sorted(events, key=lambda e: e["at"], reverse=True)[:limit]

@@ -42,6 +42,7 @@ def data_product_create(*, name: str, slug: str, domain: Domain, owner_team: Tea
     product.full_clean()
     product.save()
     _grant_team_permissions(product=product, team=owner_team)
+    _reindex(product.pk)
     return product
 
 
@@ -56,6 +57,7 @@ def data_product_update(*, product: DataProduct, **fields) -> DataProduct:
     if product.owner_team_id != previous_team_id:
         _revoke_team_permissions(product=product, team=Team.objects.get(pk=previous_team_id))
         _grant_team_permissions(product=product, team=product.owner_team)
+    _reindex(product.pk)
     return product
 
 
@@ -64,7 +66,15 @@ def output_port_create(*, data_product: DataProduct, name: str, platform, schema
     port = OutputPort(data_product=data_product, name=name, platform=platform, schema=schema, **fields)
     port.full_clean()
     port.save()
+    _reindex(data_product.pk)
     return port
+
+
+def _reindex(product_id: int) -> None:
+    # The search index follows on commit, through Celery (apps.search), never via model signals.
+    from apps.search.services import search_index_schedule
+
+    search_index_schedule(product_ids=[product_id])
 
 
 def _grant_team_permissions(*, product: DataProduct, team: Team) -> None:

@@ -1,50 +1,174 @@
-"""Marketplace and data product pages."""
+"""Marketplace (search, home), data product pages with tabs, and domain/team/person pages.
+
+Every object goes through a selector that applies the user's visibility (404 for forbidden and
+missing alike); views only parse input, call selectors/services and render.
+"""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from apps.access.selectors import access_request_for_port, grant_active_for_product
+from apps.access import selectors as access_selectors
 from apps.accounts.models import TeamMembership
+from apps.insights.services import usage_event_record_search, usage_event_record_view
+from apps.search import selectors as search_selectors
+from apps.search.choices import SearchSort
 
 from . import selectors
-from .choices import Classification
+
+PRODUCT_TABS = [
+    ("overview", "Overview"), ("ports", "Output ports"), ("schema", "Schema"), ("contract", "Contract"),
+    ("quality", "Quality"), ("lineage", "Lineage"), ("consumers", "Consumers"), ("access", "Access"),
+    ("activity", "Activity"),
+]
 
 
 @login_required
+@require_GET
 def marketplace(request):
-    query = request.GET.get("q", "").strip()[:200]
-    domain = request.GET.get("domain", "")
-    classification = request.GET.get("classification", "")
-    products = selectors.data_product_list(user=request.user, query=query, domain=domain, classification=classification)
-    page = Paginator(products, 24).get_page(request.GET.get("page"))
-    context = {
-        "page": page, "query": query, "domain": domain, "classification": classification,
-        "domains": selectors.domain_list(), "classifications": Classification.choices,
-    }
-    template = "catalog/_results.html" if request.htmx and not request.htmx.boosted else "catalog/marketplace.html"
-    return render(request, template, context)
+    """Home (popular, new, by domain) without a query; ranked, faceted results with one."""
+    params = search_selectors.search_params_from(request.GET)
+    searching = bool(params.query or params.filters)
+    context = {"params": params, "query": params.query, "sorts": SearchSort.choices, "searching": searching}
+    if searching:
+        page = search_selectors.search_products(user=request.user, params=params)
+        usage_event_record_search(user=request.user, query=params.query, filters=params.filters, result_count=page.total)
+        context["page"] = page
+    else:
+        context.update(
+            popular=search_selectors.search_popular(user=request.user, limit=6),
+            newest=search_selectors.search_newest(user=request.user, limit=6),
+            domains=selectors.domain_list_with_counts(user=request.user),
+        )
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "catalog/_results.html" if searching else "catalog/_home.html", context)
+    return render(request, "catalog/marketplace.html", context)
 
 
 @login_required
+@require_GET
+def autocomplete(request):
+    """htmx: suggestions under the search box while typing."""
+    text = request.GET.get("q", "")
+    suggestions = search_selectors.search_autocomplete(user=request.user, text=text)
+    return render(request, "catalog/_suggestions.html", {"suggestions": suggestions, "query": text})
+
+
+@login_required
+@require_GET
 def data_product_detail(request, slug: str):
     product = selectors.data_product_get(user=request.user, slug=slug)
-    ports = [
-        {
-            "port": port,
-            "assets": selectors.output_port_assets(port=port),
-            "my_request": access_request_for_port(user=request.user, output_port=port),
-        }
-        for port in product.output_ports.all()
-    ]
+    tab = request.GET.get("tab", "overview")
+    if tab not in dict(PRODUCT_TABS):
+        tab = "overview"
     context = {
-        "product": product,
-        "ports": ports,
-        "owners": TeamMembership.objects.filter(team=product.owner_team).select_related("user").order_by("role", "user__username"),
-        "consumers": grant_active_for_product(product=product),
+        "product": product, "tab": tab, "tabs": PRODUCT_TABS,
         "can_edit": request.user.has_perm("catalog.change_dataproduct", product),
-        "quality": selectors.data_product_quality(product=product),
-        "lineage": selectors.data_product_lineage(product=product),
+        "owners": TeamMembership.objects.filter(team=product.owner_team).select_related("user").order_by("role", "user__username"),
+        **_tab_context(request, product, tab),
     }
+    if "tab" not in request.GET:  # switching tabs is not another view of the product
+        usage_event_record_view(user=request.user, data_product=product)
     return render(request, "catalog/product_detail.html", context)
+
+
+def _tab_context(request, product, tab: str) -> dict:
+    """Only what the shown tab needs is queried."""
+    user = request.user
+    if tab == "overview":
+        return {"contract": selectors.data_product_contract(product=product),
+                "consumer_count": access_selectors.grant_active_for_product(product=product).count(),
+                "tables": selectors.data_product_tables(product=product)}
+    if tab in ("ports", "access"):
+        return {"ports": [
+            {"port": port, "my_request": access_selectors.access_request_for_port(user=user, output_port=port)}
+            for port in product.output_ports.all()
+        ]}
+    if tab == "schema":
+        return {"assets": selectors.data_product_assets(product=product)}
+    if tab == "contract":
+        contract = selectors.data_product_contract(product=product)
+        return {"contract": contract,
+                "contract_sections": selectors.data_contract_sections(contract=contract) if contract else None}
+    if tab == "quality":
+        return {"quality": selectors.data_product_quality(product=product)}
+    if tab == "lineage":
+        graph_lineage = selectors.data_product_lineage_graph(product=product, user=user)
+        return {"graph_lineage": graph_lineage, "graph": _lineage_graph(product, graph_lineage),
+                "lineage": selectors.data_product_lineage(product=product)}
+    if tab == "consumers":
+        return {"consumers": access_selectors.grant_active_for_product(product=product)}
+    if tab == "activity":
+        return {"activity": selectors.data_product_activity(product=product, user=user)}
+    return {}
+
+
+def _lineage_graph(product, lineage: dict) -> dict:
+    """Layout for the server-rendered SVG: upstream nodes left, the product centre, downstream
+    right; coordinates in SVG user units."""
+    box_w, box_h, gap, col_gap = 220, 44, 16, 110
+    rows = max(len(lineage["upstream"]), len(lineage["downstream"]), 1)
+    height = rows * (box_h + gap) + gap
+    centre_y = height / 2 - box_h / 2
+    xs = {"upstream": gap, "self": gap + box_w + col_gap, "downstream": gap + 2 * (box_w + col_gap)}
+
+    def column(nodes, side):
+        top = (height - len(nodes) * (box_h + gap) + gap) / 2
+        placed = []
+        for i, node in enumerate(nodes):
+            y = top + i * (box_h + gap)
+            x = xs[side]
+            if side == "upstream":
+                path = (x + box_w, y + box_h / 2, xs["self"], centre_y + box_h / 2)
+            else:
+                path = (xs["self"] + box_w, centre_y + box_h / 2, x, y + box_h / 2)
+            x1, y1, x2, y2 = path
+            mid = (x1 + x2) / 2
+            placed.append({**node, "x": x, "y": y, "path": f"M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}",
+                           "dashed": node["kinds"] == {"foreign_key"}})
+        return placed
+
+    return {
+        "width": xs["downstream"] + box_w + gap, "height": height, "box_w": box_w, "box_h": box_h,
+        "self": {"x": xs["self"], "y": centre_y, "label": product.name},
+        "upstream": column(lineage["upstream"], "upstream"),
+        "downstream": column(lineage["downstream"], "downstream"),
+    }
+
+
+@login_required
+@require_GET
+def domain_detail(request, slug: str):
+    domain = selectors.domain_get(slug=slug)
+    products = selectors.data_product_visible_list(user=request.user, domain=domain)
+    return render(request, "catalog/domain_detail.html", {"domain": domain, "products": products})
+
+
+@login_required
+@require_GET
+def team_detail(request, slug: str):
+    team = selectors.team_get(slug=slug)
+    context = {
+        "team": team,
+        "members": TeamMembership.objects.filter(team=team).select_related("user").order_by("role", "user__username"),
+        "owns": selectors.data_product_visible_list(user=request.user, owner_team=team),
+        "consumes": selectors.grant_active_visible(user=request.user).filter(access_request__on_behalf_of_team=team),
+    }
+    return render(request, "catalog/team_detail.html", context)
+
+
+@login_required
+@require_GET
+def person_detail(request, username: str):
+    person = selectors.person_get(username=username)
+    is_self_or_steward = person == request.user or selectors.data_product_sees_all(user=request.user)
+    memberships = TeamMembership.objects.filter(user=person).select_related("team").order_by("team__name")
+    context = {
+        "person": person, "memberships": memberships,
+        "owns": selectors.data_product_visible_list(user=request.user, owner_team__in=[m.team_id for m in memberships]),
+        "consumes": selectors.grant_active_visible(user=request.user).filter(access_request__requester=person),
+        # Someone's open decisions are theirs (and governance's) to see, not everyone's.
+        "pending": access_selectors.access_request_inbox(user=person) if is_self_or_steward else None,
+    }
+    return render(request, "catalog/person_detail.html", context)

@@ -106,6 +106,13 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
                 counts = dbt_catalog_apply(platform=platform, project=discovered, now=timezone.now())
             else:
                 counts = _catalog_apply(platform=platform, discovered=discovered, now=timezone.now())
+            if counts.created or counts.updated or counts.removed:
+                from apps.search.services import search_index_schedule
+
+                # dbt enriches the warehouse's assets: its products are the ones to reindex.
+                indexed_platform_id = platform.warehouse_id if platform.kind == PlatformKind.DBT else platform.pk
+                if indexed_platform_id:
+                    search_index_schedule(platform_id=indexed_platform_id)  # on commit, on a worker
             run.status = SyncRunStatus.SUCCEEDED
             run.created_count = counts.created
             run.updated_count = counts.updated

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "apps.platforms",
     "apps.access",
     "apps.notifications",
+    "apps.search",
+    "apps.insights",
     "apps.demo",
 ]
 
@@ -175,6 +177,10 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- Elasticsearch (optional search backend; PostgreSQL search is the default) ---------------
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", default="")
+# Index (alias) name of the data product search index on Elasticsearch.
+ELASTICSEARCH_INDEX = env("ELASTICSEARCH_INDEX", default="mesh-portal-products")
+# "postgres" or "elasticsearch"; empty picks Elasticsearch when ELASTICSEARCH_URL is set.
+SEARCH_BACKEND = env("SEARCH_BACKEND", default="")
 
 # --- Mesh Portal ------------------------------------------------------------------------------
 # Key that encrypts platform passwords stored in the database (Fernet). When unset it is

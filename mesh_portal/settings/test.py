@@ -34,3 +34,6 @@ TEST_WAREHOUSE_MARIADB_URL = env("TEST_WAREHOUSE_MARIADB_URL", default="mysql://
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # The API's generated tests send thousands of requests a minute; throttling has its own test.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute"}}  # noqa: F405
+
+# The PostgreSQL search backend is the one under test; the Elasticsearch tests build their own.
+SEARCH_BACKEND = env("SEARCH_BACKEND", default="postgres")

@@ -40,3 +40,50 @@ class OutputPortFactory(DjangoModelFactory):
     data_product = factory.SubFactory(DataProductFactory)
     name = factory.Sequence(lambda n: f"port {n}")
     schema = "humanresources"
+
+
+class AssetFactory(DjangoModelFactory):
+    """A table as metadata sync would record it (no warehouse needed)."""
+
+    class Meta:
+        model = "catalog.Asset"
+
+    platform = factory.SubFactory("tests.platforms.factories.PlatformFactory")
+    schema = "humanresources"
+    name = factory.Sequence(lambda n: f"table_{n}")
+    kind = "table"
+    description = ""
+
+
+class ColumnFactory(DjangoModelFactory):
+    class Meta:
+        model = "catalog.Column"
+
+    asset = factory.SubFactory(AssetFactory)
+    name = factory.Sequence(lambda n: f"column_{n}")
+    ordinal = factory.Sequence(lambda n: n + 1)
+    data_type = "integer"
+    description = ""
+
+
+class DataContractFactory(DjangoModelFactory):
+    class Meta:
+        model = "catalog.DataContract"
+
+    data_product = factory.SubFactory(DataProductFactory)
+    contract_id = factory.Sequence(lambda n: f"urn:datacontract:{n}")
+    version = "1.0.0"
+    status = "active"
+    document = factory.LazyAttribute(lambda c: {"apiVersion": "v3.0.2", "kind": "DataContract", "id": c.contract_id,
+                                                "version": c.version, "status": c.status})
+
+
+class QualityCheckFactory(DjangoModelFactory):
+    class Meta:
+        model = "catalog.QualityCheck"
+
+    asset = factory.SubFactory(AssetFactory)
+    source = "dbt"
+    unique_id = factory.Sequence(lambda n: f"test.mesh.check_{n}")
+    name = "not_null"
+    status = "pass"

@@ -110,8 +110,10 @@ def test_product_page_shows_dbt_docs_quality_and_lineage(client, synced):
     reader = UserFactory()
     client.force_login(reader)
 
-    # when
-    page = client.get(reverse("catalog:product_detail", args=[product.slug])).content.decode()
+    # when: the overview, schema, quality and lineage tabs
+    url = reverse("catalog:product_detail", args=[product.slug])
+    page = "".join(client.get(url, {"tab": tab} if tab else {}).content.decode()
+                   for tab in ("", "schema", "quality", "lineage"))
 
     # then
     assert "This table has basic information about a customer" in page  # dbt description, no DB comment
@@ -131,4 +133,4 @@ def test_draft_product_lineage_is_not_shown_to_strangers(client, synced):
     client.force_login(UserFactory())
     assert client.get(reverse("catalog:product_detail", args=[product.slug])).status_code == 404
     client.force_login(owner)
-    assert b"stg_customers" in client.get(reverse("catalog:product_detail", args=[product.slug])).content
+    assert b"stg_customers" in client.get(reverse("catalog:product_detail", args=[product.slug]), {"tab": "lineage"}).content

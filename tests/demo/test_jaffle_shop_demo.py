@@ -39,7 +39,8 @@ def test_demo_builds_jaffle_shop_and_syncs_it_on_schedule(aw_warehouse, client):
 
     # and ana reads the product page
     client.force_login(User.objects.get(username="ana"))
-    page = client.get(reverse("catalog:product_detail", args=[loader.JAFFLE_PRODUCT_SLUG])).content.decode()
+    url = reverse("catalog:product_detail", args=[loader.JAFFLE_PRODUCT_SLUG])
+    page = "".join(client.get(url, {"tab": tab} if tab else {}).content.decode() for tab in ("", "quality", "lineage"))
     assert "Customer orders" in page
     assert "12 of 12 checks passed" in page
     assert "analytics.stg_orders" in page and "analytics.raw_payments" in page

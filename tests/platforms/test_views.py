@@ -191,7 +191,7 @@ def test_product_team_sees_who_has_access_on_its_assets(client, world, product_w
     client.force_login(product_with_privileges.owner)
 
     # when
-    html = client.get(reverse("catalog:product_detail", args=["orders"])).content.decode()
+    html = client.get(reverse("catalog:product_detail", args=["orders"]), {"tab": "consumers"}).content.decode()
 
     # then: the schema's live assets only
     assert "Who has access today" in html
@@ -205,7 +205,7 @@ def test_business_users_do_not_see_the_platform_principals(client, world, produc
     client.force_login(world.unrelated)
 
     # when
-    html = client.get(reverse("catalog:product_detail", args=["orders"])).content.decode()
+    html = client.get(reverse("catalog:product_detail", args=["orders"]), {"tab": "consumers"}).content.decode()
 
     # then
     assert "Who has access today" not in html and "reporting" not in html
@@ -234,7 +234,7 @@ def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
     # when
     platform_sync(platform=personas.port.platform)
     client.force_login(personas.owner)
-    html = client.get(reverse("catalog:product_detail", args=[personas.product.slug])).content.decode()
+    html = client.get(reverse("catalog:product_detail", args=[personas.product.slug]), {"tab": "consumers"}).content.decode()
 
     # then
     assert f"<code>{grant.role_name}</code>" in html

@@ -1,0 +1,150 @@
+"""Reads for search: what the marketplace calls. Results are restricted to what the user may
+see with the catalog's own rules (``apps.catalog.selectors``: drafts only for their owners)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from apps.accounts.models import Team
+from apps.catalog.choices import Classification, DataProductStatus
+from apps.catalog.models import DataProduct, Domain
+from apps.catalog.selectors import data_product_own_ids, data_product_sees_all
+from apps.platforms.models import Platform
+
+from .backends import get_backend
+from .choices import QualitySignal, SearchSort
+from .types import FACETS, Facet, FacetValue, SearchParams, SearchResults, Suggestion, Visibility
+
+
+FACET_VALUES_SHOWN = 12
+
+
+def visibility_for(*, user) -> Visibility:
+    if not user.is_authenticated:
+        return Visibility(anonymous=True)
+    if data_product_sees_all(user=user):
+        return Visibility(sees_all=True)
+    return Visibility(own_product_ids=tuple(data_product_own_ids(user=user)))
+
+
+@dataclass
+class SearchPage:
+    """One page of search results ready for the template: hits with their ``DataProduct``
+    attached (domain, owner team), labelled facets, and the params that produced them."""
+
+    params: SearchParams
+    results: SearchResults
+    facets: list[Facet] = field(default_factory=list)
+
+    @property
+    def hits(self):
+        return self.results.hits
+
+    @property
+    def total(self) -> int:
+        return self.results.total
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.results.total // self.results.page_size))
+
+
+def search_params_from(data, *, page_size: int = 20) -> SearchParams:
+    """Read ``q``, facet parameters (repeatable: ``?domain=sales&domain=hr``), ``sort`` and
+    ``page`` from a QueryDict. Domain, team and platform come as slugs and are turned into ids;
+    unknown values are dropped (they would match nothing), a bad page is page 1."""
+    filters: dict[str, list[str]] = {}
+    for facet in FACETS:
+        values = [v for v in data.getlist(facet) if v][:20]
+        if values:
+            filters[facet] = values
+    lookups = {"domain": Domain, "team": Team, "platform": Platform}
+    for facet, model in lookups.items():
+        if facet in filters:
+            filters[facet] = [str(pk) for pk in model.objects.filter(slug__in=filters[facet]).values_list("pk", flat=True)]
+            if not filters[facet]:
+                filters[facet] = ["0"]  # a filter on something that does not exist matches nothing
+    sort = data.get("sort", SearchSort.RELEVANCE)
+    try:
+        page = max(1, int(data.get("page", 1)))
+    except (TypeError, ValueError):
+        page = 1
+    return SearchParams(
+        query=(data.get("q") or "").strip()[:200], filters=filters,
+        sort=sort if sort in SearchSort.values else SearchSort.RELEVANCE, page=min(page, 500), page_size=page_size,
+    )
+
+
+def search_products(*, user, params: SearchParams) -> SearchPage:
+    """Run ``params`` on the configured backend for ``user``; see ``SearchBackend.search``."""
+    results = get_backend().search(params, visibility=visibility_for(user=user))
+    products = DataProduct.objects.select_related("domain", "owner_team").in_bulk([h.product_id for h in results.hits])
+    for hit in results.hits:
+        hit.product = products.get(hit.product_id)
+    results.hits = [h for h in results.hits if h.product is not None]
+    return SearchPage(params=params, results=results, facets=_label_facets(results.facets, params))
+
+
+def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[Facet]:
+    names: dict[str, dict[str, tuple[str, str]]] = {}  # facet -> key -> (label, url value)
+    for facet, model in (("domain", Domain), ("team", Team), ("platform", Platform)):
+        ids = [int(k) for k in raw.get(facet, {}) if k.isdigit()]
+        names[facet] = {str(o.pk): (o.name, o.slug) for o in model.objects.filter(pk__in=ids).only("pk", "name", "slug")}
+    static = {
+        "classification": dict(Classification.choices), "status": dict(DataProductStatus.choices),
+        "quality": dict(QualitySignal.choices), "contract": {"yes": "Has a data contract", "no": "No data contract"},
+    }
+    facets = []
+    for facet, label in FACETS.items():
+        selected = set(params.filters.get(facet, []))
+        values = []
+        for key, count in sorted(raw.get(facet, {}).items(), key=lambda kv: (-kv[1], kv[0])):
+            if facet in names:
+                name, slug = names[facet].get(key, (key, key))
+                values.append(FacetValue(key=slug, label=name, count=count, selected=key in selected))
+            else:
+                values.append(FacetValue(key=key, label=static.get(facet, {}).get(key, key), count=count,
+                                         selected=key in selected))
+        # The 12 largest values, plus any the user selected (a filter never disappears from view).
+        shown = values[:FACET_VALUES_SHOWN] + [v for v in values[FACET_VALUES_SHOWN:] if v.selected]
+        facets.append(Facet(name=facet, label=label, values=shown))
+    return facets
+
+
+def search_autocomplete(*, user, text: str, limit: int = 8) -> list[Suggestion]:
+    """Suggestions while typing (data products by name, then words), typo-tolerant."""
+    return get_backend().autocomplete(text[:100], visibility=visibility_for(user=user), limit=limit)
+
+
+def _visible_documents(*, user):
+    from django.db.models import Q
+
+    from apps.catalog.choices import LISTED_STATUSES, DataProductStatus
+
+    from .models import ProductSearchDocument
+
+    visibility = visibility_for(user=user)
+    docs = ProductSearchDocument.objects.exclude(status=DataProductStatus.RETIRED)
+    if visibility.anonymous:
+        return docs.none()
+    if not visibility.sees_all:
+        docs = docs.filter(Q(status__in=LISTED_STATUSES) | Q(product_id__in=visibility.own_product_ids))
+    return docs
+
+
+def _products_in_order(ids: list[int]) -> list[DataProduct]:
+    products = DataProduct.objects.select_related("domain", "owner_team").in_bulk(ids)
+    return [products[i] for i in ids if i in products]
+
+
+def search_popular(*, user, limit: int = 6) -> list[DataProduct]:
+    """Most used visible products (popularity: grants, requests, views over 30 days)."""
+    ids = list(_visible_documents(user=user).exclude(status="deprecated")
+               .order_by("-popularity", "name").values_list("product_id", flat=True)[:limit])
+    return _products_in_order(ids)
+
+
+def search_newest(*, user, limit: int = 6) -> list[DataProduct]:
+    """Newest visible products."""
+    ids = list(_visible_documents(user=user).exclude(status="deprecated")
+               .order_by("-created_at").values_list("product_id", flat=True)[:limit])
+    return _products_in_order(ids)
