@@ -22,17 +22,20 @@ from apps.catalog.choices import DataProductStatus
 from apps.catalog.models import OutputPort
 from apps.core.exceptions import ApplicationError
 from apps.platforms.grants import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
-from apps.platforms.models import PlatformIdentity
+from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 
 from .choices import (
     ACCESS_REQUEST_TRANSITIONS,
     GRANT_TRANSITIONS,
     OPEN_REQUEST_STATES,
+    OWNER_REVOCABLE_GRANT_STATES,
     AccessRequestStatus,
+    DriftAction,
+    DriftKind,
     GrantAction,
     GrantStatus,
 )
-from .models import AccessRequest, AuditEvent, Grant, GrantAttempt
+from .models import AccessRequest, AuditEvent, Grant, GrantAttempt, GrantDrift
 
 logger = logging.getLogger(__name__)
 S = AccessRequestStatus
@@ -145,15 +148,8 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
     now = timezone.now()
     _transition(access_request, S.APPROVED, actor=actor, action="access_request.approved", message=comment,
                 decided_by=actor, decided_at=now, decision_comment=comment)
-    port = access_request.output_port
-    grant = Grant.objects.create(
-        access_request=access_request, platform=port.platform, schema=port.schema,
-        tables=[port.table] if port.table else [], privileges=["SELECT"],
-        starts_at=now, expires_at=access_request.expires_at,
-    )
-    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
+    grant_create(access_request=access_request, actor=actor, starts_at=now)
     _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.provisioning")
-    _enqueue_apply(grant.pk)
     transaction.on_commit(lambda: _notify_requester(access_request_id, "approved"))
     return access_request
 
@@ -207,15 +203,50 @@ def _enqueue_apply(grant_id: int) -> None:
     transaction.on_commit(lambda: grant_apply_task.delay(grant_id))
 
 
+def grant_create(*, access_request: AccessRequest, actor, starts_at=None) -> Grant:
+    """The pending Grant of an approved request, carrying its output port's objects and column
+    scope; applied by a worker once the caller's transaction commits. Call inside the approval's
+    transaction."""
+    port = access_request.output_port
+    grant = Grant.objects.create(
+        access_request=access_request, platform=port.platform, schema=port.schema,
+        tables=[port.table] if port.table else [], columns=list(access_request.columns or []), privileges=["SELECT"],
+        starts_at=starts_at or timezone.now(), expires_at=access_request.expires_at,
+    )
+    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
+    _enqueue_apply(grant.pk)
+    return grant
+
+
 def grant_role_name(grant: Grant) -> str:
     """The platform role carrying the grant: ``<GRANT_ROLE_PREFIX><grant id>`` (e.g. ``mp_grant_42``)."""
     return f"{settings.GRANT_ROLE_PREFIX}{grant.pk}"
 
 
+def grant_principal(grant: Grant) -> tuple[str | None, str]:
+    """``(principal, "")`` the grant goes to on its platform, or ``(None, reason)`` while the
+    identity mapping is missing: the team's principal for a request on behalf of a team, else
+    the requester's login."""
+    access_request = grant.access_request
+    team = access_request.on_behalf_of_team
+    if team is not None:
+        identity = TeamPlatformIdentity.objects.filter(team=team, platform=grant.platform_id).first()
+        if identity is None:
+            return None, (f"Waiting for a team role: {team} has no principal on {grant.platform}. "
+                          "A platform admin must map one (Team platform identities).")
+        return identity.principal, ""
+    identity = PlatformIdentity.objects.filter(user=access_request.requester_id, platform=grant.platform_id).first()
+    if identity is None:
+        return None, (f"Waiting for a login: {access_request.requester} has no identity on "
+                      f"{grant.platform}. A platform admin must map one (Platform identities).")
+    return identity.principal, ""
+
+
 def _spec(grant: Grant) -> GrantSpec:
     return GrantSpec(
         role_name=grant.role_name or grant_role_name(grant), principal=grant.principal, schema=grant.schema,
-        database=grant.access_request.output_port.database, tables=tuple(grant.tables), privileges=tuple(grant.privileges),
+        database=grant.access_request.output_port.database, tables=tuple(grant.tables),
+        columns=tuple(grant.columns), privileges=tuple(grant.privileges),
     )
 
 
@@ -230,24 +261,24 @@ def grant_apply(*, grant_id: int) -> Grant:
     """Enforce a grant on its platform; idempotent (safe to run twice, or after a crash mid-apply).
 
     pending/failed/applying → applying → active (request → active). Without a platform identity
-    for the consumer the grant stays pending with the reason. A permanent platform error makes it
-    failed (request → failed) with the reason; a transient one (``TransientPlatformError``) is
-    re-raised for the task to retry, leaving the grant applying.
+    for the consumer (or team) the grant stays pending with the reason. A permanent platform
+    error makes it failed (request → failed) with the reason; a transient one
+    (``TransientPlatformError``) is re-raised for the task to retry, leaving the grant applying.
     """
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
+        grant = Grant.objects.select_for_update(of=("self",)).select_related(
+            "access_request__output_port", "access_request__on_behalf_of_team", "access_request__requester", "platform",
+        ).get(pk=grant_id)
         if grant.status not in (GrantStatus.PENDING, GrantStatus.APPLYING, GrantStatus.FAILED):
             return grant  # active, revoking or revoked: nothing to apply
-        identity = PlatformIdentity.objects.filter(user=grant.access_request.requester_id, platform=grant.platform_id).first()
-        if identity is None:
-            reason = (f"Waiting for a login: {grant.access_request.requester} has no identity on "
-                      f"{grant.platform}. A platform admin must map one (Platform identities).")
+        principal, reason = grant_principal(grant)
+        if principal is None:
             if grant.status_reason != reason:
                 grant.status_reason = reason
                 grant.save(update_fields=["status_reason", "updated_at"])
                 audit_record(actor=None, action="grant.waiting", obj=grant, message=reason)
             return grant
-        _grant_transition(grant, GrantStatus.APPLYING, principal=identity.principal, role_name=grant_role_name(grant))
+        _grant_transition(grant, GrantStatus.APPLYING, principal=principal, role_name=grant_role_name(grant))
         spec = _spec(grant)
     started = time.monotonic()
     try:
@@ -299,6 +330,43 @@ def grant_retry(*, grant_id: int, actor) -> Grant:
     return grant
 
 
+def grant_revoke_refusal(*, actor, grant: Grant) -> str | None:
+    """Why ``actor`` may not revoke ``grant`` now, or None when they may: the product's owners
+    and approvers (``catalog.decide_access_requests`` on it) and grant admins
+    (``access.change_grant``) may, while the grant is pending, active or failed."""
+    product = grant.access_request.output_port.data_product
+    if not actor.is_authenticated or not (
+        actor.has_perm("catalog.decide_access_requests", product) or actor.has_perm("access.change_grant")
+    ):
+        return "Only the product's owners can revoke this grant."
+    if grant.status not in OWNER_REVOCABLE_GRANT_STATES:
+        return f"This grant is {grant.get_status_display().lower()}; it cannot be revoked now."
+    return None
+
+
+@transaction.atomic
+def grant_revoke_by_owner(*, grant_id: int, actor, reason: str) -> Grant:
+    """An owner takes an access away at any time, with a reason the consumer is told.
+
+    The grant becomes revoking at once (audited with the actor and reason) and a worker drops
+    the role after commit; the request then becomes revoked and the requester is notified.
+    Raises ApplicationError (field ``reason``) without a reason, or when ``actor`` may not
+    revoke it (see :func:`grant_revoke_refusal`).
+    """
+    if not reason.strip():
+        raise ApplicationError("Say why the access is revoked.", {"reason": ["A reason is required to revoke."]})
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("access_request__output_port__data_product").get(pk=grant_id)
+    refusal = grant_revoke_refusal(actor=actor, grant=grant)
+    if refusal:
+        raise ApplicationError(refusal)
+    _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=reason.strip())
+    from .tasks import grant_revoke_task
+
+    actor_id, reason = actor.pk, reason.strip()
+    transaction.on_commit(lambda: grant_revoke_task.delay(grant_id, reason=reason, actor_id=actor_id))
+    return grant
+
+
 def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool = False) -> Grant:
     """Take a grant back on the platform; the request becomes revoked (or expired). Idempotent.
 
@@ -324,6 +392,8 @@ def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool =
         target = S.EXPIRED if expired else S.REVOKED
         if target in ACCESS_REQUEST_TRANSITIONS[access_request.status]:
             _transition(access_request, target, actor=actor, action=f"access_request.{target}", message=reason)
+            request_id = access_request.pk
+            transaction.on_commit(lambda: _notify_requester(request_id, target))
     return grant
 
 
@@ -341,6 +411,85 @@ def grant_pending_stuck(*, older_than: timedelta = timedelta(seconds=30)) -> lis
         Grant.objects.filter(status__in=[GrantStatus.PENDING, GrantStatus.APPLYING], updated_at__lte=cutoff)
         .values_list("pk", flat=True)[:500]
     )
+
+
+# --- reconciliation ----------------------------------------------------------------------------
+
+def _words(privileges) -> str:
+    return "; ".join(p.label for p in sorted(privileges))
+
+
+def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
+    """Compare an active grant with its platform and correct the drift (``GrantDrift`` rows).
+
+    The role missing entirely → recreated; privileges removed outside the portal → re-applied;
+    privileges added to the managed role outside the portal (another table, INSERT, the role
+    granted to someone else) → removed. Each finding is recorded and audited; a correction the
+    platform refuses is recorded with action ``failed`` and the reason, and the grant stays
+    active. The grant row is locked meanwhile (skipped when a worker holds it), so a revocation
+    in progress is never undone. Raises TransientPlatformError when the platform is unreachable.
+    """
+    with transaction.atomic():
+        grant = (Grant.objects.select_for_update(of=("self",), skip_locked=True)
+                 .select_related("access_request__output_port", "platform")
+                 .filter(pk=grant_id, status=GrantStatus.ACTIVE).first())
+        if grant is None:
+            return []
+        adapter, spec = get_grant_adapter(grant.platform), _spec(grant)
+        found = adapter.inspect(spec)
+        if found.in_sync:
+            return []
+        started, statements, error = time.monotonic(), [], ""
+        try:
+            if found.role_exists and found.extra:
+                statements += adapter.remove(spec, found.extra).statements
+            statements += adapter.apply(spec).statements
+            after = adapter.inspect(spec)
+            if not after.in_sync:
+                error = f"Still differs after correction: {_words(after.missing | after.extra)}"
+        except TransientPlatformError:
+            raise
+        except PlatformGrantError as exc:
+            error = str(exc)
+        _record_attempt(grant, GrantAction.RECONCILE, started, summary="\n".join(statements), error=error)
+        findings = []
+        if not found.role_exists:
+            findings.append((DriftKind.ROLE_MISSING, found.wanted, DriftAction.RECREATED,
+                             f"Role {spec.role_name} was missing on {grant.platform}."))
+        else:
+            if found.missing:
+                findings.append((DriftKind.MISSING, found.missing, DriftAction.REAPPLIED,
+                                 f"Removed outside the portal: {_words(found.missing)}."))
+            if found.extra:
+                findings.append((DriftKind.EXTRA, found.extra, DriftAction.REMOVED,
+                                 f"Added outside the portal: {_words(found.extra)}."))
+        drifts = []
+        for kind, privileges, action, summary in findings:
+            drift = GrantDrift.objects.create(
+                grant=grant, platform=grant.platform, kind=kind, found=[p.as_json() for p in sorted(privileges)],
+                summary=summary, action=DriftAction.FAILED if error else action, error=error,
+            )
+            audit_record(actor=None, action=f"grant.drift_{kind}", obj=grant, after={"action": drift.action},
+                         message=summary + (f" Not corrected: {error}" if error else ""))
+            drifts.append(drift)
+        return drifts
+
+
+def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
+    """Reconcile every active grant of a platform (see :func:`grant_reconcile`); the drifts found.
+
+    Raises TransientPlatformError when the platform is unreachable (the beat task retries).
+    """
+    drifts: list[GrantDrift] = []
+    grant_ids = Grant.objects.filter(platform_id=platform_id, status=GrantStatus.ACTIVE).order_by("pk").values_list("pk", flat=True)
+    for grant_id in grant_ids.iterator(chunk_size=200):
+        drifts += grant_reconcile(grant_id=grant_id)
+    return drifts
+
+
+def platform_ids_to_reconcile() -> list[int]:
+    """Platforms with at least one active grant (beat reconciles each of them)."""
+    return list(Grant.objects.filter(status=GrantStatus.ACTIVE).values_list("platform_id", flat=True).distinct())
 
 
 # --- notifications (email; the in-app inbox is the approvals page) -----------------------------

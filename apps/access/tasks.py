@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 
 from apps.platforms.grants import TransientPlatformError
 
@@ -31,8 +32,9 @@ def grant_apply_task(self, grant_id: int) -> None:
     acks_late=True, time_limit=120, soft_time_limit=100, autoretry_for=(TransientPlatformError,), retry_backoff=2,
     retry_backoff_max=300, retry_jitter=True, max_retries=8,
 )
-def grant_revoke_task(grant_id: int, reason: str = "", expired: bool = False) -> None:
-    services.grant_revoke(grant_id=grant_id, reason=reason, expired=expired)
+def grant_revoke_task(grant_id: int, reason: str = "", expired: bool = False, actor_id: int | None = None) -> None:
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    services.grant_revoke(grant_id=grant_id, reason=reason, expired=expired, actor=actor)
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
@@ -45,3 +47,18 @@ def grant_expire_due_task() -> None:
 def grant_sweep_pending_task() -> None:
     for grant_id in services.grant_pending_stuck():
         grant_apply_task.delay(grant_id)
+
+
+@shared_task(
+    acks_late=True, time_limit=600, soft_time_limit=540, autoretry_for=(TransientPlatformError,), retry_backoff=30,
+    retry_backoff_max=600, retry_jitter=True, max_retries=3,
+)
+def platform_reconcile_task(platform_id: int) -> None:
+    services.platform_reconcile(platform_id=platform_id)
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def platform_reconcile_due_task() -> None:
+    """Beat: one reconcile task per platform that has active grants."""
+    for platform_id in services.platform_ids_to_reconcile():
+        platform_reconcile_task.delay(platform_id)

@@ -53,7 +53,7 @@ def test_revocation_and_expiry_take_access_away(personas, aw_warehouse, django_c
     assert (request.status, request.grant.status) == ("expired", "revoked")
     assert not consumer_can_select(aw_warehouse, personas.login, personas.password)
     inspected = get_grant_adapter(personas.port.platform).inspect(services._spec(request.grant))
-    assert inspected["role_exists"] is False
+    assert inspected.role_exists is False
 
 
 def test_apply_and_revoke_are_idempotent(personas, aw_warehouse, django_capture_on_commit_callbacks):
@@ -103,10 +103,36 @@ def test_hostile_identifiers_are_quoted(personas, aw_warehouse, pg_consumer_logi
         adapter.apply(spec)
         # then
         assert consumer_can_select(aw_warehouse, login, password, f"{schema}.{table}")
-        assert adapter.inspect(spec)["tables"] == {table: ["SELECT"]}
+        assert adapter.inspect(spec).table_privileges() == {table: ["SELECT"]}
+        assert adapter.inspect(spec).in_sync
         adapter.revoke(spec)
         assert not consumer_can_select(aw_warehouse, login, password, f"{schema}.{table}")
     finally:
         adapter.revoke(spec)
         with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def test_hostile_column_and_login_names_in_a_column_scope(personas, aw_warehouse, pg_admin_conninfo):
+    # given: a column and a login with quotes, semicolons and unicode in their names
+    schema, table, column, other = "mpt_hostile_cols", "t", 'sé"cret; --', "other"
+    login = f'{personas.login}"; DROP ROLE postgres; --é'
+    with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("CREATE TABLE {} ({} int, {} int)").format(
+            sql.Identifier(schema, table), sql.Identifier(column), sql.Identifier(other)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw'").format(sql.Identifier(login)))
+    spec = GrantSpec(role_name=f"{personas.login}_c", principal=login, schema=schema, columns=(column, "absent"))
+    adapter = get_grant_adapter(personas.port.platform)
+    try:
+        # when
+        adapter.apply(spec)
+        # then
+        assert consumer_can_select(aw_warehouse, login, "pw", f"{schema}.{table}", column)
+        assert not consumer_can_select(aw_warehouse, login, "pw", f"{schema}.{table}", other)
+        assert adapter.inspect(spec).in_sync
+    finally:
+        adapter.revoke(spec)
+        with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
