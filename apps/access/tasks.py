@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
@@ -44,8 +45,8 @@ def grant_expire_due_task() -> None:
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
-def grant_sweep_pending_task() -> None:
-    for grant_id in services.grant_pending_stuck():
+def grant_sweep_pending_task(older_than_s: float = 30) -> None:
+    for grant_id in services.grant_pending_stuck(older_than=timedelta(seconds=older_than_s)):
         grant_apply_task.delay(grant_id)
 
 

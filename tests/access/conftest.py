@@ -238,3 +238,57 @@ def stack(request, db) -> Stack:
                              login=login, password=password)
     return Stack("mariadb", personas, table="employee", other=(warehouse.sales, "customer"),
                  scope=["id", "name"], allowed_column="name", denied_column="salary", warehouse=warehouse)
+
+
+# --- a real Celery worker process ---------------------------------------------------------------
+
+def start_celery_worker(*extra_args: str) -> "subprocess.Popen":
+    """A ``celery worker`` subprocess on the test settings, the test database and our Redis db
+    (``--pool solo``: the process that runs the task is the one a test may kill)."""
+    import os
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mesh_portal.settings.test",
+        "TEST_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "GRANT_ROLE_PREFIX": settings.GRANT_ROLE_PREFIX,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mesh_portal", "worker", "--pool", "solo", "-l", "warning",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", *extra_args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def celery_workers(transactional_db):
+    """Start real workers with ``celery_workers()``; tasks are published to Redis (not eager)
+    meanwhile, and every worker still running is stopped after the test."""
+    import redis
+
+    from mesh_portal.celery import app
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # our own test broker database only
+    started = []
+
+    def start():
+        worker = start_celery_worker()
+        started.append(worker)
+        return worker
+
+    app.conf.task_always_eager = False
+    try:
+        yield start
+    finally:
+        app.conf.task_always_eager = True
+        for worker in started:
+            if worker.poll() is None:
+                worker.terminate()
+            output = worker.communicate(timeout=20)[0].decode(errors="replace")
+            if worker.returncode not in (0, -15, -9):
+                print(output)
