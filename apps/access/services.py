@@ -257,13 +257,25 @@ def _record_attempt(grant: Grant, action: str, started: float, *, summary: str =
     )
 
 
-def grant_apply(*, grant_id: int) -> Grant:
+#: Pending grants on the same schema claimed by one apply (one platform transaction for all).
+APPLY_BATCH_SIZE = 50
+#: A grant another worker put in applying this recently is left to it (unless taking over).
+APPLY_TAKEOVER_AFTER = timedelta(seconds=20)
+
+
+def grant_apply(*, grant_id: int, takeover: bool = False) -> Grant:
     """Enforce a grant on its platform; idempotent (safe to run twice, or after a crash mid-apply).
 
     pending/failed/applying → applying → active (request → active). Without a platform identity
     for the consumer (or team) the grant stays pending with the reason. A permanent platform
     error makes it failed (request → failed) with the reason; a transient one
     (``TransientPlatformError``) is re-raised for the task to retry, leaving the grant applying.
+
+    Batching: the call also claims up to ``APPLY_BATCH_SIZE - 1`` other *pending* grants on the
+    same platform schema (rows locked with ``SKIP LOCKED``: never one another worker holds) and
+    applies them all in one platform transaction; their own tasks then find them active and do
+    nothing. A grant already applying is left to the worker on it for
+    ``APPLY_TAKEOVER_AFTER``; ``takeover=True`` (the stuck-grant sweep) resumes it at once.
     """
     with transaction.atomic():
         grant = Grant.objects.select_for_update(of=("self",)).select_related(
@@ -271,36 +283,75 @@ def grant_apply(*, grant_id: int) -> Grant:
         ).get(pk=grant_id)
         if grant.status not in (GrantStatus.PENDING, GrantStatus.APPLYING, GrantStatus.FAILED):
             return grant  # active, revoking or revoked: nothing to apply
-        principal, reason = grant_principal(grant)
-        if principal is None:
-            if grant.status_reason != reason:
-                grant.status_reason = reason
-                grant.save(update_fields=["status_reason", "updated_at"])
-                audit_record(actor=None, action="grant.waiting", obj=grant, message=reason)
-            return grant
-        _grant_transition(grant, GrantStatus.APPLYING, principal=principal, role_name=grant_role_name(grant))
-        spec = _spec(grant)
+        if grant.status == GrantStatus.APPLYING and not takeover and grant.updated_at > timezone.now() - APPLY_TAKEOVER_AFTER:
+            return grant  # claimed by another worker's batch a moment ago
+        others = (
+            Grant.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("access_request__output_port", "access_request__on_behalf_of_team",
+                            "access_request__requester", "platform")
+            .filter(status=GrantStatus.PENDING, platform_id=grant.platform_id, schema=grant.schema,
+                    access_request__output_port__database=grant.access_request.output_port.database)
+            .exclude(pk=grant.pk).order_by("pk")[: APPLY_BATCH_SIZE - 1]
+        )
+        claimed = []
+        for candidate in [grant, *others]:
+            principal, reason = grant_principal(candidate)
+            if principal is None:
+                if candidate.status_reason != reason:
+                    candidate.status_reason = reason
+                    candidate.save(update_fields=["status_reason", "updated_at"])
+                    audit_record(actor=None, action="grant.waiting", obj=candidate, message=reason)
+                continue
+            _grant_transition(candidate, GrantStatus.APPLYING, principal=principal, role_name=grant_role_name(candidate))
+            claimed.append(candidate)
+        specs = [_spec(g) for g in claimed]
+    if not claimed:
+        return grant
     started = time.monotonic()
     try:
-        result = get_grant_adapter(grant.platform).apply(spec)
+        outcomes = get_grant_adapter(grant.platform).apply_many(specs)
     except TransientPlatformError as exc:
-        _record_attempt(grant, GrantAction.APPLY, started, error=str(exc))
-        raise
-    except PlatformGrantError as exc:
-        _record_attempt(grant, GrantAction.APPLY, started, error=str(exc))
-        return grant_mark_failed(grant_id=grant_id, reason=str(exc))
-    _record_attempt(grant, GrantAction.APPLY, started, summary=result.summary)
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant_id)
-        if grant.status != GrantStatus.APPLYING:
-            return grant
+        for g in claimed:
+            _record_attempt(g, GrantAction.APPLY, started, error=str(exc))
+        _release_claimed(ids=[g.pk for g in claimed if g.pk != grant_id], reason=str(exc))
+        if grant in claimed:
+            raise
+        return grant
+    except PlatformGrantError as exc:  # the batch could not even start (e.g. unsupported platform)
+        outcomes = [exc] * len(claimed)
+    applied, failed = [], []
+    for g, outcome in zip(claimed, outcomes):
+        if isinstance(outcome, PlatformGrantError):
+            _record_attempt(g, GrantAction.APPLY, started, error=str(outcome))
+            failed.append((g.pk, str(outcome)))
+        else:
+            _record_attempt(g, GrantAction.APPLY, started, summary=outcome.summary)
+            applied.append(g.pk)
+    _mark_active(applied)
+    for failed_id, reason in failed:
+        grant_mark_failed(grant_id=failed_id, reason=reason)
+    return Grant.objects.get(pk=grant_id)
+
+
+@transaction.atomic
+def _mark_active(grant_ids: list[int]) -> None:
+    for grant in Grant.objects.select_for_update().filter(pk__in=grant_ids, status=GrantStatus.APPLYING).order_by("pk"):
         _grant_transition(grant, GrantStatus.ACTIVE, applied_at=timezone.now())
         access_request = _locked(grant.access_request_id)
         if access_request.status != S.ACTIVE:
             _transition(access_request, S.ACTIVE, actor=None, action="access_request.active",
                         message=f"Role {grant.role_name} granted to {grant.principal} on {grant.platform}.")
-        transaction.on_commit(lambda: _notify_requester(access_request.pk, "active"))
-    return grant
+        request_id = access_request.pk
+        transaction.on_commit(lambda request_id=request_id: _notify_requester(request_id, "active"))
+
+
+@transaction.atomic
+def _release_claimed(*, ids: list[int], reason: str) -> None:
+    """Grants claimed into a batch that hit a transient error go back to pending, each with its
+    own apply task again (their first task may have run already and left them to the batch)."""
+    for grant in Grant.objects.select_for_update().filter(pk__in=ids, status=GrantStatus.APPLYING):
+        _grant_transition(grant, GrantStatus.PENDING, reason=f"Retrying: {reason}")
+        _enqueue_apply(grant.pk)
 
 
 @transaction.atomic

@@ -19,9 +19,9 @@ logger = logging.getLogger(__name__)
     autoretry_for=(TransientPlatformError,), retry_backoff=2, retry_backoff_max=300, retry_jitter=True,
     max_retries=8,
 )
-def grant_apply_task(self, grant_id: int) -> None:
+def grant_apply_task(self, grant_id: int, takeover: bool = False) -> None:
     try:
-        services.grant_apply(grant_id=grant_id)
+        services.grant_apply(grant_id=grant_id, takeover=takeover or self.request.retries > 0)
     except TransientPlatformError as exc:
         if self.request.retries >= self.max_retries:
             services.grant_mark_failed(grant_id=grant_id, reason=f"Gave up after {self.max_retries} retries: {exc}")
@@ -47,7 +47,7 @@ def grant_expire_due_task() -> None:
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def grant_sweep_pending_task(older_than_s: float = 30) -> None:
     for grant_id in services.grant_pending_stuck(older_than=timedelta(seconds=older_than_s)):
-        grant_apply_task.delay(grant_id)
+        grant_apply_task.delay(grant_id, takeover=True)
 
 
 @shared_task(

@@ -127,6 +127,21 @@ class GrantAdapter(ABC):
     def apply(self, spec: GrantSpec) -> GrantResult:
         """Create the access role with the privileges and grant it to the principal."""
 
+    def apply_many(self, specs: list[GrantSpec]) -> list[GrantResult | PlatformGrantError]:
+        """Apply several grants; one outcome per spec, in order: its result, or the permanent
+        error that spec alone ran into. Raises TransientPlatformError when the platform is
+        unreachable or busy (nothing is known to be applied then; applying again is safe).
+        Adapters override it to apply a batch in one connection and transaction."""
+        outcomes: list[GrantResult | PlatformGrantError] = []
+        for spec in specs:
+            try:
+                outcomes.append(self.apply(spec))
+            except TransientPlatformError:
+                raise
+            except PlatformGrantError as exc:
+                outcomes.append(exc)
+        return outcomes
+
     @abstractmethod
     def revoke(self, spec: GrantSpec) -> GrantResult:
         """Take the role from the principal and drop it with its privileges."""

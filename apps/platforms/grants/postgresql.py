@@ -61,61 +61,101 @@ class PostgresGrantAdapter(GrantAdapter):
             ) from None
 
     def _run(self, spec: GrantSpec, body) -> GrantResult:
-        result = GrantResult()
+        return self._run_many([spec], lambda conn, execute, _spec: body(conn, execute))[0]
+
+    def _run_many(self, specs: list[GrantSpec], body, *, isolate: bool = False) -> list:
+        """Run ``body(conn, execute, spec)`` for each spec in one transaction, under the advisory
+        lock of each schema involved (taken in sorted order: no deadlock between batches).
+
+        ``isolate``: each spec in a savepoint, its permanent error becomes its outcome; otherwise
+        the first error aborts all. Transient errors always raise TransientPlatformError.
+        """
+        outcomes: list = []
+        databases = {s.database for s in specs}
+        if len(databases) != 1:
+            raise PlatformGrantError("A batch of grants must target one database.")
         try:
-            with self._connect(spec.database) as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext('mesh_portal.grants'), hashtext(%s))", [spec.schema])
+            with self._connect(databases.pop()) as conn, conn.transaction():
+                for schema in sorted({s.schema for s in specs}):
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext('mesh_portal.grants'), hashtext(%s))", [schema])
+                for spec in specs:
+                    result = GrantResult()
 
-                def execute(statement: sql.Composable) -> None:
-                    conn.execute(statement)
-                    result.statements.append(statement.as_string(conn))
+                    def execute(statement: sql.Composable, result=result) -> None:
+                        conn.execute(statement)
+                        result.statements.append(statement.as_string(conn))
 
-                body(conn, execute)
+                    if not isolate:
+                        body(conn, execute, spec)
+                        outcomes.append(result)
+                        continue
+                    try:
+                        with conn.transaction():
+                            body(conn, execute, spec)
+                        outcomes.append(result)
+                    except (*_TRANSIENT, psycopg.OperationalError):
+                        raise
+                    except psycopg.Error as exc:
+                        outcomes.append(PlatformGrantError(_first_line(exc)))
+                    except PlatformGrantError as exc:
+                        outcomes.append(exc)
         except _TRANSIENT as exc:
             raise TransientPlatformError(_first_line(exc)) from None
         except psycopg.OperationalError as exc:
             raise TransientPlatformError(_first_line(exc)) from None
         except psycopg.Error as exc:
             raise PlatformGrantError(_first_line(exc)) from None
-        return result
+        return outcomes
 
     def apply(self, spec: GrantSpec) -> GrantResult:
+        outcome = self._run_many([spec], self._apply_body)[0]
+        return outcome
+
+    def apply_many(self, specs: list[GrantSpec]) -> list[GrantResult | PlatformGrantError]:
+        """All ``specs`` in one connection and transaction (one commit, one lock per schema);
+        each in a savepoint so a missing login fails only its own grant."""
+        outcomes: list = []
+        for database in dict.fromkeys(s.database for s in specs):
+            group = [s for s in specs if s.database == database]
+            results = iter(self._run_many(group, self._apply_body, isolate=True))
+            outcomes += [(s, next(results)) for s in group]
+        by_spec = {id(s): o for s, o in outcomes}
+        return [by_spec[id(s)] for s in specs]
+
+    def _apply_body(self, conn, execute, spec: GrantSpec) -> None:
         role, schema = sql.Identifier(spec.role_name), sql.Identifier(spec.schema)
         privileges = _checked_privileges(spec.privileges)
         privilege_list = sql.SQL(", ").join(sql.SQL(p) for p in privileges)
 
-        def body(conn, execute):
-            if not _role_exists(conn, spec.principal):
+        if not _role_exists(conn, spec.principal):
+            raise PlatformGrantError(
+                f"The login {spec.principal!r} does not exist on {self.platform.name}; "
+                "ask the platform team to create it or fix the identity mapping."
+            )
+        if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [spec.schema]).fetchone():
+            raise PlatformGrantError(f"Schema {spec.schema!r} does not exist on {self.platform.name}.")
+        if not _role_exists(conn, spec.role_name):
+            execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
+        execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
+        if spec.columns:
+            scoped = _scoped_columns(conn, spec)
+            if not scoped:
                 raise PlatformGrantError(
-                    f"The login {spec.principal!r} does not exist on {self.platform.name}; "
-                    "ask the platform team to create it or fix the identity mapping."
+                    f"None of the columns {', '.join(spec.columns)} exist in the tables of {spec.schema!r}."
                 )
-            if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [spec.schema]).fetchone():
-                raise PlatformGrantError(f"Schema {spec.schema!r} does not exist on {self.platform.name}.")
-            if not _role_exists(conn, spec.role_name):
-                execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
-            execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
-            if spec.columns:
-                scoped = _scoped_columns(conn, spec)
-                if not scoped:
-                    raise PlatformGrantError(
-                        f"None of the columns {', '.join(spec.columns)} exist in the tables of {spec.schema!r}."
-                    )
-                for table, columns in scoped.items():
-                    execute(sql.SQL("GRANT {} ({}) ON {} TO {}").format(
-                        privilege_list, sql.SQL(", ").join(map(sql.Identifier, columns)),
-                        sql.Identifier(spec.schema, table), role,
-                    ))
-            elif spec.tables:
-                tables = sql.SQL(", ").join(sql.Identifier(spec.schema, t) for t in spec.tables)
-                execute(sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, tables, role))
-            else:
-                execute(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(privilege_list, schema, role))
-                execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
-                    schema, privilege_list, role))
-            execute(sql.SQL("GRANT {} TO {}").format(role, sql.Identifier(spec.principal)))
-
-        return self._run(spec, body)
+            for table, columns in scoped.items():
+                execute(sql.SQL("GRANT {} ({}) ON {} TO {}").format(
+                    privilege_list, sql.SQL(", ").join(map(sql.Identifier, columns)),
+                    sql.Identifier(spec.schema, table), role,
+                ))
+        elif spec.tables:
+            tables = sql.SQL(", ").join(sql.Identifier(spec.schema, t) for t in spec.tables)
+            execute(sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, tables, role))
+        else:
+            execute(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(privilege_list, schema, role))
+            execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
+                schema, privilege_list, role))
+        execute(sql.SQL("GRANT {} TO {}").format(role, sql.Identifier(spec.principal)))
 
     def revoke(self, spec: GrantSpec) -> GrantResult:
         role = sql.Identifier(spec.role_name)
