@@ -136,3 +136,33 @@ def test_hostile_column_and_login_names_in_a_column_scope(personas, aw_warehouse
         with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+
+
+def test_pending_grants_of_one_schema_are_applied_in_one_batch(personas, aw_warehouse, pg_consumer_login,
+                                                               django_capture_on_commit_callbacks):
+    # given: three consumers approved; the third one's login does not exist on the platform
+    from tests.accounts.factories import UserFactory
+
+    logins = [(personas.consumer, personas.login, personas.password)]
+    second = UserFactory()
+    PlatformIdentity.objects.create(user=second, platform=personas.port.platform, principal=f"{personas.login}_b")
+    with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw'").format(sql.Identifier(f"{personas.login}_b")))
+    logins.append((second, f"{personas.login}_b", "pw"))
+    ghost = UserFactory()
+    PlatformIdentity.objects.create(user=ghost, platform=personas.port.platform, principal="no_such_login_mpt")
+    grants = []
+    for user in (personas.consumer, second, ghost):
+        request = services.access_request_submit(requester=user, output_port=personas.port, purpose="Batch")
+        services.access_request_approve(access_request_id=request.pk, actor=personas.owner)  # tasks not run
+        grants.append(request.grant)
+    # when: one apply task runs
+    services.grant_apply(grant_id=grants[0].pk)
+    # then: it applied the others too, and only the ghost's grant failed, with the reason
+    statuses = [Grant.objects.get(pk=g.pk).status for g in grants]
+    assert statuses == ["active", "active", "failed"]
+    assert "does not exist" in Grant.objects.get(pk=grants[2].pk).status_reason
+    for _, login, password in logins:
+        assert consumer_can_select(aw_warehouse, login, password)
+    # the other grants' own tasks are no-ops now
+    assert services.grant_apply(grant_id=grants[1].pk).attempts.count() == 1

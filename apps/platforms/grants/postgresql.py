@@ -63,12 +63,13 @@ class PostgresGrantAdapter(GrantAdapter):
     def _run(self, spec: GrantSpec, body) -> GrantResult:
         return self._run_many([spec], lambda conn, execute, _spec: body(conn, execute))[0]
 
-    def _run_many(self, specs: list[GrantSpec], body, *, isolate: bool = False) -> list:
+    def _run_many(self, specs: list[GrantSpec], body, *, isolate: bool = False, once: bool = False) -> list:
         """Run ``body(conn, execute, spec)`` for each spec in one transaction, under the advisory
         lock of each schema involved (taken in sorted order: no deadlock between batches).
 
         ``isolate``: each spec in a savepoint, its permanent error becomes its outcome; otherwise
-        the first error aborts all. Transient errors always raise TransientPlatformError.
+        the first error aborts all; ``once``: ``body(conn, None, None)`` once for the whole
+        batch. Transient errors always raise TransientPlatformError.
         """
         outcomes: list = []
         databases = {s.database for s in specs}
@@ -78,6 +79,9 @@ class PostgresGrantAdapter(GrantAdapter):
             with self._connect(databases.pop()) as conn, conn.transaction():
                 for schema in sorted({s.schema for s in specs}):
                     conn.execute("SELECT pg_advisory_xact_lock(hashtext('mesh_portal.grants'), hashtext(%s))", [schema])
+                if once:
+                    body(conn, None, None)
+                    specs = []
                 for spec in specs:
                     result = GrantResult()
 
@@ -112,8 +116,21 @@ class PostgresGrantAdapter(GrantAdapter):
         return outcome
 
     def apply_many(self, specs: list[GrantSpec]) -> list[GrantResult | PlatformGrantError]:
-        """All ``specs`` in one connection and transaction (one commit, one lock per schema);
-        each in a savepoint so a missing login fails only its own grant."""
+        """All ``specs`` in one connection and transaction (one commit, one lock per schema).
+
+        Fast path (grants without a column scope, one database): logins, roles and schemas are
+        checked with one query, specs that cannot apply get their error, and the rest is sent as
+        one script of multi-grantee statements (``GRANT SELECT ON ALL TABLES IN SCHEMA s TO r1,
+        r2, ...``: each table's ACL is rewritten once per batch, not once per grant). Otherwise,
+        or when the script fails, each spec runs in a savepoint so an error fails only its grant.
+        """
+        if len({s.database for s in specs}) == 1 and not any(s.columns for s in specs):
+            try:
+                return self._apply_script(specs)
+            except TransientPlatformError:
+                raise
+            except PlatformGrantError:
+                pass  # e.g. a table of a table port is missing: find out which spec, one by one
         outcomes: list = []
         for database in dict.fromkeys(s.database for s in specs):
             group = [s for s in specs if s.database == database]
@@ -121,6 +138,59 @@ class PostgresGrantAdapter(GrantAdapter):
             outcomes += [(s, next(results)) for s in group]
         by_spec = {id(s): o for s, o in outcomes}
         return [by_spec[id(s)] for s in specs]
+
+    def _apply_script(self, specs: list[GrantSpec]) -> list[GrantResult | PlatformGrantError]:
+        outcomes: dict[int, GrantResult | PlatformGrantError] = {}
+
+        def body(conn, execute, _spec):
+            names = sorted({s.principal for s in specs} | {s.role_name for s in specs})
+            roles = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [names])}
+            schemas = {n for (n,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [sorted({s.schema for s in specs})])}
+            valid = []
+            for i, spec in enumerate(specs):
+                if spec.principal not in roles:
+                    outcomes[i] = PlatformGrantError(
+                        f"The login {spec.principal!r} does not exist on {self.platform.name}; "
+                        "ask the platform team to create it or fix the identity mapping.")
+                elif spec.schema not in schemas:
+                    outcomes[i] = PlatformGrantError(f"Schema {spec.schema!r} does not exist on {self.platform.name}.")
+                else:
+                    outcomes[i] = GrantResult()
+                    valid.append(i)
+            script: list[tuple[sql.Composable, list[int]]] = []
+            for i in valid:
+                if specs[i].role_name not in roles:
+                    script.append((sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(specs[i].role_name)), [i]))
+            groups: dict[tuple, list[int]] = {}
+            for i in valid:
+                spec = specs[i]
+                groups.setdefault((spec.schema, spec.tables, tuple(_checked_privileges(spec.privileges))), []).append(i)
+            for (schema, tables, privileges), members in groups.items():
+                grantees = sql.SQL(", ").join(sql.Identifier(specs[i].role_name) for i in members)
+                privilege_list = sql.SQL(", ").join(sql.SQL(p) for p in privileges)
+                script.append((sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), grantees), members))
+                if tables:
+                    objects = sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
+                    script.append((sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, objects, grantees), members))
+                else:
+                    script.append((sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(
+                        privilege_list, sql.Identifier(schema), grantees), members))
+                    script.append((sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
+                        sql.Identifier(schema), privilege_list, grantees), members))
+            for i in valid:
+                script.append((sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(specs[i].role_name), sql.Identifier(specs[i].principal)), [i]))
+            if script:
+                # One round trip: without parameters psycopg sends the script as a simple query.
+                conn.execute(sql.SQL(";\n").join(statement for statement, _ in script))
+                for statement, members in script:
+                    text = statement.as_string(conn)
+                    for i in members:
+                        outcomes[i].statements.append(text)
+
+        self._run_many(specs, body, once=True)
+        return [outcomes[i] for i in range(len(specs))]
 
     def _apply_body(self, conn, execute, spec: GrantSpec) -> None:
         role, schema = sql.Identifier(spec.role_name), sql.Identifier(spec.schema)
