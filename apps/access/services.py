@@ -298,8 +298,13 @@ def _record_attempt(grant: Grant, action: str, started: float, *, summary: str =
 
 #: Pending grants on the same schema claimed by one apply (one platform transaction for all).
 APPLY_BATCH_SIZE = 50
+#: After its own grant, an apply task keeps claiming batches of pending grants on the same
+#: schema, at most this many, so a burst of approvals does not wait for its tasks' turn.
+APPLY_DRAIN_BATCHES = 8
 #: A grant another worker put in applying this recently is left to it (unless taking over).
 APPLY_TAKEOVER_AFTER = timedelta(seconds=20)
+
+_GRANT_RELATED = ("access_request__output_port", "access_request__on_behalf_of_team", "access_request__requester", "platform")
 
 
 def grant_apply(*, grant_id: int, takeover: bool = False) -> Grant:
@@ -312,67 +317,88 @@ def grant_apply(*, grant_id: int, takeover: bool = False) -> Grant:
 
     Batching: the call also claims up to ``APPLY_BATCH_SIZE - 1`` other *pending* grants on the
     same platform schema (rows locked with ``SKIP LOCKED``: never one another worker holds) and
-    applies them all in one platform transaction; their own tasks then find them active and do
-    nothing. A grant already applying is left to the worker on it for
-    ``APPLY_TAKEOVER_AFTER``; ``takeover=True`` (the stuck-grant sweep) resumes it at once.
+    applies them all in one platform transaction, then drains further batches of pending grants
+    on that schema (at most ``APPLY_DRAIN_BATCHES``); their own tasks then find them active and
+    do nothing. A grant already applying is left to the worker on it for
+    ``APPLY_TAKEOVER_AFTER``; ``takeover=True`` (the stuck-grant sweep, a retry) resumes it.
     """
     with transaction.atomic():
-        grant = Grant.objects.select_for_update(of=("self",)).select_related(
-            "access_request__output_port", "access_request__on_behalf_of_team", "access_request__requester", "platform",
-        ).get(pk=grant_id)
+        grant = Grant.objects.select_for_update(of=("self",)).select_related(*_GRANT_RELATED).get(pk=grant_id)
         if grant.status not in (GrantStatus.PENDING, GrantStatus.APPLYING, GrantStatus.FAILED):
             return grant  # active, revoking or revoked: nothing to apply
         if grant.status == GrantStatus.APPLYING and not takeover and grant.updated_at > timezone.now() - APPLY_TAKEOVER_AFTER:
             return grant  # claimed by another worker's batch a moment ago
-        others = (
-            Grant.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("access_request__output_port", "access_request__on_behalf_of_team",
-                            "access_request__requester", "platform")
-            .filter(status=GrantStatus.PENDING, platform_id=grant.platform_id, schema=grant.schema,
-                    access_request__output_port__database=grant.access_request.output_port.database)
-            .exclude(pk=grant.pk).order_by("pk")[: APPLY_BATCH_SIZE - 1]
-        )
-        claimed, per_grant = [], {}
-        candidates = [grant, *others]
-        known = _identities(candidates, grant.platform_id)
-        for candidate in candidates:
-            principal, reason = grant_principal(candidate, known=known)
-            if principal is None:
-                if candidate.status_reason != reason:
-                    candidate.status_reason = reason
-                    candidate.save(update_fields=["status_reason", "updated_at"])
-                    audit_record(actor=None, action="grant.waiting", obj=candidate, message=reason)
-                continue
-            per_grant[candidate.pk] = {"principal": principal, "role_name": grant_role_name(candidate)}
-            claimed.append(candidate)
-        _bulk_grant_transition(claimed, GrantStatus.APPLYING, per_grant=per_grant)
-        specs = [_spec(g) for g in claimed]
-    if not claimed:
-        return grant
-    started = time.monotonic()
+        claimed = _claim_batch(grant)
+    if claimed:
+        _apply_batch(claimed, keep=grant)
+    for _ in range(APPLY_DRAIN_BATCHES):
+        with transaction.atomic():
+            claimed = _claim_batch(grant, first=False)
+        if not claimed:
+            break
+        try:
+            _apply_batch(claimed, keep=None)
+        except TransientPlatformError:
+            break
+    return Grant.objects.get(pk=grant_id)
+
+
+def _claim_batch(grant: Grant, *, first: bool = True) -> list[Grant]:
+    """Move ``grant`` (when ``first``) and other pending grants on its schema to applying, with
+    their principal and role; grants without an identity stay pending with the reason."""
+    others = (
+        Grant.objects.select_for_update(of=("self",), skip_locked=True).select_related(*_GRANT_RELATED)
+        .filter(status=GrantStatus.PENDING, platform_id=grant.platform_id, schema=grant.schema,
+                access_request__output_port__database=grant.access_request.output_port.database)
+        .exclude(pk=grant.pk).order_by("pk")[: APPLY_BATCH_SIZE - (1 if first else 0)]
+    )
+    candidates = [grant, *others] if first else list(others)
+    known = _identities(candidates, grant.platform_id)
+    claimed, per_grant = [], {}
+    for candidate in candidates:
+        principal, reason = grant_principal(candidate, known=known)
+        if principal is None:
+            if candidate.status_reason != reason:
+                candidate.status_reason = reason
+                candidate.save(update_fields=["status_reason", "updated_at"])
+                audit_record(actor=None, action="grant.waiting", obj=candidate, message=reason)
+            continue
+        per_grant[candidate.pk] = {"principal": principal, "role_name": grant_role_name(candidate)}
+        claimed.append(candidate)
+    if first is False and not claimed:
+        return []
+    _bulk_grant_transition(claimed, GrantStatus.APPLYING, per_grant=per_grant)
+    return claimed
+
+
+def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
+    """Apply claimed grants in one adapter call; record attempts; active or failed each. On a
+    transient error the grants other than ``keep`` go back to pending (re-enqueued) and the
+    error is raised (``keep`` stays applying, for its task to retry)."""
+    specs = [_spec(g) for g in claimed]
+    started, started_at = time.monotonic(), timezone.now()
     try:
-        outcomes = get_grant_adapter(grant.platform).apply_many(specs)
+        outcomes = get_grant_adapter(claimed[0].platform).apply_many(specs)
     except TransientPlatformError as exc:
-        for g in claimed:
-            _record_attempt(g, GrantAction.APPLY, started, error=str(exc))
-        _release_claimed(ids=[g.pk for g in claimed if g.pk != grant_id], reason=str(exc))
-        if grant in claimed:
-            raise
-        return grant
+        GrantAttempt.objects.bulk_create([
+            GrantAttempt(grant=g, action=GrantAction.APPLY, duration_ms=int((time.monotonic() - started) * 1000),
+                         started_at=started_at, succeeded=False, error=str(exc)) for g in claimed])
+        _release_claimed(ids=[g.pk for g in claimed if keep is None or g.pk != keep.pk], reason=str(exc))
+        raise
     except PlatformGrantError as exc:  # the batch could not even start (e.g. unsupported platform)
         outcomes = [exc] * len(claimed)
     applied, failed, attempts = [], [], []
     duration_ms = int((time.monotonic() - started) * 1000)
     for g, outcome in zip(claimed, outcomes):
         failure = isinstance(outcome, PlatformGrantError)
-        attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, duration_ms=duration_ms, succeeded=not failure,
+        attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, started_at=started_at, duration_ms=duration_ms,
+                                     succeeded=not failure,
                                      summary="" if failure else outcome.summary, error=str(outcome) if failure else ""))
         (failed.append((g.pk, str(outcome))) if failure else applied.append(g.pk))
     GrantAttempt.objects.bulk_create(attempts)
     _mark_active(applied)
     for failed_id, reason in failed:
         grant_mark_failed(grant_id=failed_id, reason=reason)
-    return Grant.objects.get(pk=grant_id)
 
 
 @transaction.atomic

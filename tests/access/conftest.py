@@ -291,4 +291,4 @@ def celery_workers(transactional_db):
                 worker.terminate()
             output = worker.communicate(timeout=20)[0].decode(errors="replace")
             if worker.returncode not in (0, -15, -9):
-                print(output)
+                print(output[-3000:])

@@ -9,7 +9,7 @@ from apps.access.models import Grant
 from apps.access.tasks import grant_sweep_pending_task
 
 
-def wait_for(predicate, timeout: float = 30, what: str = ""):
+def wait_for(predicate, timeout: float = 90, what: str = ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
