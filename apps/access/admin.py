@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AccessRequest, AuditEvent, Grant, GrantAttempt
+from .models import AccessRequest, AuditEvent, Grant, GrantAttempt, GrantDrift
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,6 +37,7 @@ class GrantAttemptInline(admin.TabularInline):
 @admin.register(Grant)
 class GrantAdmin(ReadOnlyAdmin):
     list_display = ["pk", "role_name", "principal", "platform", "schema", "status", "expires_at"]
+    readonly_fields = ["columns"]
     list_filter = ["status", "platform"]
     inlines = [GrantAttemptInline]
 
@@ -48,3 +49,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "action", "object_type", "object_id", "message"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_id", "message", "actor__username"]
+
+
+@admin.register(GrantDrift)
+class GrantDriftAdmin(ReadOnlyAdmin):
+    """What reconciliation found and did; written by ``platform_reconcile`` only."""
+
+    list_display = ["at", "platform", "grant", "kind", "action", "summary"]
+    list_filter = ["platform", "kind", "action"]
+    list_select_related = ["platform", "grant"]

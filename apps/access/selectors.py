@@ -11,8 +11,8 @@ from guardian.shortcuts import get_objects_for_user
 
 from apps.catalog.models import DataProduct
 
-from .choices import AccessRequestStatus
-from .models import AccessRequest, AuditEvent, Grant
+from .choices import AccessRequestStatus, GrantStatus
+from .models import AccessRequest, AuditEvent, Grant, GrantDrift
 
 
 def _decidable_products(user) -> QuerySet[DataProduct]:
@@ -74,10 +74,39 @@ def access_request_for_port(*, user, output_port) -> AccessRequest | None:
 
 
 def grant_active_for_product(*, product: DataProduct) -> QuerySet[Grant]:
-    """Active grants on the product's output ports: its consumers."""
+    """Active grants on the product's output ports: its consumers (person or team, port, column
+    scope, since, until), oldest first. Shown to whoever may see the product page."""
     return Grant.objects.filter(
-        access_request__output_port__data_product=product, status="active"
-    ).select_related("access_request__requester", "access_request__on_behalf_of_team", "access_request__output_port")
+        access_request__output_port__data_product=product, status=GrantStatus.ACTIVE
+    ).select_related(
+        "access_request__requester", "access_request__on_behalf_of_team", "access_request__output_port", "platform",
+    ).order_by("applied_at", "pk")
+
+
+def grant_drift_list(*, platform) -> QuerySet[GrantDrift]:
+    """Drifts reconciliation found on ``platform``, newest first, with their grant and consumer.
+    The caller has checked that the user administers the platform."""
+    return GrantDrift.objects.filter(platform=platform).select_related(
+        "grant__access_request__requester", "grant__access_request__on_behalf_of_team",
+    ).order_by("-at", "-pk")
+
+
+def grant_can_revoke(*, user, grant: Grant | None) -> bool:
+    """Whether ``user`` may revoke ``grant`` now (product owners/approvers, grant admins)."""
+    from .services import grant_revoke_refusal
+
+    return grant is not None and grant_revoke_refusal(actor=user, grant=grant) is None
+
+
+def platform_identities_of(*, user):
+    """``user``'s own principals on platforms, and those of the teams they belong to."""
+    from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
+
+    return {
+        "mine": PlatformIdentity.objects.filter(user=user).select_related("platform").order_by("platform__name"),
+        "teams": TeamPlatformIdentity.objects.filter(team__memberships__user=user)
+        .select_related("platform", "team").order_by("team__name", "platform__name"),
+    }
 
 
 def audit_for_access_request(*, access_request: AccessRequest) -> QuerySet[AuditEvent]:

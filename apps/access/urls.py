@@ -11,5 +11,7 @@ urlpatterns = [
     path("requests/<int:pk>/reject/", views.access_request_reject, name="reject"),
     path("requests/<int:pk>/cancel/", views.access_request_cancel, name="cancel"),
     path("requests/<int:pk>/retry/", views.grant_retry, name="retry"),
+    path("requests/<int:pk>/revoke/", views.grant_revoke, name="revoke"),
+    path("identities/", views.my_platform_identities, name="identities"),
     path("products/<slug:slug>/request/", views.access_request_create, name="request_create"),
 ]

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import Platform, PlatformIdentity, SyncRun
+from .models import Platform, PlatformIdentity, SyncRun, TeamPlatformIdentity
 
 
 class PlatformAdminForm(forms.ModelForm):
@@ -54,3 +54,10 @@ class PlatformIdentityAdmin(admin.ModelAdmin):
     list_filter = ["platform"]
     search_fields = ["user__username", "principal"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(TeamPlatformIdentity)
+class TeamPlatformIdentityAdmin(admin.ModelAdmin):
+    list_display = ["team", "platform", "principal"]
+    list_filter = ["platform"]
+    search_fields = ["team__name", "principal"]
