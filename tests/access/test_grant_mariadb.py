@@ -153,3 +153,20 @@ def test_an_unreachable_server_is_transient(mariadb_platform):
     with pytest.raises(TransientPlatformError):
         get_grant_adapter(mariadb_platform).apply(_spec("x", "y"))
     assert pymysql  # the driver under test
+
+
+def test_a_default_role_unset_by_hand_is_seen_and_put_back(mariadb_platform, mariadb_consumer_login, mariadb_warehouse):
+    # given: an applied grant, then the login's default role is unset outside the portal
+    login, password = mariadb_consumer_login
+    adapter = get_grant_adapter(mariadb_platform)
+    spec = _spec(login, mariadb_warehouse.wh)
+    adapter.apply(spec)
+    mariadb_admin(f"SET DEFAULT ROLE NONE FOR {quote_identifier(login)}@%s", ["%"])
+    assert not mariadb_consumer_can_select(login, password, mariadb_warehouse.wh, "employee")
+    # when
+    found = adapter.inspect(spec)
+    # then: the route is missing (the role itself is intact), and applying again restores it
+    assert [p.privilege for p in found.missing] == ["DEFAULT ROLE"] and not found.extra
+    adapter.apply(spec)
+    assert adapter.inspect(spec).in_sync
+    assert mariadb_consumer_can_select(login, password, mariadb_warehouse.wh, "employee")
