@@ -4,7 +4,10 @@ both platforms."""
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -242,13 +245,9 @@ def stack(request, db) -> Stack:
 
 # --- a real Celery worker process ---------------------------------------------------------------
 
-def start_celery_worker(*extra_args: str) -> "subprocess.Popen":
+def start_celery_worker(*extra_args: str) -> subprocess.Popen:
     """A ``celery worker`` subprocess on the test settings, the test database and our Redis db
     (``--pool solo``: the process that runs the task is the one a test may kill)."""
-    import os
-    import subprocess
-    import sys
-
     from django.db import connection
 
     db = connection.settings_dict
