@@ -70,6 +70,9 @@ class Grant(TimeStampedModel):
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the platform last showed exactly these privileges (apply or reconcile).",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -410,7 +410,7 @@ def _mark_active(grant_ids: list[int]) -> None:
     if not grants:
         return
     now = timezone.now()
-    _bulk_grant_transition(grants, GrantStatus.ACTIVE, all={"applied_at": now})
+    _bulk_grant_transition(grants, GrantStatus.ACTIVE, all={"applied_at": now, "verified_at": now})
     by_request = {g.access_request_id: g for g in grants}
     requests = list(AccessRequest.objects.select_for_update().filter(pk__in=by_request).order_by("pk"))
     moving = [r for r in requests if r.status != S.ACTIVE and S.ACTIVE in ACCESS_REQUEST_TRANSITIONS[r.status]]
@@ -571,6 +571,7 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
         adapter, spec = get_grant_adapter(grant.platform), _spec(grant)
         found = adapter.inspect(spec)
         if found.in_sync:
+            Grant.objects.filter(pk=grant.pk).update(verified_at=timezone.now())
             return []
         started, statements, error = time.monotonic(), [], ""
         try:
@@ -580,6 +581,8 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
             after = adapter.inspect(spec)
             if not after.in_sync:
                 error = f"Still differs after correction: {_words(after.missing | after.extra)}"
+            else:
+                Grant.objects.filter(pk=grant.pk).update(verified_at=timezone.now())
         except TransientPlatformError:
             raise
         except PlatformGrantError as exc:

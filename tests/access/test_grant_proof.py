@@ -105,6 +105,8 @@ def test_a_grant_dropped_by_hand_is_back_after_one_reconcile_run(stack, django_c
     assert stack.can_select()
     assert stack.role_count(role) == 1
     assert services.platform_reconcile(platform_id=stack.personas.port.platform_id) == []  # in sync now
+    request.grant.refresh_from_db()
+    assert request.grant.verified_at > drifts[0].at
 
 
 def test_a_privilege_revoked_by_hand_is_reapplied(stack, django_capture_on_commit_callbacks):

@@ -64,6 +64,7 @@ def test_the_product_page_lists_its_consumers(client, personas, active, django_a
     assert 'id="consumers"' in body
     assert personas.consumer.get_full_name() in body
     assert "Nobody has access yet." not in body
+    assert "Checked on the platform" in body and " ago</time>" in body
 
 
 def test_the_platform_page_shows_drift_to_its_admins(client, personas, active, admin_user):
