@@ -73,6 +73,7 @@ class DriftKind(models.TextChoices):
     ROLE_MISSING = "role_missing", "Role missing"
     MISSING = "missing", "Privilege removed outside the portal"
     EXTRA = "extra", "Privilege added outside the portal"
+    REVOKED_ROLE = "revoked_role", "Role of a revoked grant recreated"
 
 
 class DriftAction(models.TextChoices):

@@ -22,7 +22,7 @@ from apps.catalog.choices import DataProductStatus
 from apps.catalog.models import OutputPort
 from apps.core.exceptions import ApplicationError
 from apps.platforms.grants import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
-from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
+from apps.platforms.models import Platform, PlatformIdentity, TeamPlatformIdentity
 
 from .choices import (
     ACCESS_REQUEST_TRANSITIONS,
@@ -612,7 +612,8 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
 
 
 def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
-    """Reconcile every active grant of a platform (see :func:`grant_reconcile`); the drifts found.
+    """Reconcile every active grant of a platform (see :func:`grant_reconcile`), and drop the
+    roles of revoked grants found on it again; the drifts found.
 
     Raises TransientPlatformError when the platform is unreachable (the beat task retries).
     """
@@ -620,6 +621,34 @@ def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
     grant_ids = Grant.objects.filter(platform_id=platform_id, status=GrantStatus.ACTIVE).order_by("pk").values_list("pk", flat=True)
     for grant_id in grant_ids.iterator(chunk_size=200):
         drifts += grant_reconcile(grant_id=grant_id)
+    return drifts + _drop_roles_of_revoked_grants(platform_id=platform_id)
+
+
+def _drop_roles_of_revoked_grants(*, platform_id: int) -> list[GrantDrift]:
+    """A portal role (``<GRANT_ROLE_PREFIX><grant id>``) that exists on the platform although
+    its grant was revoked (recreated by hand, or restored from a backup) is dropped again."""
+    if not Grant.objects.filter(platform_id=platform_id, status=GrantStatus.REVOKED).exists():
+        return []
+    adapter, prefix = get_grant_adapter(Platform.objects.get(pk=platform_id)), settings.GRANT_ROLE_PREFIX
+    ids = {int(name[len(prefix):]) for name in adapter.managed_roles(prefix) if name[len(prefix):].isdigit()}
+    drifts = []
+    for grant in Grant.objects.filter(pk__in=ids, platform_id=platform_id, status=GrantStatus.REVOKED).select_related(
+        "access_request__output_port", "platform"
+    ):
+        started, error, summary = time.monotonic(), "", ""
+        try:
+            summary = adapter.revoke(_spec(grant)).summary
+        except TransientPlatformError:
+            raise
+        except PlatformGrantError as exc:
+            error = str(exc)
+        _record_attempt(grant, GrantAction.RECONCILE, started, summary=summary, error=error)
+        message = f"Role {grant.role_name} exists on {grant.platform} although the grant was revoked."
+        drifts.append(GrantDrift.objects.create(
+            grant=grant, platform=grant.platform, kind=DriftKind.REVOKED_ROLE, summary=message,
+            action=DriftAction.FAILED if error else DriftAction.REMOVED, error=error,
+        ))
+        audit_record(actor=None, action=f"grant.drift_{DriftKind.REVOKED_ROLE}", obj=grant, message=message)
     return drifts
 
 

@@ -197,3 +197,29 @@ def test_two_grants_of_one_consumer_are_usable_at_once(stack, django_capture_on_
     assert stack.can_select()
     assert stack.can_select(table=stack.other[1], schema=stack.other[0])
 
+
+
+def test_a_revoked_grant_recreated_by_hand_is_dropped_again(stack, django_capture_on_commit_callbacks):
+    # given: a revoked grant whose role someone recreates by hand, with the old privilege
+    request = approve(stack, django_capture_on_commit_callbacks)
+    role = request.grant.role_name
+    services.grant_revoke(grant_id=request.grant.pk, reason="ended")
+    p = stack.personas
+    if stack.kind == "postgresql":
+        for statement in (f"CREATE ROLE {stack.q(role)}", f"GRANT USAGE ON SCHEMA {stack.q(p.port.schema)} TO {stack.q(role)}",
+                          f"GRANT SELECT ON ALL TABLES IN SCHEMA {stack.q(p.port.schema)} TO {stack.q(role)}",
+                          f"GRANT {stack.q(role)} TO {stack.q(p.login)}"):
+            stack.admin(statement)
+    else:
+        from apps.platforms.grants.mariadb import MariaDBGrantAdapter, quote_db_pattern
+
+        for statement in (f"CREATE ROLE {stack.q(role)}", f"GRANT SELECT ON {quote_db_pattern(p.port.schema)}.* TO {stack.q(role)}",
+                          f"GRANT {stack.q(role)} TO {stack.q(MariaDBGrantAdapter.umbrella_role(p.login, '%'))}"):
+            stack.admin(statement)
+    assert stack.can_select()
+    # when
+    drifts = services.platform_reconcile(platform_id=p.port.platform_id)
+    # then
+    assert [(d.kind, d.action) for d in drifts] == [("revoked_role", "removed")]
+    assert not stack.can_select()
+    assert stack.role_count(role) == 0

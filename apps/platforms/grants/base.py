@@ -151,6 +151,10 @@ class GrantAdapter(ABC):
         """What the platform has now for the grant's role, and what it should have."""
 
     @abstractmethod
+    def managed_roles(self, prefix: str) -> set[str]:
+        """Names of the roles on the platform starting with ``prefix`` (the portal's roles)."""
+
+    @abstractmethod
     def remove(self, spec: GrantSpec, privileges: frozenset[Privilege]) -> GrantResult:
         """Take ``privileges`` (found by :meth:`inspect` but not wanted) away from the role."""
 

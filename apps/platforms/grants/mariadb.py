@@ -272,6 +272,18 @@ class MariaDBGrantAdapter(GrantAdapter):
         finally:
             conn.close()
 
+    def managed_roles(self, prefix: str) -> set[str]:
+        conn = self._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT User FROM mysql.user WHERE is_role = 'Y' AND LEFT(User, CHAR_LENGTH(%s)) = %s",
+                            [prefix, prefix])
+                return {user for (user,) in cur.fetchall()}
+        except pymysql.err.MySQLError as exc:
+            raise _translate(exc) from None
+        finally:
+            conn.close()
+
     def _wanted(self, cur, spec: GrantSpec, holder: str) -> set[Privilege]:
         privileges = _checked_privileges(spec.privileges)
         wanted = {Privilege("member", (holder,), "MEMBER")}

@@ -253,6 +253,13 @@ class PostgresGrantAdapter(GrantAdapter):
         except psycopg.Error as exc:
             raise PlatformGrantError(_first_line(exc)) from None
 
+    def managed_roles(self, prefix: str) -> set[str]:
+        try:
+            with self._connect("") as conn:
+                return {r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", [prefix])}
+        except psycopg.OperationalError as exc:
+            raise TransientPlatformError(_first_line(exc)) from None
+
     def _wanted(self, conn, spec: GrantSpec) -> frozenset[Privilege]:
         privileges = _checked_privileges(spec.privileges)
         wanted = {Privilege("member", (spec.principal,), "MEMBER"), Privilege("schema", (spec.schema,), "USAGE")}
