@@ -569,7 +569,13 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
         if grant is None:
             return []
         adapter, spec = get_grant_adapter(grant.platform), _spec(grant)
-        found = adapter.inspect(spec)
+        try:
+            found = adapter.inspect(spec)
+        except TransientPlatformError:
+            raise
+        except PlatformGrantError as exc:  # e.g. the consumer's login was dropped on the platform
+            return _record_drifts(grant, [(DriftKind.MISSING, frozenset(), DriftAction.FAILED,
+                                           f"Could not inspect role {spec.role_name}.")], error=str(exc))
         if found.in_sync:
             Grant.objects.filter(pk=grant.pk).update(verified_at=timezone.now())
             return []
@@ -599,16 +605,27 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
             if found.extra:
                 findings.append((DriftKind.EXTRA, found.extra, DriftAction.REMOVED,
                                  f"Added outside the portal: {_words(found.extra)}."))
-        drifts = []
-        for kind, privileges, action, summary in findings:
-            drift = GrantDrift.objects.create(
-                grant=grant, platform=grant.platform, kind=kind, found=[p.as_json() for p in sorted(privileges)],
-                summary=summary, action=DriftAction.FAILED if error else action, error=error,
-            )
-            audit_record(actor=None, action=f"grant.drift_{kind}", obj=grant, after={"action": drift.action},
-                         message=summary + (f" Not corrected: {error}" if error else ""))
-            drifts.append(drift)
-        return drifts
+        return _record_drifts(grant, findings, error=error)
+
+
+def _record_drifts(grant: Grant, findings: list, *, error: str) -> list[GrantDrift]:
+    """One GrantDrift and audit event per finding ``(kind, privileges, action, summary)``. A
+    finding the platform keeps refusing to have corrected is recorded once, not every run."""
+    drifts = []
+    latest = GrantDrift.objects.filter(grant=grant).order_by("-at", "-pk").first()
+    for kind, privileges, action, summary in findings:
+        action = DriftAction.FAILED if error else action
+        if (latest is not None and action == DriftAction.FAILED and latest.action == DriftAction.FAILED
+                and (latest.kind, latest.summary, latest.error) == (kind, summary, error)):
+            continue
+        drift = GrantDrift.objects.create(
+            grant=grant, platform=grant.platform, kind=kind, found=[p.as_json() for p in sorted(privileges)],
+            summary=summary, action=action, error=error,
+        )
+        audit_record(actor=None, action=f"grant.drift_{kind}", obj=grant, after={"action": drift.action},
+                     message=summary + (f" Not corrected: {error}" if error else ""))
+        drifts.append(drift)
+    return drifts
 
 
 def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:

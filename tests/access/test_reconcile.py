@@ -44,3 +44,23 @@ def test_a_grant_being_revoked_is_not_reconciled_back(personas, django_capture_o
     drifts = services.platform_reconcile(platform_id=personas.port.platform_id)
     # then: nothing to reconcile (only active grants are), and nothing was re-applied
     assert drifts == [] and Grant.objects.get(pk=request.grant.pk).status == "revoking"
+
+
+def test_a_consumer_login_dropped_on_the_platform_is_reported_once(stack, django_capture_on_commit_callbacks):
+    # given: an active grant, then the consumer's login is dropped outside the portal
+    p = stack.personas
+    with django_capture_on_commit_callbacks(execute=True):
+        request = services.access_request_submit(requester=p.consumer, output_port=p.port, purpose="KPI")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.access_request_approve(access_request_id=request.pk, actor=p.owner)
+    if stack.kind == "postgresql":
+        stack.admin(f"DROP ROLE {stack.q(p.login)}")
+    else:
+        stack.admin(f"DROP USER {stack.q(p.login)}@`%`")
+    # when: two reconcile runs
+    first = services.platform_reconcile(platform_id=p.port.platform_id)
+    second = services.platform_reconcile(platform_id=p.port.platform_id)
+    # then: one drift that could not be corrected, with the platform's reason; the grant stays active
+    assert [d.action for d in first] == ["failed"] and "does not exist" in first[0].error
+    assert second == []
+    assert Grant.objects.get(access_request=request).status == "active"
