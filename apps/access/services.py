@@ -215,10 +215,14 @@ def _bulk_grant_transition(grants: list[Grant], to: str, *, actor=None, reason: 
         grant.status, grant.status_reason, grant.updated_at = to, reason, now
         for field, value in (changes.get("per_grant", {}).get(grant.pk, {}) | changes.get("all", {})).items():
             setattr(grant, field, value)
-    fields = {"status", "status_reason", "updated_at", *changes.get("all", {})}
-    for per in changes.get("per_grant", {}).values():
-        fields |= set(per)
-    Grant.objects.bulk_update(grants, sorted(fields))
+    if changes.get("per_grant"):
+        fields = {"status", "status_reason", "updated_at", *changes.get("all", {})}
+        for per in changes["per_grant"].values():
+            fields |= set(per)
+        Grant.objects.bulk_update(grants, sorted(fields))
+    else:  # the same values for every row: one plain UPDATE
+        Grant.objects.filter(pk__in=[g.pk for g in grants]).update(
+            status=to, status_reason=reason, updated_at=now, **changes.get("all", {}))
     AuditEvent.objects.bulk_create(events)
 
 
@@ -297,7 +301,7 @@ def _record_attempt(grant: Grant, action: str, started: float, *, summary: str =
 
 
 #: Pending grants on the same schema claimed by one apply (one platform transaction for all).
-APPLY_BATCH_SIZE = 50
+APPLY_BATCH_SIZE = 200
 #: After its own grant, an apply task keeps claiming batches of pending grants on the same
 #: schema, at most this many, so a burst of approvals does not wait for its tasks' turn.
 APPLY_DRAIN_BATCHES = 8
@@ -421,10 +425,20 @@ def _mark_active(grant_ids: list[int]) -> None:
                                  before={"status": r.status}, after={"status": S.ACTIVE}, at=now,
                                  message=f"Role {g.role_name} granted to {g.principal} on {g.platform}."))
         r.status, r.updated_at = S.ACTIVE, now
-    AccessRequest.objects.bulk_update(moving, ["status", "updated_at"])
+    AccessRequest.objects.filter(pk__in=[r.pk for r in moving]).update(status=S.ACTIVE, updated_at=now)
     AuditEvent.objects.bulk_create(events)
-    for r in moving:
-        transaction.on_commit(lambda request_id=r.pk: _notify_requester(request_id, "active"))
+    if moving:
+        from .tasks import access_requests_notify_task
+
+        # One task per batch: the worker goes on to the next batch while another sends these.
+        request_ids = [r.pk for r in moving]
+        transaction.on_commit(lambda: access_requests_notify_task.delay(request_ids, "active"))
+
+
+def access_requests_notify(*, access_request_ids: list[int], event: str) -> None:
+    """Tell each requester that their request became ``event`` (the requester notification hook)."""
+    for access_request_id in access_request_ids:
+        _notify_requester(access_request_id, event)
 
 
 @transaction.atomic

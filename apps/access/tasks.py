@@ -63,3 +63,8 @@ def platform_reconcile_due_task() -> None:
     """Beat: one reconcile task per platform that has active grants."""
     for platform_id in services.platform_ids_to_reconcile():
         platform_reconcile_task.delay(platform_id)
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def access_requests_notify_task(access_request_ids: list[int], event: str) -> None:
+    services.access_requests_notify(access_request_ids=access_request_ids, event=event)

@@ -158,36 +158,39 @@ class PostgresGrantAdapter(GrantAdapter):
                 else:
                     outcomes[i] = GrantResult()
                     valid.append(i)
-            script: list[tuple[sql.Composable, list[int]]] = []
+            script: list[tuple[sql.Composable, list[int], sql.Composed | None]] = []
             for i in valid:
                 if specs[i].role_name not in roles:
-                    script.append((sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(specs[i].role_name)), [i]))
+                    script.append((sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(specs[i].role_name)), [i], None))
             groups: dict[tuple, list[int]] = {}
             for i in valid:
                 spec = specs[i]
                 groups.setdefault((spec.schema, spec.tables, tuple(_checked_privileges(spec.privileges))), []).append(i)
             for (schema, tables, privileges), members in groups.items():
-                grantees = sql.SQL(", ").join(sql.Identifier(specs[i].role_name) for i in members)
                 privilege_list = sql.SQL(", ").join(sql.SQL(p) for p in privileges)
-                script.append((sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), grantees), members))
+                templates = [sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Placeholder("g"))]
                 if tables:
                     objects = sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
-                    script.append((sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, objects, grantees), members))
+                    templates.append(sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, objects, sql.Placeholder("g")))
                 else:
-                    script.append((sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(
-                        privilege_list, sql.Identifier(schema), grantees), members))
-                    script.append((sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
-                        sql.Identifier(schema), privilege_list, grantees), members))
+                    templates.append(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(
+                        privilege_list, sql.Identifier(schema), sql.Placeholder("g")))
+                    templates.append(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
+                        sql.Identifier(schema), privilege_list, sql.Placeholder("g")))
+                grantees = sql.SQL(", ").join(sql.Identifier(specs[i].role_name) for i in members)
+                for template in templates:
+                    script.append((_fill(template, grantees), members, template))
             for i in valid:
                 script.append((sql.SQL("GRANT {} TO {}").format(
-                    sql.Identifier(specs[i].role_name), sql.Identifier(specs[i].principal)), [i]))
+                    sql.Identifier(specs[i].role_name), sql.Identifier(specs[i].principal)), [i], None))
             if script:
                 # One round trip: without parameters psycopg sends the script as a simple query.
-                conn.execute(sql.SQL(";\n").join(statement for statement, _ in script))
-                for statement, members in script:
-                    text = statement.as_string(conn)
+                conn.execute(sql.SQL(";\n").join(statement for statement, _, _ in script))
+                for statement, members, template in script:
                     for i in members:
-                        outcomes[i].statements.append(text)
+                        # The attempt log shows each grant its own share of a multi-grantee statement.
+                        own = statement if template is None else _fill(template, sql.Identifier(specs[i].role_name))
+                        outcomes[i].statements.append(own.as_string(conn))
 
         self._run_many(specs, body, once=True)
         return [outcomes[i] for i in range(len(specs))]
@@ -345,6 +348,11 @@ def _scoped_columns(conn, spec: GrantSpec) -> dict[str, list[str]]:
     ):
         scoped.setdefault(table, []).append(column)
     return scoped
+
+
+def _fill(template: sql.Composed, grantees: sql.Composable) -> sql.Composed:
+    """``template`` with its ``{g}`` placeholder replaced by ``grantees``."""
+    return sql.Composed([grantees if isinstance(part, sql.Placeholder) else part for part in template])
 
 
 def _role_exists(conn, name: str) -> bool:
