@@ -166,3 +166,29 @@ def test_pending_grants_of_one_schema_are_applied_in_one_batch(personas, aw_ware
         assert consumer_can_select(aw_warehouse, login, password)
     # the other grants' own tasks are no-ops now
     assert services.grant_apply(grant_id=grants[1].pk).attempts.count() == 1
+
+
+def test_an_unreachable_platform_leaves_the_batch_retryable(personas, django_capture_on_commit_callbacks):
+    # given: two approved requests (their tasks not run), and the platform is unreachable
+    from apps.platforms.grants import TransientPlatformError
+    from tests.accounts.factories import UserFactory
+
+    second = UserFactory()
+    PlatformIdentity.objects.create(user=second, platform=personas.port.platform, principal=f"{personas.login}_z")
+    grants = []
+    for user in (personas.consumer, second):
+        request = services.access_request_submit(requester=user, output_port=personas.port, purpose="Batch")
+        services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
+        grants.append(request.grant)
+    personas.port.platform.port = 1  # nothing listens there: connection refused
+    personas.port.platform.save()
+    # when
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(TransientPlatformError):
+        services.grant_apply(grant_id=grants[0].pk)
+    # then: the task's own grant stays applying (its task retries); the other is pending again
+    # with the reason and its own apply task enqueued
+    first, other = (Grant.objects.get(pk=g.pk) for g in grants)
+    assert first.status == "applying"
+    assert other.status == "pending" and other.status_reason.startswith("Retrying: Cannot connect")
+    assert len(callbacks) == 1
+    assert first.attempts.get().succeeded is False
