@@ -28,6 +28,12 @@ app.conf.beat_schedule = {
         "task": "apps.search.tasks.search_popularity_refresh_task",
         "schedule": 15 * 60.0,
     },
+    # Drift: what each platform really has for the active grants is compared with what they
+    # should give; a privilege removed or added outside the portal is corrected and recorded.
+    "access-grants-reconcile": {
+        "task": "apps.access.tasks.platform_reconcile_due_task",
+        "schedule": 300.0,
+    },
     # Grants stuck in pending (e.g. the broker was down at approval time) are re-enqueued.
     "access-grants-sweep-pending": {
         "task": "apps.access.tasks.grant_sweep_pending_task",

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
-from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, GrantAttempt, Purpose
+from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, GrantAttempt, GrantDrift, Purpose
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -56,6 +56,7 @@ class GrantAttemptInline(admin.TabularInline):
 @admin.register(Grant)
 class GrantAdmin(ReadOnlyAdmin):
     list_display = ["pk", "role_name", "principal", "platform", "schema", "status", "expires_at"]
+    readonly_fields = ["columns"]
     list_filter = ["status", "platform"]
     inlines = [GrantAttemptInline]
 
@@ -102,3 +103,12 @@ class AccessPolicyAdmin(ReadOnlyAdmin):
 @admin.register(ApproverDelegation)
 class ApproverDelegationAdmin(ReadOnlyAdmin):
     list_display = ["delegator", "delegate", "starts", "ends", "reason"]
+
+
+@admin.register(GrantDrift)
+class GrantDriftAdmin(ReadOnlyAdmin):
+    """What reconciliation found and did; written by ``platform_reconcile`` only."""
+
+    list_display = ["at", "platform", "grant", "kind", "action", "summary"]
+    list_filter = ["platform", "kind", "action"]
+    list_select_related = ["platform", "grant"]

@@ -68,6 +68,24 @@ GRANT_TRANSITIONS: dict[str, frozenset[str]] = {
 class GrantAction(models.TextChoices):
     APPLY = "apply", "Apply"
     REVOKE = "revoke", "Revoke"
+    RECONCILE = "reconcile", "Reconcile"
+
+#: Grants an owner (or platform admin) may revoke: not while a worker is applying or revoking it.
+OWNER_REVOCABLE_GRANT_STATES = (G.PENDING, G.ACTIVE, G.FAILED)
+
+
+class DriftKind(models.TextChoices):
+    ROLE_MISSING = "role_missing", "Role missing"
+    MISSING = "missing", "Privilege removed outside the portal"
+    EXTRA = "extra", "Privilege added outside the portal"
+    REVOKED_ROLE = "revoked_role", "Role of a revoked grant recreated"
+
+
+class DriftAction(models.TextChoices):
+    RECREATED = "recreated", "Role recreated"
+    REAPPLIED = "reapplied", "Re-applied"
+    REMOVED = "removed", "Removed"
+    FAILED = "failed", "Could not correct"
 
 
 class AutoApprove(models.TextChoices):

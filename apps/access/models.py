@@ -11,6 +11,8 @@ from .choices import (
     ApprovalStepKind,
     ApprovalStepStatus,
     AutoApprove,
+    DriftAction,
+    DriftKind,
     GrantAction,
     GrantStatus,
 )
@@ -204,21 +206,31 @@ class ApproverDelegation(TimeStampedModel):
 
 class Grant(TimeStampedModel):
     """The platform-side fact of an approved access request: a role on the platform holding the
-    privileges, granted to the consumer's login (the principal)."""
+    privileges on the output port's objects (schema, tables, or only some columns), granted to
+    the consumer's login or the team's role (the principal)."""
 
     access_request = models.OneToOneField(AccessRequest, on_delete=models.PROTECT, related_name="grant")
     platform = models.ForeignKey("platforms.Platform", on_delete=models.PROTECT, related_name="grants")
-    principal = models.CharField(max_length=255, blank=True, help_text="The consumer's login on the platform.")
+    principal = models.CharField(
+        max_length=255, blank=True, help_text="The consumer's login (or the team's role) on the platform.",
+    )
     role_name = models.CharField(max_length=63, blank=True, help_text="The access role that carries the privileges.")
     privileges = models.JSONField(default=list, help_text='e.g. ["USAGE", "SELECT"]')
     schema = models.CharField(max_length=255)
     tables = models.JSONField(default=list, blank=True, help_text="Empty means every table of the schema.")
+    columns = models.JSONField(
+        default=list, blank=True,
+        help_text="Column scope: only these columns of the tables in scope; empty means every column.",
+    )
     status = models.CharField(max_length=16, choices=GrantStatus.choices, default=GrantStatus.PENDING, db_index=True)
     status_reason = models.TextField(blank=True, help_text="Why the grant waits or failed.")
     starts_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the platform last showed exactly these privileges (apply or reconcile).",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -241,6 +253,30 @@ class GrantAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+
+class GrantDrift(models.Model):
+    """A difference reconciliation found between what an active grant should give on its
+    platform and what the platform had (changed outside the portal), and what was done about it.
+
+    ``found`` lists the privileges as ``[kind, [object path], privilege]`` (see
+    ``apps.platforms.grants.base.Privilege``).
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="drifts")
+    platform = models.ForeignKey("platforms.Platform", on_delete=models.CASCADE, related_name="grant_drifts")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=DriftKind.choices)
+    found = models.JSONField(default=list, blank=True)
+    summary = models.TextField(help_text="What differed, in words.")
+    action = models.CharField(max_length=20, choices=DriftAction.choices)
+    error = models.TextField(blank=True, help_text="Why the drift could not be corrected.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Drift on grant #{self.grant_id}: {self.get_kind_display()} ({self.get_action_display()})"
 
 
 class AuditEvent(models.Model):

@@ -16,8 +16,8 @@ from apps.accounts.choices import TeamRole
 from apps.accounts.models import TeamMembership
 from apps.catalog.models import DataProduct
 
-from .choices import AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus
-from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, Purpose
+from .choices import AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus, GrantStatus
+from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, GrantDrift, Purpose
 
 _APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
 
@@ -145,10 +145,50 @@ def approval_steps_for(*, access_request: AccessRequest) -> QuerySet[ApprovalSte
 
 
 def grant_active_for_product(*, product: DataProduct) -> QuerySet[Grant]:
-    """Active grants on the product's output ports: its consumers."""
+    """Active grants on the product's output ports: its consumers (person or team, port, column
+    scope, since, until), oldest first. Shown to whoever may see the product page."""
     return Grant.objects.filter(
-        access_request__output_port__data_product=product, status="active"
-    ).select_related("access_request__requester", "access_request__on_behalf_of_team", "access_request__output_port")
+        access_request__output_port__data_product=product, status=GrantStatus.ACTIVE
+    ).select_related(
+        "access_request__requester", "access_request__on_behalf_of_team", "access_request__output_port", "platform",
+    ).order_by("applied_at", "pk")
+
+
+def grant_drift_list(*, platform) -> QuerySet[GrantDrift]:
+    """Drifts reconciliation found on ``platform``, newest first, with their grant and consumer.
+    The caller has checked that the user administers the platform."""
+    return GrantDrift.objects.filter(platform=platform).select_related(
+        "grant__access_request__requester", "grant__access_request__on_behalf_of_team",
+    ).order_by("-at", "-pk")
+
+
+def grant_revoke_permitted(*, user, grant: Grant) -> bool:
+    """Who may take a grant back: the product's owners and approvers
+    (``catalog.decide_access_requests`` on it), grant admins (``access.change_grant``) and the
+    consumer who asked for it (giving up their own access). Says nothing of the grant's state."""
+    product = grant.access_request.output_port.data_product
+    return bool(user.is_authenticated and (
+        user.has_perm("catalog.decide_access_requests", product) or user.has_perm("access.change_grant")
+        or grant.access_request.requester_id == user.pk
+    ))
+
+
+def grant_can_revoke(*, user, grant: Grant | None) -> bool:
+    """Whether ``user`` may revoke ``grant`` now (product owners/approvers, grant admins)."""
+    from .services import grant_revoke_refusal
+
+    return grant is not None and grant_revoke_refusal(actor=user, grant=grant) is None
+
+
+def platform_identities_of(*, user):
+    """``user``'s own principals on platforms, and those of the teams they belong to."""
+    from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
+
+    return {
+        "mine": PlatformIdentity.objects.filter(user=user).select_related("platform").order_by("platform__name"),
+        "teams": TeamPlatformIdentity.objects.filter(team__memberships__user=user)
+        .select_related("platform", "team").order_by("team__name", "platform__name"),
+    }
 
 
 def audit_for_access_request(*, access_request: AccessRequest) -> QuerySet[AuditEvent]:
@@ -179,19 +219,6 @@ def grant_get(*, user, pk: int) -> Grant:
 def grant_can_operate(*, user) -> bool:
     """Platform operators (global ``access.change_grant``, e.g. admins) retry failed grants."""
     return bool(user.is_authenticated and user.has_perm("access.change_grant"))
-
-
-def grant_can_revoke(*, user, grant: Grant) -> bool:
-    """Who may take a grant back: its consumer (giving up their own access), the approvers of the
-    product (``decide_access_requests``) and platform operators."""
-    if not user.is_authenticated:
-        return False
-    access_request = grant.access_request
-    return (
-        access_request.requester_id == user.pk
-        or grant_can_operate(user=user)
-        or user.has_perm("catalog.decide_access_requests", access_request.output_port.data_product)
-    )
 
 
 def audit_can_view(*, user) -> bool:

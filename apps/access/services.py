@@ -27,17 +27,20 @@ from apps.core.exceptions import ApplicationError
 from apps.notifications.choices import Verb, WebhookEvent
 from apps.notifications.services import notify, webhook_publish
 from apps.platforms.grants import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
-from apps.platforms.models import PlatformIdentity
+from apps.platforms.models import Platform, PlatformIdentity, TeamPlatformIdentity
 
 from .choices import (
     ACCESS_REQUEST_TRANSITIONS,
     GRANT_TRANSITIONS,
     OPEN_REQUEST_STATES,
+    OWNER_REVOCABLE_GRANT_STATES,
     UNDECIDED_REQUEST_STATES,
     AccessRequestStatus,
     ApprovalStepKind,
     ApprovalStepStatus,
     AutoApprove,
+    DriftAction,
+    DriftKind,
     GrantAction,
     GrantStatus,
 )
@@ -49,6 +52,7 @@ from .models import (
     AuditEvent,
     Grant,
     GrantAttempt,
+    GrantDrift,
     Purpose,
 )
 from .policy import (
@@ -357,15 +361,8 @@ def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> Non
     if access_request.extends_id is not None:
         _apply_extension(access_request, actor=actor)
         return
-    port = access_request.output_port
-    grant = Grant.objects.create(
-        access_request=access_request, platform=port.platform, schema=port.schema,
-        tables=[port.table] if port.table else [], privileges=["SELECT"],
-        starts_at=now, expires_at=access_request.expires_at,
-    )
-    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status, "expires_at": _jsonable(grant.expires_at)})
+    grant_create(access_request=access_request, actor=actor, starts_at=now)  # applied on commit
     _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.provisioning")
-    _enqueue_apply(grant.pk)
 
 
 def _apply_extension(extension: AccessRequest, *, actor) -> None:
@@ -685,10 +682,54 @@ def _grant_transition(grant: Grant, to: str, *, actor=None, reason: str = "", **
         audit_record(actor=actor, action=f"grant.{to}", obj=grant, before={"status": current}, after={"status": to}, message=reason)
 
 
+def _bulk_grant_transition(grants: list[Grant], to: str, *, actor=None, reason: str = "", **changes) -> None:
+    """:func:`_grant_transition` for many locked grants at once: same checks against
+    ``GRANT_TRANSITIONS``, one UPDATE per changed field set and one INSERT for the audit events
+    (a batch of 50 grants costs a handful of queries instead of a few hundred)."""
+    now = timezone.now()
+    for grant in grants:
+        if to not in GRANT_TRANSITIONS[grant.status]:
+            raise ApplicationError(f"Grant #{grant.pk} is {grant.status}; it cannot become {to}.")
+    events = [
+        AuditEvent(actor=actor if getattr(actor, "is_authenticated", False) else None, action=f"grant.{to}",
+                   object_type="grant", object_id=str(g.pk), before={"status": g.status}, after={"status": to},
+                   message=reason, at=now)
+        for g in grants if g.status != to
+    ]
+    for grant in grants:
+        grant.status, grant.status_reason, grant.updated_at = to, reason, now
+        for field, value in (changes.get("per_grant", {}).get(grant.pk, {}) | changes.get("all", {})).items():
+            setattr(grant, field, value)
+    if changes.get("per_grant"):
+        fields = {"status", "status_reason", "updated_at", *changes.get("all", {})}
+        for per in changes["per_grant"].values():
+            fields |= set(per)
+        Grant.objects.bulk_update(grants, sorted(fields))
+    else:  # the same values for every row: one plain UPDATE
+        Grant.objects.filter(pk__in=[g.pk for g in grants]).update(
+            status=to, status_reason=reason, updated_at=now, **changes.get("all", {}))
+    AuditEvent.objects.bulk_create(events)
+
+
 def _enqueue_apply(grant_id: int) -> None:
     from .tasks import grant_apply_task
 
     transaction.on_commit(lambda: grant_apply_task.delay(grant_id))
+
+
+def grant_create(*, access_request: AccessRequest, actor, starts_at=None) -> Grant:
+    """The pending Grant of an approved request, carrying its output port's objects and column
+    scope; applied by a worker once the caller's transaction commits. Call inside the approval's
+    transaction."""
+    port = access_request.output_port
+    grant = Grant.objects.create(
+        access_request=access_request, platform=port.platform, schema=port.schema,
+        tables=[port.table] if port.table else [], columns=list(access_request.columns or []), privileges=["SELECT"],
+        starts_at=starts_at or timezone.now(), expires_at=access_request.expires_at,
+    )
+    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
+    _enqueue_apply(grant.pk)
+    return grant
 
 
 def grant_role_name(grant: Grant) -> str:
@@ -696,10 +737,44 @@ def grant_role_name(grant: Grant) -> str:
     return f"{settings.GRANT_ROLE_PREFIX}{grant.pk}"
 
 
+def grant_principal(grant: Grant, *, known: dict | None = None) -> tuple[str | None, str]:
+    """``(principal, "")`` the grant goes to on its platform, or ``(None, reason)`` while the
+    identity mapping is missing: the team's principal for a request on behalf of a team, else
+    the requester's login. ``known``: identities already fetched (see :func:`_identities`)."""
+    access_request = grant.access_request
+    team = access_request.on_behalf_of_team
+    if team is not None:
+        principal = (known["teams"].get(team.pk) if known is not None else
+                     TeamPlatformIdentity.objects.filter(team=team, platform=grant.platform_id)
+                     .values_list("principal", flat=True).first())
+        if principal is None:
+            return None, (f"Waiting for a team role: {team} has no principal on {grant.platform}. "
+                          "A platform admin must map one (Team platform identities).")
+        return principal, ""
+    principal = (known["users"].get(access_request.requester_id) if known is not None else
+                 PlatformIdentity.objects.filter(user=access_request.requester_id, platform=grant.platform_id)
+                 .values_list("principal", flat=True).first())
+    if principal is None:
+        return None, (f"Waiting for a login: {access_request.requester} has no identity on "
+                      f"{grant.platform}. A platform admin must map one (Platform identities).")
+    return principal, ""
+
+
+def _identities(grants: list[Grant], platform_id: int) -> dict:
+    """The principals of the requesters and teams of ``grants`` on one platform, in two queries."""
+    users = {g.access_request.requester_id for g in grants}
+    teams = {g.access_request.on_behalf_of_team_id for g in grants} - {None}
+    return {
+        "users": dict(PlatformIdentity.objects.filter(platform=platform_id, user__in=users).values_list("user", "principal")),
+        "teams": dict(TeamPlatformIdentity.objects.filter(platform=platform_id, team__in=teams).values_list("team", "principal")),
+    }
+
+
 def _spec(grant: Grant) -> GrantSpec:
     return GrantSpec(
         role_name=grant.role_name or grant_role_name(grant), principal=grant.principal, schema=grant.schema,
-        database=grant.access_request.output_port.database, tables=tuple(grant.tables), privileges=tuple(grant.privileges),
+        database=grant.access_request.output_port.database, tables=tuple(grant.tables),
+        columns=tuple(grant.columns), privileges=tuple(grant.privileges),
     )
 
 
@@ -710,50 +785,154 @@ def _record_attempt(grant: Grant, action: str, started: float, *, summary: str =
     )
 
 
-def grant_apply(*, grant_id: int) -> Grant:
+#: Pending grants on the same schema claimed by one apply (one platform transaction for all).
+APPLY_BATCH_SIZE = 200
+#: After its own grant, an apply task keeps claiming batches of pending grants on the same
+#: schema, at most this many, so a burst of approvals does not wait for its tasks' turn.
+APPLY_DRAIN_BATCHES = 8
+#: A grant another worker put in applying this recently is left to it (unless taking over).
+APPLY_TAKEOVER_AFTER = timedelta(seconds=20)
+
+_GRANT_RELATED = ("access_request__output_port", "access_request__on_behalf_of_team", "access_request__requester", "platform")
+
+
+def grant_apply(*, grant_id: int, takeover: bool = False) -> Grant:
     """Enforce a grant on its platform; idempotent (safe to run twice, or after a crash mid-apply).
 
     pending/failed/applying → applying → active (request → active). Without a platform identity
-    for the consumer the grant stays pending with the reason. A permanent platform error makes it
-    failed (request → failed) with the reason; a transient one (``TransientPlatformError``) is
-    re-raised for the task to retry, leaving the grant applying.
+    for the consumer (or team) the grant stays pending with the reason. A permanent platform
+    error makes it failed (request → failed) with the reason; a transient one
+    (``TransientPlatformError``) is re-raised for the task to retry, leaving the grant applying.
+
+    Batching: the call also claims up to ``APPLY_BATCH_SIZE - 1`` other *pending* grants on the
+    same platform schema (rows locked with ``SKIP LOCKED``: never one another worker holds) and
+    applies them all in one platform transaction, then drains further batches of pending grants
+    on that schema (at most ``APPLY_DRAIN_BATCHES``); their own tasks then find them active and
+    do nothing. A grant already applying is left to the worker on it for
+    ``APPLY_TAKEOVER_AFTER``; ``takeover=True`` (the stuck-grant sweep, a retry) resumes it.
     """
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
+        grant = Grant.objects.select_for_update(of=("self",)).select_related(*_GRANT_RELATED).get(pk=grant_id)
         if grant.status not in (GrantStatus.PENDING, GrantStatus.APPLYING, GrantStatus.FAILED):
             return grant  # active, revoking or revoked: nothing to apply
-        identity = PlatformIdentity.objects.filter(user=grant.access_request.requester_id, platform=grant.platform_id).first()
-        if identity is None:
-            reason = (f"Waiting for a login: {grant.access_request.requester} has no identity on "
-                      f"{grant.platform}. A platform admin must map one (Platform identities).")
-            if grant.status_reason != reason:
-                grant.status_reason = reason
-                grant.save(update_fields=["status_reason", "updated_at"])
-                audit_record(actor=None, action="grant.waiting", obj=grant, message=reason)
-            return grant
-        _grant_transition(grant, GrantStatus.APPLYING, principal=identity.principal, role_name=grant_role_name(grant))
-        spec = _spec(grant)
-    started = time.monotonic()
+        if grant.status == GrantStatus.APPLYING and not takeover and grant.updated_at > timezone.now() - APPLY_TAKEOVER_AFTER:
+            return grant  # claimed by another worker's batch a moment ago
+        claimed = _claim_batch(grant)
+    if claimed:
+        _apply_batch(claimed, keep=grant)
+    for _ in range(APPLY_DRAIN_BATCHES):
+        with transaction.atomic():
+            claimed = _claim_batch(grant, first=False)
+        if not claimed:
+            break
+        try:
+            _apply_batch(claimed, keep=None)
+        except TransientPlatformError:
+            break
+    return Grant.objects.get(pk=grant_id)
+
+
+def _claim_batch(grant: Grant, *, first: bool = True) -> list[Grant]:
+    """Move ``grant`` (when ``first``) and other pending grants on its schema to applying, with
+    their principal and role; grants without an identity stay pending with the reason."""
+    others = (
+        Grant.objects.select_for_update(of=("self",), skip_locked=True).select_related(*_GRANT_RELATED)
+        .filter(status=GrantStatus.PENDING, platform_id=grant.platform_id, schema=grant.schema,
+                access_request__output_port__database=grant.access_request.output_port.database)
+        .exclude(pk=grant.pk).order_by("pk")[: APPLY_BATCH_SIZE - (1 if first else 0)]
+    )
+    candidates = [grant, *others] if first else list(others)
+    known = _identities(candidates, grant.platform_id)
+    claimed, per_grant = [], {}
+    for candidate in candidates:
+        principal, reason = grant_principal(candidate, known=known)
+        if principal is None:
+            if candidate.status_reason != reason:
+                candidate.status_reason = reason
+                candidate.save(update_fields=["status_reason", "updated_at"])
+                audit_record(actor=None, action="grant.waiting", obj=candidate, message=reason)
+            continue
+        per_grant[candidate.pk] = {"principal": principal, "role_name": grant_role_name(candidate)}
+        claimed.append(candidate)
+    if first is False and not claimed:
+        return []
+    _bulk_grant_transition(claimed, GrantStatus.APPLYING, per_grant=per_grant)
+    return claimed
+
+
+def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
+    """Apply claimed grants in one adapter call; record attempts; active or failed each. On a
+    transient error the grants other than ``keep`` go back to pending (re-enqueued) and the
+    error is raised (``keep`` stays applying, for its task to retry)."""
+    specs = [_spec(g) for g in claimed]
+    started, started_at = time.monotonic(), timezone.now()
     try:
-        result = get_grant_adapter(grant.platform).apply(spec)
+        outcomes = get_grant_adapter(claimed[0].platform).apply_many(specs)
     except TransientPlatformError as exc:
-        _record_attempt(grant, GrantAction.APPLY, started, error=str(exc))
+        GrantAttempt.objects.bulk_create([
+            GrantAttempt(grant=g, action=GrantAction.APPLY, duration_ms=int((time.monotonic() - started) * 1000),
+                         started_at=started_at, succeeded=False, error=str(exc)) for g in claimed])
+        _release_claimed(ids=[g.pk for g in claimed if keep is None or g.pk != keep.pk], reason=str(exc))
         raise
-    except PlatformGrantError as exc:
-        _record_attempt(grant, GrantAction.APPLY, started, error=str(exc))
-        return grant_mark_failed(grant_id=grant_id, reason=str(exc))
-    _record_attempt(grant, GrantAction.APPLY, started, summary=result.summary)
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant_id)
-        if grant.status != GrantStatus.APPLYING:
-            return grant
-        _grant_transition(grant, GrantStatus.ACTIVE, applied_at=timezone.now())
-        access_request = _locked(grant.access_request_id)
-        if access_request.status != S.ACTIVE:
-            _transition(access_request, S.ACTIVE, actor=None, action="access_request.active",
-                        message=f"Role {grant.role_name} granted to {grant.principal} on {grant.platform}.")
-        transaction.on_commit(lambda: _notify_requester(access_request.pk, "active"))
-    return grant
+    except PlatformGrantError as exc:  # the batch could not even start (e.g. unsupported platform)
+        outcomes = [exc] * len(claimed)
+    applied, failed, attempts = [], [], []
+    duration_ms = int((time.monotonic() - started) * 1000)
+    for g, outcome in zip(claimed, outcomes):
+        failure = isinstance(outcome, PlatformGrantError)
+        attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, started_at=started_at, duration_ms=duration_ms,
+                                     succeeded=not failure,
+                                     summary="" if failure else outcome.summary, error=str(outcome) if failure else ""))
+        (failed.append((g.pk, str(outcome))) if failure else applied.append(g.pk))
+    GrantAttempt.objects.bulk_create(attempts)
+    _mark_active(applied)
+    for failed_id, reason in failed:
+        grant_mark_failed(grant_id=failed_id, reason=reason)
+
+
+@transaction.atomic
+def _mark_active(grant_ids: list[int]) -> None:
+    """applying → active for the grants applied by one batch, and their requests → active (the
+    same transition tables, checked row by row; written in bulk)."""
+    grants = list(Grant.objects.select_for_update(of=("self",)).select_related("platform")
+                  .filter(pk__in=grant_ids, status=GrantStatus.APPLYING).order_by("pk"))
+    if not grants:
+        return
+    now = timezone.now()
+    _bulk_grant_transition(grants, GrantStatus.ACTIVE, all={"applied_at": now, "verified_at": now})
+    by_request = {g.access_request_id: g for g in grants}
+    requests = list(AccessRequest.objects.select_for_update().filter(pk__in=by_request).order_by("pk"))
+    moving = [r for r in requests if r.status != S.ACTIVE and S.ACTIVE in ACCESS_REQUEST_TRANSITIONS[r.status]]
+    events = []
+    for r in moving:
+        g = by_request[r.pk]
+        events.append(AuditEvent(action="access_request.active", object_type="access_request", object_id=str(r.pk),
+                                 before={"status": r.status}, after={"status": S.ACTIVE}, at=now,
+                                 message=f"Role {g.role_name} granted to {g.principal} on {g.platform}."))
+        r.status, r.updated_at = S.ACTIVE, now
+    AccessRequest.objects.filter(pk__in=[r.pk for r in moving]).update(status=S.ACTIVE, updated_at=now)
+    AuditEvent.objects.bulk_create(events)
+    if moving:
+        from .tasks import access_requests_notify_task
+
+        # One task per batch: the worker goes on to the next batch while another sends these.
+        request_ids = [r.pk for r in moving]
+        transaction.on_commit(lambda: access_requests_notify_task.delay(request_ids, "active"))
+
+
+def access_requests_notify(*, access_request_ids: list[int], event: str) -> None:
+    """Tell each requester that their request became ``event`` (the requester notification hook)."""
+    for access_request_id in access_request_ids:
+        _notify_requester(access_request_id, event)
+
+
+@transaction.atomic
+def _release_claimed(*, ids: list[int], reason: str) -> None:
+    """Grants claimed into a batch that hit a transient error go back to pending, each with its
+    own apply task again (their first task may have run already and left them to the batch)."""
+    for grant in Grant.objects.select_for_update().filter(pk__in=ids, status=GrantStatus.APPLYING):
+        _grant_transition(grant, GrantStatus.PENDING, reason=f"Retrying: {reason}")
+        _enqueue_apply(grant.pk)
 
 
 @transaction.atomic
@@ -783,6 +962,43 @@ def grant_retry(*, grant_id: int, actor) -> Grant:
     return grant
 
 
+def grant_revoke_refusal(*, actor, grant: Grant) -> str | None:
+    """Why ``actor`` may not revoke ``grant`` now, or None when they may: whoever
+    :func:`~apps.access.selectors.grant_revoke_permitted` allows, while the grant is pending,
+    active or failed."""
+    from .selectors import grant_revoke_permitted
+
+    if not grant_revoke_permitted(user=actor, grant=grant):
+        return "Only the product's owners or the consumer can revoke this grant."
+    if grant.status not in OWNER_REVOCABLE_GRANT_STATES:
+        return f"This grant is {grant.get_status_display().lower()}; it cannot be revoked now."
+    return None
+
+
+@transaction.atomic
+def grant_revoke_request(*, grant_id: int, actor, reason: str) -> Grant:
+    """An owner takes an access away at any time, with a reason the consumer is told (or the
+    consumer gives up their own access).
+
+    The grant becomes revoking at once (audited with the actor and reason) and a worker drops
+    the role after commit; the request then becomes revoked and the requester is notified.
+    Raises ApplicationError (field ``reason``) without a reason, or when ``actor`` may not
+    revoke it (see :func:`grant_revoke_refusal`).
+    """
+    if not reason.strip():
+        raise ApplicationError("Say why the access is revoked.", {"reason": ["A reason is required to revoke."]})
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("access_request__output_port__data_product").get(pk=grant_id)
+    refusal = grant_revoke_refusal(actor=actor, grant=grant)
+    if refusal:
+        raise ApplicationError(refusal)
+    _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=reason.strip())
+    from .tasks import grant_revoke_task
+
+    actor_id, reason = actor.pk, reason.strip()
+    transaction.on_commit(lambda: grant_revoke_task.delay(grant_id, reason=reason, actor_id=actor_id))
+    return grant
+
+
 def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool = False) -> Grant:
     """Take a grant back on the platform; the request becomes revoked (or expired). Idempotent.
 
@@ -808,6 +1024,8 @@ def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool =
         target = S.EXPIRED if expired else S.REVOKED
         if target in ACCESS_REQUEST_TRANSITIONS[access_request.status]:
             _transition(access_request, target, actor=actor, action=f"access_request.{target}", message=reason)
+            request_id = access_request.pk
+            transaction.on_commit(lambda: _notify_requester(request_id, target))
     return grant
 
 
@@ -825,6 +1043,134 @@ def grant_pending_stuck(*, older_than: timedelta = timedelta(seconds=30)) -> lis
         Grant.objects.filter(status__in=[GrantStatus.PENDING, GrantStatus.APPLYING], updated_at__lte=cutoff)
         .values_list("pk", flat=True)[:500]
     )
+
+
+# --- reconciliation ----------------------------------------------------------------------------
+
+def _words(privileges) -> str:
+    return "; ".join(p.label for p in sorted(privileges))
+
+
+def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
+    """Compare an active grant with its platform and correct the drift (``GrantDrift`` rows).
+
+    The role missing entirely → recreated; privileges removed outside the portal → re-applied;
+    privileges added to the managed role outside the portal (another table, INSERT, the role
+    granted to someone else) → removed. Each finding is recorded and audited; a correction the
+    platform refuses is recorded with action ``failed`` and the reason, and the grant stays
+    active. The grant row is locked meanwhile (skipped when a worker holds it), so a revocation
+    in progress is never undone. Raises TransientPlatformError when the platform is unreachable.
+    """
+    with transaction.atomic():
+        grant = (Grant.objects.select_for_update(of=("self",), skip_locked=True)
+                 .select_related("access_request__output_port", "platform")
+                 .filter(pk=grant_id, status=GrantStatus.ACTIVE).first())
+        if grant is None:
+            return []
+        adapter, spec = get_grant_adapter(grant.platform), _spec(grant)
+        try:
+            found = adapter.inspect(spec)
+        except TransientPlatformError:
+            raise
+        except PlatformGrantError as exc:  # e.g. the consumer's login was dropped on the platform
+            return _record_drifts(grant, [(DriftKind.MISSING, frozenset(), DriftAction.FAILED,
+                                           f"Could not inspect role {spec.role_name}.")], error=str(exc))
+        if found.in_sync:
+            Grant.objects.filter(pk=grant.pk).update(verified_at=timezone.now())
+            return []
+        started, statements, error = time.monotonic(), [], ""
+        try:
+            if found.role_exists and found.extra:
+                statements += adapter.remove(spec, found.extra).statements
+            statements += adapter.apply(spec).statements
+            after = adapter.inspect(spec)
+            if not after.in_sync:
+                error = f"Still differs after correction: {_words(after.missing | after.extra)}"
+            else:
+                Grant.objects.filter(pk=grant.pk).update(verified_at=timezone.now())
+        except TransientPlatformError:
+            raise
+        except PlatformGrantError as exc:
+            error = str(exc)
+        _record_attempt(grant, GrantAction.RECONCILE, started, summary="\n".join(statements), error=error)
+        findings = []
+        if not found.role_exists:
+            findings.append((DriftKind.ROLE_MISSING, found.wanted, DriftAction.RECREATED,
+                             f"Role {spec.role_name} was missing on {grant.platform}."))
+        else:
+            if found.missing:
+                findings.append((DriftKind.MISSING, found.missing, DriftAction.REAPPLIED,
+                                 f"Removed outside the portal: {_words(found.missing)}."))
+            if found.extra:
+                findings.append((DriftKind.EXTRA, found.extra, DriftAction.REMOVED,
+                                 f"Added outside the portal: {_words(found.extra)}."))
+        return _record_drifts(grant, findings, error=error)
+
+
+def _record_drifts(grant: Grant, findings: list, *, error: str) -> list[GrantDrift]:
+    """One GrantDrift and audit event per finding ``(kind, privileges, action, summary)``. A
+    finding the platform keeps refusing to have corrected is recorded once, not every run."""
+    drifts = []
+    latest = GrantDrift.objects.filter(grant=grant).order_by("-at", "-pk").first()
+    for kind, privileges, action, summary in findings:
+        action = DriftAction.FAILED if error else action
+        if (latest is not None and action == DriftAction.FAILED and latest.action == DriftAction.FAILED
+                and (latest.kind, latest.summary, latest.error) == (kind, summary, error)):
+            continue
+        drift = GrantDrift.objects.create(
+            grant=grant, platform=grant.platform, kind=kind, found=[p.as_json() for p in sorted(privileges)],
+            summary=summary, action=action, error=error,
+        )
+        audit_record(actor=None, action=f"grant.drift_{kind}", obj=grant, after={"action": drift.action},
+                     message=summary + (f" Not corrected: {error}" if error else ""))
+        drifts.append(drift)
+    return drifts
+
+
+def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
+    """Reconcile every active grant of a platform (see :func:`grant_reconcile`), and drop the
+    roles of revoked grants found on it again; the drifts found.
+
+    Raises TransientPlatformError when the platform is unreachable (the beat task retries).
+    """
+    drifts: list[GrantDrift] = []
+    grant_ids = Grant.objects.filter(platform_id=platform_id, status=GrantStatus.ACTIVE).order_by("pk").values_list("pk", flat=True)
+    for grant_id in grant_ids.iterator(chunk_size=200):
+        drifts += grant_reconcile(grant_id=grant_id)
+    return drifts + _drop_roles_of_revoked_grants(platform_id=platform_id)
+
+
+def _drop_roles_of_revoked_grants(*, platform_id: int) -> list[GrantDrift]:
+    """A portal role (``<GRANT_ROLE_PREFIX><grant id>``) that exists on the platform although
+    its grant was revoked (recreated by hand, or restored from a backup) is dropped again."""
+    if not Grant.objects.filter(platform_id=platform_id, status=GrantStatus.REVOKED).exists():
+        return []
+    adapter, prefix = get_grant_adapter(Platform.objects.get(pk=platform_id)), settings.GRANT_ROLE_PREFIX
+    ids = {int(name[len(prefix):]) for name in adapter.managed_roles(prefix) if name[len(prefix):].isdigit()}
+    drifts = []
+    for grant in Grant.objects.filter(pk__in=ids, platform_id=platform_id, status=GrantStatus.REVOKED).select_related(
+        "access_request__output_port", "platform"
+    ):
+        started, error, summary = time.monotonic(), "", ""
+        try:
+            summary = adapter.revoke(_spec(grant)).summary
+        except TransientPlatformError:
+            raise
+        except PlatformGrantError as exc:
+            error = str(exc)
+        _record_attempt(grant, GrantAction.RECONCILE, started, summary=summary, error=error)
+        message = f"Role {grant.role_name} exists on {grant.platform} although the grant was revoked."
+        drifts.append(GrantDrift.objects.create(
+            grant=grant, platform=grant.platform, kind=DriftKind.REVOKED_ROLE, summary=message,
+            action=DriftAction.FAILED if error else DriftAction.REMOVED, error=error,
+        ))
+        audit_record(actor=None, action=f"grant.drift_{DriftKind.REVOKED_ROLE}", obj=grant, message=message)
+    return drifts
+
+
+def platform_ids_to_reconcile() -> list[int]:
+    """Platforms with at least one active grant (beat reconciles each of them)."""
+    return list(Grant.objects.filter(status=GrantStatus.ACTIVE).values_list("platform_id", flat=True).distinct())
 
 
 # --- notifications and webhooks (apps.notifications) ------------------------------------------
@@ -954,23 +1300,3 @@ def grant_expiring_notify(*, now=None, within: timedelta = timedelta(days=7)) ->
     return told
 
 
-@transaction.atomic
-def grant_revoke_request(*, grant_id: int, actor, reason: str = "") -> Grant:
-    """Ask for a grant to be taken back; the revoke runs on the worker (``grant_revoke_task``)
-    after commit, and the request ends revoked. Allowed for ``grant_can_revoke`` users on a
-    pending, active or failed grant. Raises ``PermissionDenied`` / ``ApplicationError``."""
-    from django.core.exceptions import PermissionDenied
-
-    from .selectors import grant_can_revoke
-    from .tasks import grant_revoke_task
-
-    grant = Grant.objects.select_for_update(of=("self",)).select_related(
-        "access_request__output_port__data_product").get(pk=grant_id)
-    if not grant_can_revoke(user=actor, grant=grant):
-        raise PermissionDenied("Only the consumer, the product's approvers or a platform operator can revoke this grant.")
-    if grant.status not in (GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.FAILED):
-        raise ApplicationError(f"Grant #{grant.pk} is {grant.get_status_display().lower()}; it cannot be revoked now.")
-    reason = reason.strip() or f"Revoked by {actor}."
-    audit_record(actor=actor, action="grant.revoke_requested", obj=grant, message=reason)
-    transaction.on_commit(lambda: grant_revoke_task.delay(grant_id, reason=reason))
-    return grant

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 
 from apps.platforms.grants import TransientPlatformError
 
@@ -17,9 +19,9 @@ logger = logging.getLogger(__name__)
     autoretry_for=(TransientPlatformError,), retry_backoff=2, retry_backoff_max=300, retry_jitter=True,
     max_retries=8,
 )
-def grant_apply_task(self, grant_id: int) -> None:
+def grant_apply_task(self, grant_id: int, takeover: bool = False) -> None:
     try:
-        services.grant_apply(grant_id=grant_id)
+        services.grant_apply(grant_id=grant_id, takeover=takeover or self.request.retries > 0)
     except TransientPlatformError as exc:
         if self.request.retries >= self.max_retries:
             services.grant_mark_failed(grant_id=grant_id, reason=f"Gave up after {self.max_retries} retries: {exc}")
@@ -31,8 +33,9 @@ def grant_apply_task(self, grant_id: int) -> None:
     acks_late=True, time_limit=120, soft_time_limit=100, autoretry_for=(TransientPlatformError,), retry_backoff=2,
     retry_backoff_max=300, retry_jitter=True, max_retries=8,
 )
-def grant_revoke_task(grant_id: int, reason: str = "", expired: bool = False) -> None:
-    services.grant_revoke(grant_id=grant_id, reason=reason, expired=expired)
+def grant_revoke_task(grant_id: int, reason: str = "", expired: bool = False, actor_id: int | None = None) -> None:
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    services.grant_revoke(grant_id=grant_id, reason=reason, expired=expired, actor=actor)
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
@@ -42,9 +45,29 @@ def grant_expire_due_task() -> None:
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
-def grant_sweep_pending_task() -> None:
-    for grant_id in services.grant_pending_stuck():
-        grant_apply_task.delay(grant_id)
+def grant_sweep_pending_task(older_than_s: float = 30) -> None:
+    for grant_id in services.grant_pending_stuck(older_than=timedelta(seconds=older_than_s)):
+        grant_apply_task.delay(grant_id, takeover=True)
+
+
+@shared_task(
+    acks_late=True, time_limit=600, soft_time_limit=540, autoretry_for=(TransientPlatformError,), retry_backoff=30,
+    retry_backoff_max=600, retry_jitter=True, max_retries=3,
+)
+def platform_reconcile_task(platform_id: int) -> None:
+    services.platform_reconcile(platform_id=platform_id)
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def platform_reconcile_due_task() -> None:
+    """Beat: one reconcile task per platform that has active grants."""
+    for platform_id in services.platform_ids_to_reconcile():
+        platform_reconcile_task.delay(platform_id)
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def access_requests_notify_task(access_request_ids: list[int], event: str) -> None:
+    services.access_requests_notify(access_request_ids=access_request_ids, event=event)
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)

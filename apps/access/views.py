@@ -311,3 +311,27 @@ def audit_export(request):
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="mesh-portal-audit-{timezone.now():%Y%m%d-%H%M}.csv"'
     return response
+
+
+@login_required
+@require_POST
+def grant_revoke(request, pk: int):
+    """An owner revokes the request's grant with a reason (required; the consumer is told)."""
+    access_request = selectors.access_request_get(user=request.user, pk=pk)
+    grant = getattr(access_request, "grant", None)
+    if not selectors.grant_can_revoke(user=request.user, grant=grant):
+        raise Http404("No such grant.")
+    try:
+        services.grant_revoke_request(grant_id=grant.pk, actor=request.user, reason=request.POST.get("reason", ""))
+    except ApplicationError as error:
+        for message in [error.message, *(m for ms in error.extra.values() for m in ms if m != error.message)]:
+            messages.error(request, message)
+        return redirect("access:request_detail", pk=access_request.pk)
+    messages.success(request, "Access is being revoked; the consumer is notified.")
+    return redirect("access:request_detail", pk=access_request.pk)
+
+
+@login_required
+def my_platform_identities(request):
+    """The logins the user (and their teams) have on each platform: the grantees of their grants."""
+    return render(request, "access/identities.html", selectors.platform_identities_of(user=request.user))

@@ -98,7 +98,7 @@ def _tab_context(request, product, tab: str) -> dict:
         return {"graph_lineage": graph_lineage, "graph": _lineage_graph(product, graph_lineage),
                 "lineage": selectors.data_product_lineage(product=product)}
     if tab == "consumers":
-        return {"consumers": access_selectors.grant_active_for_product(product=product)}
+        return {}  # catalog/_consumers.html reads them through the product_consumers tag
     if tab == "activity":
         return {"activity": selectors.data_product_activity(product=product, user=user)}
     return {}

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import DbtArtifactUpload, Platform, PlatformIdentity, SchemaMapping, SyncRun
+from .models import DbtArtifactUpload, Platform, PlatformIdentity, SchemaMapping, SyncRun, TeamPlatformIdentity
 
 
 class PlatformAdminForm(forms.ModelForm):
@@ -87,3 +87,10 @@ class DbtArtifactUploadAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TeamPlatformIdentity)
+class TeamPlatformIdentityAdmin(admin.ModelAdmin):
+    list_display = ["team", "platform", "principal"]
+    list_filter = ["platform"]
+    search_fields = ["team__name", "principal"]

@@ -211,3 +211,19 @@ class SchemaMapping(TimeStampedModel):
     def clean(self) -> None:
         if self.data_product_id and self.domain_id and self.data_product.domain_id != self.domain_id:
             raise ValidationError({"data_product": "The data product belongs to another domain."})
+
+
+class TeamPlatformIdentity(TimeStampedModel):
+    """Which principal a team has on a platform: the grantee of grants requested on behalf of the
+    team (on PostgreSQL a group role its members belong to; on MariaDB a role or a login)."""
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="platform_identities")
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="team_identities")
+    principal = models.CharField(max_length=255, help_text="The team's role (or login) on the platform.")
+
+    class Meta:
+        verbose_name_plural = "team platform identities"
+        constraints = [models.UniqueConstraint(fields=["team", "platform"], name="team_platform_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.team} is {self.principal} on {self.platform}"

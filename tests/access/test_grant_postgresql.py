@@ -53,7 +53,7 @@ def test_revocation_and_expiry_take_access_away(personas, aw_warehouse, django_c
     assert (request.status, request.grant.status) == ("expired", "revoked")
     assert not consumer_can_select(aw_warehouse, personas.login, personas.password)
     inspected = get_grant_adapter(personas.port.platform).inspect(services._spec(request.grant))
-    assert inspected["role_exists"] is False
+    assert inspected.role_exists is False
 
 
 def test_apply_and_revoke_are_idempotent(personas, aw_warehouse, django_capture_on_commit_callbacks):
@@ -103,10 +103,92 @@ def test_hostile_identifiers_are_quoted(personas, aw_warehouse, pg_consumer_logi
         adapter.apply(spec)
         # then
         assert consumer_can_select(aw_warehouse, login, password, f"{schema}.{table}")
-        assert adapter.inspect(spec)["tables"] == {table: ["SELECT"]}
+        assert adapter.inspect(spec).table_privileges() == {table: ["SELECT"]}
+        assert adapter.inspect(spec).in_sync
         adapter.revoke(spec)
         assert not consumer_can_select(aw_warehouse, login, password, f"{schema}.{table}")
     finally:
         adapter.revoke(spec)
         with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def test_hostile_column_and_login_names_in_a_column_scope(personas, aw_warehouse, pg_admin_conninfo):
+    # given: a column and a login with quotes, semicolons and unicode in their names
+    schema, table, column, other = "mpt_hostile_cols", "t", 'sé"cret; --', "other"
+    login = f'{personas.login}"; DROP ROLE postgres; --é'
+    with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("CREATE TABLE {} ({} int, {} int)").format(
+            sql.Identifier(schema, table), sql.Identifier(column), sql.Identifier(other)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw'").format(sql.Identifier(login)))
+    spec = GrantSpec(role_name=f"{personas.login}_c", principal=login, schema=schema, columns=(column, "absent"))
+    adapter = get_grant_adapter(personas.port.platform)
+    try:
+        # when
+        adapter.apply(spec)
+        # then
+        assert consumer_can_select(aw_warehouse, login, "pw", f"{schema}.{table}", column)
+        assert not consumer_can_select(aw_warehouse, login, "pw", f"{schema}.{table}", other)
+        assert adapter.inspect(spec).in_sync
+    finally:
+        adapter.revoke(spec)
+        with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+
+
+def test_pending_grants_of_one_schema_are_applied_in_one_batch(personas, aw_warehouse, pg_consumer_login,
+                                                               django_capture_on_commit_callbacks):
+    # given: three consumers approved; the third one's login does not exist on the platform
+    from tests.accounts.factories import UserFactory
+
+    logins = [(personas.consumer, personas.login, personas.password)]
+    second = UserFactory()
+    PlatformIdentity.objects.create(user=second, platform=personas.port.platform, principal=f"{personas.login}_b")
+    with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw'").format(sql.Identifier(f"{personas.login}_b")))
+    logins.append((second, f"{personas.login}_b", "pw"))
+    ghost = UserFactory()
+    PlatformIdentity.objects.create(user=ghost, platform=personas.port.platform, principal="no_such_login_mpt")
+    grants = []
+    for user in (personas.consumer, second, ghost):
+        request = services.access_request_submit(requester=user, output_port=personas.port, purpose="Batch", expires_at=timezone.now() + timedelta(days=90))
+        services.access_request_approve(access_request_id=request.pk, actor=personas.owner)  # tasks not run
+        grants.append(request.grant)
+    # when: one apply task runs
+    services.grant_apply(grant_id=grants[0].pk)
+    # then: it applied the others too, and only the ghost's grant failed, with the reason
+    statuses = [Grant.objects.get(pk=g.pk).status for g in grants]
+    assert statuses == ["active", "active", "failed"]
+    assert "does not exist" in Grant.objects.get(pk=grants[2].pk).status_reason
+    for _, login, password in logins:
+        assert consumer_can_select(aw_warehouse, login, password)
+    # the other grants' own tasks are no-ops now
+    assert services.grant_apply(grant_id=grants[1].pk).attempts.count() == 1
+
+
+def test_an_unreachable_platform_leaves_the_batch_retryable(personas, django_capture_on_commit_callbacks):
+    # given: two approved requests (their tasks not run), and the platform is unreachable
+    from apps.platforms.grants import TransientPlatformError
+    from tests.accounts.factories import UserFactory
+
+    second = UserFactory()
+    PlatformIdentity.objects.create(user=second, platform=personas.port.platform, principal=f"{personas.login}_z")
+    grants = []
+    for user in (personas.consumer, second):
+        request = services.access_request_submit(requester=user, output_port=personas.port, purpose="Batch", expires_at=timezone.now() + timedelta(days=90))
+        services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
+        grants.append(request.grant)
+    personas.port.platform.port = 1  # nothing listens there: connection refused
+    personas.port.platform.save()
+    # when
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(TransientPlatformError):
+        services.grant_apply(grant_id=grants[0].pk)
+    # then: the task's own grant stays applying (its task retries); the other is pending again
+    # with the reason and its own apply task enqueued
+    first, other = (Grant.objects.get(pk=g.pk) for g in grants)
+    assert first.status == "applying"
+    assert other.status == "pending" and other.status_reason.startswith("Retrying: Cannot connect")
+    assert len(callbacks) == 1
+    assert first.attempts.get().succeeded is False

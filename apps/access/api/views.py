@@ -169,6 +169,8 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk: str):
         grant = self.get_object()
+        require(selectors.grant_revoke_permitted(user=request.user, grant=grant),
+                "Only the consumer, the product's approvers or a platform operator can revoke this grant.")
         serializer = s.RevokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.grant_revoke_request(grant_id=grant.pk, actor=request.user, reason=serializer.validated_data["reason"])

@@ -1,0 +1,26 @@
+"""Template tags for the grant partials included by pages other apps own (product page,
+platform page), so each of those pages needs only one ``{% include %}`` line."""
+from django import template
+
+from apps.access import selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def product_consumers(product):
+    """``{% product_consumers product as consumers %}``: the product's active grants."""
+    return selectors.grant_active_for_product(product=product)
+
+
+@register.simple_tag
+def platform_grant_drifts(platform, limit: int = 25):
+    """``{% platform_grant_drifts platform as drifts %}``: the latest drifts on the platform
+    (the platform page is only shown to the platform's admins)."""
+    return list(selectors.grant_drift_list(platform=platform)[:limit])
+
+
+@register.simple_tag
+def grant_can_revoke(user, grant):
+    """``{% grant_can_revoke user grant as can_revoke %}``."""
+    return selectors.grant_can_revoke(user=user, grant=grant)
