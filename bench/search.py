@@ -436,6 +436,10 @@ def main() -> None:
     if fresh:
         print(f"Seeding {args.products} data products / {args.columns} columns into {_dbname()} …", flush=True)
         seed(args.products, args.columns)
+    else:  # a database kept from an earlier run gets the migrations added since
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
     n_products = _count("catalog_dataproduct")
     n_columns = _count("catalog_column")
     print(f"Catalog: {n_products} data products, {n_columns} columns, {_count('search_searchentry')} search entries, "
