@@ -63,7 +63,7 @@ def world(db, django_capture_on_commit_callbacks):
     approved.refresh_from_db()
     purpose = Purpose.objects.filter(active=True).order_by("name").first()
     delegation = access_services.approver_delegation_create(
-        delegator=owner, delegate=approver, starts=timezone.now(), ends=timezone.now() + timedelta(days=7), reason="Holidays")
+        delegator=owner, delegate=approver, starts=timezone.now() - timedelta(hours=1), ends=timezone.now() + timedelta(days=7), reason="Holidays")
     drift = GrantDrift.objects.create(grant=approved.grant, platform=platform, kind="missing", action="reapplied",
                                       found=[["table", ["humanresources", "employeepayhistory"], "SELECT"]],
                                       summary="SELECT was revoked outside the portal.")

@@ -85,7 +85,7 @@ class AccessRequestCreateSerializer(serializers.Serializer):
         help_text="Slug of the declared purpose (see `purposes/?classification=`); the product's policy may require one "
                   "of its allowed purposes.")
     columns = serializers.ListField(
-        child=serializers.CharField(max_length=255), required=False, default=list, max_length=2000,
+        child=serializers.CharField(max_length=255), required=False, default=list, max_length=500,
         help_text="Column scope: `table.column` names of the port's tables (see `output-ports/{id}/assets/`); "
                   "empty or absent: every column.")
     accept_terms = serializers.BooleanField(required=False, default=False,
