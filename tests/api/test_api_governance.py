@@ -11,6 +11,9 @@ from apps.access.models import AccessPolicy, AccessRequest, AuditEvent
 from apps.notifications.models import Notification
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 from apps.search.indexing import index_products
+from apps.accounts.choices import TeamRole
+from apps.accounts.services import team_membership_set
+from tests.accounts.factories import TeamFactory
 from tests.api.conftest import api_client
 
 pytestmark = pytest.mark.django_db
@@ -180,6 +183,19 @@ def test_an_operator_maps_logins_and_another_users_login_is_refused(world):
     deleted = admin.delete(f"{url}{created.json()['id']}/")
     assert deleted.status_code == 204
     assert not PlatformIdentity.objects.filter(user=world.unrelated).exists()
+
+
+def test_the_platform_teams_owners_operate_it_too(world):
+    # given the platform belongs to a platform team the unrelated user owns
+    platform_team = TeamFactory(slug="platform-team")
+    team_membership_set(team=platform_team, user=world.unrelated, role=TeamRole.OWNER)
+    world.platform.owner_team = platform_team
+    world.platform.save(update_fields=["owner_team"])
+    # when they map a login on it; then it works, while the hr-data owner still may not
+    url = f"/api/v1/platforms/{world.platform.slug}/identities/"
+    created = api_client(world.unrelated).post(url, {"user": "owner", "principal": "owner_login"}, format="json")
+    assert created.status_code == 201, created.content
+    assert api_client(world.owner).post(url, {"user": "owner", "principal": "x"}, format="json").status_code == 404
 
 
 def test_an_operator_maps_a_teams_role(world):

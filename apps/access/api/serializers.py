@@ -197,23 +197,22 @@ class AuditEventSerializer(serializers.ModelSerializer):
         }
 
 
-class KpiSerializer(serializers.Serializer):
-    data_products = serializers.DictField(child=serializers.IntegerField(), help_text="Data products per status.")
-    active_grants = serializers.IntegerField(help_text="Grants active on platforms now.")
-    access_requests = serializers.DictField(child=serializers.IntegerField(), help_text="Access requests per status.")
-    median_approval_lead_time_seconds = serializers.FloatField(
-        allow_null=True, help_text="Median seconds from submission to approval; null before the first approval.")
-
-
 class KpiUnmetDemandSerializer(serializers.Serializer):
     query = serializers.CharField(help_text="What people searched for.")
     n = serializers.IntegerField(help_text="How many searches for it found nothing.")
     last_at = serializers.DateTimeField(help_text="The latest such search (ISO 8601).")
 
 
-class KpiWithDemandSerializer(KpiSerializer):
+class KpiSerializer(serializers.Serializer):
+    data_products = serializers.DictField(child=serializers.IntegerField(), help_text="Data products per status.")
+    active_grants = serializers.IntegerField(help_text="Grants active on platforms now.")
+    access_requests = serializers.DictField(child=serializers.IntegerField(), help_text="Access requests per status.")
+    median_approval_lead_time_seconds = serializers.FloatField(
+        allow_null=True, help_text="Median seconds from submission to approval; null before the first approval.")
     unmet_demand = KpiUnmetDemandSerializer(many=True, help_text="The 20 most frequent searches that found no data "
                                                                  "product over the last 30 days, most frequent first.")
+
+
 
 
 # --- governance: policies, purposes, delegations, drift ------------------------------------------

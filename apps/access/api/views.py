@@ -247,13 +247,13 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 class KpiView(APIView):
     """Marketplace KPIs for executives, stewards and admins."""
 
-    @extend_schema(summary="Marketplace KPIs", tags=["governance"], responses=s.KpiWithDemandSerializer,
+    @extend_schema(summary="Marketplace KPIs", tags=["governance"], responses=s.KpiSerializer,
                    description="Data products and access requests per status, active grants, the median approval "
                                "lead time, and unmet demand: the most frequent searches that found nothing.")
     def get(self, request):
         require(selectors.kpi_can_view(user=request.user), "Only executives and stewards see the KPIs.")
         body = {**selectors.kpi_summary(), "unmet_demand": list(zero_result_searches()[:20])}
-        return Response(s.KpiWithDemandSerializer(body).data)
+        return Response(s.KpiSerializer(body).data)
 
 
 # --- governance: access policies and purposes (stewards), delegations (approvers) --------------
