@@ -305,6 +305,16 @@ def purpose_list(*, user) -> QuerySet[Purpose]:
     return Purpose.objects.order_by("-active", "name")
 
 
+def purpose_available(*, user, classification: str | None = None) -> QuerySet[Purpose]:
+    """Purposes ``user`` may see: with ``classification``, the ones its current policy allows
+    (:func:`purpose_choices`); else every active purpose, and for stewards the retired ones too."""
+    if classification:
+        return purpose_choices(classification=classification)
+    if is_steward(user):
+        return purpose_list(user=user)
+    return Purpose.objects.filter(active=True).order_by("name")
+
+
 def delegation_list(*, user) -> QuerySet[ApproverDelegation]:
     """Delegations ``user`` gave or received."""
     return ApproverDelegation.objects.filter(Q(delegator=user) | Q(delegate=user)).select_related(

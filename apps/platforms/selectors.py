@@ -102,6 +102,20 @@ def platform_identity_list(*, user) -> QuerySet:
     return PlatformIdentity.objects.filter(user=user).select_related("platform").order_by("platform__name", "pk")
 
 
+def platform_identity_list_for_platform(*, platform: Platform) -> QuerySet:
+    """Every user's login on ``platform`` (for its operators), by username."""
+    from .models import PlatformIdentity
+
+    return PlatformIdentity.objects.filter(platform=platform).select_related("user", "platform").order_by("user__username", "pk")
+
+
+def team_platform_identity_list(*, platform: Platform) -> QuerySet:
+    """Every team's principal on ``platform`` (for its operators), by team name."""
+    from .models import TeamPlatformIdentity
+
+    return TeamPlatformIdentity.objects.filter(platform=platform).select_related("team", "platform").order_by("team__name", "pk")
+
+
 # -- who has access today -------------------------------------------------------------------
 
 

@@ -480,35 +480,90 @@ def platform_sync_request(*, platform: Platform, actor: User) -> None:
     transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
 
 
+def _require_operator(*, actor: User, platform: Platform) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from .selectors import platform_can_operate
+
+    if not platform_can_operate(user=actor, platform=platform):
+        raise PermissionDenied("Only the platform's operators map logins on it.")
+
+
 @transaction.atomic
-def platform_identity_create(*, user: User, platform: Platform, principal: str):
+def platform_identity_create(*, actor: User, user: User, platform: Platform, principal: str):
     """Record ``user``'s login ``principal`` on ``platform`` (the grantee of their grants).
 
-    Raises ApplicationError: ``platform`` when the user already has one there, ``principal``
-    when it is empty or another user's login on that platform."""
+    Only the platform's operators (:func:`~apps.platforms.selectors.platform_can_operate`:
+    its owner team's owners, admins) may: a user mapping themselves could point grants at a
+    login that is not theirs. Raises ``PermissionDenied`` for anyone else; ApplicationError:
+    ``user`` when they already have one there, ``principal`` when it is empty or another user's
+    login on that platform."""
     from apps.access.services import audit_record
 
     from .models import PlatformIdentity
 
+    _require_operator(actor=actor, platform=platform)
     principal = principal.strip()
     if not principal:
-        raise ApplicationError("Give your login on the platform.", {"principal": ["This field may not be blank."]})
+        raise ApplicationError("Give the login on the platform.", {"principal": ["This field may not be blank."]})
     if PlatformIdentity.objects.filter(user=user, platform=platform).exists():
-        raise ApplicationError("You already have a login on this platform.",
-                               {"platform": ["Delete the existing identity first."]})
+        raise ApplicationError(f"{user} already has a login on this platform.",
+                               {"user": ["Delete the existing identity first."]})
     if PlatformIdentity.objects.filter(platform=platform, principal=principal).exclude(user=user).exists():
         raise ApplicationError("That login belongs to someone else.", {"principal": ["Already mapped to another user."]})
     identity = PlatformIdentity(user=user, platform=platform, principal=principal)
     identity.full_clean()
     identity.save()
-    audit_record(actor=user, action="platform_identity.created", obj=identity, after={"principal": principal})
+    audit_record(actor=actor, action="platform_identity.created", obj=identity,
+                 after={"user": user.username, "principal": principal})
     return identity
 
 
 @transaction.atomic
 def platform_identity_delete(*, identity, actor: User) -> None:
-    """Forget a login. Existing grants stay on the platform until revoked or expired."""
+    """Forget a login (platform operators only; ``PermissionDenied`` otherwise). Existing grants
+    stay on the platform until revoked or expired."""
     from apps.access.services import audit_record
 
-    audit_record(actor=actor, action="platform_identity.deleted", obj=identity, before={"principal": identity.principal})
+    _require_operator(actor=actor, platform=identity.platform)
+    audit_record(actor=actor, action="platform_identity.deleted", obj=identity,
+                 before={"user": identity.user.username, "principal": identity.principal})
+    identity.delete()
+
+
+@transaction.atomic
+def team_platform_identity_create(*, actor: User, team, platform: Platform, principal: str):
+    """Record ``team``'s principal on ``platform`` (a group role on PostgreSQL, a role or login
+    on MariaDB): the grantee of grants requested on behalf of the team. Platform operators only
+    (``PermissionDenied`` otherwise). Raises ApplicationError: ``team`` when it already has one
+    there, ``principal`` when empty or another team's principal there."""
+    from apps.access.services import audit_record
+
+    from .models import TeamPlatformIdentity
+
+    _require_operator(actor=actor, platform=platform)
+    principal = principal.strip()
+    if not principal:
+        raise ApplicationError("Give the team's role on the platform.", {"principal": ["This field may not be blank."]})
+    if TeamPlatformIdentity.objects.filter(team=team, platform=platform).exists():
+        raise ApplicationError(f"{team} already has a principal on this platform.",
+                               {"team": ["Delete the existing identity first."]})
+    if TeamPlatformIdentity.objects.filter(platform=platform, principal=principal).exclude(team=team).exists():
+        raise ApplicationError("That principal belongs to another team.", {"principal": ["Already mapped to another team."]})
+    identity = TeamPlatformIdentity(team=team, platform=platform, principal=principal)
+    identity.full_clean()
+    identity.save()
+    audit_record(actor=actor, action="team_platform_identity.created", obj=identity,
+                 after={"team": team.slug, "principal": principal})
+    return identity
+
+
+@transaction.atomic
+def team_platform_identity_delete(*, identity, actor: User) -> None:
+    """Forget a team's principal (platform operators only). Existing grants stay until revoked."""
+    from apps.access.services import audit_record
+
+    _require_operator(actor=actor, platform=identity.platform)
+    audit_record(actor=actor, action="team_platform_identity.deleted", obj=identity,
+                 before={"team": identity.team.slug, "principal": identity.principal})
     identity.delete()

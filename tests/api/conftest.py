@@ -1,5 +1,8 @@
 """A small world for API tests: the six personas, a published and a draft data product, an
-open access request and an approved one (its grant pending: no warehouse needed here)."""
+open access request and an approved one (its grant pending: no warehouse needed here), the
+default access policies and purposes, a delegation (owner → approver), a drift on the grant,
+users' and a team's logins on the platform (mapped by the admin, its operator), a notification
+for the consumer, and a search that found nothing (unmet demand)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,6 +15,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.access import services as access_services
+from apps.access.models import GrantDrift, Purpose
+from apps.insights.services import usage_event_record_search
+from apps.notifications.services import notify
+from apps.platforms import services as platform_services
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
 from apps.catalog.models import Asset, Column
@@ -54,11 +61,24 @@ def world(db, django_capture_on_commit_callbacks):
                                                            expires_at=timezone.now() + timedelta(days=90))
         access_services.access_request_approve(access_request_id=approved.pk, actor=owner)
     approved.refresh_from_db()
+    purpose = Purpose.objects.filter(active=True).order_by("name").first()
+    delegation = access_services.approver_delegation_create(
+        delegator=owner, delegate=approver, starts=timezone.now() - timedelta(hours=1), ends=timezone.now() + timedelta(days=7), reason="Holidays")
+    drift = GrantDrift.objects.create(grant=approved.grant, platform=platform, kind="missing", action="reapplied",
+                                      found=[["table", ["humanresources", "employeepayhistory"], "SELECT"]],
+                                      summary="SELECT was revoked outside the portal.")
+    identity = platform_services.platform_identity_create(actor=admin, user=consumer, platform=platform, principal="consumer_login")
+    team_identity = platform_services.team_platform_identity_create(actor=admin, team=team, platform=platform,
+                                                                    principal="hr_readers")
+    notification, = notify(recipients=[consumer], verb="decided", obj=approved, subject="Approved",
+                           message="Your access request was approved.", url=f"/access/requests/{approved.pk}/")
+    usage_event_record_search(user=unrelated, query="payroll forecast", filters={}, result_count=0)
     return SimpleNamespace(
         anonymous=None, unrelated=unrelated, consumer=consumer, owner=owner, approver=approver, steward=steward,
         admin=admin, team=team, domain=domain, platform=platform, product=product, port=port, port2=port2,
         draft=draft, draft_port=draft_port, asset=asset, hidden_asset=hidden_asset, request=request,
-        approved=approved, grant=approved.grant,
+        approved=approved, grant=approved.grant, purpose=purpose, delegation=delegation, drift=drift,
+        identity=identity, team_identity=team_identity, notification=notification,
     )
 
 

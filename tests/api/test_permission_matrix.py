@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.accounts.factories import TeamFactory
 from tests.api.conftest import PERSONAS, api_client
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,13 @@ def row(anonymous, unrelated, consumer, owner, steward, admin):
 
 
 EVERYONE = row(401, 200, 200, 200, 200, 200)
+STEWARDS = row(401, 403, 403, 403, 200, 200)
+OPERATORS = row(401, 404, 404, 404, 404, 200)  # the platform has no owner team: admins operate it
+
+
+def later(days: int) -> str:
+    return (timezone.now() + timedelta(days=days)).isoformat()
+
 CONTRACT = ("apiVersion: v3.0.2\nkind: DataContract\nid: c-1\nversion: 1.0.0\nstatus: draft\n"
             "name: headcount\ndataProduct: Headcount\n")
 
@@ -64,6 +72,10 @@ MATRIX = {
     "hidden_asset": ("get", lambda w: f"/api/v1/assets/{w.hidden_asset.pk}/", None, row(401, 404, 404, 200, 200, 200)),
     "contracts": ("get", lambda w: "/api/v1/data-contracts/", None, EVERYONE),
     "search": ("get", lambda w: "/api/v1/search/?q=employees", None, EVERYONE),
+    "search_facets": ("get", lambda w: "/api/v1/search/?q=jobtitle&domain=human-resources&classification=internal"
+                                       "&sort=name&page=1", None, EVERYONE),
+    "search_bad_sort": ("get", lambda w: "/api/v1/search/?sort=cheapest", None, row(401, 400, 400, 400, 400, 400)),
+    "autocomplete": ("get", lambda w: "/api/v1/search/autocomplete/?q=empl", None, EVERYONE),
     "requests": ("get", lambda w: "/api/v1/access-requests/", None, EVERYONE),
     "inbox": ("get", lambda w: "/api/v1/access-requests/?scope=inbox", None, EVERYONE),
     "request": ("get", lambda w: f"/api/v1/access-requests/{w.request.pk}/", None, row(401, 404, 200, 200, 200, 200)),
@@ -78,13 +90,36 @@ MATRIX = {
                        row(401, 404, 400, 200, 400, 200)),
     "request_cancel": ("post", lambda w: f"/api/v1/access-requests/{w.request.pk}/cancel/", None,
                        row(401, 404, 200, 400, 400, 400)),
+    "request_create_scoped": ("post", lambda w: "/api/v1/access-requests/", lambda w: {
+        "output_port": w.port.pk, "purpose": "Reports", "purpose_category": w.purpose.slug, "expires_at": later(30),
+        "columns": ["employee.jobtitle"]}, row(401, 201, 400, 201, 201, 201)),
+    "request_create_bad_purpose": ("post", lambda w: "/api/v1/access-requests/", lambda w: {
+        "output_port": w.port.pk, "purpose": "Reports", "purpose_category": "no-such-purpose"},
+        row(401, 400, 400, 400, 400, 400)),
+    "request_extend": ("post", lambda w: f"/api/v1/access-requests/{w.approved.pk}/extend/", lambda w: {
+        "expires_at": later(120)}, row(401, 404, 400, 403, 403, 403)),
+    "policies": ("get", lambda w: "/api/v1/policies/", None, STEWARDS),
+    "policy_current": ("get", lambda w: "/api/v1/policies/internal/", None, STEWARDS),
+    "policy_create": ("post", lambda w: "/api/v1/policies/", {
+        "classification": "internal", "auto_approve": "never", "approval_steps": ["owner", "steward"],
+        "max_duration_days": 180, "change_note": "Steward sign-off"}, row(401, 403, 403, 403, 201, 201)),
+    "purposes": ("get", lambda w: "/api/v1/purposes/", None, EVERYONE),
+    "purposes_for": ("get", lambda w: "/api/v1/purposes/?classification=confidential", None, EVERYONE),
+    "purpose_create": ("post", lambda w: "/api/v1/purposes/", {"name": "Fraud analytics"},
+                       row(401, 403, 403, 403, 201, 201)),
+    "purpose_update": ("patch", lambda w: f"/api/v1/purposes/{w.purpose.pk}/", {"description": "Changed"}, STEWARDS),
+    "delegations": ("get", lambda w: "/api/v1/delegations/", None, EVERYONE),
+    "delegation_create": ("post", lambda w: "/api/v1/delegations/", lambda w: {"delegate": "unrelated", "ends": later(7)},
+                          row(401, 403, 403, 201, 201, 201)),
+    "delegation_end": ("post", lambda w: f"/api/v1/delegations/{w.delegation.pk}/end/", None,
+                       row(401, 404, 404, 200, 404, 404)),
     "grants": ("get", lambda w: "/api/v1/grants/", None, EVERYONE),
     "grant": ("get", lambda w: f"/api/v1/grants/{w.grant.pk}/", None, row(401, 404, 200, 200, 200, 200)),
     "grant_revoke": ("post", lambda w: f"/api/v1/grants/{w.grant.pk}/revoke/", {"reason": "done"},
                      row(401, 404, 202, 202, 403, 202)),
     "grant_retry": ("post", lambda w: f"/api/v1/grants/{w.grant.pk}/retry/", None, row(401, 404, 403, 403, 403, 400)),
     "audit": ("get", lambda w: "/api/v1/audit-events/", None, row(401, 403, 403, 403, 200, 200)),
-    "kpis": ("get", lambda w: "/api/v1/kpis/", None, row(401, 403, 403, 403, 200, 200)),
+    "kpis": ("get", lambda w: "/api/v1/kpis/", None, STEWARDS),
     "platforms": ("get", lambda w: "/api/v1/platforms/", None, EVERYONE),
     "platform": ("get", lambda w: f"/api/v1/platforms/{w.platform.slug}/", None, row(401, 404, 404, 404, 404, 200)),
     "platform_schedule": ("patch", lambda w: f"/api/v1/platforms/{w.platform.slug}/", {"sync_interval_minutes": 30},
@@ -93,9 +128,29 @@ MATRIX = {
     "sync_now": ("post", lambda w: f"/api/v1/platforms/{w.platform.slug}/sync-runs/", None, row(401, 404, 404, 404, 404, 202)),
     "me": ("get", lambda w: "/api/v1/me/", None, EVERYONE),
     "token_create": ("post", lambda w: "/api/v1/me/token/", None, row(401, 201, 201, 201, 201, 201)),
+    "grant_drifts": ("get", lambda w: f"/api/v1/platforms/{w.platform.slug}/grant-drifts/", None, OPERATORS),
+    "platform_identities": ("get", lambda w: f"/api/v1/platforms/{w.platform.slug}/identities/", None, OPERATORS),
+    "platform_identity_create": ("post", lambda w: f"/api/v1/platforms/{w.platform.slug}/identities/",
+                                 {"user": "unrelated", "principal": "unrelated_login"}, row(401, 404, 404, 404, 404, 201)),
+    "platform_identity_delete": ("delete", lambda w: f"/api/v1/platforms/{w.platform.slug}/identities/{w.identity.pk}/",
+                                 None, row(401, 404, 404, 404, 404, 204)),
+    "team_identities": ("get", lambda w: f"/api/v1/platforms/{w.platform.slug}/team-identities/", None, OPERATORS),
+    "team_identity_create": ("post", lambda w: f"/api/v1/platforms/{w.platform.slug}/team-identities/",
+                             lambda w: {"team": TeamFactory(slug="finance").slug, "principal": "finance_readers"},
+                             row(401, 404, 404, 404, 404, 201)),
+    "team_identity_delete": ("delete", lambda w: f"/api/v1/platforms/{w.platform.slug}/team-identities/{w.team_identity.pk}/",
+                             None, row(401, 404, 404, 404, 404, 204)),
     "identities": ("get", lambda w: "/api/v1/me/platform-identities/", None, EVERYONE),
-    "identity_create": ("post", lambda w: "/api/v1/me/platform-identities/",
-                        {"platform": "warehouse", "principal": "my_login"}, row(401, 201, 201, 201, 201, 201)),
+    "identity": ("get", lambda w: f"/api/v1/me/platform-identities/{w.identity.pk}/", None, row(401, 404, 200, 404, 404, 404)),
+    # Mapping your own login is not yours to do (you could point grants at someone else's login).
+    "identity_self_create": ("post", lambda w: "/api/v1/me/platform-identities/",
+                             {"platform": "warehouse", "principal": "my_login"}, row(401, 405, 405, 405, 405, 405)),
+    "identity_self_delete": ("delete", lambda w: f"/api/v1/me/platform-identities/{w.identity.pk}/", None,
+                             row(401, 405, 405, 405, 405, 405)),
+    "notifications": ("get", lambda w: "/api/v1/me/notifications/?unread=true", None, EVERYONE),
+    "notification_read": ("post", lambda w: f"/api/v1/me/notifications/{w.notification.pk}/read/", None,
+                          row(401, 404, 200, 404, 404, 404)),
+    "notifications_read_all": ("post", lambda w: "/api/v1/me/notifications/read-all/", None, EVERYONE),
 }
 
 

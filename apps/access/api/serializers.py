@@ -4,8 +4,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.access.models import AccessRequest, AuditEvent, Grant, GrantAttempt
-from apps.accounts.models import Team
+from apps.access.choices import ApprovalStepKind, AutoApprove
+from apps.access.models import (
+    AccessPolicy, AccessRequest, ApproverDelegation, AuditEvent, Grant, GrantAttempt, GrantDrift, Purpose,
+)
+from apps.accounts.models import Team, User
+from apps.catalog.choices import Classification
 from apps.accounts.selectors import team_list_for_user
 from apps.catalog.models import OutputPort
 from apps.catalog.selectors import output_port_visible
@@ -26,20 +30,26 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     output_port_name = serializers.CharField(source="output_port.name", read_only=True, help_text="Name of the output port.")
     requester = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username of the consumer.")
     on_behalf_of_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True, help_text="Team slug, or null: for the requester.")
+    purpose_category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                                    help_text="Slug of the declared purpose (see `purposes/`), or null.")
+    policy_version = serializers.IntegerField(source="policy.version", read_only=True, allow_null=True,
+                                              help_text="Version of the access policy that decided it.")
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Who approved or rejected it.")
     grant = serializers.SerializerMethodField(help_text="The grant on the platform, once approved.")
     can_decide = serializers.SerializerMethodField(help_text="Whether you may approve or reject it now.")
 
     class Meta:
         model = AccessRequest
-        fields = ["id", "data_product", "output_port", "output_port_name", "requester", "on_behalf_of_team", "purpose",
-                  "justification", "columns", "expires_at", "status", "submitted_at", "decided_at", "decided_by",
+        fields = ["id", "data_product", "output_port", "output_port_name", "requester", "on_behalf_of_team", "purpose_category",
+                  "purpose", "justification", "columns", "extends", "policy_version", "expires_at", "status", "submitted_at", "decided_at", "decided_by",
                   "decision_comment", "grant", "can_decide", "created_at", "updated_at"]
         extra_kwargs = {
             "id": {"help_text": "Access request id."},
             "output_port": {"help_text": "Id of the output port access is asked for."},
             "purpose": {"help_text": "What the data will be used for."},
             "justification": {"help_text": "Why the requester needs it."},
+            "columns": {"help_text": "Column scope as `table.column` names; empty: every column."},
+            "extends": {"help_text": "For an extension: id of the active request it prolongs; else null."},
             "status": {"help_text": "draft → submitted → pending_approval → approved → provisioning → active → expired | revoked; or rejected, cancelled, failed."},
             "submitted_at": {"help_text": "ISO 8601."},
             "decided_at": {"help_text": "ISO 8601."},
@@ -70,6 +80,14 @@ class AccessRequestCreateSerializer(serializers.Serializer):
                                            help_text="When access ends (ISO 8601, in the future); null or absent: permanent.")
     on_behalf_of_team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none(), required=False, allow_null=True,
                                                      default=None, help_text="Slug of a team you belong to; absent: yourself.")
+    purpose_category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Purpose.objects.none(), required=False, allow_null=True, default=None,
+        help_text="Slug of the declared purpose (see `purposes/?classification=`); the product's policy may require one "
+                  "of its allowed purposes.")
+    columns = serializers.ListField(
+        child=serializers.CharField(max_length=255), required=False, default=list, max_length=500,
+        help_text="Column scope: `table.column` names of the port's tables (see `output-ports/{id}/assets/`); "
+                  "empty or absent: every column.")
     accept_terms = serializers.BooleanField(required=False, default=False,
                                             help_text="Must be true when the data product has terms of use.")
 
@@ -81,11 +99,21 @@ class AccessRequestCreateSerializer(serializers.Serializer):
         user = request.user
         self.fields["output_port"].queryset = output_port_visible(user=user).select_related("data_product__owner_team")
         self.fields["on_behalf_of_team"].queryset = team_list_for_user(user=user)
+        self.fields["purpose_category"].queryset = Purpose.objects.filter(active=True)
 
     def validate(self, data):
         if data["output_port"].data_product.terms_of_use and not data.get("accept_terms"):
             raise serializers.ValidationError({"accept_terms": ["Accept the terms of use to request access."]})
         return data
+
+
+class ExtendSerializer(serializers.Serializer):
+    """Ask to prolong active access."""
+
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="The new end (ISO 8601, after the current one); "
+                                                                      "null: permanent, if the policy allows it.")
+    justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
+                                          help_text="Why you need it longer.")
 
 
 class ApproveSerializer(serializers.Serializer):
@@ -169,9 +197,127 @@ class AuditEventSerializer(serializers.ModelSerializer):
         }
 
 
+class KpiUnmetDemandSerializer(serializers.Serializer):
+    query = serializers.CharField(help_text="What people searched for.")
+    n = serializers.IntegerField(help_text="How many searches for it found nothing.")
+    last_at = serializers.DateTimeField(help_text="The latest such search (ISO 8601).")
+
+
 class KpiSerializer(serializers.Serializer):
     data_products = serializers.DictField(child=serializers.IntegerField(), help_text="Data products per status.")
     active_grants = serializers.IntegerField(help_text="Grants active on platforms now.")
     access_requests = serializers.DictField(child=serializers.IntegerField(), help_text="Access requests per status.")
     median_approval_lead_time_seconds = serializers.FloatField(
         allow_null=True, help_text="Median seconds from submission to approval; null before the first approval.")
+    unmet_demand = KpiUnmetDemandSerializer(many=True, help_text="The 20 most frequent searches that found no data "
+                                                                 "product over the last 30 days, most frequent first.")
+
+
+
+
+# --- governance: policies, purposes, delegations, drift ------------------------------------------
+
+class PurposeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Purpose
+        fields = ["id", "slug", "name", "description", "active"]
+        extra_kwargs = {"id": {"help_text": "Purpose id."}, "slug": {"help_text": "Stable identifier (`purpose_category`)."},
+                        "name": {"help_text": "Readable name."}, "description": {"help_text": "When it applies."},
+                        "active": {"help_text": "Retired purposes are inactive (never deleted)."}}
+
+
+class PurposeWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, help_text="Readable name (unique).")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
+                                        help_text="When it applies.")
+    active = serializers.BooleanField(required=False, default=True, help_text="False retires it.")
+
+
+class AccessPolicySerializer(serializers.ModelSerializer):
+    allowed_purposes = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True,
+                                                    help_text="Purpose slugs allowed; empty: every active purpose.")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="Steward who saved it; null for the default.")
+
+    class Meta:
+        model = AccessPolicy
+        fields = ["id", "classification", "version", "is_current", "auto_approve", "approval_steps", "max_duration_days",
+                  "allow_permanent", "allowed_purposes", "sla_business_days", "change_note", "created_by", "created_at"]
+        extra_kwargs = {
+            "id": {"help_text": "Id of this version."},
+            "version": {"help_text": "1, 2, ... per classification."},
+            "is_current": {"help_text": "Whether new requests use it."},
+            "auto_approve": {"help_text": "always, same_domain or never."},
+            "approval_steps": {"help_text": "The approval chain in order: owner, steward."},
+            "max_duration_days": {"help_text": "Longest access in days; null: no maximum."},
+            "allow_permanent": {"help_text": "Whether access without an end date may be asked for."},
+            "sla_business_days": {"help_text": "Approvers are reminded after this many business days."},
+            "change_note": {"help_text": "Why this version."},
+            "created_at": {"help_text": "ISO 8601."},
+        }
+
+
+class AccessPolicyWriteSerializer(serializers.Serializer):
+    """A new version of the policy of one classification (the previous one is kept)."""
+
+    classification = serializers.ChoiceField(choices=Classification.choices, help_text="Which classification it governs.")
+    auto_approve = serializers.ChoiceField(choices=AutoApprove.choices, help_text="always, same_domain or never.")
+    approval_steps = serializers.ListField(
+        child=serializers.ChoiceField(choices=[ApprovalStepKind.OWNER, ApprovalStepKind.STEWARD]), max_length=2,
+        required=False, default=list, help_text="The chain in order (each kind once): owner, steward.")
+    max_duration_days = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=36500,
+                                                 help_text="Longest access in days; null: no maximum.")
+    allow_permanent = serializers.BooleanField(required=False, default=False, help_text="Allow access without an end date.")
+    sla_business_days = serializers.IntegerField(required=False, default=2, min_value=0, max_value=365,
+                                                 help_text="Business days before approvers are reminded.")
+    allowed_purposes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Purpose.objects.all(),
+                                                    required=False, default=list,
+                                                    help_text="Purpose slugs allowed; empty: every active purpose.")
+    change_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300,
+                                        help_text="Why (kept with the version and in the audit trail).")
+
+
+class DelegationSerializer(serializers.ModelSerializer):
+    delegator = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Who handed over their approvals.")
+    delegate = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Who decides in their place.")
+    running = serializers.SerializerMethodField(help_text="Whether it is in force now.")
+
+    class Meta:
+        model = ApproverDelegation
+        fields = ["id", "delegator", "delegate", "starts", "ends", "reason", "running", "created_at"]
+        extra_kwargs = {"id": {"help_text": "Delegation id."}, "starts": {"help_text": "ISO 8601."},
+                        "ends": {"help_text": "ISO 8601."}, "reason": {"help_text": "e.g. holidays."},
+                        "created_at": {"help_text": "ISO 8601."}}
+
+    def get_running(self, obj) -> bool:
+        from django.utils import timezone
+
+        return obj.starts <= timezone.now() < obj.ends
+
+
+class DelegationCreateSerializer(serializers.Serializer):
+    delegate = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
+                                            help_text="Username of the colleague who decides in your place.")
+    starts = serializers.DateTimeField(required=False, default=None, allow_null=True,
+                                       help_text="ISO 8601; absent or null: now.")
+    ends = serializers.DateTimeField(help_text="ISO 8601, in the future and after `starts`.")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200, help_text="e.g. holidays.")
+
+
+class GrantDriftSerializer(serializers.ModelSerializer):
+    consumer = serializers.SlugRelatedField(source="grant.access_request.requester", slug_field="username", read_only=True,
+                                            help_text="Username of the consumer whose grant drifted.")
+    team = serializers.SlugRelatedField(source="grant.access_request.on_behalf_of_team", slug_field="slug", read_only=True,
+                                        allow_null=True, help_text="Team slug when the grant is the team's.")
+
+    class Meta:
+        model = GrantDrift
+        fields = ["id", "grant", "consumer", "team", "at", "kind", "found", "summary", "action", "error"]
+        extra_kwargs = {
+            "id": {"help_text": "Drift id."}, "grant": {"help_text": "Grant id."}, "at": {"help_text": "When reconciliation found it."},
+            "kind": {"help_text": "role_missing, missing, extra or revoked_role."},
+            "found": {"help_text": "Privileges as `[kind, [object path], privilege]`."},
+            "summary": {"help_text": "What differed, in words."},
+            "action": {"help_text": "recreated, reapplied, removed or failed."},
+            "error": {"help_text": "Why it could not be corrected."},
+        }

@@ -1,9 +1,12 @@
-"""Access endpoints: access requests (create, list mine / inbox, decide, cancel), grants (list,
-revoke, retry), the audit trail (stewards) and KPIs. Reads go through ``apps.access.selectors``,
+"""Access endpoints: access requests (create, list mine / inbox, decide, cancel, extend), grants
+(list, revoke, retry), access policies and purposes (stewards), approver delegations, the audit
+trail (stewards) and KPIs. Reads go through ``apps.access.selectors``,
 every change through ``apps.access.services`` (the same rules as the UI)."""
 from __future__ import annotations
 
 import django_filters
+from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,8 +15,10 @@ from rest_framework.views import APIView
 
 from apps.access import selectors, services
 from apps.access.choices import AccessRequestStatus, GrantStatus
-from apps.access.models import AccessRequest, AuditEvent, Grant
+from apps.access.models import AccessPolicy, AccessRequest, ApproverDelegation, AuditEvent, Grant, Purpose
+from apps.catalog.choices import Classification
 from apps.core.api.permissions import require
+from apps.insights.selectors import zero_result_searches
 
 from . import serializers as s
 
@@ -40,10 +45,13 @@ class AccessRequestFilter(django_filters.FilterSet):
 
 REQUEST_EXAMPLE = OpenApiExample(
     "Request access", request_only=True,
-    value={"output_port": 42, "purpose": "Quarterly headcount report", "justification": "HR analytics team",
-           "expires_at": "2030-06-30T23:59:59Z", "accept_terms": True},
+    value={"output_port": 42, "purpose_category": "reporting", "purpose": "Quarterly headcount report",
+           "justification": "HR analytics team", "expires_at": "2030-06-30T23:59:59Z",
+           "columns": ["employee.businessentityid", "employee.jobtitle"], "on_behalf_of_team": None, "accept_terms": True},
 )
 APPROVE_EXAMPLE = OpenApiExample("Approve", request_only=True, value={"comment": "OK for the headcount report."})
+EXTEND_EXAMPLE = OpenApiExample("Extend", request_only=True,
+                                value={"expires_at": "2031-06-30T23:59:59Z", "justification": "The project runs a year longer."})
 REJECT_EXAMPLE = OpenApiExample("Reject", request_only=True, value={"reason": "Use the aggregated headcount product instead."})
 
 
@@ -79,8 +87,10 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @extend_schema(
         summary="Request access to an output port", tags=["access"], request=s.AccessRequestCreateSerializer,
         responses={201: s.AccessRequestSerializer}, examples=[REQUEST_EXAMPLE],
-        description="Creates and submits the request; it waits for an approver of the product's owner team "
-                    "(`status` `pending_approval`). One open request per consumer and output port.",
+        description="Creates and submits the request. The current access policy of the product's classification "
+                    "decides: approved at once, or `pending_approval` with its approval chain (owner team, steward). "
+                    "`purpose_category`, `expires_at` and `columns` must fit the policy (field errors say why). One "
+                    "open request per consumer and output port; with active access, use `extend/`.",
     )
     def create(self, request):
         serializer = s.AccessRequestCreateSerializer(data=request.data, context=self.get_serializer_context())
@@ -89,7 +99,8 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         access_request = services.access_request_submit(
             requester=request.user, output_port=data["output_port"], purpose=data["purpose"],
             justification=data["justification"], expires_at=data["expires_at"],
-            on_behalf_of_team=data["on_behalf_of_team"],
+            on_behalf_of_team=data["on_behalf_of_team"], purpose_category=data["purpose_category"],
+            columns=data["columns"],
         )
         return self._detail(access_request.pk, status.HTTP_201_CREATED)
 
@@ -125,7 +136,22 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         services.access_request_cancel(access_request_id=access_request.pk, actor=request.user)
         return self._detail(access_request.pk)
 
-    # TODO(policy): ``extend`` (prolong an active grant) once an access_request_extend service exists.
+    @extend_schema(summary="Ask to extend your active access", tags=["access"], request=s.ExtendSerializer,
+                   responses={201: s.AccessRequestSerializer}, examples=[EXTEND_EXAMPLE],
+                   description="The consumer of an active access asks for a later end date. This creates an "
+                               "extension request (`extends` set to this request) that goes through the current "
+                               "policy's approval chain; once approved, the access and its grant get the new end "
+                               "(the extension ends `applied`). 201 with the extension request.")
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk: str):
+        access_request = self.get_object()
+        require(access_request.requester_id == request.user.pk, "Only the consumer who holds the access can extend it.")
+        serializer = s.ExtendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        extension = services.access_request_extend(
+            requester=request.user, access_request_id=access_request.pk,
+            expires_at=serializer.validated_data["expires_at"], justification=serializer.validated_data["justification"])
+        return self._detail(extension.pk, status.HTTP_201_CREATED)
 
 
 class GrantFilter(django_filters.FilterSet):
@@ -221,7 +247,173 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 class KpiView(APIView):
     """Marketplace KPIs for executives, stewards and admins."""
 
-    @extend_schema(summary="Marketplace KPIs", tags=["governance"], responses=s.KpiSerializer)
+    @extend_schema(summary="Marketplace KPIs", tags=["governance"], responses=s.KpiSerializer,
+                   description="Data products and access requests per status, active grants, the median approval "
+                               "lead time, and unmet demand: the most frequent searches that found nothing.")
     def get(self, request):
         require(selectors.kpi_can_view(user=request.user), "Only executives and stewards see the KPIs.")
-        return Response(s.KpiSerializer(selectors.kpi_summary()).data)
+        body = {**selectors.kpi_summary(), "unmet_demand": list(zero_result_searches()[:20])}
+        return Response(s.KpiSerializer(body).data)
+
+
+# --- governance: access policies and purposes (stewards), delegations (approvers) --------------
+
+class AccessPolicyFilter(django_filters.FilterSet):
+    classification = django_filters.ChoiceFilter(choices=Classification.choices, help_text="Classification.")
+    is_current = django_filters.BooleanFilter(help_text="`true`: only the current version of each classification.")
+
+    class Meta:
+        model = AccessPolicy
+        fields = ["classification", "is_current"]
+
+
+POLICY_EXAMPLE = OpenApiExample("New Confidential policy", request_only=True, value={
+    "classification": "confidential", "auto_approve": "never", "approval_steps": ["owner", "steward"],
+    "max_duration_days": 180, "allow_permanent": False, "sla_business_days": 2,
+    "allowed_purposes": ["regulatory-reporting"], "change_note": "Steward sign-off for confidential data."})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List access policy versions (stewards)", tags=["governance"]),
+    retrieve=extend_schema(summary="Get the current access policy of a classification (stewards)", tags=["governance"]),
+)
+class AccessPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Access policies: one versioned rule per classification that picks the approval chain,
+    the longest duration and the allowed purposes. Stewards read and change them."""
+
+    serializer_class = s.AccessPolicySerializer
+    lookup_field = "classification"
+    lookup_value_regex = "|".join(Classification.values)
+    filterset_class = AccessPolicyFilter
+    ordering_fields = ["classification", "version", "created_at"]
+    ordering = ["classification", "-version"]
+
+    def _require_steward(self):
+        require(selectors.is_steward(self.request.user), "Only governance stewards manage access policies.")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return AccessPolicy.objects.none()
+        self._require_steward()
+        return selectors.access_policy_list(user=self.request.user)
+
+    def get_object(self):
+        self._require_steward()
+        policy = selectors.access_policy_current(classification=self.kwargs["classification"])
+        if policy is None:
+            raise Http404("No such policy.")
+        return policy
+
+    @extend_schema(summary="Save a new version of a classification's access policy (stewards)", tags=["governance"],
+                   request=s.AccessPolicyWriteSerializer, responses={201: s.AccessPolicySerializer},
+                   examples=[POLICY_EXAMPLE],
+                   description="The new version becomes current for new requests; earlier versions are kept and "
+                               "requests keep the version that decided them. Recorded in the audit trail.")
+    def create(self, request):
+        self._require_steward()
+        serializer = s.AccessPolicyWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        policy = services.access_policy_update(actor=request.user, **serializer.validated_data)
+        return Response(s.AccessPolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
+class PurposeFilter(django_filters.FilterSet):
+    classification = django_filters.ChoiceFilter(
+        method="_noop", choices=Classification.choices,
+        help_text="Only the purposes the current policy of this classification allows (what a request may declare).")
+    active = django_filters.BooleanFilter(help_text="Active (pickable) or retired.")
+
+    class Meta:
+        model = Purpose
+        fields = ["classification", "active"]
+
+    def _noop(self, queryset, name, value):
+        return queryset  # applied by the purpose_available selector (see get_queryset)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List purposes to declare in an access request", tags=["governance"]),
+    retrieve=extend_schema(summary="Get a purpose", tags=["governance"]),
+)
+class PurposeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Purposes of use. Everyone signed in lists the active ones (they pick one when requesting
+    access); stewards also see retired ones, and add and change them."""
+
+    serializer_class = s.PurposeSerializer
+    lookup_value_regex = ID
+    filterset_class = PurposeFilter
+    ordering_fields = ["name"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Purpose.objects.none()
+        classification = self.request.query_params.get("classification") if self.action == "list" else None
+        if classification not in Classification.values:
+            classification = None  # the filter reports the bad value as a 400
+        return selectors.purpose_available(user=self.request.user, classification=classification)
+
+    @extend_schema(summary="Add a purpose (stewards)", tags=["governance"], request=s.PurposeWriteSerializer,
+                   responses={201: s.PurposeSerializer})
+    def create(self, request):
+        require(selectors.is_steward(request.user), "Only governance stewards can edit purposes.")
+        serializer = s.PurposeWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        purpose = services.purpose_save(actor=request.user, **serializer.validated_data)
+        return Response(s.PurposeSerializer(purpose).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Change or retire a purpose (stewards)", tags=["governance"],
+                   request=s.PurposeWriteSerializer(partial=True), responses=s.PurposeSerializer,
+                   description="`active: false` retires it: it can no longer be picked; past requests keep it.")
+    def partial_update(self, request, pk: str):
+        purpose = self.get_object()
+        require(selectors.is_steward(request.user), "Only governance stewards can edit purposes.")
+        serializer = s.PurposeWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = {"name": purpose.name, "description": purpose.description, "active": purpose.active,
+                **serializer.validated_data}
+        purpose = services.purpose_save(actor=request.user, purpose=purpose, **data)
+        return Response(s.PurposeSerializer(purpose).data)
+
+
+DELEGATION_EXAMPLE = OpenApiExample("Holidays", request_only=True, value={
+    "delegate": "approver", "starts": "2030-07-01T00:00:00Z", "ends": "2030-07-15T00:00:00Z", "reason": "Holidays"})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List delegations you gave or received", tags=["access"]),
+    retrieve=extend_schema(summary="Get a delegation you gave or received", tags=["access"]),
+)
+class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Approver delegations: while away, an approver lets a colleague decide what they may decide
+    (segregation of duties still applies). Each person sees the delegations they gave or received."""
+
+    serializer_class = s.DelegationSerializer
+    lookup_value_regex = ID
+    ordering_fields = ["starts", "ends"]
+    ordering = ["-starts"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return ApproverDelegation.objects.none()
+        return selectors.delegation_list(user=self.request.user)
+
+    @extend_schema(summary="Delegate your approvals (approvers)", tags=["access"], request=s.DelegationCreateSerializer,
+                   responses={201: s.DelegationSerializer}, examples=[DELEGATION_EXAMPLE])
+    def create(self, request):
+        require(selectors.user_is_approver(user=request.user), "Only approvers (team owners, approvers, stewards) can delegate.")
+        serializer = s.DelegationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        delegation = services.approver_delegation_create(
+            delegator=request.user, delegate=data["delegate"], starts=data["starts"] or timezone.now(),
+            ends=data["ends"], reason=data["reason"])
+        return Response(s.DelegationSerializer(delegation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="End a delegation you gave, now", tags=["access"], request=None, responses=s.DelegationSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk: str):
+        delegation = self.get_object()
+        require(delegation.delegator_id == request.user.pk, "Only the person who delegated can end the delegation.")
+        delegation = services.approver_delegation_end(actor=request.user, delegation_id=delegation.pk)
+        return Response(s.DelegationSerializer(delegation).data)

@@ -8,5 +8,4 @@ router.register("data-products", views.DataProductViewSet, basename="data-produc
 router.register("output-ports", views.OutputPortViewSet, basename="output-port")
 router.register("assets", views.AssetViewSet, basename="asset")
 router.register("data-contracts", views.DataContractViewSet, basename="data-contract")
-router.register("search", views.SearchViewSet, basename="search")
 urlpatterns = router.urls

@@ -1,5 +1,5 @@
 """Catalog endpoints: domains, data products (with publish/deprecate and publishing from an ODCS
-file), output ports, assets with their columns, data contracts, and search.
+file), output ports, assets with their columns and data contracts (search: ``apps.search.api``).
 
 Reads go through ``apps.catalog.selectors`` (what the caller may see; 404 otherwise), writes
 through ``apps.catalog.services``.
@@ -292,34 +292,3 @@ class DataContractViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.data_contract_list(user=self.request.user)
-
-
-class SearchFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="_noop", max_length=200, help_text="Words to find (all must match).")
-    domain = django_filters.CharFilter(method="_noop", max_length=80, help_text="Domain slug.")
-    classification = django_filters.ChoiceFilter(method="_noop", choices=Classification.choices, help_text="Classification.")
-
-    class Meta:
-        model = DataProduct
-        fields = ["q", "domain", "classification"]
-
-    def _noop(self, queryset, name, value):
-        return queryset  # the selector applies them
-
-
-@extend_schema_view(list=extend_schema(summary="Search the marketplace", tags=["search"]))
-class SearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Marketplace search over the data products you may see (the ``data_product_list`` selector;
-    ranked faceted search replaces it when the search app lands)."""
-
-    serializer_class = s.DataProductListSerializer
-    filterset_class = SearchFilter
-    ordering_fields = ["name", "updated_at"]
-    ordering = ["name"]
-
-    def get_queryset(self):
-        params = self.request.query_params
-        return selectors.data_product_list(
-            user=self.request.user, query=params.get("q", "")[:200], domain=params.get("domain", "")[:80],
-            classification=params.get("classification", "")[:16],
-        )

@@ -2,7 +2,8 @@
 
 ``ApplicationError`` (a business rule refused) and validation errors answer 400, with field
 errors in ``errors`` (nested fields are flattened to dotted names: ``tags.0``);
-``PermissionDenied`` 403; text with NUL characters (which PostgreSQL cannot store) 400; ``Http404`` 404 (also for objects the caller may not see); throttling
+``PermissionDenied`` 403; text with NUL characters (which PostgreSQL cannot store) 400; a form
+body over Django's upload limits (too many fields or files, too big) 400; ``Http404`` 404 (also for objects the caller may not see); throttling
 429 with ``Retry-After``. ``errors`` is ``{}`` when there are no field errors.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
@@ -67,6 +69,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         # psycopg refuses NUL characters client-side (nothing reached the database): a lookup by a
         # slug or a filter value containing one is bad input, whichever field it came in.
         return Response(_body("Text may not contain NUL (0x00) characters."), status=400)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent | RequestDataTooBig):
+        # Django's upload limits (DATA_UPLOAD_MAX_NUMBER_FIELDS, ...): bad input, not a bug.
+        return Response(_body(f"The request is too large: {exc}"), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if str(exc) else None)
     elif isinstance(exc, DjangoPermissionDenied):

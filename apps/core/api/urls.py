@@ -7,6 +7,8 @@ v1 = [
     path("", include("apps.access.api.urls")),
     path("", include("apps.platforms.api.urls")),
     path("", include("apps.accounts.api.urls")),
+    path("", include("apps.search.api.urls")),
+    path("", include("apps.notifications.api.urls")),
 ]
 
 urlpatterns = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.platforms.models import Platform, PlatformIdentity, SyncRun
+from apps.accounts.models import Team, User
+from apps.platforms.models import Platform, PlatformIdentity, SyncRun, TeamPlatformIdentity
 
 
 class PlatformSerializer(serializers.ModelSerializer):
@@ -70,13 +71,34 @@ class PlatformScheduleSerializer(serializers.Serializer):
 
 
 class PlatformIdentitySerializer(serializers.ModelSerializer):
-    platform = serializers.SlugRelatedField(slug_field="slug", queryset=Platform.objects.all(),
-                                            help_text="Slug of the platform.")
+    platform = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the platform.")
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username of the person.")
 
     class Meta:
         model = PlatformIdentity
-        fields = ["id", "platform", "principal", "created_at"]
-        read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"id": {"help_text": "Identity id."}, "principal": {"help_text": "Your login or role name on the platform."},
+        fields = ["id", "user", "platform", "principal", "created_at"]
+        extra_kwargs = {"id": {"help_text": "Identity id."}, "principal": {"help_text": "The login or role name on the platform."},
                         "created_at": {"help_text": "ISO 8601."}}
-        validators = []  # uniqueness is checked by the service, with field errors
+
+
+class PlatformIdentityWriteSerializer(serializers.Serializer):
+    user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
+                                        help_text="Username of the person whose login it is.")
+    principal = serializers.CharField(max_length=255, help_text="Their login or role name on the platform.")
+
+
+class TeamPlatformIdentitySerializer(serializers.ModelSerializer):
+    platform = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the platform.")
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the team.")
+
+    class Meta:
+        model = TeamPlatformIdentity
+        fields = ["id", "team", "platform", "principal", "created_at"]
+        extra_kwargs = {"id": {"help_text": "Team identity id."},
+                        "principal": {"help_text": "The team's role (or login) on the platform: the grantee of team grants."},
+                        "created_at": {"help_text": "ISO 8601."}}
+
+
+class TeamPlatformIdentityWriteSerializer(serializers.Serializer):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), help_text="Slug of the team.")
+    principal = serializers.CharField(max_length=255, help_text="The team's role (or login) on the platform.")

@@ -1,8 +1,10 @@
-"""Platform endpoints: platforms (operators see settings and sync runs, change the schedule,
-trigger a sync) and your own platform identities. Credentials are never exposed."""
+"""Platform endpoints: platforms (operators see settings, sync runs and grant drift, change the
+schedule, trigger a sync, map users' and teams' logins) and your own platform identities (read
+only). Credentials are never exposed."""
 from __future__ import annotations
 
 import django_filters
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +13,8 @@ from rest_framework.response import Response
 
 from apps.platforms import selectors, services
 from apps.platforms.choices import SyncRunStatus
+from apps.access.api.serializers import GrantDriftSerializer
+from apps.access.selectors import grant_drift_list
 from apps.platforms.models import PlatformIdentity, SyncRun
 
 from . import serializers as s
@@ -77,16 +81,83 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(s.SyncRunSerializer(page, many=True).data)
 
+    @extend_schema(summary="List grant drift found on a platform (operators)", tags=["platforms"],
+                   responses=GrantDriftSerializer(many=True),
+                   description="Differences reconciliation found between what active grants should give and what "
+                               "the platform had (changed outside the portal), and what was done about each; newest first.")
+    @action(detail=True, methods=["get"], url_path="grant-drifts", filter_backends=[])
+    def grant_drifts(self, request, slug: str):
+        platform = self.get_object()
+        page = self.paginate_queryset(grant_drift_list(platform=platform))
+        return self.get_paginated_response(GrantDriftSerializer(page, many=True).data)
+
+    def _identity(self, queryset, pk: str):
+        identity = queryset.filter(pk=int(pk)).first()
+        if identity is None:
+            raise Http404("No such identity.")
+        return identity
+
+    @extend_schema(methods=["GET"], summary="List users' logins on a platform (operators)", tags=["platforms"],
+                   responses=s.PlatformIdentitySerializer(many=True))
+    @extend_schema(methods=["POST"], summary="Map a user's login on a platform (operators)", tags=["platforms"],
+                   request=s.PlatformIdentityWriteSerializer, responses={201: s.PlatformIdentitySerializer},
+                   description="The login becomes the grantee of that user's grants on this platform. Only the "
+                               "platform's operators map logins, so nobody can point grants at a login that is not theirs.")
+    @action(detail=True, methods=["get", "post"], url_path="identities", filter_backends=[])
+    def identities(self, request, slug: str):
+        platform = self.get_object()
+        if request.method == "POST":
+            serializer = s.PlatformIdentityWriteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            identity = services.platform_identity_create(actor=request.user, platform=platform, **serializer.validated_data)
+            return Response(s.PlatformIdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(selectors.platform_identity_list_for_platform(platform=platform))
+        return self.get_paginated_response(s.PlatformIdentitySerializer(page, many=True).data)
+
+    @extend_schema(summary="Delete a user's login mapping (operators)", tags=["platforms"], request=None, responses={204: None},
+                   description="Grants already applied stay on the platform until revoked or expired.")
+    @action(detail=True, methods=["delete"], url_path=r"identities/(?P<identity_id>[0-9]{1,18})")
+    def identity_delete(self, request, slug: str, identity_id: str):
+        platform = self.get_object()
+        identity = self._identity(selectors.platform_identity_list_for_platform(platform=platform), identity_id)
+        services.platform_identity_delete(identity=identity, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(methods=["GET"], summary="List teams' principals on a platform (operators)", tags=["platforms"],
+                   responses=s.TeamPlatformIdentitySerializer(many=True))
+    @extend_schema(methods=["POST"], summary="Map a team's principal on a platform (operators)", tags=["platforms"],
+                   request=s.TeamPlatformIdentityWriteSerializer, responses={201: s.TeamPlatformIdentitySerializer},
+                   description="The principal (a group role on PostgreSQL) becomes the grantee of access requested on "
+                               "behalf of the team.")
+    @action(detail=True, methods=["get", "post"], url_path="team-identities", filter_backends=[])
+    def team_identities(self, request, slug: str):
+        platform = self.get_object()
+        if request.method == "POST":
+            serializer = s.TeamPlatformIdentityWriteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            identity = services.team_platform_identity_create(actor=request.user, platform=platform,
+                                                              **serializer.validated_data)
+            return Response(s.TeamPlatformIdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(selectors.team_platform_identity_list(platform=platform))
+        return self.get_paginated_response(s.TeamPlatformIdentitySerializer(page, many=True).data)
+
+    @extend_schema(summary="Delete a team's principal mapping (operators)", tags=["platforms"], request=None,
+                   responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"team-identities/(?P<identity_id>[0-9]{1,18})")
+    def team_identity_delete(self, request, slug: str, identity_id: str):
+        platform = self.get_object()
+        identity = self._identity(selectors.team_platform_identity_list(platform=platform), identity_id)
+        services.team_platform_identity_delete(identity=identity, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List your platform identities", tags=["me"]),
     retrieve=extend_schema(summary="Get one of your platform identities", tags=["me"]),
-    create=extend_schema(summary="Add your login on a platform", tags=["me"]),
-    destroy=extend_schema(summary="Delete one of your platform identities", tags=["me"]),
 )
-class PlatformIdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                              mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """Your logins on platforms: the principal your grants are given to."""
+class PlatformIdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your logins on platforms: the principal your grants are given to. Read only: the
+    platform's operators map them (``platforms/{slug}/identities/``)."""
 
     serializer_class = s.PlatformIdentitySerializer
     lookup_value_regex = "[0-9]{1,18}"
@@ -97,11 +168,3 @@ class PlatformIdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return PlatformIdentity.objects.none()
         return selectors.platform_identity_list(user=self.request.user)
-
-    def perform_create(self, serializer):
-        data = serializer.validated_data
-        serializer.instance = services.platform_identity_create(
-            user=self.request.user, platform=data["platform"], principal=data["principal"])
-
-    def perform_destroy(self, instance):
-        services.platform_identity_delete(identity=instance, actor=self.request.user)
