@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.choices import TeamRole
 from apps.accounts.models import TeamMembership
@@ -23,7 +22,9 @@ _APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
 
 
 def _decidable_products(user) -> QuerySet[DataProduct]:
-    return get_objects_for_user(user, "catalog.decide_access_requests", klass=DataProduct, accept_global_perms=False)
+    from apps.catalog.selectors import data_product_with_permission
+
+    return data_product_with_permission(user=user, codename="decide_access_requests")
 
 
 def _base() -> QuerySet[AccessRequest]:

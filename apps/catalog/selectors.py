@@ -10,7 +10,6 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
-from guardian.shortcuts import get_objects_for_user
 
 from .choices import LISTED_STATUSES, AssetRelationKind, QualityCheckStatus
 from .models import Asset, AssetRelation, Column, DataContract, DataProduct, Domain, OutputPort, QualityCheck
@@ -21,9 +20,10 @@ def data_product_sees_all(*, user) -> bool:
     return user.is_authenticated and (user.is_superuser or user.has_perm("catalog.view_dataproduct"))
 
 
-def data_product_own_ids(*, user) -> list[int]:
-    """Ids of the products ``user`` holds ``view_dataproduct`` on, directly or through a team's
-    group (django-guardian object permissions): the drafts they may see.
+def data_product_ids_with_permission(*, user, codename: str) -> list[int]:
+    """Ids of the products ``user`` holds the object permission ``codename`` on (e.g.
+    ``view_dataproduct``, ``decide_access_requests``), directly or through a team's group
+    (django-guardian), global permissions not counted.
 
     Same rule as ``guardian.shortcuts.get_objects_for_user(..., accept_global_perms=False)``, read
     straight from guardian's tables through their (group/user, content type, object) indexes:
@@ -36,19 +36,30 @@ def data_product_own_ids(*, user) -> list[int]:
         return []
     content_type = ContentType.objects.get_for_model(DataProduct)
     by_user = UserObjectPermission.objects.filter(
-        user=user, content_type=content_type, permission__codename="view_dataproduct").values_list("object_pk", flat=True)
+        user=user, content_type=content_type, permission__codename=codename).values_list("object_pk", flat=True)
     by_group = GroupObjectPermission.objects.filter(
-        group__user=user, content_type=content_type, permission__codename="view_dataproduct",
+        group__user=user, content_type=content_type, permission__codename=codename,
     ).values_list("object_pk", flat=True)
     return sorted({int(pk) for pk in by_user.union(by_group) if pk.isdigit()})
 
 
-def data_product_own(*, user) -> QuerySet[DataProduct]:
-    """Products ``user`` holds ``view_dataproduct`` on through a team (their drafts are visible).
+def data_product_with_permission(*, user, codename: str) -> QuerySet[DataProduct]:
+    """Products ``user`` holds ``codename`` on (see :func:`data_product_ids_with_permission`).
     The ids go in as one array parameter (``unnest``), not as thousands of literals to plan."""
     from django.db.models.expressions import RawSQL
 
-    return DataProduct.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [data_product_own_ids(user=user)]))
+    ids = data_product_ids_with_permission(user=user, codename=codename)
+    return DataProduct.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+
+
+def data_product_own_ids(*, user) -> list[int]:
+    """Ids of the products whose drafts ``user`` may see (``view_dataproduct`` through a team)."""
+    return data_product_ids_with_permission(user=user, codename="view_dataproduct")
+
+
+def data_product_own(*, user) -> QuerySet[DataProduct]:
+    """Products ``user`` holds ``view_dataproduct`` on through a team (their drafts are visible)."""
+    return data_product_with_permission(user=user, codename="view_dataproduct")
 
 
 def data_product_visible(*, user) -> QuerySet[DataProduct]:
