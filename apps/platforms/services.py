@@ -498,25 +498,15 @@ def platform_identity_create(*, actor: User, user: User, platform: Platform, pri
     login that is not theirs. Raises ``PermissionDenied`` for anyone else; ApplicationError:
     ``user`` when they already have one there, ``principal`` when it is empty or another user's
     login on that platform."""
-    from apps.access.services import audit_record
-
     from .models import PlatformIdentity
 
-    _require_operator(actor=actor, platform=platform)
-    principal = principal.strip()
-    if not principal:
-        raise ApplicationError("Give the login on the platform.", {"principal": ["This field may not be blank."]})
-    if PlatformIdentity.objects.filter(user=user, platform=platform).exists():
-        raise ApplicationError(f"{user} already has a login on this platform.",
-                               {"user": ["Delete the existing identity first."]})
-    if PlatformIdentity.objects.filter(platform=platform, principal=principal).exclude(user=user).exists():
-        raise ApplicationError("That login belongs to someone else.", {"principal": ["Already mapped to another user."]})
-    identity = PlatformIdentity(user=user, platform=platform, principal=principal)
-    identity.full_clean()
-    identity.save()
-    audit_record(actor=actor, action="platform_identity.created", obj=identity,
-                 after={"user": user.username, "principal": principal})
-    return identity
+    return _identity_create(
+        PlatformIdentity, actor=actor, platform=platform, principal=principal, owner_field="user", owner=user,
+        action="platform_identity.created", audit_owner=user.username,
+        blank_message="Give the login on the platform.",
+        exists_message=f"{user} already has a login on this platform.",
+        taken=("That login belongs to someone else.", "Already mapped to another user."),
+    )
 
 
 @transaction.atomic
@@ -537,24 +527,36 @@ def team_platform_identity_create(*, actor: User, team, platform: Platform, prin
     on MariaDB): the grantee of grants requested on behalf of the team. Platform operators only
     (``PermissionDenied`` otherwise). Raises ApplicationError: ``team`` when it already has one
     there, ``principal`` when empty or another team's principal there."""
-    from apps.access.services import audit_record
-
     from .models import TeamPlatformIdentity
+
+    return _identity_create(
+        TeamPlatformIdentity, actor=actor, platform=platform, principal=principal, owner_field="team", owner=team,
+        action="team_platform_identity.created", audit_owner=team.slug,
+        blank_message="Give the team's role on the platform.",
+        exists_message=f"{team} already has a principal on this platform.",
+        taken=("That principal belongs to another team.", "Already mapped to another team."),
+    )
+
+
+def _identity_create(model, *, actor: User, platform: Platform, principal: str, owner_field: str, owner,
+                     action: str, audit_owner: str, blank_message: str, exists_message: str,
+                     taken: tuple[str, str]):
+    """Shared by the user and team identity services: operator check, one principal per owner
+    and platform, a principal mapped to one owner only, audited."""
+    from apps.access.services import audit_record
 
     _require_operator(actor=actor, platform=platform)
     principal = principal.strip()
     if not principal:
-        raise ApplicationError("Give the team's role on the platform.", {"principal": ["This field may not be blank."]})
-    if TeamPlatformIdentity.objects.filter(team=team, platform=platform).exists():
-        raise ApplicationError(f"{team} already has a principal on this platform.",
-                               {"team": ["Delete the existing identity first."]})
-    if TeamPlatformIdentity.objects.filter(platform=platform, principal=principal).exclude(team=team).exists():
-        raise ApplicationError("That principal belongs to another team.", {"principal": ["Already mapped to another team."]})
-    identity = TeamPlatformIdentity(team=team, platform=platform, principal=principal)
+        raise ApplicationError(blank_message, {"principal": ["This field may not be blank."]})
+    if model.objects.filter(**{owner_field: owner}, platform=platform).exists():
+        raise ApplicationError(exists_message, {owner_field: ["Delete the existing identity first."]})
+    if model.objects.filter(platform=platform, principal=principal).exclude(**{owner_field: owner}).exists():
+        raise ApplicationError(taken[0], {"principal": [taken[1]]})
+    identity = model(**{owner_field: owner}, platform=platform, principal=principal)
     identity.full_clean()
     identity.save()
-    audit_record(actor=actor, action="team_platform_identity.created", obj=identity,
-                 after={"team": team.slug, "principal": principal})
+    audit_record(actor=actor, action=action, obj=identity, after={owner_field: audit_owner, "principal": principal})
     return identity
 
 
