@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from apps.platforms.models import Platform
+    from apps.platforms.models import ConnectionParams, Platform
 
 
 class ConnectorError(Exception):
@@ -148,6 +148,30 @@ class Connector(abc.ABC):
 
     def __init__(self, platform: Platform):
         self.platform = platform
+
+    def _params(self) -> ConnectionParams:
+        """The service account's connection parameters; ConnectorError when the stored password
+        cannot be decrypted (e.g. the key changed)."""
+        from apps.core.exceptions import ApplicationError
+
+        try:
+            return self.platform.connection_params()
+        except ApplicationError as exc:
+            raise ConnectorError(exc.message) from exc
+
+    def _select_schemas(self, available: list[str], *, is_system: Callable[[str], bool],
+                        missing_message: Callable[[list[str]], str]) -> list[str]:
+        """The schemas to read: the platform's ``include_schemas`` (deduplicated, in order), or
+        every ``available`` one that is not a system schema when none is set. A wanted schema
+        that is not ``available`` raises ConnectorError(``missing_message(missing)``): refusing
+        beats marking every asset of a mistyped schema as removed."""
+        wanted = [s for s in self.platform.include_schemas if s]
+        if not wanted:
+            return [s for s in available if not is_system(s)]
+        missing = [s for s in wanted if s not in available]
+        if missing:
+            raise ConnectorError(missing_message(missing))
+        return list(dict.fromkeys(wanted))
 
     def report_progress(self, done: int, total: int | None) -> None:
         """Tell the sync engine how far reading has got (e.g. schemas read / schemas); the

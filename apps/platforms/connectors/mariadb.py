@@ -37,7 +37,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from apps.catalog.choices import AssetKind
-from apps.core.exceptions import ApplicationError
 from apps.platforms.models import ConnectionParams
 
 from .base import (
@@ -164,20 +163,17 @@ class MariaDBConnector(Connector):
     # -- building blocks ------------------------------------------------------------------
 
     def _schemas(self, conn: Connection) -> list[str]:
-        visible = [row[0] for row in conn.execute(_SCHEMATA_SQL)]
-        wanted = [s for s in self.platform.include_schemas if s]
-        if not wanted:
-            return [s for s in visible if s.lower() not in SYSTEM_DATABASES]
-        missing = [s for s in wanted if s not in visible]
-        if missing:
-            # Refuse rather than mark every asset of a mistyped (or hidden) database as removed.
+        def missing_message(missing: list[str]) -> str:
             label = "Database" if len(missing) == 1 else "Databases"
             names = ", ".join(f"'{s}'" for s in missing)
-            raise ConnectorError(
+            return (
                 f"{label} {names} not found on {self._location()}, or user '{self._params().username}' has no "
                 "privilege on it: check the platform's databases to sync and the service account's grants."
             )
-        return list(dict.fromkeys(wanted))
+
+        visible = [row[0] for row in conn.execute(_SCHEMATA_SQL)]
+        return self._select_schemas(visible, is_system=lambda s: s.lower() in SYSTEM_DATABASES,
+                                    missing_message=missing_message)
 
     def _privileges(self, conn: Connection, schemas: list[str], tables) -> dict[tuple[str, str], list]:
         found: dict[tuple[str, str], list[DiscoveredPrivilege]] = {}
@@ -203,12 +199,6 @@ class MariaDBConnector(Connector):
         return found
 
     # -- connection ---------------------------------------------------------------------
-
-    def _params(self) -> ConnectionParams:
-        try:
-            return self.platform.connection_params()
-        except ApplicationError as exc:  # the stored password cannot be decrypted
-            raise ConnectorError(exc.message) from exc
 
     def _location(self) -> str:
         host = self.platform.host or "localhost"

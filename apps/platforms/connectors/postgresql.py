@@ -34,7 +34,6 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import NullType
 
 from apps.catalog.choices import AssetKind
-from apps.core.exceptions import ApplicationError
 from apps.platforms.models import ConnectionParams
 
 from .base import (
@@ -161,20 +160,19 @@ class PostgreSQLConnector(Connector):
     # -- building blocks ------------------------------------------------------------------
 
     def _schemas(self, conn: Connection) -> list[str]:
-        existing = sa.inspect(conn).get_schema_names()
-        wanted = [s for s in self.platform.include_schemas if s]
-        if not wanted:
-            return [s for s in existing if s not in SYSTEM_SCHEMAS and not s.startswith(SYSTEM_SCHEMA_PREFIXES)]
-        missing = [s for s in wanted if s not in existing]
-        if missing:
-            # Refuse rather than mark every asset of a mistyped schema as removed.
+        def missing_message(missing: list[str]) -> str:
             label = "Schema" if len(missing) == 1 else "Schemas"
             names = ", ".join(f"'{s}'" for s in missing)
-            raise ConnectorError(
+            return (
                 f"{label} {names} not found in database '{self.platform.database}' on {self._location()}: "
                 "check the platform's schemas to sync."
             )
-        return list(dict.fromkeys(wanted))
+
+        return self._select_schemas(
+            sa.inspect(conn).get_schema_names(),
+            is_system=lambda s: s in SYSTEM_SCHEMAS or s.startswith(SYSTEM_SCHEMA_PREFIXES),
+            missing_message=missing_message,
+        )
 
     def _unknown_type_names(self, conn: Connection, schemas: list[str], raw) -> dict[tuple[str, str, str], str]:
         unknown = any(isinstance(col["type"], NullType) for _, data in raw for col in data["columns"])
@@ -219,12 +217,6 @@ class PostgreSQLConnector(Connector):
         )
 
     # -- connection ---------------------------------------------------------------------
-
-    def _params(self) -> ConnectionParams:
-        try:
-            return self.platform.connection_params()
-        except ApplicationError as exc:  # the stored password cannot be decrypted
-            raise ConnectorError(exc.message) from exc
 
     def _location(self) -> str:
         host = self.platform.host or "localhost"
