@@ -24,6 +24,8 @@ from apps.catalog.choices import Classification, DataProductStatus
 from apps.catalog.models import OutputPort
 from apps.catalog.selectors import output_port_assets
 from apps.core.exceptions import ApplicationError
+from apps.insights.choices import REQUEST_STATUS_EVENTS, UsageEventKind
+from apps.insights.services import event_record
 from apps.notifications.choices import Verb, WebhookEvent
 from apps.notifications.services import notify, webhook_publish
 from apps.platforms.grants import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
@@ -110,6 +112,7 @@ def _transition(access_request: AccessRequest, to: str, *, actor, action: str, m
     access_request.save(update_fields=["status", "updated_at", *changes])
     after = {"status": to, **{f: _jsonable(v) for f, v in changes.items()}, **(after_extra or {})}
     audit_record(actor=actor, action=action, obj=access_request, before=before, after=after, message=message)
+    event_record(kind=REQUEST_STATUS_EVENTS.get(to), actor=actor, access_request=access_request)
     if access_request.pk is not None and to in (S.REVOKED, S.EXPIRED, S.FAILED):
         # Grant outcomes reach the requester whichever code path ended the grant.
         pk = access_request.pk
@@ -397,6 +400,7 @@ def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment
         after["on_behalf_of"] = str(step.on_behalf_of)
     audit_record(actor=actor, action=f"access_request.step_{decision}", obj=step.access_request,
                  before=before, after=after, message=comment)
+    event_record(kind=UsageEventKind.STEP_DECIDED, actor=actor, step=step)
 
 
 @transaction.atomic
@@ -912,6 +916,7 @@ def _mark_active(grant_ids: list[int]) -> None:
         r.status, r.updated_at = S.ACTIVE, now
     AccessRequest.objects.filter(pk__in=[r.pk for r in moving]).update(status=S.ACTIVE, updated_at=now)
     AuditEvent.objects.bulk_create(events)
+    event_record(kind=UsageEventKind.GRANT_ACTIVE, grants=[by_request[r.pk] for r in moving], at=now)
     if moving:
         from .tasks import access_requests_notify_task
 

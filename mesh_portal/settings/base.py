@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.access.context_processors.inbox",
                 "apps.notifications.context_processors.unread",
+                "apps.insights.context_processors.insights_nav",
             ],
         },
     },
@@ -183,6 +184,9 @@ ELASTICSEARCH_INDEX = env("ELASTICSEARCH_INDEX", default="mesh-portal-products")
 SEARCH_BACKEND = env("SEARCH_BACKEND", default="")
 
 # --- Mesh Portal ------------------------------------------------------------------------------
+# Insights fact table: events older than this many days are pruned daily (0 keeps everything);
+# daily KPI snapshots keep their trend lines. KPI weeks start on Monday in TIME_ZONE.
+INSIGHTS_RETENTION_DAYS = env.int("INSIGHTS_RETENTION_DAYS", default=730)
 # Key that encrypts platform passwords stored in the database (Fernet). When unset it is
 # derived from SECRET_KEY; set it explicitly in production so rotating SECRET_KEY keeps them.
 PLATFORM_CREDENTIALS_KEY = env("PLATFORM_CREDENTIALS_KEY", default="")

@@ -1,0 +1,49 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def kpi_format(value, unit: str = "count") -> str:
+    """A KPI value for people: "no data" for None, % for shares, h for hours, 2 decimals for money."""
+    if value is None:
+        return "no data"
+    if unit == "share":
+        return f"{value * 100:.1f} %"
+    if unit == "hours":
+        return f"{value:.1f} h"
+    if unit in ("money", "money_per_month"):
+        return f"{value:,.2f}" + (" / month" if unit == "money_per_month" else "")
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.2f}"
+    return f"{int(value):,}" if isinstance(value, (int, float)) else str(value)
+
+
+@register.filter
+def kpi_change(tile) -> str:
+    change = tile["change"]
+    if change is None:
+        return "no comparison"
+    kpi = tile["kpi"]
+    if change == 0:
+        return "no change vs previous period"
+    arrow = "▲" if change > 0 else "▼"
+    good = (change > 0) == kpi.higher_is_better
+    shown = kpi_format(abs(change), kpi.unit).replace(" / month", "")
+    return f"{arrow} {shown} vs previous period ({'better' if good else 'worse'})"
+
+
+@register.filter
+def heat(value, maximum) -> str:
+    """A background colour for a heat-map cell (0 = none, maximum = full)."""
+    try:
+        share = float(value) / float(maximum) if maximum else 0
+    except (TypeError, ValueError):
+        return ""
+    return f"background: rgba(16, 110, 190, {0.1 + 0.8 * share:.2f}); color: {'#fff' if share > 0.5 else 'inherit'}"
+
+
+@register.filter
+def row_max(rows) -> float:
+    values = [v for r in rows for v in r[1:] if isinstance(v, (int, float))]
+    return max(values) if values else 0
