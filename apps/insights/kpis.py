@@ -37,6 +37,9 @@ class Kpi:
     unit: str  # count | share | hours | money | money_per_month
     higher_is_better: bool = True
     state: bool = False  # a state at the end of the period (snapshotted daily), not a flow over it
+    #: What must exist (before the period's end, in its domain) for the KPI to have data:
+    #: "products" (listed data products), "teams", "use_cases", "cost_rates", or event kinds.
+    needs: tuple = ()
 
 
 GROUPS = {
@@ -124,6 +127,14 @@ _KPI_LIST = [
         "Differences between grants and what a platform had, found by reconciliation in the period.", "count",
         higher_is_better=False),
 ]
+_NEEDS = {
+    "published_products": ("products",), "products_with_consumer": ("grant_active",), "wau": (),
+    "mau": (), "active_consumers": ("grant_active",), "teams_consuming_share": ("teams", "grant_active"),
+    "backlog": ("request_submitted",), "past_sla": ("request_submitted",), "cross_domain_share": ("grant_active",),
+    "products_multi_domain": ("grant_active",), "products_without_use_case": ("products",),
+    "retirement_candidates": ("products",), "drift_found": ("grant_active",),
+}
+_KPI_LIST = [Kpi(**{**k.__dict__, "needs": _NEEDS.get(k.key, ())}) for k in _KPI_LIST]
 KPIS: dict[str, Kpi] = {k.key: k for k in _KPI_LIST}
 STATE_KPIS = [k.key for k in _KPI_LIST if k.state]
 
@@ -236,7 +247,30 @@ def kpi_values(period: Period, keys: list[str] | None = None) -> dict[str, float
     """``{key: value or None}`` for the KPIs ``keys`` (default: all) over ``period``."""
     keys = keys or list(KPIS)
     cache: dict = {}
-    return {key: _COMPUTE[key](period, cache) for key in keys}
+    out = {}
+    for key in keys:
+        out[key] = _COMPUTE[key](period, cache) if all(_has(need, period, cache) for need in KPIS[key].needs) else None
+    return out
+
+
+def _has(need: str, period: Period, cache: dict) -> bool:
+    """Whether ``need`` exists before the period's end (in its domain): no history, no data."""
+    key = ("has", need)
+    if key not in cache:
+        if need == "products":
+            cache[key] = _listed_products(period).exists()
+        elif need == "teams":
+            from apps.accounts.models import Team
+
+            cache[key] = Team.objects.exists()
+        else:
+            from .models import UsageEvent
+
+            events = UsageEvent.objects.filter(kind=need, at__lt=period.until)
+            if period.domain_id is not None:
+                events = events.filter(domain_id=period.domain_id)
+            cache[key] = events.exists()
+    return cache[key]
 
 
 def _listed_products(period: Period):
@@ -267,7 +301,7 @@ def _active_users(days: int):
         dom = _dom("e", period.domain_id, params)
         return _one(f"""SELECT count(DISTINCT e.user_id) FROM {E} e WHERE e.at >= %s AND e.at < %s
                         AND e.kind IN ('product_view', 'search', 'request_submitted') AND e.user_id IS NOT NULL {dom}""",
-                    params)
+                    params) or None
     return compute
 
 
