@@ -41,6 +41,10 @@ class Kpi:
     #: "products" (listed data products), "teams", "use_cases", "cost_rates", or event kinds.
     needs: tuple = ()
 
+    @property
+    def group_label(self) -> str:
+        return GROUPS[self.group]
+
 
 GROUPS = {
     "adoption": "Adoption", "time_to_data": "Time to data", "reuse": "Reuse", "value": "Business value",

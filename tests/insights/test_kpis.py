@@ -6,20 +6,12 @@ from django.test import override_settings
 
 from apps.insights import charts, kpis
 from apps.insights.kpis import Period
-from tests.insights.history import build_history, travel, at
+from tests.insights.history import at
 
 pytestmark = pytest.mark.django_db
 
 # Two weeks, Monday 5 to Sunday 18 January 2026.
-PERIOD = Period(date(2026, 1, 5), date(2026, 1, 18))
-
-
-@pytest.fixture
-def history(settings):
-    settings.TIME_ZONE = "Europe/Berlin"
-    h = build_history()
-    with travel(at(19, 12)):
-        yield h
+from tests.insights.conftest import PERIOD  # noqa: E402
 
 
 def test_time_to_data_median_and_p90(history):
