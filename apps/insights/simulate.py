@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from unittest import mock
 
-from apps.platforms.grants.base import GrantAdapter, GrantResult, Inspection
+from apps.access.enforcement.base import GrantAdapter, GrantResult, Inspection
 
 
 class SimulatedGrantAdapter(GrantAdapter):
@@ -37,6 +37,6 @@ class SimulatedGrantAdapter(GrantAdapter):
 @contextmanager
 def simulated_platform_grants():
     """Within the block, grant adapters of every platform kind are simulated (see module doc)."""
-    with mock.patch("apps.platforms.grants.postgresql.PostgresGrantAdapter", SimulatedGrantAdapter), \
-            mock.patch("apps.platforms.grants.mariadb.MariaDBGrantAdapter", SimulatedGrantAdapter):
+    simulated = "apps.insights.simulate:SimulatedGrantAdapter"
+    with mock.patch.dict("apps.access.enforcement.ADAPTERS", {"postgresql": simulated, "mariadb": simulated}):
         yield

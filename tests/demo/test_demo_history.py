@@ -6,7 +6,7 @@ from apps.demo import loader
 from apps.insights import kpis
 from apps.insights.demo_history import demo_history
 from apps.platforms.models import Platform
-from apps.platforms.services import platform_sync
+from apps.sync.services import platform_sync
 
 pytestmark = pytest.mark.django_db
 
