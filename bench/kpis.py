@@ -77,6 +77,8 @@ def _copy(model, rows: list[dict]) -> None:
         values = []
         for f in fields:
             v = row[f.attname] if f.attname in row else (f.get_default() if f.has_default() else None)
+            if v is None and not f.null and f.get_internal_type() in ("CharField", "TextField"):
+                v = ""
             if v is None:
                 values.append("\\N")
             elif isinstance(v, (dict, list)) and f.get_internal_type() == "JSONField":

@@ -237,6 +237,25 @@ def use_case_save(*, actor, name: str, consuming_team=None, data_products=(), st
     return use_case
 
 
+def use_case_attach(*, actor, access_request, name: str) -> UseCase | None:
+    """Attach ``access_request`` (and its data product) to the use case called ``name`` of its
+    consuming team (the team asked for, else the requester's first team; case-insensitive), or
+    record a new *planned* one. Blank ``name``: nothing. Returns the use case."""
+    name = (name or "").strip()[:200]
+    if not name:
+        return None
+    team_id, _ = _consumer(access_request)
+    existing = UseCase.objects.filter(name__iexact=name, consuming_team_id=team_id).first()
+    if existing is not None:
+        existing.access_requests.add(access_request)
+        existing.data_products.add(access_request.output_port.data_product)
+        return existing
+    from apps.accounts.models import Team
+
+    return use_case_save(actor=actor, name=name, consuming_team=Team.objects.filter(pk=team_id).first(),
+                         access_request=access_request)
+
+
 @transaction.atomic
 def platform_cost_rate_set(*, actor, platform, per_gb_month, fixed_monthly=0, currency: str = "EUR") -> PlatformCostRate:
     """Set the platform's storage cost: ``per_gb_month`` per GiB-month plus ``fixed_monthly``, both

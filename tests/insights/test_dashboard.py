@@ -110,3 +110,22 @@ def test_asking_for_a_new_data_product_notifies_the_stewards(client, history):
     client.post(reverse("insights:request_product"), {"query": "payroll forecast"})
     assert UsageEvent.objects.filter(kind="product_requested", query="payroll forecast").count() == 1
     assert list(Notification.objects.values_list("recipient__username", "verb")) == [("greta", "product_demand")]
+
+
+def test_a_domain_page_shows_its_kpis_to_its_owners_only(client, history):
+    url = reverse("catalog:domain_detail", args=[history.hr.slug])
+    client.force_login(history.hana)
+    assert "KPIs, last 90 days" in client.get(url).content.decode()
+    client.force_login(history.ana)
+    assert "KPIs, last 90 days" not in client.get(url).content.decode()
+
+
+def test_a_request_can_record_its_use_case(client, history):
+    from apps.insights.models import UseCase
+    from apps.insights.services import use_case_attach
+
+    use_case = use_case_attach(actor=history.ana, access_request=history.r5, name="Pay equity")
+    assert use_case_attach(actor=history.ana, access_request=history.r1, name="pay equity") == use_case
+    assert UseCase.objects.get().status == "planned"
+    assert set(use_case.access_requests.all()) == {history.r1, history.r5}
+    assert list(use_case.data_products.all()) == [history.pay]

@@ -47,3 +47,22 @@ def heat(value, maximum) -> str:
 def row_max(rows) -> float:
     values = [v for r in rows for v in r[1:] if isinstance(v, (int, float))]
     return max(values) if values else 0
+
+
+DOMAIN_TILES = ["published_products", "active_consumers", "ttd_median_hours", "backlog", "past_sla",
+                "cross_domain_share", "live_value", "monthly_cost"]
+
+
+@register.inclusion_tag("insights/_domain_kpis.html", takes_context=True)
+def domain_kpis(context, domain):
+    """The KPI section of a domain page: a few tiles over the last 90 days, for those who may
+    see the domain's KPIs (nothing for anyone else)."""
+    from apps.insights import kpis
+    from apps.insights.permissions import kpi_can_view
+
+    request = context.get("request")
+    if request is None or not kpi_can_view(request.user, domain.pk):
+        return {"show": False}
+    period = kpis.last_days(90, domain_id=domain.pk)
+    values = kpis.kpi_values(period, DOMAIN_TILES)
+    return {"show": True, "domain": domain, "tiles": [(kpis.KPIS[k], values[k]) for k in DOMAIN_TILES]}
