@@ -311,7 +311,9 @@ def main() -> None:
     from apps.insights.snapshots import kpi_snapshot_take
 
     period = kpis.last_days(90)
-    days = {period.end - timedelta(days=7 * i) for i in range(14)} | {period.start - timedelta(days=1)}
+    from apps.insights.snapshots import series_days
+
+    days = set(series_days(period))
     t0 = time.monotonic()
     for day in sorted(days):
         if day < kpis.today() and not KpiSnapshot.objects.filter(day=day, domain__isnull=True).exists():

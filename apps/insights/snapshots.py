@@ -44,6 +44,41 @@ def kpi_snapshots_catch_up(*, until: date | None = None, max_days: int = 400) ->
     return days
 
 
+def series_days(period: kpis.Period) -> list[date]:
+    """The points of a trend line: each Sunday (end of a Monday week) in ``period``, and its last day."""
+    days = []
+    day = period.start + timedelta(days=(6 - period.start.weekday()))
+    while day < period.end:
+        days.append(day)
+        day += timedelta(days=7)
+    days.append(period.end)
+    return days
+
+
+def state_series_all(period: kpis.Period, *, source: str = "snapshot", today_values: dict | None = None
+                     ) -> dict[str, list[tuple[date, float | None]]]:
+    """``{state KPI key: [(day, value)]}`` at each point of :func:`series_days`. ``source="snapshot"``
+    reads daily snapshots where they exist (days before today) and computes the other points live
+    (all state KPIs of a day in one pass); ``"live"`` computes every point. ``today_values``: the
+    values at the period's end when the caller has them already (the tiles)."""
+    days = series_days(period)
+    stored = {}
+    if source == "snapshot":
+        stored = {s.day: s.values for s in KpiSnapshot.objects.filter(day__in=days, domain_id=period.domain_id)}
+    today = kpis.today()
+    out: dict[str, list] = {key: [] for key in kpis.STATE_KPIS}
+    for day in days:
+        values = stored.get(day) if day < today else None
+        if values is None or any(key not in values for key in kpis.STATE_KPIS):
+            if today_values is not None and day == period.end:
+                values = today_values
+            else:
+                values = kpis.kpi_values(kpis.Period(day, day, period.domain_id), kpis.STATE_KPIS)
+        for key in kpis.STATE_KPIS:
+            out[key].append((day, values.get(key)))
+    return out
+
+
 def state_series(period: kpis.Period, key: str, *, source: str = "snapshot") -> list[tuple[date, float | None]]:
     """``[(week end day, value)]`` of state KPI ``key`` at the end of each week of ``period``
     (Sundays, and the period's last day). ``source="snapshot"`` reads daily snapshots where they

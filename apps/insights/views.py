@@ -18,7 +18,7 @@ from . import charts, selectors, services
 from .forms import DashboardFilterForm, KpiTargetForm
 from .kpis import KPIS
 from .permissions import kpi_target_can_set
-from .snapshots import state_series
+from .snapshots import state_series_all
 
 
 def _period(request):
@@ -41,9 +41,11 @@ def dashboard(request):
     source = form.cleaned_data.get("source") if request.GET else ""
     tiles = selectors.kpi_tiles(period=period)
     built = charts.all_charts(period)
+    series = state_series_all(period, source=source or "snapshot",
+                              today_values={t["kpi"].key: t["value"] for t in tiles})
     for tile in tiles:
         if tile["kpi"].state:
-            tile["series"] = state_series(period, tile["kpi"].key, source=source or "snapshot")
+            tile["series"] = series[tile["kpi"].key]
     return render(request, "insights/dashboard.html", {
         "form": form, "period": period, "tiles": tiles, "charts": built, "charts_json": [c.as_dict() for c in built],
         "TIME_ZONE": settings.TIME_ZONE,

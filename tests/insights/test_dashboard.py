@@ -129,3 +129,12 @@ def test_a_request_can_record_its_use_case(client, history):
     assert UseCase.objects.get().status == "planned"
     assert set(use_case.access_requests.all()) == {history.r1, history.r5}
     assert list(use_case.data_products.all()) == [history.pay]
+
+
+def test_all_trend_lines_at_once_match_one_by_one(history):
+    from apps.insights.snapshots import state_series_all
+
+    kpi_snapshot_take(day=date(2026, 1, 11))
+    together = state_series_all(PERIOD, source="snapshot")
+    for key in kpis.STATE_KPIS:
+        assert together[key] == state_series(PERIOD, key, source="live"), key
