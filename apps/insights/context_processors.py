@@ -1,9 +1,6 @@
 def insights_nav(request):
-    """``can_see_insights``: whether the navigation shows the Insights link (lazy: one query
-    only on pages that render the navigation)."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    from .permissions import kpi_can_view_any
-
-    return {"can_see_insights": lambda: kpi_can_view_any(user)}
+    """``can_see_insights``: whether the navigation shows the Insights link. Decided once at login
+    (``apps.insights.views.LoginView`` stores it in the session) so pages pay no query for it;
+    the dashboard itself checks permissions on every request (404 for others)."""
+    session = getattr(request, "session", None)
+    return {"can_see_insights": bool(session.get("insights_nav"))} if session is not None else {}

@@ -133,6 +133,13 @@ class LoginView(auth_views.LoginView):
     """The login page; with no ``next``, people who see the whole mesh's KPIs (executives)
     land on the insights dashboard, everyone else on the marketplace (LOGIN_REDIRECT_URL)."""
 
+    def form_valid(self, form):
+        from .permissions import kpi_can_view_any
+
+        response = super().form_valid(form)
+        self.request.session["insights_nav"] = kpi_can_view_any(self.request.user)
+        return response
+
     def get_default_redirect_url(self):
         from .permissions import kpi_lands_on_dashboard
 
