@@ -67,7 +67,7 @@ def _simulation():
     app.conf.task_always_eager = True
     try:
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), \
-                simulated_platform_grants(), mock.patch.object(grant_apply_task, "delay", lambda *a, **k: None):
+                simulated_platform_grants(), mock.patch.object(grant_apply_task, "apply_async", lambda *a, **k: None):
             yield
     finally:
         app.conf.task_always_eager = eager
