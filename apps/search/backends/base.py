@@ -6,7 +6,8 @@ from ..types import SearchParams, SearchResults, Suggestion, Visibility
 
 
 class SearchBackend(abc.ABC):
-    """What a search backend does. Both rank the same way:
+    """What a search backend does. Both rank the same way, by the formula defined once in
+    :mod:`apps.search.ranking`:
 
     ``score = relevance × (1 + ln(1 + popularity) / 4) × 1.2 if it has a data contract
     × quality (passing 1.1, failing 0.8) × 0.3 if deprecated``
