@@ -13,7 +13,7 @@ from apps.accounts.services import team_membership_set
 from apps.catalog.models import Asset, AssetPrivilege
 from apps.platforms.choices import SyncPhase, SyncRunStatus
 from apps.platforms.models import Platform
-from tests.access.conftest import personas  # noqa: F401  (fixture: a product with a real warehouse port)
+from tests.access.conftest import aw_platform, personas  # noqa: F401  (fixtures: a product with a real warehouse port)
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, OutputPortFactory
 from tests.platforms.factories import PlatformFactory, SyncRunFactory
