@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.access.enforcement import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.models import Team, TeamMembership, User
 from apps.accounts.selectors import team_approvers
@@ -26,7 +27,6 @@ from apps.catalog.selectors import output_port_assets
 from apps.core.exceptions import ApplicationError
 from apps.notifications.choices import Verb, WebhookEvent
 from apps.notifications.services import notify, webhook_publish
-from apps.access.enforcement import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
 from apps.platforms.models import Platform, PlatformIdentity, TeamPlatformIdentity
 
 from .choices import (
@@ -878,7 +878,7 @@ def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
         outcomes = [exc] * len(claimed)
     applied, failed, attempts = [], [], []
     duration_ms = int((time.monotonic() - started) * 1000)
-    for g, outcome in zip(claimed, outcomes):
+    for g, outcome in zip(claimed, outcomes, strict=True):
         failure = isinstance(outcome, PlatformGrantError)
         attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, started_at=started_at, duration_ms=duration_ms,
                                      succeeded=not failure,

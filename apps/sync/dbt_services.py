@@ -305,7 +305,7 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
         for pk, asset_id, unique_id, *values in stored:
             key = (asset_id, unique_id)
             test = wanted.get(key)
-            current = dict(zip(fields, values))
+            current = dict(zip(fields, values, strict=True))
             if test is None:
                 if current["removed_at"] is None:
                     rows.append({"id": pk, **current, "removed_at": now})

@@ -212,7 +212,7 @@ def test_business_users_do_not_see_the_platform_principals(client, world, produc
 
 
 def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
-    client, personas, django_capture_on_commit_callbacks,
+    client, personas, django_capture_on_commit_callbacks,  # noqa: F811  (fixture)
 ):
     # given: an access request approved and applied for real on the warehouse
     from datetime import timedelta

@@ -13,8 +13,8 @@ from apps.catalog.choices import AssetKind, AssetRelationKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column
 from apps.core.exceptions import ApplicationError
 from apps.platforms.choices import PlatformKind, SyncRunStatus
-from apps.sync.connectors import CONNECTORS, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
 from apps.platforms.selectors import platform_last_run, sync_run_list
+from apps.sync.connectors import CONNECTORS, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
 from apps.sync.services import SYNC_RUN_STALE_AFTER, platform_sync, platform_sync_due
 from apps.sync.tasks import platform_sync_due_task, platform_sync_task
 from tests.platforms.factories import PlatformFactory, SyncRunFactory
@@ -523,7 +523,8 @@ def test_sync_task_runs_the_sync_and_skips_when_one_is_running(make_scratch_sche
 
 def test_sync_due_task_enqueues_a_sync_per_due_platform(monkeypatch):
     # given
-    due, not_due = PlatformFactory(), PlatformFactory(sync_enabled=False)
+    due = PlatformFactory()
+    PlatformFactory(sync_enabled=False)  # not due: scheduled sync off
     enqueued = []
     monkeypatch.setattr(platform_sync_task, "delay", lambda platform_id: enqueued.append(platform_id))
 
@@ -643,9 +644,9 @@ def test_partitioned_table_privileges_belong_to_the_parent(pg_consumer_login, ma
 def test_run_in_progress_shows_its_phase_and_counts(aw_platform, monkeypatch):
     # given: the real PostgreSQL connector, observed: each time it reports progress the test reads
     # the run row, as the platform page would from another process
+    from apps.platforms.models import SyncRun
     from apps.sync import services
     from apps.sync.connectors.postgresql import PostgreSQLConnector
-    from apps.platforms.models import SyncRun
 
     seen = []
 

@@ -28,6 +28,6 @@ class SearchBackend(abc.ABC):
     def autocomplete(self, text: str, *, visibility: Visibility, limit: int = 8) -> list[Suggestion]:
         """Data products and words completing ``text`` (typo-tolerant), best first."""
 
-    def index_products(self, *, product_ids: list[int] | None) -> None:
+    def index_products(self, *, product_ids: list[int] | None) -> None:  # noqa: B027  (optional: a no-op by default)
         """Push the rebuilt rows of ``product_ids`` (``None``: all) to the backend's own index.
         The PostgreSQL backend searches those rows directly, so this is a no-op there."""

@@ -149,7 +149,7 @@ class PostgresBackend(SearchBackend):
             cursor.execute(sql, args)
             row = cursor.fetchone()
         total, text_count, hits_json = row[0], row[1], row[2]
-        facets = dict(zip(self._facet_names(), row[3:]))
+        facets = dict(zip(self._facet_names(), row[3:], strict=True))
         truncated = text_count >= max(TEXT_CANDIDATES, page * page_size) or total >= max(CANDIDATES, page * page_size)
         hits = [ProductHit(product_id=h[0], score=h[1], name_html=to_html(h[2]), summary_html=to_html(h[3]))
                 for h in (hits_json if isinstance(hits_json, list) else json.loads(hits_json or "[]"))]
