@@ -1,4 +1,4 @@
-"""Celery tasks for grants. They take ids and call one service; the logic is in services.py."""
+"""Celery tasks for grants. They take ids and call one service; the logic is in the services package."""
 from __future__ import annotations
 
 import logging
