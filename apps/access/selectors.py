@@ -16,7 +16,16 @@ from apps.accounts.models import TeamMembership
 from apps.catalog.models import DataProduct
 
 from .choices import AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus, GrantStatus
-from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, GrantDrift, Purpose
+from .models import (
+    AccessPolicy,
+    AccessRequest,
+    ApprovalStep,
+    ApproverDelegation,
+    AuditEvent,
+    Grant,
+    GrantDrift,
+    Purpose,
+)
 
 _APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
 

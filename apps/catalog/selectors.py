@@ -193,7 +193,7 @@ def data_product_lineage(*, product: DataProduct, max_depth: int = 6) -> Product
     own = {a.pk for a in assets}
     lineage = ProductLineage(assets=assets)
     edges: dict[int, AssetRelation] = {}
-    for direction, out, near, far in (("upstream", lineage.upstream, "target_id", "source"),
+    for _direction, out, near, far in (("upstream", lineage.upstream, "target_id", "source"),
                                       ("downstream", lineage.downstream, "source_id", "target")):
         seen = set(own)
         frontier = set(own)

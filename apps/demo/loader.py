@@ -219,8 +219,8 @@ def _identities(platform: Platform, users: dict[str, User], conninfo: str) -> No
 
 
 def logins_table() -> str:
-    lines = ["", "Demo logins (password for all: %s)" % DEMO_PASSWORD, ""]
-    for username, first, last, title, team_slug, _ in USERS:
+    lines = ["", f"Demo logins (password for all: {DEMO_PASSWORD})", ""]
+    for username, _first, _last, title, _team_slug, _ in USERS:
         lines.append(f"  {username:<7} {title}")
     lines += ["", "Warehouse logins for consumers: demo_<username> with the same password.", ""]
     return "\n".join(lines)

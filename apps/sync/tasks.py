@@ -10,7 +10,6 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from apps.core.exceptions import ApplicationError
-
 from apps.platforms.models import Platform
 
 from .services import SYNC_TIME_LIMIT_SECONDS, platform_sync, platform_sync_due

@@ -16,12 +16,12 @@ from rest_framework.test import APIClient
 
 from apps.access import services as access_services
 from apps.access.models import GrantDrift, Purpose
-from apps.insights.services import usage_event_record_search
-from apps.notifications.services import notify
-from apps.platforms import services as platform_services
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
 from apps.catalog.models import Asset, Column
+from apps.insights.services import usage_event_record_search
+from apps.notifications.services import notify
+from apps.platforms import services as platform_services
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, DomainFactory, OutputPortFactory
 from tests.platforms.factories import PlatformFactory

@@ -23,8 +23,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -485,7 +484,7 @@ def _finished_at(result: _RunResult) -> datetime | None:
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and timezone.is_naive(value):
-        return timezone.make_aware(value, dt_timezone.utc)
+        return timezone.make_aware(value, UTC)
     return value
 
 
