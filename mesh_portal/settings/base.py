@@ -191,9 +191,12 @@ ELASTICSEARCH_INDEX = env("ELASTICSEARCH_INDEX", default="mesh-portal-products")
 SEARCH_BACKEND = env("SEARCH_BACKEND", default="")
 
 # --- Mesh Portal ------------------------------------------------------------------------------
-# Key that encrypts platform passwords stored in the database (Fernet). When unset it is
-# derived from SECRET_KEY; set it explicitly in production so rotating SECRET_KEY keeps them.
+# Fernet keys that encrypt secrets stored in the database (platform passwords, webhook secrets):
+# PLATFORM_CREDENTIALS_KEYS, comma-separated, the first encrypts and all decrypt (rotate with
+# `manage.py rotate_credentials`); the older single PLATFORM_CREDENTIALS_KEY is appended. Empty:
+# derived from SECRET_KEY (local and test only; production refuses to start without keys).
 PLATFORM_CREDENTIALS_KEY = env("PLATFORM_CREDENTIALS_KEY", default="")
+CREDENTIALS_KEYS = [*env.list("PLATFORM_CREDENTIALS_KEYS", default=[]), *([PLATFORM_CREDENTIALS_KEY] if PLATFORM_CREDENTIALS_KEY else [])]
 # Every role the portal creates on a platform starts with this prefix, so that several portals
 # (or test runs) can share one cluster and reconciliation only ever touches its own roles.
 GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default="mp_grant_")
