@@ -3,6 +3,7 @@
 Everything that differs between deployments comes from environment variables, documented in
 ``.env.example``. ``local``, ``test`` and ``production`` each define ``DATABASES`` and the broker.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,7 +32,8 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # hashed, expiring API tokens (apps/accounts/authentication.py)
+    "axes",  # web login lockout after repeated failures
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: answers the lockout page to a locked-out login (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mesh_portal.urls"
@@ -82,6 +86,8 @@ TEMPLATES = [
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username/address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -91,6 +97,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Login lockout (django-axes) ------------------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked
+# out for AXES_COOLOFF_MINUTES (a 429 page saying so); a successful login resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The address is REMOTE_ADDR: behind a reverse proxy that is the proxy's, so the lockout is then
+# per username (see docs/security.md, "Hardening").
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:marketplace"
 LOGOUT_REDIRECT_URL = "login"
@@ -116,7 +134,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="mesh-portal@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First so that anonymous calls get 401 with "WWW-Authenticate: Token".
-        "rest_framework.authentication.TokenAuthentication",  # scripts: "Authorization: Token <key>"
+        # Scripts: "Authorization: Token <key>", hashed and expiring (knox), throttled on failure.
+        "apps.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # the browser (CSRF enforced)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -141,8 +160,16 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="30/minute"),
         "user": env("API_THROTTLE_USER", default="1200/minute"),
+        # Failed token authentications per client address (apps/accounts/authentication.py).
+        "failed_auth": env("API_THROTTLE_FAILED_AUTH", default="20/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once, valid API_TOKEN_TTL_DAYS.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mesh Portal API",
