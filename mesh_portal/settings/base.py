@@ -231,6 +231,15 @@ GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default="mp_grant_")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Outbound webhooks (ITSM hand-off): seconds to wait for an endpoint before retrying later.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A failing endpoint is retried with exponential backoff: BASE seconds, doubled each time, capped
+# at MAX, for MAX_ATTEMPTS attempts (defaults: 30 s .. 1 h, 25 attempts, about 18 hours); then the
+# delivery is failed and can be redelivered from the admin or the API.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=25)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# A task waiting for its retry time longer than Redis' visibility timeout would be handed to a
+# second worker too: keep the timeout above the longest webhook backoff.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(max(3600, WEBHOOK_RETRY_MAX_SECONDS + 600))}
 # Where the demo finds the shared datasets (AdventureWorks, jaffle_shop, ODCS).
 SHARED_DATASETS_DIR = env.path("SHARED_DATASETS_DIR", default=BASE_DIR.parent / "shared" / "datasets")
 
