@@ -1,4 +1,6 @@
-"""Request checks that apply to every page and endpoint.
+"""Request checks and response headers that apply to every page and endpoint.
+
+:class:`PermissionsPolicyMiddleware` adds ``Permissions-Policy`` (``settings.PERMISSIONS_POLICY``).
 
 :class:`RejectNulMiddleware` answers 400 to a path or query string containing a NUL character
 (``%00``): PostgreSQL cannot store or compare text with NUL, so such a value would otherwise reach a
@@ -35,3 +37,19 @@ class RejectNulMiddleware:
             return HttpResponseBadRequest(f"Bad request: {MESSAGE} ({', '.join(fields)})",
                                           content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Adds ``Permissions-Policy: <settings.PERMISSIONS_POLICY>`` to every response that has none."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.value = getattr(settings, "PERMISSIONS_POLICY", "")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.value and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = self.value
+        return response

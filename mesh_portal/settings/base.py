@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",  # hashed, expiring API tokens (apps/accounts/authentication.py)
     "axes",  # web login lockout after repeated failures
+    "csp",  # Content-Security-Policy header and nonces
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -59,6 +61,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy (nonces for inline scripts/styles), then Permissions-Policy.
+    "csp.middleware.CSPMiddleware",
+    "apps.core.middleware.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last: answers the lockout page to a locked-out login (django-axes).
     "axes.middleware.AxesMiddleware",
@@ -79,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.access.context_processors.inbox",
                 "apps.notifications.context_processors.unread",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline <script>/<style>
             ],
         },
     },
@@ -97,6 +103,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Browser security headers ------------------------------------------------------------------
+# Strict Content-Security-Policy: scripts, styles, images, fonts and XHR from our own origin only
+# (assets are vendored under static/); an inline <script> or <style> needs nonce="{{ CSP_NONCE }}";
+# inline event handlers (onclick=...), style="..." attributes and javascript: URLs are refused.
+# Pico CSS draws its icons from data: URIs, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+# Permissions-Policy: the portal uses none of these browser features (apps/core/middleware.py).
+PERMISSIONS_POLICY = env(
+    "PERMISSIONS_POLICY",
+    default="accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+            "payment=(), usb=(), interest-cohort=()",
+)
+
 # --- Login lockout (django-axes) ------------------------------------------------------------------
 # After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked
 # out for AXES_COOLOFF_MINUTES (a 429 page saying so); a successful login resets the count.
