@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.catalog",
     "apps.platforms",
+    "apps.sync",
     "apps.access",
     "apps.notifications",
     "apps.search",
