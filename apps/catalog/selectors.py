@@ -300,6 +300,20 @@ def data_product_can_create(*, user, owner_team) -> bool:
     return owner_team.memberships.filter(user=user, role=TeamRole.OWNER).exists()
 
 
+def data_contract_can_publish(*, user) -> bool:
+    """Whether ``user`` may publish data contracts at all (checked before the contract is parsed):
+    an owner of some team (who may create its products or change them), or someone with the
+    global ``catalog.add_dataproduct`` / ``catalog.change_dataproduct`` permission."""
+    from apps.accounts.choices import TeamRole
+    from apps.accounts.models import TeamMembership as Membership
+
+    if not user.is_authenticated:
+        return False
+    if user.has_perm("catalog.add_dataproduct") or user.has_perm("catalog.change_dataproduct"):
+        return True
+    return Membership.objects.filter(user=user, role=TeamRole.OWNER).exists()
+
+
 def data_product_get_for_change(*, user, slug: str) -> DataProduct:
     """The product with ``slug`` for editing: ``Http404`` if ``user`` may not see it,
     ``PermissionDenied`` if they see it but may not change it."""
