@@ -7,8 +7,8 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,7 +20,6 @@ from apps.core.exceptions import ApplicationError
 
 from . import selectors, services
 from .filters import AuditEventFilter
-from .models import AuditEvent
 from .forms import (
     AccessPolicyForm,
     AccessRequestForm,
@@ -29,6 +28,7 @@ from .forms import (
     ExtensionForm,
     PurposeForm,
 )
+from .models import AuditEvent
 
 
 @login_required

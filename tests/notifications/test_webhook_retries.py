@@ -7,8 +7,8 @@ from django.db import connection
 
 from apps.notifications import services
 from apps.notifications.models import WebhookDelivery, WebhookEndpoint
-from tests.api.conftest import api_client
 from tests.accounts.factories import UserFactory
+from tests.api.conftest import api_client
 from tests.notifications.test_notifications import Receiver, verify
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """``/api/v1/``: every app's API routes, plus the OpenAPI schema and Swagger UI under ``/api/``."""
-from django.urls import include, path
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 v1 = [
