@@ -424,6 +424,6 @@ def dbt_artifacts_upload(
     from .tasks import platform_sync_task
 
     platform_id, actor_id = platform.pk, actor.pk
-    transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
+    enqueue_on_commit(platform_sync_task, platform_id, actor_id)
     logger.info("dbt artifacts uploaded for platform %s by user %s", platform.pk, actor.pk)
     return upload

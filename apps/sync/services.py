@@ -23,6 +23,7 @@ from django.utils import timezone
 from apps.catalog.choices import AssetRelationKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column, OutputPort
 from apps.core.exceptions import ApplicationError
+from apps.core.tasks import enqueue_on_commit
 from apps.platforms.choices import PlatformKind, SyncPhase, SyncRunStatus
 from apps.platforms.models import Platform, SchemaMapping, SyncRun
 
@@ -485,4 +486,4 @@ def platform_sync_request(*, platform: Platform, actor: User) -> None:
     from .tasks import platform_sync_task
 
     platform_id, actor_id = platform.pk, actor.pk
-    transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
+    enqueue_on_commit(platform_sync_task, platform_id, actor_id)
