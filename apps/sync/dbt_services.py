@@ -47,6 +47,7 @@ from psycopg import sql
 
 from apps.catalog.choices import AssetKind, AssetRelationKind, QualityCheckSource
 from apps.catalog.models import Asset, AssetRelation, Column, QualityCheck
+from apps.core.tasks import enqueue_on_commit
 from apps.platforms.models import DbtArtifactUpload, Platform
 
 from .connectors.base import DiscoveredAsset, DiscoveredColumn
