@@ -30,7 +30,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,6 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 import django  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
-
 
 BENCH_USER, BENCH_PASSWORD = "bench-exec", "bench-password-1"
 
@@ -117,7 +116,7 @@ def seed(events: int, requests: int) -> None:  # noqa: C901 - one table after an
     from apps.accounts.choices import EXECUTIVES_GROUP
     from apps.accounts.models import Team, TeamMembership, User
     from apps.accounts.services import team_create
-    from apps.catalog.models import DataProduct, Domain, OutputPort
+    from apps.catalog.models import DataProduct, Domain
     from apps.catalog.services import data_product_create, domain_create, output_port_create
     from apps.insights.models import UsageEvent
     from apps.platforms.models import Platform
@@ -145,7 +144,7 @@ def seed(events: int, requests: int) -> None:  # noqa: C901 - one table after an
         ports.append(product.output_ports.first() or output_port_create(data_product=product, name="p", platform=platform,
                                                                         schema=f"s{i}"))
     print(f"  catalog in {time.monotonic() - t0:.1f} s", flush=True)
-    now = datetime.now(dt_timezone.utc)
+    now = datetime.now(UTC)
     start = now - timedelta(days=730)
     with transaction.atomic():
         user_ids = _next_ids(User, 2000)

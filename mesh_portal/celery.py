@@ -13,6 +13,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Webhook deliveries whose Celery retry was lost (worker or broker restart) are re-enqueued.
+    "notifications-webhooks-retry-due": {
+        "task": "apps.notifications.tasks.webhook_retry_due_task",
+        "schedule": 300.0,
+    },
     # Each platform has its own sync interval; this sweep enqueues the ones that are due.
     "sync-due": {
         "task": "apps.sync.tasks.platform_sync_due_task",

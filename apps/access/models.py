@@ -269,6 +269,9 @@ class GrantAttempt(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    def __str__(self) -> str:
+        return f"{self.action} of grant #{self.grant_id} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
 
 class GrantDrift(models.Model):
     """A difference reconciliation found between what an active grant should give on its
@@ -323,7 +326,7 @@ class AuditEvent(models.Model):
         subject = {"access_request": "request"}.get(subject, subject)
         return f"{subject} {verb.replace('_', ' ')}".strip()
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, **kwargs):  # noqa: DJ012  (append-only guards kept beside each other)
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)

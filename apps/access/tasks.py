@@ -8,7 +8,6 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from apps.access.enforcement import PlatformGrantError, TransientPlatformError
-
 from apps.core.tasks import enqueue
 
 from . import services

@@ -23,8 +23,6 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from .choices import UsageEventKind as K
-
 GIB = 1024 ** 3
 
 
@@ -239,8 +237,7 @@ def _consumers(grants: list[tuple]) -> set:
 
     ids = [g[0] for g in grants]
     out = set()
-    for pk, requester, team in AccessRequest.objects.filter(pk__in=ids).values_list(
-            "pk", "requester_id", "on_behalf_of_team_id"):
+    for requester, team in AccessRequest.objects.filter(pk__in=ids).values_list("requester_id", "on_behalf_of_team_id"):
         out.add(("team", team) if team else ("user", requester))
     return out
 

@@ -152,3 +152,6 @@ class KpiSnapshot(models.Model):
             models.UniqueConstraint(fields=["day", "domain"], name="kpi_snapshot_day_domain"),
             models.UniqueConstraint(fields=["day"], condition=models.Q(domain__isnull=True), name="kpi_snapshot_day_all"),
         ]
+
+    def __str__(self) -> str:
+        return f"KPIs of {self.day} ({self.domain or 'all domains'})"

@@ -1,11 +1,10 @@
-from tests.search.conftest import catalog  # noqa: F401 - the same small indexed catalog
-
 from datetime import date  # noqa: E402
 
 import pytest  # noqa: E402
 
 from apps.insights.kpis import Period  # noqa: E402
 from tests.insights.history import at, build_history, travel  # noqa: E402
+from tests.search.conftest import catalog  # noqa: F401 - the same small indexed catalog
 
 # Two weeks, Monday 5 to Sunday 18 January 2026.
 PERIOD = Period(date(2026, 1, 5), date(2026, 1, 18))

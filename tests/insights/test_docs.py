@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apps.insights.docs import CHART_DEFINITIONS, kpi_docs_markdown
 from apps.insights.charts import CHART_BUILDERS
+from apps.insights.docs import CHART_DEFINITIONS, kpi_docs_markdown
 
 
 def test_docs_kpis_md_is_generated_from_the_definitions():

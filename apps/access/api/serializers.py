@@ -6,11 +6,18 @@ from rest_framework import serializers
 
 from apps.access.choices import ApprovalStepKind, AutoApprove
 from apps.access.models import (
-    AccessPolicy, AccessRequest, ApproverDelegation, AuditEvent, Grant, GrantAttempt, GrantDrift, Purpose,
+    AccessPolicy,
+    AccessRequest,
+    ApproverDelegation,
+    AuditEvent,
+    Grant,
+    GrantAttempt,
+    GrantDrift,
+    Purpose,
 )
 from apps.accounts.models import Team, User
-from apps.catalog.choices import Classification
 from apps.accounts.selectors import team_list_for_user
+from apps.catalog.choices import Classification
 from apps.catalog.models import OutputPort
 from apps.catalog.selectors import output_port_visible
 

@@ -8,16 +8,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.exceptions import ApplicationError
-from apps.core.tasks import enqueue_on_commit
-from apps.insights.choices import UsageEventKind
-from apps.insights.services import event_record
 from apps.access.enforcement import (
     GrantSpec,
     PlatformGrantError,
     TransientPlatformError,
     get_grant_adapter,
 )
+from apps.core.exceptions import ApplicationError
+from apps.core.tasks import enqueue_on_commit
+from apps.insights.choices import UsageEventKind
+from apps.insights.services import event_record
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 
 from ..choices import (
@@ -252,7 +252,7 @@ def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
         outcomes = [exc] * len(claimed)
     applied, failed, attempts = [], [], []
     duration_ms = int((time.monotonic() - started) * 1000)
-    for g, outcome in zip(claimed, outcomes):
+    for g, outcome in zip(claimed, outcomes, strict=True):
         failure = isinstance(outcome, PlatformGrantError)
         attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, started_at=started_at, duration_ms=duration_ms,
                                      succeeded=not failure,
