@@ -15,6 +15,7 @@ urlpatterns = [
     path("access/", include("apps.access.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("platforms/", include("apps.platforms.urls")),
+    path("", include("apps.contracts.urls")),
     path("", include("apps.catalog.urls")),
 ]
 

@@ -88,9 +88,9 @@ def _tab_context(request, product, tab: str) -> dict:
     if tab == "schema":
         return {"assets": selectors.data_product_assets(product=product)}
     if tab == "contract":
-        contract = selectors.data_product_contract(product=product)
-        return {"contract": contract,
-                "contract_sections": selectors.data_contract_sections(contract=contract) if contract else None}
+        from apps.contracts import views as contract_views
+
+        return contract_views.contract_tab_context(request, product)
     if tab == "quality":
         return {"quality": selectors.data_product_quality(product=product)}
     if tab == "lineage":

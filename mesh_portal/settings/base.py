@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.catalog",
+    "apps.contracts",
     "apps.platforms",
     "apps.access",
     "apps.notifications",

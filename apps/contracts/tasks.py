@@ -1,0 +1,18 @@
+"""Celery tasks for data contracts: thin wrappers that take ids and call one service."""
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, time_limit=300)
+def contract_breaking_change_notify_task(import_id: int) -> int:
+    from .services import contract_breaking_change_notify
+
+    return contract_breaking_change_notify(import_id=import_id)
+
+
+@shared_task(acks_late=True, time_limit=300)
+def contract_drift_check_task(product_id: int) -> int:
+    from .drift import contract_drift_check
+
+    return contract_drift_check(product_id=product_id)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "contracts"
+urlpatterns = [
+    path("products/<slug:slug>/contract/<int:pk>/download/", views.contract_download, name="download"),
+    path("products/<slug:slug>/contract/import/", views.contract_import, name="import"),
+]
