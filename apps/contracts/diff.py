@@ -292,6 +292,8 @@ def _sla_changes(old_doc: dict, new_doc: dict) -> list[ContractChange]:
         prop = str(o.get("property", "")).lower().replace("_", "")
         weakened = None
         so, sn = sla_seconds(o.get("value"), o.get("unit")), sla_seconds(n.get("value"), n.get("unit"))
+        if (so is None or sn is None) and o.get("unit") == n.get("unit"):
+            so, sn = _num(o.get("value")), _num(n.get("value"))  # same non-time unit (%, rows...): compare as is
         if so is not None and sn is not None:
             if prop in _SLA_LOWER_IS_BETTER:
                 weakened = sn > so

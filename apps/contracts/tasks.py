@@ -4,14 +4,14 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(acks_late=True, time_limit=300)
+@shared_task(acks_late=True, soft_time_limit=280, time_limit=300)
 def contract_breaking_change_notify_task(import_id: int) -> int:
     from .services import contract_breaking_change_notify
 
     return contract_breaking_change_notify(import_id=import_id)
 
 
-@shared_task(acks_late=True, time_limit=300)
+@shared_task(acks_late=True, soft_time_limit=280, time_limit=300)
 def contract_drift_check_task(product_id: int) -> int:
     from .drift import contract_drift_check
 
