@@ -176,3 +176,42 @@ def contract_version_diff(*, product: DataProduct, from_id, to_id) -> dict | Non
     old, new = versions[ids[0]], versions[ids[1]]
     changes = contract_diff(old.document, new.document)
     return {"from": old, "to": new, "changes": changes, "breaking": sum(c.breaking for c in changes)}
+
+
+# --- drift ----------------------------------------------------------------------------------------
+
+def drift_findings_for_product(*, product: DataProduct):
+    """Open and accepted drift findings of a product (resolved ones left out), accepted last."""
+    from .models import DriftFinding
+
+    return (DriftFinding.objects.filter(data_product=product).exclude(status="resolved")
+            .select_related("accepted_by").order_by("status", "object_name", "property_name", "kind"))
+
+
+def drift_findings_for_platform(*, platform, user):
+    """Open drift findings on ``platform`` for the products ``user`` may see, with their product."""
+    from apps.catalog.selectors import data_product_visible
+
+    from .models import DriftFinding
+
+    return (DriftFinding.objects.filter(platform=platform, status="open",
+                                        data_product__in=data_product_visible(user=user).values("pk"))
+            .select_related("data_product").order_by("data_product__name", "object_name", "property_name"))
+
+
+def drift_kpi(*, user) -> dict:
+    """For KPIs: ``{"products_with_contract", "products_with_drift", "open_findings",
+    "accepted_findings"}`` over the data products ``user`` may see."""
+    from django.db.models import Count, Q
+
+    from apps.catalog.selectors import data_product_visible
+
+    from .models import DriftFinding
+
+    visible = data_product_visible(user=user).values("pk")
+    counts = DriftFinding.objects.filter(data_product__in=visible).aggregate(
+        open=Count("pk", filter=Q(status="open")), accepted=Count("pk", filter=Q(status="accepted")),
+        products=Count("data_product", filter=Q(status="open"), distinct=True))
+    with_contract = DataContract.objects.filter(data_product__in=visible).values("data_product").distinct().count()
+    return {"products_with_contract": with_contract, "products_with_drift": counts["products"],
+            "open_findings": counts["open"], "accepted_findings": counts["accepted"]}

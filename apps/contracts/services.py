@@ -308,3 +308,35 @@ def contract_breaking_change_notify(*, import_id: int) -> int:
         "output_ports": sorted({g.access_request.output_port.name for g in grants}),
     })
     return len(notified)
+
+
+@transaction.atomic
+def drift_finding_accept(*, finding_id: int, product: DataProduct, actor, reason: str):
+    """An owner accepts a drift finding of ``product`` with a reason (it stays accepted while
+    the difference is the same). Raises ``PermissionDenied`` for non-owners,
+    ``ApplicationError`` (field ``reason``) without a reason or for a finding already resolved."""
+    from .models import DriftFinding
+    from .permissions import require_manage_contract
+
+    require_manage_contract(actor, product)
+    finding = DriftFinding.objects.select_for_update().filter(pk=finding_id, data_product=product).first()
+    if finding is None:
+        raise ApplicationError("No such drift finding.", {"finding": ["Not a finding of this data product."]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the difference is acceptable.", {"reason": ["A reason is required."]})
+    if finding.status != "open":
+        raise ApplicationError("Only open findings can be accepted.", {"finding": [f"It is {finding.status}."]})
+    finding.status, finding.accepted_by, finding.accepted_reason, finding.accepted_at = "accepted", actor, reason[:2000], timezone.now()
+    finding.save()
+    _audit(actor=actor, action="drift_finding.accepted", obj=product, after={"finding": finding.key, "reason": finding.accepted_reason})
+    return finding
+
+
+def drift_check_now(*, product: DataProduct, actor) -> int:
+    """Owners check drift on demand. Returns the open findings after the check."""
+    from .drift import contract_drift_check
+    from .permissions import require_manage_contract
+
+    require_manage_contract(actor, product)
+    return contract_drift_check(product_id=product.pk)

@@ -16,3 +16,10 @@ def contract_drift_check_task(product_id: int) -> int:
     from .drift import contract_drift_check
 
     return contract_drift_check(product_id=product_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=280, time_limit=300)
+def contract_drift_check_platform_task(platform_id: int) -> int:
+    from .drift import contract_drift_check_platform
+
+    return contract_drift_check_platform(platform_id=platform_id)

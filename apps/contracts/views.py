@@ -89,4 +89,37 @@ def contract_tab_context(request, product) -> dict:
     if request.GET.get("from") and request.GET.get("to"):
         diff = selectors.contract_version_diff(product=product, from_id=request.GET["from"], to_id=request.GET["to"])
     return {"contract": contract, "contract_sections": selectors.contract_sections(contract=contract),
-            "versions": versions, "version_diff": diff}
+            "versions": versions, "version_diff": diff, "drift": selectors.drift_findings_for_product(product=product)}
+
+
+@login_required
+@require_http_methods(["POST"])
+def drift_check(request, slug: str):
+    """Owners: check the contract against the platform's catalog now."""
+    from django.contrib import messages
+
+    product = catalog_selectors.data_product_get(user=request.user, slug=slug)
+    try:
+        open_count = services.drift_check_now(product=product, actor=request.user)
+    except PermissionDenied:
+        raise Http404("No such data product.") from None
+    messages.success(request, f"Drift checked: {open_count} open finding{'s' if open_count != 1 else ''}.")
+    return redirect(f"/products/{product.slug}/?tab=contract#drift")
+
+
+@login_required
+@require_http_methods(["POST"])
+def drift_accept(request, slug: str, pk: int):
+    """Owners accept a finding with a reason (400 with the message without one)."""
+    from django.contrib import messages
+
+    product = catalog_selectors.data_product_get(user=request.user, slug=slug)
+    try:
+        services.drift_finding_accept(finding_id=pk, product=product, actor=request.user, reason=request.POST.get("reason", ""))
+    except PermissionDenied:
+        raise Http404("No such data product.") from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"/products/{product.slug}/?tab=contract#drift")
+    messages.success(request, "Finding accepted.")
+    return redirect(f"/products/{product.slug}/?tab=contract#drift")
