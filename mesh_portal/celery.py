@@ -13,6 +13,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Data contract quality rules: each product's rules run every CONTRACT_QUALITY_INTERVAL_MINUTES.
+    "contracts-quality-due": {
+        "task": "apps.contracts.tasks.contract_quality_due_task",
+        "schedule": 300.0,
+    },
     # Each platform has its own sync interval; this sweep enqueues the ones that are due.
     "platforms-sync-due": {
         "task": "apps.platforms.tasks.platform_sync_due_task",

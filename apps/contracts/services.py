@@ -340,3 +340,119 @@ def drift_check_now(*, product: DataProduct, actor) -> int:
 
     require_manage_contract(actor, product)
     return contract_drift_check(product_id=product.pk)
+
+
+# --- quality runs and incidents -------------------------------------------------------------------
+
+def _quality_target(product: DataProduct):
+    """The output port quality rules run on: the first on a PostgreSQL or MariaDB platform."""
+    return (product.output_ports.select_related("platform").filter(platform__kind__in=("postgresql", "mariadb"))
+            .order_by("pk").first())
+
+
+def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | None = None):
+    """Run the current contract's quality rules and freshness SLAs of a product on its
+    platform (``apps.contracts.quality``), store a ``QualityRun`` with one ``QualityResult``
+    per rule (measured value, reason), open an incident for each failing rule or breached SLA
+    (owners notified) and return the run. None when the product has no contract or no port on
+    a PostgreSQL/MariaDB platform. Never raises for a rule that cannot run: that is an
+    ``error`` result."""
+    from apps.catalog.selectors import data_product_contract
+
+    from .models import QualityResult, QualityRun
+    from .quality import contract_quality_evaluate
+
+    product = DataProduct.objects.filter(pk=product_id).first()
+    contract = data_product_contract(product=product) if product else None
+    port = _quality_target(product) if contract else None
+    if port is None:
+        return None
+    outcomes = contract_quality_evaluate(platform=port.platform, schema=port.schema, document=contract.document,
+                                         now=now, timeout_seconds=timeout_seconds)
+    with transaction.atomic():
+        run = QualityRun.objects.create(data_contract=contract, data_product=product)
+        QualityResult.objects.bulk_create([QualityResult(
+            run=run, data_product=product, rule_key=o.key[:512], name=o.name[:255], object_name=o.object_name[:255],
+            property_name=o.property_name[:255], metric=o.metric[:40], expectation=o.expectation[:255], status=o.status,
+            measured_value=o.measured, reason=o.reason) for o in outcomes])
+        run.passed = sum(o.status == "pass" for o in outcomes)
+        run.failed = sum(o.status == "fail" for o in outcomes)
+        run.errors = sum(o.status == "error" for o in outcomes)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["passed", "failed", "errors", "finished_at"])
+        for outcome in outcomes:
+            if outcome.status == "fail":
+                incident_open(product=product, rule_key=outcome.key,
+                              title=f"{outcome.name} failed" if not outcome.key.startswith("sla:") else f"{outcome.name} breached",
+                              details=outcome.reason)
+    return run
+
+
+@transaction.atomic
+def incident_open(*, product: DataProduct, rule_key: str, title: str, details: str = ""):
+    """Open an incident for a failing rule unless one is already open for it; the product's
+    owners are notified (in-app, email, webhook ``incident.opened``). Returns the incident and
+    whether it is new."""
+    from apps.notifications.choices import Verb, WebhookEvent
+    from apps.notifications.services import notify, webhook_publish
+
+    from .models import Incident
+
+    existing = Incident.objects.filter(data_product=product, rule_key=rule_key[:512]).exclude(status="resolved").first()
+    if existing is not None:
+        return existing, False
+    incident = Incident.objects.create(data_product=product, rule_key=rule_key[:512], title=title[:300], details=details)
+    owners = [m.user for m in product.owner_team.memberships.select_related("user").filter(role__in=("owner", "approver"))]
+    notify(recipients=owners, verb=Verb.INCIDENT_OPENED, obj=product, subject=f"Incident on {product.name}: {incident.title}",
+           message=f"{incident.title}. {details}".strip(), url=f"/products/{product.slug}/?tab=quality#incidents",
+           dedupe_key=f"incident:{incident.pk}")
+    webhook_publish(event=WebhookEvent.INCIDENT_OPENED, dedupe_key=f"incident:{incident.pk}", payload={
+        "data_product": product.slug, "incident": incident.pk, "title": incident.title, "details": details,
+        "rule": rule_key})
+    return incident, True
+
+
+@transaction.atomic
+def incident_transition(*, incident_id: int, product: DataProduct, actor, to: str, comment: str = ""):
+    """Move an incident along open → acknowledged → resolved (``INCIDENT_TRANSITIONS``),
+    recording who and when; audited. Raises ``PermissionDenied`` for non-owners and
+    ``ApplicationError`` (field ``status``) for a transition the table does not allow."""
+    from .choices import INCIDENT_TRANSITIONS, IncidentStatus
+    from .models import Incident
+    from .permissions import require_manage_contract
+
+    require_manage_contract(actor, product)
+    incident = Incident.objects.select_for_update().filter(pk=incident_id, data_product=product).first()
+    if incident is None:
+        raise ApplicationError("No such incident.", {"incident": ["Not an incident of this data product."]})
+    if to not in INCIDENT_TRANSITIONS.get(incident.status, ()):
+        raise ApplicationError(f"The incident is {incident.status}; it cannot become {to}.",
+                               {"status": [f"Allowed: {', '.join(sorted(INCIDENT_TRANSITIONS[incident.status])) or 'none'}."]})
+    before = incident.status
+    now = timezone.now()
+    if to == IncidentStatus.ACKNOWLEDGED:
+        incident.acknowledged_by, incident.acknowledged_at = actor, now
+    else:
+        incident.resolved_by, incident.resolved_at, incident.resolution = actor, now, (comment or "").strip()[:2000]
+    incident.status = to
+    incident.save()
+    _audit(actor=actor, action=f"incident.{to}", obj=product, before={"status": before}, after={"status": to},
+           message=f"Incident {incident.pk}: {incident.title}")
+    return incident
+
+
+def contract_quality_due(*, now=None) -> list[int]:
+    """Products with a contract whose last quality run is older than
+    ``CONTRACT_QUALITY_INTERVAL_MINUTES`` (or never ran)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Max
+
+    from .models import QualityRun
+
+    now = now or timezone.now()
+    interval = timedelta(minutes=getattr(settings, "CONTRACT_QUALITY_INTERVAL_MINUTES", 60))
+    with_contract = set(DataContract.objects.values_list("data_product_id", flat=True))
+    last = dict(QualityRun.objects.values("data_product").annotate(at=Max("started_at")).values_list("data_product", "at"))
+    return sorted(pid for pid in with_contract if last.get(pid) is None or now - last[pid] >= interval)
