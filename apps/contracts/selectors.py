@@ -215,3 +215,81 @@ def drift_kpi(*, user) -> dict:
     with_contract = DataContract.objects.filter(data_product__in=visible).values("data_product").distinct().count()
     return {"products_with_contract": with_contract, "products_with_drift": counts["products"],
             "open_findings": counts["open"], "accepted_findings": counts["accepted"]}
+
+
+# --- quality, incidents, trust ----------------------------------------------------------------------
+
+TREND_LENGTH = 10
+
+
+def quality_latest(*, product: DataProduct) -> list[dict]:
+    """Each contract rule's latest result with its trend (oldest → newest, up to
+    ``TREND_LENGTH`` runs): ``[{"result": QualityResult, "trend": [QualityResult]}]``, failing
+    and erroring rules first."""
+    from .models import QualityResult, QualityRun
+
+    runs = list(QualityRun.objects.filter(data_product=product).order_by("-started_at", "-pk")
+                .values_list("pk", flat=True)[:TREND_LENGTH])
+    by_rule: dict[str, list] = {}
+    for result in QualityResult.objects.filter(run_id__in=runs).order_by("run__started_at", "pk"):
+        by_rule.setdefault(result.rule_key, []).append(result)
+    latest_run = runs[0] if runs else None
+    rows = [{"result": trend[-1], "trend": trend} for trend in by_rule.values() if trend[-1].run_id == latest_run]
+    order = {"fail": 0, "error": 1, "pass": 2}
+    return sorted(rows, key=lambda r: (order.get(r["result"].status, 3), r["result"].object_name, r["result"].name))
+
+
+def incidents_for_product(*, product: DataProduct, include_resolved: bool = False):
+    """Incidents of a product, open first, newest first; shown to everyone who sees the product."""
+    from .models import Incident
+
+    qs = Incident.objects.filter(data_product=product).select_related("acknowledged_by", "resolved_by")
+    if not include_resolved:
+        qs = qs.exclude(status="resolved")
+    return qs.order_by("status", "-opened_at")
+
+
+def trust_summary(*, product: DataProduct) -> dict:
+    """What a consumer should know before relying on the product, and how it is computed::
+
+        {"contract": {"version", "status"} | None, "contract_valid": bool,
+         "drift_open": int, "quality": {"passed", "total", "rate"} | None,
+         "freshness": "met" | "breached" | "unknown" | None, "last_incident": Incident | None,
+         "open_incidents": int, "level": "good" | "warning" | "poor" | "none"}
+
+    ``contract_valid``: a current contract exists (it was validated against the ODCS JSON
+    Schema when imported) and is not deprecated/retired. ``quality.rate``: share of rules of the
+    latest run that passed (errors count as not passed). ``freshness``: latest freshness/latency
+    SLA results. ``level``: good when valid, no open drift, every rule passed and no open
+    incident; poor when a rule failed or an incident is open; else warning."""
+    from apps.catalog.selectors import data_product_contract
+
+    from .models import DriftFinding, Incident, QualityResult, QualityRun
+
+    contract = data_product_contract(product=product)
+    if contract is None:
+        return {"contract": None, "level": "none"}
+    run = QualityRun.objects.filter(data_product=product).order_by("-started_at", "-pk").first()
+    quality = None
+    freshness = None
+    if run is not None:
+        results = list(QualityResult.objects.filter(run=run).values_list("metric", "status"))
+        total = len(results)
+        passed = sum(s == "pass" for _, s in results)
+        quality = {"passed": passed, "total": total, "rate": round(100 * passed / total) if total else None}
+        sla = [s for m, s in results if m in ("freshness", "latency")]
+        freshness = None if not sla else ("met" if all(s == "pass" for s in sla) else
+                                          "breached" if any(s == "fail" for s in sla) else "unknown")
+    drift_open = DriftFinding.objects.filter(data_product=product, status="open").count()
+    incidents = Incident.objects.filter(data_product=product)
+    open_incidents = incidents.exclude(status="resolved").count()
+    valid = contract.status not in ("deprecated", "retired")
+    if open_incidents or (quality and quality["total"] and quality["passed"] < quality["total"]) or freshness == "breached":
+        level = "poor" if open_incidents or freshness == "breached" else "warning"
+    elif valid and not drift_open and quality and quality["total"] and quality["passed"] == quality["total"]:
+        level = "good"
+    else:
+        level = "warning"
+    return {"contract": {"version": contract.version, "status": contract.get_status_display()}, "contract_valid": valid,
+            "drift_open": drift_open, "quality": quality, "freshness": freshness,
+            "last_incident": incidents.order_by("-opened_at").first(), "open_incidents": open_incidents, "level": level}

@@ -123,3 +123,34 @@ def drift_accept(request, slug: str, pk: int):
         return redirect(f"/products/{product.slug}/?tab=contract#drift")
     messages.success(request, "Finding accepted.")
     return redirect(f"/products/{product.slug}/?tab=contract#drift")
+
+
+def quality_tab_context(request, product) -> dict:
+    """The quality tab's contract part: latest result and trend per rule, incidents."""
+    from . import selectors
+
+    return {"contract_quality": selectors.quality_latest(product=product),
+            "incidents": selectors.incidents_for_product(product=product)}
+
+
+def trust_context(product) -> dict:
+    from . import selectors
+
+    return {"trust": selectors.trust_summary(product=product)}
+
+
+@login_required
+@require_http_methods(["POST"])
+def incident_transition(request, slug: str, pk: int):
+    """Owners acknowledge or resolve an incident."""
+    from django.contrib import messages
+
+    product = catalog_selectors.data_product_get(user=request.user, slug=slug)
+    try:
+        services.incident_transition(incident_id=pk, product=product, actor=request.user, to=request.POST.get("to", ""),
+                                     comment=request.POST.get("comment", ""))
+    except PermissionDenied:
+        raise Http404("No such data product.") from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect(f"/products/{product.slug}/?tab=quality#incidents")

@@ -221,3 +221,27 @@ def test_a_run_stores_results_opens_incidents_and_owners_move_them(pg_jaffle, hr
         incident_transition(incident_id=incident.pk, product=hr.product, actor=hr.owner, to="open")
     incident = incident_transition(incident_id=incident.pk, product=hr.product, actor=hr.owner, to="resolved", comment="Fixed")
     assert (incident.acknowledged_by, incident.resolved_by) == (hr.owner, hr.owner)
+
+
+def test_quality_tab_trust_and_incidents_show_on_the_product_page(pg_jaffle, hr, client):
+    from apps.contracts.services import data_contract_publish
+    import yaml
+
+    hr.port.platform = pg_jaffle.platform
+    hr.port.schema = pg_jaffle.name
+    hr.port.save()
+    data_contract_publish(actor=hr.owner, contract=yaml.safe_dump(CONTRACT), data_product="employees")
+    contract_quality_run(product_id=hr.product.pk, now=NOW)
+    contract_quality_run(product_id=hr.product.pk, now=NOW)
+    client.force_login(hr.unrelated)  # a consumer's view: incidents and results are visible
+    quality = client.get("/products/employees/?tab=quality").content.decode()
+    assert "many orders failed" in quality and "must be greater than 1000" in quality and "✗✗" not in quality
+    assert quality.count(">✗</span>") >= 6  # two runs of three failing rules: the trend
+    overview = client.get("/products/employees/").content.decode()
+    assert "13 of 19 rules passed" in overview and "How this is computed" in overview and "SLA breached" in overview
+    incident = Incident.objects.filter(data_product=hr.product).first()
+    assert client.post(f"/products/employees/incidents/{incident.pk}/", {"to": "acknowledged"}).status_code == 404
+    client.force_login(hr.owner)
+    client.post(f"/products/employees/incidents/{incident.pk}/", {"to": "acknowledged"})
+    incident.refresh_from_db()
+    assert incident.status == "acknowledged" and incident.acknowledged_by == hr.owner
