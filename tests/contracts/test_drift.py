@@ -17,7 +17,7 @@ from apps.platforms.services import platform_sync
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, DomainFactory, OutputPortFactory
 
-HR_CONTRACT = Path(__file__).with_name("data") / "humanresources.odcs.yaml"
+HR_CONTRACT = Path(__file__).resolve().parents[2] / "apps" / "demo" / "contracts" / "humanresources.odcs.yaml"
 
 
 @pytest.fixture
