@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.contracts",
     "apps.platforms",
+    "apps.sync",
     "apps.access",
     "apps.notifications",
     "apps.search",
