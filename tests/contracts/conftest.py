@@ -10,7 +10,7 @@ import pytest
 from apps.accounts.services import team_membership_set
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import AssetFactory, ColumnFactory, DataProductFactory, DomainFactory, OutputPortFactory
-from tests.platforms.conftest import (  # noqa: F401 - shared fixtures
+from tests.sync.conftest import (  # noqa: F401 - shared fixtures
     aw_platform,
     make_mariadb_database,
     make_scratch_schema,

@@ -10,7 +10,7 @@ from apps.contracts.models import DriftFinding, Incident
 from apps.contracts.services import contract_quality_run
 from apps.demo import loader
 from apps.platforms.models import Platform
-from apps.platforms.services import platform_sync
+from apps.sync.services import platform_sync
 
 pytestmark = pytest.mark.django_db
 

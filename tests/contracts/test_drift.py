@@ -13,7 +13,7 @@ from apps.contracts.drift import contract_drift_check
 from apps.contracts.models import DriftFinding
 from apps.contracts.services import data_contract_publish, drift_finding_accept
 from apps.core.exceptions import ApplicationError
-from apps.platforms.services import platform_sync
+from apps.sync.services import platform_sync
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, DomainFactory, OutputPortFactory
 

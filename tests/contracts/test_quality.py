@@ -15,7 +15,7 @@ from apps.contracts.models import Incident, QualityResult
 from apps.contracts.quality import contract_quality_evaluate
 from apps.contracts.services import contract_quality_run, incident_transition
 from apps.core.exceptions import ApplicationError
-from tests.platforms.conftest import mariadb_ident
+from tests.sync.conftest import mariadb_ident
 
 SEEDS = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "jaffle_shop" / "seeds"
 TABLES = {"raw_customers": ("id integer", "first_name varchar(50)", "last_name varchar(50)"),
