@@ -195,7 +195,8 @@ def test_a_bad_contract_is_a_field_error_and_writes_nothing(world, contract, fie
 
 
 def test_someone_elses_product_cannot_be_overwritten_from_a_file(world):
-    contract = "apiVersion: v3.0.2\nkind: DataContract\nid: e\nversion: 9.0.0\nname: employees\ndataProduct: Employees\n"
+    contract = ("apiVersion: v3.0.2\nkind: DataContract\nid: e\nversion: 9.0.0\nstatus: active\nname: employees\n"
+                "dataProduct: Employees\n")
     response = api_client(world.unrelated).post("/api/v1/data-products/publish-contract/", {"contract": contract},
                                                 format="json")
     assert response.status_code == 403
