@@ -17,6 +17,7 @@ urlpatterns = [
     path("notifications/", include("apps.notifications.urls")),
     path("platforms/", include("apps.platforms.urls")),
     path("insights/", include("apps.insights.urls")),
+    path("", include("apps.contracts.urls")),
     path("", include("apps.catalog.urls")),
 ]
 

@@ -221,7 +221,9 @@ class DataContract(TimeStampedModel):
     data_product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="data_contracts")
     contract_id = models.CharField(max_length=255, help_text="ODCS `id`.")
     version = models.CharField(max_length=64, help_text="ODCS `version`.")
-    status = models.CharField(max_length=16, choices=DataContractStatus.choices, default=DataContractStatus.DRAFT)
+    # Stored as written: ODCS lists proposed/draft/active/deprecated/retired as examples only, and
+    # contracts in the field say production, development, ... (DataContractStatus names the known ones).
+    status = models.CharField(max_length=64, default=DataContractStatus.DRAFT, help_text="ODCS `status`, as written.")
     document = models.JSONField(default=dict, help_text="The ODCS document as parsed.")
     source_yaml = models.TextField(blank=True, help_text="The YAML as published.")
 
@@ -233,6 +235,10 @@ class DataContract(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.data_product} contract {self.version} ({self.status})"
+
+    def get_status_display(self) -> str:
+        """The known ODCS status's label, else the status as written (``production``)."""
+        return dict(DataContractStatus.choices).get(self.status, self.status.replace("_", " ").capitalize())
 
 
 class QualityCheck(models.Model):

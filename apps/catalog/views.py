@@ -77,7 +77,9 @@ def _tab_context(request, product, tab: str) -> dict:
     """Only what the shown tab needs is queried."""
     user = request.user
     if tab == "overview":
-        return {"contract": selectors.data_product_contract(product=product),
+        from apps.contracts import views as contract_views
+
+        return {**contract_views.trust_context(product), "contract": selectors.data_product_contract(product=product),
                 "consumer_count": access_selectors.grant_active_for_product(product=product).count(),
                 "tables": selectors.data_product_tables(product=product)}
     if tab in ("ports", "access"):
@@ -88,11 +90,13 @@ def _tab_context(request, product, tab: str) -> dict:
     if tab == "schema":
         return {"assets": selectors.data_product_assets(product=product)}
     if tab == "contract":
-        contract = selectors.data_product_contract(product=product)
-        return {"contract": contract,
-                "contract_sections": selectors.data_contract_sections(contract=contract) if contract else None}
+        from apps.contracts import views as contract_views
+
+        return contract_views.contract_tab_context(request, product)
     if tab == "quality":
-        return {"quality": selectors.data_product_quality(product=product)}
+        from apps.contracts import views as contract_views
+
+        return {"quality": selectors.data_product_quality(product=product), **contract_views.quality_tab_context(request, product)}
     if tab == "lineage":
         graph_lineage = selectors.data_product_lineage_graph(product=product, user=user)
         return {"graph_lineage": graph_lineage, "graph": _lineage_graph(product, graph_lineage),

@@ -123,7 +123,42 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
 
         transaction.on_commit(lambda: platform_sync_task.delay(platform.pk), robust=True)
     result.products.append(_jaffle_shop_demo(conninfo=conninfo, enqueue_sync=enqueue_sync))
+    _contracts(enqueue_quality=enqueue_sync)
     return result
+
+
+#: Demo data contracts (apps/demo/contracts/): product slug -> (file, publishing owner).
+CONTRACTS = {
+    "employees-and-pay-history": ("humanresources.odcs.yaml", "hana"),  # rules fail on the empty tables
+    "persons-and-contacts": ("persons.odcs.yaml", "pete"),               # drifts from the warehouse
+    "products-and-manufacturing": ("products.odcs.yaml", "olga"),
+    "vendors-and-purchase-orders": ("vendors.odcs.yaml", "uma"),
+    "sales-orders-and-customers": ("sales.odcs.yaml", "sam"),
+    "customer-orders": ("customer-orders.odcs.yaml", "sam"),             # jaffle_shop: rules pass
+}
+
+
+def _contracts(*, enqueue_quality: bool) -> None:
+    """Publish each demo product's data contract through the one import service (idempotent:
+    an unchanged file writes nothing), then run their quality rules on the worker. Drift is
+    checked after each platform sync."""
+    from pathlib import Path
+
+    from apps.contracts.choices import ImportSource
+    from apps.contracts.services import data_contract_publish
+
+    folder = Path(__file__).with_name("contracts")
+    product_ids = []
+    with transaction.atomic():
+        for slug, (filename, owner) in CONTRACTS.items():
+            result = data_contract_publish(actor=User.objects.get(username=owner), contract=(folder / filename).read_text(),
+                                           data_product=slug, source=ImportSource.DEMO)
+            product_ids.append(result.data_product.pk)
+    if enqueue_quality:
+        from apps.contracts.tasks import contract_quality_run_task
+
+        for product_id in product_ids:
+            transaction.on_commit(lambda pid=product_id: contract_quality_run_task.apply_async((pid,), countdown=30))
 
 
 def _teams() -> dict[str, Team]:

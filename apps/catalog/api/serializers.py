@@ -185,7 +185,7 @@ class DataContractSerializer(serializers.ModelSerializer):
         fields = ["id", "data_product", "contract_id", "version", "status", "document", "created_at", "updated_at"]
         extra_kwargs = {
             "id": {"help_text": "Portal id of this contract version."},
-            "status": {"help_text": "ODCS status: proposed, draft, active, deprecated, retired."},
+            "status": {"help_text": "ODCS status as written: proposed, draft, active, deprecated, retired, or the contract's own (production...)."},
             "created_at": {"help_text": "ISO 8601."},
             "updated_at": {"help_text": "ISO 8601."},
         }
@@ -214,3 +214,7 @@ class ContractPublishResultSerializer(serializers.Serializer):
                                     help_text="What was written; empty when the file was already published as is.")
     data_product = DataProductSerializer(help_text="The product as it is now.")
     data_contract = DataContractSerializer(help_text="The stored contract version.")
+    diff = serializers.ListField(child=serializers.DictField(), help_text=(
+        "Changes against the previous version: {kind, path, breaking, message, before, after}."))
+    breaking = serializers.BooleanField(help_text="True when the diff has a breaking change.")
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="Accepted, but worth a look.")

@@ -16,8 +16,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.catalog import selectors, services
-from apps.catalog.choices import AssetKind, Classification, DataContractStatus, DataProductStatus
+from apps.catalog.choices import AssetKind, Classification, DataProductStatus
 from apps.catalog.models import Asset, DataContract, DataProduct
+from apps.contracts import services as contract_services
 from apps.core.api.parsers import LimitedJSONParser, YAMLTextParser
 from apps.core.api.permissions import require
 from apps.core.parsing import contract_limits
@@ -207,11 +208,12 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             data["contract"] = upload.read().decode("utf-8", errors="replace")
         serializer = s.ContractPublishSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        result = services.data_contract_publish(actor=request.user, **serializer.validated_data)
+        result = contract_services.data_contract_publish(actor=request.user, **serializer.validated_data)
         product = selectors.data_product_get(user=request.user, slug=result.data_product.slug)
         body = {"created": result.created, "changes": result.changes,
                 "data_product": s.DataProductSerializer(product, context=self.get_serializer_context()).data,
-                "data_contract": s.DataContractSerializer(result.data_contract).data}
+                "data_contract": s.DataContractSerializer(result.data_contract).data,
+                "diff": result.diff, "breaking": result.breaking, "warnings": result.warnings}
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
@@ -279,7 +281,7 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
 
 class DataContractFilter(django_filters.FilterSet):
     data_product = django_filters.CharFilter(field_name="data_product__slug", max_length=100, help_text="Data product slug.")
-    status = django_filters.ChoiceFilter(choices=DataContractStatus.choices, help_text="ODCS status.")
+    status = django_filters.CharFilter(help_text="ODCS status as written (proposed, draft, active, production, ...).")
     contract_id = django_filters.CharFilter(max_length=255, help_text="ODCS `id`.")
 
     class Meta:
