@@ -102,7 +102,7 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = serializer.validated_data
         require(selectors.data_product_can_create(user=request.user, owner_team=data["owner_team"]),
                 f"Only owners of {data['owner_team']} can create its data products.")
-        product = services.data_product_create(status=DataProductStatus.DRAFT, **data)
+        product = services.data_product_create(status=DataProductStatus.DRAFT, actor=request.user, **data)
         return self._detail(product, status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change a data product (owners)", tags=["catalog"], request=s.DataProductUpdateSerializer,
@@ -116,7 +116,7 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if team is not None and team != product.owner_team:
             require(selectors.data_product_can_create(user=request.user, owner_team=team),
                     f"Only owners of {team} can move a data product to it.")
-        product = services.data_product_update(product=product, **data)
+        product = services.data_product_update(product=product, actor=request.user, **data)
         return self._detail(product)
 
     @extend_schema(summary="Publish a data product", tags=["catalog"], request=None, responses=s.DataProductSerializer,
@@ -150,7 +150,7 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if platform is None:
             return Response({"message": "No such platform.", "errors": {"platform": ["No platform with this slug."]}},
                             status=status.HTTP_400_BAD_REQUEST)
-        port = services.output_port_create(data_product=product, platform=platform, **data)
+        port = services.output_port_create(actor=request.user, data_product=product, platform=platform, **data)
         return Response(s.OutputPortSerializer(port).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="List a data product's data contracts", tags=["catalog"],
