@@ -177,6 +177,41 @@ def exposure_reviewers(*, port) -> list:
     return list(User.objects.filter(condition, is_active=True).distinct().order_by("pk"))
 
 
+def exposure_review_list(*, user, status: str = "pending_review") -> QuerySet:
+    """Output ports with exposure ``status`` that ``user`` may review (see
+    :func:`exposure_may_decide`): every one for a steward, those on the platforms they operate for
+    an operator; never their own team's. Newest first."""
+    from apps.accounts.choices import TeamRole
+    from apps.catalog.models import OutputPort
+
+    if not user.is_authenticated:
+        return OutputPort.objects.none()
+    ports = OutputPort.objects.filter(exposure_status=status).exclude(data_product__owner_team__memberships__user=user)
+    if not (user.is_steward or user.has_perm("platforms.change_platform")):
+        ports = ports.filter(platform__owner_team__memberships__user=user,
+                             platform__owner_team__memberships__role=TeamRole.OWNER)
+    return ports.select_related("platform", "data_product__domain", "exposure_decided_by").order_by("-updated_at", "-pk")
+
+
+def exposure_review_get(*, user, pk: int):
+    """One port ``user`` may review (any exposure status); ``Http404`` otherwise."""
+    from django.http import Http404
+
+    from apps.catalog.models import OutputPort
+
+    port = OutputPort.objects.select_related("platform", "data_product__owner_team").filter(pk=pk).first()
+    if port is None or not exposure_may_decide(user=user, port=port):
+        raise Http404("No such exposure review.")
+    return port
+
+
+def exposure_assignment_list(*, platform) -> QuerySet:
+    from .models import ExposureAssignment
+
+    return ExposureAssignment.objects.filter(platform=platform).select_related(
+        "domain", "data_product", "assigned_by").order_by("database", "schema", "table")
+
+
 # --- assignments (writes) ------------------------------------------------------------------------
 
 def _audit(**kwargs) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import factory
 
 from apps.platforms.choices import PlatformKind, SyncRunStatus
-from apps.platforms.models import Platform, ExposureAssignment, SyncRun
+from apps.platforms.models import ExposureAssignment, Platform, SyncRun
 
 
 class PlatformFactory(factory.django.DjangoModelFactory):
