@@ -26,7 +26,7 @@ from apps.catalog.selectors import output_port_assets
 from apps.core.exceptions import ApplicationError
 from apps.notifications.choices import Verb, WebhookEvent
 from apps.notifications.services import notify, webhook_publish
-from apps.platforms.grants import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
+from apps.access.enforcement import GrantSpec, PlatformGrantError, TransientPlatformError, get_grant_adapter
 from apps.platforms.models import Platform, PlatformIdentity, TeamPlatformIdentity
 
 from .choices import (

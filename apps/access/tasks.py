@@ -7,7 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from apps.platforms.grants import TransientPlatformError
+from apps.access.enforcement import TransientPlatformError
 
 from . import services
 

@@ -144,7 +144,7 @@ def test_a_mapping_rule_on_a_taken_schema_gives_a_port_awaiting_review(mesh):
     from django.core.exceptions import ValidationError
 
     from apps.platforms.models import ExposureAssignment
-    from apps.platforms.services import schema_mapping_apply
+    from apps.sync.services import schema_mapping_apply
 
     # given: a rule for sales on pg_catalog is refused outright
     with pytest.raises(ValidationError) as excinfo:
