@@ -104,7 +104,10 @@ def request_classification(*, output_port: OutputPort) -> str:
     Raises ``ApplicationError`` (field ``output_port``) when the port's exposure is awaiting
     review or was rejected: no access request can target it.
     """
-    if output_port.exposure_status != ExposureStatus.APPROVED:
+    # Read from the database, not the object passed in: a decision may have come since it was loaded.
+    status = OutputPort.objects.filter(pk=output_port.pk).values_list("exposure_status", flat=True).first()
+    if status != ExposureStatus.APPROVED:
+        output_port.exposure_status = status or output_port.exposure_status
         message = (f"{output_port.name} is {output_port.get_exposure_status_display().lower()}: it takes no access "
                    "requests until a platform operator or steward approves what it exposes.")
         raise ApplicationError(message, {"output_port": [message]})
