@@ -117,6 +117,7 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
         users = _users(teams)
         platform = _platform(info, teams["data-platform"])
         result.products = _products(platform, teams)
+        _exposure_review(platform, users)
         _identities(platform, users, conninfo)
         access_services.access_policy_ensure_defaults()  # default access policies and purposes
     if enqueue_sync:
@@ -204,6 +205,19 @@ def _products(platform: Platform, teams: dict[str, Team]) -> list[DataProduct]:
         products.append(product)
     schema_mapping_apply(platform=platform)
     return products
+
+
+def _exposure_review(platform: Platform, users: dict[str, User]) -> OutputPort:
+    """One port awaiting an exposure review, for greta (steward) and admin (operator) to decide:
+    sam's Public sales product asks to expose a table of the Restricted person schema, which the
+    platform team assigned to the Person domain and the Persons product already exposes."""
+    sales = DataProduct.objects.get(slug=PRODUCTS["sales"][4])
+    port = OutputPort.objects.filter(data_product=sales, name="Store contacts").first()
+    return port or catalog_services.output_port_create(
+        actor=users["sam"], data_product=sales, name="Store contacts", platform=platform, schema="person",
+        table="businessentitycontact", port_type="table",
+        description="Who to call at each store (asked by the Sales team for its account managers).",
+    )
 
 
 def _identities(platform: Platform, users: dict[str, User], conninfo: str) -> None:
