@@ -56,15 +56,27 @@ class PlatformAdmin(admin.ModelAdmin):
 @admin.register(ExposureAssignment)
 class ExposureAssignmentAdmin(admin.ModelAdmin):
     """Exposure assignments (and mapping rules): which domain or product may expose a location.
-    Added and removed through the services so they are checked and audited."""
+    Added and removed through the services, so system locations are refused and both are audited;
+    an assignment is never edited in place (withdraw it and assign again)."""
 
     list_display = ["platform", "database", "schema", "table", "domain", "data_product", "assigned_by"]
     list_filter = ["platform", "domain"]
     search_fields = ["schema", "table", "data_product__name", "domain__name"]
-    readonly_fields = ["platform", "database", "schema", "table", "domain", "data_product", "assigned_by"]
+    fields = ["platform", "database", "schema", "table", "domain", "data_product"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.fields, "assigned_by"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        from .exposure import exposure_assignment_create
+
+        if change:
+            return
+        created = exposure_assignment_create(
+            actor=request.user, platform=obj.platform, database=obj.database, schema=obj.schema, table=obj.table,
+            domain=obj.domain, data_product=obj.data_product)
+        obj.pk = created.pk
+        obj._state.adding = False
 
     def delete_model(self, request, obj):
         from .exposure import exposure_assignment_delete
