@@ -281,3 +281,29 @@ def test_a_published_product_of_the_requesters_team_in_the_domain_counts(world):
     port = OutputPortFactory(data_product=internal, platform=world.platform, schema="contacts")
     request = access_services.access_request_submit(requester=world.pete, output_port=port, purpose="x")
     assert request.status in ("approved", "provisioning", "active")
+
+
+def test_the_admin_assigns_through_the_service(world, admin_client):
+    # when: a system schema, then a real one
+    url = "/admin/platforms/exposureassignment/add/"
+    data = {"platform": world.platform.pk, "database": "", "table": "", "domain": world.sales.domain.pk,
+            "data_product": ""}
+    refused = admin_client.post(url, {**data, "schema": "information_schema"})
+    added = admin_client.post(url, {**data, "schema": "marketing"})
+    # then
+    assert refused.status_code == 200 and b"system location" in refused.content
+    assert added.status_code == 302
+    assert AuditEvent.objects.filter(action="exposure_assignment.created", after__location="marketing").exists()
+
+
+def test_a_port_awaiting_review_is_not_offered_for_requests(world, client):
+    # given
+    port = pending_port(world)
+    world.sales.refresh_from_db()
+    client.force_login(world.nobody)
+    # when
+    page = client.get(f"/products/{world.sales.slug}/").content.decode()
+    form = client.get(f"/access/products/{world.sales.slug}/request/?port={port.pk}").content.decode()
+    # then
+    assert "Awaiting exposure review" in page
+    assert f'value="{port.pk}"' not in form
