@@ -39,6 +39,12 @@ app.conf.beat_schedule = {
         "task": "apps.access.tasks.grant_sweep_pending_task",
         "schedule": 60.0,
     },
+    # Grants stuck in revoking (the broker was down when the revocation was committed, or the
+    # worker died) are revoked again: a committed revocation always reaches the platform.
+    "access-grants-sweep-revoking": {
+        "task": "apps.access.tasks.grant_sweep_revoking_task",
+        "schedule": 60.0,
+    },
     # Access requests pending longer than their policy's SLA: remind approvers, then escalate.
     "access-requests-remind": {
         "task": "apps.access.tasks.access_request_remind_task",

@@ -327,7 +327,7 @@ def grant_revoke(request, pk: int):
         for message in [error.message, *(m for ms in error.extra.values() for m in ms if m != error.message)]:
             messages.error(request, message)
         return redirect("access:request_detail", pk=access_request.pk)
-    messages.success(request, "Access is being revoked; the consumer is notified.")
+    messages.success(request, "Revocation recorded: it is applied on the platform within seconds and retried until it succeeds; the consumer is notified.")
     return redirect("access:request_detail", pk=access_request.pk)
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.access import services
-from apps.access.models import AccessRequest, AuditEvent
+from apps.access.models import AccessRequest, AuditEvent, Purpose
 from apps.catalog.models import OutputPort
 from apps.platforms.exposure import exposure_assignment_create
 from apps.platforms.models import PlatformIdentity
@@ -177,7 +177,7 @@ def test_a_second_exposure_approved_by_a_steward_takes_the_strictest_classificat
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_submit(
             requester=mesh.ana, output_port=port, purpose="Audit of contacts", expires_at=timezone.now() + timedelta(days=10),
-            purpose_category=services.Purpose.objects.get(slug="audit"))
+            purpose_category=Purpose.objects.get(slug="audit"))
 
     # then: Restricted policy (owner, then steward), not Public's automatic approval
     assert request.status == "pending_approval"

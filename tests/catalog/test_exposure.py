@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.access import services as access_services
-from apps.access.models import AuditEvent
+from apps.access.models import AuditEvent, Purpose
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
 from apps.catalog import services
@@ -152,7 +152,7 @@ def test_moving_a_port_judges_it_again_and_is_audited(world):
 def test_a_port_with_access_requests_cannot_move_or_be_deleted(world):
     # given: a request on Persons' port
     access_services.access_request_submit(requester=UserFactory(), output_port=world.person_port, purpose="audit",
-                                          purpose_category=access_services.Purpose.objects.get(slug="audit"),
+                                          purpose_category=Purpose.objects.get(slug="audit"),
                                           expires_at=timezone.now() + timedelta(days=5))
     # when / then
     with pytest.raises(ApplicationError):
