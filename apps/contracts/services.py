@@ -190,9 +190,7 @@ def data_contract_publish(
     changes: list[str] = []
     if created:
         product = catalog_services.data_product_create(
-            slug=plan.slug, domain=domain_obj, owner_team=team, **(plan.new_fields | plan.fields))
-        _audit(actor=actor, action="data_product.created", obj=product, after={"status": product.status},
-               message=f"From data contract {model.id} {version}.")
+            slug=plan.slug, domain=domain_obj, owner_team=team, actor=actor, **(plan.new_fields | plan.fields))
         changes.append("data_product.created")
     else:
         wanted = dict(plan.fields)
@@ -201,7 +199,7 @@ def data_contract_publish(
         diff_fields = {k: v for k, v in wanted.items() if getattr(product, k) != v}
         if diff_fields:
             before = {k: str(getattr(product, k)) for k in diff_fields}
-            catalog_services.data_product_update(product=product, **diff_fields)
+            catalog_services.data_product_update(product=product, actor=actor, **diff_fields)
             changes += [f"data_product.updated:{k}" for k in sorted(diff_fields)]
             _audit(actor=actor, action="data_product.updated", obj=product, before=before,
                    after={k: str(v) for k, v in diff_fields.items()}, message=f"From data contract {model.id} {version}.")
@@ -211,14 +209,15 @@ def data_contract_publish(
                        "description": port_plan.description}
         port = OutputPort.objects.filter(data_product=product, name=port_plan.name).first()
         if port is None:
-            # Output ports are created in one place (catalog.services.output_port_create); the
-            # governed-exposure service replaces it there, not here.
-            catalog_services.output_port_create(data_product=product, name=port_plan.name, **port_fields)
+            # Output ports are created in one place (catalog.services.output_port_create), which
+            # judges their exposure (system locations refused, unassigned ones await review).
+            catalog_services.output_port_create(actor=actor, data_product=product, name=port_plan.name,
+                                                **port_fields)
             changes.append(f"output_port.created:{port_plan.name}")
         else:
             port_diff = {k: v for k, v in port_fields.items() if getattr(port, k) != v}
             if port_diff:
-                catalog_services.output_port_update(port=port, **port_diff)
+                catalog_services.output_port_update(actor=actor, port=port, **port_diff)
                 changes.append(f"output_port.updated:{port_plan.name}")
 
     data_contract = same_version

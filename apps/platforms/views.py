@@ -35,7 +35,7 @@ def _detail_context(request, platform, settings_form=None) -> dict:
         "running": any(r.status == SyncRunStatus.RUNNING for r in runs),
         "can_operate": can_operate,
         "settings_form": settings_form or (PlatformSyncSettingsForm(instance=platform) if can_operate else None),
-        "mappings": platform.schema_mappings.select_related("domain", "data_product").order_by("schema"),
+        "mappings": platform.exposure_assignments.select_related("domain", "data_product").order_by("schema", "table"),
     }
 
 

@@ -38,6 +38,8 @@ import hashlib
 import pymysql
 from django.conf import settings
 
+from apps.platforms.exposure import system_location_refusal
+
 from .base import (
     GrantAdapter,
     GrantResult,
@@ -202,6 +204,8 @@ class MariaDBGrantAdapter(GrantAdapter):
         role = quote_identifier(spec.role_name)
 
         def body(cur, execute):
+            if refusal := system_location_refusal(self.platform, spec.schema):  # defence in depth
+                raise PlatformGrantError(refusal)
             user, host, holder, is_role = self._holder(cur, spec)
             cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [spec.schema])
             if not cur.fetchone():

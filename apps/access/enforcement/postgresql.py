@@ -26,6 +26,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import errors, sql
 
+from apps.platforms.exposure import system_location_refusal
+
 from .base import (
     GrantAdapter,
     GrantResult,
@@ -149,7 +151,9 @@ class PostgresGrantAdapter(GrantAdapter):
                 "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [sorted({s.schema for s in specs})])}
             valid = []
             for i, spec in enumerate(specs):
-                if spec.principal not in roles:
+                if refusal := system_location_refusal(self.platform, spec.schema, spec.database):  # defence in depth
+                    outcomes[i] = PlatformGrantError(refusal)
+                elif spec.principal not in roles:
                     outcomes[i] = PlatformGrantError(
                         f"The login {spec.principal!r} does not exist on {self.platform.name}; "
                         "ask the platform team to create it or fix the identity mapping.")
@@ -199,6 +203,8 @@ class PostgresGrantAdapter(GrantAdapter):
         role, schema = sql.Identifier(spec.role_name), sql.Identifier(spec.schema)
         privileges = _checked_privileges(spec.privileges)
         privilege_list = sql.SQL(", ").join(sql.SQL(p) for p in privileges)
+        if refusal := system_location_refusal(self.platform, spec.schema, spec.database):  # defence in depth
+            raise PlatformGrantError(refusal)
 
         if not _role_exists(conn, spec.principal):
             raise PlatformGrantError(
