@@ -40,3 +40,14 @@ def usage_event_record_search(*, user, query: str, filters: dict, result_count: 
     return UsageEvent.objects.create(
         kind=UsageEventKind.SEARCH, user=user, query=query, filters=filters, result_count=result_count,
     )
+
+
+def data_demand_record(*, user, query: str, note: str = "") -> UsageEvent:
+    """Record that ``user`` asked for data the marketplace does not have ("ask for this data" on
+    a search with no result): a zero-result search event (so ``selectors.zero_result_searches``,
+    the unmet-demand list, counts it) whose ``filters`` carry ``{"asked": true, "note": note}``
+    (``note`` up to 500 characters). Not merged with the typing-as-you-go searches."""
+    return UsageEvent.objects.create(
+        kind=UsageEventKind.SEARCH, user=user if user.is_authenticated else None, query=query[:200],
+        filters={"asked": True, "note": note[:500]}, result_count=0,
+    )

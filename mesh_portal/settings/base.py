@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.access.context_processors.inbox",
                 "apps.notifications.context_processors.unread",
+                "mesh_portal.navigation.navigation",
             ],
         },
     },
@@ -90,7 +91,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog:marketplace"
+LOGIN_REDIRECT_URL = "landing"  # each persona lands on their page (mesh_portal.navigation)
 LOGOUT_REDIRECT_URL = "login"
 
 # django-guardian: no anonymous user row; forbidden objects answer 404 in our selectors.
