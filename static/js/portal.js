@@ -46,12 +46,10 @@
     if (!box || !list) return;
     function close() {
       list.hidden = true;
-      box.setAttribute("aria-expanded", "false");
     }
     function open() {
       var has = !!list.querySelector("a");
       list.hidden = !has;
-      box.setAttribute("aria-expanded", has ? "true" : "false");
     }
     document.body.addEventListener("htmx:afterSwap", function (e) {
       if (e.detail.target === list) { if (document.activeElement === box) open(); else close(); }
@@ -169,7 +167,8 @@
       input.addEventListener("input", function () {
         var text = input.value.trim().toLowerCase();
         box.querySelectorAll("label").forEach(function (label) {
-          label.hidden = text !== "" && label.textContent.toLowerCase().indexOf(text) < 0;
+          var haystack = (label.getAttribute("data-search") || label.textContent).toLowerCase();
+          label.hidden = text !== "" && haystack.indexOf(text) < 0;
         });
       });
     });
