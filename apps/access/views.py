@@ -284,7 +284,7 @@ def _audit_events(request):
 @login_required
 def audit_list(request):
     form, events = _audit_events(request)
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode()})

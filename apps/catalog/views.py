@@ -100,6 +100,7 @@ def autocomplete(request):
 @require_GET
 def data_product_detail(request, slug: str):
     product = selectors.data_product_get(user=request.user, slug=slug)
+    search_selectors.product_card_facts(user=request.user, products=[product])  # "you have access" in the header
     tab = request.GET.get("tab", "overview")
     if tab not in dict(PRODUCT_TABS):
         tab = "overview"
