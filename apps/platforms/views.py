@@ -18,9 +18,11 @@ from django.views.decorators.http import require_POST
 
 from apps.core.exceptions import ApplicationError
 
-from . import selectors, services
+from apps.sync import services as sync_services
+from apps.sync.dbt_services import dbt_artifacts_upload
+
+from . import selectors
 from .choices import PlatformKind, SyncRunStatus
-from .dbt_services import dbt_artifacts_upload
 from .forms import DbtArtifactsForm, PlatformSyncSettingsForm
 
 
@@ -68,7 +70,7 @@ def platform_sync_now(request, slug: str):
         messages.info(request, f"A sync of {platform.name} is already running.")
         return redirect("platforms:detail", slug=platform.slug)
     requested_at = timezone.now()
-    services.platform_sync_request(platform=platform, actor=request.user)
+    sync_services.platform_sync_request(platform=platform, actor=request.user)
     if request.htmx:  # the runs table answers, and polls until the new run is done
         return render(request, "platforms/_runs.html", _detail_context(request, platform, requested_at=requested_at))
     messages.success(request, f"Sync of {platform.name} started.")
@@ -105,7 +107,7 @@ def platform_settings(request, slug: str):
     form = PlatformSyncSettingsForm(request.POST, instance=platform)
     if form.is_valid():
         try:
-            services.platform_sync_settings_update(
+            sync_services.platform_sync_settings_update(
                 platform=platform, actor=request.user, sync_enabled=form.cleaned_data["sync_enabled"],
                 sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
             )
