@@ -102,6 +102,7 @@
       var target = e.detail.target;
       if (!target || !document.contains(target)) target = document.getElementById(target && target.id) || null;
       enhance(document);
+      if (!remembered) collapsePanels(document);
       if (!remembered || !target) { return; }
       var again = target.matches && target.matches(remembered) ? target : (target.querySelector && target.querySelector(remembered));
       if (!again) again = document.querySelector(remembered);
@@ -128,6 +129,15 @@
           el.setAttribute("aria-label", caption ? caption.textContent.trim() : "Scrollable content");
         }
         el.dataset.scrollFocus = "1";
+      }
+    });
+  }
+
+  /* --- panels that start closed on small screens (the search filters) ---------------------- */
+  function collapsePanels(root) {
+    root.querySelectorAll("details[data-collapse-below]").forEach(function (d) {
+      if (window.innerWidth < parseInt(d.getAttribute("data-collapse-below"), 10) && !d.contains(document.activeElement)) {
+        d.removeAttribute("open");
       }
     });
   }
@@ -181,6 +191,7 @@
     initOnce();
     initRequestForm();
     enhance(document);
+    collapsePanels(document);
     window.addEventListener("resize", function () { enhance(document); });
   });
 })();

@@ -5,8 +5,10 @@ scrolling on the phone; screenshots land in ``var/test-artifacts/<persona>/``.""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django.urls import NoReverseMatch, reverse
 
 from apps.access import services
@@ -80,7 +82,7 @@ def test_business_user_finds_requests_and_watches_access_become_active(world, ch
 def test_owner_approves_from_the_inbox_and_revokes(world, checker):
     access_request = services.access_request_submit(
         requester=world.consumer, output_port=world.port, purpose="Attrition dashboard",
-        purpose_category=world.analytics, justification="", expires_at=None, on_behalf_of_team=None, columns=[])
+        purpose_category=world.analytics, justification="", expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=None, columns=[])
     owner = checker("owner")
     page = owner.page
     owner.log_in("owner")
@@ -106,7 +108,7 @@ def test_steward_decides_the_second_step_and_reads_the_audit_log(world, checker)
     port = port_for(world, "restricted", name="Salaries", slug="salaries", terms_of_use="Need to know only.")
     access_request = services.access_request_submit(
         requester=world.consumer, output_port=port, purpose="Filing", purpose_category=world.regulatory,
-        justification="", expires_at=None, on_behalf_of_team=None, columns=[])
+        justification="", expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=None, columns=[])
     services.access_request_approve(access_request_id=access_request.pk, actor=world.owner, comment="ok")
     steward = checker("steward")
     page = steward.page
