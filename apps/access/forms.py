@@ -152,7 +152,7 @@ class AccessPolicyForm(ServiceErrorsMixin, forms.Form):
 
     auto_approve = forms.ChoiceField(choices=AutoApprove.choices)
     approval_steps = forms.MultipleChoiceField(
-        choices=[(k, l) for k, l in ApprovalStepKind.choices if k != ApprovalStepKind.NAMED], required=False,
+        choices=[(k, label) for k, label in ApprovalStepKind.choices if k != ApprovalStepKind.NAMED], required=False,
         widget=forms.CheckboxSelectMultiple, help_text="Owner first, then steward. Data contract approvers replace the owner step.",
     )
     max_duration_days = forms.IntegerField(min_value=1, required=False, help_text="Empty: no maximum.")

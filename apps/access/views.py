@@ -7,8 +7,9 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -27,6 +28,7 @@ from .forms import (
     ExtensionForm,
     PurposeForm,
 )
+from .models import AuditEvent
 
 
 @login_required
@@ -277,13 +279,21 @@ def purpose_edit(request, pk: int):
 
 
 def _audit_events(request):
-    events = selectors.audit_event_list(user=request.user, filters=request.GET)
-    return AuditEventFilter(request.GET or None).form, events
+    """(filter form, events); events is ``None`` when a filter value is invalid (the form shows why)."""
+    form = AuditEventFilter(request.GET or None).form
+    try:
+        events = selectors.audit_event_list(user=request.user, filters=request.GET)
+    except ValidationError:
+        form.is_valid()  # binds the errors to the form's fields
+        return form, None
+    return form, events
 
 
 @login_required
 def audit_list(request):
     form, events = _audit_events(request)
+    if events is None:  # an invalid filter shows its error and no rows, never the unfiltered trail
+        events = AuditEvent.objects.none()
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -298,7 +308,10 @@ class _Echo:
 @login_required
 def audit_export(request):
     """The filtered audit trail as CSV, streamed (never loaded whole into memory)."""
-    _, events = _audit_events(request)
+    form, events = _audit_events(request)
+    if events is None:
+        errors = "; ".join(f"{field}: {' '.join(messages_)}" for field, messages_ in form.errors.items())
+        return HttpResponseBadRequest(f"Invalid filter, nothing exported. {errors}", content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
 
     def rows():
@@ -329,7 +342,7 @@ def grant_revoke(request, pk: int):
         for message in [error.message, *(m for ms in error.extra.values() for m in ms if m != error.message)]:
             messages.error(request, message)
         return redirect("access:request_detail", pk=access_request.pk)
-    messages.success(request, "Access is being revoked; the consumer is notified.")
+    messages.success(request, "Revocation recorded: it is applied on the platform within seconds and retried until it succeeds; the consumer is notified.")
     return redirect("access:request_detail", pk=access_request.pk)
 
 

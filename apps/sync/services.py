@@ -23,9 +23,10 @@ from django.utils import timezone
 from apps.catalog.choices import AssetRelationKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column, OutputPort
 from apps.core.exceptions import ApplicationError
-
+from apps.core.tasks import enqueue_on_commit
 from apps.platforms.choices import PlatformKind, SyncPhase, SyncRunStatus
 from apps.platforms.models import Platform, SchemaMapping, SyncRun
+
 from .connectors import ConnectorError, DiscoveredAsset, get_connector
 from .connectors.base import progress_reporter
 
@@ -421,7 +422,7 @@ def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) 
     upsert the rest by ``(asset, name)`` so a surviving column keeps its id."""
     if not assets:
         return
-    wanted = {(asset.pk, col.name) for asset, item in zip(assets, discovered) for col in item.columns}
+    wanted = {(asset.pk, col.name) for asset, item in zip(assets, discovered, strict=True) for col in item.columns}
     stale = [
         pk
         for chunk in chunks([a.pk for a in assets])
@@ -437,7 +438,7 @@ def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) 
                 description=col.description, nullable=col.nullable, is_primary_key=col.is_primary_key,
                 default=col.default,
             )
-            for asset, item in zip(assets, discovered)
+            for asset, item in zip(assets, discovered, strict=True)
             for col in item.columns
         ],
         batch_size=BATCH_SIZE, update_conflicts=True, unique_fields=["asset", "name"],
@@ -485,4 +486,4 @@ def platform_sync_request(*, platform: Platform, actor: User) -> None:
     from .tasks import platform_sync_task
 
     platform_id, actor_id = platform.pk, actor.pk
-    transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
+    enqueue_on_commit(platform_sync_task, platform_id, actor_id)

@@ -95,7 +95,7 @@ def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> Non
     _transition(access_request, S.APPROVED, actor=actor, action="access_request.approved", message=comment,
                 decided_by=actor, decided_at=now, decision_comment=comment)
     pk = access_request.pk
-    transaction.on_commit(lambda: _notify_requester(pk, "approved"))
+    transaction.on_commit(lambda: _notify_requester(pk, "approved"), robust=True)
     if access_request.extends_id is not None:
         _apply_extension(access_request, actor=actor)
         return
@@ -159,7 +159,7 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
                      before={"step": following.order, "status": ApprovalStepStatus.WAITING},
                      after=following.as_dict(), message=f"Waiting for: {following.label}.")
         pk = access_request.pk
-        transaction.on_commit(lambda: _notify_approvers(pk))
+        transaction.on_commit(lambda: _notify_approvers(pk), robust=True)
         return access_request
     _approve_final(access_request, actor=actor, comment=comment.strip())
     return access_request
@@ -181,7 +181,7 @@ def access_request_reject(*, access_request_id: int, actor, reason: str) -> Acce
     access_request.steps.filter(status=ApprovalStepStatus.WAITING).update(status=ApprovalStepStatus.CANCELLED)
     _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,
                 decided_by=actor, decided_at=timezone.now(), decision_comment=reason.strip())
-    transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"))
+    transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"), robust=True)
     return access_request
 
 

@@ -34,4 +34,4 @@ def _transition(access_request: AccessRequest, to: str, *, actor, action: str, m
     if access_request.pk is not None and to in (S.REVOKED, S.EXPIRED, S.FAILED):
         # Grant outcomes reach the requester whichever code path ended the grant.
         pk = access_request.pk
-        transaction.on_commit(lambda: _notify_requester(pk, to))
+        transaction.on_commit(lambda: _notify_requester(pk, to), robust=True)
