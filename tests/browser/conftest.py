@@ -127,8 +127,8 @@ def world(db, aw_platform, pg_consumer_login):  # noqa: F811 - aw_platform is th
     """The personas of ``tests/access`` on the real AdventureWorks warehouse (the platform
     synced, so tables and columns are in the catalog and the search index), plus an executive
     and a platform admin."""
-    from apps.sync.services import platform_sync
     from apps.search.indexing import index_products
+    from apps.sync.services import platform_sync
 
     login, password = pg_consumer_login
     personas = make_personas(platform=aw_platform, schema="humanresources", login=login, password=password)

@@ -8,8 +8,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from apps.access import services
 from apps.access.models import AccessRequest
