@@ -60,4 +60,14 @@ app.conf.beat_schedule = {
         "task": "apps.access.tasks.grant_expiring_notify_task",
         "schedule": 60 * 60.0,
     },
+    # Insights: yesterday's KPI snapshot (trend lines read these; today is computed live).
+    "insights-kpi-snapshot": {
+        "task": "apps.insights.tasks.kpi_snapshot_daily_task",
+        "schedule": 60 * 60.0,
+    },
+    # Insights: fact rows older than INSIGHTS_RETENTION_DAYS are deleted.
+    "insights-events-prune": {
+        "task": "apps.insights.tasks.usage_events_prune_task",
+        "schedule": 24 * 60 * 60.0,
+    },
 }

@@ -212,6 +212,7 @@ def main() -> int:
         services.start()
         _manage("migrate", "--noinput")
         logins = _manage("demo_load", capture=True)
+        _manage("demo_history", capture=True)  # six months of simulated activity, first start only
         print(RULE)
         print(f"  Mesh Portal demo: {URL}")
         for line in logins:

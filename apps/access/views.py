@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from apps.catalog.choices import Classification
 from apps.catalog.selectors import data_product_get
 from apps.core.exceptions import ApplicationError
+from apps.insights.services import use_case_attach
 
 from . import selectors, services
 from .filters import AuditEventFilter
@@ -56,6 +57,7 @@ def access_request_create(request, slug: str):
         except ApplicationError as error:
             form.add_application_error(error)
         else:
+            use_case_attach(actor=request.user, access_request=access_request, name=data.get("use_case", ""))
             if access_request.status == "pending_approval":
                 messages.success(request, "Your request was sent to the approvers.")
             else:

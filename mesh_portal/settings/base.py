@@ -86,6 +86,7 @@ TEMPLATES = [
                 "apps.access.context_processors.inbox",
                 "apps.notifications.context_processors.unread",
                 "mesh_portal.navigation.navigation",
+                "apps.insights.context_processors.insights_nav",
                 "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline <script>/<style>
             ],
         },
@@ -253,6 +254,9 @@ ELASTICSEARCH_INDEX = env("ELASTICSEARCH_INDEX", default="mesh-portal-products")
 SEARCH_BACKEND = env("SEARCH_BACKEND", default="")
 
 # --- Mesh Portal ------------------------------------------------------------------------------
+# Insights fact table: events older than this many days are pruned daily (0 keeps everything);
+# daily KPI snapshots keep their trend lines. KPI weeks start on Monday in TIME_ZONE.
+INSIGHTS_RETENTION_DAYS = env.int("INSIGHTS_RETENTION_DAYS", default=730)
 # Fernet keys that encrypt secrets stored in the database (platform passwords, webhook secrets):
 # PLATFORM_CREDENTIALS_KEYS, comma-separated, the first encrypts and all decrypt (rotate with
 # `manage.py rotate_credentials`); the older single PLATFORM_CREDENTIALS_KEY is appended. Empty:

@@ -9,6 +9,8 @@ from django.utils import timezone
 from apps.accounts.choices import TeamRole
 from apps.accounts.models import TeamMembership
 from apps.core.exceptions import ApplicationError
+from apps.insights.choices import UsageEventKind
+from apps.insights.services import event_record
 
 from ..choices import (
     ApprovalStepKind,
@@ -135,6 +137,7 @@ def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment
         after["on_behalf_of"] = str(step.on_behalf_of)
     audit_record(actor=actor, action=f"access_request.step_{decision}", obj=step.access_request,
                  before=before, after=after, message=comment)
+    event_record(kind=UsageEventKind.STEP_DECIDED, actor=actor, step=step)
 
 
 @transaction.atomic

@@ -16,6 +16,8 @@ from apps.access.enforcement import (
 )
 from apps.core.exceptions import ApplicationError
 from apps.core.tasks import enqueue_on_commit
+from apps.insights.choices import UsageEventKind
+from apps.insights.services import event_record
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 
 from ..choices import (
@@ -284,6 +286,7 @@ def _mark_active(grant_ids: list[int]) -> None:
         r.status, r.updated_at = S.ACTIVE, now
     AccessRequest.objects.filter(pk__in=[r.pk for r in moving]).update(status=S.ACTIVE, updated_at=now)
     AuditEvent.objects.bulk_create(events)
+    event_record(kind=UsageEventKind.GRANT_ACTIVE, grants=[by_request[r.pk] for r in moving], at=now)
     if moving:
         from ..tasks import access_requests_notify_task
 

@@ -11,6 +11,7 @@ v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.search.api.urls")),
     path("", include("apps.notifications.api.urls")),
+    path("", include("apps.insights.api.urls")),
 ]
 
 urlpatterns = [

@@ -78,7 +78,8 @@ CR_SERVER_LOST = 2013
 _SCHEMATA_SQL = sa.text("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
 _TABLES_SQL = sa.text(
     """
-    SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS, TABLE_COMMENT, UPDATE_TIME
+    SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS, TABLE_COMMENT, UPDATE_TIME,
+           DATA_LENGTH + INDEX_LENGTH AS SIZE_BYTES
     FROM information_schema.TABLES WHERE TABLE_SCHEMA IN :schemas
     """
 ).bindparams(sa.bindparam("schemas", expanding=True))
@@ -309,6 +310,7 @@ def _asset(table, columns, primary_key: set[str], foreign_keys: dict[str, list],
             for name, parts in sorted(foreign_keys.items())
         ),
         row_count_estimate=int(rows) if kind == AssetKind.TABLE and rows is not None else None,
+        size_bytes=int(table.SIZE_BYTES) if kind == AssetKind.TABLE and table.SIZE_BYTES is not None else None,
         last_analyzed_at=_utc(table.UPDATE_TIME),
         privileges=tuple(privileges),
     )
