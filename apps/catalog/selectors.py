@@ -500,8 +500,18 @@ def data_product_activity(*, product: DataProduct, user, limit: int = 30) -> lis
     events = [{"at": product.created_at, "text": "Data product created"}]
     if product.updated_at and (product.updated_at - product.created_at).total_seconds() > 1:
         events.append({"at": product.updated_at, "text": "Data product details updated"})
-    for asset in data_product_assets(product=product).filter(last_changed_at__isnull=False).order_by("-last_changed_at")[:10]:
-        events.append({"at": asset.last_changed_at, "text": f"Schema of {asset.qualified_name} changed"})
+    # A table's first sync is not a schema change: those are told once, as how many tables arrived.
+    first_synced = []
+    for asset in data_product_assets(product=product).filter(last_changed_at__isnull=False).order_by("-last_changed_at")[:50]:
+        if abs((asset.last_changed_at - asset.created_at).total_seconds()) < 60:
+            first_synced.append(asset)
+        elif len(events) < 11:
+            events.append({"at": asset.last_changed_at, "text": f"Schema of {asset.qualified_name} changed"})
+    if first_synced:
+        n = len(first_synced)
+        events.append({"at": max(a.last_changed_at for a in first_synced),
+                       "text": f"{n} table{'s' if n != 1 else ''} and view{'s' if n != 1 else ''} first synced from the platform"
+                       if n > 1 else f"{first_synced[0].qualified_name} first synced from the platform"})
     for contract in DataContract.objects.filter(data_product=product).order_by("-created_at")[:5]:
         events.append({"at": contract.created_at, "text": f"Data contract {contract.version} published ({contract.get_status_display()})"})
     if data_product_sees_all(user=user) or user.has_perm("catalog.decide_access_requests", product):

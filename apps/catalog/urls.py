@@ -5,6 +5,7 @@ from . import exposure_views, views
 app_name = "catalog"
 urlpatterns = [
     path("", views.marketplace, name="marketplace"),
+    path("search/ask/", views.data_demand_ask, name="ask_for_data"),
     path("search/suggest/", views.autocomplete, name="autocomplete"),
     path("governance/exposure-reviews/", exposure_views.exposure_review_list, name="exposure_reviews"),
     path("governance/exposure-reviews/<int:pk>/decide/", exposure_views.exposure_review_decide,

@@ -226,9 +226,9 @@ def _products(platform: Platform, teams: dict[str, Team]) -> list[DataProduct]:
             name=name, slug=slug, domain=domain, owner_team=team, summary=summary, status="published",
             classification=classification, tags=tags,
             description=(
-                f"## {name}\n\n{summary}\n\nSource: the `{schema}` schema of the AdventureWorks warehouse. "
+                f"Source: the `{schema}` schema of the AdventureWorks warehouse. "
                 "Tables and columns below come from the warehouse's own comments, synced by Mesh Portal.\n\n"
-                "| | |\n|---|---|\n| Refresh | daily |\n| Support | the owning team's channel |\n"
+                f"| | |\n|---|---|\n| Refresh | daily |\n| Questions | {team.name}, the owners listed on this page |\n"
             ),
             terms_of_use="Use for the stated purpose only. Do not copy the data outside the warehouse.",
         )

@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.access.context_processors.inbox",
                 "apps.notifications.context_processors.unread",
+                "mesh_portal.navigation.navigation",
                 "apps.insights.context_processors.insights_nav",
                 "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline <script>/<style>
             ],
@@ -146,7 +147,7 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # per username (see docs/security.md, "Hardening").
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog:marketplace"
+LOGIN_REDIRECT_URL = "landing"  # each persona lands on their page (mesh_portal.navigation)
 LOGOUT_REDIRECT_URL = "login"
 
 # django-guardian: no anonymous user row; forbidden objects answer 404 in our selectors.
