@@ -36,6 +36,7 @@ from .base import (
     PlatformGrantError,
     Privilege,
     TransientPlatformError,
+    column_in_scope,
 )
 
 _TRANSIENT = (errors.LockNotAvailable, errors.DeadlockDetected, errors.QueryCanceled, errors.AdminShutdown)
@@ -345,14 +346,17 @@ def _actual(conn, role_oid: int) -> frozenset[Privilege]:
 def _scoped_columns(conn, spec: GrantSpec) -> dict[str, list[str]]:
     """``{table: [column, ...]}``: the tables in scope having at least one of ``spec.columns``."""
     scoped: dict[str, list[str]] = {}
+    # Entries are ``table.column`` (an access request's scope) or bare names: compare both ways.
+    bare = [c.rsplit(".", 1)[-1] for c in spec.columns]
     for table, column in conn.execute(
         "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = ANY(%s) "
         "AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY(%s) AND (cardinality(%s::text[]) = 0 "
         "OR c.relname = ANY(%s)) ORDER BY c.relname, a.attnum",
-        [spec.schema, _TABLE_KINDS, list(spec.columns), list(spec.tables), list(spec.tables)],
+        [spec.schema, _TABLE_KINDS, list({*spec.columns, *bare}), list(spec.tables), list(spec.tables)],
     ):
-        scoped.setdefault(table, []).append(column)
+        if column_in_scope(spec.columns, table, column):
+            scoped.setdefault(table, []).append(column)
     return scoped
 
 
