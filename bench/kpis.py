@@ -119,6 +119,7 @@ def seed(events: int, requests: int) -> None:  # noqa: C901 - one table after an
     from apps.catalog.models import DataProduct, Domain
     from apps.catalog.services import data_product_create, domain_create, output_port_create
     from apps.insights.models import UsageEvent
+    from apps.platforms.exposure import exposure_assignment_create
     from apps.platforms.models import Platform
 
     if UsageEvent.objects.count() >= events * 0.9:
@@ -141,8 +142,11 @@ def seed(events: int, requests: int) -> None:  # noqa: C901 - one table after an
         product = DataProduct.objects.filter(slug=f"bench-{i}").first() or data_product_create(
             name=f"Bench product {i}", slug=f"bench-{i}", domain=domains[i % 10], owner_team=teams[i % 10],
             status="published", classification=classifications[i % 4], description="Bench.")
-        ports.append(product.output_ports.first() or output_port_create(data_product=product, name="p", platform=platform,
-                                                                        schema=f"s{i}"))
+        if product.output_ports.first() is None:
+            exposure_assignment_create(actor=None, platform=platform, schema=f"s{i}", domain=product.domain,
+                                       data_product=product)
+        ports.append(product.output_ports.first() or output_port_create(
+            actor=None, data_product=product, name="p", platform=platform, schema=f"s{i}"))
     print(f"  catalog in {time.monotonic() - t0:.1f} s", flush=True)
     now = datetime.now(UTC)
     start = now - timedelta(days=730)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.access import selectors as access_selectors
 from apps.accounts.models import TeamMembership
-from apps.insights.services import data_demand_record, usage_event_record_search, usage_event_record_view
+from apps.insights.services import data_product_demand_record, usage_event_record_search, usage_event_record_view
 from apps.search import selectors as search_selectors
 from apps.search.choices import SearchSort
 
@@ -81,7 +81,7 @@ def data_demand_ask(request):
     if not query and not note:
         messages.error(request, "Say what data you are looking for.")
     else:
-        data_demand_record(user=request.user, query=query or note[:200], note=note)
+        data_product_demand_record(actor=request.user, query=query or note[:200], note=note)
         messages.success(request, "Thanks: the governance team sees that you are looking for "
                                   f"“{query or note[:60]}” and can find or ask a domain team for it.")
     return redirect(f"{reverse('catalog:marketplace')}?{urlencode({'q': query})}" if query else reverse("catalog:marketplace"))

@@ -169,17 +169,6 @@ def usage_event_record_search(*, user, query: str, filters: dict, result_count: 
     )
 
 
-def data_demand_record(*, user, query: str, note: str = "") -> UsageEvent:
-    """Record that ``user`` asked for data the marketplace does not have ("ask for this data" on
-    a search with no result): a zero-result search event (so ``selectors.zero_result_searches``,
-    the unmet-demand list, counts it) whose ``filters`` carry ``{"asked": true, "note": note}``
-    (``note`` up to 500 characters). Not merged with the typing-as-you-go searches."""
-    return UsageEvent.objects.create(
-        kind=UsageEventKind.SEARCH, user=user if user.is_authenticated else None, query=query[:200],
-        filters={"asked": True, "note": note[:500]}, result_count=0,
-    )
-
-
 def usage_events_prune(*, now=None, retention_days: int | None = None) -> int:
     """Delete fact rows older than ``retention_days`` (default ``settings.INSIGHTS_RETENTION_DAYS``;
     0 or less keeps everything), in batches of 10,000. Returns the number deleted. Daily
@@ -197,10 +186,12 @@ def usage_events_prune(*, now=None, retention_days: int | None = None) -> int:
 
 
 @transaction.atomic
-def data_product_demand_record(*, actor, query: str) -> UsageEvent:
-    """Unmet demand, one click: ``actor`` asks for a new data product about ``query`` (a search
-    that found nothing). Records a ``product_requested`` event and notifies the governance
-    stewards in-app and by email (once per person, query and day)."""
+def data_product_demand_record(*, actor, query: str, note: str = "") -> UsageEvent:
+    """Unmet demand, one click ("ask for this data" on a search that found nothing, or "request a
+    new data product" on the dashboard): ``actor`` asks for a data product about ``query``, with an
+    optional ``note`` (up to 500 characters). Records a ``product_requested`` event (``filters``:
+    ``{"asked": true, "note": note}``, result count 0) and notifies the governance stewards in-app
+    and by email (once per person, query and day)."""
     from django.contrib.auth import get_user_model
     from django.urls import reverse
 
@@ -210,7 +201,7 @@ def data_product_demand_record(*, actor, query: str) -> UsageEvent:
 
     query = query.strip()[:200]
     row = UsageEvent.objects.create(kind=K.PRODUCT_REQUESTED, user=actor if actor.is_authenticated else None,
-                                    query=query)
+                                    query=query, filters={"asked": True, "note": note.strip()[:500]}, result_count=0)
     stewards = get_user_model().objects.filter(groups__name=STEWARDS_GROUP, is_active=True)
     who = actor.get_full_name() or actor.username
     notify(recipients=stewards, verb=Verb.PRODUCT_DEMAND, subject=f"Data product asked for: {query}",

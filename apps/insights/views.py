@@ -130,8 +130,8 @@ def url_is_safe(request) -> bool:
 
 
 class LoginView(auth_views.LoginView):
-    """The login page; with no ``next``, people who see the whole mesh's KPIs (executives)
-    land on the insights dashboard, everyone else on the marketplace (LOGIN_REDIRECT_URL)."""
+    """The login page; with no ``next`` each persona lands on their page
+    (:func:`mesh_portal.navigation.landing_url`: executives on the insights dashboard)."""
 
     def form_valid(self, form):
         from .permissions import kpi_can_view_any
@@ -141,10 +141,7 @@ class LoginView(auth_views.LoginView):
         return response
 
     def get_default_redirect_url(self):
-        from .permissions import kpi_lands_on_dashboard
+        # One rule for every persona's landing page (mesh_portal.navigation), straight after login.
+        from mesh_portal.navigation import landing_url
 
-        if kpi_lands_on_dashboard(self.request.user):
-            from django.urls import reverse
-
-            return reverse("insights:dashboard")
-        return super().get_default_redirect_url()
+        return landing_url(self.request.user)

@@ -17,6 +17,7 @@ from apps.accounts.services import team_membership_set
 from apps.catalog.services import domain_create, output_port_create
 from apps.insights.services import usage_event_record_view
 from apps.insights.simulate import simulated_platform_grants
+from apps.platforms.exposure import exposure_assignment_create
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory
@@ -55,8 +56,10 @@ def build_history() -> SimpleNamespace:
         h.pay = DataProductFactory(name="Pay", slug="pay", domain=h.hr, owner_team=h.hr_team, classification="confidential",
                                    description="Pay history.")
         h.open = DataProductFactory(name="Open", slug="open", domain=h.hr, owner_team=h.hr_team, classification="public")
-        h.pay_port = output_port_create(data_product=h.pay, name="pay", platform=h.platform, schema="pay")
-        h.open_port = output_port_create(data_product=h.open, name="open", platform=h.platform, schema="open")
+        for product, schema in ((h.pay, "pay"), (h.open, "open")):
+            exposure_assignment_create(actor=None, platform=h.platform, schema=schema, domain=h.hr, data_product=product)
+        h.pay_port = output_port_create(actor=None, data_product=h.pay, name="pay", platform=h.platform, schema="pay")
+        h.open_port = output_port_create(actor=None, data_product=h.open, name="open", platform=h.platform, schema="open")
     analytics = Purpose.objects.get(slug="analytics")
 
     def submit(user, port, moment, team=None):
