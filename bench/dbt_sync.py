@@ -64,7 +64,7 @@ def _timed_sync(platform) -> tuple[float, int, object]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.platforms.services import platform_sync
+    from apps.sync.services import platform_sync
 
     tables = ('"catalog_asset"', '"catalog_column"', '"catalog_assetrelation"', '"catalog_qualitycheck"')
     with CaptureQueriesContext(connection) as ctx:
@@ -146,15 +146,15 @@ def _generated(models: int) -> dict[str, float]:
     from django.db import transaction
     from django.utils import timezone
 
-    from apps.platforms.connectors import DiscoveredAsset, DiscoveredColumn
+    from apps.sync.connectors import DiscoveredAsset, DiscoveredColumn
     from apps.platforms.models import Platform
-    from apps.platforms.services import _catalog_apply
+    from apps.sync.services import catalog_apply
 
     Platform.objects.filter(slug__startswith="bench-gen").delete()
     warehouse = Platform.objects.create(slug="bench-gen-wh", name="bench generated warehouse", kind="postgresql",
                                         database="bench")
     with transaction.atomic():  # what a database sync would have found
-        _catalog_apply(platform=warehouse, now=timezone.now(), discovered=[
+        catalog_apply(platform=warehouse, now=timezone.now(), discovered=[
             DiscoveredAsset(schema="marts", name=f"m{i:05d}", kind="table", columns=tuple(
                 DiscoveredColumn(name=f"c{c}", ordinal=c + 1, data_type="integer") for c in range(10)))
             for i in range(models)

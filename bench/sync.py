@@ -174,7 +174,7 @@ def _timed_sync(platform, label: str) -> tuple[float, object]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.platforms.services import platform_sync
+    from apps.sync.services import platform_sync
 
     with CaptureQueriesContext(connection) as ctx:
         started = time.perf_counter()
@@ -195,7 +195,7 @@ def _timed_sync(platform, label: str) -> tuple[float, object]:
 def bench(dbname: str, schemas: list[str]) -> str:
     """Run the three syncs on ``dbname``; returns the summary line."""
     from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column
-    from apps.platforms.connectors import get_connector
+    from apps.sync.connectors import get_connector
     from apps.platforms.models import Platform
 
     info = psycopg.conninfo.conninfo_to_dict(_conninfo(dbname))

@@ -14,8 +14,8 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     # Each platform has its own sync interval; this sweep enqueues the ones that are due.
-    "platforms-sync-due": {
-        "task": "apps.platforms.tasks.platform_sync_due_task",
+    "sync-due": {
+        "task": "apps.sync.tasks.platform_sync_due_task",
         "schedule": 60.0,
     },
     # Grants whose end date passed are revoked on the platform.

@@ -260,7 +260,7 @@ class GrantDrift(models.Model):
     platform and what the platform had (changed outside the portal), and what was done about it.
 
     ``found`` lists the privileges as ``[kind, [object path], privilege]`` (see
-    ``apps.platforms.grants.base.Privilege``).
+    ``apps.access.enforcement.base.Privilege``).
     """
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="drifts")

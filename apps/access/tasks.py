@@ -1,4 +1,4 @@
-"""Celery tasks for grants. They take ids and call one service; the logic is in services.py."""
+"""Celery tasks for grants. They take ids and call one service; the logic is in the services package."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from apps.platforms.grants import TransientPlatformError
+from apps.access.enforcement import TransientPlatformError
 
 from . import services
 

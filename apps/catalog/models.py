@@ -116,7 +116,7 @@ class Asset(TimeStampedModel):
     removed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     # What a dbt project says about the asset (dbt manifest v12), written only by the dbt
-    # platform's sync (``apps.platforms.dbt_services``); the database sync never touches these,
+    # platform's sync (``apps.sync.dbt_services``); the database sync never touches these,
     # so either can re-sync without wiping the other's metadata.
     dbt_platform = models.ForeignKey(
         "platforms.Platform", on_delete=models.SET_NULL, null=True, blank=True, related_name="dbt_assets",

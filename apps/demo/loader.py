@@ -24,7 +24,7 @@ from apps.accounts.models import Team, User
 from apps.catalog import services as catalog_services
 from apps.catalog.models import DataProduct, Domain, OutputPort
 from apps.platforms.models import Platform, PlatformIdentity, SchemaMapping
-from apps.platforms.services import schema_mapping_apply
+from apps.sync.services import schema_mapping_apply
 
 from .warehouse import BUSINESS_SCHEMAS, is_loaded, load_adventureworks
 
@@ -119,7 +119,7 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
         _identities(platform, users, conninfo)
         access_services.access_policy_ensure_defaults()  # default access policies and purposes
     if enqueue_sync:
-        from apps.platforms.tasks import platform_sync_task
+        from apps.sync.tasks import platform_sync_task
 
         transaction.on_commit(lambda: platform_sync_task.delay(platform.pk))
     result.products.append(_jaffle_shop_demo(conninfo=conninfo, enqueue_sync=enqueue_sync))
@@ -292,7 +292,7 @@ def _jaffle_shop_demo(*, conninfo: str, enqueue_sync: bool) -> DataProduct:
                     port_type="table", description=f"The `{table}` model, read-only (SELECT).",
                 )
     if enqueue_sync:
-        from apps.platforms.tasks import platform_sync_task
+        from apps.sync.tasks import platform_sync_task
 
         # The warehouse first, so the dbt sync finds its tables (a later scheduled run would anyway).
         dbt_platform_id = Platform.objects.get(slug=JAFFLE_DBT_SLUG).pk

@@ -14,9 +14,11 @@ from django.views.decorators.http import require_POST
 
 from apps.core.exceptions import ApplicationError
 
-from . import selectors, services
+from apps.sync import services as sync_services
+from apps.sync.dbt_services import dbt_artifacts_upload
+
+from . import selectors
 from .choices import PlatformKind, SyncRunStatus
-from .dbt_services import dbt_artifacts_upload
 from .forms import DbtArtifactsForm, PlatformSyncSettingsForm
 
 
@@ -58,7 +60,7 @@ def platform_sync_now(request, slug: str):
         # The task would refuse it anyway (one running run per platform); say so now.
         messages.info(request, f"A sync of {platform.name} is already running.")
         return redirect("platforms:detail", slug=platform.slug)
-    services.platform_sync_request(platform=platform, actor=request.user)
+    sync_services.platform_sync_request(platform=platform, actor=request.user)
     messages.success(request, f"Sync of {platform.name} started.")
     return redirect("platforms:detail", slug=platform.slug)
 
@@ -93,7 +95,7 @@ def platform_settings(request, slug: str):
     form = PlatformSyncSettingsForm(request.POST, instance=platform)
     if form.is_valid():
         try:
-            services.platform_sync_settings_update(
+            sync_services.platform_sync_settings_update(
                 platform=platform, actor=request.user, sync_enabled=form.cleaned_data["sync_enabled"],
                 sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
             )

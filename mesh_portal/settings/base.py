@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.catalog",
     "apps.platforms",
+    "apps.sync",
     "apps.access",
     "apps.notifications",
     "apps.search",

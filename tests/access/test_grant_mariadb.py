@@ -4,8 +4,8 @@ import pymysql
 import pytest
 from django.conf import settings
 
-from apps.platforms.grants import GrantSpec, PlatformGrantError, get_grant_adapter
-from apps.platforms.grants.mariadb import MariaDBGrantAdapter, quote_db_pattern, quote_identifier
+from apps.access.enforcement import GrantSpec, PlatformGrantError, get_grant_adapter
+from apps.access.enforcement.mariadb import MariaDBGrantAdapter, quote_db_pattern, quote_identifier
 
 from .conftest import mariadb_admin, mariadb_consumer_can_select
 
@@ -147,7 +147,7 @@ def test_a_missing_login_or_database_is_a_permanent_error(mariadb_platform, mari
 
 
 def test_an_unreachable_server_is_transient(mariadb_platform):
-    from apps.platforms.grants import TransientPlatformError
+    from apps.access.enforcement import TransientPlatformError
 
     mariadb_platform.port = 1  # nothing listens there
     with pytest.raises(TransientPlatformError):

@@ -8,7 +8,7 @@ from psycopg import sql
 
 from apps.access import services
 from apps.access.models import Grant
-from apps.platforms.grants import GrantSpec, get_grant_adapter
+from apps.access.enforcement import GrantSpec, get_grant_adapter
 from apps.platforms.models import PlatformIdentity
 
 from .conftest import consumer_can_select
@@ -170,7 +170,7 @@ def test_pending_grants_of_one_schema_are_applied_in_one_batch(personas, aw_ware
 
 def test_an_unreachable_platform_leaves_the_batch_retryable(personas, django_capture_on_commit_callbacks):
     # given: two approved requests (their tasks not run), and the platform is unreachable
-    from apps.platforms.grants import TransientPlatformError
+    from apps.access.enforcement import TransientPlatformError
     from tests.accounts.factories import UserFactory
 
     second = UserFactory()

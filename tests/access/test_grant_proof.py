@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.access import services
 from apps.access.models import AccessRequest, AuditEvent, Grant, GrantDrift
 from apps.core.exceptions import ApplicationError
-from apps.platforms.grants import get_grant_adapter
+from apps.access.enforcement import get_grant_adapter
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 
 pytestmark = pytest.mark.django_db
@@ -211,7 +211,7 @@ def test_a_revoked_grant_recreated_by_hand_is_dropped_again(stack, django_captur
                           f"GRANT {stack.q(role)} TO {stack.q(p.login)}"):
             stack.admin(statement)
     else:
-        from apps.platforms.grants.mariadb import MariaDBGrantAdapter, quote_db_pattern
+        from apps.access.enforcement.mariadb import MariaDBGrantAdapter, quote_db_pattern
 
         for statement in (f"CREATE ROLE {stack.q(role)}", f"GRANT SELECT ON {quote_db_pattern(p.port.schema)}.* TO {stack.q(role)}",
                           f"GRANT {stack.q(role)} TO {stack.q(MariaDBGrantAdapter.umbrella_role(p.login, '%'))}"):

@@ -31,7 +31,7 @@ def test_submit_puts_the_request_in_the_owners_inbox(personas, django_capture_on
 
     assert list(access_request_inbox(user=personas.owner)) == [request]
     assert list(access_request_inbox(user=personas.consumer)) == []
-    assert [e.action for e in AuditEvent.objects.filter(object_id=str(request.pk)).order_by("id")] == [
+    assert [e.action for e in AuditEvent.objects.filter(object_type="access_request", object_id=str(request.pk)).order_by("id")] == [
         "access_request.created", "access_request.submitted", "access_request.pending_approval"]
     from django.core import mail
 

@@ -8,6 +8,8 @@ import itertools
 import pytest
 
 from apps.access import services
+from apps.access.services import grants as services_grants
+from apps.access.services import transitions as services_transitions
 from apps.access.choices import ACCESS_REQUEST_TRANSITIONS, GRANT_TRANSITIONS, AccessRequestStatus, GrantStatus
 from apps.access.models import AccessRequest, Grant
 from apps.core.exceptions import ApplicationError
@@ -16,7 +18,8 @@ from apps.core.exceptions import ApplicationError
 @pytest.fixture
 def recorded(monkeypatch):
     events = []
-    monkeypatch.setattr(services, "audit_record", lambda **kw: events.append(kw))
+    for module in (services_transitions, services_grants):
+        monkeypatch.setattr(module, "audit_record", lambda **kw: events.append(kw))
     return events
 
 

@@ -9,10 +9,10 @@ from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_set
 from apps.catalog.models import QualityCheck
 from apps.catalog.selectors import data_product_get, data_product_lineage, data_product_quality
-from apps.platforms.services import platform_sync
+from apps.sync.services import platform_sync
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import DataProductFactory, OutputPortFactory
-from tests.platforms.dbt_fixtures import *  # noqa: F403
+from tests.sync.dbt_fixtures import *  # noqa: F403
 
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 

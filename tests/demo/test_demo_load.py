@@ -8,7 +8,7 @@ from apps.catalog.models import Asset, DataProduct, Domain
 from apps.catalog.selectors import data_product_list
 from apps.demo import loader
 from apps.platforms.models import Platform, PlatformIdentity
-from apps.platforms.services import platform_sync
+from apps.sync.services import platform_sync
 
 pytestmark = pytest.mark.django_db
 

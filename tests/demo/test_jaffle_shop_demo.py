@@ -9,7 +9,7 @@ from apps.accounts.models import User
 from apps.catalog.models import Asset
 from apps.demo import loader
 from apps.platforms.models import Platform
-from apps.platforms.services import platform_sync, platform_sync_due
+from apps.sync.services import platform_sync, platform_sync_due
 
 pytestmark = pytest.mark.django_db
 

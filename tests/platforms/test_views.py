@@ -72,7 +72,7 @@ def test_permission_matrix(client, world, view, persona, django_capture_on_commi
 
 def test_sync_now_enqueues_only_after_commit(client, world, django_capture_on_commit_callbacks, monkeypatch):
     # given
-    from apps.platforms.tasks import platform_sync_task
+    from apps.sync.tasks import platform_sync_task
 
     enqueued = []
     monkeypatch.setattr(platform_sync_task, "delay", lambda *args: enqueued.append(args))
@@ -220,7 +220,7 @@ def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
     from django.utils import timezone
 
     from apps.access import services as access_services
-    from apps.platforms.services import platform_sync
+    from apps.sync.services import platform_sync
 
     with django_capture_on_commit_callbacks(execute=True):
         request = access_services.access_request_submit(

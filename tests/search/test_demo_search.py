@@ -7,7 +7,7 @@ from django.urls import reverse
 from apps.accounts.models import User
 from apps.demo import loader
 from apps.platforms.models import Platform
-from apps.platforms.services import platform_sync
+from apps.sync.services import platform_sync
 from apps.search.models import SearchEntry
 
 pytestmark = pytest.mark.django_db

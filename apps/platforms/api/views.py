@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.platforms import selectors, services
+from apps.sync import services as sync_services
 from apps.platforms.choices import SyncRunStatus
 from apps.access.api.serializers import GrantDriftSerializer
 from apps.access.selectors import grant_drift_list
@@ -58,7 +59,7 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         platform = self.get_object()
         serializer = s.PlatformScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        platform = services.platform_sync_settings_update(platform=platform, actor=request.user, **serializer.validated_data)
+        platform = sync_services.platform_sync_settings_update(platform=platform, actor=request.user, **serializer.validated_data)
         return Response(s.PlatformDetailSerializer(platform, context=self.get_serializer_context()).data)
 
     @extend_schema(methods=["GET"], summary="List a platform's sync runs (operators)", tags=["platforms"],
@@ -71,7 +72,7 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def sync_runs(self, request, slug: str):
         platform = self.get_object()
         if request.method == "POST":
-            services.platform_sync_request(platform=platform, actor=request.user)
+            sync_services.platform_sync_request(platform=platform, actor=request.user)
             return Response(s.PlatformDetailSerializer(platform, context=self.get_serializer_context()).data,
                             status=status.HTTP_202_ACCEPTED)
         filterset = SyncRunFilter(request.query_params, queryset=selectors.sync_run_list(platform=platform))

@@ -157,15 +157,3 @@ class GrantAdapter(ABC):
     @abstractmethod
     def remove(self, spec: GrantSpec, privileges: frozenset[Privilege]) -> GrantResult:
         """Take ``privileges`` (found by :meth:`inspect` but not wanted) away from the role."""
-
-
-def get_grant_adapter(platform) -> GrantAdapter:
-    """The adapter for ``platform.kind``. Raises PlatformGrantError when the kind has none."""
-    from .mariadb import MariaDBGrantAdapter
-    from .postgresql import PostgresGrantAdapter
-
-    adapters = {"postgresql": PostgresGrantAdapter, "mariadb": MariaDBGrantAdapter}
-    try:
-        return adapters[platform.kind](platform)
-    except KeyError:
-        raise PlatformGrantError(f"Grants are not supported on {platform.get_kind_display()} platforms yet.") from None

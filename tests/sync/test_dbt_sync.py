@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from apps.catalog.choices import AssetKind, AssetRelationKind, QualityCheckStatus
 from apps.catalog.models import Asset, AssetRelation, Column, QualityCheck
 from apps.platforms.choices import SyncRunStatus
-from apps.platforms.services import platform_sync
-from tests.platforms.dbt_fixtures import *  # noqa: F403
+from apps.sync.services import platform_sync
+from tests.sync.dbt_fixtures import *  # noqa: F403
 
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 
@@ -361,3 +361,4 @@ def test_a_run_without_some_tests_keeps_their_last_result(jaffle_warehouse, dbt_
     check = QualityCheck.objects.get(unique_id=failing)
     assert (check.status, check.message) == (QualityCheckStatus.FAIL, "2 failing rows")
     assert QualityCheck.objects.filter(status=QualityCheckStatus.PASS).count() == JAFFLE_TESTS - 1
+

@@ -1,4 +1,4 @@
-"""Celery tasks for platforms: thin wrappers that re-fetch by id and call one service.
+"""Celery tasks for metadata sync: thin wrappers that re-fetch by id and call one service.
 
 ``platform_sync_due_task`` is scheduled in ``mesh_portal/celery.py`` (every minute).
 """
@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 
 from apps.core.exceptions import ApplicationError
 
-from .models import Platform
+from apps.platforms.models import Platform
+
 from .services import SYNC_TIME_LIMIT_SECONDS, platform_sync, platform_sync_due
 
 logger = logging.getLogger(__name__)

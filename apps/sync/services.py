@@ -1,7 +1,7 @@
-"""Writes for platforms: metadata sync.
+"""Writes for metadata sync: the engine.
 
 ``platform_sync`` is the one engine for every kind of platform: a connector
-(``apps.platforms.connectors``) describes what is on the platform, and this module compares it
+(``apps.sync.connectors``) describes what is on the platform, and this module compares it
 with the catalog (``Asset``, ``Column``, ``AssetRelation``) and applies the difference in one
 transaction. Unchanged assets are recognised by their fingerprint and cost no write, so a re-sync
 of 10,000 tables is one read of the platform and one query on the catalog.
@@ -24,10 +24,10 @@ from apps.catalog.choices import AssetRelationKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column, OutputPort
 from apps.core.exceptions import ApplicationError
 
-from .choices import PlatformKind, SyncPhase, SyncRunStatus
+from apps.platforms.choices import PlatformKind, SyncPhase, SyncRunStatus
+from apps.platforms.models import Platform, SchemaMapping, SyncRun
 from .connectors import ConnectorError, DiscoveredAsset, get_connector
 from .connectors.base import progress_reporter
-from .models import Platform, SchemaMapping, SyncRun
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 # that died mid-sync (killed, OOM, host lost) and is marked failed so the platform syncs again.
 SYNC_TIME_LIMIT_SECONDS = 30 * 60
 SYNC_RUN_STALE_AFTER = timedelta(seconds=2 * SYNC_TIME_LIMIT_SECONDS)
-_BATCH_SIZE = 1000
+# Rows per bulk statement in the catalog writes (sync and dbt apply).
+BATCH_SIZE = 1000
 
 _ASSET_SYNCED_FIELDS = [
     "kind", "description", "row_count_estimate", "last_analyzed_at", "fingerprint", "privileges_fingerprint",
@@ -52,7 +53,10 @@ _COLUMN_SYNCED_FIELDS = ["ordinal", "data_type", "description", "nullable", "is_
 
 
 @dataclass
-class _Counts:
+class SyncCounts:
+    """What one apply did: assets created, updated, unchanged and marked removed, and the
+    ``(schema, name)`` keys of the created and updated ones."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -105,7 +109,7 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
 
                 counts = dbt_catalog_apply(platform=platform, project=discovered, now=timezone.now())
             else:
-                counts = _catalog_apply(platform=platform, discovered=discovered, now=timezone.now())
+                counts = catalog_apply(platform=platform, discovered=discovered, now=timezone.now())
             if counts.created or counts.updated or counts.removed:
                 from apps.search.services import search_index_schedule
 
@@ -303,10 +307,13 @@ def _scrub(message: str, platform: Platform) -> str:
 # -- applying a discovery to the catalog --------------------------------------------------
 
 
-def _catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now) -> _Counts:
-    """Compare ``discovered`` with the platform's assets and write the difference (bulk
-    statements only, none per asset). Runs inside the caller's transaction."""
-    counts = _Counts()
+def catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now) -> SyncCounts:
+    """Compare ``discovered`` with ``platform``'s assets and write the difference (bulk
+    statements only, none per asset): assets, columns, foreign keys, privileges, then the
+    mapping rules (``schema_mapping_apply``). ``now`` (aware datetime) stamps
+    ``last_changed_at``/``removed_at``. Runs inside the caller's transaction (``platform_sync``
+    and ``dbt_catalog_apply`` call it); returns the :class:`SyncCounts`."""
+    counts = SyncCounts()
     existing: dict[tuple[str, str], Asset] = {
         (a.schema, a.name): a
         for a in Asset.objects.filter(platform=platform).only(
@@ -361,15 +368,15 @@ def _catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now
 
     # New and changed assets in one upsert; PostgreSQL returns every row's id.
     Asset.objects.bulk_create(
-        to_write, batch_size=_BATCH_SIZE, update_conflicts=True,
+        to_write, batch_size=BATCH_SIZE, update_conflicts=True,
         unique_fields=["platform", "schema", "name"], update_fields=[*_ASSET_SYNCED_FIELDS, "updated_at"],
     )
     if stats_changed:
         # Statistics and privileges, not a change of the asset: neither updated_at nor last_changed_at moves.
-        Asset.objects.bulk_update(stats_changed, _ASSET_OUTSIDE_FINGERPRINT_FIELDS, batch_size=_BATCH_SIZE)
+        Asset.objects.bulk_update(stats_changed, _ASSET_OUTSIDE_FINGERPRINT_FIELDS, batch_size=BATCH_SIZE)
 
     gone = [a.pk for key, a in existing.items() if key not in seen and a.removed_at is None]
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone):
         Asset.objects.filter(pk__in=chunk).update(removed_at=now, updated_at=now)
     counts.removed = len(gone)
 
@@ -392,7 +399,7 @@ def _privileges_replace(*, changed: list[tuple[tuple[str, str], DiscoveredAsset]
     if not changed:
         return
     asset_ids = [ids[key] for key, _ in changed]
-    for chunk in _chunks(asset_ids):
+    for chunk in chunks(asset_ids):
         AssetPrivilege.objects.filter(asset_id__in=chunk).delete()
     AssetPrivilege.objects.bulk_create(
         [
@@ -405,7 +412,7 @@ def _privileges_replace(*, changed: list[tuple[tuple[str, str], DiscoveredAsset]
             for p in {(p.grantee, p.privilege): p for p in sorted(item.privileges, key=lambda p: p.via_schema,
                                                                   reverse=True)}.values()
         ],
-        batch_size=_BATCH_SIZE, ignore_conflicts=True,
+        batch_size=BATCH_SIZE, ignore_conflicts=True,
     )
 
 
@@ -417,11 +424,11 @@ def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) 
     wanted = {(asset.pk, col.name) for asset, item in zip(assets, discovered) for col in item.columns}
     stale = [
         pk
-        for chunk in _chunks([a.pk for a in assets])
+        for chunk in chunks([a.pk for a in assets])
         for pk, asset_id, name in Column.objects.filter(asset_id__in=chunk).values_list("pk", "asset_id", "name")
         if (asset_id, name) not in wanted
     ]
-    for chunk in _chunks(stale):
+    for chunk in chunks(stale):
         Column.objects.filter(pk__in=chunk).delete()
     Column.objects.bulk_create(
         [
@@ -433,7 +440,7 @@ def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) 
             for asset, item in zip(assets, discovered)
             for col in item.columns
         ],
-        batch_size=_BATCH_SIZE, update_conflicts=True, unique_fields=["asset", "name"],
+        batch_size=BATCH_SIZE, update_conflicts=True, unique_fields=["asset", "name"],
         update_fields=_COLUMN_SYNCED_FIELDS,
     )
 
@@ -446,7 +453,7 @@ def _foreign_keys_rebuild(
     that point at an asset that just appeared or came back (their own fingerprint did not move).
     A key whose referred table is not in the catalog (a schema not synced) is skipped."""
     changed_ids = [ids[key] for key in changed_keys]
-    for chunk in _chunks(changed_ids):
+    for chunk in chunks(changed_ids):
         AssetRelation.objects.filter(kind=AssetRelationKind.FOREIGN_KEY, source_id__in=chunk).delete()
     relations = []
     for item in discovered:
@@ -459,10 +466,11 @@ def _foreign_keys_rebuild(
                 source_id=ids[item.key], target_id=target_id, kind=AssetRelationKind.FOREIGN_KEY,
                 name=fk.name, source_columns=list(fk.columns), target_columns=list(fk.referred_columns),
             ))
-    AssetRelation.objects.bulk_create(relations, batch_size=_BATCH_SIZE, ignore_conflicts=True)
+    AssetRelation.objects.bulk_create(relations, batch_size=BATCH_SIZE, ignore_conflicts=True)
 
 
-def _chunks(items: list, size: int = 5000):
+def chunks(items: list, size: int = 5000):
+    """``items`` in slices of at most ``size`` (an ``IN (...)`` list PostgreSQL plans well)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -478,94 +486,3 @@ def platform_sync_request(*, platform: Platform, actor: User) -> None:
 
     platform_id, actor_id = platform.pk, actor.pk
     transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
-
-
-def _require_operator(*, actor: User, platform: Platform) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    from .selectors import platform_can_operate
-
-    if not platform_can_operate(user=actor, platform=platform):
-        raise PermissionDenied("Only the platform's operators map logins on it.")
-
-
-@transaction.atomic
-def platform_identity_create(*, actor: User, user: User, platform: Platform, principal: str):
-    """Record ``user``'s login ``principal`` on ``platform`` (the grantee of their grants).
-
-    Only the platform's operators (:func:`~apps.platforms.selectors.platform_can_operate`:
-    its owner team's owners, admins) may: a user mapping themselves could point grants at a
-    login that is not theirs. Raises ``PermissionDenied`` for anyone else; ApplicationError:
-    ``user`` when they already have one there, ``principal`` when it is empty or another user's
-    login on that platform."""
-    from .models import PlatformIdentity
-
-    return _identity_create(
-        PlatformIdentity, actor=actor, platform=platform, principal=principal, owner_field="user", owner=user,
-        action="platform_identity.created", audit_owner=user.username,
-        blank_message="Give the login on the platform.",
-        exists_message=f"{user} already has a login on this platform.",
-        taken=("That login belongs to someone else.", "Already mapped to another user."),
-    )
-
-
-@transaction.atomic
-def platform_identity_delete(*, identity, actor: User) -> None:
-    """Forget a login (platform operators only; ``PermissionDenied`` otherwise). Existing grants
-    stay on the platform until revoked or expired."""
-    from apps.access.services import audit_record
-
-    _require_operator(actor=actor, platform=identity.platform)
-    audit_record(actor=actor, action="platform_identity.deleted", obj=identity,
-                 before={"user": identity.user.username, "principal": identity.principal})
-    identity.delete()
-
-
-@transaction.atomic
-def team_platform_identity_create(*, actor: User, team, platform: Platform, principal: str):
-    """Record ``team``'s principal on ``platform`` (a group role on PostgreSQL, a role or login
-    on MariaDB): the grantee of grants requested on behalf of the team. Platform operators only
-    (``PermissionDenied`` otherwise). Raises ApplicationError: ``team`` when it already has one
-    there, ``principal`` when empty or another team's principal there."""
-    from .models import TeamPlatformIdentity
-
-    return _identity_create(
-        TeamPlatformIdentity, actor=actor, platform=platform, principal=principal, owner_field="team", owner=team,
-        action="team_platform_identity.created", audit_owner=team.slug,
-        blank_message="Give the team's role on the platform.",
-        exists_message=f"{team} already has a principal on this platform.",
-        taken=("That principal belongs to another team.", "Already mapped to another team."),
-    )
-
-
-def _identity_create(model, *, actor: User, platform: Platform, principal: str, owner_field: str, owner,
-                     action: str, audit_owner: str, blank_message: str, exists_message: str,
-                     taken: tuple[str, str]):
-    """Shared by the user and team identity services: operator check, one principal per owner
-    and platform, a principal mapped to one owner only, audited."""
-    from apps.access.services import audit_record
-
-    _require_operator(actor=actor, platform=platform)
-    principal = principal.strip()
-    if not principal:
-        raise ApplicationError(blank_message, {"principal": ["This field may not be blank."]})
-    if model.objects.filter(**{owner_field: owner}, platform=platform).exists():
-        raise ApplicationError(exists_message, {owner_field: ["Delete the existing identity first."]})
-    if model.objects.filter(platform=platform, principal=principal).exclude(**{owner_field: owner}).exists():
-        raise ApplicationError(taken[0], {"principal": [taken[1]]})
-    identity = model(**{owner_field: owner}, platform=platform, principal=principal)
-    identity.full_clean()
-    identity.save()
-    audit_record(actor=actor, action=action, obj=identity, after={owner_field: audit_owner, "principal": principal})
-    return identity
-
-
-@transaction.atomic
-def team_platform_identity_delete(*, identity, actor: User) -> None:
-    """Forget a team's principal (platform operators only). Existing grants stay until revoked."""
-    from apps.access.services import audit_record
-
-    _require_operator(actor=actor, platform=identity.platform)
-    audit_record(actor=actor, action="team_platform_identity.deleted", obj=identity,
-                 before={"team": identity.team.slug, "principal": identity.principal})
-    identity.delete()

@@ -1,8 +1,9 @@
 """Connectors read a platform's metadata; one module per ``PlatformKind``.
 
-Adding a platform kind (MariaDB, dbt) means writing a :class:`Connector` subclass and adding a
-line to :data:`CONNECTORS`; ``platform_sync`` does not change. Modules are imported on first use
-so the drivers load only when a platform of that kind exists.
+Adding a platform kind means writing a :class:`Connector` subclass and adding a line to
+:data:`CONNECTORS`; ``platform_sync`` does not change. The same registry style serves the grant
+adapters (``apps.access.enforcement.ADAPTERS``). Modules are imported on first use so the drivers
+load only when a platform of that kind exists.
 """
 from __future__ import annotations
 
@@ -30,16 +31,15 @@ __all__ = [
 
 # PlatformKind value -> "module:Class" of its connector.
 CONNECTORS: dict[str, str] = {
-    PlatformKind.POSTGRESQL: "apps.platforms.connectors.postgresql:PostgreSQLConnector",
-    PlatformKind.DBT: "apps.platforms.connectors.dbt:DbtConnector",
-
-    PlatformKind.MARIADB: "apps.platforms.connectors.mariadb:MariaDBConnector",
+    PlatformKind.POSTGRESQL: "apps.sync.connectors.postgresql:PostgreSQLConnector",
+    PlatformKind.MARIADB: "apps.sync.connectors.mariadb:MariaDBConnector",
+    PlatformKind.DBT: "apps.sync.connectors.dbt:DbtConnector",
 }
 
 
 def get_connector(platform: Platform) -> Connector:
-    """The connector for ``platform.kind``. Raises :class:`ConnectorError` for a kind that has
-    no connector yet."""
+    """The connector for ``platform.kind``, bound to ``platform``. Raises :class:`ConnectorError`
+    for a kind that has no connector yet."""
     target = CONNECTORS.get(platform.kind)
     if target is None:
         label = PlatformKind(platform.kind).label if platform.kind in PlatformKind.values else platform.kind

@@ -3,7 +3,7 @@
 A connector reads a platform's catalog (PostgreSQL's ``pg_catalog``, MariaDB's
 ``information_schema``, a dbt ``manifest.json``) and describes each table, view or model as a
 :class:`DiscoveredAsset`. It never writes to the portal's database: comparing with the catalog
-and applying changes is the job of ``apps.platforms.services.platform_sync``, the same for
+and applying changes is the job of ``apps.sync.services.platform_sync``, the same for
 every kind of platform.
 """
 from __future__ import annotations
@@ -143,7 +143,7 @@ progress_reporter: ContextVar[ProgressCallback | None] = ContextVar("sync_progre
 
 class Connector(abc.ABC):
     """Reads one platform's metadata. Subclasses are registered per ``PlatformKind`` in
-    ``apps.platforms.connectors.CONNECTORS``; they are cheap to build and hold no connection
+    ``apps.sync.connectors.CONNECTORS``; they are cheap to build and hold no connection
     between calls."""
 
     def __init__(self, platform: Platform):

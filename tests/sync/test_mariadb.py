@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from apps.catalog.choices import AssetKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column
 from apps.platforms.choices import SyncRunStatus
-from apps.platforms.connectors import get_connector
-from apps.platforms.connectors.mariadb import MariaDBConnector, _database_pattern_matches
-from apps.platforms.services import platform_sync
-from tests.platforms.conftest import mariadb_ident
+from apps.sync.connectors import get_connector
+from apps.sync.connectors.mariadb import MariaDBConnector, _database_pattern_matches
+from apps.sync.services import platform_sync
+from tests.sync.conftest import mariadb_ident
 
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 

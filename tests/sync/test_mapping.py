@@ -10,7 +10,7 @@ from apps.catalog.selectors import output_port_assets
 from apps.demo import loader
 from apps.demo.warehouse import BUSINESS_SCHEMAS
 from apps.platforms.models import SchemaMapping
-from apps.platforms.services import platform_sync, schema_mapping_apply
+from apps.sync.services import platform_sync, schema_mapping_apply
 from tests.catalog.factories import DataProductFactory, DomainFactory, OutputPortFactory
 from tests.platforms.factories import SchemaMappingFactory
 

@@ -12,10 +12,10 @@ from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_set
 from apps.catalog.models import Asset
 from apps.platforms.models import DbtArtifactUpload, SyncRun
-from apps.platforms.services import platform_sync
+from apps.sync.services import platform_sync
 from tests.accounts.factories import TeamFactory, UserFactory
-from tests.platforms.dbt_fixtures import *  # noqa: F403
-from tests.platforms.dbt_fixtures import JAFFLE_TARGET
+from tests.sync.dbt_fixtures import *  # noqa: F403
+from tests.sync.dbt_fixtures import JAFFLE_TARGET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 

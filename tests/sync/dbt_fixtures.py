@@ -1,7 +1,7 @@
 """Fixtures for dbt sync tests: jaffle_shop built in a real PostgreSQL database (once per test
 process), a warehouse platform on it and a dbt platform reading the shared artifacts.
 
-Import them into a test module with ``from tests.platforms.dbt_fixtures import *``.
+Import them into a test module with ``from tests.sync.dbt_fixtures import *``.
 """
 from __future__ import annotations
 

@@ -495,7 +495,7 @@ def _aware(value: datetime | None) -> datetime | None:
 class DbtConnector(Connector):
     """Reads a dbt platform's artifacts: the newest of its ``dbt_artifacts_path`` directory and
     its latest upload. ``discover()`` returns a :class:`DbtProject` (not a list of assets):
-    ``platform_sync`` hands it to ``apps.platforms.dbt_services.dbt_catalog_apply``, which
+    ``platform_sync`` hands it to ``apps.sync.dbt_services.dbt_catalog_apply``, which
     matches it to the warehouse's assets."""
 
     def check(self) -> str:

@@ -13,10 +13,10 @@ from apps.catalog.choices import AssetKind, AssetRelationKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column
 from apps.core.exceptions import ApplicationError
 from apps.platforms.choices import PlatformKind, SyncRunStatus
-from apps.platforms.connectors import CONNECTORS, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
+from apps.sync.connectors import CONNECTORS, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
 from apps.platforms.selectors import platform_last_run, sync_run_list
-from apps.platforms.services import SYNC_RUN_STALE_AFTER, platform_sync, platform_sync_due
-from apps.platforms.tasks import platform_sync_due_task, platform_sync_task
+from apps.sync.services import SYNC_RUN_STALE_AFTER, platform_sync, platform_sync_due
+from apps.sync.tasks import platform_sync_due_task, platform_sync_task
 from tests.platforms.factories import PlatformFactory, SyncRunFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
@@ -106,8 +106,11 @@ def test_resync_without_changes_writes_nothing_to_the_catalog(aw_platform):
     assert run.status == SyncRunStatus.SUCCEEDED, run.error
     assert (run.created_count, run.updated_count, run.unchanged_count, run.removed_count) == (0, 0, AW_ASSETS, 0)
     assert _catalog_writes(ctx.captured_queries) == []
-    # No query per asset: a constant few, including two progress writes and the mapping rules.
-    assert len(ctx.captured_queries) <= 15
+    # No query per asset: a constant few, including the mapping rules. Progress writes are left
+    # out: there is one per second of reading, so their number depends on the machine's load.
+    progress_writes = [q for q in ctx.captured_queries if q["sql"].startswith('UPDATE "platforms_syncrun" SET "phase"')]
+    assert 1 <= len(progress_writes)
+    assert len(ctx.captured_queries) - len(progress_writes) <= 13
     assert dict(Asset.objects.filter(platform=aw_platform).values_list("id", "updated_at")) == before
     assert set(Column.objects.filter(asset__platform=aw_platform).values_list("id", flat=True)) == column_ids
     assert sync_run_list(platform=aw_platform).count() == 2
@@ -296,9 +299,6 @@ def test_partitions_are_not_assets_but_their_parent_is(make_scratch_schema):
     assert list(Asset.objects.filter(platform=s.platform).values_list("name", "kind")) == [("events", AssetKind.TABLE)]
 
 
-# -- failures --------------------------------------------------------------------------------
-
-
 def test_unreachable_platform_fails_readably_and_leaves_the_catalog_alone(aw_platform):
     # given
     platform_sync(platform=aw_platform)
@@ -362,7 +362,7 @@ def test_missing_schema_fails_instead_of_removing_everything(aw_platform):
 
 def test_unexpected_error_rolls_back_and_is_recorded(aw_platform, monkeypatch):
     # given: writing the catalog fails halfway
-    from apps.platforms import services
+    from apps.sync import services
 
     def broken_rebuild(**kwargs):
         raise RuntimeError("disk on fire")
@@ -382,7 +382,7 @@ def test_time_limit_marks_the_run_failed(aw_platform, monkeypatch):
     # given: the worker's soft time limit fires while the platform is being read
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from apps.platforms import services
+    from apps.sync import services
 
     class SlowConnector:
         def discover(self):
@@ -603,8 +603,8 @@ def test_partitioned_table_privileges_belong_to_the_parent(pg_consumer_login, ma
 def test_run_in_progress_shows_its_phase_and_counts(aw_platform, monkeypatch):
     # given: the real PostgreSQL connector, observed: each time it reports progress the test reads
     # the run row, as the platform page would from another process
-    from apps.platforms import services
-    from apps.platforms.connectors.postgresql import PostgreSQLConnector
+    from apps.sync import services
+    from apps.sync.connectors.postgresql import PostgreSQLConnector
     from apps.platforms.models import SyncRun
 
     seen = []

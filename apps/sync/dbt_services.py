@@ -47,6 +47,7 @@ from psycopg import sql
 
 from apps.catalog.choices import AssetKind, AssetRelationKind, QualityCheckSource
 from apps.catalog.models import Asset, AssetRelation, Column, QualityCheck
+from apps.platforms.models import DbtArtifactUpload, Platform
 
 from .connectors.base import DiscoveredAsset, DiscoveredColumn
 from .connectors.dbt import (
@@ -60,8 +61,7 @@ from .connectors.dbt import (
     parse_manifest,
     parse_run_results,
 )
-from .models import DbtArtifactUpload, Platform
-from .services import _BATCH_SIZE, _catalog_apply, _chunks, _Counts
+from .services import BATCH_SIZE, SyncCounts, catalog_apply, chunks
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -88,7 +88,7 @@ def lineage_edge_name(platform: Platform) -> str:
     return f"dbt:{platform.pk}"
 
 
-def dbt_catalog_apply(*, platform: Platform, project: DbtProject, now) -> _Counts:
+def dbt_catalog_apply(*, platform: Platform, project: DbtProject, now) -> SyncCounts:
     """Apply ``project`` (from ``DbtConnector.discover()``) to the catalog; see the module doc.
 
     Counts are per relation node: *created* (first time its metadata is on an asset, or it moved
@@ -96,12 +96,12 @@ def dbt_catalog_apply(*, platform: Platform, project: DbtProject, now) -> _Count
     project: its ``dbt_*`` fields are cleared; the asset itself stays, as the warehouse has it).
     Runs inside the caller's transaction; raises nothing of its own.
     """
-    counts = _Counts()
+    counts = SyncCounts()
     asset_of, placeholders = _match(platform=platform, project=project)
 
     # Nodes without a warehouse asset: assets of the dbt platform, through the same engine as a
     # database sync (fingerprint, removal, columns), so they cost no write when unchanged.
-    _catalog_apply(platform=platform, discovered=list({p.key: p for p in placeholders.values()}.values()), now=now)
+    catalog_apply(platform=platform, discovered=list({p.key: p for p in placeholders.values()}.values()), now=now)
     if placeholders:
         own = dict(
             ((schema, name), pk) for pk, schema, name in
@@ -184,7 +184,7 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
 
 
 def _enrich(
-    *, platform: Platform, owner_of: dict[int, DbtRelation], project_ids: set[str], counts: _Counts, now,
+    *, platform: Platform, owner_of: dict[int, DbtRelation], project_ids: set[str], counts: SyncCounts, now,
 ) -> set[int]:
     """Write the ``dbt_*`` fields of assets whose node changed; clear them on assets this
     platform enriched before and no longer does. Returns the ids it had enriched before."""
@@ -237,7 +237,7 @@ def _column_docs_apply(*, owner_of: dict[int, DbtRelation], cleared_ids: set[int
         by_name = {c.name: c.description for c in rel.columns}
         docs[pk] = (by_name, {name.lower(): text for name, text in by_name.items()})
     rows: list[dict] = []
-    for chunk in _chunks(list(docs) + list(cleared_ids)):
+    for chunk in chunks(list(docs) + list(cleared_ids)):
         columns = Column.objects.filter(asset_id__in=chunk).values_list("pk", "asset_id", "name", "dbt_description")
         for pk, asset_id, name, current in columns:
             exact, folded = docs.get(asset_id, ({}, {}))
@@ -263,14 +263,14 @@ def _lineage_apply(*, platform: Platform, project: DbtProject, asset_of: dict[st
         AssetRelation.objects.filter(kind=AssetRelationKind.LINEAGE, name=name).values_list("pk", "source_id", "target_id")
     }
     stale = [pk for edge, pk in existing.items() if edge not in wanted]
-    for chunk in _chunks(stale):
+    for chunk in chunks(stale):
         AssetRelation.objects.filter(pk__in=chunk).delete()
     AssetRelation.objects.bulk_create(
         [
             AssetRelation(source_id=source_id, target_id=target_id, kind=AssetRelationKind.LINEAGE, name=name)
             for source_id, target_id in sorted(wanted - set(existing))
         ],
-        batch_size=_BATCH_SIZE, ignore_conflicts=True,
+        batch_size=BATCH_SIZE, ignore_conflicts=True,
     )
 
 
@@ -283,7 +283,7 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
     fields = ["name", "column_name", "status", "message", "last_run_at", "removed_at"]
     rows: list[dict] = []
     seen: set[tuple[int, str]] = set()
-    for chunk in _chunks(sorted(scope)):
+    for chunk in chunks(sorted(scope)):
         stored = QualityCheck.objects.filter(source=QualityCheckSource.DBT, asset_id__in=chunk).values_list(
             "pk", "asset_id", "unique_id", *fields,
         )
@@ -314,7 +314,7 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
             )
             for (asset_id, uid), t in sorted(wanted.items()) if (asset_id, uid) not in seen
         ],
-        batch_size=_BATCH_SIZE,
+        batch_size=BATCH_SIZE,
     )
 
 
@@ -337,7 +337,7 @@ def _bulk_set(model, rows: list[dict], columns: dict[str, str]) -> None:
     )
     with connection.cursor() as cursor:
         query = statement.as_string(cursor.connection)
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             cursor.execute(query, [json.dumps(chunk, default=_json_value)])
 
 

@@ -1,0 +1,231 @@
+"""Approvals: decision authority, segregation of duties, deciding steps, delegation."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.choices import TeamRole
+from apps.accounts.models import TeamMembership
+from apps.core.exceptions import ApplicationError
+
+from ..choices import (
+    ApprovalStepKind,
+    ApprovalStepStatus,
+)
+from ..models import (
+    AccessRequest,
+    ApprovalStep,
+    ApproverDelegation,
+    Grant,
+)
+from ._base import S, _current_step, _jsonable, _locked, audit_record
+from .grants import grant_create
+from .notify import _notify_approvers, _notify_requester
+from .transitions import _transition
+
+
+def _active_delegators(actor, at=None) -> list:
+    at = at or timezone.now()
+    return [d.delegator for d in ApproverDelegation.objects.filter(delegate=actor, starts__lte=at, ends__gt=at)
+            .select_related("delegator") if d.delegator.is_active]
+
+
+def step_may_decide(*, user, step: ApprovalStep) -> bool:
+    """Whether ``user`` (by their own role, not through delegation) may decide ``step``."""
+    if not user.is_authenticated:
+        return False
+    if step.kind == ApprovalStepKind.STEWARD:
+        return user.is_steward
+    if step.kind == ApprovalStepKind.OWNER:
+        return user.has_perm("catalog.decide_access_requests", step.access_request.output_port.data_product)
+    if step.named_users.filter(pk=user.pk).exists():
+        return True
+    return step.team_id is not None and TeamMembership.objects.filter(
+        team_id=step.team_id, user=user, role__in=[TeamRole.OWNER, TeamRole.APPROVER]).exists()
+
+
+def _sod_refusal(*, person, access_request: AccessRequest, step: ApprovalStep) -> str | None:
+    if access_request.requester_id == person.pk:
+        return "You cannot decide your own request (segregation of duties)."
+    team = access_request.on_behalf_of_team
+    if team is not None and team.memberships.filter(user=person).exists():
+        return "You cannot decide a request made for a team you belong to (segregation of duties)."
+    if access_request.steps.filter(order__lt=step.order, decided_by=person).exists() or \
+            access_request.steps.filter(order__lt=step.order, on_behalf_of=person).exists():
+        return "You already approved an earlier step of this request; another person must decide this one (four eyes)."
+    return None
+
+
+def decision_authority(*, actor, access_request: AccessRequest) -> tuple[ApprovalStep | None, object | None, str | None]:
+    """``(step, principal, refusal)``: the step ``actor`` would decide, the approver whose right
+    they use (themselves, or a delegator while the delegation runs), or why they may not."""
+    if not actor.is_authenticated:
+        return None, None, "Sign in to decide."
+    if access_request.status != S.PENDING_APPROVAL:
+        return None, None, f"This request is {access_request.get_status_display().lower()}, not waiting for a decision."
+    step = _current_step(access_request)
+    if step is None:
+        return None, None, "This request has no step waiting for a decision."
+    candidates = [actor, *_active_delegators(actor)]
+    eligible = [p for p in candidates if step_may_decide(user=p, step=step)]
+    if not eligible:
+        if step.kind == ApprovalStepKind.STEWARD:
+            return step, None, "Only governance stewards can decide this step."
+        return step, None, f"Only approvers of this step ({step.label}) can decide this request."
+    refusal = _sod_refusal(person=actor, access_request=access_request, step=step)
+    if refusal:
+        return step, None, refusal
+    for principal in eligible:
+        if principal.pk == actor.pk or _sod_refusal(person=principal, access_request=access_request, step=step) is None:
+            return step, principal, None
+    return step, None, "Segregation of duties: the approver you stand in for may not decide this request."
+
+
+def decision_refusal(*, actor, access_request: AccessRequest) -> str | None:
+    """Why ``actor`` may not decide ``access_request`` now, or None when they may."""
+    return decision_authority(actor=actor, access_request=access_request)[2]
+
+
+def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> None:
+    """Every step approved (or none needed): approved, then a grant (or, for an extension, the
+    new end date applied to the active access)."""
+    now = timezone.now()
+    _transition(access_request, S.APPROVED, actor=actor, action="access_request.approved", message=comment,
+                decided_by=actor, decided_at=now, decision_comment=comment)
+    pk = access_request.pk
+    transaction.on_commit(lambda: _notify_requester(pk, "approved"))
+    if access_request.extends_id is not None:
+        _apply_extension(access_request, actor=actor)
+        return
+    grant_create(access_request=access_request, actor=actor, starts_at=now)  # applied on commit
+    _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.provisioning")
+
+
+def _apply_extension(extension: AccessRequest, *, actor) -> None:
+    original = _locked(extension.extends_id)
+    if original.status != S.ACTIVE:
+        raise ApplicationError(f"Request #{original.pk} is {original.get_status_display().lower()}; it can no longer be extended.")
+    before = _jsonable(original.expires_at)
+    original.expires_at = extension.expires_at
+    original.save(update_fields=["expires_at", "updated_at"])
+    audit_record(actor=actor, action="access_request.extended", obj=original, before={"expires_at": before},
+                 after={"expires_at": _jsonable(original.expires_at)}, message=f"Extension #{extension.pk} approved.")
+    grant = Grant.objects.select_for_update().filter(access_request=original).first()
+    if grant is not None:
+        grant.expires_at = extension.expires_at
+        grant.save(update_fields=["expires_at", "updated_at"])
+        audit_record(actor=actor, action="grant.extended", obj=grant, before={"expires_at": before},
+                     after={"expires_at": _jsonable(grant.expires_at)}, message=f"Extension #{extension.pk} approved.")
+    _transition(extension, S.APPLIED, actor=actor, action="access_request.applied",
+                message=f"Access of request #{original.pk} now ends {_jsonable(extension.expires_at) or 'never'}.")
+
+
+def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment: str) -> None:
+    before = step.as_dict()
+    step.status = decision
+    step.decided_by = actor
+    step.on_behalf_of = principal if principal is not None and principal.pk != actor.pk else None
+    step.decided_at = timezone.now()
+    step.comment = comment
+    step.save(update_fields=["status", "decided_by", "on_behalf_of", "decided_at", "comment"])
+    after = {**step.as_dict(), "decided_by": str(actor)}
+    if step.on_behalf_of:
+        after["on_behalf_of"] = str(step.on_behalf_of)
+    audit_record(actor=actor, action=f"access_request.step_{decision}", obj=step.access_request,
+                 before=before, after=after, message=comment)
+
+
+@transaction.atomic
+def access_request_approve(*, access_request_id: int, actor, comment: str = "") -> AccessRequest:
+    """Approve the request's current approval step. The next step (if any) starts waiting and
+    its approvers are told; after the last one the request is approved and handed to grant
+    enforcement (a Grant, applied on commit), or an extension is applied.
+
+    Raises ApplicationError when ``actor`` may not decide it (see :func:`decision_authority`).
+    """
+    access_request = _locked(access_request_id)
+    step, principal, refusal = decision_authority(actor=actor, access_request=access_request)
+    if refusal:
+        raise ApplicationError(refusal)
+    _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.APPROVED, comment=comment.strip())
+    following = access_request.steps.filter(order__gt=step.order).order_by("order").first()
+    if following is not None:
+        following.status = ApprovalStepStatus.PENDING
+        following.activated_at = timezone.now()
+        following.save(update_fields=["status", "activated_at"])
+        audit_record(actor=actor, action="access_request.step_pending", obj=access_request,
+                     before={"step": following.order, "status": ApprovalStepStatus.WAITING},
+                     after=following.as_dict(), message=f"Waiting for: {following.label}.")
+        pk = access_request.pk
+        transaction.on_commit(lambda: _notify_approvers(pk))
+        return access_request
+    _approve_final(access_request, actor=actor, comment=comment.strip())
+    return access_request
+
+
+@transaction.atomic
+def access_request_reject(*, access_request_id: int, actor, reason: str) -> AccessRequest:
+    """Reject a pending request at its current step. ``reason`` is required (shown to the requester).
+
+    Raises ApplicationError (field ``reason``) without a reason, or when ``actor`` may not decide.
+    """
+    if not reason.strip():
+        raise ApplicationError("Say why the request is rejected.", {"reason": ["A reason is required to reject."]})
+    access_request = _locked(access_request_id)
+    step, principal, refusal = decision_authority(actor=actor, access_request=access_request)
+    if refusal:
+        raise ApplicationError(refusal)
+    _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.REJECTED, comment=reason.strip())
+    access_request.steps.filter(status=ApprovalStepStatus.WAITING).update(status=ApprovalStepStatus.CANCELLED)
+    _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,
+                decided_by=actor, decided_at=timezone.now(), decision_comment=reason.strip())
+    transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"))
+    return access_request
+
+
+@transaction.atomic
+def approver_delegation_create(*, delegator, delegate, starts, ends, reason: str = "") -> ApproverDelegation:
+    """Let ``delegate`` decide what ``delegator`` may decide from ``starts`` to ``ends``.
+
+    Raises ApplicationError with field errors (``delegate``, ``ends``) for a delegation to
+    oneself, an end not after the start or in the past, or a delegator who approves nothing.
+    """
+    errors: dict[str, list[str]] = {}
+    if delegate is None or delegate.pk == delegator.pk:
+        errors["delegate"] = ["Pick someone else."]
+    elif not delegate.is_active:
+        errors["delegate"] = ["This person's account is inactive."]
+    if ends <= starts:
+        errors["ends"] = ["The end must be after the start."]
+    elif ends <= timezone.now():
+        errors["ends"] = ["The end must be in the future."]
+    approves = delegator.is_steward or TeamMembership.objects.filter(
+        user=delegator, role__in=[TeamRole.OWNER, TeamRole.APPROVER]).exists()
+    if not approves:
+        errors.setdefault("delegate", []).append("You approve nothing, so there is nothing to delegate.")
+    if errors:
+        raise ApplicationError("The delegation has errors.", errors)
+    delegation = ApproverDelegation(delegator=delegator, delegate=delegate, starts=starts, ends=ends, reason=reason.strip())
+    delegation.full_clean()
+    delegation.save()
+    audit_record(actor=delegator, action="delegation.created", obj=delegation, after={
+        "delegate": str(delegate), "starts": starts.isoformat(), "ends": ends.isoformat()})
+    return delegation
+
+
+@transaction.atomic
+def approver_delegation_end(*, actor, delegation_id: int) -> ApproverDelegation:
+    """End a delegation now (its delegator only). Raises ApplicationError otherwise."""
+    delegation = ApproverDelegation.objects.select_for_update().get(pk=delegation_id)
+    if delegation.delegator_id != actor.pk:
+        raise ApplicationError("Only the person who delegated can end the delegation.")
+    now = timezone.now()
+    if delegation.ends <= now:
+        return delegation
+    before = {"ends": delegation.ends.isoformat()}
+    delegation.ends = max(now, delegation.starts + timedelta(seconds=1))
+    delegation.save(update_fields=["ends", "updated_at"])
+    audit_record(actor=actor, action="delegation.ended", obj=delegation, before=before, after={"ends": delegation.ends.isoformat()})
+    return delegation

@@ -1,0 +1,410 @@
+"""Grants: create, apply (batched), fail, retry, revoke, expire; their transitions."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.exceptions import ApplicationError
+from apps.access.enforcement import (
+    GrantSpec,
+    PlatformGrantError,
+    TransientPlatformError,
+    get_grant_adapter,
+)
+from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
+
+from ..choices import (
+    ACCESS_REQUEST_TRANSITIONS,
+    GRANT_TRANSITIONS,
+    OWNER_REVOCABLE_GRANT_STATES,
+    GrantAction,
+    GrantStatus,
+)
+from ..models import (
+    AccessRequest,
+    AuditEvent,
+    Grant,
+    GrantAttempt,
+)
+from ._base import S, _locked, audit_record
+from .notify import _notify_requester
+from .transitions import _transition
+
+
+def _grant_transition(grant: Grant, to: str, *, actor=None, reason: str = "", **changes) -> None:
+    current = grant.status
+    if to not in GRANT_TRANSITIONS[current]:
+        raise ApplicationError(f"Grant #{grant.pk} is {current}; it cannot become {to}.")
+    grant.status = to
+    grant.status_reason = reason
+    for field, value in changes.items():
+        setattr(grant, field, value)
+    grant.save(update_fields=["status", "status_reason", "updated_at", *changes])
+    if current != to:
+        audit_record(actor=actor, action=f"grant.{to}", obj=grant, before={"status": current}, after={"status": to}, message=reason)
+
+
+def _bulk_grant_transition(grants: list[Grant], to: str, *, actor=None, reason: str = "", **changes) -> None:
+    """:func:`_grant_transition` for many locked grants at once: same checks against
+    ``GRANT_TRANSITIONS``, one UPDATE per changed field set and one INSERT for the audit events
+    (a batch of 50 grants costs a handful of queries instead of a few hundred)."""
+    now = timezone.now()
+    for grant in grants:
+        if to not in GRANT_TRANSITIONS[grant.status]:
+            raise ApplicationError(f"Grant #{grant.pk} is {grant.status}; it cannot become {to}.")
+    events = [
+        AuditEvent(actor=actor if getattr(actor, "is_authenticated", False) else None, action=f"grant.{to}",
+                   object_type="grant", object_id=str(g.pk), before={"status": g.status}, after={"status": to},
+                   message=reason, at=now)
+        for g in grants if g.status != to
+    ]
+    for grant in grants:
+        grant.status, grant.status_reason, grant.updated_at = to, reason, now
+        for field, value in (changes.get("per_grant", {}).get(grant.pk, {}) | changes.get("all", {})).items():
+            setattr(grant, field, value)
+    if changes.get("per_grant"):
+        fields = {"status", "status_reason", "updated_at", *changes.get("all", {})}
+        for per in changes["per_grant"].values():
+            fields |= set(per)
+        Grant.objects.bulk_update(grants, sorted(fields))
+    else:  # the same values for every row: one plain UPDATE
+        Grant.objects.filter(pk__in=[g.pk for g in grants]).update(
+            status=to, status_reason=reason, updated_at=now, **changes.get("all", {}))
+    AuditEvent.objects.bulk_create(events)
+
+
+def _enqueue_apply(grant_id: int) -> None:
+    from ..tasks import grant_apply_task
+
+    transaction.on_commit(lambda: grant_apply_task.delay(grant_id))
+
+
+def grant_create(*, access_request: AccessRequest, actor, starts_at=None) -> Grant:
+    """The pending Grant of an approved request, carrying its output port's objects and column
+    scope; applied by a worker once the caller's transaction commits. Call inside the approval's
+    transaction."""
+    port = access_request.output_port
+    grant = Grant.objects.create(
+        access_request=access_request, platform=port.platform, schema=port.schema,
+        tables=[port.table] if port.table else [], columns=list(access_request.columns or []), privileges=["SELECT"],
+        starts_at=starts_at or timezone.now(), expires_at=access_request.expires_at,
+    )
+    audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
+    _enqueue_apply(grant.pk)
+    return grant
+
+
+def grant_role_name(grant: Grant) -> str:
+    """The platform role carrying the grant: ``<GRANT_ROLE_PREFIX><grant id>`` (e.g. ``mp_grant_42``)."""
+    return f"{settings.GRANT_ROLE_PREFIX}{grant.pk}"
+
+
+def grant_principal(grant: Grant, *, known: dict | None = None) -> tuple[str | None, str]:
+    """``(principal, "")`` the grant goes to on its platform, or ``(None, reason)`` while the
+    identity mapping is missing: the team's principal for a request on behalf of a team, else
+    the requester's login. ``known``: identities already fetched (see :func:`_identities`)."""
+    access_request = grant.access_request
+    team = access_request.on_behalf_of_team
+    if team is not None:
+        principal = (known["teams"].get(team.pk) if known is not None else
+                     TeamPlatformIdentity.objects.filter(team=team, platform=grant.platform_id)
+                     .values_list("principal", flat=True).first())
+        if principal is None:
+            return None, (f"Waiting for a team role: {team} has no principal on {grant.platform}. "
+                          "A platform admin must map one (Team platform identities).")
+        return principal, ""
+    principal = (known["users"].get(access_request.requester_id) if known is not None else
+                 PlatformIdentity.objects.filter(user=access_request.requester_id, platform=grant.platform_id)
+                 .values_list("principal", flat=True).first())
+    if principal is None:
+        return None, (f"Waiting for a login: {access_request.requester} has no identity on "
+                      f"{grant.platform}. A platform admin must map one (Platform identities).")
+    return principal, ""
+
+
+def _identities(grants: list[Grant], platform_id: int) -> dict:
+    """The principals of the requesters and teams of ``grants`` on one platform, in two queries."""
+    users = {g.access_request.requester_id for g in grants}
+    teams = {g.access_request.on_behalf_of_team_id for g in grants} - {None}
+    return {
+        "users": dict(PlatformIdentity.objects.filter(platform=platform_id, user__in=users).values_list("user", "principal")),
+        "teams": dict(TeamPlatformIdentity.objects.filter(platform=platform_id, team__in=teams).values_list("team", "principal")),
+    }
+
+
+def _spec(grant: Grant) -> GrantSpec:
+    return GrantSpec(
+        role_name=grant.role_name or grant_role_name(grant), principal=grant.principal, schema=grant.schema,
+        database=grant.access_request.output_port.database, tables=tuple(grant.tables),
+        columns=tuple(grant.columns), privileges=tuple(grant.privileges),
+    )
+
+
+def _record_attempt(grant: Grant, action: str, started: float, *, summary: str = "", error: str = "") -> None:
+    GrantAttempt.objects.create(
+        grant=grant, action=action, duration_ms=int((time.monotonic() - started) * 1000),
+        succeeded=not error, summary=summary, error=error,
+    )
+
+
+#: Pending grants on the same schema claimed by one apply (one platform transaction for all).
+APPLY_BATCH_SIZE = 200
+
+
+#: After its own grant, an apply task keeps claiming batches of pending grants on the same
+#: schema, at most this many, so a burst of approvals does not wait for its tasks' turn.
+APPLY_DRAIN_BATCHES = 8
+
+
+#: A grant another worker put in applying this recently is left to it (unless taking over).
+APPLY_TAKEOVER_AFTER = timedelta(seconds=20)
+
+
+_GRANT_RELATED = ("access_request__output_port", "access_request__on_behalf_of_team", "access_request__requester", "platform")
+
+
+def grant_apply(*, grant_id: int, takeover: bool = False) -> Grant:
+    """Enforce a grant on its platform; idempotent (safe to run twice, or after a crash mid-apply).
+
+    pending/failed/applying → applying → active (request → active). Without a platform identity
+    for the consumer (or team) the grant stays pending with the reason. A permanent platform
+    error makes it failed (request → failed) with the reason; a transient one
+    (``TransientPlatformError``) is re-raised for the task to retry, leaving the grant applying.
+
+    Batching: the call also claims up to ``APPLY_BATCH_SIZE - 1`` other *pending* grants on the
+    same platform schema (rows locked with ``SKIP LOCKED``: never one another worker holds) and
+    applies them all in one platform transaction, then drains further batches of pending grants
+    on that schema (at most ``APPLY_DRAIN_BATCHES``); their own tasks then find them active and
+    do nothing. A grant already applying is left to the worker on it for
+    ``APPLY_TAKEOVER_AFTER``; ``takeover=True`` (the stuck-grant sweep, a retry) resumes it.
+    """
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update(of=("self",)).select_related(*_GRANT_RELATED).get(pk=grant_id)
+        if grant.status not in (GrantStatus.PENDING, GrantStatus.APPLYING, GrantStatus.FAILED):
+            return grant  # active, revoking or revoked: nothing to apply
+        if grant.status == GrantStatus.APPLYING and not takeover and grant.updated_at > timezone.now() - APPLY_TAKEOVER_AFTER:
+            return grant  # claimed by another worker's batch a moment ago
+        claimed = _claim_batch(grant)
+    if claimed:
+        _apply_batch(claimed, keep=grant)
+    for _ in range(APPLY_DRAIN_BATCHES):
+        with transaction.atomic():
+            claimed = _claim_batch(grant, first=False)
+        if not claimed:
+            break
+        try:
+            _apply_batch(claimed, keep=None)
+        except TransientPlatformError:
+            break
+    return Grant.objects.get(pk=grant_id)
+
+
+def _claim_batch(grant: Grant, *, first: bool = True) -> list[Grant]:
+    """Move ``grant`` (when ``first``) and other pending grants on its schema to applying, with
+    their principal and role; grants without an identity stay pending with the reason."""
+    others = (
+        Grant.objects.select_for_update(of=("self",), skip_locked=True).select_related(*_GRANT_RELATED)
+        .filter(status=GrantStatus.PENDING, platform_id=grant.platform_id, schema=grant.schema,
+                access_request__output_port__database=grant.access_request.output_port.database)
+        .exclude(pk=grant.pk).order_by("pk")[: APPLY_BATCH_SIZE - (1 if first else 0)]
+    )
+    candidates = [grant, *others] if first else list(others)
+    known = _identities(candidates, grant.platform_id)
+    claimed, per_grant = [], {}
+    for candidate in candidates:
+        principal, reason = grant_principal(candidate, known=known)
+        if principal is None:
+            if candidate.status_reason != reason:
+                candidate.status_reason = reason
+                candidate.save(update_fields=["status_reason", "updated_at"])
+                audit_record(actor=None, action="grant.waiting", obj=candidate, message=reason)
+            continue
+        per_grant[candidate.pk] = {"principal": principal, "role_name": grant_role_name(candidate)}
+        claimed.append(candidate)
+    if first is False and not claimed:
+        return []
+    _bulk_grant_transition(claimed, GrantStatus.APPLYING, per_grant=per_grant)
+    return claimed
+
+
+def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
+    """Apply claimed grants in one adapter call; record attempts; active or failed each. On a
+    transient error the grants other than ``keep`` go back to pending (re-enqueued) and the
+    error is raised (``keep`` stays applying, for its task to retry)."""
+    specs = [_spec(g) for g in claimed]
+    started, started_at = time.monotonic(), timezone.now()
+    try:
+        outcomes = get_grant_adapter(claimed[0].platform).apply_many(specs)
+    except TransientPlatformError as exc:
+        GrantAttempt.objects.bulk_create([
+            GrantAttempt(grant=g, action=GrantAction.APPLY, duration_ms=int((time.monotonic() - started) * 1000),
+                         started_at=started_at, succeeded=False, error=str(exc)) for g in claimed])
+        _release_claimed(ids=[g.pk for g in claimed if keep is None or g.pk != keep.pk], reason=str(exc))
+        raise
+    except PlatformGrantError as exc:  # the batch could not even start (e.g. unsupported platform)
+        outcomes = [exc] * len(claimed)
+    applied, failed, attempts = [], [], []
+    duration_ms = int((time.monotonic() - started) * 1000)
+    for g, outcome in zip(claimed, outcomes):
+        failure = isinstance(outcome, PlatformGrantError)
+        attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, started_at=started_at, duration_ms=duration_ms,
+                                     succeeded=not failure,
+                                     summary="" if failure else outcome.summary, error=str(outcome) if failure else ""))
+        (failed.append((g.pk, str(outcome))) if failure else applied.append(g.pk))
+    GrantAttempt.objects.bulk_create(attempts)
+    _mark_active(applied)
+    for failed_id, reason in failed:
+        grant_mark_failed(grant_id=failed_id, reason=reason)
+
+
+@transaction.atomic
+def _mark_active(grant_ids: list[int]) -> None:
+    """applying → active for the grants applied by one batch, and their requests → active (the
+    same transition tables, checked row by row; written in bulk)."""
+    grants = list(Grant.objects.select_for_update(of=("self",)).select_related("platform")
+                  .filter(pk__in=grant_ids, status=GrantStatus.APPLYING).order_by("pk"))
+    if not grants:
+        return
+    now = timezone.now()
+    _bulk_grant_transition(grants, GrantStatus.ACTIVE, all={"applied_at": now, "verified_at": now})
+    by_request = {g.access_request_id: g for g in grants}
+    requests = list(AccessRequest.objects.select_for_update().filter(pk__in=by_request).order_by("pk"))
+    moving = [r for r in requests if r.status != S.ACTIVE and S.ACTIVE in ACCESS_REQUEST_TRANSITIONS[r.status]]
+    events = []
+    for r in moving:
+        g = by_request[r.pk]
+        events.append(AuditEvent(action="access_request.active", object_type="access_request", object_id=str(r.pk),
+                                 before={"status": r.status}, after={"status": S.ACTIVE}, at=now,
+                                 message=f"Role {g.role_name} granted to {g.principal} on {g.platform}."))
+        r.status, r.updated_at = S.ACTIVE, now
+    AccessRequest.objects.filter(pk__in=[r.pk for r in moving]).update(status=S.ACTIVE, updated_at=now)
+    AuditEvent.objects.bulk_create(events)
+    if moving:
+        from ..tasks import access_requests_notify_task
+
+        # One task per batch: the worker goes on to the next batch while another sends these.
+        request_ids = [r.pk for r in moving]
+        transaction.on_commit(lambda: access_requests_notify_task.delay(request_ids, "active"))
+
+
+@transaction.atomic
+def _release_claimed(*, ids: list[int], reason: str) -> None:
+    """Grants claimed into a batch that hit a transient error go back to pending, each with its
+    own apply task again (their first task may have run already and left them to the batch)."""
+    for grant in Grant.objects.select_for_update().filter(pk__in=ids, status=GrantStatus.APPLYING):
+        _grant_transition(grant, GrantStatus.PENDING, reason=f"Retrying: {reason}")
+        _enqueue_apply(grant.pk)
+
+
+@transaction.atomic
+def grant_mark_failed(*, grant_id: int, reason: str) -> Grant:
+    """Give up on applying a grant: failed with ``reason`` (the request too). An admin can retry."""
+    grant = Grant.objects.select_for_update().get(pk=grant_id)
+    if grant.status == GrantStatus.FAILED:
+        return grant
+    _grant_transition(grant, GrantStatus.FAILED, reason=reason)
+    access_request = _locked(grant.access_request_id)
+    if access_request.status == S.PROVISIONING:
+        _transition(access_request, S.FAILED, actor=None, action="access_request.failed", message=reason)
+    return grant
+
+
+@transaction.atomic
+def grant_retry(*, grant_id: int, actor) -> Grant:
+    """Re-enqueue a failed grant (admins). Raises ApplicationError unless it failed."""
+    grant = Grant.objects.select_for_update().get(pk=grant_id)
+    if grant.status != GrantStatus.FAILED:
+        raise ApplicationError("Only a failed grant can be retried.")
+    access_request = _locked(grant.access_request_id)
+    if access_request.status == S.FAILED:
+        _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.retry")
+    audit_record(actor=actor, action="grant.retry", obj=grant)
+    _enqueue_apply(grant.pk)
+    return grant
+
+
+def grant_revoke_refusal(*, actor, grant: Grant) -> str | None:
+    """Why ``actor`` may not revoke ``grant`` now, or None when they may: whoever
+    :func:`~apps.access.selectors.grant_revoke_permitted` allows, while the grant is pending,
+    active or failed."""
+    from ..selectors import grant_revoke_permitted
+
+    if not grant_revoke_permitted(user=actor, grant=grant):
+        return "Only the product's owners or the consumer can revoke this grant."
+    if grant.status not in OWNER_REVOCABLE_GRANT_STATES:
+        return f"This grant is {grant.get_status_display().lower()}; it cannot be revoked now."
+    return None
+
+
+@transaction.atomic
+def grant_revoke_request(*, grant_id: int, actor, reason: str) -> Grant:
+    """An owner takes an access away at any time, with a reason the consumer is told (or the
+    consumer gives up their own access).
+
+    The grant becomes revoking at once (audited with the actor and reason) and a worker drops
+    the role after commit; the request then becomes revoked and the requester is notified.
+    Raises ApplicationError (field ``reason``) without a reason, or when ``actor`` may not
+    revoke it (see :func:`grant_revoke_refusal`).
+    """
+    if not reason.strip():
+        raise ApplicationError("Say why the access is revoked.", {"reason": ["A reason is required to revoke."]})
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("access_request__output_port__data_product").get(pk=grant_id)
+    refusal = grant_revoke_refusal(actor=actor, grant=grant)
+    if refusal:
+        raise ApplicationError(refusal)
+    _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=reason.strip())
+    from ..tasks import grant_revoke_task
+
+    actor_id, reason = actor.pk, reason.strip()
+    transaction.on_commit(lambda: grant_revoke_task.delay(grant_id, reason=reason, actor_id=actor_id))
+    return grant
+
+
+def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool = False) -> Grant:
+    """Take a grant back on the platform; the request becomes revoked (or expired). Idempotent.
+
+    Raises TransientPlatformError (for the task to retry) when the platform is unreachable.
+    """
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
+        if grant.status == GrantStatus.REVOKED:
+            return grant
+        _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=reason)
+        spec = _spec(grant)
+    started = time.monotonic()
+    try:
+        result = get_grant_adapter(grant.platform).revoke(spec)
+    except PlatformGrantError as exc:
+        _record_attempt(grant, GrantAction.REVOKE, started, error=str(exc))
+        raise
+    _record_attempt(grant, GrantAction.REVOKE, started, summary=result.summary)
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().get(pk=grant_id)
+        _grant_transition(grant, GrantStatus.REVOKED, actor=actor, reason=reason, revoked_at=timezone.now())
+        access_request = _locked(grant.access_request_id)
+        target = S.EXPIRED if expired else S.REVOKED
+        if target in ACCESS_REQUEST_TRANSITIONS[access_request.status]:
+            _transition(access_request, target, actor=actor, action=f"access_request.{target}", message=reason)
+            request_id = access_request.pk
+            transaction.on_commit(lambda: _notify_requester(request_id, target))
+    return grant
+
+
+def grant_expire_due(*, now=None) -> list[int]:
+    """Ids of active grants whose end date has passed (to revoke as expired)."""
+    now = now or timezone.now()
+    return list(Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:500])
+
+
+def grant_pending_stuck(*, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
+    """Ids of grants still pending (or applying) a while after approval: the apply task was lost
+    (broker down at commit, worker killed) or waits for a login. Re-enqueued by beat."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Grant.objects.filter(status__in=[GrantStatus.PENDING, GrantStatus.APPLYING], updated_at__lte=cutoff)
+        .values_list("pk", flat=True)[:500]
+    )

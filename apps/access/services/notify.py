@@ -1,0 +1,156 @@
+"""Notifications and webhooks about access requests and grants (apps.notifications)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.choices import STEWARDS_GROUP
+from apps.accounts.models import User
+from apps.accounts.selectors import team_approvers
+from apps.notifications.choices import Verb, WebhookEvent
+from apps.notifications.services import notify, webhook_publish
+
+from ..choices import (
+    ApprovalStepKind,
+    GrantStatus,
+)
+from ..models import (
+    AccessRequest,
+    ApprovalStep,
+    ApproverDelegation,
+    Grant,
+)
+from ._base import _current_step, _jsonable
+
+
+def _payload(access_request: AccessRequest, **extra) -> dict:
+    """The webhook body's ``data`` for a request event (no secrets, no credentials)."""
+    product = access_request.output_port.data_product
+    grant = Grant.objects.filter(access_request=access_request).first()
+    return {
+        "access_request": {
+            "id": access_request.pk, "status": access_request.status, "requester": access_request.requester.username,
+            "on_behalf_of_team": access_request.on_behalf_of_team.slug if access_request.on_behalf_of_team else None,
+            "purpose": access_request.purpose,
+            "purpose_category": access_request.purpose_category.slug if access_request.purpose_category else None,
+            "expires_at": _jsonable(access_request.expires_at), "columns": access_request.columns,
+            "extends": access_request.extends_id, "policy": str(access_request.policy or ""),
+            "decided_by": access_request.decided_by.username if access_request.decided_by else None,
+            "decision_comment": access_request.decision_comment,
+        },
+        "data_product": {"slug": product.slug, "name": product.name, "classification": product.classification,
+                         "domain": product.domain.slug, "owner_team": product.owner_team.slug},
+        "output_port": {"id": access_request.output_port_id, "name": access_request.output_port.name,
+                        "location": access_request.output_port.location},
+        "grant": {"id": grant.pk, "status": grant.status, "expires_at": _jsonable(grant.expires_at)} if grant else None,
+        **extra,
+    }
+
+
+def _load(access_request_id: int) -> AccessRequest:
+    return AccessRequest.objects.select_related(
+        "output_port__data_product__domain", "output_port__data_product__owner_team", "output_port__platform",
+        "requester", "on_behalf_of_team", "purpose_category", "policy", "decided_by",
+    ).get(pk=access_request_id)
+
+
+def step_approvers(*, step: ApprovalStep) -> list:
+    """People who may decide ``step`` now: by role, plus the delegates of those away."""
+    access_request = step.access_request
+    if step.kind == ApprovalStepKind.STEWARD:
+        people = list(User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True).distinct())
+    elif step.kind == ApprovalStepKind.OWNER:
+        people = list(team_approvers(team=access_request.output_port.data_product.owner_team))
+    else:
+        people = list(step.named_users.filter(is_active=True))
+        if step.team_id:
+            people += list(team_approvers(team=step.team))
+    now = timezone.now()
+    delegates = [d.delegate for d in ApproverDelegation.objects.filter(
+        delegator__in=[p.pk for p in people], starts__lte=now, ends__gt=now).select_related("delegate")]
+    return [p for p in people + delegates if p.pk != access_request.requester_id]
+
+
+def _notify_approvers(access_request_id: int, *, verb: str = "", dedupe: str = "") -> None:
+    """Tell the current step's approvers (and their delegates) that a request waits for them."""
+    access_request = _load(access_request_id)
+    step = _current_step(access_request)
+    if step is None:
+        return
+    product = access_request.output_port.data_product
+    verb = verb or Verb.DECISION_NEEDED
+    prefix = "Reminder: " if verb == Verb.REMINDER else ""
+    notify(
+        recipients=step_approvers(step=step), verb=verb, obj=access_request,
+        subject=f"{prefix}Access request #{access_request.pk} for {product.name} waits for your decision",
+        message=(f"{access_request.requester} asks to read {access_request.output_port} "
+                 f"({product.get_classification_display()}). Purpose: {access_request.purpose}. Step {step.order}: {step.label}."),
+        url=reverse("access:request_detail", args=[access_request.pk]),
+        dedupe_key=dedupe or f"decide:{step.pk}",
+    )
+    if verb == Verb.REMINDER:
+        webhook_publish(event=WebhookEvent.REQUEST_REMINDER, payload=_payload(access_request, step=step.as_dict()),
+                        dedupe_key=dedupe)
+    else:
+        webhook_publish(event=WebhookEvent.REQUEST_SUBMITTED, payload=_payload(access_request, step=step.as_dict()),
+                        dedupe_key=f"access_request:{access_request.pk}:step:{step.order}")
+
+
+_REQUESTER_EVENTS = {
+    # event: (verb, webhook event, wording)
+    "approved": (Verb.DECIDED, WebhookEvent.REQUEST_APPROVED, "was approved"),
+    "rejected": (Verb.DECIDED, WebhookEvent.REQUEST_REJECTED, "was rejected"),
+    "cancelled": (None, WebhookEvent.REQUEST_CANCELLED, "was cancelled"),
+    "active": (Verb.GRANT_ACTIVE, WebhookEvent.GRANT_ACTIVE, "is active: you can read the data now"),
+    "revoked": (Verb.GRANT_REVOKED, WebhookEvent.GRANT_REVOKED, "was revoked"),
+    "expired": (Verb.GRANT_REVOKED, WebhookEvent.GRANT_REVOKED, "has expired"),
+    "failed": (Verb.GRANT_FAILED, WebhookEvent.GRANT_FAILED, "could not be granted on the platform"),
+}
+
+
+def _notify_requester(access_request_id: int, event: str) -> None:
+    """Tell the requester (in-app and email) and the webhooks about ``event`` of their request:
+    approved, rejected, cancelled, active, revoked, expired or failed. Idempotent per event."""
+    access_request = _load(access_request_id)
+    verb, webhook_event, wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
+    key = f"access_request:{access_request.pk}:{event}"
+    if verb is not None:
+        comment = f" Comment: {access_request.decision_comment}" if access_request.decision_comment and event in ("approved", "rejected") else ""
+        notify(
+            recipients=[access_request.requester], verb=verb, obj=access_request,
+            subject=f"Your access request #{access_request.pk} {wording}",
+            message=f"Your access to {access_request.output_port} (request #{access_request.pk}) {wording}.{comment}",
+            url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
+        )
+    if webhook_event is not None:
+        webhook_publish(event=webhook_event, payload=_payload(access_request, event=event), dedupe_key=key)
+
+
+def access_requests_notify(*, access_request_ids: list[int], event: str) -> None:
+    """Tell each requester that their request became ``event`` (the requester notification hook)."""
+    for access_request_id in access_request_ids:
+        _notify_requester(access_request_id, event)
+
+
+def grant_expiring_notify(*, now=None, within: timedelta = timedelta(days=7)) -> int:
+    """Tell consumers whose active grant ends within ``within`` (default 7 days). Once per grant
+    and end date (an extension re-arms it). Returns how many consumers were told."""
+    now = now or timezone.now()
+    told = 0
+    grants = (Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__gt=now, expires_at__lte=now + within)
+              .select_related("access_request").order_by("expires_at")[:500])
+    for grant in grants:
+        access_request = _load(grant.access_request_id)
+        key = f"grant:{grant.pk}:expiring:{grant.expires_at:%Y-%m-%d}"
+        created = notify(
+            recipients=[access_request.requester], verb=Verb.GRANT_EXPIRING, obj=access_request,
+            subject=f"Your access to {access_request.output_port.data_product.name} ends on {grant.expires_at:%Y-%m-%d}",
+            message=(f"Your access to {access_request.output_port} ends on {grant.expires_at:%Y-%m-%d}. "
+                     "Ask for an extension from the request page if you still need it."),
+            url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
+        )
+        webhook_publish(event=WebhookEvent.GRANT_EXPIRING, payload=_payload(access_request), dedupe_key=key)
+        told += len(created)
+    return told
