@@ -133,7 +133,7 @@ def build_portal(n_products: int, n_users: int) -> None:
     from apps.catalog.models import DataContract
     from apps.catalog.services import data_product_create, domain_create, output_port_create
     from apps.platforms.models import Platform, PlatformIdentity
-    from apps.platforms.services import platform_sync
+    from apps.sync.services import platform_sync
     from apps.search.indexing import index_products
 
     rnd = random.Random(13)
