@@ -337,7 +337,6 @@ def profile_pages(data: dict, repeat: int) -> None:
     home, in this process through Django's test client (the whole middleware stack, no HTTP)."""
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from pyinstrument import Profiler
 
     client = Client()
@@ -348,7 +347,13 @@ def profile_pages(data: dict, repeat: int) -> None:
     for name, path in pages.items():
         for _ in range(3):
             assert client.get(path).status_code == 200, path
-        with CaptureQueriesContext(connection) as queries:
+        queries: list[str] = []
+
+        def record(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
             client.get(path)
         profiler = Profiler(interval=0.0002)
         started = time.perf_counter()
@@ -357,9 +362,9 @@ def profile_pages(data: dict, repeat: int) -> None:
             client.get(path)
         profiler.stop()
         ms = (time.perf_counter() - started) * 1000 / repeat
-        print(f"\n=== {name} ({path}): {ms:.1f} ms per request in-process, {len(queries.captured_queries)} queries")
-        for q in queries.captured_queries:
-            print(f"    {q['time']}s  {q['sql'][:160]}")
+        print(f"\n=== {name} ({path}): {ms:.1f} ms per request in-process, {len(queries)} queries")
+        for q in queries:
+            print(f"    {q[:150]}")
         print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False))
 
 
