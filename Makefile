@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # Settings for `make check`: the test settings import without starting any embedded service.
 CHECK_SETTINGS ?= mesh_portal.settings.test
 
-.PHONY: help venv install demo test bench-smoke stop check clean distclean
+.PHONY: help venv install demo lint test test-fast audit bench-smoke stop check clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,8 +42,18 @@ install: $(INSTALL_STAMP) ## Same as venv (quick when pyproject.toml did not cha
 demo: install ## Run the demo: embedded services, migrate, demo data, web on http://127.0.0.1:8000
 	$(VENV_PY) -m mesh_portal.demo_runner
 
-test: install ## Run the test suite (local PostgreSQL, MariaDB and Redis must be up)
+lint: install ## ruff (lint) and import-linter (app layers, selectors never import services)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+
+test: lint ## Lint, then the test suite (local PostgreSQL, MariaDB and Redis must be up)
 	DJANGO_SETTINGS_MODULE=mesh_portal.settings.test $(VENV_PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test-fast: install ## The suite without the slow tests (worker, browser, schemathesis), for the edit-test loop
+	DJANGO_SETTINGS_MODULE=mesh_portal.settings.test $(VENV_PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+
+audit: install ## Known-vulnerability audit of the dependencies (pip-audit; AUDIT_STRICT=1: fail when offline)
+	VENV_PY=$(VENV_PY) bash .ci/audit
 
 # Benchmarks' Redis database for --smoke (grant_latency flushes it): not the tests' (13) nor the demo's.
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14

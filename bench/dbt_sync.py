@@ -146,8 +146,8 @@ def _generated(models: int) -> dict[str, float]:
     from django.db import transaction
     from django.utils import timezone
 
-    from apps.sync.connectors import DiscoveredAsset, DiscoveredColumn
     from apps.platforms.models import Platform
+    from apps.sync.connectors import DiscoveredAsset, DiscoveredColumn
     from apps.sync.services import catalog_apply
 
     Platform.objects.filter(slug__startswith="bench-gen").delete()

@@ -375,12 +375,11 @@ def explain() -> None:
     """EXPLAIN ANALYZE of the statements behind a search, the matches, a typo and autocomplete."""
     from django.db import connection
 
+    from apps.accounts.models import User
+    from apps.catalog.selectors import data_product_own_ids
     from apps.search.backends import postgres as pg
     from apps.search.query import parse
     from apps.search.types import SearchParams, Visibility
-
-    from apps.catalog.selectors import data_product_own_ids
-    from apps.accounts.models import User
 
     visibility = Visibility(own_product_ids=tuple(data_product_own_ids(user=User.objects.get(username=BENCH_USER))))
     backend = pg.PostgresBackend()

@@ -195,8 +195,8 @@ def _timed_sync(platform, label: str) -> tuple[float, object]:
 def bench(dbname: str, schemas: list[str]) -> str:
     """Run the three syncs on ``dbname``; returns the summary line."""
     from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column
-    from apps.sync.connectors import get_connector
     from apps.platforms.models import Platform
+    from apps.sync.connectors import get_connector
 
     info = psycopg.conninfo.conninfo_to_dict(_conninfo(dbname))
     Platform.objects.filter(slug=f"bench-{dbname}".replace("_", "-")).delete()

@@ -13,6 +13,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Webhook deliveries whose Celery retry was lost (worker or broker restart) are re-enqueued.
+    "notifications-webhooks-retry-due": {
+        "task": "apps.notifications.tasks.webhook_retry_due_task",
+        "schedule": 300.0,
+    },
     # Each platform has its own sync interval; this sweep enqueues the ones that are due.
     "sync-due": {
         "task": "apps.sync.tasks.platform_sync_due_task",
@@ -39,6 +44,12 @@ app.conf.beat_schedule = {
         "task": "apps.access.tasks.grant_sweep_pending_task",
         "schedule": 60.0,
     },
+    # Grants stuck in revoking (the broker was down when the revocation was committed, or the
+    # worker died) are revoked again: a committed revocation always reaches the platform.
+    "access-grants-sweep-revoking": {
+        "task": "apps.access.tasks.grant_sweep_revoking_task",
+        "schedule": 60.0,
+    },
     # Access requests pending longer than their policy's SLA: remind approvers, then escalate.
     "access-requests-remind": {
         "task": "apps.access.tasks.access_request_remind_task",
@@ -48,5 +59,15 @@ app.conf.beat_schedule = {
     "access-grants-expiring-notify": {
         "task": "apps.access.tasks.grant_expiring_notify_task",
         "schedule": 60 * 60.0,
+    },
+    # Insights: yesterday's KPI snapshot (trend lines read these; today is computed live).
+    "insights-kpi-snapshot": {
+        "task": "apps.insights.tasks.kpi_snapshot_daily_task",
+        "schedule": 60 * 60.0,
+    },
+    # Insights: fact rows older than INSIGHTS_RETENTION_DAYS are deleted.
+    "insights-events-prune": {
+        "task": "apps.insights.tasks.usage_events_prune_task",
+        "schedule": 24 * 60 * 60.0,
     },
 }

@@ -169,7 +169,6 @@ def _run_processes() -> int:
     manager.add_process("worker", f"{py} -m celery -A mesh_portal worker -l info --concurrency 2", env=env, cwd=str(BASE_DIR))
     manager.add_process("beat", f"{py} -m celery -A mesh_portal beat -l info -s {beat_schedule}", env=env, cwd=str(BASE_DIR))
 
-    stop_signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     requested = []
 
     def _on_hangup(signum, frame):  # honcho itself handles SIGINT and SIGTERM
@@ -213,6 +212,7 @@ def main() -> int:
         services.start()
         _manage("migrate", "--noinput")
         logins = _manage("demo_load", capture=True)
+        _manage("demo_history", capture=True)  # six months of simulated activity, first start only
         print(RULE)
         print(f"  Mesh Portal demo: {URL}")
         for line in logins:

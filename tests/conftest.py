@@ -84,3 +84,16 @@ def pytest_terminal_summary(terminalreporter, config):
         f"schemathesis: {sum(d['cases'] for d in data)} generated requests over "
         f"{max(d['operations'] for d in data)}+ operations"
     )
+
+
+# Test modules that start a Celery worker, drive a browser or generate API requests from the
+# OpenAPI schema: marked ``slow`` so ``make test-fast`` (-m "not slow") skips them; CI runs all.
+SLOW_MODULE_PREFIXES = ("test_worker_", "test_browser_", "test_schemathesis")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        if item.path.name.startswith(SLOW_MODULE_PREFIXES):
+            item.add_marker(pytest.mark.slow)

@@ -1,10 +1,19 @@
 from django.contrib import admin
-
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
-from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, GrantAttempt, GrantDrift, Purpose
+from .models import (
+    AccessPolicy,
+    AccessRequest,
+    ApprovalStep,
+    ApproverDelegation,
+    AuditEvent,
+    Grant,
+    GrantAttempt,
+    GrantDrift,
+    Purpose,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

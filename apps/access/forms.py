@@ -94,6 +94,9 @@ class AccessRequestForm(DurationMixin, ServiceErrorsMixin, forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text="Optional: only these columns. Leave empty for every column.",
     )
+    use_case = forms.CharField(max_length=200, required=False, label="Use case (optional)",
+                               help_text="What the data is for in the use case register: an existing use case's "
+                                         "name attaches the request to it, a new name records a planned one.")
     accept_terms = forms.BooleanField(required=False, label="I accept the data product's terms of use")
 
     def __init__(self, *args, product, user, **kwargs):
@@ -152,7 +155,7 @@ class AccessPolicyForm(ServiceErrorsMixin, forms.Form):
 
     auto_approve = forms.ChoiceField(choices=AutoApprove.choices)
     approval_steps = forms.MultipleChoiceField(
-        choices=[(k, l) for k, l in ApprovalStepKind.choices if k != ApprovalStepKind.NAMED], required=False,
+        choices=[(k, label) for k, label in ApprovalStepKind.choices if k != ApprovalStepKind.NAMED], required=False,
         widget=forms.CheckboxSelectMultiple, help_text="Owner first, then steward. Data contract approvers replace the owner step.",
     )
     max_duration_days = forms.IntegerField(min_value=1, required=False, help_text="Empty: no maximum.")

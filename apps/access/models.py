@@ -231,9 +231,24 @@ class Grant(TimeStampedModel):
     verified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the platform last showed exactly these privileges (apply or reconcile).",
     )
+    # A revocation, once committed, must reach the platform: these survive a lost task, a broker
+    # outage or a failed attempt, so the sweep, the reconcile loop and an operator's retry all
+    # know the grant must not exist (and why, and whether it ended as an expiry).
+    revoke_requested_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="When the revocation (or expiry) was decided; set means the access must not exist.",
+    )
+    revoke_reason = models.TextField(blank=True, help_text="Why the access was revoked (the consumer is told).")
+    revoke_expired = models.BooleanField(default=False, help_text="The revocation is the end of the access period.")
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def revocation_failed(self) -> bool:
+        """A revocation gave up: the grant is failed although its access must not exist, so the
+        platform may still give the consumer access until an operator retries."""
+        return self.status == GrantStatus.FAILED and self.revoke_requested_at is not None
 
     def __str__(self) -> str:
         return f"Grant #{self.pk} {self.role_name or '(no role yet)'} → {self.principal or '?'} ({self.status})"
@@ -253,6 +268,9 @@ class GrantAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} of grant #{self.grant_id} at {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
 class GrantDrift(models.Model):
@@ -308,7 +326,7 @@ class AuditEvent(models.Model):
         subject = {"access_request": "request"}.get(subject, subject)
         return f"{subject} {verb.replace('_', ' ')}".strip()
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, **kwargs):  # noqa: DJ012  (append-only guards kept beside each other)
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)

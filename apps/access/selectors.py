@@ -16,7 +16,16 @@ from apps.accounts.models import TeamMembership
 from apps.catalog.models import DataProduct
 
 from .choices import AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus, GrantStatus
-from .models import AccessPolicy, AccessRequest, ApprovalStep, ApproverDelegation, AuditEvent, Grant, GrantDrift, Purpose
+from .models import (
+    AccessPolicy,
+    AccessRequest,
+    ApprovalStep,
+    ApproverDelegation,
+    AuditEvent,
+    Grant,
+    GrantDrift,
+    Purpose,
+)
 
 _APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
 
@@ -43,6 +52,17 @@ def delegators_of(*, user, at=None) -> list:
 
 def is_steward(user) -> bool:
     return bool(user.is_authenticated and user.is_steward)
+
+
+def may_see_purpose(user, access_request: AccessRequest) -> bool:
+    """Whether ``user`` may read the stated purpose of ``access_request``: its requester, the
+    owners of the requested product (``catalog.change_dataproduct`` on it), stewards and
+    superusers. Everyone else sees that the grant exists, not why it was asked for."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or is_steward(user) or access_request.requester_id == user.pk:
+        return True
+    return user.has_perm("catalog.change_dataproduct", access_request.output_port.data_product)
 
 
 def _sees_all(user) -> bool:
@@ -266,8 +286,9 @@ def kpi_summary() -> dict:
 
 def audit_event_list(*, user, filters=None) -> QuerySet[AuditEvent]:
     """The whole audit trail for stewards (``Http404`` for anyone else), newest first, narrowed
-    by ``filters`` (a query dict for :class:`apps.access.filters.AuditEventFilter`; invalid
-    values are ignored)."""
+    by ``filters`` (a query dict for :class:`apps.access.filters.AuditEventFilter`). Raises
+    ``django.core.exceptions.ValidationError`` (``{field: [message]}``) when a filter value is
+    invalid: never the unfiltered trail."""
     from .filters import AuditEventFilter
 
     if not is_steward(user):
@@ -276,7 +297,11 @@ def audit_event_list(*, user, filters=None) -> QuerySet[AuditEvent]:
     if not filters:
         return events
     filterset = AuditEventFilter(filters, queryset=events)
-    return filterset.qs if filterset.is_valid() else events
+    if not filterset.is_valid():
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({field: list(errors) for field, errors in filterset.errors.items()})
+    return filterset.qs
 
 
 def access_policy_list(*, user) -> QuerySet[AccessPolicy]:

@@ -7,7 +7,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from apps.access.enforcement import TransientPlatformError
+from apps.access.enforcement import PlatformGrantError, TransientPlatformError
+from apps.core.tasks import enqueue
 
 from . import services
 
@@ -30,24 +31,45 @@ def grant_apply_task(self, grant_id: int, takeover: bool = False) -> None:
 
 
 @shared_task(
-    acks_late=True, time_limit=120, soft_time_limit=100, autoretry_for=(TransientPlatformError,), retry_backoff=2,
-    retry_backoff_max=300, retry_jitter=True, max_retries=8,
+    bind=True, acks_late=True, time_limit=120, soft_time_limit=100, autoretry_for=(TransientPlatformError,),
+    retry_backoff=2, retry_backoff_max=300, retry_jitter=True, max_retries=8,
 )
-def grant_revoke_task(grant_id: int, reason: str = "", expired: bool = False, actor_id: int | None = None) -> None:
+def grant_revoke_task(self, grant_id: int, reason: str = "", expired: bool = False, actor_id: int | None = None) -> None:
+    """Revoke on the platform; transient errors retry with backoff, and when the retries are
+    exhausted (or the platform refuses) the grant ends failed with an alert (never silently)."""
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    services.grant_revoke(grant_id=grant_id, reason=reason, expired=expired, actor=actor)
+    try:
+        services.grant_revoke(grant_id=grant_id, reason=reason, expired=expired, actor=actor)
+    except TransientPlatformError as exc:
+        if self.request.retries >= self.max_retries:
+            services.grant_revoke_give_up(grant_id=grant_id, error=f"Gave up after {self.max_retries} retries: {exc}")
+            return
+        raise
+    except PlatformGrantError as exc:
+        services.grant_revoke_give_up(grant_id=grant_id, error=str(exc))
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def grant_expire_due_task() -> None:
+    """Beat: grants whose end date passed become revoking (recorded first), then are revoked."""
     for grant_id in services.grant_expire_due():
-        grant_revoke_task.delay(grant_id, reason="The access period ended.", expired=True)
+        enqueue(grant_revoke_task, grant_id)
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def grant_sweep_pending_task(older_than_s: float = 30) -> None:
+    """Beat: re-enqueue grants stuck in pending/applying (their apply task was lost)."""
     for grant_id in services.grant_pending_stuck(older_than=timedelta(seconds=older_than_s)):
-        grant_apply_task.delay(grant_id, takeover=True)
+        enqueue(grant_apply_task, grant_id, takeover=True)
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def grant_sweep_revoking_task(older_than_s: float | None = None) -> None:
+    """Beat: re-enqueue grants stuck in revoking (their revoke task was lost, e.g. the broker was
+    down when the revocation was committed). A committed revocation always reaches the platform."""
+    older_than = services.REVOKING_STALE_AFTER if older_than_s is None else timedelta(seconds=older_than_s)
+    for grant_id in services.grant_revoking_stuck(older_than=older_than):
+        enqueue(grant_revoke_task, grant_id)
 
 
 @shared_task(
@@ -62,7 +84,7 @@ def platform_reconcile_task(platform_id: int) -> None:
 def platform_reconcile_due_task() -> None:
     """Beat: one reconcile task per platform that has active grants."""
     for platform_id in services.platform_ids_to_reconcile():
-        platform_reconcile_task.delay(platform_id)
+        enqueue(platform_reconcile_task, platform_id)
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)

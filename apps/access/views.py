@@ -7,8 +7,9 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST
 from apps.catalog.choices import Classification
 from apps.catalog.selectors import data_product_get
 from apps.core.exceptions import ApplicationError
+from apps.insights.services import use_case_attach
 
 from . import selectors, services
 from .filters import AuditEventFilter
@@ -27,6 +29,7 @@ from .forms import (
     ExtensionForm,
     PurposeForm,
 )
+from .models import AuditEvent
 
 
 @login_required
@@ -52,6 +55,7 @@ def access_request_create(request, slug: str):
         except ApplicationError as error:
             form.add_application_error(error)
         else:
+            use_case_attach(actor=request.user, access_request=access_request, name=data.get("use_case", ""))
             if access_request.status == "pending_approval":
                 messages.success(request, "Your request was sent to the approvers.")
             else:
@@ -275,13 +279,21 @@ def purpose_edit(request, pk: int):
 
 
 def _audit_events(request):
-    events = selectors.audit_event_list(user=request.user, filters=request.GET)
-    return AuditEventFilter(request.GET or None).form, events
+    """(filter form, events); events is ``None`` when a filter value is invalid (the form shows why)."""
+    form = AuditEventFilter(request.GET or None).form
+    try:
+        events = selectors.audit_event_list(user=request.user, filters=request.GET)
+    except ValidationError:
+        form.is_valid()  # binds the errors to the form's fields
+        return form, None
+    return form, events
 
 
 @login_required
 def audit_list(request):
     form, events = _audit_events(request)
+    if events is None:  # an invalid filter shows its error and no rows, never the unfiltered trail
+        events = AuditEvent.objects.none()
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -296,7 +308,10 @@ class _Echo:
 @login_required
 def audit_export(request):
     """The filtered audit trail as CSV, streamed (never loaded whole into memory)."""
-    _, events = _audit_events(request)
+    form, events = _audit_events(request)
+    if events is None:
+        errors = "; ".join(f"{field}: {' '.join(messages_)}" for field, messages_ in form.errors.items())
+        return HttpResponseBadRequest(f"Invalid filter, nothing exported. {errors}", content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
 
     def rows():
@@ -327,7 +342,7 @@ def grant_revoke(request, pk: int):
         for message in [error.message, *(m for ms in error.extra.values() for m in ms if m != error.message)]:
             messages.error(request, message)
         return redirect("access:request_detail", pk=access_request.pk)
-    messages.success(request, "Access is being revoked; the consumer is notified.")
+    messages.success(request, "Revocation recorded: it is applied on the platform within seconds and retried until it succeeds; the consumer is notified.")
     return redirect("access:request_detail", pk=access_request.pk)
 
 

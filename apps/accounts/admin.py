@@ -41,3 +41,28 @@ class TeamAdmin(admin.ModelAdmin):
             services.team_membership_remove(team=membership.team, user=membership.user)
         for membership in instances:
             services.team_membership_set(team=form.instance, user=membership.user, role=membership.role)
+
+
+# --- API tokens: the admin shows a token's prefix, owner and dates, never the key or its digest -------
+
+from knox.models import AuthToken  # noqa: E402
+
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Users create their tokens on their profile page (the key is shown to them once); admins
+    see which exist and may delete (revoke) them."""
+
+    list_display = ["token_key", "user", "created", "expiry"]
+    fields = readonly_fields = ["token_key", "user", "created", "expiry"]
+    search_fields = ["token_key", "user__username"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

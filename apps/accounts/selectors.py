@@ -50,7 +50,10 @@ def team_can_manage(*, user, team: Team) -> bool:
 
 
 def api_token_for(*, user):
-    """``user``'s API token (``rest_framework.authtoken``), or None."""
-    from rest_framework.authtoken.models import Token
+    """``user``'s newest API token (``knox.models.AuthToken``: ``token_key`` prefix, ``created``,
+    ``expiry``; never the key itself), or None."""
+    from django.db.models import Q
+    from django.utils import timezone
+    from knox.models import AuthToken
 
-    return Token.objects.filter(user=user).first()
+    return AuthToken.objects.filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()), user=user).order_by("-created").first()

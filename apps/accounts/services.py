@@ -56,18 +56,23 @@ def _sync_groups(*, team: Team, user: User, role: str | None) -> None:
 
 
 @transaction.atomic
-def api_token_create(*, user: User):
+def api_token_create(*, user: User) -> tuple[object, str]:
     """Create ``user``'s API token, replacing any previous one (which stops working at once).
-    Returns the ``Token``; its ``key`` is shown once, on creation."""
-    from rest_framework.authtoken.models import Token
 
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
+    Returns ``(auth_token, key)``: ``auth_token`` is the stored ``knox.models.AuthToken`` (only a
+    digest of the key and its 15-character prefix ``token_key`` are kept, with ``created`` and
+    ``expiry``, ``API_TOKEN_TTL_DAYS`` ahead); ``key`` is the secret, to show once and never store.
+    """
+    from knox.models import AuthToken
+
+    with transaction.atomic():
+        AuthToken.objects.filter(user=user).delete()
+        return AuthToken.objects.create(user=user)
 
 
 def api_token_revoke(*, user: User) -> bool:
-    """Delete ``user``'s API token; True when there was one."""
-    from rest_framework.authtoken.models import Token
+    """Delete ``user``'s API tokens; True when there was one."""
+    from knox.models import AuthToken
 
-    deleted, _ = Token.objects.filter(user=user).delete()
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
     return bool(deleted)

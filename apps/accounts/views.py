@@ -26,9 +26,9 @@ def profile(request):
 @login_required
 @require_POST
 def token_create(request):
-    token = services.api_token_create(user=request.user)
+    _, key = services.api_token_create(user=request.user)
     # Shown once, on the next page load, then forgotten.
-    request.session["new_api_token"] = token.key
+    request.session["new_api_token"] = key
     messages.success(request, "New API token created. Copy it now: it is shown only once.")
     return redirect("accounts:profile")
 

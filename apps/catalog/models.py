@@ -102,6 +102,10 @@ class Asset(TimeStampedModel):
     kind = models.CharField(max_length=24, choices=AssetKind.choices, default=AssetKind.TABLE)
     description = models.TextField(blank=True)
     row_count_estimate = models.BigIntegerField(null=True, blank=True)
+    size_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="Storage on the platform, read by the sync (PostgreSQL pg_total_relation_size, "
+                                         "MariaDB data_length + index_length); platform cost KPIs use it.",
+    )
     last_analyzed_at = models.DateTimeField(
         null=True, blank=True,
         help_text="When the platform last refreshed the statistics: PostgreSQL's last (auto)analyze, "

@@ -193,7 +193,7 @@ def data_product_lineage(*, product: DataProduct, max_depth: int = 6) -> Product
     own = {a.pk for a in assets}
     lineage = ProductLineage(assets=assets)
     edges: dict[int, AssetRelation] = {}
-    for direction, out, near, far in (("upstream", lineage.upstream, "target_id", "source"),
+    for _direction, out, near, far in (("upstream", lineage.upstream, "target_id", "source"),
                                       ("downstream", lineage.downstream, "source_id", "target")):
         seen = set(own)
         frontier = set(own)
@@ -298,6 +298,20 @@ def data_product_can_create(*, user, owner_team) -> bool:
     if user.has_perm("catalog.add_dataproduct"):
         return True
     return owner_team.memberships.filter(user=user, role=TeamRole.OWNER).exists()
+
+
+def data_contract_can_publish(*, user) -> bool:
+    """Whether ``user`` may publish data contracts at all (checked before the contract is parsed):
+    an owner of some team (who may create its products or change them), or someone with the
+    global ``catalog.add_dataproduct`` / ``catalog.change_dataproduct`` permission."""
+    from apps.accounts.choices import TeamRole
+    from apps.accounts.models import TeamMembership as Membership
+
+    if not user.is_authenticated:
+        return False
+    if user.has_perm("catalog.add_dataproduct") or user.has_perm("catalog.change_dataproduct"):
+        return True
+    return Membership.objects.filter(user=user, role=TeamRole.OWNER).exists()
 
 
 def data_product_get_for_change(*, user, slug: str) -> DataProduct:

@@ -157,16 +157,15 @@ _SERVER_KINDS = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": 
 
 def _parse_contract(text: str):
     """YAML text → (validated ODCS model, plain dict). Raises ApplicationError with field errors."""
-    import yaml
     from open_data_contract_standard.model import OpenDataContractStandard
     from pydantic import ValidationError as PydanticValidationError
 
+    from apps.core.parsing import InputLimitError, contract_limits, safe_load_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ApplicationError("The contract is not valid YAML.", {"contract": [f"Not valid YAML{where}."]}) from None
+        data = safe_load_yaml(text, field="contract", what="contract", **contract_limits())
+    except InputLimitError as exc:
+        raise ApplicationError(f"The contract was refused: {exc.message}", exc.extra) from None
     if not isinstance(data, dict):
         raise ApplicationError("The contract must be a YAML mapping.", {"contract": ["Expected a mapping at the top level."]})
     try:

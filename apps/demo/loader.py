@@ -121,7 +121,7 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
     if enqueue_sync:
         from apps.sync.tasks import platform_sync_task
 
-        transaction.on_commit(lambda: platform_sync_task.delay(platform.pk))
+        transaction.on_commit(lambda: platform_sync_task.delay(platform.pk), robust=True)
     result.products.append(_jaffle_shop_demo(conninfo=conninfo, enqueue_sync=enqueue_sync))
     return result
 
@@ -219,8 +219,8 @@ def _identities(platform: Platform, users: dict[str, User], conninfo: str) -> No
 
 
 def logins_table() -> str:
-    lines = ["", "Demo logins (password for all: %s)" % DEMO_PASSWORD, ""]
-    for username, first, last, title, team_slug, _ in USERS:
+    lines = ["", f"Demo logins (password for all: {DEMO_PASSWORD})", ""]
+    for username, _first, _last, title, _team_slug, _ in USERS:
         lines.append(f"  {username:<7} {title}")
     lines += ["", "Warehouse logins for consumers: demo_<username> with the same password.", ""]
     return "\n".join(lines)
@@ -296,8 +296,8 @@ def _jaffle_shop_demo(*, conninfo: str, enqueue_sync: bool) -> DataProduct:
 
         # The warehouse first, so the dbt sync finds its tables (a later scheduled run would anyway).
         dbt_platform_id = Platform.objects.get(slug=JAFFLE_DBT_SLUG).pk
-        transaction.on_commit(lambda: platform_sync_task.delay(warehouse.pk))
-        transaction.on_commit(lambda: platform_sync_task.apply_async((dbt_platform_id,), countdown=10))
+        transaction.on_commit(lambda: platform_sync_task.delay(warehouse.pk), robust=True)
+        transaction.on_commit(lambda: platform_sync_task.apply_async((dbt_platform_id,), countdown=10), robust=True)
     return product
 
 

@@ -15,3 +15,37 @@ class UsageEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+from .models import KpiTarget, PlatformCostRate, UseCase  # noqa: E402
+from .services import platform_cost_rate_set  # noqa: E402
+
+
+@admin.register(PlatformCostRate)
+class PlatformCostRateAdmin(admin.ModelAdmin):
+    """Platform admins set what storage on their platform costs (audited through the service)."""
+
+    list_display = ["platform", "per_gb_month", "fixed_monthly", "currency"]
+
+    def save_model(self, request, obj, form, change):
+        saved = platform_cost_rate_set(actor=request.user, platform=obj.platform, per_gb_month=obj.per_gb_month,
+                                       fixed_monthly=obj.fixed_monthly, currency=obj.currency)
+        obj.pk = saved.pk
+
+
+@admin.register(UseCase)
+class UseCaseAdmin(admin.ModelAdmin):
+    list_display = ["name", "consuming_team", "status", "estimated_annual_value", "currency"]
+    list_filter = ["status"]
+    search_fields = ["name"]
+    filter_horizontal = ["data_products"]
+    raw_id_fields = ["access_requests"]
+
+
+@admin.register(KpiTarget)
+class KpiTargetAdmin(admin.ModelAdmin):
+    list_display = ["kpi", "domain", "direction", "value", "start", "end", "created_by"]
+    readonly_fields = ["created_by"]
+
+    def has_add_permission(self, request):
+        return False  # stewards set targets on the dashboard (kpi_target_set checks and audits)

@@ -1,6 +1,9 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from apps.core.exceptions import ApplicationError
+
+from . import services
 from .models import Notification, WebhookDelivery, WebhookEndpoint
 
 
@@ -28,11 +31,16 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_secret(self):
         secret = self.cleaned_data.get("secret")
-        if not secret and self.instance.pk:
-            return self.instance.secret
+        if not secret and self.instance.pk and self.instance.secret_encrypted:
+            return None  # keep the stored (encrypted) secret
         if not secret:
             raise forms.ValidationError("A secret is required.")
         return secret
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("secret"):
+            self.instance.secret = self.cleaned_data["secret"]  # stored encrypted (apps.core.crypto)
+        return super().save(commit=commit)
 
 
 class WebhookDeliveryInline(admin.TabularInline):
@@ -53,10 +61,26 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     inlines = [WebhookDeliveryInline]
 
 
+@admin.action(description="Redeliver the selected failed deliveries")
+def redeliver(modeladmin, request, queryset):
+    sent, refused = 0, 0
+    for delivery_id in queryset.values_list("pk", flat=True):
+        try:
+            services.webhook_redeliver(delivery_id=delivery_id, actor=request.user)
+            sent += 1
+        except ApplicationError:
+            refused += 1
+    if sent:
+        modeladmin.message_user(request, f"{sent} delivery(ies) queued again.", messages.SUCCESS)
+    if refused:
+        modeladmin.message_user(request, f"{refused} still pending: left alone.", messages.WARNING)
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "endpoint", "event", "status", "attempts", "status_code", "error"]
+    list_display = ["created_at", "endpoint", "event", "status", "attempts", "status_code", "error", "next_attempt_at"]
     list_filter = ["status", "event", "endpoint"]
+    actions = [redeliver]
 
     def has_add_permission(self, request):
         return False

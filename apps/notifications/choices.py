@@ -12,6 +12,7 @@ class Verb(models.TextChoices):
     GRANT_EXPIRING = "grant_expiring", "Access expiring soon"
     GRANT_REVOKED = "grant_revoked", "Access ended"
     GRANT_FAILED = "grant_failed", "Access could not be granted"
+    PRODUCT_DEMAND = "product_demand", "A new data product is asked for"
 
 
 class WebhookEvent(models.TextChoices):

@@ -46,7 +46,10 @@ class WebhookEndpoint(models.Model):
 
     name = models.CharField(max_length=120)
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=200, help_text="Shared secret for the HMAC signature; never shown again.")
+    secret_encrypted = models.TextField(
+        blank=True, editable=False,
+        help_text="The shared HMAC secret, encrypted (apps.core.crypto: rotating keys); never shown again.",
+    )
     events = ArrayField(
         models.CharField(max_length=40, choices=WebhookEvent.choices), default=list, blank=True,
         help_text="Empty means every event.",
@@ -59,6 +62,20 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def secret(self) -> str:
+        """The shared secret in clear (decrypted on use; raises ``apps.core.crypto.DecryptionError``
+        when no configured key opens it)."""
+        from apps.core import crypto
+
+        return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        from apps.core import crypto
+
+        self.secret_encrypted = crypto.encrypt(value) if value else ""
 
     def wants(self, event: str) -> bool:
         return self.active and (not self.events or event in self.events)
@@ -78,6 +95,10 @@ class WebhookDelivery(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="When a pending delivery is tried again (exponential backoff); the sweep re-enqueues it if lost.",
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -32,7 +33,12 @@ EVENT_ID_HEADER = "X-Mesh-Event-Id"
 
 
 class WebhookTransientError(Exception):
-    """The endpoint did not answer, or answered 5xx/429: worth retrying later."""
+    """The endpoint may accept the delivery later (network error, timeout, 408, 429, 5xx).
+    ``retry_in``: seconds until the next attempt (exponential backoff, see :func:`webhook_retry_delay`)."""
+
+    def __init__(self, message: str, retry_in: float = 0.0):
+        super().__init__(message)
+        self.retry_in = retry_in
 
 
 def notify(*, recipients: Iterable, verb: str, obj=None, subject: str, message: str, url: str = "",
@@ -113,10 +119,23 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
+def webhook_retry_delay(attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt (1-based): ``WEBHOOK_RETRY_BASE_SECONDS``
+    doubled each time, capped at ``WEBHOOK_RETRY_MAX_SECONDS``, plus up to 10 % jitter (so that
+    many deliveries to one recovering endpoint do not all arrive at once)."""
+    import random
+
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    delay = min(base, settings.WEBHOOK_RETRY_MAX_SECONDS)
+    return delay * (1 + random.random() * 0.1)  # noqa: S311 (jitter, not a secret)
+
+
 def webhook_deliver(*, delivery_id: int, final_attempt: bool = False) -> WebhookDelivery:
     """POST one delivery, signed. 2xx → delivered. A 4xx (other than 408/429) fails it for good.
-    A network error, timeout, 408/429 or 5xx raises ``WebhookTransientError`` for the task to
-    retry, unless ``final_attempt`` (then it is marked failed with the error). Idempotent:
+    A network error, timeout, 408/429 or 5xx records ``next_attempt_at`` and raises
+    ``WebhookTransientError`` (with ``retry_in`` seconds) for the task to retry, unless this was
+    attempt ``WEBHOOK_MAX_ATTEMPTS`` or ``final_attempt`` (then it is marked failed with the error;
+    an admin can redeliver it). With the defaults the attempts span about 18 hours. Idempotent:
     a delivered or failed delivery is left alone."""
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     if delivery.status != DeliveryStatus.PENDING:
@@ -146,15 +165,70 @@ def webhook_deliver(*, delivery_id: int, final_attempt: bool = False) -> Webhook
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
         transient = True
+    final_attempt = final_attempt or delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
     delivery.status_code = status_code
     delivery.error = error
+    delivery.next_attempt_at = None
+    retry_in = 0.0
     if not error:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = timezone.now()
     elif not transient or final_attempt:
         delivery.status = DeliveryStatus.FAILED
-    delivery.save(update_fields=["attempts", "last_attempt_at", "status_code", "error", "status", "delivered_at"])
+    else:
+        retry_in = webhook_retry_delay(delivery.attempts)
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+    delivery.save(update_fields=["attempts", "last_attempt_at", "status_code", "error", "status", "delivered_at",
+                                 "next_attempt_at"])
     if error and transient and not final_attempt:
-        logger.info("Webhook delivery %s to %s failed (%s); will retry", delivery.pk, endpoint.name, error)
-        raise WebhookTransientError(error)
+        logger.info("Webhook delivery %s to %s failed (%s); attempt %s, next in %.0f s", delivery.pk, endpoint.name,
+                    error, delivery.attempts, retry_in)
+        raise WebhookTransientError(error, retry_in=retry_in)
+    if delivery.status == DeliveryStatus.FAILED:
+        logger.warning("Webhook delivery %s to %s failed for good after %s attempt(s): %s", delivery.pk,
+                       endpoint.name, delivery.attempts, error)
     return delivery
+
+
+@transaction.atomic
+def webhook_redeliver(*, delivery_id: int, actor) -> WebhookDelivery:
+    """Send a failed (or delivered) delivery again, same event id, with a fresh round of attempts.
+
+    Raises ``ApplicationError`` when it is still pending (it will be tried anyway) and
+    ``WebhookDelivery.DoesNotExist`` when there is no such delivery. The send happens after commit.
+    """
+    from apps.core.exceptions import ApplicationError
+
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+    if delivery.status == DeliveryStatus.PENDING:
+        raise ApplicationError("This delivery is still pending: it will be tried again on its own.",
+                               {"status": ["Only a failed or delivered delivery can be redelivered."]})
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = timezone.now()
+    delivery.delivered_at = None
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
+    logger.info("Webhook delivery %s redelivered by user %s", delivery.pk, getattr(actor, "pk", None))
+    _enqueue_delivery(delivery.pk)
+    return delivery
+
+
+def webhook_retry_due(*, grace_seconds: float = 300.0, limit: int = 500) -> int:
+    """Re-enqueue pending deliveries whose next attempt is more than ``grace_seconds`` overdue
+    (their Celery retry was lost: a worker or broker restart), oldest first, at most ``limit``.
+    Returns how many were enqueued. Idempotent: delivering checks the status first."""
+    from django.db.models import Q
+
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    due = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).filter(
+        Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at__isnull=True, created_at__lte=cutoff),
+    ).order_by("created_at").values_list("pk", flat=True)[:limit])
+    from .tasks import webhook_deliver_task
+
+    for delivery_id in due:
+        try:
+            webhook_deliver_task.delay(delivery_id)
+        except Exception:  # noqa: BLE001 (broker down: the next sweep tries again)
+            logger.exception("Could not enqueue webhook delivery %s", delivery_id)
+            break
+    return len(due)

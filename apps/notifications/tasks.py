@@ -6,10 +6,17 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(
-    bind=True, acks_late=True, time_limit=60, soft_time_limit=50,
-    autoretry_for=(services.WebhookTransientError,), retry_backoff=5, retry_backoff_max=3600, retry_jitter=True,
-    max_retries=6,
-)
+@shared_task(bind=True, acks_late=True, time_limit=60, soft_time_limit=50, max_retries=None)
 def webhook_deliver_task(self, delivery_id: int) -> None:
-    services.webhook_deliver(delivery_id=delivery_id, final_attempt=self.request.retries >= self.max_retries)
+    """One attempt; a transient failure is retried after the service's backoff (``retry_in``).
+    The service counts attempts and fails the delivery after ``WEBHOOK_MAX_ATTEMPTS``."""
+    try:
+        services.webhook_deliver(delivery_id=delivery_id)
+    except services.WebhookTransientError as exc:
+        raise self.retry(exc=exc, countdown=exc.retry_in) from None
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def webhook_retry_due_task() -> int:
+    """Beat: re-enqueue pending deliveries whose retry was lost (see ``webhook_retry_due``)."""
+    return services.webhook_retry_due()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Platform
+from apps.core.parsing import DBT_ARTIFACT_MAX_BYTES as MAX_ARTIFACT_BYTES  # one place for input limits
 
-MAX_ARTIFACT_BYTES = 100 * 1024 * 1024  # a manifest of a few thousand models is tens of MB
+from .models import Platform
 
 
 class DbtArtifactsForm(forms.Form):

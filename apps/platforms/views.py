@@ -13,7 +13,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.exceptions import ApplicationError
-
 from apps.sync import services as sync_services
 from apps.sync.dbt_services import dbt_artifacts_upload
 

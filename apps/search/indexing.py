@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from . import ranking
+
 # Products' assets: the tables/views their output ports expose (the whole schema, or one table).
 _PRODUCT_ASSETS = """
     SELECT DISTINCT op.data_product_id AS product_id, a.id AS asset_id
@@ -85,12 +87,12 @@ _INSERT_TEXTS = f"""
     WHERE (%(all)s OR p.id = ANY(%(ids)s::bigint[]))
 """
 
-# Popularity over the last 30 days: active grants (consumers) weigh most, then access requests,
-# then page views. ``ln(1 + popularity)`` is what ranking uses, so 1,000 views do not drown relevance.
+# Popularity over the last 30 days (the formula is apps/search/ranking.py's): active grants
+# (consumers) weigh most, then access requests, then page views.
 _POPULARITY = """
     UPDATE search_productdocument d
     SET consumer_count = s.consumers, view_count = s.views, request_count = s.requests,
-        popularity = 3 * s.consumers + s.requests + 0.2 * s.views
+        popularity = """ + ranking.popularity_sql(consumers="s.consumers", requests="s.requests", views="s.views") + """
     FROM (
         SELECT doc.product_id,
                coalesce(g.n, 0) AS consumers, coalesce(v.n, 0) AS views, coalesce(r.n, 0) AS requests

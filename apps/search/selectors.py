@@ -14,7 +14,6 @@ from .backends import get_backend
 from .choices import QualitySignal, SearchSort
 from .types import FACETS, Facet, FacetValue, SearchParams, SearchResults, Suggestion, Visibility
 
-
 FACET_VALUES_SHOWN = 12
 
 

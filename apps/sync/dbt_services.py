@@ -47,6 +47,7 @@ from psycopg import sql
 
 from apps.catalog.choices import AssetKind, AssetRelationKind, QualityCheckSource
 from apps.catalog.models import Asset, AssetRelation, Column, QualityCheck
+from apps.core.tasks import enqueue_on_commit
 from apps.platforms.models import DbtArtifactUpload, Platform
 
 from .connectors.base import DiscoveredAsset, DiscoveredColumn
@@ -144,6 +145,7 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
             exact.setdefault((schema, name), pk)
             folded.setdefault((schema.lower(), name.lower()), []).append(pk)
 
+    home_database = target_database or _home_database(project)
     asset_of: dict[str, int] = {}
     placeholders: dict[str, DiscoveredAsset] = {}
     taken: set[tuple[str, str]] = set()
@@ -161,14 +163,17 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
         if pk is not None:
             asset_of[rel.unique_id] = pk
             continue
-        key = (rel.schema, rel.identifier)
+        # A relation outside the home database keeps its database in the placeholder's schema
+        # ("raw.analytics"), so raw.analytics.orders and analytics.orders stay two assets.
+        schema = rel.schema if rel.database.lower() in ("", home_database) else f"{rel.database}.{rel.schema}"
+        key = (schema, rel.identifier)
         if key in taken:
             # Two nodes on one unbuilt relation share its placeholder.
             placeholders[rel.unique_id] = next(p for p in placeholders.values() if p.key == key)
             continue
         taken.add(key)
         placeholders[rel.unique_id] = DiscoveredAsset(
-            schema=rel.schema, name=rel.identifier,
+            schema=schema, name=rel.identifier,
             kind=AssetKind.DBT_MODEL if rel.resource_type == "model" else AssetKind.TABLE,
             description=rel.description,
             columns=tuple(
@@ -178,6 +183,17 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
             ),
         )
     return asset_of, placeholders
+
+
+def _home_database(project: DbtProject) -> str:
+    """The database the project builds into when neither the dbt platform nor a warehouse names
+    it: the one most of its models are in (dbt's target database; ties: alphabetical), else
+    most of its relations'. Lower case; ``""`` for an empty project."""
+    databases = [r.database.lower() for r in project.relations if r.resource_type == "model" and r.database]
+    databases = databases or [r.database.lower() for r in project.relations if r.database]
+    if not databases:
+        return ""
+    return min(set(databases), key=lambda d: (-databases.count(d), d))
 
 
 # -- asset metadata --------------------------------------------------------------------------
@@ -290,7 +306,7 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
         for pk, asset_id, unique_id, *values in stored:
             key = (asset_id, unique_id)
             test = wanted.get(key)
-            current = dict(zip(fields, values))
+            current = dict(zip(fields, values, strict=True))
             if test is None:
                 if current["removed_at"] is None:
                     rows.append({"id": pk, **current, "removed_at": now})
@@ -409,6 +425,6 @@ def dbt_artifacts_upload(
     from .tasks import platform_sync_task
 
     platform_id, actor_id = platform.pk, actor.pk
-    transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
+    enqueue_on_commit(platform_sync_task, platform_id, actor_id)
     logger.info("dbt artifacts uploaded for platform %s by user %s", platform.pk, actor.pk)
     return upload

@@ -23,9 +23,12 @@ from django.utils import timezone
 from apps.catalog.choices import AssetRelationKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column, OutputPort
 from apps.core.exceptions import ApplicationError
-
+from apps.core.tasks import enqueue_on_commit
+from apps.insights.choices import UsageEventKind
+from apps.insights.services import event_record
 from apps.platforms.choices import PlatformKind, SyncPhase, SyncRunStatus
 from apps.platforms.models import Platform, SchemaMapping, SyncRun
+
 from .connectors import ConnectorError, DiscoveredAsset, get_connector
 from .connectors.base import progress_reporter
 
@@ -42,11 +45,11 @@ SYNC_RUN_STALE_AFTER = timedelta(seconds=2 * SYNC_TIME_LIMIT_SECONDS)
 BATCH_SIZE = 1000
 
 _ASSET_SYNCED_FIELDS = [
-    "kind", "description", "row_count_estimate", "last_analyzed_at", "fingerprint", "privileges_fingerprint",
+    "kind", "description", "row_count_estimate", "size_bytes", "last_analyzed_at", "fingerprint", "privileges_fingerprint",
     "last_changed_at", "removed_at",
 ]
 # Refreshed on unchanged assets without counting as a change (no updated_at, no last_changed_at).
-_ASSET_OUTSIDE_FINGERPRINT_FIELDS = ["row_count_estimate", "last_analyzed_at", "privileges_fingerprint"]
+_ASSET_OUTSIDE_FINGERPRINT_FIELDS = ["row_count_estimate", "size_bytes", "last_analyzed_at", "privileges_fingerprint"]
 # A run in progress writes its progress at most this often (seconds): a row update each time.
 PROGRESS_WRITE_INTERVAL = 1.0
 _COLUMN_SYNCED_FIELDS = ["ordinal", "data_type", "description", "nullable", "is_primary_key", "default"]
@@ -128,6 +131,7 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
                 "status", "created_count", "updated_count", "unchanged_count", "removed_count", "finished_at",
                 "phase", "progress_done",
             ])
+            event_record(kind=UsageEventKind.SYNC_RUN, sync_run=run)
     except ConnectorError as exc:
         logger.warning("Sync of platform %s (id %s) failed: %s", platform, platform.pk, exc.message)
         _sync_run_fail(run, exc.message)
@@ -293,6 +297,7 @@ def _sync_run_fail(run: SyncRun, error: str) -> None:
     run.save(update_fields=[
         "status", "error", "finished_at", "created_count", "updated_count", "unchanged_count", "removed_count",
     ])
+    event_record(kind=UsageEventKind.SYNC_RUN, sync_run=run)
 
 
 def _scrub(message: str, platform: Platform) -> str:
@@ -317,7 +322,7 @@ def catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now)
     existing: dict[tuple[str, str], Asset] = {
         (a.schema, a.name): a
         for a in Asset.objects.filter(platform=platform).only(
-            "id", "schema", "name", "fingerprint", "removed_at", "row_count_estimate", "last_analyzed_at",
+            "id", "schema", "name", "fingerprint", "removed_at", "row_count_estimate", "size_bytes", "last_analyzed_at",
             "privileges_fingerprint",
         )
     }
@@ -345,10 +350,12 @@ def catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now)
             counts.unchanged += 1
             if (
                 current.row_count_estimate != item.row_count_estimate
+                or current.size_bytes != item.size_bytes
                 or current.last_analyzed_at != item.last_analyzed_at
                 or current.privileges_fingerprint != privileges_fingerprint
             ):
                 current.row_count_estimate = item.row_count_estimate
+                current.size_bytes = item.size_bytes
                 current.last_analyzed_at = item.last_analyzed_at
                 current.privileges_fingerprint = privileges_fingerprint
                 stats_changed.append(current)
@@ -360,7 +367,7 @@ def catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now)
         counts.changed_keys.add(key)
         to_write.append(Asset(
             platform=platform, schema=item.schema, name=item.name, kind=item.kind,
-            description=item.description, row_count_estimate=item.row_count_estimate,
+            description=item.description, row_count_estimate=item.row_count_estimate, size_bytes=item.size_bytes,
             last_analyzed_at=item.last_analyzed_at, fingerprint=fingerprint,
             privileges_fingerprint=privileges_fingerprint, last_changed_at=now, removed_at=None,
         ))
@@ -421,7 +428,7 @@ def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) 
     upsert the rest by ``(asset, name)`` so a surviving column keeps its id."""
     if not assets:
         return
-    wanted = {(asset.pk, col.name) for asset, item in zip(assets, discovered) for col in item.columns}
+    wanted = {(asset.pk, col.name) for asset, item in zip(assets, discovered, strict=True) for col in item.columns}
     stale = [
         pk
         for chunk in chunks([a.pk for a in assets])
@@ -437,7 +444,7 @@ def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) 
                 description=col.description, nullable=col.nullable, is_primary_key=col.is_primary_key,
                 default=col.default,
             )
-            for asset, item in zip(assets, discovered)
+            for asset, item in zip(assets, discovered, strict=True)
             for col in item.columns
         ],
         batch_size=BATCH_SIZE, update_conflicts=True, unique_fields=["asset", "name"],
@@ -485,4 +492,4 @@ def platform_sync_request(*, platform: Platform, actor: User) -> None:
     from .tasks import platform_sync_task
 
     platform_id, actor_id = platform.pk, actor.pk
-    transaction.on_commit(lambda: platform_sync_task.delay(platform_id, actor_id))
+    enqueue_on_commit(platform_sync_task, platform_id, actor_id)

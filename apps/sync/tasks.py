@@ -10,7 +10,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from apps.core.exceptions import ApplicationError
-
+from apps.core.tasks import enqueue
 from apps.platforms.models import Platform
 
 from .services import SYNC_TIME_LIMIT_SECONDS, platform_sync, platform_sync_due
@@ -39,4 +39,4 @@ def platform_sync_task(platform_id: int, actor_id: int | None = None) -> None:
 def platform_sync_due_task() -> None:
     """Enqueue a sync for each platform that is due (``platform_sync_due``)."""
     for platform_id in platform_sync_due():
-        platform_sync_task.delay(platform_id)
+        enqueue(platform_sync_task, platform_id)

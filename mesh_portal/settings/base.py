@@ -3,9 +3,11 @@
 Everything that differs between deployments comes from environment variables, documented in
 ``.env.example``. ``local``, ``test`` and ``production`` each define ``DATABASES`` and the broker.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -31,7 +33,9 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # hashed, expiring API tokens (apps/accounts/authentication.py)
+    "axes",  # web login lockout after repeated failures
+    "csp",  # Content-Security-Policy header and nonces
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -50,13 +54,20 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 400 for a NUL (%00) in the path or the query string: never a DataError 500.
+    "apps.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy (nonces for inline scripts/styles), then Permissions-Policy.
+    "csp.middleware.CSPMiddleware",
+    "apps.core.middleware.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: answers the lockout page to a locked-out login (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mesh_portal.urls"
@@ -74,6 +85,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.access.context_processors.inbox",
                 "apps.notifications.context_processors.unread",
+                "apps.insights.context_processors.insights_nav",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline <script>/<style>
             ],
         },
     },
@@ -81,6 +94,8 @@ TEMPLATES = [
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username/address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -90,6 +105,45 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Browser security headers ------------------------------------------------------------------
+# Strict Content-Security-Policy: scripts, styles, images, fonts and XHR from our own origin only
+# (assets are vendored under static/); an inline <script> or <style> needs nonce="{{ CSP_NONCE }}";
+# inline event handlers (onclick=...), style="..." attributes and javascript: URLs are refused.
+# Pico CSS draws its icons from data: URIs, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+# Permissions-Policy: the portal uses none of these browser features (apps/core/middleware.py).
+PERMISSIONS_POLICY = env(
+    "PERMISSIONS_POLICY",
+    default="accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+            "payment=(), usb=(), interest-cohort=()",
+)
+
+# --- Login lockout (django-axes) ------------------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked
+# out for AXES_COOLOFF_MINUTES (a 429 page saying so); a successful login resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The address is REMOTE_ADDR: behind a reverse proxy that is the proxy's, so the lockout is then
+# per username (see docs/security.md, "Hardening").
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:marketplace"
 LOGOUT_REDIRECT_URL = "login"
@@ -115,10 +169,17 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="mesh-portal@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First so that anonymous calls get 401 with "WWW-Authenticate: Token".
-        "rest_framework.authentication.TokenAuthentication",  # scripts: "Authorization: Token <key>"
+        # Scripts: "Authorization: Token <key>", hashed and expiring (knox), throttled on failure.
+        "apps.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # the browser (CSRF enforced)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON within the limits of apps/core/parsing.py (size, depth, number size): 400, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -128,14 +189,22 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "apps.core.api.throttling.FailOpenAnonRateThrottle",
+        "apps.core.api.throttling.FailOpenUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="30/minute"),
         "user": env("API_THROTTLE_USER", default="1200/minute"),
+        # Failed token authentications per client address (apps/accounts/authentication.py).
+        "failed_auth": env("API_THROTTLE_FAILED_AUTH", default="20/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once, valid API_TOKEN_TTL_DAYS.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mesh Portal API",
@@ -197,9 +266,15 @@ ELASTICSEARCH_INDEX = env("ELASTICSEARCH_INDEX", default="mesh-portal-products")
 SEARCH_BACKEND = env("SEARCH_BACKEND", default="")
 
 # --- Mesh Portal ------------------------------------------------------------------------------
-# Key that encrypts platform passwords stored in the database (Fernet). When unset it is
-# derived from SECRET_KEY; set it explicitly in production so rotating SECRET_KEY keeps them.
+# Insights fact table: events older than this many days are pruned daily (0 keeps everything);
+# daily KPI snapshots keep their trend lines. KPI weeks start on Monday in TIME_ZONE.
+INSIGHTS_RETENTION_DAYS = env.int("INSIGHTS_RETENTION_DAYS", default=730)
+# Fernet keys that encrypt secrets stored in the database (platform passwords, webhook secrets):
+# PLATFORM_CREDENTIALS_KEYS, comma-separated, the first encrypts and all decrypt (rotate with
+# `manage.py rotate_credentials`); the older single PLATFORM_CREDENTIALS_KEY is appended. Empty:
+# derived from SECRET_KEY (local and test only; production refuses to start without keys).
 PLATFORM_CREDENTIALS_KEY = env("PLATFORM_CREDENTIALS_KEY", default="")
+CREDENTIALS_KEYS = [*env.list("PLATFORM_CREDENTIALS_KEYS", default=[]), *([PLATFORM_CREDENTIALS_KEY] if PLATFORM_CREDENTIALS_KEY else [])]
 # Every role the portal creates on a platform starts with this prefix, so that several portals
 # (or test runs) can share one cluster and reconciliation only ever touches its own roles.
 GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default="mp_grant_")
@@ -207,6 +282,15 @@ GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default="mp_grant_")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Outbound webhooks (ITSM hand-off): seconds to wait for an endpoint before retrying later.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A failing endpoint is retried with exponential backoff: BASE seconds, doubled each time, capped
+# at MAX, for MAX_ATTEMPTS attempts (defaults: 30 s .. 1 h, 25 attempts, about 18 hours); then the
+# delivery is failed and can be redelivered from the admin or the API.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=25)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# A task waiting for its retry time longer than Redis' visibility timeout would be handed to a
+# second worker too: keep the timeout above the longest webhook backoff.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(max(3600, WEBHOOK_RETRY_MAX_SECONDS + 600))}
 # Where the demo finds the shared datasets (AdventureWorks, jaffle_shop, ODCS).
 SHARED_DATASETS_DIR = env.path("SHARED_DATASETS_DIR", default=BASE_DIR.parent / "shared" / "datasets")
 

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from psycopg import sql
 
+from apps.access.enforcement.mariadb import grant_lock_name, quote_db_pattern, quote_identifier
 from apps.access.models import Purpose
 from apps.access.services import access_policy_ensure_defaults
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
-from apps.access.enforcement.mariadb import grant_lock_name, quote_db_pattern, quote_identifier
 from apps.platforms.models import Platform, PlatformIdentity
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, OutputPortFactory

@@ -170,7 +170,7 @@ def test_inbox_and_audit_pages_do_not_grow_queries_with_rows(client, personas):
     inbox_one = _count_queries(client, reverse("access:inbox"))
     client.force_login(personas.steward)
     audit_one = _count_queries(client, reverse("access:audit"))
-    for i in range(5):
+    for _ in range(5):
         submit(personas, port_for(personas, "confidential"), requester=UserFactory())
     # then: the same number of queries (no N+1)
     client.force_login(personas.owner)

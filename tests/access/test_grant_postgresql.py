@@ -7,8 +7,8 @@ from django.utils import timezone
 from psycopg import sql
 
 from apps.access import services
-from apps.access.models import Grant
 from apps.access.enforcement import GrantSpec, get_grant_adapter
+from apps.access.models import Grant
 from apps.platforms.models import PlatformIdentity
 
 from .conftest import consumer_can_select

@@ -9,9 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.access import services
+from apps.access.enforcement import get_grant_adapter
 from apps.access.models import AccessRequest, AuditEvent, Grant, GrantDrift
 from apps.core.exceptions import ApplicationError
-from apps.access.enforcement import get_grant_adapter
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 
 pytestmark = pytest.mark.django_db
@@ -159,8 +159,8 @@ def test_the_managed_role_granted_to_someone_else_by_hand_is_taken_back(stack, d
 def test_a_team_request_grants_to_the_team_principal_and_waits_without_one(stack, django_capture_on_commit_callbacks):
     # given: the consumer asks on behalf of their team, which has no principal yet
     p = stack.personas
-    from tests.accounts.factories import TeamFactory
     from apps.accounts.services import team_membership_set
+    from tests.accounts.factories import TeamFactory
 
     team = TeamFactory(name="Analysts", slug="analysts")
     team_membership_set(team=team, user=p.consumer, role="member")

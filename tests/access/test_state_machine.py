@@ -8,10 +8,10 @@ import itertools
 import pytest
 
 from apps.access import services
-from apps.access.services import grants as services_grants
-from apps.access.services import transitions as services_transitions
 from apps.access.choices import ACCESS_REQUEST_TRANSITIONS, GRANT_TRANSITIONS, AccessRequestStatus, GrantStatus
 from apps.access.models import AccessRequest, Grant
+from apps.access.services import grants as services_grants
+from apps.access.services import transitions as services_transitions
 from apps.core.exceptions import ApplicationError
 
 

@@ -11,17 +11,16 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.access import services as access_services
 from apps.access.models import GrantDrift, Purpose
-from apps.insights.services import usage_event_record_search
-from apps.notifications.services import notify
-from apps.platforms import services as platform_services
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
 from apps.catalog.models import Asset, Column
+from apps.insights.services import usage_event_record_search
+from apps.notifications.services import notify
+from apps.platforms import services as platform_services
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, DomainFactory, OutputPortFactory
 from tests.platforms.factories import PlatformFactory
@@ -82,11 +81,24 @@ def world(db, django_capture_on_commit_callbacks):
     )
 
 
+_KEYS: dict[int, str] = {}
+
+
+def api_token(user) -> str:
+    """The user's API key (knox: created once per user and test, kept here since only its digest is stored)."""
+    from knox.models import AuthToken
+
+    key = _KEYS.get(user.pk)
+    if key is None or not AuthToken.objects.filter(user=user, token_key=key[:15]).exists():
+        _, key = AuthToken.objects.create(user=user)
+        _KEYS[user.pk] = key
+    return key
+
+
 def api_client(user=None) -> APIClient:
     """A client authenticated with the user's API token (as scripts do), or anonymous."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.throttling import UserRateThrottle
 
 from apps.access.models import AccessRequest, AuditEvent
@@ -201,19 +201,26 @@ def test_someone_elses_product_cannot_be_overwritten_from_a_file(world):
     assert not DataContract.objects.exists()
 
 
-def test_tokens_from_the_command_the_api_and_the_profile_page(world, client):
-    # manage.py drf_create_token
-    call_command("drf_create_token", "consumer")
-    key = Token.objects.get(user=world.consumer).key
-    assert api_client(world.consumer).get("/api/v1/me/").json()["username"] == "consumer"
+def test_tokens_from_the_command_the_api_and_the_profile_page(world, client, capsys):
+    # manage.py api_token_create prints the key once; only its digest and prefix are stored
+    call_command("api_token_create", "consumer")
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    stored = AuthToken.objects.get(user=world.consumer)
+    assert key not in {stored.digest, stored.token_key} and key.startswith(stored.token_key) and stored.expiry
+    scripted = api_client()
+    scripted.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert scripted.get("/api/v1/me/").json()["username"] == "consumer"
+    # the API: POST me/token/ replaces it (the old key stops working)
+    created = scripted.post("/api/v1/me/token/")
+    assert created.status_code == 201 and created.json()["prefix"] == created.json()["key"][:15]
+    assert scripted.get("/api/v1/me/").status_code == 401
     # profile page: create shows the key once, revoke makes it stop working
     client.force_login(world.consumer)
     page = client.post("/accounts/profile/token/", follow=True)
-    new_key = Token.objects.get(user=world.consumer).key
-    assert new_key != key and new_key in page.content.decode()
+    new_key = page.context["new_token_key"]
+    assert new_key and new_key in page.content.decode()
     assert new_key not in client.get("/accounts/profile/").content.decode()
     client.post("/accounts/profile/token/revoke/")
-    scripted = api_client()
     scripted.credentials(HTTP_AUTHORIZATION=f"Token {new_key}")
     assert scripted.get("/api/v1/me/").status_code == 401
 

@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from apps.access.models import AccessPolicy, AccessRequest, AuditEvent
+from apps.accounts.choices import TeamRole
+from apps.accounts.services import team_membership_set
 from apps.notifications.models import Notification
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 from apps.search.indexing import index_products
-from apps.accounts.choices import TeamRole
-from apps.accounts.services import team_membership_set
 from tests.accounts.factories import TeamFactory
 from tests.api.conftest import api_client
 

@@ -13,7 +13,7 @@ from tests.api.conftest import PERSONAS, api_client
 
 pytestmark = pytest.mark.django_db
 
-A, U, C, O, S, AD = PERSONAS
+A, U, C, O, S, AD = PERSONAS  # noqa: E741  (the matrix's column letters)
 
 
 def row(anonymous, unrelated, consumer, owner, steward, admin):

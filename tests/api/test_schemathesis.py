@@ -20,7 +20,6 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
 from apps.core.api.urls import urlpatterns  # noqa: F401 - fail fast if the API does not import
 from mesh_portal.wsgi import application
@@ -57,8 +56,9 @@ def api_schema(world):
 
 @pytest.fixture
 def consumer_token(world):
-    token, _ = Token.objects.get_or_create(user=world.consumer)
-    return token.key
+    from tests.api.conftest import api_token
+
+    return api_token(world.consumer)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -15,6 +15,7 @@ PROD_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/mesh_portal",
     "REDIS_URL": "redis://127.0.0.1:6379/13",
     "ALLOWED_HOSTS": "portal.example.com",
+    "PLATFORM_CREDENTIALS_KEYS": "q2s3Mh1hV4bY6cF8nG0kJ2lP4rT6vX8zA1cE3gI5kM0=",
 }
 
 
@@ -32,6 +33,12 @@ def test_check_deploy_is_clean_with_production_settings():
 @pytest.mark.parametrize("override,message", [
     ({"SECRET_KEY": ""}, "SECRET_KEY is required"),
     ({"DEBUG": "True"}, "DEBUG must be off"),
+    # issue 11: a short key, the compose file's public default, no credentials key, a bad one
+    ({"SECRET_KEY": "short"}, "SECRET_KEY is too weak or public"),
+    ({"SECRET_KEY": "local-compose-only-insecure-secret-key-0123456789abcdefghijklmn"}, "too weak or public"),
+    ({"SECRET_KEY": "a" * 60}, "too weak or public"),
+    ({"PLATFORM_CREDENTIALS_KEYS": ""}, "PLATFORM_CREDENTIALS_KEYS is required"),
+    ({"PLATFORM_CREDENTIALS_KEYS": "not-a-key"}, "is not a Fernet key"),
 ])
 def test_production_refuses_to_start_misconfigured(override, message):
     result = run_manage("check", env_overrides={**PROD_ENV, **override})

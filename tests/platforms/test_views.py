@@ -13,7 +13,7 @@ from apps.accounts.services import team_membership_set
 from apps.catalog.models import Asset, AssetPrivilege
 from apps.platforms.choices import SyncPhase, SyncRunStatus
 from apps.platforms.models import Platform
-from tests.access.conftest import personas  # noqa: F401  (fixture: a product with a real warehouse port)
+from tests.access.conftest import aw_platform, personas  # noqa: F401  (fixtures: a product with a real warehouse port)
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.catalog.factories import DataProductFactory, OutputPortFactory
 from tests.platforms.factories import PlatformFactory, SyncRunFactory
@@ -212,7 +212,7 @@ def test_business_users_do_not_see_the_platform_principals(client, world, produc
 
 
 def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
-    client, personas, django_capture_on_commit_callbacks,
+    client, personas, django_capture_on_commit_callbacks,  # noqa: F811  (fixture)
 ):
     # given: an access request approved and applied for real on the warehouse
     from datetime import timedelta

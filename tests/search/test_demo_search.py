@@ -7,8 +7,8 @@ from django.urls import reverse
 from apps.accounts.models import User
 from apps.demo import loader
 from apps.platforms.models import Platform
-from apps.sync.services import platform_sync
 from apps.search.models import SearchEntry
+from apps.sync.services import platform_sync
 
 pytestmark = pytest.mark.django_db
 

@@ -362,3 +362,40 @@ def test_a_run_without_some_tests_keeps_their_last_result(jaffle_warehouse, dbt_
     assert (check.status, check.message) == (QualityCheckStatus.FAIL, "2 failing rows")
     assert QualityCheck.objects.filter(status=QualityCheckStatus.PASS).count() == JAFFLE_TESTS - 1
 
+
+def test_same_schema_and_name_in_two_databases_stay_two_assets_without_a_warehouse(dbt_platform, artifacts_dir):
+    # given: no warehouse linked, no database named, and a source raw.analytics.orders that
+    # the model analytics.orders (database jaffle_shop) reads
+    dbt_platform.warehouse, dbt_platform.database = None, ""
+    dbt_platform.save()
+
+    def change(manifest):
+        manifest["sources"]["source.jaffle_shop.raw.orders"] = {
+            "unique_id": "source.jaffle_shop.raw.orders", "resource_type": "source", "name": "orders",
+            "source_name": "raw", "database": "raw", "schema": "analytics", "identifier": "orders",
+            "description": "Orders as the shop exports them", "tags": [], "meta": {}, "config": {"enabled": True},
+            "columns": {"order_ref": {"name": "order_ref", "description": "The shop's order number", "data_type": "text"}},
+        }
+        manifest["nodes"]["model.jaffle_shop.orders"]["depends_on"]["nodes"].append("source.jaffle_shop.raw.orders")
+
+    artifacts_dir.edit("manifest.json", change)
+
+    # when
+    _synced(dbt_platform)
+
+    # then: the source and the model are two assets, each with its own metadata, and the edge between them exists
+    source = Asset.objects.get(platform=dbt_platform, dbt_unique_id="source.jaffle_shop.raw.orders")
+    model = Asset.objects.get(platform=dbt_platform, dbt_unique_id="model.jaffle_shop.orders")
+    assert source.pk != model.pk
+    assert (source.schema, source.name, source.qualified_name) == ("raw.analytics", "orders", "raw.analytics.orders")
+    assert (model.schema, model.name) == ("analytics", "orders")
+    assert source.dbt_resource_type == "source" and model.dbt_resource_type == "model"
+    assert list(source.columns.values_list("name", flat=True)) == ["order_ref"]
+    assert "order_ref" not in model.columns.values_list("name", flat=True)
+    edges = set(AssetRelation.objects.filter(kind=AssetRelationKind.LINEAGE).values_list("source_id", "target_id"))
+    assert (source.pk, model.pk) in edges
+    assert not any(a == b for a, b in edges)
+    assert (model.pk, source.pk) not in edges
+    # and: the first sync's placeholders keep their keys on a re-sync (nothing moves)
+    run = _synced(dbt_platform)
+    assert (run.created_count, run.updated_count, run.removed_count) == (0, 0, 0)

@@ -80,6 +80,25 @@ def test_first_sync_reads_tables_views_partitions_columns_and_keys(make_mariadb_
     assert assets["big_orders"].columns.count() == 2
 
 
+def test_on_update_current_timestamp_is_kept_in_the_default(make_mariadb_database):
+    # given: columns MariaDB updates automatically (ON UPDATE lives in COLUMNS.EXTRA, not COLUMN_DEFAULT)
+    d = make_mariadb_database("onupd")
+    d.sql(f"CREATE TABLE {d.ident}.stock (sku INT PRIMARY KEY, "
+          f"changed_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, "
+          f"touched_at DATETIME(3) NULL ON UPDATE CURRENT_TIMESTAMP(3), "
+          f"created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+
+    # when
+    run = platform_sync(platform=d.platform)
+
+    # then
+    assert run.status == SyncRunStatus.SUCCEEDED, run.error
+    defaults = dict(Column.objects.filter(asset__platform=d.platform).values_list("name", "default"))
+    assert defaults["changed_at"] == "current_timestamp() ON UPDATE current_timestamp()"
+    assert defaults["touched_at"] == "ON UPDATE current_timestamp(3)"
+    assert defaults["created_at"] == "current_timestamp()"
+
+
 def test_resync_without_changes_writes_nothing(make_mariadb_database):
     # given
     d = make_mariadb_database("noop")

@@ -13,8 +13,8 @@ from apps.catalog.choices import AssetKind, AssetRelationKind
 from apps.catalog.models import Asset, AssetPrivilege, AssetRelation, Column
 from apps.core.exceptions import ApplicationError
 from apps.platforms.choices import PlatformKind, SyncRunStatus
-from apps.sync.connectors import CONNECTORS, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
 from apps.platforms.selectors import platform_last_run, sync_run_list
+from apps.sync.connectors import CONNECTORS, DiscoveredAsset, DiscoveredColumn, DiscoveredForeignKey
 from apps.sync.services import SYNC_RUN_STALE_AFTER, platform_sync, platform_sync_due
 from apps.sync.tasks import platform_sync_due_task, platform_sync_task
 from tests.platforms.factories import PlatformFactory, SyncRunFactory
@@ -110,7 +110,7 @@ def test_resync_without_changes_writes_nothing_to_the_catalog(aw_platform):
     # out: there is one per second of reading, so their number depends on the machine's load.
     progress_writes = [q for q in ctx.captured_queries if q["sql"].startswith('UPDATE "platforms_syncrun" SET "phase"')]
     assert 1 <= len(progress_writes)
-    assert len(ctx.captured_queries) - len(progress_writes) <= 13
+    assert len(ctx.captured_queries) - len(progress_writes) <= 14  # 13 + the run's insights fact event
     assert dict(Asset.objects.filter(platform=aw_platform).values_list("id", "updated_at")) == before
     assert set(Column.objects.filter(asset__platform=aw_platform).values_list("id", flat=True)) == column_ids
     assert sync_run_list(platform=aw_platform).count() == 2
@@ -299,6 +299,46 @@ def test_partitions_are_not_assets_but_their_parent_is(make_scratch_schema):
     assert list(Asset.objects.filter(platform=s.platform).values_list("name", "kind")) == [("events", AssetKind.TABLE)]
 
 
+def test_foreign_keys_declared_on_partitions_belong_to_the_parent(make_scratch_schema):
+    # given: a partitioned table whose foreign keys are declared on its partitions only (two
+    # partitions with the same key, one with a key of its own), and one key on the parent itself
+    s = make_scratch_schema()
+    q = s.ident
+    s.sql(f"CREATE TABLE {q}.customers (id int PRIMARY KEY)")
+    s.sql(f"CREATE TABLE {q}.stores (id int PRIMARY KEY)")
+    s.sql(f"CREATE TABLE {q}.products (id int PRIMARY KEY)")
+    s.sql(f"CREATE TABLE {q}.sales (at date NOT NULL, customer_id int, store_id int, product_id int, "
+          f"CONSTRAINT sales_product_fk FOREIGN KEY (product_id) REFERENCES {q}.products (id)) PARTITION BY RANGE (at)")
+    s.sql(f"CREATE TABLE {q}.sales_2024 PARTITION OF {q}.sales FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')")
+    s.sql(f"CREATE TABLE {q}.sales_2025 PARTITION OF {q}.sales FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+    s.sql(f"ALTER TABLE {q}.sales_2024 ADD CONSTRAINT sales_2024_customer_fk "
+          f"FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)")
+    s.sql(f"ALTER TABLE {q}.sales_2025 ADD CONSTRAINT sales_2025_customer_fk "
+          f"FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)")
+    s.sql(f"ALTER TABLE {q}.sales_2025 ADD CONSTRAINT sales_2025_store_fk "
+          f"FOREIGN KEY (store_id) REFERENCES {q}.stores (id)")
+
+    # when
+    run = platform_sync(platform=s.platform)
+
+    # then: the parent asset carries each key once; partitions are still not assets
+    assert run.status == SyncRunStatus.SUCCEEDED, run.error
+    assert set(Asset.objects.filter(platform=s.platform).values_list("name", flat=True)) == {
+        "customers", "stores", "products", "sales"}
+    relations = AssetRelation.objects.filter(source__platform=s.platform, kind=AssetRelationKind.FOREIGN_KEY)
+    assert sorted(relations.values_list("source__name", "name", "target__name", "source_columns")) == [
+        ("sales", "sales_2024_customer_fk", "customers", ["customer_id"]),
+        ("sales", "sales_2025_store_fk", "stores", ["store_id"]),
+        ("sales", "sales_product_fk", "products", ["product_id"]),
+    ]
+    # and: a re-sync finds nothing changed
+    again = platform_sync(platform=s.platform)
+    assert (again.updated_count, again.unchanged_count) == (0, 4)
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
 def test_unreachable_platform_fails_readably_and_leaves_the_catalog_alone(aw_platform):
     # given
     platform_sync(platform=aw_platform)
@@ -483,7 +523,8 @@ def test_sync_task_runs_the_sync_and_skips_when_one_is_running(make_scratch_sche
 
 def test_sync_due_task_enqueues_a_sync_per_due_platform(monkeypatch):
     # given
-    due, not_due = PlatformFactory(), PlatformFactory(sync_enabled=False)
+    due = PlatformFactory()
+    PlatformFactory(sync_enabled=False)  # not due: scheduled sync off
     enqueued = []
     monkeypatch.setattr(platform_sync_task, "delay", lambda platform_id: enqueued.append(platform_id))
 
@@ -603,9 +644,9 @@ def test_partitioned_table_privileges_belong_to_the_parent(pg_consumer_login, ma
 def test_run_in_progress_shows_its_phase_and_counts(aw_platform, monkeypatch):
     # given: the real PostgreSQL connector, observed: each time it reports progress the test reads
     # the run row, as the platform page would from another process
+    from apps.platforms.models import SyncRun
     from apps.sync import services
     from apps.sync.connectors.postgresql import PostgreSQLConnector
-    from apps.platforms.models import SyncRun
 
     seen = []
 

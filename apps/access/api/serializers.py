@@ -6,11 +6,18 @@ from rest_framework import serializers
 
 from apps.access.choices import ApprovalStepKind, AutoApprove
 from apps.access.models import (
-    AccessPolicy, AccessRequest, ApproverDelegation, AuditEvent, Grant, GrantAttempt, GrantDrift, Purpose,
+    AccessPolicy,
+    AccessRequest,
+    ApproverDelegation,
+    AuditEvent,
+    Grant,
+    GrantAttempt,
+    GrantDrift,
+    Purpose,
 )
 from apps.accounts.models import Team, User
-from apps.catalog.choices import Classification
 from apps.accounts.selectors import team_list_for_user
+from apps.catalog.choices import Classification
 from apps.catalog.models import OutputPort
 from apps.catalog.selectors import output_port_visible
 
@@ -141,12 +148,15 @@ class GrantSerializer(serializers.ModelSerializer):
     consumer = serializers.SlugRelatedField(source="access_request.requester", slug_field="username", read_only=True,
                                             help_text="Username of the consumer.")
     can_revoke = serializers.SerializerMethodField(help_text="Whether you may revoke it.")
+    revocation_failed = serializers.BooleanField(
+        read_only=True, help_text="The revocation gave up: access MAY STILL EXIST on the platform until an operator "
+                                  "retries it or the reconcile loop removes it.")
 
     class Meta:
         model = Grant
         fields = ["id", "access_request", "data_product", "consumer", "platform", "principal", "role_name", "privileges",
                   "schema", "tables", "status", "status_reason", "starts_at", "expires_at", "applied_at", "revoked_at",
-                  "can_revoke", "created_at"]
+                  "revoke_requested_at", "revocation_failed", "can_revoke", "created_at"]
         extra_kwargs = {
             "id": {"help_text": "Grant id."},
             "access_request": {"help_text": "Id of the access request it enforces."},

@@ -17,6 +17,7 @@ from apps.access import selectors, services
 from apps.access.choices import AccessRequestStatus, GrantStatus
 from apps.access.models import AccessPolicy, AccessRequest, ApproverDelegation, AuditEvent, Grant, Purpose
 from apps.catalog.choices import Classification
+from apps.core.api.filters import IsoDateTimeFromToRangeFilter
 from apps.core.api.permissions import require
 from apps.insights.selectors import zero_result_searches
 
@@ -217,7 +218,7 @@ class AuditEventFilter(django_filters.FilterSet):
     object_id = django_filters.CharFilter(max_length=64, help_text="Id of the object.")
     action = django_filters.CharFilter(max_length=64, help_text="Exact action, e.g. access_request.approved.")
     actor = django_filters.CharFilter(field_name="actor__username", max_length=150, help_text="Username.")
-    at = django_filters.IsoDateTimeFromToRangeFilter(help_text="`at_after` / `at_before` (ISO 8601).")
+    at = IsoDateTimeFromToRangeFilter(help_text="`at_after` / `at_before` (ISO 8601).")
 
     class Meta:
         model = AuditEvent

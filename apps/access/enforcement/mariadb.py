@@ -330,11 +330,11 @@ def _actual(cur, role: str) -> set[Privilege]:
     cur.execute("SELECT * FROM mysql.user WHERE User = %s AND Host = ''", [role])
     names = [d[0] for d in cur.description]
     for row in cur.fetchall():
-        found |= {Privilege("global", ("*",), _PRIV_COLUMNS[c]) for c, v in zip(names, row) if c in columns and v == "Y"}
+        found |= {Privilege("global", ("*",), _PRIV_COLUMNS[c]) for c, v in zip(names, row, strict=True) if c in columns and v == "Y"}
     cur.execute("SELECT * FROM mysql.db WHERE User = %s AND Host = ''", [role])
     names = [d[0] for d in cur.description]
     for row in cur.fetchall():
-        values = dict(zip(names, row))
+        values = dict(zip(names, row, strict=True))
         db = _unescape_db_pattern(values["Db"])
         found |= {Privilege("schema", (db,), _PRIV_COLUMNS[c]) for c in columns if values.get(c) == "Y"}
     cur.execute("SELECT Db, Table_name, Table_priv FROM mysql.tables_priv WHERE User = %s AND Host = ''", [role])

@@ -27,6 +27,8 @@ from .grants import (
     APPLY_BATCH_SIZE,
     APPLY_DRAIN_BATCHES,
     APPLY_TAKEOVER_AFTER,
+    EXPIRY_REASON,
+    REVOKING_STALE_AFTER,
     _grant_transition,
     _spec,
     grant_apply,
@@ -37,8 +39,10 @@ from .grants import (
     grant_principal,
     grant_retry,
     grant_revoke,
+    grant_revoke_give_up,
     grant_revoke_refusal,
     grant_revoke_request,
+    grant_revoking_stuck,
     grant_role_name,
 )
 from .notify import access_requests_notify, grant_expiring_notify, step_approvers
@@ -49,13 +53,13 @@ from .requests import access_request_cancel, access_request_extend, access_reque
 from .transitions import _transition
 
 __all__ = [
-    "APPLY_BATCH_SIZE", "APPLY_DRAIN_BATCHES", "APPLY_TAKEOVER_AFTER", "AUDIT_OBJECT_TYPES",
+    "APPLY_BATCH_SIZE", "APPLY_DRAIN_BATCHES", "APPLY_TAKEOVER_AFTER", "AUDIT_OBJECT_TYPES", "EXPIRY_REASON", "REVOKING_STALE_AFTER",
     "_grant_transition", "_spec", "_transition",
     "access_policy_ensure_defaults", "access_policy_update", "access_request_approve", "access_request_cancel",
     "access_request_extend", "access_request_reject", "access_request_remind_due", "access_request_submit",
     "access_requests_notify", "approver_delegation_create", "approver_delegation_end", "audit_record",
     "decision_authority", "decision_refusal", "grant_apply", "grant_create", "grant_expire_due",
     "grant_expiring_notify", "grant_mark_failed", "grant_pending_stuck", "grant_principal", "grant_reconcile",
-    "grant_retry", "grant_revoke", "grant_revoke_refusal", "grant_revoke_request", "grant_role_name",
+    "grant_retry", "grant_revoke", "grant_revoke_refusal", "grant_revoke_give_up", "grant_revoke_request", "grant_revoking_stuck", "grant_role_name",
     "platform_ids_to_reconcile", "platform_reconcile", "purpose_save", "step_approvers", "step_may_decide",
 ]

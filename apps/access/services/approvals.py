@@ -9,6 +9,8 @@ from django.utils import timezone
 from apps.accounts.choices import TeamRole
 from apps.accounts.models import TeamMembership
 from apps.core.exceptions import ApplicationError
+from apps.insights.choices import UsageEventKind
+from apps.insights.services import event_record
 
 from ..choices import (
     ApprovalStepKind,
@@ -95,7 +97,7 @@ def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> Non
     _transition(access_request, S.APPROVED, actor=actor, action="access_request.approved", message=comment,
                 decided_by=actor, decided_at=now, decision_comment=comment)
     pk = access_request.pk
-    transaction.on_commit(lambda: _notify_requester(pk, "approved"))
+    transaction.on_commit(lambda: _notify_requester(pk, "approved"), robust=True)
     if access_request.extends_id is not None:
         _apply_extension(access_request, actor=actor)
         return
@@ -135,6 +137,7 @@ def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment
         after["on_behalf_of"] = str(step.on_behalf_of)
     audit_record(actor=actor, action=f"access_request.step_{decision}", obj=step.access_request,
                  before=before, after=after, message=comment)
+    event_record(kind=UsageEventKind.STEP_DECIDED, actor=actor, step=step)
 
 
 @transaction.atomic
@@ -159,7 +162,7 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
                      before={"step": following.order, "status": ApprovalStepStatus.WAITING},
                      after=following.as_dict(), message=f"Waiting for: {following.label}.")
         pk = access_request.pk
-        transaction.on_commit(lambda: _notify_approvers(pk))
+        transaction.on_commit(lambda: _notify_approvers(pk), robust=True)
         return access_request
     _approve_final(access_request, actor=actor, comment=comment.strip())
     return access_request
@@ -181,7 +184,7 @@ def access_request_reject(*, access_request_id: int, actor, reason: str) -> Acce
     access_request.steps.filter(status=ApprovalStepStatus.WAITING).update(status=ApprovalStepStatus.CANCELLED)
     _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,
                 decided_by=actor, decided_at=timezone.now(), decision_comment=reason.strip())
-    transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"))
+    transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"), robust=True)
     return access_request
 
 

@@ -8,13 +8,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.exceptions import ApplicationError
 from apps.access.enforcement import (
     GrantSpec,
     PlatformGrantError,
     TransientPlatformError,
     get_grant_adapter,
 )
+from apps.core.exceptions import ApplicationError
+from apps.core.tasks import enqueue_on_commit
+from apps.insights.choices import UsageEventKind
+from apps.insights.services import event_record
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 
 from ..choices import (
@@ -31,7 +34,7 @@ from ..models import (
     GrantAttempt,
 )
 from ._base import S, _locked, audit_record
-from .notify import _notify_requester
+from .notify import _alert_revocation_failed, _notify_requester
 from .transitions import _transition
 
 
@@ -80,7 +83,7 @@ def _bulk_grant_transition(grants: list[Grant], to: str, *, actor=None, reason: 
 def _enqueue_apply(grant_id: int) -> None:
     from ..tasks import grant_apply_task
 
-    transaction.on_commit(lambda: grant_apply_task.delay(grant_id))
+    enqueue_on_commit(grant_apply_task, grant_id)
 
 
 def grant_create(*, access_request: AccessRequest, actor, starts_at=None) -> Grant:
@@ -249,7 +252,7 @@ def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
         outcomes = [exc] * len(claimed)
     applied, failed, attempts = [], [], []
     duration_ms = int((time.monotonic() - started) * 1000)
-    for g, outcome in zip(claimed, outcomes):
+    for g, outcome in zip(claimed, outcomes, strict=True):
         failure = isinstance(outcome, PlatformGrantError)
         attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, started_at=started_at, duration_ms=duration_ms,
                                      succeeded=not failure,
@@ -283,12 +286,13 @@ def _mark_active(grant_ids: list[int]) -> None:
         r.status, r.updated_at = S.ACTIVE, now
     AccessRequest.objects.filter(pk__in=[r.pk for r in moving]).update(status=S.ACTIVE, updated_at=now)
     AuditEvent.objects.bulk_create(events)
+    event_record(kind=UsageEventKind.GRANT_ACTIVE, grants=[by_request[r.pk] for r in moving], at=now)
     if moving:
         from ..tasks import access_requests_notify_task
 
         # One task per batch: the worker goes on to the next batch while another sends these.
         request_ids = [r.pk for r in moving]
-        transaction.on_commit(lambda: access_requests_notify_task.delay(request_ids, "active"))
+        enqueue_on_commit(access_requests_notify_task, request_ids, "active")
 
 
 @transaction.atomic
@@ -315,10 +319,18 @@ def grant_mark_failed(*, grant_id: int, reason: str) -> Grant:
 
 @transaction.atomic
 def grant_retry(*, grant_id: int, actor) -> Grant:
-    """Re-enqueue a failed grant (admins). Raises ApplicationError unless it failed."""
+    """Re-enqueue a failed grant (platform operators): a failed *revocation* is revoked again
+    (failed → revoking), any other failed grant is applied again. Raises ApplicationError unless
+    it failed."""
     grant = Grant.objects.select_for_update().get(pk=grant_id)
     if grant.status != GrantStatus.FAILED:
         raise ApplicationError("Only a failed grant can be retried.")
+    if grant.revoke_requested_at is not None:
+        _grant_transition(grant, GrantStatus.REVOKING, actor=actor,
+                          reason=f"Retrying the revocation: {grant.revoke_reason}".strip())
+        audit_record(actor=actor, action="grant.retry", obj=grant, message="Revocation retried.")
+        enqueue_on_commit(_revoke_task(), grant.pk, actor_id=getattr(actor, "pk", None))
+        return grant
     access_request = _locked(grant.access_request_id)
     if access_request.status == S.FAILED:
         _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.retry")
@@ -353,27 +365,57 @@ def grant_revoke_request(*, grant_id: int, actor, reason: str) -> Grant:
     if not reason.strip():
         raise ApplicationError("Say why the access is revoked.", {"reason": ["A reason is required to revoke."]})
     grant = Grant.objects.select_for_update(of=("self",)).select_related("access_request__output_port__data_product").get(pk=grant_id)
+    if grant.status == GrantStatus.REVOKING and grant.revoke_requested_at is not None:
+        from ..selectors import grant_revoke_permitted
+
+        if grant_revoke_permitted(user=actor, grant=grant):
+            # Already decided and recorded: asking again publishes the task again (idempotent).
+            enqueue_on_commit(_revoke_task(), grant_id, actor_id=actor.pk)
+            return grant
     refusal = grant_revoke_refusal(actor=actor, grant=grant)
     if refusal:
         raise ApplicationError(refusal)
-    _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=reason.strip())
-    from ..tasks import grant_revoke_task
-
-    actor_id, reason = actor.pk, reason.strip()
-    transaction.on_commit(lambda: grant_revoke_task.delay(grant_id, reason=reason, actor_id=actor_id))
+    _mark_revoking(grant, actor=actor, reason=reason.strip(), expired=False)
+    enqueue_on_commit(_revoke_task(), grant_id, actor_id=actor.pk)
     return grant
 
 
-def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool = False) -> Grant:
-    """Take a grant back on the platform; the request becomes revoked (or expired). Idempotent.
+def _revoke_task():
+    from ..tasks import grant_revoke_task
 
-    Raises TransientPlatformError (for the task to retry) when the platform is unreachable.
+    return grant_revoke_task
+
+
+def _mark_revoking(grant: Grant, *, actor, reason: str, expired: bool) -> None:
+    """Record on the locked ``grant`` that its access must not exist (once: the first decision's
+    reason and kind stay) and move it to revoking."""
+    if grant.revoke_requested_at is None:
+        grant.revoke_requested_at, grant.revoke_reason, grant.revoke_expired = timezone.now(), reason, expired
+        Grant.objects.filter(pk=grant.pk).update(revoke_requested_at=grant.revoke_requested_at,
+                                                 revoke_reason=reason, revoke_expired=expired)
+    _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=grant.revoke_reason)
+
+
+def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool = False,
+                 resume_failed: bool = False) -> Grant:
+    """Take a grant back on the platform; the request becomes revoked (or expired). Idempotent:
+    the task, the revoking sweep, the reconcile loop and an operator's retry all call it.
+
+    The first call records the decision on the grant (``revoke_requested_at``, reason, expiry);
+    later calls reuse it, so ``reason``/``expired`` only matter the first time. A revocation
+    that gave up (failed) is left alone unless ``resume_failed`` (the reconcile loop).
+    Raises TransientPlatformError (for the task to retry) when the platform is unreachable and
+    PlatformGrantError when it refuses; the grant then stays revoking (see
+    :func:`grant_revoke_give_up`).
     """
     with transaction.atomic():
         grant = Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
         if grant.status == GrantStatus.REVOKED:
             return grant
-        _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=reason)
+        if grant.revocation_failed and not resume_failed:
+            return grant  # gave up: only an operator's retry or the reconcile loop resumes it
+        _mark_revoking(grant, actor=actor, reason=reason, expired=expired)
+        reason, expired = grant.revoke_reason, grant.revoke_expired
         spec = _spec(grant)
     started = time.monotonic()
     try:
@@ -390,14 +432,55 @@ def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool =
         if target in ACCESS_REQUEST_TRANSITIONS[access_request.status]:
             _transition(access_request, target, actor=actor, action=f"access_request.{target}", message=reason)
             request_id = access_request.pk
-            transaction.on_commit(lambda: _notify_requester(request_id, target))
+            transaction.on_commit(lambda: _notify_requester(request_id, target), robust=True)
     return grant
 
 
+EXPIRY_REASON = "The access period ended."
+
+
 def grant_expire_due(*, now=None) -> list[int]:
-    """Ids of active grants whose end date has passed (to revoke as expired)."""
+    """Mark active grants whose end date has passed as revoking (an expiry, recorded on the grant
+    so a lost task is found again by :func:`grant_revoking_stuck`); their ids, to revoke."""
     now = now or timezone.now()
-    return list(Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:500])
+    ids = []
+    with transaction.atomic():
+        for grant in (Grant.objects.select_for_update(skip_locked=True)
+                      .filter(status=GrantStatus.ACTIVE, expires_at__lte=now).order_by("pk")[:500]):
+            _mark_revoking(grant, actor=None, reason=EXPIRY_REASON, expired=True)
+            ids.append(grant.pk)
+    return ids
+
+
+#: A revoking grant untouched this long lost its task (broker down, worker killed): re-enqueued.
+#: Longer than the revoke task's longest retry backoff (300 s), so a task that is still retrying
+#: is not duplicated; a task lost with the broker is found again within this time.
+REVOKING_STALE_AFTER = timedelta(seconds=330)
+
+
+def grant_revoking_stuck(*, older_than: timedelta = REVOKING_STALE_AFTER) -> list[int]:
+    """Ids of grants still revoking a while after the decision (the task was lost or is
+    retrying). The beat sweep re-enqueues them; :func:`grant_revoke` is idempotent."""
+    cutoff = timezone.now() - older_than
+    return list(Grant.objects.filter(status=GrantStatus.REVOKING, updated_at__lte=cutoff)
+                .order_by("pk").values_list("pk", flat=True)[:500])
+
+
+@transaction.atomic
+def grant_revoke_give_up(*, grant_id: int, error: str) -> Grant:
+    """The revocation could not be applied (retries exhausted, or the platform refuses): the grant
+    becomes failed with a loud reason — the access **may still exist** on the platform — the
+    stewards and platform operators are alerted, and the reconcile loop keeps trying to remove
+    the role. An operator can retry (:func:`grant_retry`). Idempotent."""
+    grant = Grant.objects.select_for_update().select_related("platform").get(pk=grant_id)
+    if grant.status != GrantStatus.REVOKING:
+        return grant
+    reason = (f"Revocation failed: {error} Access may still exist on {grant.platform}; "
+              "the reconcile loop keeps trying and a platform operator can retry.")
+    _grant_transition(grant, GrantStatus.FAILED, reason=reason)
+    grant_id_ = grant.pk
+    transaction.on_commit(lambda: _alert_revocation_failed(grant_id_), robust=True)
+    return grant
 
 
 def grant_pending_stuck(*, older_than: timedelta = timedelta(seconds=30)) -> list[int]:

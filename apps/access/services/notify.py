@@ -154,3 +154,22 @@ def grant_expiring_notify(*, now=None, within: timedelta = timedelta(days=7)) ->
         webhook_publish(event=WebhookEvent.GRANT_EXPIRING, payload=_payload(access_request), dedupe_key=key)
         told += len(created)
     return told
+
+
+def _alert_revocation_failed(grant_id: int) -> None:
+    """Alert the stewards (in-app and email) and the webhooks that a revocation gave up: the
+    consumer may still have access on the platform until it is retried or reconciled."""
+    grant = Grant.objects.select_related("platform", "access_request").get(pk=grant_id)
+    access_request = _load(grant.access_request_id)
+    stewards = User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True).distinct()
+    key = f"grant:{grant.pk}:revocation_failed:{timezone.now():%Y-%m-%d}"  # at most one alert a day
+    notify(
+        recipients=stewards, verb=Verb.GRANT_FAILED, obj=access_request,
+        subject=f"Revocation of grant #{grant.pk} failed: access may still exist",
+        message=(f"The revocation of {access_request.requester}'s access to {access_request.output_port} "
+                 f"(grant #{grant.pk}, role {grant.role_name or '?'} on {grant.platform}) failed: {grant.status_reason} "
+                 "A platform operator can retry it from the request page."),
+        url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
+    )
+    webhook_publish(event=WebhookEvent.GRANT_FAILED, payload=_payload(access_request, event="revocation_failed"),
+                    dedupe_key=key)

@@ -1,10 +1,12 @@
-"""Reconciliation: compare active grants with their platform and correct drift."""
+"""Reconciliation: compare active grants with their platform and correct drift; finish
+revocations that are stuck or gave up; drop roles of revoked grants found again."""
 from __future__ import annotations
 
 import time
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.access.enforcement import (
@@ -25,7 +27,7 @@ from ..models import (
     GrantDrift,
 )
 from ._base import audit_record
-from .grants import _record_attempt, _spec
+from .grants import REVOKING_STALE_AFTER, _record_attempt, _spec, grant_revoke, grant_revoke_give_up
 
 
 def _words(privileges) -> str:
@@ -109,8 +111,14 @@ def _record_drifts(grant: Grant, findings: list, *, error: str) -> list[GrantDri
 
 
 def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
-    """Reconcile every active grant of a platform (see :func:`grant_reconcile`), and drop the
-    roles of revoked grants found on it again; the drifts found.
+    """Make a platform match the portal; the drifts found.
+
+    - every active grant is compared and corrected (see :func:`grant_reconcile`);
+    - grants whose access must not exist — revoking for longer than ``REVOKING_STALE_AFTER``
+      (their task was lost) or failed while revoking (retries exhausted) — are revoked again
+      (:func:`~apps.access.services.grants.grant_revoke` is idempotent), so a committed
+      revocation always converges;
+    - roles of revoked or expired grants found on the platform again are dropped.
 
     Raises TransientPlatformError when the platform is unreachable (the beat task retries).
     """
@@ -118,7 +126,27 @@ def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
     grant_ids = Grant.objects.filter(platform_id=platform_id, status=GrantStatus.ACTIVE).order_by("pk").values_list("pk", flat=True)
     for grant_id in grant_ids.iterator(chunk_size=200):
         drifts += grant_reconcile(grant_id=grant_id)
+    _finish_revocations(platform_id=platform_id)
     return drifts + _drop_roles_of_revoked_grants(platform_id=platform_id)
+
+
+def _finish_revocations(*, platform_id: int) -> list[int]:
+    """Revoke again the grants of a platform whose revocation is stuck or gave up; the ids."""
+    cutoff = timezone.now() - REVOKING_STALE_AFTER
+    stuck = (Grant.objects.filter(platform_id=platform_id, revoke_requested_at__isnull=False)
+             .filter(Q(status=GrantStatus.REVOKING, updated_at__lte=cutoff) | Q(status=GrantStatus.FAILED))
+             .order_by("pk").values_list("pk", flat=True)[:500])
+    done = []
+    for grant_id in list(stuck):
+        try:
+            grant_revoke(grant_id=grant_id, resume_failed=True)
+        except TransientPlatformError:
+            raise
+        except PlatformGrantError as exc:
+            grant_revoke_give_up(grant_id=grant_id, error=str(exc))
+            continue
+        done.append(grant_id)
+    return done
 
 
 def _drop_roles_of_revoked_grants(*, platform_id: int) -> list[GrantDrift]:
@@ -150,5 +178,7 @@ def _drop_roles_of_revoked_grants(*, platform_id: int) -> list[GrantDrift]:
 
 
 def platform_ids_to_reconcile() -> list[int]:
-    """Platforms with at least one active grant (beat reconciles each of them)."""
-    return list(Grant.objects.filter(status=GrantStatus.ACTIVE).values_list("platform_id", flat=True).distinct())
+    """Platforms with at least one grant that is active or must not exist (revoking, failed,
+    revoked or expired): beat reconciles each of them."""
+    return list(Grant.objects.exclude(status=GrantStatus.PENDING).order_by()
+                .values_list("platform_id", flat=True).distinct())

@@ -96,7 +96,7 @@ def _route(access_request: AccessRequest, *, actor) -> None:
                 message=f"Waiting for: {plan.steps[0].label}. Chain from {plan.source}.",
                 after_extra={"policy": str(access_request.policy), "steps": [s.as_dict() for s in plan.steps]})
     pk = access_request.pk
-    transaction.on_commit(lambda: _notify_approvers(pk))
+    transaction.on_commit(lambda: _notify_approvers(pk), robust=True)
 
 
 @transaction.atomic
@@ -204,5 +204,5 @@ def access_request_cancel(*, access_request_id: int, actor) -> AccessRequest:
     _transition(access_request, S.CANCELLED, actor=actor, action="access_request.cancelled")
     access_request.steps.filter(status__in=[ApprovalStepStatus.PENDING, ApprovalStepStatus.WAITING]).update(
         status=ApprovalStepStatus.CANCELLED)
-    transaction.on_commit(lambda: _notify_requester(access_request_id, "cancelled"))
+    transaction.on_commit(lambda: _notify_requester(access_request_id, "cancelled"), robust=True)
     return access_request

@@ -4,6 +4,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.core.exceptions import ApplicationError
+from apps.insights.choices import REQUEST_STATUS_EVENTS
+from apps.insights.services import event_record
 
 from ..choices import (
     ACCESS_REQUEST_TRANSITIONS,
@@ -31,7 +33,8 @@ def _transition(access_request: AccessRequest, to: str, *, actor, action: str, m
     access_request.save(update_fields=["status", "updated_at", *changes])
     after = {"status": to, **{f: _jsonable(v) for f, v in changes.items()}, **(after_extra or {})}
     audit_record(actor=actor, action=action, obj=access_request, before=before, after=after, message=message)
+    event_record(kind=REQUEST_STATUS_EVENTS.get(to), actor=actor, access_request=access_request)
     if access_request.pk is not None and to in (S.REVOKED, S.EXPIRED, S.FAILED):
         # Grant outcomes reach the requester whichever code path ended the grant.
         pk = access_request.pk
-        transaction.on_commit(lambda: _notify_requester(pk, to))
+        transaction.on_commit(lambda: _notify_requester(pk, to), robust=True)

@@ -24,3 +24,9 @@ def platform_grant_drifts(platform, limit: int = 25):
 def grant_can_revoke(user, grant):
     """``{% grant_can_revoke user grant as can_revoke %}``."""
     return selectors.grant_can_revoke(user=user, grant=grant)
+
+
+@register.filter
+def purpose_visible_to(access_request, user) -> bool:
+    """``{% if r|purpose_visible_to:request.user %}``: see :func:`apps.access.selectors.may_see_purpose`."""
+    return selectors.may_see_purpose(user, access_request)

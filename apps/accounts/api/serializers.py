@@ -73,4 +73,6 @@ class MembershipWriteSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     key = serializers.CharField(help_text="Send as `Authorization: Token <key>`. Shown only now: store it safely.")
+    prefix = serializers.CharField(help_text="The key's first 15 characters: how the admin and your profile name it.")
     created = serializers.DateTimeField(help_text="ISO 8601.")
+    expiry = serializers.DateTimeField(allow_null=True, help_text="When the token stops working (ISO 8601).")

@@ -76,8 +76,9 @@ class TokenView(APIView):
     @extend_schema(summary="Create (or replace) your API token", tags=["me"], request=None, responses={201: s.TokenSerializer},
                    description="Replaces any previous token, which stops working at once.")
     def post(self, request):
-        token = services.api_token_create(user=request.user)
-        return Response(s.TokenSerializer(token).data, status=status.HTTP_201_CREATED)
+        token, key = services.api_token_create(user=request.user)
+        body = {"key": key, "prefix": token.token_key, "created": token.created, "expiry": token.expiry}
+        return Response(s.TokenSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke your API token", tags=["me"], request=None, responses={204: None})
     def delete(self, request):

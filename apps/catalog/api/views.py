@@ -11,15 +11,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.catalog import selectors, services
 from apps.catalog.choices import AssetKind, Classification, DataContractStatus, DataProductStatus
 from apps.catalog.models import Asset, DataContract, DataProduct
-from apps.core.api.parsers import YAMLTextParser
+from apps.core.api.parsers import LimitedJSONParser, YAMLTextParser
 from apps.core.api.permissions import require
+from apps.core.parsing import contract_limits
 from apps.platforms.models import Platform
 
 from . import serializers as s
@@ -188,14 +189,21 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )],
     )
     @action(detail=False, methods=["post"], url_path="publish-contract",
-            parser_classes=[JSONParser, YAMLTextParser, MultiPartParser, FormParser])
+            parser_classes=[LimitedJSONParser, YAMLTextParser, MultiPartParser, FormParser])
     def publish_contract(self, request):
+        # Permission before parsing: someone who may neither create nor change a product never
+        # gets the (bounded, but still costly) YAML parse.
+        if not selectors.data_contract_can_publish(user=request.user):
+            raise PermissionDenied("Only owners of a team can publish data contracts.")
         body = request.data.dict() if hasattr(request.data, "dict") else request.data
         if not isinstance(body, dict):
             raise ValidationError({"non_field_errors": ["Expected a JSON object with `contract`."]})
         data = {**request.query_params.dict(), **body}
         upload = request.FILES.get("contract")
         if upload is not None:
+            max_bytes = contract_limits()["max_bytes"]
+            if upload.size > max_bytes:
+                raise ValidationError({"contract": [f"The file is too large: at most {max_bytes:,} bytes are accepted."]})
             data["contract"] = upload.read().decode("utf-8", errors="replace")
         serializer = s.ContractPublishSerializer(data=data)
         serializer.is_valid(raise_exception=True)

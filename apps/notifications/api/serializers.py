@@ -29,3 +29,15 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class MarkReadResultSerializer(serializers.Serializer):
     marked = serializers.IntegerField(help_text="How many notifications changed to read (0 when already read).")
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    endpoint = serializers.CharField(source="endpoint.name", help_text="Name of the endpoint.")
+
+    class Meta:
+        from apps.notifications.models import WebhookDelivery
+
+        model = WebhookDelivery
+        fields = ["id", "endpoint", "event", "event_id", "status", "attempts", "status_code", "error", "created_at",
+                  "last_attempt_at", "next_attempt_at", "delivered_at"]
+        read_only_fields = fields

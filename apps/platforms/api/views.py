@@ -11,12 +11,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from apps.platforms import selectors, services
-from apps.sync import services as sync_services
-from apps.platforms.choices import SyncRunStatus
 from apps.access.api.serializers import GrantDriftSerializer
 from apps.access.selectors import grant_drift_list
+from apps.platforms import selectors, services
+from apps.platforms.choices import SyncRunStatus
 from apps.platforms.models import PlatformIdentity, SyncRun
+from apps.sync import services as sync_services
 
 from . import serializers as s
 

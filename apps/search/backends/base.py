@@ -6,7 +6,8 @@ from ..types import SearchParams, SearchResults, Suggestion, Visibility
 
 
 class SearchBackend(abc.ABC):
-    """What a search backend does. Both rank the same way:
+    """What a search backend does. Both rank the same way, by the formula defined once in
+    :mod:`apps.search.ranking`:
 
     ``score = relevance × (1 + ln(1 + popularity) / 4) × 1.2 if it has a data contract
     × quality (passing 1.1, failing 0.8) × 0.3 if deprecated``
@@ -27,6 +28,6 @@ class SearchBackend(abc.ABC):
     def autocomplete(self, text: str, *, visibility: Visibility, limit: int = 8) -> list[Suggestion]:
         """Data products and words completing ``text`` (typo-tolerant), best first."""
 
-    def index_products(self, *, product_ids: list[int] | None) -> None:
+    def index_products(self, *, product_ids: list[int] | None) -> None:  # noqa: B027  (optional: a no-op by default)
         """Push the rebuilt rows of ``product_ids`` (``None``: all) to the backend's own index.
         The PostgreSQL backend searches those rows directly, so this is a no-op there."""

@@ -32,6 +32,7 @@ from elasticsearch.dsl import (
 
 from apps.catalog.choices import LISTED_STATUSES
 
+from .. import ranking
 from ..choices import SearchSort
 from ..highlight import strip_markers, to_html
 from ..query import parse
@@ -59,15 +60,8 @@ identifier = analyzer("mp_identifier", tokenizer=tokenizer("mp_identifier_split"
 edge = analyzer("mp_edge", tokenizer="standard",
                 filter=["lowercase", token_filter("mp_edge_ngram", "edge_ngram", min_gram=2, max_gram=20)])
 
-SCORE_SCRIPT = """
-double pop = doc['popularity'].size() == 0 ? 0 : doc['popularity'].value;
-double s = _score * (1 + Math.log(1 + pop) / 4);
-if (doc['has_contract'].size() > 0 && doc['has_contract'].value) { s *= 1.2; }
-String q = doc['quality'].size() == 0 ? 'none' : doc['quality'].value;
-if (q == 'pass') { s *= 1.1; } else if (q == 'fail') { s *= 0.8; }
-if (doc['status'].size() > 0 && doc['status'].value == 'deprecated') { s *= 0.3; }
-return s;
-"""
+# The ranking formula of apps/search/ranking.py, in Painless.
+SCORE_SCRIPT = ranking.score_painless()
 
 FACET_FIELDS = {
     "domain": "domain_id", "team": "owner_team_id", "classification": "classification", "platform": "platform_ids",
@@ -79,8 +73,8 @@ SORTS = {
     SearchSort.NEWEST: [{"created_at": "desc"}, {"product_id": "asc"}],
     SearchSort.NAME: [{"name.raw": "asc"}, {"product_id": "asc"}],
 }
-PRODUCT_FIELDS = ["name^10", "summary^4", "tags.text^4", "description^2", "domain_name^2", "owner_team_name^2"]
-ENTRY_FIELDS = ["entries.label^2", "entries.description"]
+PRODUCT_FIELDS = ranking.es_product_fields()  # name^10, summary^4, tags.text^4, description^2, ...
+ENTRY_FIELDS = ranking.es_entry_fields()  # entries.label^2, entries.description
 HIGHLIGHT = {"pre_tags": [MARK_START], "post_tags": [MARK_STOP]}
 
 

@@ -20,24 +20,20 @@ from django.db import connection, transaction
 
 from apps.catalog.choices import LISTED_STATUSES
 
+from .. import ranking
 from ..choices import SearchSort
 from ..highlight import to_html
 from ..query import ParsedQuery, parse
 from ..types import MARK_START, MARK_STOP, MatchHit, ProductHit, SearchParams, SearchResults, Suggestion, Visibility
 from .base import SearchBackend
 
-# ts_rank weights in {D, C, B, A} order.
-WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+# ts_rank weights in {D, C, B, A} order (apps/search/ranking.py).
+WEIGHTS = ranking.ts_rank_weights()
 HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_STOP}, HighlightAll=true"
 HEADLINE_SHORT = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=12, MaxFragments=1"
 MATCHES_PER_PRODUCT = 3
 TAG_FACET_SIZE = 25
 
-SCORE = """({relevance}
-    * (1 + ln(1 + d.popularity) / 4)
-    * CASE WHEN d.has_contract THEN 1.2 ELSE 1 END
-    * CASE d.quality WHEN 'pass' THEN 1.1 WHEN 'fail' THEN 0.8 ELSE 1 END
-    * CASE d.status WHEN 'deprecated' THEN 0.3 ELSE 1 END)"""
 # Candidates per search (see PostgresBackend._search_sql) and how many are ranked on the whole document.
 CANDIDATES = 500  # strong matches (name, summary, tags)
 TEXT_CANDIDATES = 200  # matches anywhere (description, tables, columns)
@@ -153,7 +149,7 @@ class PostgresBackend(SearchBackend):
             cursor.execute(sql, args)
             row = cursor.fetchone()
         total, text_count, hits_json = row[0], row[1], row[2]
-        facets = dict(zip(self._facet_names(), row[3:]))
+        facets = dict(zip(self._facet_names(), row[3:], strict=True))
         truncated = text_count >= max(TEXT_CANDIDATES, page * page_size) or total >= max(CANDIDATES, page * page_size)
         hits = [ProductHit(product_id=h[0], score=h[1], name_html=to_html(h[2]), summary_html=to_html(h[3]))
                 for h in (hits_json if isinstance(hits_json, list) else json.loads(hits_json or "[]"))]
@@ -246,7 +242,7 @@ class PostgresBackend(SearchBackend):
             m AS MATERIALIZED (
                 SELECT d.product_id, d.name, d.domain_id, d.owner_team_id, d.classification, d.status, d.tags,
                        d.platform_ids, d.has_contract, d.quality, d.popularity, d.created_at,
-                       {SCORE.format(relevance=cheap)} AS score
+                       {ranking.score_sql(cheap)} AS score
                 FROM search_productdocument d
                 WHERE d.product_id IN ({candidates})
             ),
@@ -255,7 +251,7 @@ class PostgresBackend(SearchBackend):
             ),
             ranked AS (
                 SELECT d.product_id, d.name, d.popularity, d.created_at,
-                       {SCORE.format(relevance=full)} AS score
+                       {ranking.score_sql(full)} AS score
                 FROM search_productdocument d JOIN search_producttext t ON t.product_id = d.product_id
                 WHERE d.product_id IN (SELECT product_id FROM best)
             ),

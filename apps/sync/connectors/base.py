@@ -94,6 +94,7 @@ class DiscoveredAsset:
     columns: tuple[DiscoveredColumn, ...] = ()
     foreign_keys: tuple[DiscoveredForeignKey, ...] = ()
     row_count_estimate: int | None = None
+    size_bytes: int | None = None  # storage incl. indexes (a statistic, outside the fingerprint)
     last_analyzed_at: datetime | None = None
     privileges: tuple[DiscoveredPrivilege, ...] | None = None
 
@@ -132,7 +133,7 @@ class DiscoveredAsset:
 _COLUMN_FIELDS = tuple(f.name for f in fields(DiscoveredColumn))
 _FOREIGN_KEY_FIELDS = tuple(f.name for f in fields(DiscoveredForeignKey))
 _ASSET_FINGERPRINT_FIELDS = tuple(
-    f.name for f in fields(DiscoveredAsset) if f.name not in {"row_count_estimate", "last_analyzed_at", "privileges"}
+    f.name for f in fields(DiscoveredAsset) if f.name not in {"row_count_estimate", "size_bytes", "last_analyzed_at", "privileges"}
 )
 
 # progress(done, total): called by connectors while they read; total may be None when unknown.

@@ -23,8 +23,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -294,13 +293,14 @@ def _load_json(artifact: str, text: str | bytes) -> dict:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ArtifactError(artifact, f"{artifact} is not UTF-8 text: is it the right file?") from None
+    from apps.core.parsing import InputLimitError, dbt_artifact_limits, safe_load_json
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(
-            artifact, f"{artifact} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
-                      "the file may be truncated; copy it again from dbt's target/ directory.",
-        ) from None
+        data = safe_load_json(text, field=artifact, what=artifact, **dbt_artifact_limits())
+    except InputLimitError as exc:
+        hint = ": the file may be truncated; copy it again from dbt's target/ directory" if "Not valid JSON" in exc.message else ""
+        message = exc.message.replace("Not valid JSON", f"{artifact} is not valid JSON")
+        raise ArtifactError(artifact, f"{message.rstrip('.')}{hint}.") from None
     if not isinstance(data, dict):
         raise ArtifactError(artifact, f"{artifact} is not a dbt artifact: expected a JSON object.")
     return data
@@ -485,7 +485,7 @@ def _finished_at(result: _RunResult) -> datetime | None:
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and timezone.is_naive(value):
-        return timezone.make_aware(value, dt_timezone.utc)
+        return timezone.make_aware(value, UTC)
     return value
 
 

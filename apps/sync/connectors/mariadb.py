@@ -13,7 +13,8 @@ What is read, and where from (MariaDB Knowledge Base, "Information Schema ... Ta
   change; the nearest MariaDB has to PostgreSQL's last-analyzed time, ``NULL`` when unknown).
   A partitioned table is one row there, so it is one asset whatever its partitions.
 - ``COLUMNS``: ``COLUMN_TYPE`` (e.g. ``DECIMAL(10,2) UNSIGNED``), nullability, defaults (MariaDB
-  10.2.7+ quotes string literals: ``'x'``, and spells expressions: ``current_timestamp()``),
+  10.2.7+ quotes string literals: ``'x'``, and spells expressions: ``current_timestamp()``; an
+  automatic update from ``EXTRA`` is appended: ``current_timestamp() ON UPDATE current_timestamp()``),
   ``AUTO_INCREMENT`` and generated columns, comments.
 - ``KEY_COLUMN_USAGE``: the primary key (constraint ``PRIMARY``) and foreign keys (rows with a
   ``REFERENCED_TABLE_NAME``), columns in constraint order.
@@ -77,7 +78,8 @@ CR_SERVER_LOST = 2013
 _SCHEMATA_SQL = sa.text("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
 _TABLES_SQL = sa.text(
     """
-    SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS, TABLE_COMMENT, UPDATE_TIME
+    SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS, TABLE_COMMENT, UPDATE_TIME,
+           DATA_LENGTH + INDEX_LENGTH AS SIZE_BYTES
     FROM information_schema.TABLES WHERE TABLE_SCHEMA IN :schemas
     """
 ).bindparams(sa.bindparam("schemas", expanding=True))
@@ -308,6 +310,7 @@ def _asset(table, columns, primary_key: set[str], foreign_keys: dict[str, list],
             for name, parts in sorted(foreign_keys.items())
         ),
         row_count_estimate=int(rows) if kind == AssetKind.TABLE and rows is not None else None,
+        size_bytes=int(table.SIZE_BYTES) if kind == AssetKind.TABLE and table.SIZE_BYTES is not None else None,
         last_analyzed_at=_utc(table.UPDATE_TIME),
         privileges=tuple(privileges),
     )
@@ -332,8 +335,16 @@ def _default(col) -> str:
         return "AUTO_INCREMENT"
     default = col.COLUMN_DEFAULT
     if default is None or default == "NULL":  # 'NULL': nullable without a default
-        return ""
+        default = ""
+    # EXTRA holds the automatic update of a timestamp column, e.g. "on update current_timestamp()";
+    # it is part of the column's default behaviour, so it is kept, spelled as in SHOW CREATE TABLE.
+    on_update = _ON_UPDATE.search(col.EXTRA or "")
+    if on_update:
+        default = f"{default} ON UPDATE {on_update.group(1)}".lstrip()
     return str(default)
+
+
+_ON_UPDATE = re.compile(r"\bon update (\S+)", re.IGNORECASE)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -1,0 +1,586 @@
+"""KPI computations for the dashboards: pure reads over the fact table (``UsageEvent``) and the
+catalog, selector style. Every KPI has one key, a label and a one-line definition (``KPIS``);
+the page, the API schema and docs/kpis.md all show the same text from here.
+
+Time: a period is whole days ``start``..``end`` (inclusive) in ``settings.TIME_ZONE``; weeks
+start on Monday 00:00 in that time zone (PostgreSQL ``date_trunc('week', at AT TIME ZONE tz)``).
+"The end of a day" is the next midnight in that time zone. Medians and p90 are PostgreSQL's
+``percentile_cont`` (linear interpolation). A KPI with nothing to measure is ``None`` ("no data"),
+never 0.
+
+Domain filter: ``domain_id`` narrows to the producer domain (the data product's); searches have
+no domain and drop out under a domain filter.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    group: str
+    label: str
+    definition: str
+    unit: str  # count | share | hours | money | money_per_month
+    higher_is_better: bool = True
+    state: bool = False  # a state at the end of the period (snapshotted daily), not a flow over it
+    #: What must exist (before the period's end, in its domain) for the KPI to have data:
+    #: "products" (listed data products), "teams", "use_cases", "cost_rates", or event kinds.
+    needs: tuple = ()
+
+    @property
+    def group_label(self) -> str:
+        return GROUPS[self.group]
+
+
+GROUPS = {
+    "adoption": "Adoption", "time_to_data": "Time to data", "reuse": "Reuse", "value": "Business value",
+    "cost": "Platform cost", "coverage": "Coverage and trust", "demand": "Demand", "health": "Platform health",
+}
+
+_KPI_LIST = [
+    Kpi("published_products", "adoption", "Published data products",
+        "Data products published or deprecated (listed in the marketplace) at the end of the period, by creation date.",
+        "count", state=True),
+    Kpi("products_with_consumer", "adoption", "Products with an active consumer",
+        "Data products with at least one grant active at the end of the period.", "count", state=True),
+    Kpi("wau", "adoption", "Weekly active users",
+        "People who viewed a data product, searched or requested access in the 7 days ending with the period.",
+        "count", state=True),
+    Kpi("mau", "adoption", "Monthly active users",
+        "People who viewed a data product, searched or requested access in the 30 days ending with the period.",
+        "count", state=True),
+    Kpi("active_consumers", "adoption", "Active consumers",
+        "Consumers (the team asked for, else the requesting person) holding at least one active grant at the end "
+        "of the period.", "count", state=True),
+    Kpi("teams_consuming_share", "adoption", "Teams consuming",
+        "Share of all teams that consume at least one data product through an active grant at the end of the period.",
+        "share", state=True),
+    Kpi("self_service_share", "adoption", "Self-service share",
+        "Share of access requests approved in the period that the access policy approved without a person.", "share"),
+    Kpi("ttd_median_hours", "time_to_data", "Time to data (median)",
+        "Median hours from an access request's submission to its grant being usable, over grants that became "
+        "usable in the period.", "hours", higher_is_better=False),
+    Kpi("ttd_p90_hours", "time_to_data", "Time to data (p90)",
+        "90th percentile of hours from submission to usable grant, over grants that became usable in the period.",
+        "hours", higher_is_better=False),
+    Kpi("waiting_median_hours", "time_to_data", "Waiting for approval (median)",
+        "Median hours from submission to approval, over grants that became usable in the period.",
+        "hours", higher_is_better=False),
+    Kpi("provisioning_median_hours", "time_to_data", "Provisioning (median)",
+        "Median hours from approval to usable grant, over grants that became usable in the period.",
+        "hours", higher_is_better=False),
+    Kpi("approval_lead_median_hours", "time_to_data", "Approval step lead time (median)",
+        "Median hours an approval step waited from becoming pending to its decision, over steps decided in the period.",
+        "hours", higher_is_better=False),
+    Kpi("backlog", "time_to_data", "Backlog",
+        "Access requests submitted and not yet approved, rejected or cancelled at the end of the period.",
+        "count", higher_is_better=False, state=True),
+    Kpi("past_sla", "time_to_data", "Requests past SLA",
+        "Requests in the backlog at the end of the period that have waited longer than their policy's SLA "
+        "(business days from submission).", "count", higher_is_better=False, state=True),
+    Kpi("approval_rate", "time_to_data", "Approval rate",
+        "Share of access requests decided in the period that were approved (the rest were rejected).", "share"),
+    Kpi("cross_domain_share", "reuse", "Cross-domain reuse",
+        "Share of grants active at the end of the period whose consumer's domain differs from the producer's "
+        "(a consumer outside every domain counts as another domain).", "share", state=True),
+    Kpi("products_multi_domain", "reuse", "Products reused by 2+ domains",
+        "Data products with active grants to consumers of at least two different domains at the end of the period.",
+        "count", state=True),
+    Kpi("live_value", "value", "Estimated annual value of live use cases",
+        "Sum of the estimated annual value of use cases that are live, in their currency (split equally between "
+        "the data products a use case uses when filtered by domain).", "money", state=True),
+    Kpi("products_without_use_case", "value", "Products with no live use case",
+        "Listed data products that no live use case uses.", "count", higher_is_better=False, state=True),
+    Kpi("monthly_cost", "cost", "Platform cost per month",
+        "Storage of the data products' assets (GiB) × each platform's rate per GB-month, plus each platform's "
+        "fixed monthly cost split equally between its data products.", "money_per_month", higher_is_better=False,
+        state=True),
+    Kpi("cost_per_consumer", "cost", "Cost per active consumer",
+        "Platform cost per month divided by the active consumers at the end of the period.", "money_per_month",
+        higher_is_better=False, state=True),
+    Kpi("contract_coverage", "coverage", "Products with a data contract",
+        "Share of listed data products with an active data contract.", "share", state=True),
+    Kpi("description_coverage", "coverage", "Products with a description",
+        "Share of listed data products with a description and a named owner team.", "share", state=True),
+    Kpi("quality_passing", "coverage", "Products passing quality checks",
+        "Share of listed data products that have quality checks and none failing.", "share", state=True),
+    Kpi("retirement_candidates", "coverage", "Retirement candidates",
+        "Listed data products neither viewed nor holding an active grant in the 90 days ending with the period.",
+        "count", higher_is_better=False, state=True),
+    Kpi("searches", "demand", "Searches", "Searches run in the period (a query typed as you go counts once).", "count"),
+    Kpi("zero_result_share", "demand", "Searches with no result",
+        "Share of the period's searches that found no data product (unmet demand).", "share",
+        higher_is_better=False),
+    Kpi("sync_success_rate", "health", "Sync success rate",
+        "Share of metadata sync runs that finished in the period and succeeded.", "share"),
+    Kpi("drift_found", "health", "Drift found",
+        "Differences between grants and what a platform had, found by reconciliation in the period.", "count",
+        higher_is_better=False),
+]
+_NEEDS = {
+    "published_products": ("products",), "products_with_consumer": ("grant_active",), "wau": (),
+    "mau": (), "active_consumers": ("grant_active",), "teams_consuming_share": ("teams", "grant_active"),
+    "backlog": ("request_submitted",), "past_sla": ("request_submitted",), "cross_domain_share": ("grant_active",),
+    "products_multi_domain": ("grant_active",), "products_without_use_case": ("products",),
+    "retirement_candidates": ("products",), "drift_found": ("grant_active",),
+}
+_KPI_LIST = [Kpi(**{**k.__dict__, "needs": _NEEDS.get(k.key, ())}) for k in _KPI_LIST]
+KPIS: dict[str, Kpi] = {k.key: k for k in _KPI_LIST}
+STATE_KPIS = [k.key for k in _KPI_LIST if k.state]
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days ``start``..``end`` (inclusive) in ``settings.TIME_ZONE``; ``domain_id`` narrows
+    to one producer domain (None: all)."""
+
+    start: date
+    end: date
+    domain_id: int | None = None
+
+    @property
+    def since(self) -> datetime:
+        return day_start(self.start)
+
+    @property
+    def until(self) -> datetime:
+        """Exclusive end: midnight after ``end``."""
+        return day_start(self.end + timedelta(days=1))
+
+    def previous(self) -> Period:
+        days = (self.end - self.start).days + 1
+        return Period(self.start - timedelta(days=days), self.start - timedelta(days=1), self.domain_id)
+
+
+def tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz())
+
+
+def today() -> date:
+    return timezone.localtime(timezone.now(), tz()).date()
+
+
+def last_days(days: int, *, domain_id=None, end: date | None = None) -> Period:
+    end = end or today()
+    return Period(end - timedelta(days=days - 1), end, domain_id)
+
+
+def _rows(sql: str, params: list | dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _one(sql: str, params) -> object:
+    rows = _rows(sql, params)
+    return rows[0][0] if rows else None
+
+
+def _dom(alias: str, domain_id, params: list) -> str:
+    if domain_id is None:
+        return ""
+    params.append(domain_id)
+    return f" AND {alias}.domain_id = %s"
+
+
+def _hours(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def _share(part, whole) -> float | None:
+    return None if not whole else round(part / whole, 4)
+
+
+E = "insights_usageevent"
+
+# --- grants active at an instant ---------------------------------------------------------------
+
+_ACTIVE_GRANTS = f"""
+    SELECT a.access_request_id, a.data_product_id, a.domain_id, a.consumer_team_id, a.consumer_domain_id,
+           a.platform_id
+    FROM {E} a
+    WHERE a.kind = 'grant_active' AND a.at < %s {{dom}}
+      AND NOT EXISTS (SELECT 1 FROM {E} x WHERE x.access_request_id = a.access_request_id
+                      AND x.kind IN ('grant_expired', 'grant_revoked') AND x.at < %s)
+"""
+
+
+def active_grants_at(at: datetime, domain_id=None) -> list[tuple]:
+    """Grants active at ``at``: ``[(request id, product id, domain id, consumer team id,
+    consumer domain id, platform id)]``, one per access request (an extension moves the end of
+    the same grant; a revoked grant granted again is a new request)."""
+    params: list = [at]
+    dom = _dom("a", domain_id, params)
+    params.append(at)
+    return _rows(_ACTIVE_GRANTS.format(dom=dom), params)
+
+
+def _consumers(grants: list[tuple]) -> set:
+    """Consumers of grants: ("team", id) when asked for a team, else ("user", requester id)."""
+    from apps.access.models import AccessRequest
+
+    ids = [g[0] for g in grants]
+    out = set()
+    for requester, team in AccessRequest.objects.filter(pk__in=ids).values_list("requester_id", "on_behalf_of_team_id"):
+        out.add(("team", team) if team else ("user", requester))
+    return out
+
+
+# --- the KPIs ----------------------------------------------------------------------------------
+
+def kpi_values(period: Period, keys: list[str] | None = None) -> dict[str, float | None]:
+    """``{key: value or None}`` for the KPIs ``keys`` (default: all) over ``period``."""
+    keys = keys or list(KPIS)
+    cache: dict = {}
+    out = {}
+    for key in keys:
+        out[key] = _COMPUTE[key](period, cache) if all(_has(need, period, cache) for need in KPIS[key].needs) else None
+    return out
+
+
+def _has(need: str, period: Period, cache: dict) -> bool:
+    """Whether ``need`` exists before the period's end (in its domain): no history, no data."""
+    key = ("has", need)
+    if key not in cache:
+        if need == "products":
+            cache[key] = _listed_products(period).exists()
+        elif need == "teams":
+            from apps.accounts.models import Team
+
+            cache[key] = Team.objects.exists()
+        else:
+            from .models import UsageEvent
+
+            events = UsageEvent.objects.filter(kind=need, at__lt=period.until)
+            if period.domain_id is not None:
+                events = events.filter(domain_id=period.domain_id)
+            cache[key] = events.exists()
+    return cache[key]
+
+
+def _listed_products(period: Period):
+    from apps.catalog.choices import LISTED_STATUSES
+    from apps.catalog.models import DataProduct
+
+    qs = DataProduct.objects.filter(status__in=LISTED_STATUSES, created_at__lt=period.until)
+    return qs.filter(domain_id=period.domain_id) if period.domain_id else qs
+
+
+def _grants_end(period: Period, cache: dict) -> list[tuple]:
+    if "grants" not in cache:
+        cache["grants"] = active_grants_at(period.until, period.domain_id)
+    return cache["grants"]
+
+
+def _published(period, cache):
+    return _listed_products(period).count()
+
+
+def _products_with_consumer(period, cache):
+    return len({g[1] for g in _grants_end(period, cache)})
+
+
+def _active_users(days: int):
+    def compute(period, cache):
+        params: list = [period.until - timedelta(days=days), period.until]
+        dom = _dom("e", period.domain_id, params)
+        return _one(f"""SELECT count(DISTINCT e.user_id) FROM {E} e WHERE e.at >= %s AND e.at < %s
+                        AND e.kind IN ('product_view', 'search', 'request_submitted') AND e.user_id IS NOT NULL {dom}""",
+                    params) or None
+    return compute
+
+
+def _active_consumers(period, cache):
+    if "consumers" not in cache:
+        cache["consumers"] = _consumers(_grants_end(period, cache))
+    return len(cache["consumers"])
+
+
+def _teams_consuming(period, cache):
+    from apps.accounts.models import Team
+
+    teams = Team.objects.count()
+    return _share(len({g[3] for g in _grants_end(period, cache) if g[3]}), teams)
+
+
+def _self_service(period, cache):
+    params: list = [period.since, period.until]
+    dom = _dom("e", period.domain_id, params)
+    auto, total = _rows(f"""SELECT count(*) FILTER (WHERE (e.data->>'auto')::boolean), count(*) FROM {E} e
+                            WHERE e.kind = 'request_approved' AND e.at >= %s AND e.at < %s {dom}""", params)[0]
+    return _share(auto, total)
+
+
+_TTD_SQL = f"""
+    SELECT percentile_cont(%s) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - s.at)),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ap.at - s.at)),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - ap.at))
+    FROM {E} g
+    JOIN {E} s ON s.access_request_id = g.access_request_id AND s.kind = 'request_submitted'
+    JOIN {E} ap ON ap.access_request_id = g.access_request_id AND ap.kind = 'request_approved'
+    WHERE g.kind = 'grant_active' AND g.at >= %s AND g.at < %s {{dom}}
+"""
+
+
+def time_to_data(period: Period, fraction: float = 0.5) -> tuple[float | None, float | None, float | None]:
+    """(submitted → usable, submitted → approved (median), approved → usable (median)) in hours,
+    the first at percentile ``fraction``, over grants that became usable in ``period``."""
+    params: list = [fraction, period.since, period.until]
+    dom = _dom("g", period.domain_id, params)
+    total, waiting, provisioning = _rows(_TTD_SQL.format(dom=dom), params)[0]
+    return _hours(total), _hours(waiting), _hours(provisioning)
+
+
+def _ttd(index: int, fraction: float = 0.5):
+    def compute(period, cache):
+        key = ("ttd", fraction)
+        if key not in cache:
+            cache[key] = time_to_data(period, fraction)
+        return cache[key][index]
+    return compute
+
+
+def _approval_lead(period, cache):
+    params: list = [period.since, period.until]
+    dom = _dom("e", period.domain_id, params)
+    return _hours(_one(f"""SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e.seconds) FROM {E} e
+                           WHERE e.kind = 'step_decided' AND e.at >= %s AND e.at < %s {dom}""", params))
+
+
+def backlog_at(at: datetime, domain_id=None) -> list[tuple]:
+    """Requests waiting for a decision at ``at``: ``[(request id, submitted at, product id)]``
+    (extensions included)."""
+    params: list = [at]
+    dom = _dom("s", domain_id, params)
+    params.append(at)
+    return _rows(f"""SELECT s.access_request_id, s.at, s.data_product_id FROM {E} s
+                     WHERE s.kind = 'request_submitted' AND s.at < %s {dom}
+                       AND NOT EXISTS (SELECT 1 FROM {E} d WHERE d.access_request_id = s.access_request_id
+                           AND d.kind IN ('request_approved', 'request_rejected', 'request_cancelled') AND d.at < %s)
+                     ORDER BY s.at""", params)
+
+
+def _backlog(period, cache):
+    if "backlog" not in cache:
+        cache["backlog"] = backlog_at(period.until, period.domain_id)
+    return len(cache["backlog"])
+
+
+def past_sla_at(at: datetime, domain_id=None, backlog=None) -> list[int]:
+    """Ids of requests waiting at ``at`` for longer than their policy's SLA (business days
+    counted from the submission, Monday–Friday)."""
+    from apps.access.models import AccessRequest
+    from apps.access.policy import add_business_days
+
+    backlog = backlog if backlog is not None else backlog_at(at, domain_id)
+    sla = dict(AccessRequest.objects.filter(pk__in=[b[0] for b in backlog]).values_list("pk", "policy__sla_business_days"))
+    return [pk for pk, submitted, _ in backlog
+            if add_business_days(submitted, sla.get(pk) or 2) < at]
+
+
+def _past_sla(period, cache):
+    _backlog(period, cache)
+    return len(past_sla_at(period.until, period.domain_id, cache["backlog"]))
+
+
+def _approval_rate(period, cache):
+    params: list = [period.since, period.until]
+    dom = _dom("e", period.domain_id, params)
+    approved, total = _rows(f"""SELECT count(*) FILTER (WHERE e.kind = 'request_approved'), count(*) FROM {E} e
+                                WHERE e.kind IN ('request_approved', 'request_rejected') AND e.at >= %s AND e.at < %s
+                                {dom}""", params)[0]
+    return _share(approved, total)
+
+
+def _cross_domain(period, cache):
+    grants = _grants_end(period, cache)
+    return _share(sum(1 for g in grants if g[4] != g[2]), len(grants))
+
+
+def _multi_domain(period, cache):
+    domains = defaultdict(set)
+    for g in _grants_end(period, cache):
+        domains[g[1]].add(g[4])
+    return sum(1 for d in domains.values() if len(d) >= 2)
+
+
+def value_per_product(domain_id=None, status: str = "live") -> dict[int, dict[str, Decimal]]:
+    """``{product id: {currency: value per year}}``: each use case of ``status`` splits its value
+    equally between its data products."""
+    from .models import UseCase
+
+    out: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for use_case in UseCase.objects.filter(status=status, estimated_annual_value__isnull=False).prefetch_related(
+            "data_products"):
+        products = list(use_case.data_products.all())
+        for product in products:
+            if domain_id is None or product.domain_id == domain_id:
+                out[product.pk][use_case.currency] += use_case.estimated_annual_value / len(products)
+    return out
+
+
+def _live_value(period, cache):
+    from .models import UseCase
+
+    if period.domain_id is None:
+        values = UseCase.objects.filter(status="live", estimated_annual_value__isnull=False)
+        if not values.exists():
+            return None
+        return float(sum(v.estimated_annual_value for v in values))
+    per = value_per_product(period.domain_id)
+    return round(float(sum(sum(v.values()) for v in per.values())), 2) if per else None
+
+
+def _without_use_case(period, cache):
+    return _listed_products(period).exclude(use_cases__status="live").count()
+
+
+def cost_per_product(domain_id=None) -> dict[int, float]:
+    """``{product id: cost per month}``: GiB of the assets behind its output ports × the platform's
+    rate per GB-month, plus the platform's fixed monthly cost split equally between the listed
+    products on it. Products on a platform without a rate cost nothing."""
+    from apps.catalog.choices import LISTED_STATUSES
+
+    rows = _rows("""
+        SELECT p.id, p.domain_id, o.platform_id, coalesce(sum(a.size_bytes), 0)
+        FROM catalog_dataproduct p
+        JOIN catalog_outputport o ON o.data_product_id = p.id
+        LEFT JOIN catalog_asset a ON a.platform_id = o.platform_id AND a.schema = o.schema
+             AND (o.table = '' OR a.name = o.table) AND a.removed_at IS NULL
+        WHERE p.status = ANY(%s)
+        GROUP BY p.id, p.domain_id, o.platform_id""", [list(LISTED_STATUSES)])
+    from .models import PlatformCostRate
+
+    rates = {r.platform_id: r for r in PlatformCostRate.objects.all()}
+    per_platform = defaultdict(set)
+    for pid, _, platform_id, _ in rows:
+        per_platform[platform_id].add(pid)
+    out: dict[int, float] = defaultdict(float)
+    for pid, did, platform_id, size in rows:
+        rate = rates.get(platform_id)
+        if rate is None or (domain_id is not None and did != domain_id):
+            continue
+        out[pid] += float(size) / GIB * float(rate.per_gb_month) + float(rate.fixed_monthly) / len(per_platform[platform_id])
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def _monthly_cost(period, cache):
+    from .models import PlatformCostRate
+
+    if not PlatformCostRate.objects.exists():
+        return None
+    if "cost" not in cache:
+        cache["cost"] = cost_per_product(period.domain_id)
+    return round(sum(cache["cost"].values()), 2)
+
+
+def _cost_per_consumer(period, cache):
+    cost = _monthly_cost(period, cache)
+    consumers = _active_consumers(period, cache)
+    return None if cost is None or not consumers else round(cost / consumers, 2)
+
+
+def _coverage(kind: str):
+    def compute(period, cache):
+        products = _listed_products(period)
+        total = products.count()
+        if not total:
+            return None
+        if kind == "contract":
+            part = products.filter(data_contracts__status="active").distinct().count()
+        elif kind == "description":
+            part = products.exclude(description="").filter(owner_team__isnull=False).count()
+        else:
+            from apps.catalog.models import QualityCheck
+
+            checked = set()
+            failing = set()
+            for pid, status in QualityCheck.objects.filter(removed_at__isnull=True).values_list(
+                    "asset__platform__output_ports__data_product_id", "status"):
+                checked.add(pid)
+                if status in ("fail", "error"):
+                    failing.add(pid)
+            ids = set(products.values_list("pk", flat=True))
+            part = len((checked - failing) & ids)
+        return _share(part, total)
+    return compute
+
+
+def retirement_candidates(period: Period) -> list[int]:
+    """Ids of listed products neither viewed nor holding an active grant in the 90 days ending
+    with ``period``."""
+    since = period.until - timedelta(days=90)
+    viewed = set(_rows(f"SELECT DISTINCT data_product_id FROM {E} WHERE kind = 'product_view' AND at >= %s AND at < %s",
+                       [since, period.until]))
+    granted = {(g[1],) for g in active_grants_at(period.until, period.domain_id)}
+    granted |= set(_rows(f"""SELECT DISTINCT data_product_id FROM {E} WHERE kind IN ('grant_expired', 'grant_revoked')
+                             AND at >= %s AND at < %s""", [since, period.until]))
+    used = {r[0] for r in viewed | granted}
+    return [pk for pk in _listed_products(period).values_list("pk", flat=True) if pk not in used]
+
+
+def _retirement(period, cache):
+    return len(retirement_candidates(period))
+
+
+def _searches(period, cache):
+    if period.domain_id is not None:
+        return None
+    if "searches" not in cache:
+        cache["searches"] = _rows(f"""SELECT count(*), count(*) FILTER (WHERE result_count = 0) FROM {E}
+                                      WHERE kind = 'search' AND at >= %s AND at < %s""", [period.since, period.until])[0]
+    return cache["searches"][0] or None
+
+
+def _zero_share(period, cache):
+    if _searches(period, cache) is None:
+        return None
+    return _share(cache["searches"][1], cache["searches"][0])
+
+
+def _sync_success(period, cache):
+    ok, total = _rows(f"""SELECT count(*) FILTER (WHERE data->>'status' = 'succeeded'), count(*) FROM {E}
+                          WHERE kind = 'sync_run' AND at >= %s AND at < %s""", [period.since, period.until])[0]
+    return _share(ok, total)
+
+
+def _drift(period, cache):
+    from apps.access.models import GrantDrift
+
+    qs = GrantDrift.objects.filter(at__gte=period.since, at__lt=period.until)
+    if period.domain_id:
+        qs = qs.filter(grant__access_request__output_port__data_product__domain_id=period.domain_id)
+    return qs.count()
+
+
+_COMPUTE = {
+    "published_products": _published, "products_with_consumer": _products_with_consumer,
+    "wau": _active_users(7), "mau": _active_users(30), "active_consumers": _active_consumers,
+    "teams_consuming_share": _teams_consuming, "self_service_share": _self_service,
+    "ttd_median_hours": _ttd(0), "ttd_p90_hours": _ttd(0, 0.9), "waiting_median_hours": _ttd(1),
+    "provisioning_median_hours": _ttd(2), "approval_lead_median_hours": _approval_lead,
+    "backlog": _backlog, "past_sla": _past_sla, "approval_rate": _approval_rate,
+    "cross_domain_share": _cross_domain, "products_multi_domain": _multi_domain,
+    "live_value": _live_value, "products_without_use_case": _without_use_case,
+    "monthly_cost": _monthly_cost, "cost_per_consumer": _cost_per_consumer,
+    "contract_coverage": _coverage("contract"), "description_coverage": _coverage("description"),
+    "quality_passing": _coverage("quality"), "retirement_candidates": _retirement,
+    "searches": _searches, "zero_result_share": _zero_share, "sync_success_rate": _sync_success, "drift_found": _drift,
+}
+assert set(_COMPUTE) == set(KPIS)
