@@ -133,8 +133,8 @@ def build_portal(n_products: int, n_users: int) -> None:
     from apps.catalog.models import DataContract
     from apps.catalog.services import data_product_create, domain_create, output_port_create
     from apps.platforms.models import Platform, PlatformIdentity
-    from apps.sync.services import platform_sync
     from apps.search.indexing import index_products
+    from apps.sync.services import platform_sync
 
     rnd = random.Random(13)
     call_command("migrate", verbosity=0)

@@ -160,7 +160,16 @@ def seed(n_products: int, n_columns: int) -> None:
 
     from apps.accounts.models import User
     from apps.accounts.services import team_create, team_membership_set
-    from apps.catalog.models import Asset, AssetRelation, Column, DataContract, DataProduct, Domain, OutputPort, QualityCheck
+    from apps.catalog.models import (
+        Asset,
+        AssetRelation,
+        Column,
+        DataContract,
+        DataProduct,
+        Domain,
+        OutputPort,
+        QualityCheck,
+    )
     from apps.insights.models import UsageEvent
     from apps.platforms.models import Platform
 
