@@ -180,7 +180,6 @@ def build_portal(n_products: int, n_users: int) -> None:
 
 def plan(path: Path) -> dict:
     """Sessions for every user (created directly: no login in the measured window) and the data."""
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
@@ -192,7 +191,7 @@ def plan(path: Path) -> dict:
     for user in User.objects.filter(username__startswith="load").prefetch_related("memberships"):
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # the password backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         users.append({"username": user.username, "session": session.session_key,
