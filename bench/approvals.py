@@ -55,6 +55,7 @@ def _world(requests: int):
     from apps.accounts.services import team_create, team_membership_set
     from apps.catalog.models import DataProduct, Domain
     from apps.catalog.services import data_product_create, domain_create, output_port_create
+    from apps.platforms.exposure import exposure_assignment_create
     from apps.platforms.models import Platform
 
     services.access_policy_ensure_defaults()
@@ -69,8 +70,10 @@ def _world(requests: int):
         product = DataProduct.objects.filter(slug=f"bench-{i}").first() or data_product_create(
             name=f"Bench {i}", slug=f"bench-{i}", domain=domain, owner_team=owner_team, status="published",
             classification=classification)
+        if product.output_ports.first() is None:
+            exposure_assignment_create(actor=None, platform=platform, schema=f"s{i}", domain=domain, data_product=product)
         ports.append(product.output_ports.first() or output_port_create(
-            data_product=product, name="port", platform=platform, schema="s"))
+            actor=None, data_product=product, name="port", platform=platform, schema=f"s{i}"))
     existing = AccessRequest.objects.filter(output_port__data_product__domain=domain).count()
     purpose = Purpose.objects.get(slug="regulatory-reporting")
     for n in range(existing, requests):

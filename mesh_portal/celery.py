@@ -18,6 +18,11 @@ app.conf.beat_schedule = {
         "task": "apps.notifications.tasks.webhook_retry_due_task",
         "schedule": 300.0,
     },
+    # Data contract quality rules: each product's rules run every CONTRACT_QUALITY_INTERVAL_MINUTES.
+    "contracts-quality-due": {
+        "task": "apps.contracts.tasks.contract_quality_due_task",
+        "schedule": 300.0,
+    },
     # Each platform has its own sync interval; this sweep enqueues the ones that are due.
     "sync-due": {
         "task": "apps.sync.tasks.platform_sync_due_task",

@@ -4,10 +4,12 @@ from django.urls import include, path
 
 from apps.core import views as core_views
 from apps.insights import views as insights_views
+from mesh_portal import navigation
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("start/", navigation.landing, name="landing"),
     path("admin/", admin.site.urls),
     path("api/", include("apps.core.api.urls")),
     path("accounts/profile/", include("apps.accounts.urls")),
@@ -17,6 +19,7 @@ urlpatterns = [
     path("notifications/", include("apps.notifications.urls")),
     path("platforms/", include("apps.platforms.urls")),
     path("insights/", include("apps.insights.urls")),
+    path("", include("apps.contracts.urls")),
     path("", include("apps.catalog.urls")),
 ]
 

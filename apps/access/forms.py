@@ -102,8 +102,9 @@ class AccessRequestForm(DurationMixin, ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, product, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.product = product
-        ports = list(product.output_ports.select_related("platform").order_by("name"))
-        self.fields["output_port"].queryset = product.output_ports.select_related("platform").order_by("name")
+        requestable = product.output_ports.filter(exposure_status="approved")  # governed exposure
+        ports = list(requestable.select_related("platform").order_by("name"))
+        self.fields["output_port"].queryset = requestable.select_related("platform").order_by("name")
         self.fields["on_behalf_of_team"].queryset = team_list_for_user(user=user)
         self.policy = access_policy_current(classification=product.classification)
         purposes = purpose_choices(classification=product.classification)

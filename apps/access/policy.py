@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from apps.accounts.models import Team, User
-from apps.catalog.choices import Classification, DataContractStatus
-from apps.catalog.models import DataContract, DataProduct
+from apps.catalog.choices import Classification, DataContractStatus, DataProductStatus, ExposureStatus
+from apps.catalog.models import DataContract, DataProduct, OutputPort
+from apps.core.exceptions import ApplicationError
+from apps.platforms.exposure import overlapping_ports, strictest_classification
 
 from .choices import ApprovalStepKind, AutoApprove
 from .models import AccessPolicy
@@ -83,9 +85,36 @@ def policy_current(*, classification: str) -> AccessPolicy | None:
 
 def in_domain(*, user: User, team: Team | None, product: DataProduct) -> bool:
     """Whether the consumer is "in the product's domain": the team on whose behalf they ask (or,
-    asking for themselves, any team they belong to) owns the domain or a data product in it."""
-    teams = Team.objects.filter(pk=team.pk) if team is not None else Team.objects.filter(memberships__user=user)
-    return teams.filter(Q(owned_domains=product.domain_id) | Q(data_products__domain=product.domain_id)).exists()
+    asking for themselves, any team they belong to), the requester being a member of it, owns
+    the domain or a *published* data product in it. A draft (or retired) product does not count:
+    anyone who may create products could otherwise make one in the target domain to get
+    Internal data approved at once."""
+    teams = Team.objects.filter(memberships__user=user)
+    if team is not None:
+        teams = teams.filter(pk=team.pk)
+    owns_product = Q(data_products__domain=product.domain_id, data_products__status=DataProductStatus.PUBLISHED)
+    return teams.filter(Q(owned_domains=product.domain_id) | owns_product).exists()
+
+
+def request_classification(*, output_port: OutputPort) -> str:
+    """The classification whose policy decides a request on ``output_port``: the strictest among
+    the products whose approved ports expose any part of the same place (one location, one
+    owner: a second exposure is approved by a steward, and then the strictest decides).
+
+    Raises ``ApplicationError`` (field ``output_port``) when the port's exposure is awaiting
+    review or was rejected: no access request can target it.
+    """
+    # Read from the database, not the object passed in: a decision may have come since it was loaded.
+    status = OutputPort.objects.filter(pk=output_port.pk).values_list("exposure_status", flat=True).first()
+    if status != ExposureStatus.APPROVED:
+        output_port.exposure_status = status or output_port.exposure_status
+        message = (f"{output_port.name} is {output_port.get_exposure_status_display().lower()}: it takes no access "
+                   "requests until a platform operator or steward approves what it exposes.")
+        raise ApplicationError(message, {"output_port": [message]})
+    others = overlapping_ports(platform=output_port.platform, schema=output_port.schema, table=output_port.table,
+                               database=output_port.database).filter(exposure_status=ExposureStatus.APPROVED)
+    found = set(others.values_list("data_product__classification", flat=True))
+    return strictest_classification(found | {output_port.data_product.classification})
 
 
 def policy_violations(*, policy: AccessPolicy, purpose_category, expires_at: datetime | None, now: datetime) -> dict[str, list[str]]:

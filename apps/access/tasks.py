@@ -102,3 +102,16 @@ def access_request_remind_task() -> None:
 def grant_expiring_notify_task() -> None:
     """Beat: tell consumers whose access ends within 7 days."""
     services.grant_expiring_notify()
+
+
+@shared_task(bind=True, acks_late=True, time_limit=60, soft_time_limit=50, max_retries=20)
+def access_request_reapproval_task(self, access_request_id: int, actor_id: int | None = None) -> None:
+    """After a classification change revoked a grant: submit its re-approval request once the
+    revocation is done (retried every minute meanwhile)."""
+    from .reevaluation import ReapprovalNotReady, access_request_reapproval_submit
+
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        access_request_reapproval_submit(access_request_id=access_request_id, actor=actor)
+    except ReapprovalNotReady as exc:
+        raise self.retry(countdown=60) from exc

@@ -36,8 +36,10 @@ from .models import AuditEvent
 def access_request_create(request, slug: str):
     product = data_product_get(user=request.user, slug=slug)
     port_id = request.GET.get("port")
-    if request.method == "GET" and port_id and port_id.isdigit():
-        port = product.output_ports.filter(pk=int(port_id)).first()
+    if request.method == "GET" and (port_id and port_id.isdigit() or not port_id):
+        # without ?port=, a product with a single output port means that port (the header button)
+        ports = product.output_ports.filter(pk=int(port_id)) if port_id else product.output_ports.all()[:2]
+        port = ports[0] if len(ports) == 1 else None
         active = port and selectors.access_request_active_for_port(user=request.user, output_port=port)
         if active:  # one access per consumer and port: offer an extension instead
             messages.info(request, "You already have access to this output port; you can ask for an extension.")
@@ -294,7 +296,7 @@ def audit_list(request):
     form, events = _audit_events(request)
     if events is None:  # an invalid filter shows its error and no rows, never the unfiltered trail
         events = AuditEvent.objects.none()
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode()})

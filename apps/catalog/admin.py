@@ -12,8 +12,19 @@ class DomainAdmin(admin.ModelAdmin):
 
 
 class OutputPortInline(admin.StackedInline):
+    """Read-only: ports are added, changed and reviewed through the output port services (API,
+    product pages, contracts, mapping rules), which judge and audit their exposure."""
+
     model = OutputPort
     extra = 0
+    can_delete = False
+    readonly_fields = ["name", "platform", "port_type", "database", "schema", "table", "description",
+                       "exposure_status", "exposure_reason", "exposure_decided_by", "exposure_decided_at",
+                       "exposure_comment"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(DataProduct)
@@ -28,10 +39,12 @@ class DataProductAdmin(admin.ModelAdmin):
         # Through the services, so the owner team's object permissions follow the product.
         fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in ("name", "slug", "domain", "owner_team")}
         if change:
-            services.data_product_update(product=obj, **{f: form.cleaned_data[f] for f in form.changed_data})
+            services.data_product_update(product=obj, actor=request.user,
+                                         **{f: form.cleaned_data[f] for f in form.changed_data})
         else:
             created = services.data_product_create(
-                name=obj.name, slug=obj.slug, domain=obj.domain, owner_team=obj.owner_team, **fields
+                name=obj.name, slug=obj.slug, domain=obj.domain, owner_team=obj.owner_team, actor=request.user,
+                **fields,
             )
             obj.pk = created.pk
             obj._state.adding = False

@@ -26,6 +26,16 @@ class OutputPortType(models.TextChoices):
     TABLE = "table", "Table or view"
 
 
+class ExposureStatus(models.TextChoices):
+    """Whether an output port may take access requests (``apps.platforms.exposure``): a port on a
+    location assigned to its product's domain (or product), and exposed by no other product, is
+    approved at once; any other port awaits an exposure review by a platform operator or steward."""
+
+    APPROVED = "approved", "Approved exposure"
+    PENDING_REVIEW = "pending_review", "Awaiting exposure review"
+    REJECTED = "rejected", "Exposure rejected"
+
+
 class AssetKind(models.TextChoices):
     TABLE = "table", "Table"
     VIEW = "view", "View"

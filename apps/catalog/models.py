@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -10,6 +11,7 @@ from .choices import (
     Classification,
     DataContractStatus,
     DataProductStatus,
+    ExposureStatus,
     OutputPortType,
     QualityCheckSource,
     QualityCheckStatus,
@@ -62,7 +64,12 @@ class DataProduct(TimeStampedModel):
 
 class OutputPort(TimeStampedModel):
     """A data product's interface for consumers: a place on a platform (a schema, or one table)
-    that access is granted on."""
+    that access is granted on.
+
+    ``exposure_status`` says whether the product may expose that place (governed exposure,
+    ``apps.platforms.exposure``): only an approved port takes access requests. The default is
+    *awaiting review*, so a port made outside the output port services exposes nothing.
+    """
 
     data_product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="output_ports")
     name = models.CharField(max_length=120)
@@ -72,6 +79,15 @@ class OutputPort(TimeStampedModel):
     database = models.CharField(max_length=255, blank=True, help_text="Defaults to the platform's database.")
     schema = models.CharField(max_length=255)
     table = models.CharField(max_length=255, blank=True, help_text="Only for table output ports.")
+    exposure_status = models.CharField(
+        max_length=16, choices=ExposureStatus.choices, default=ExposureStatus.PENDING_REVIEW, db_index=True,
+    )
+    exposure_reason = models.TextField(blank=True, help_text="Why the exposure needs (or needed) a review.")
+    exposure_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+    )
+    exposure_decided_at = models.DateTimeField(null=True, blank=True)
+    exposure_comment = models.TextField(blank=True, help_text="The reviewer's comment.")
 
     class Meta:
         ordering = ["data_product__name", "name"]
@@ -86,6 +102,10 @@ class OutputPort(TimeStampedModel):
     def location(self) -> str:
         parts = [self.database or self.platform.database, self.schema, self.table]
         return ".".join(p for p in parts if p)
+
+    @property
+    def exposure_approved(self) -> bool:
+        return self.exposure_status == ExposureStatus.APPROVED
 
 
 class Asset(TimeStampedModel):
@@ -221,7 +241,9 @@ class DataContract(TimeStampedModel):
     data_product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="data_contracts")
     contract_id = models.CharField(max_length=255, help_text="ODCS `id`.")
     version = models.CharField(max_length=64, help_text="ODCS `version`.")
-    status = models.CharField(max_length=16, choices=DataContractStatus.choices, default=DataContractStatus.DRAFT)
+    # Stored as written: ODCS lists proposed/draft/active/deprecated/retired as examples only, and
+    # contracts in the field say production, development, ... (DataContractStatus names the known ones).
+    status = models.CharField(max_length=64, default=DataContractStatus.DRAFT, help_text="ODCS `status`, as written.")
     document = models.JSONField(default=dict, help_text="The ODCS document as parsed.")
     source_yaml = models.TextField(blank=True, help_text="The YAML as published.")
 
@@ -233,6 +255,10 @@ class DataContract(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.data_product} contract {self.version} ({self.status})"
+
+    def get_status_display(self) -> str:
+        """The known ODCS status's label, else the status as written (``production``)."""
+        return dict(DataContractStatus.choices).get(self.status, self.status.replace("_", " ").capitalize())
 
 
 class QualityCheck(models.Model):

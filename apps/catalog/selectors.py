@@ -460,49 +460,6 @@ def data_product_visible_list(*, user, **filters) -> QuerySet[DataProduct]:
     return data_product_visible(user=user).filter(**filters).select_related("domain", "owner_team").order_by("name")
 
 
-def data_contract_sections(*, contract: DataContract) -> dict:
-    """The ODCS v3.1 document as readable sections (Open Data Contract Standard v3.1:
-    Fundamentals, Schema, Data quality, SLA, Team, Support, Pricing, Servers). Shape::
-
-        {"fundamentals": [(label, value)], "description": {purpose, usage, limitations},
-         "objects": [{"name", "description", "properties": [dict]}], "quality": [dict],
-         "sla": [dict], "team": [dict], "support": [dict], "servers": [dict], "price": dict|None}
-
-    Unknown or malformed parts are skipped, never raised."""
-    doc = contract.document if isinstance(contract.document, dict) else {}
-
-    def as_list(value):
-        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-    description = doc.get("description") if isinstance(doc.get("description"), dict) else {}
-    fundamentals = [
-        (label, doc.get(key)) for key, label in [
-            ("id", "Contract id"), ("name", "Name"), ("version", "Version"), ("status", "Status"),
-            ("domain", "Domain"), ("dataProduct", "Data product"), ("tenant", "Tenant"), ("apiVersion", "ODCS version"),
-        ] if doc.get(key) not in (None, "")
-    ]
-    objects = [
-        {"name": o.get("name", ""), "description": o.get("description", ""), "physical_name": o.get("physicalName", ""),
-         "properties": as_list(o.get("properties"))}
-        for o in as_list(doc.get("schema"))
-    ]
-    team = doc.get("team")
-    team_members = as_list(team.get("members")) if isinstance(team, dict) else as_list(team)
-    return {
-        "fundamentals": fundamentals,
-        "description": {k: description.get(k) for k in ("purpose", "usage", "limitations") if description.get(k)},
-        "objects": objects,
-        "quality": as_list(doc.get("quality")) + [
-            {**q, "object": o["name"]} for o in as_list(doc.get("schema")) for q in as_list(o.get("quality"))],
-        "sla": as_list(doc.get("slaProperties")),
-        "team": team_members,
-        "support": as_list(doc.get("support")),
-        "servers": as_list(doc.get("servers")),
-        "price": doc.get("price") if isinstance(doc.get("price"), dict) else None,
-        "tags": [t for t in doc.get("tags", []) if isinstance(t, str)] if isinstance(doc.get("tags"), list) else [],
-    }
-
-
 def team_get(*, slug: str):
     """Teams are public to signed-in users; ``Http404`` when missing."""
     from apps.accounts.models import Team
@@ -543,8 +500,18 @@ def data_product_activity(*, product: DataProduct, user, limit: int = 30) -> lis
     events = [{"at": product.created_at, "text": "Data product created"}]
     if product.updated_at and (product.updated_at - product.created_at).total_seconds() > 1:
         events.append({"at": product.updated_at, "text": "Data product details updated"})
-    for asset in data_product_assets(product=product).filter(last_changed_at__isnull=False).order_by("-last_changed_at")[:10]:
-        events.append({"at": asset.last_changed_at, "text": f"Schema of {asset.qualified_name} changed"})
+    # A table's first sync is not a schema change: those are told once, as how many tables arrived.
+    first_synced = []
+    for asset in data_product_assets(product=product).filter(last_changed_at__isnull=False).order_by("-last_changed_at")[:50]:
+        if abs((asset.last_changed_at - asset.created_at).total_seconds()) < 60:
+            first_synced.append(asset)
+        elif len(events) < 11:
+            events.append({"at": asset.last_changed_at, "text": f"Schema of {asset.qualified_name} changed"})
+    if first_synced:
+        n = len(first_synced)
+        events.append({"at": max(a.last_changed_at for a in first_synced),
+                       "text": f"{n} table{'s' if n != 1 else ''} and view{'s' if n != 1 else ''} first synced from the platform"
+                       if n > 1 else f"{first_synced[0].qualified_name} first synced from the platform"})
     for contract in DataContract.objects.filter(data_product=product).order_by("-created_at")[:5]:
         events.append({"at": contract.created_at, "text": f"Data contract {contract.version} published ({contract.get_status_display()})"})
     if data_product_sees_all(user=user) or user.has_perm("catalog.decide_access_requests", product):

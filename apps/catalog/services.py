@@ -6,16 +6,14 @@ groups: members ``view_dataproduct`` (drafts), approvers ``decide_access_request
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.accounts.models import Team
 from apps.core.exceptions import ApplicationError
 
-from .choices import DataContractStatus
-from .models import DataContract, DataProduct, Domain, OutputPort
+from .choices import ExposureStatus
+from .models import DataProduct, Domain, OutputPort
 
 PRODUCT_PERMISSIONS = {
     "members": ("catalog.view_dataproduct",),
@@ -32,24 +30,35 @@ def domain_create(*, name: str, slug: str, description: str = "", owner_team: Te
 
 
 @transaction.atomic
-def data_product_create(*, name: str, slug: str, domain: Domain, owner_team: Team, **fields) -> DataProduct:
+def data_product_create(*, name: str, slug: str, domain: Domain, owner_team: Team, actor=None, **fields) -> DataProduct:
     """Create a data product owned by ``owner_team`` and give the team's groups their permissions.
 
     ``fields``: summary, description (Markdown), status, classification, tags, terms_of_use.
+    ``actor``: who creates it (None: the system). Audited as ``data_product.created``.
     Raises django ``ValidationError`` with field errors on bad input.
     """
     product = DataProduct(name=name, slug=slug, domain=domain, owner_team=owner_team, **fields)
     product.full_clean()
     product.save()
     _grant_team_permissions(product=product, team=owner_team)
+    _audit(actor=actor, action="data_product.created", obj=product, after={
+        "status": product.status, "classification": product.classification, "domain": str(domain),
+        "owner_team": str(owner_team)})
     _reindex(product.pk)
     return product
 
 
 @transaction.atomic
-def data_product_update(*, product: DataProduct, **fields) -> DataProduct:
-    """Update fields of a product. Changing ``owner_team`` moves the object permissions."""
-    previous_team_id = DataProduct.objects.filter(pk=product.pk).values_list("owner_team_id", flat=True).get()
+def data_product_update(*, product: DataProduct, actor=None, **fields) -> DataProduct:
+    """Update fields of a product. Changing ``owner_team`` moves the object permissions.
+
+    A classification change is audited (``data_product.classification_changed``, ``actor``:
+    who changed it, None for the system); raising it re-evaluates the product's live grants by
+    the new policy (``apps.access.reevaluation``: kept, revoked, or revoked and sent for
+    re-approval), so no grant of the laxer era stands unseen.
+    """
+    previous_team_id, previous_classification = DataProduct.objects.filter(pk=product.pk).values_list(
+        "owner_team_id", "classification").get()
     for name, value in fields.items():
         setattr(product, name, value)
     product.full_clean()
@@ -57,17 +66,204 @@ def data_product_update(*, product: DataProduct, **fields) -> DataProduct:
     if product.owner_team_id != previous_team_id:
         _revoke_team_permissions(product=product, team=Team.objects.get(pk=previous_team_id))
         _grant_team_permissions(product=product, team=product.owner_team)
+    if product.classification != previous_classification:
+        from apps.access.reevaluation import grants_reevaluate_for_classification
+
+        _audit(actor=actor, action="data_product.classification_changed", obj=product,
+               before={"classification": previous_classification}, after={"classification": product.classification})
+        grants_reevaluate_for_classification(product=product, actor=actor, previous=previous_classification)
     _reindex(product.pk)
     return product
 
 
-def output_port_create(*, data_product: DataProduct, name: str, platform, schema: str, **fields) -> OutputPort:
-    """Add an output port (a schema, or one table with ``table=``) on ``platform`` to a product."""
+# --- output ports: the one way in (API, contract publishing, sync mapping rules, demo) ---------
+
+#: Fields that say where a port is; changing any of them re-judges its exposure.
+PORT_LOCATION_FIELDS = ("platform", "port_type", "database", "schema", "table")
+
+
+def _port_snapshot(port: OutputPort) -> dict:
+    return {"name": port.name, "platform": port.platform.slug, "port_type": port.port_type,
+            "location": port.location, "exposure_status": port.exposure_status}
+
+
+def _judge_exposure(port: OutputPort) -> None:
+    """Refuse a system location; set the port's exposure status from the assignments."""
+    from apps.platforms.exposure import exposure_evaluate, system_location_refusal
+
+    refusal = system_location_refusal(port.platform, port.schema, database=port.database)
+    if refusal:
+        raise ApplicationError(refusal, {"schema": [refusal]})
+    verdict = exposure_evaluate(port=port)
+    port.exposure_status = ExposureStatus.APPROVED if verdict.approved else ExposureStatus.PENDING_REVIEW
+    port.exposure_reason = verdict.reason
+    port.exposure_decided_by, port.exposure_decided_at, port.exposure_comment = None, None, ""
+
+
+def _require_change(actor, product: DataProduct) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if actor is not None and not actor.has_perm("catalog.change_dataproduct", product):
+        raise PermissionDenied("Only owners of the product's owner team can change its output ports.")
+
+
+@transaction.atomic
+def output_port_create(*, actor, data_product: DataProduct, name: str, platform, schema: str, **fields) -> OutputPort:
+    """Add an output port (a schema, or one table with ``table=``) on ``platform`` to a product.
+
+    Governed exposure (``apps.platforms.exposure``): a system or reserved location is refused;
+    a location assigned to the product's domain (or to the product) and exposed by no other
+    product gives an approved port; anything else gives a port *awaiting exposure review*, which
+    takes no access request until an operator or steward approves it (they are notified).
+
+    ``actor``: the user adding it (needs ``change_dataproduct`` on the product), or None for the
+    system (sync mapping rules, the demo loader). ``fields``: description, port_type, database,
+    table. Raises ``PermissionDenied``; ``ApplicationError`` (field ``schema``) for a system
+    location; django ``ValidationError`` with field errors for bad input. Audited as
+    ``output_port.created`` with the exposure verdict.
+    """
+    _require_change(actor, data_product)
     port = OutputPort(data_product=data_product, name=name, platform=platform, schema=schema, **fields)
     port.full_clean()
+    _judge_exposure(port)
     port.save()
+    _audit(actor=actor, action="output_port.created", obj=port, after=_port_snapshot(port), message=port.exposure_reason)
+    if not port.exposure_approved:
+        _notify_exposure_review(port)
     _reindex(data_product.pk)
     return port
+
+
+@transaction.atomic
+def output_port_update(*, actor, port: OutputPort, **fields) -> OutputPort:
+    """Change a port (``fields``: name, description and the location fields
+    :data:`PORT_LOCATION_FIELDS`). A new location is judged again like a new port, and is
+    refused (``ApplicationError``, field ``schema``) while the port has access requests: their
+    grants were decided for the old place, so make a new port instead. Same permission as
+    :func:`output_port_create`; audited as ``output_port.changed`` (before/after)."""
+    port = OutputPort.objects.select_for_update().select_related("platform", "data_product").get(pk=port.pk)
+    _require_change(actor, port.data_product)
+    before = _port_snapshot(port)
+    moved = any(name in PORT_LOCATION_FIELDS and getattr(port, name) != value for name, value in fields.items())
+    if moved and port.access_requests.exists():
+        message = "This output port has access requests; add a new port for another location."
+        raise ApplicationError(message, {"schema": [message]})
+    for name, value in fields.items():
+        setattr(port, name, value)
+    port.full_clean()
+    if moved:
+        _judge_exposure(port)
+    port.save()
+    after = _port_snapshot(port)
+    if after != before:
+        _audit(actor=actor, action="output_port.changed", obj=port, before=before, after=after,
+               message=port.exposure_reason if moved else "")
+    if moved and not port.exposure_approved:
+        _notify_exposure_review(port)
+    _reindex(port.data_product_id)
+    return port
+
+
+@transaction.atomic
+def output_port_delete(*, actor, port: OutputPort) -> None:
+    """Remove a port that never took an access request (``ApplicationError`` otherwise: revoke
+    and keep it, the requests are history). Same permission as :func:`output_port_create`;
+    audited as ``output_port.deleted``."""
+    port = OutputPort.objects.select_for_update().select_related("platform", "data_product").get(pk=port.pk)
+    _require_change(actor, port.data_product)
+    if port.access_requests.exists():
+        raise ApplicationError("This output port has access requests; it cannot be deleted.",
+                               {"output_port": ["It has access requests (history is kept)."]})
+    _audit(actor=actor, action="output_port.deleted", obj=port, before=_port_snapshot(port))
+    product_id = port.data_product_id
+    port.delete()
+    _reindex(product_id)
+
+
+def _exposure_decide(*, actor, port_id: int, to: str, comment: str) -> OutputPort:
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from apps.platforms.exposure import exposure_may_decide, system_location_refusal
+
+    port = OutputPort.objects.select_for_update(of=("self",)).select_related(
+        "platform", "data_product__owner_team").get(pk=port_id)
+    if not exposure_may_decide(user=actor, port=port):
+        raise PermissionDenied("Only stewards and the platform's operators outside the owner team review exposures.")
+    if port.exposure_status != ExposureStatus.PENDING_REVIEW:
+        raise ApplicationError(f"This output port's exposure is {port.get_exposure_status_display().lower()}; "
+                               "only a pending review can be decided.")
+    refusal = system_location_refusal(port.platform, port.schema, database=port.database)
+    if refusal and to == ExposureStatus.APPROVED:  # reserved since the port was made
+        raise ApplicationError(refusal, {"schema": [refusal]})
+    before = _port_snapshot(port)
+    port.exposure_status, port.exposure_comment = to, comment.strip()
+    port.exposure_decided_by, port.exposure_decided_at = actor, timezone.now()
+    port.save(update_fields=["exposure_status", "exposure_comment", "exposure_decided_by", "exposure_decided_at",
+                             "updated_at"])
+    verb = "approved" if to == ExposureStatus.APPROVED else "rejected"
+    _audit(actor=actor, action=f"output_port.exposure_{verb}", obj=port, before=before, after=_port_snapshot(port),
+           message=port.exposure_comment)
+    _notify_owners_of_decision(port, verb)
+    return port
+
+
+@transaction.atomic
+def output_port_exposure_approve(*, actor, port_id: int, comment: str = "") -> OutputPort:
+    """Approve a port awaiting exposure review: it takes access requests from now on; when
+    another product exposes the same place, the strictest classification among them decides
+    each request's approval chain. Raises ``PermissionDenied`` unless
+    :func:`~apps.platforms.exposure.exposure_may_decide`; ``ApplicationError`` when the port is
+    not pending. Audited (``output_port.exposure_approved``); the owners are notified."""
+    return _exposure_decide(actor=actor, port_id=port_id, to=ExposureStatus.APPROVED, comment=comment)
+
+
+@transaction.atomic
+def output_port_exposure_reject(*, actor, port_id: int, comment: str) -> OutputPort:
+    """Reject a port awaiting exposure review (a ``comment`` is required: the owners read it).
+    The port stays, taking no requests; the owners may delete it or move it. Errors as
+    :func:`output_port_exposure_approve`, plus ``ApplicationError`` (field ``comment``)."""
+    if not comment.strip():
+        raise ApplicationError("Say why the exposure is rejected.", {"comment": ["A reason is required to reject."]})
+    return _exposure_decide(actor=actor, port_id=port_id, to=ExposureStatus.REJECTED, comment=comment)
+
+
+def _notify_exposure_review(port: OutputPort) -> None:
+    port_id = port.pk
+    transaction.on_commit(lambda: _send_exposure_review(port_id))
+
+
+def _send_exposure_review(port_id: int) -> None:
+    from django.urls import reverse
+
+    from apps.notifications.choices import Verb
+    from apps.notifications.services import notify
+    from apps.platforms.exposure import exposure_reviewers
+
+    port = OutputPort.objects.select_related("platform", "data_product__owner_team").filter(pk=port_id).first()
+    if port is None or port.exposure_status != ExposureStatus.PENDING_REVIEW:
+        return
+    owners = set(port.data_product.owner_team.memberships.values_list("user_id", flat=True))
+    notify(recipients=[u for u in exposure_reviewers(port=port) if u.pk not in owners], verb=Verb.DECISION_NEEDED,
+           obj=port, subject=f"Exposure review: {port.data_product} wants to expose {port.location}",
+           message=f"{port.data_product} added the output port {port.name!r} on {port.location} "
+                   f"({port.platform}). {port.exposure_reason} Approve or reject it.",
+           url=reverse("catalog:exposure_reviews"), dedupe_key=f"exposure-review:{port.pk}:{port.updated_at:%s}")
+
+
+def _notify_owners_of_decision(port: OutputPort, verb: str) -> None:
+    from django.urls import reverse
+
+    from apps.notifications.choices import Verb
+    from apps.notifications.services import notify
+
+    owners = [m.user for m in port.data_product.owner_team.memberships.select_related("user")]
+    comment = f" Comment: {port.exposure_comment}" if port.exposure_comment else ""
+    transaction.on_commit(lambda: notify(
+        recipients=owners, verb=Verb.DECIDED, obj=port,
+        subject=f"Exposure {verb}: {port.data_product} / {port.name}",
+        message=f"The exposure of {port.location} through {port.name!r} was {verb}.{comment}",
+        url=reverse("catalog:product_detail", args=[port.data_product.slug])))
 
 
 def _reindex(product_id: int) -> None:
@@ -135,204 +331,3 @@ def data_product_deprecate(*, product: DataProduct, actor) -> DataProduct:
     from .choices import DataProductStatus
 
     return _product_transition(product=product, actor=actor, to=DataProductStatus.DEPRECATED)
-
-
-# --- publishing from a data contract file (CI) ---------------------------------------------------
-
-@dataclass
-class ContractPublishResult:
-    """What :func:`data_contract_publish` did: ``changes`` lists what was written
-    (e.g. ``["data_product.created", "output_port.created:pg", "data_contract.created:1.0.0"]``);
-    empty when the file was already published as is."""
-
-    data_product: DataProduct
-    data_contract: DataContract
-    created: bool
-    changes: list[str] = field(default_factory=list)
-
-
-_CONTRACT_TO_PRODUCT_STATUS = {"active": "published", "deprecated": "deprecated", "retired": "retired"}
-_SERVER_KINDS = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mariadb", "mariadb": "mariadb"}
-
-
-def _parse_contract(text: str):
-    """YAML text → (validated ODCS model, plain dict). Raises ApplicationError with field errors."""
-    from open_data_contract_standard.model import OpenDataContractStandard
-    from pydantic import ValidationError as PydanticValidationError
-
-    from apps.core.parsing import InputLimitError, contract_limits, safe_load_yaml
-
-    try:
-        data = safe_load_yaml(text, field="contract", what="contract", **contract_limits())
-    except InputLimitError as exc:
-        raise ApplicationError(f"The contract was refused: {exc.message}", exc.extra) from None
-    if not isinstance(data, dict):
-        raise ApplicationError("The contract must be a YAML mapping.", {"contract": ["Expected a mapping at the top level."]})
-    try:
-        model = OpenDataContractStandard.model_validate(data)
-    except PydanticValidationError as exc:
-        errors: dict[str, list[str]] = {}
-        for error in exc.errors()[:50]:
-            name = ".".join(str(p) for p in ("contract", *error["loc"]))
-            errors.setdefault(name, []).append(error["msg"])
-        raise ApplicationError("The contract does not follow the Open Data Contract Standard v3.", errors) from None
-    missing = [f for f in ("id", "version", "kind") if not getattr(model, f)]
-    if missing or (model.kind and model.kind != "DataContract"):
-        raise ApplicationError(
-            "The contract lacks required ODCS fields.",
-            {f"contract.{f}": ["This field is required."] for f in missing}
-            | ({"contract.kind": ["Must be DataContract."]} if model.kind and model.kind != "DataContract" else {}),
-        )
-    return model, model.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-def _lookup(model, value: str, field_name: str, label: str):
-    from django.db.models import Q
-
-    found = model.objects.filter(Q(slug=value) | Q(name__iexact=value)).first() if value else None
-    if found is None:
-        raise ApplicationError(f"No {label} {value!r}.", {field_name: [f"No {label} with slug or name {value!r}."]})
-    return found
-
-
-def _custom(props, name: str) -> str:
-    for prop in props or []:
-        if prop.property == name and prop.value not in (None, ""):
-            return str(prop.value)
-    return ""
-
-
-@transaction.atomic
-def data_contract_publish(
-    *, actor, contract: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = "",
-) -> ContractPublishResult:
-    """Create or update a data product, its output ports and its data contract from an ODCS v3
-    data contract (YAML text), idempotently: publishing the same file twice writes nothing.
-
-    Mapping (Open Data Contract Standard v3.1, "Fundamentals", "Team", "Infrastructure & Servers"):
-    product slug = ``data_product`` argument, else slugified ``dataProduct``, else ``name``;
-    product name = ``dataProduct`` or ``name``; ``domain`` / ``team.name`` (or the arguments,
-    which win) pick an existing domain and owner team by slug or name; ``description.purpose``
-    → description (its first line → summary), ``usage``/``limitations`` → terms of use;
-    ``tags`` → tags; custom property ``classification`` → classification. A new product's status
-    follows the contract's (``active`` → published, else draft); an existing product keeps its
-    lifecycle status (use publish/deprecate). Each server of type postgres/mysql/mariadb becomes an
-    output port named after ``server`` on schema ``schema``; its platform is the ``platform``
-    argument, else the server's custom property ``platform``, else the platform whose slug is the
-    server name. The contract is stored as ``DataContract`` keyed by (product, ``version``).
-
-    Permissions: creating needs :func:`~apps.catalog.selectors.data_product_can_create` on the
-    owner team; updating needs ``change_dataproduct`` on the product (else ``PermissionDenied``;
-    a product the actor may not see is reported as a field error, like a missing one would be
-    taken: never revealed). Raises ``ApplicationError`` with field errors (``contract.<path>``,
-    ``domain``, ``owner_team``, ``servers.<i>``) for bad input; nothing is written then.
-    """
-    from django.core.exceptions import PermissionDenied
-    from django.utils.text import slugify
-
-    from apps.platforms.models import Platform
-
-    from .selectors import data_product_can_create, data_product_visible
-
-    model, document = _parse_contract(contract)
-    product_name = (model.dataProduct or model.name or "").strip()
-    slug = data_product or slugify(product_name)[:100]
-    if not slug:
-        raise ApplicationError("Name the data product.", {"contract.dataProduct": ["Give `dataProduct` or `name`."]})
-    changes: list[str] = []
-
-    description = model.description
-    purpose = (description.purpose or "").strip() if description else ""
-    terms = "\n\n".join(
-        f"**{label}.** {text.strip()}"
-        for label, text in (("Usage", description and description.usage), ("Limitations", description and description.limitations))
-        if text
-    )
-    wanted = {"name": (product_name or slug)[:200]}
-    if purpose:
-        wanted |= {"description": purpose, "summary": purpose.splitlines()[0][:300]}
-    if terms:
-        wanted["terms_of_use"] = terms
-    if model.tags:
-        wanted["tags"] = [t[:50] for t in model.tags]
-    classification = _custom(model.customProperties, "classification").lower()
-    if classification:
-        from .choices import Classification
-
-        if classification not in Classification.values:
-            raise ApplicationError("Unknown classification.", {"contract.customProperties.classification": [
-                f"Choose one of {', '.join(Classification.values)}."]})
-        wanted["classification"] = classification
-
-    product = DataProduct.objects.select_for_update().filter(slug=slug).first()
-    created = product is None
-    if product is not None and not data_product_visible(user=actor).filter(pk=product.pk).exists():
-        raise ApplicationError("The data product slug is taken.", {"data_product": [f"The slug {slug!r} is taken."]})
-    if created:
-        team_ref = owner_team or (model.team.name if model.team is not None and not isinstance(model.team, list) else "")
-        if not team_ref:
-            raise ApplicationError("Say which team owns the new data product.", {"owner_team": ["Required to create a data product."]})
-        team = _lookup(Team, team_ref, "owner_team", "team")
-        domain_obj = _lookup(Domain, domain or model.domain or "", "domain", "domain")
-        if not data_product_can_create(user=actor, owner_team=team):
-            raise PermissionDenied(f"Only owners of {team} can create its data products.")
-        product = data_product_create(
-            slug=slug, domain=domain_obj, owner_team=team,
-            status=_CONTRACT_TO_PRODUCT_STATUS.get(model.status or "", "draft"), **wanted,
-        )
-        _audit(actor=actor, action="data_product.created", obj=product, after={"status": product.status},
-               message=f"From data contract {model.id} {model.version}.")
-        changes.append("data_product.created")
-    else:
-        if not actor.has_perm("catalog.change_dataproduct", product):
-            raise PermissionDenied("Only owners of the product's owner team can change it.")
-        if domain:
-            wanted["domain"] = _lookup(Domain, domain, "domain", "domain")
-        diff = {k: v for k, v in wanted.items() if getattr(product, k) != v}
-        if diff:
-            data_product_update(product=product, **diff)
-            changes.append("data_product.updated:" + ",".join(sorted(diff)))
-
-    for index, server in enumerate(model.servers or []):
-        kind = _SERVER_KINDS.get((server.type or "").lower())
-        if kind is None:
-            continue  # not a platform the portal grants on (yet): kept in the contract only
-        where = f"servers.{index}"
-        if not server.schema_:
-            raise ApplicationError("A server needs a schema.", {f"{where}.schema": ["Required for an output port."]})
-        platform_ref = platform or _custom(server.customProperties, "platform") or server.server
-        platform_obj = Platform.objects.filter(slug=platform_ref).first()
-        if platform_obj is None:
-            raise ApplicationError(f"No platform {platform_ref!r}.", {where: [f"No platform with slug {platform_ref!r}."]})
-        port_fields = {"platform": platform_obj, "schema": server.schema_, "database": server.database or "",
-                       "description": server.description or ""}
-        port = OutputPort.objects.filter(data_product=product, name=server.server).first()
-        if port is None:
-            output_port_create(data_product=product, name=server.server, **port_fields)
-            changes.append(f"output_port.created:{server.server}")
-        else:
-            diff = {k: v for k, v in port_fields.items() if getattr(port, k) != v}
-            if diff:
-                for k, v in diff.items():
-                    setattr(port, k, v)
-                port.full_clean()
-                port.save()
-                changes.append(f"output_port.updated:{server.server}")
-
-    status = model.status if model.status in DataContractStatus.values else DataContractStatus.DRAFT
-    data_contract = DataContract.objects.filter(data_product=product, version=model.version).first()
-    if data_contract is None:
-        data_contract = DataContract(data_product=product, version=model.version)
-        changes.append(f"data_contract.created:{model.version}")
-    elif (data_contract.document, data_contract.contract_id, data_contract.status) != (document, model.id, status):
-        changes.append(f"data_contract.updated:{model.version}")
-    if changes and changes[-1].startswith("data_contract."):
-        data_contract.contract_id = model.id[:255]
-        data_contract.status = status
-        data_contract.document = document
-        data_contract.source_yaml = contract
-        data_contract.full_clean()
-        data_contract.save()
-    if changes:
-        _audit(actor=actor, action="data_contract.published", obj=product, message="; ".join(changes))
-    return ContractPublishResult(data_product=product, data_contract=data_contract, created=created, changes=changes)

@@ -5,13 +5,17 @@ missing alike); views only parse input, call selectors/services and render.
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.access import selectors as access_selectors
 from apps.accounts.models import TeamMembership
-from apps.insights.services import usage_event_record_search, usage_event_record_view
+from apps.insights.services import data_demand_record, usage_event_record_search, usage_event_record_view
 from apps.search import selectors as search_selectors
 from apps.search.choices import SearchSort
 
@@ -35,15 +39,52 @@ def marketplace(request):
         page = search_selectors.search_products(user=request.user, params=params)
         usage_event_record_search(user=request.user, query=params.query, filters=params.filters, result_count=page.total)
         context["page"] = page
+        search_selectors.product_card_facts(user=request.user, products=[h.product for h in page.hits])
+        context["chips"] = _filter_chips(request, page)
+        if not page.hits:  # a dead end gets a way out: corrections, popular products, "ask for this data"
+            context["popular"] = search_selectors.search_popular(user=request.user, limit=3)
+            context["did_you_mean"] = [s for s in search_selectors.search_autocomplete(
+                user=request.user, text=params.query, limit=4) if params.query][:4]
+            search_selectors.product_card_facts(user=request.user, products=context["popular"])
     else:
-        context.update(
-            popular=search_selectors.search_popular(user=request.user, limit=6),
-            newest=search_selectors.search_newest(user=request.user, limit=6),
-            domains=selectors.domain_list_with_counts(user=request.user),
-        )
+        popular = search_selectors.search_popular(user=request.user, limit=4)
+        # "New" shows what "Popular" does not, so a small catalog does not list the same cards twice.
+        newest = [p for p in search_selectors.search_newest(user=request.user, limit=8) if p not in popular][:4]
+        search_selectors.product_card_facts(user=request.user, products=popular + newest)
+        context.update(popular=popular, newest=newest, domains=selectors.domain_list_with_counts(user=request.user))
     if request.htmx and not request.htmx.boosted:
         return render(request, "catalog/_results.html" if searching else "catalog/_home.html", context)
     return render(request, "catalog/marketplace.html", context)
+
+
+def _filter_chips(request, page) -> list[dict]:
+    """The active filters as removable chips: ``[{"facet": label, "value": label, "url": query
+    string without that value}]``."""
+    chips = []
+    for facet in page.facets:
+        for value in facet.values:
+            if value.selected:
+                remaining = request.GET.copy()
+                remaining.setlist(facet.name, [v for v in remaining.getlist(facet.name) if v != value.key])
+                remaining.pop("page", None)
+                chips.append({"facet": facet.label, "value": value.label, "url": "?" + remaining.urlencode()})
+    return chips
+
+
+@login_required
+@require_POST
+def data_demand_ask(request):
+    """"Ask for this data" on a search that found nothing: recorded as unmet demand (visible to
+    governance on the insights pages), then back to the search."""
+    query = (request.POST.get("q") or "").strip()[:200]
+    note = (request.POST.get("note") or "").strip()[:500]
+    if not query and not note:
+        messages.error(request, "Say what data you are looking for.")
+    else:
+        data_demand_record(user=request.user, query=query or note[:200], note=note)
+        messages.success(request, "Thanks: the governance team sees that you are looking for "
+                                  f"“{query or note[:60]}” and can find or ask a domain team for it.")
+    return redirect(f"{reverse('catalog:marketplace')}?{urlencode({'q': query})}" if query else reverse("catalog:marketplace"))
 
 
 @login_required
@@ -59,6 +100,7 @@ def autocomplete(request):
 @require_GET
 def data_product_detail(request, slug: str):
     product = selectors.data_product_get(user=request.user, slug=slug)
+    search_selectors.product_card_facts(user=request.user, products=[product])  # "you have access" in the header
     tab = request.GET.get("tab", "overview")
     if tab not in dict(PRODUCT_TABS):
         tab = "overview"
@@ -77,7 +119,9 @@ def _tab_context(request, product, tab: str) -> dict:
     """Only what the shown tab needs is queried."""
     user = request.user
     if tab == "overview":
-        return {"contract": selectors.data_product_contract(product=product),
+        from apps.contracts import views as contract_views
+
+        return {**contract_views.trust_context(product), "contract": selectors.data_product_contract(product=product),
                 "consumer_count": access_selectors.grant_active_for_product(product=product).count(),
                 "tables": selectors.data_product_tables(product=product)}
     if tab in ("ports", "access"):
@@ -88,11 +132,13 @@ def _tab_context(request, product, tab: str) -> dict:
     if tab == "schema":
         return {"assets": selectors.data_product_assets(product=product)}
     if tab == "contract":
-        contract = selectors.data_product_contract(product=product)
-        return {"contract": contract,
-                "contract_sections": selectors.data_contract_sections(contract=contract) if contract else None}
+        from apps.contracts import views as contract_views
+
+        return contract_views.contract_tab_context(request, product)
     if tab == "quality":
-        return {"quality": selectors.data_product_quality(product=product)}
+        from apps.contracts import views as contract_views
+
+        return {"quality": selectors.data_product_quality(product=product), **contract_views.quality_tab_context(request, product)}
     if tab == "lineage":
         graph_lineage = selectors.data_product_lineage_graph(product=product, user=user)
         return {"graph_lineage": graph_lineage, "graph": _lineage_graph(product, graph_lineage),

@@ -191,7 +191,7 @@ def safe_load_json(
     except RecursionError:
         raise InputLimitError(f"The {what} nests deeper than {max_depth} levels.", field=field) from None
     except json.JSONDecodeError as exc:
-        raise InputLimitError(f"Not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).",
+        raise InputLimitError(f"Not valid JSON ({exc.msg.removesuffix(' at')}, line {exc.lineno}, column {exc.colno}).",
                               field=field) from None
     if _json_depth_exceeds(data, max_depth):
         raise InputLimitError(f"The {what} nests deeper than {max_depth} levels.", field=field)

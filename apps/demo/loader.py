@@ -1,8 +1,8 @@
 """The demo: AdventureWorks as a PostgreSQL "warehouse" platform with five domains.
 
 Each of AdventureWorks' five business schemas becomes a domain with one data product, owned by
-a domain team, and a mapping rule (``SchemaMapping``) from the schema to that domain and product;
-applying the rules gives each product its output port on the schema. Demo users: a business user, an owner per
+a domain team, and an exposure assignment (``ExposureAssignment``, also a mapping rule) of the schema to
+that domain and product; applying the rules gives each product its approved output port on the schema. Demo users: a business user, an owner per
 domain, a governance steward, an executive and an admin. Every step checks what exists first,
 so running it twice changes nothing.
 """
@@ -23,7 +23,8 @@ from apps.accounts.choices import EXECUTIVES_GROUP, STEWARDS_GROUP, TeamRole
 from apps.accounts.models import Team, User
 from apps.catalog import services as catalog_services
 from apps.catalog.models import DataProduct, Domain, OutputPort
-from apps.platforms.models import Platform, PlatformIdentity, SchemaMapping
+from apps.platforms.exposure import exposure_assignment_create
+from apps.platforms.models import ExposureAssignment, Platform, PlatformIdentity
 from apps.sync.services import schema_mapping_apply
 
 from .warehouse import BUSINESS_SCHEMAS, is_loaded, load_adventureworks
@@ -116,6 +117,7 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
         users = _users(teams)
         platform = _platform(info, teams["data-platform"])
         result.products = _products(platform, teams)
+        _exposure_review(platform, users)
         _identities(platform, users, conninfo)
         access_services.access_policy_ensure_defaults()  # default access policies and purposes
     if enqueue_sync:
@@ -123,7 +125,42 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
 
         transaction.on_commit(lambda: platform_sync_task.delay(platform.pk), robust=True)
     result.products.append(_jaffle_shop_demo(conninfo=conninfo, enqueue_sync=enqueue_sync))
+    _contracts(enqueue_quality=enqueue_sync)
     return result
+
+
+#: Demo data contracts (apps/demo/contracts/): product slug -> (file, publishing owner).
+CONTRACTS = {
+    "employees-and-pay-history": ("humanresources.odcs.yaml", "hana"),  # rules fail on the empty tables
+    "persons-and-contacts": ("persons.odcs.yaml", "pete"),               # drifts from the warehouse
+    "products-and-manufacturing": ("products.odcs.yaml", "olga"),
+    "vendors-and-purchase-orders": ("vendors.odcs.yaml", "uma"),
+    "sales-orders-and-customers": ("sales.odcs.yaml", "sam"),
+    "customer-orders": ("customer-orders.odcs.yaml", "sam"),             # jaffle_shop: rules pass
+}
+
+
+def _contracts(*, enqueue_quality: bool) -> None:
+    """Publish each demo product's data contract through the one import service (idempotent:
+    an unchanged file writes nothing), then run their quality rules on the worker. Drift is
+    checked after each platform sync."""
+    from pathlib import Path
+
+    from apps.contracts.choices import ImportSource
+    from apps.contracts.services import data_contract_publish
+
+    folder = Path(__file__).with_name("contracts")
+    product_ids = []
+    with transaction.atomic():
+        for slug, (filename, owner) in CONTRACTS.items():
+            result = data_contract_publish(actor=User.objects.get(username=owner), contract=(folder / filename).read_text(),
+                                           data_product=slug, source=ImportSource.DEMO)
+            product_ids.append(result.data_product.pk)
+    if enqueue_quality:
+        from apps.contracts.tasks import contract_quality_run_task
+
+        for product_id in product_ids:
+            transaction.on_commit(lambda pid=product_id: contract_quality_run_task.apply_async((pid,), countdown=30))
 
 
 def _teams() -> dict[str, Team]:
@@ -189,22 +226,33 @@ def _products(platform: Platform, teams: dict[str, Team]) -> list[DataProduct]:
             name=name, slug=slug, domain=domain, owner_team=team, summary=summary, status="published",
             classification=classification, tags=tags,
             description=(
-                f"## {name}\n\n{summary}\n\nSource: the `{schema}` schema of the AdventureWorks warehouse. "
+                f"Source: the `{schema}` schema of the AdventureWorks warehouse. "
                 "Tables and columns below come from the warehouse's own comments, synced by Mesh Portal.\n\n"
-                "| | |\n|---|---|\n| Refresh | daily |\n| Support | the owning team's channel |\n"
+                f"| | |\n|---|---|\n| Refresh | daily |\n| Questions | {team.name}, the owners listed on this page |\n"
             ),
             terms_of_use="Use for the stated purpose only. Do not copy the data outside the warehouse.",
         )
-        # A mapping rule rather than a port made by hand: the sync keeps the product's port on the
-        # schema, so tables created there later show on the product too.
-        mapping = SchemaMapping.objects.filter(platform=platform, schema=schema).first() or SchemaMapping(
-            platform=platform, schema=schema)
-        mapping.domain, mapping.data_product = domain, product
-        mapping.full_clean()
-        mapping.save()
+        # An exposure assignment that is also a mapping rule rather than a port made by hand: the
+        # product may expose the schema, and the sync keeps its port there, so tables created
+        # there later show on the product too.
+        if not ExposureAssignment.objects.filter(platform=platform, schema=schema, table="").exists():
+            exposure_assignment_create(actor=None, platform=platform, schema=schema, domain=domain, data_product=product)
         products.append(product)
     schema_mapping_apply(platform=platform)
     return products
+
+
+def _exposure_review(platform: Platform, users: dict[str, User]) -> OutputPort:
+    """One port awaiting an exposure review, for greta (steward) and admin (operator) to decide:
+    sam's Public sales product asks to expose a table of the Restricted person schema, which the
+    platform team assigned to the Person domain and the Persons product already exposes."""
+    sales = DataProduct.objects.get(slug=PRODUCTS["sales"][4])
+    port = OutputPort.objects.filter(data_product=sales, name="Store contacts").first()
+    return port or catalog_services.output_port_create(
+        actor=users["sam"], data_product=sales, name="Store contacts", platform=platform, schema="person",
+        table="businessentitycontact", port_type="table",
+        description="Who to call at each store (asked by the Sales team for its account managers).",
+    )
 
 
 def _identities(platform: Platform, users: dict[str, User], conninfo: str) -> None:
@@ -285,10 +333,14 @@ def _jaffle_shop_demo(*, conninfo: str, enqueue_sync: bool) -> DataProduct:
             ),
             terms_of_use="Internal reporting only. Customer names are PII: do not export them.",
         )
+        # The dbt project's schema belongs to the Sales domain (no product named: not a mapping
+        # rule, the product exposes two of its models as table ports).
+        if not ExposureAssignment.objects.filter(platform=warehouse, schema=jaffle_shop.SCHEMA, table="").exists():
+            exposure_assignment_create(actor=None, platform=warehouse, schema=jaffle_shop.SCHEMA, domain=domain)
         for table in ("customers", "orders"):
             if not OutputPort.objects.filter(data_product=product, name=table).exists():
                 catalog_services.output_port_create(
-                    data_product=product, name=table, platform=warehouse, schema=jaffle_shop.SCHEMA, table=table,
+                    actor=None, data_product=product, name=table, platform=warehouse, schema=jaffle_shop.SCHEMA, table=table,
                     port_type="table", description=f"The `{table}` model, read-only (SELECT).",
                 )
     if enqueue_sync:

@@ -169,6 +169,17 @@ def usage_event_record_search(*, user, query: str, filters: dict, result_count: 
     )
 
 
+def data_demand_record(*, user, query: str, note: str = "") -> UsageEvent:
+    """Record that ``user`` asked for data the marketplace does not have ("ask for this data" on
+    a search with no result): a zero-result search event (so ``selectors.zero_result_searches``,
+    the unmet-demand list, counts it) whose ``filters`` carry ``{"asked": true, "note": note}``
+    (``note`` up to 500 characters). Not merged with the typing-as-you-go searches."""
+    return UsageEvent.objects.create(
+        kind=UsageEventKind.SEARCH, user=user if user.is_authenticated else None, query=query[:200],
+        filters={"asked": True, "note": note[:500]}, result_count=0,
+    )
+
+
 def usage_events_prune(*, now=None, retention_days: int | None = None) -> int:
     """Delete fact rows older than ``retention_days`` (default ``settings.INSIGHTS_RETENTION_DAYS``;
     0 or less keeps everything), in batches of 10,000. Returns the number deleted. Daily

@@ -13,6 +13,8 @@ class Verb(models.TextChoices):
     GRANT_REVOKED = "grant_revoked", "Access ended"
     GRANT_FAILED = "grant_failed", "Access could not be granted"
     PRODUCT_DEMAND = "product_demand", "A new data product is asked for"
+    CONTRACT_BREAKING = "contract_breaking", "Breaking change in a data contract"
+    INCIDENT_OPENED = "incident_opened", "Data product incident"
 
 
 class WebhookEvent(models.TextChoices):
@@ -27,6 +29,8 @@ class WebhookEvent(models.TextChoices):
     GRANT_EXPIRING = "grant.expiring", "Grant expiring"
     GRANT_REVOKED = "grant.revoked", "Grant revoked or expired"
     GRANT_FAILED = "grant.failed", "Grant failed"
+    CONTRACT_BREAKING_CHANGE = "data_contract.breaking_change", "Data contract breaking change"
+    INCIDENT_OPENED = "incident.opened", "Data product incident opened"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -17,6 +17,12 @@ def notification_inbox(request):
 
 
 @login_required
+def notification_badge(request):
+    """htmx: the unread count in the navigation bar, polled so it changes without a reload."""
+    return render(request, "notifications/_badge.html")
+
+
+@login_required
 @require_POST
 def notification_read(request, pk: int | None = None):
     """Mark one notification (or all) read; then follow its link when asked (``next``)."""

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import DbtArtifactUpload, Platform, PlatformIdentity, SchemaMapping, SyncRun, TeamPlatformIdentity
+from .models import DbtArtifactUpload, ExposureAssignment, Platform, PlatformIdentity, SyncRun, TeamPlatformIdentity
 
 
 class PlatformAdminForm(forms.ModelForm):
@@ -28,10 +28,18 @@ class PlatformAdminForm(forms.ModelForm):
         return platform
 
 
-class SchemaMappingInline(admin.TabularInline):
-    model = SchemaMapping
-    extra = 1
-    fields = ["schema", "domain", "data_product"]
+class ExposureAssignmentInline(admin.TabularInline):
+    """Read-only: assignments are made through ``exposure_assignment_create`` (platform page,
+    API), which refuses system locations and audits them."""
+
+    model = ExposureAssignment
+    extra = 0
+    can_delete = False
+    fields = ["database", "schema", "table", "domain", "data_product", "assigned_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Platform)
@@ -42,16 +50,42 @@ class PlatformAdmin(admin.ModelAdmin):
     list_filter = ["kind", "sync_enabled"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["has_stored_password"]
-    inlines = [SchemaMappingInline]
+    inlines = [ExposureAssignmentInline]
 
 
-@admin.register(SchemaMapping)
-class SchemaMappingAdmin(admin.ModelAdmin):
-    """Mapping rules: the next sync gives each mapped data product an output port on its schema."""
+@admin.register(ExposureAssignment)
+class ExposureAssignmentAdmin(admin.ModelAdmin):
+    """Exposure assignments (and mapping rules): which domain or product may expose a location.
+    Added and removed through the services, so system locations are refused and both are audited;
+    an assignment is never edited in place (withdraw it and assign again)."""
 
-    list_display = ["platform", "schema", "domain", "data_product"]
+    list_display = ["platform", "database", "schema", "table", "domain", "data_product", "assigned_by"]
     list_filter = ["platform", "domain"]
-    search_fields = ["schema", "data_product__name", "domain__name"]
+    search_fields = ["schema", "table", "data_product__name", "domain__name"]
+    fields = ["platform", "database", "schema", "table", "domain", "data_product"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.fields, "assigned_by"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        from .exposure import exposure_assignment_create
+
+        if change:
+            return
+        created = exposure_assignment_create(
+            actor=request.user, platform=obj.platform, database=obj.database, schema=obj.schema, table=obj.table,
+            domain=obj.domain, data_product=obj.data_product)
+        obj.pk = created.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        from .exposure import exposure_assignment_delete
+
+        exposure_assignment_delete(actor=request.user, assignment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(SyncRun)

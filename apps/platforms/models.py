@@ -59,6 +59,11 @@ class Platform(TimeStampedModel):
     public_host = models.CharField(
         max_length=255, blank=True, help_text="Host consumers connect to, shown on 'how to connect' (defaults to host).",
     )
+    reserved_locations = models.JSONField(
+        default=list, blank=True,
+        help_text="Locations the service account needs for itself, never exposable: schema names (databases on "
+                  "MariaDB), or `database.schema`, or `database.*` for a whole PostgreSQL database.",
+    )
     sync_enabled = models.BooleanField(default=True)
     sync_interval_minutes = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
@@ -187,30 +192,53 @@ class DbtArtifactUpload(models.Model):
     def __str__(self) -> str:
         return f"dbt artifacts for {self.platform} uploaded {self.uploaded_at:%Y-%m-%d %H:%M}"
 
-class SchemaMapping(TimeStampedModel):
-    """A mapping rule: everything metadata sync finds in ``schema`` of ``platform`` belongs to
-    ``domain``, and, when ``data_product`` is set, is published through that data product (sync
-    makes sure the product has an output port on the schema, so new tables appear in it)."""
+class ExposureAssignment(TimeStampedModel):
+    """An exposure assignment: a location of a platform (a schema, or a database on MariaDB; one
+    table when ``table`` is set) given by the platform's operators or a steward to a domain, or to
+    one data product of it. Only the assigned domain's products (the assigned product, when set)
+    may expose the location through an output port without an exposure review
+    (``apps.platforms.exposure``).
 
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="schema_mappings")
+    With ``data_product`` set it is also a mapping rule: metadata sync makes sure the product has
+    an output port on the location, so the tables created there later appear in it.
+    ``database`` blank means the platform's own database.
+    """
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="exposure_assignments")
+    database = models.CharField(max_length=255, blank=True, help_text="Blank: the platform's database.")
     schema = models.CharField(max_length=255, help_text="Schema (database on MariaDB), exactly as on the platform.")
-    domain = models.ForeignKey("catalog.Domain", on_delete=models.CASCADE, related_name="schema_mappings")
+    table = models.CharField(max_length=255, blank=True, help_text="Blank: the whole schema.")
+    domain = models.ForeignKey("catalog.Domain", on_delete=models.CASCADE, related_name="exposure_assignments")
     data_product = models.ForeignKey(
-        "catalog.DataProduct", on_delete=models.CASCADE, null=True, blank=True, related_name="schema_mappings",
-        help_text="Optional: the data product whose output port publishes the schema.",
+        "catalog.DataProduct", on_delete=models.CASCADE, null=True, blank=True, related_name="exposure_assignments",
+        help_text="Optional: the only data product that may expose it; sync gives it an output port there.",
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
     )
 
     class Meta:
-        ordering = ["platform", "schema"]
-        constraints = [models.UniqueConstraint(fields=["platform", "schema"], name="schema_mapping_unique")]
+        ordering = ["platform", "database", "schema", "table"]
+        constraints = [models.UniqueConstraint(fields=["platform", "database", "schema", "table"],
+                                               name="exposure_assignment_unique")]
 
     def __str__(self) -> str:
         target = self.data_product or self.domain
-        return f"{self.platform}: {self.schema} → {target}"
+        return f"{self.platform}: {self.location} → {target}"
+
+    @property
+    def location(self) -> str:
+        return ".".join(p for p in (self.database, self.schema, self.table) if p)
 
     def clean(self) -> None:
+        from .exposure import system_location_refusal
+
         if self.data_product_id and self.domain_id and self.data_product.domain_id != self.domain_id:
             raise ValidationError({"data_product": "The data product belongs to another domain."})
+        if self.platform_id and self.schema:
+            refusal = system_location_refusal(self.platform, self.schema, database=self.database)
+            if refusal:
+                raise ValidationError({"schema": refusal})
 
 
 class TeamPlatformIdentity(TimeStampedModel):

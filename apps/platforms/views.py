@@ -5,11 +5,15 @@ answers 404 like missing.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from apps.core.exceptions import ApplicationError
@@ -26,16 +30,21 @@ def platform_list(request):
     return render(request, "platforms/list.html", {"rows": selectors.platform_list_rows(user=request.user)})
 
 
-def _detail_context(request, platform, settings_form=None) -> dict:
+def _detail_context(request, platform, settings_form=None, requested_at: datetime | None = None) -> dict:
     runs = list(selectors.sync_run_list(platform=platform)[:25])
     can_operate = selectors.platform_can_operate(user=request.user, platform=platform)
+    if requested_at is None:  # the runs table polls after "Sync now" until the requested run finished
+        requested_at = parse_datetime(request.GET.get("since", "")) if request.GET.get("since") else None
+    awaited = requested_at is not None and not any(r.started_at >= requested_at and r.status != SyncRunStatus.RUNNING
+                                                    for r in runs)
     return {
         "platform": platform,
         "runs": runs,
-        "running": any(r.status == SyncRunStatus.RUNNING for r in runs),
+        "running": awaited or any(r.status == SyncRunStatus.RUNNING for r in runs),
+        "since": requested_at.isoformat() if awaited else "",
         "can_operate": can_operate,
         "settings_form": settings_form or (PlatformSyncSettingsForm(instance=platform) if can_operate else None),
-        "mappings": platform.schema_mappings.select_related("domain", "data_product").order_by("schema"),
+        "mappings": platform.exposure_assignments.select_related("domain", "data_product").order_by("schema", "table"),
     }
 
 
@@ -59,7 +68,10 @@ def platform_sync_now(request, slug: str):
         # The task would refuse it anyway (one running run per platform); say so now.
         messages.info(request, f"A sync of {platform.name} is already running.")
         return redirect("platforms:detail", slug=platform.slug)
+    requested_at = timezone.now()
     sync_services.platform_sync_request(platform=platform, actor=request.user)
+    if request.htmx:  # the runs table answers, and polls until the new run is done
+        return render(request, "platforms/_runs.html", _detail_context(request, platform, requested_at=requested_at))
     messages.success(request, f"Sync of {platform.name} started.")
     return redirect("platforms:detail", slug=platform.slug)
 

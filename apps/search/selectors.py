@@ -2,7 +2,7 @@
 see with the catalog's own rules (``apps.catalog.selectors``: drafts only for their owners)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from apps.accounts.models import Team
 from apps.catalog.choices import Classification, DataProductStatus
@@ -74,13 +74,23 @@ def search_params_from(data, *, page_size: int = 20) -> SearchParams:
 
 
 def search_products(*, user, params: SearchParams) -> SearchPage:
-    """Run ``params`` on the configured backend for ``user``; see ``SearchBackend.search``."""
-    results = get_backend().search(params, visibility=visibility_for(user=user))
+    """Run ``params`` on the configured backend for ``user``; see ``SearchBackend.search``.
+    Facet counts are disjunctive: a facet with a selection counts as if only the other facets
+    filtered (OR within a facet), so its other values stay visible."""
+    visibility = visibility_for(user=user)
+    results = get_backend().search(params, visibility=visibility)
     products = DataProduct.objects.select_related("domain", "owner_team").in_bulk([h.product_id for h in results.hits])
     for hit in results.hits:
         hit.product = products.get(hit.product_id)
     results.hits = [h for h in results.hits if h.product is not None]
-    return SearchPage(params=params, results=results, facets=_label_facets(results.facets, params))
+    facets = dict(results.facets)
+    # Disjunctive facets: a selected facet's own counts ignore its own filter, so ticking
+    # "Internal" keeps "Public" and "Restricted" visible with the counts they would add. One
+    # small extra search (page size 1) per facet that has a selection.
+    for facet in [f for f, values in params.filters.items() if values]:
+        others = replace(params, filters={f: v for f, v in params.filters.items() if f != facet}, page=1, page_size=1)
+        facets[facet] = get_backend().search(others, visibility=visibility).facets.get(facet, {})
+    return SearchPage(params=params, results=results, facets=_label_facets(facets, params))
 
 
 def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[Facet]:
@@ -147,3 +157,31 @@ def search_newest(*, user, limit: int = 6) -> list[DataProduct]:
     ids = list(_visible_documents(user=user).exclude(status="deprecated")
                .order_by("-created_at").values_list("product_id", flat=True)[:limit])
     return _products_in_order(ids)
+
+
+def product_card_facts(*, user, products) -> None:
+    """Attach what a marketplace card shows to each of ``products`` (in place, two queries):
+    ``card_consumers`` (int, active grants), ``card_has_contract`` (bool), ``card_quality`` (a
+    ``QualitySignal`` code) from the search document, and ``card_access`` for ``user``: "active"
+    (you have access), "pending" (a request is on its way) or "" (none)."""
+    from apps.access.choices import AccessRequestStatus as S
+    from apps.access.models import AccessRequest
+
+    from .models import ProductSearchDocument
+
+    ids = [p.pk for p in products]
+    docs = {d["product_id"]: d for d in ProductSearchDocument.objects.filter(product_id__in=ids)
+            .values("product_id", "consumer_count", "has_contract", "quality")}
+    states: dict[int, str] = {}
+    if user.is_authenticated:
+        for product_id, status in (AccessRequest.objects.filter(
+                requester=user, output_port__data_product_id__in=ids,
+                status__in=[S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE])
+                .values_list("output_port__data_product_id", "status")):
+            states[product_id] = "active" if status == S.ACTIVE or states.get(product_id) == "active" else "pending"
+    for product in products:
+        doc = docs.get(product.pk, {})
+        product.card_consumers = doc.get("consumer_count", 0)
+        product.card_has_contract = doc.get("has_contract", False)
+        product.card_quality = doc.get("quality", "")
+        product.card_access = states.get(product.pk, "")

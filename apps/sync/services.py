@@ -27,7 +27,7 @@ from apps.core.tasks import enqueue_on_commit
 from apps.insights.choices import UsageEventKind
 from apps.insights.services import event_record
 from apps.platforms.choices import PlatformKind, SyncPhase, SyncRunStatus
-from apps.platforms.models import Platform, SchemaMapping, SyncRun
+from apps.platforms.models import ExposureAssignment, Platform, SyncRun
 
 from .connectors import ConnectorError, DiscoveredAsset, get_connector
 from .connectors.base import progress_reporter
@@ -85,7 +85,7 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
 
     Existing privileges (``AssetPrivilege``) are replaced only for assets whose
     ``privileges_fingerprint`` moved (a GRANT or REVOKE on the platform), without counting the
-    asset as changed. Mapping rules (``SchemaMapping``) then make sure each mapped data product
+    asset as changed. Mapping rules (``ExposureAssignment`` naming a product) then make sure each mapped data product
     has an output port on its schema (``schema_mapping_apply``).
 
     While it runs, the ``SyncRun`` shows its ``phase`` and ``progress_done``/``progress_total``
@@ -152,27 +152,30 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
 
 @transaction.atomic
 def schema_mapping_apply(*, platform: Platform) -> list[OutputPort]:
-    """Make sure every data product a ``SchemaMapping`` of ``platform`` names has an output port
-    on that schema (whole schema, ``port_type`` schema), so the tables sync finds there, today's
-    and tomorrow's, show on the product. Ports that exist (same platform, schema, no table) are
-    left alone, whatever their name. Returns the ports created (``[]`` when nothing was missing;
-    two queries then). Raises django ``ValidationError`` if a port cannot be created.
+    """Make sure every data product an ``ExposureAssignment`` of ``platform`` names (a mapping
+    rule) has an output port on that schema (whole schema, ``port_type`` schema), so the tables
+    sync finds there, today's and tomorrow's, show on the product. Ports that exist (same
+    platform, schema, no table) are left alone, whatever their name. Ports are made by the output
+    port service, so governed exposure applies (a location another product already exposes
+    awaits review). Returns the ports created (``[]`` when nothing was missing; two queries
+    then). Raises django ``ValidationError`` if a port cannot be created.
     """
     from apps.catalog import services as catalog_services
 
     mappings = list(
-        SchemaMapping.objects.filter(platform=platform, data_product__isnull=False).select_related("data_product")
+        ExposureAssignment.objects.filter(platform=platform, table="", data_product__isnull=False)
+        .select_related("data_product")
     )
     if not mappings:
         return []
     existing = set(
         OutputPort.objects.filter(
             platform=platform, table="", data_product__in=[m.data_product_id for m in mappings],
-        ).values_list("data_product_id", "schema")
+        ).values_list("data_product_id", "database", "schema")
     )
     created = []
     for mapping in mappings:
-        if (mapping.data_product_id, mapping.schema) in existing:
+        if (mapping.data_product_id, mapping.database, mapping.schema) in existing:
             continue
         taken = set(OutputPort.objects.filter(data_product=mapping.data_product).values_list("name", flat=True))
         name = base = f"{mapping.schema} schema"[:110]
@@ -180,10 +183,11 @@ def schema_mapping_apply(*, platform: Platform) -> list[OutputPort]:
         while name in taken:
             name, suffix = f"{base} ({suffix})", suffix + 1
         created.append(catalog_services.output_port_create(
-            data_product=mapping.data_product, name=name, platform=platform, schema=mapping.schema,
+            actor=None, data_product=mapping.data_product, name=name, platform=platform, schema=mapping.schema,
+            database=mapping.database,
             description=f"Every table and view of the `{mapping.schema}` schema on {platform.name} (mapping rule).",
         ))
-        existing.add((mapping.data_product_id, mapping.schema))
+        existing.add((mapping.data_product_id, mapping.database, mapping.schema))
     return created
 
 

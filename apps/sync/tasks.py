@@ -33,6 +33,10 @@ def platform_sync_task(platform_id: int, actor_id: int | None = None) -> None:
         platform_sync(platform=platform, actor=actor)
     except ApplicationError as exc:
         logger.info("Sync of platform %s skipped: %s", platform_id, exc.message)
+        return
+    from apps.contracts.tasks import contract_drift_check_platform_task  # contracts read what the sync wrote
+
+    contract_drift_check_platform_task.delay(platform_id)
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)

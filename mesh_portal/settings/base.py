@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.catalog",
+    "apps.contracts",
     "apps.platforms",
     "apps.sync",
     "apps.access",
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.access.context_processors.inbox",
                 "apps.notifications.context_processors.unread",
+                "mesh_portal.navigation.navigation",
                 "apps.insights.context_processors.insights_nav",
                 "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline <script>/<style>
             ],
@@ -145,7 +147,7 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # per username (see docs/security.md, "Hardening").
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog:marketplace"
+LOGIN_REDIRECT_URL = "landing"  # each persona lands on their page (mesh_portal.navigation)
 LOGOUT_REDIRECT_URL = "login"
 
 # django-guardian: no anonymous user row; forbidden objects answer 404 in our selectors.
@@ -257,6 +259,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Data contracts (apps.contracts) ---
+# How often each product's contract quality rules run, and the statement timeout they run under.
+CONTRACT_QUALITY_INTERVAL_MINUTES = env.int("CONTRACT_QUALITY_INTERVAL_MINUTES", default=60)
+CONTRACT_QUALITY_STATEMENT_TIMEOUT_SECONDS = env.float("CONTRACT_QUALITY_STATEMENT_TIMEOUT_SECONDS", default=30.0)
+# PostgreSQL role quality queries SET LOCAL ROLE to (a role with only SELECT); empty: the service account.
+CONTRACT_QUALITY_PG_ROLE = env.str("CONTRACT_QUALITY_PG_ROLE", default="")
 
 # --- Elasticsearch (optional search backend; PostgreSQL search is the default) ---------------
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", default="")

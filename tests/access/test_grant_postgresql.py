@@ -192,3 +192,21 @@ def test_an_unreachable_platform_leaves_the_batch_retryable(personas, django_cap
     assert other.status == "pending" and other.status_reason.startswith("Retrying: Cannot connect")
     assert len(callbacks) == 1
     assert first.attempts.get().succeeded is False
+
+
+def test_a_column_scoped_request_grants_only_those_columns(personas, aw_warehouse, django_capture_on_commit_callbacks):
+    """The request stores its scope as ``table.column`` (the request form and the API); the
+    adapter must grant exactly those columns (regression: it compared bare names and failed)."""
+    from apps.catalog.models import Asset, Column
+
+    # given: the port's table and columns are in the catalog (as after a sync)
+    asset = Asset.objects.create(platform=personas.port.platform, schema="humanresources", name="employee")
+    for ordinal, name in enumerate(["jobtitle", "nationalidnumber"], start=1):
+        Column.objects.create(asset=asset, name=name, ordinal=ordinal, data_type="text")
+    # when
+    request = approve(personas, django_capture_on_commit_callbacks, columns=["employee.jobtitle"])
+    # then: active; the consumer reads the scoped column and nothing else
+    assert (request.status, request.grant.status) == ("active", "active"), request.grant.status_reason
+    assert consumer_can_select(aw_warehouse, personas.login, personas.password, "humanresources.employee", "jobtitle")
+    assert not consumer_can_select(aw_warehouse, personas.login, personas.password, "humanresources.employee",
+                                   "nationalidnumber")

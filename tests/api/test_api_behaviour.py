@@ -161,7 +161,8 @@ def test_a_contract_with_servers_creates_output_ports_and_updates_in_place(world
         "name: pay\ndataProduct: Pay history\ndomain: human-resources\nteam: {name: HR Data}\n"
         "description: {purpose: Pay rates per employee over time., usage: Aggregate only.}\n"
         "tags: [pay]\ncustomProperties: [{property: classification, value: restricted}]\n"
-        "servers:\n  - server: warehouse\n    type: postgres\n    schema: humanresources\n"
+        "servers:\n  - server: warehouse\n    type: postgres\n    host: 127.0.0.1\n    port: 5432\n"
+        "    database: postgres\n    schema: humanresources\n"
     )
     first = client.post("/api/v1/data-products/publish-contract/", {"contract": contract}, format="json")
     assert first.status_code == 201, first.content
@@ -194,7 +195,8 @@ def test_a_bad_contract_is_a_field_error_and_writes_nothing(world, contract, fie
 
 
 def test_someone_elses_product_cannot_be_overwritten_from_a_file(world):
-    contract = "apiVersion: v3.0.2\nkind: DataContract\nid: e\nversion: 9.0.0\nname: employees\ndataProduct: Employees\n"
+    contract = ("apiVersion: v3.0.2\nkind: DataContract\nid: e\nversion: 9.0.0\nstatus: active\nname: employees\n"
+                "dataProduct: Employees\n")
     response = api_client(world.unrelated).post("/api/v1/data-products/publish-contract/", {"contract": contract},
                                                 format="json")
     assert response.status_code == 403

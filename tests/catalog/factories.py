@@ -34,12 +34,15 @@ class DataProductFactory(DjangoModelFactory):
 
 
 class OutputPortFactory(DjangoModelFactory):
+    """A port as if its exposure had been approved (``output_port_create`` judges real ones)."""
+
     class Meta:
         model = OutputPort
 
     data_product = factory.SubFactory(DataProductFactory)
     name = factory.Sequence(lambda n: f"port {n}")
     schema = "humanresources"
+    exposure_status = "approved"
 
 
 class AssetFactory(DjangoModelFactory):

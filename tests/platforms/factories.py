@@ -4,7 +4,7 @@ from __future__ import annotations
 import factory
 
 from apps.platforms.choices import PlatformKind, SyncRunStatus
-from apps.platforms.models import Platform, SchemaMapping, SyncRun
+from apps.platforms.models import ExposureAssignment, Platform, SyncRun
 
 
 class PlatformFactory(factory.django.DjangoModelFactory):
@@ -33,11 +33,11 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     status = SyncRunStatus.SUCCEEDED
 
 
-class SchemaMappingFactory(factory.django.DjangoModelFactory):
-    """A mapping rule from a schema of a platform to a data product (and its domain)."""
+class ExposureAssignmentFactory(factory.django.DjangoModelFactory):
+    """An exposure assignment (and mapping rule) of a schema of a platform to a data product (and its domain)."""
 
     class Meta:
-        model = SchemaMapping
+        model = ExposureAssignment
 
     platform = factory.SubFactory(PlatformFactory)
     schema = "public"

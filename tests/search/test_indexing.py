@@ -36,7 +36,7 @@ def test_an_output_port_brings_its_tables_and_columns_into_the_index(django_capt
                                                    owner_team=TeamFactory(), status="published")
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        catalog_services.output_port_create(data_product=product, name="fleet", platform=platform, schema="fleet")
+        catalog_services.output_port_create(actor=None, data_product=product, name="fleet", platform=platform, schema="fleet")
     # then
     assert set(SearchEntry.objects.filter(product=product).values_list("kind", "label")) == {
         ("asset", "fleet.trips"), ("column", "odometer_km")}

@@ -9,10 +9,10 @@ from apps.catalog.models import OutputPort
 from apps.catalog.selectors import output_port_assets
 from apps.demo import loader
 from apps.demo.warehouse import BUSINESS_SCHEMAS
-from apps.platforms.models import SchemaMapping
+from apps.platforms.models import ExposureAssignment
 from apps.sync.services import platform_sync, schema_mapping_apply
 from tests.catalog.factories import DataProductFactory, DomainFactory, OutputPortFactory
-from tests.platforms.factories import SchemaMappingFactory
+from tests.platforms.factories import ExposureAssignmentFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 
@@ -22,7 +22,7 @@ def test_sync_gives_the_mapped_product_a_port_and_new_tables_appear_in_it(make_s
     s = make_scratch_schema()
     s.sql(f"CREATE TABLE {s.ident}.orders (id int PRIMARY KEY)")
     product = DataProductFactory(name="Orders")
-    SchemaMappingFactory(platform=s.platform, schema=s.name, data_product=product)
+    ExposureAssignmentFactory(platform=s.platform, schema=s.name, data_product=product)
 
     # when
     platform_sync(platform=s.platform)
@@ -48,8 +48,8 @@ def test_existing_port_on_the_schema_is_kept_and_a_taken_name_is_not_reused(make
     OutputPortFactory(data_product=kept, platform=s.platform, schema=s.name, name="Curated")
     named = DataProductFactory(domain=kept.domain)
     OutputPortFactory(data_product=named, platform=s.platform, schema="elsewhere", name=f"{s.name} schema")
-    SchemaMappingFactory(platform=s.platform, schema=s.name, data_product=kept)
-    SchemaMappingFactory(platform=s.platform, schema=s.name + "x", data_product=named)
+    ExposureAssignmentFactory(platform=s.platform, schema=s.name, data_product=kept)
+    ExposureAssignmentFactory(platform=s.platform, schema=s.name + "x", data_product=named)
 
     # when
     created = schema_mapping_apply(platform=s.platform)
@@ -63,7 +63,7 @@ def test_existing_port_on_the_schema_is_kept_and_a_taken_name_is_not_reused(make
 
 def test_mapping_to_a_product_of_another_domain_is_refused():
     # given
-    mapping = SchemaMappingFactory.build(data_product=DataProductFactory(), domain=DomainFactory())
+    mapping = ExposureAssignmentFactory.build(data_product=DataProductFactory(), domain=DomainFactory())
     mapping.platform.save()
     mapping.platform_id = mapping.platform.pk
 
@@ -82,7 +82,7 @@ def test_demo_maps_the_five_business_schemas(aw_platform):
     products = loader._products(aw_platform, teams)
 
     # then: five rules, one port per product on its schema
-    mappings = SchemaMapping.objects.filter(platform=aw_platform).select_related("data_product", "domain")
+    mappings = ExposureAssignment.objects.filter(platform=aw_platform).select_related("data_product", "domain")
     assert sorted(m.schema for m in mappings) == sorted(BUSINESS_SCHEMAS)
     assert all(m.data_product.domain == m.domain for m in mappings)
     assert sorted(OutputPort.objects.filter(data_product__in=products).values_list("schema", flat=True)) == sorted(

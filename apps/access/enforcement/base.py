@@ -157,3 +157,9 @@ class GrantAdapter(ABC):
     @abstractmethod
     def remove(self, spec: GrantSpec, privileges: frozenset[Privilege]) -> GrantResult:
         """Take ``privileges`` (found by :meth:`inspect` but not wanted) away from the role."""
+
+
+def column_in_scope(columns, table: str, column: str) -> bool:
+    """Whether ``table.column`` is in a grant's column scope. The scope holds ``table.column``
+    entries (what an access request stores) or bare column names (every table in scope)."""
+    return column in columns or f"{table}.{column}" in columns

@@ -38,6 +38,8 @@ import hashlib
 import pymysql
 from django.conf import settings
 
+from apps.platforms.exposure import system_location_refusal
+
 from .base import (
     GrantAdapter,
     GrantResult,
@@ -46,6 +48,7 @@ from .base import (
     PlatformGrantError,
     Privilege,
     TransientPlatformError,
+    column_in_scope,
 )
 
 #: Client/server error codes worth retrying: too many connections, can't connect, server gone,
@@ -202,6 +205,8 @@ class MariaDBGrantAdapter(GrantAdapter):
         role = quote_identifier(spec.role_name)
 
         def body(cur, execute):
+            if refusal := system_location_refusal(self.platform, spec.schema):  # defence in depth
+                raise PlatformGrantError(refusal)
             user, host, holder, is_role = self._holder(cur, spec)
             cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [spec.schema])
             if not cur.fetchone():
@@ -349,17 +354,20 @@ def _actual(cur, role: str) -> set[Privilege]:
 
 def _scoped_columns(cur, spec: GrantSpec) -> dict[str, list[str]]:
     """``{table: [column, ...]}``: the tables in scope having at least one of ``spec.columns``."""
-    placeholders = ", ".join(["%s"] * len(spec.columns))
+    # Entries are ``table.column`` (an access request's scope) or bare names: compare both ways.
+    names = sorted({*spec.columns, *(c.rsplit(".", 1)[-1] for c in spec.columns)})
+    placeholders = ", ".join(["%s"] * len(names))
     query = (f"SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
              f"AND COLUMN_NAME IN ({placeholders})")
-    params = [spec.schema, *spec.columns]
+    params = [spec.schema, *names]
     if spec.tables:
         query += f" AND TABLE_NAME IN ({', '.join(['%s'] * len(spec.tables))})"
         params += list(spec.tables)
     cur.execute(query + " ORDER BY TABLE_NAME, ORDINAL_POSITION", params)
     scoped: dict[str, list[str]] = {}
     for table, column in cur.fetchall():
-        scoped.setdefault(table, []).append(column)
+        if column_in_scope(spec.columns, table, column):
+            scoped.setdefault(table, []).append(column)
     return scoped
 
 

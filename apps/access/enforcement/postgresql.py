@@ -26,6 +26,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import errors, sql
 
+from apps.platforms.exposure import system_location_refusal
+
 from .base import (
     GrantAdapter,
     GrantResult,
@@ -34,6 +36,7 @@ from .base import (
     PlatformGrantError,
     Privilege,
     TransientPlatformError,
+    column_in_scope,
 )
 
 _TRANSIENT = (errors.LockNotAvailable, errors.DeadlockDetected, errors.QueryCanceled, errors.AdminShutdown)
@@ -149,7 +152,9 @@ class PostgresGrantAdapter(GrantAdapter):
                 "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [sorted({s.schema for s in specs})])}
             valid = []
             for i, spec in enumerate(specs):
-                if spec.principal not in roles:
+                if refusal := system_location_refusal(self.platform, spec.schema, spec.database):  # defence in depth
+                    outcomes[i] = PlatformGrantError(refusal)
+                elif spec.principal not in roles:
                     outcomes[i] = PlatformGrantError(
                         f"The login {spec.principal!r} does not exist on {self.platform.name}; "
                         "ask the platform team to create it or fix the identity mapping.")
@@ -199,6 +204,8 @@ class PostgresGrantAdapter(GrantAdapter):
         role, schema = sql.Identifier(spec.role_name), sql.Identifier(spec.schema)
         privileges = _checked_privileges(spec.privileges)
         privilege_list = sql.SQL(", ").join(sql.SQL(p) for p in privileges)
+        if refusal := system_location_refusal(self.platform, spec.schema, spec.database):  # defence in depth
+            raise PlatformGrantError(refusal)
 
         if not _role_exists(conn, spec.principal):
             raise PlatformGrantError(
@@ -339,14 +346,17 @@ def _actual(conn, role_oid: int) -> frozenset[Privilege]:
 def _scoped_columns(conn, spec: GrantSpec) -> dict[str, list[str]]:
     """``{table: [column, ...]}``: the tables in scope having at least one of ``spec.columns``."""
     scoped: dict[str, list[str]] = {}
+    # Entries are ``table.column`` (an access request's scope) or bare names: compare both ways.
+    bare = [c.rsplit(".", 1)[-1] for c in spec.columns]
     for table, column in conn.execute(
         "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = ANY(%s) "
         "AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY(%s) AND (cardinality(%s::text[]) = 0 "
         "OR c.relname = ANY(%s)) ORDER BY c.relname, a.attnum",
-        [spec.schema, _TABLE_KINDS, list(spec.columns), list(spec.tables), list(spec.tables)],
+        [spec.schema, _TABLE_KINDS, list({*spec.columns, *bare}), list(spec.tables), list(spec.tables)],
     ):
-        scoped.setdefault(table, []).append(column)
+        if column_in_scope(spec.columns, table, column):
+            scoped.setdefault(table, []).append(column)
     return scoped
 
 

@@ -70,7 +70,39 @@ def step_approvers(*, step: ApprovalStep) -> list:
     now = timezone.now()
     delegates = [d.delegate for d in ApproverDelegation.objects.filter(
         delegator__in=[p.pk for p in people], starts__lte=now, ends__gt=now).select_related("delegate")]
-    return [p for p in people + delegates if p.pk != access_request.requester_id]
+    from .approvals import _sod_refusal  # approvals imports this module
+
+    # Nobody is asked to decide what segregation of duties or four eyes would refuse them.
+    return [p for p in dict.fromkeys(people + delegates)
+            if _sod_refusal(person=p, access_request=access_request, step=step) is None]
+
+
+def _end(value) -> str:
+    return f"{value:%Y-%m-%d}" if value else "no end date"
+
+
+def _approver_wording(access_request: AccessRequest, step: ApprovalStep, *, reminder: bool) -> tuple[str, str]:
+    """(subject, message) for the approvers of ``step``: an extension says so with the current and
+    the requested end date; a reminder says how long the request has waited."""
+    product = access_request.output_port.data_product
+    extension = access_request.extends_id is not None
+    kind = "Extension request" if extension else "Access request"
+    waited = ""
+    if reminder and access_request.submitted_at:
+        days = max(1, (timezone.now() - access_request.submitted_at).days)
+        waited = f" (waiting {days} day{'s' if days != 1 else ''})"
+    subject = f"{'Reminder: ' if reminder else ''}{kind} #{access_request.pk} for {product.name} waits for your decision{waited}"
+    if extension:
+        asks = (f"{access_request.requester} asks to extend their access to {access_request.output_port} "
+                f"({product.get_classification_display()}) from {_end(access_request.extends.expires_at)} "
+                f"to {_end(access_request.expires_at)}.")
+    else:
+        asks = (f"{access_request.requester} asks to read {access_request.output_port} "
+                f"({product.get_classification_display()}), until {_end(access_request.expires_at)}.")
+    message = f"{asks} Purpose: {access_request.purpose}. Step {step.order}: {step.label}."
+    if waited:
+        message += f" The request has waited{waited.removeprefix(' (waiting').removesuffix(')')} so far."
+    return subject, message
 
 
 def _notify_approvers(access_request_id: int, *, verb: str = "", dedupe: str = "") -> None:
@@ -79,14 +111,11 @@ def _notify_approvers(access_request_id: int, *, verb: str = "", dedupe: str = "
     step = _current_step(access_request)
     if step is None:
         return
-    product = access_request.output_port.data_product
     verb = verb or Verb.DECISION_NEEDED
-    prefix = "Reminder: " if verb == Verb.REMINDER else ""
+    subject, message = _approver_wording(access_request, step, reminder=verb == Verb.REMINDER)
     notify(
         recipients=step_approvers(step=step), verb=verb, obj=access_request,
-        subject=f"{prefix}Access request #{access_request.pk} for {product.name} waits for your decision",
-        message=(f"{access_request.requester} asks to read {access_request.output_port} "
-                 f"({product.get_classification_display()}). Purpose: {access_request.purpose}. Step {step.order}: {step.label}."),
+        subject=subject, message=message,
         url=reverse("access:request_detail", args=[access_request.pk]),
         dedupe_key=dedupe or f"decide:{step.pk}",
     )
@@ -118,6 +147,11 @@ def _notify_requester(access_request_id: int, event: str) -> None:
     key = f"access_request:{access_request.pk}:{event}"
     if verb is not None:
         comment = f" Comment: {access_request.decision_comment}" if access_request.decision_comment and event in ("approved", "rejected") else ""
+        if event == "approved" and access_request.extends_id is not None:
+            comment = f" Your access now runs until {_end(access_request.expires_at)}.{comment}"
+        grant = getattr(access_request, "grant", None) if event == "revoked" else None
+        if grant is not None and grant.status_reason:
+            comment = f" Reason: {grant.status_reason}"
         notify(
             recipients=[access_request.requester], verb=verb, obj=access_request,
             subject=f"Your access request #{access_request.pk} {wording}",

@@ -25,6 +25,7 @@ from ..policy import (
     approval_plan,
     policy_current,
     policy_violations,
+    request_classification,
 )
 from ._base import S, _jsonable, _locked, audit_record
 from .approvals import _approve_final
@@ -116,9 +117,8 @@ def access_request_submit(
     allow, and when the requester already has an open request or active access for the port
     (then ask for an extension: :func:`access_request_extend`).
     """
-    product = output_port.data_product
-    policy = policy_current(classification=product.classification) or access_policy_ensure_defaults(
-        classification=product.classification)
+    classification = request_classification(output_port=output_port)  # governed exposure: approved ports only
+    policy = policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
     columns = _check_request_input(
         requester=requester, output_port=output_port, purpose=purpose, purpose_category=purpose_category,
         expires_at=expires_at, on_behalf_of_team=on_behalf_of_team, columns=columns, policy=policy,
@@ -169,9 +169,8 @@ def access_request_extend(*, requester, access_request_id: int, expires_at, just
     if expires_at is not None and expires_at <= original.expires_at:
         message = f"Pick an end date after the current one ({original.expires_at:%Y-%m-%d})."
         raise ApplicationError(message, {"expires_at": [message]})
-    product = original.output_port.data_product
-    policy = policy_current(classification=product.classification) or access_policy_ensure_defaults(
-        classification=product.classification)
+    classification = request_classification(output_port=original.output_port)
+    policy = policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
     _check_request_input(
         requester=requester, output_port=original.output_port, purpose=original.purpose,
         purpose_category=original.purpose_category, expires_at=expires_at,

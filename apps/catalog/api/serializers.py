@@ -32,9 +32,13 @@ class OutputPortSerializer(serializers.ModelSerializer):
     class Meta:
         model = OutputPort
         fields = ["id", "data_product", "name", "description", "platform", "port_type", "database", "schema", "table",
-                  "location", "created_at", "updated_at"]
+                  "location", "exposure_status", "exposure_reason", "exposure_comment", "created_at", "updated_at"]
         extra_kwargs = {
             "id": {"help_text": "Output port id: what an access request names."},
+            "exposure_status": {"help_text": "`approved`: takes access requests; `pending_review`: waits for a platform "
+                                             "operator or steward; `rejected`: takes none."},
+            "exposure_reason": {"help_text": "Why the exposure needs (or needed) a review."},
+            "exposure_comment": {"help_text": "The reviewer's comment."},
             "name": {"help_text": "Unique within the data product."},
             "description": {"help_text": "What consumers find there."},
             "port_type": {"help_text": "`schema`: every table of the schema; `table`: one table or view."},
@@ -42,6 +46,35 @@ class OutputPortSerializer(serializers.ModelSerializer):
             "created_at": {"help_text": "ISO 8601."},
             "updated_at": {"help_text": "ISO 8601."},
         }
+
+
+class OutputPortChangeSerializer(serializers.Serializer):
+    """Change an output port (owners); a new location is judged again (governed exposure)."""
+
+    name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    port_type = serializers.ChoiceField(choices=OutputPort._meta.get_field("port_type").choices, required=False)
+    database = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    schema = serializers.CharField(max_length=255, required=False)
+    table = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class ExposureReviewSerializer(OutputPortSerializer):
+    """An output port awaiting (or past) its exposure review, with who decided."""
+
+    data_product_name = serializers.CharField(source="data_product.name", read_only=True)
+    classification = serializers.CharField(source="data_product.classification", read_only=True)
+    domain = serializers.CharField(source="data_product.domain.slug", read_only=True, help_text="Slug of the product's domain.")
+    exposure_decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta(OutputPortSerializer.Meta):
+        fields = [*OutputPortSerializer.Meta.fields, "data_product_name", "classification", "domain",
+                  "exposure_decided_by", "exposure_decided_at"]
+
+
+class ExposureDecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000,
+                                    help_text="Required to reject: the owners read it.")
 
 
 class OutputPortWriteSerializer(serializers.Serializer):
@@ -185,7 +218,7 @@ class DataContractSerializer(serializers.ModelSerializer):
         fields = ["id", "data_product", "contract_id", "version", "status", "document", "created_at", "updated_at"]
         extra_kwargs = {
             "id": {"help_text": "Portal id of this contract version."},
-            "status": {"help_text": "ODCS status: proposed, draft, active, deprecated, retired."},
+            "status": {"help_text": "ODCS status as written: proposed, draft, active, deprecated, retired, or the contract's own (production...)."},
             "created_at": {"help_text": "ISO 8601."},
             "updated_at": {"help_text": "ISO 8601."},
         }
@@ -214,3 +247,7 @@ class ContractPublishResultSerializer(serializers.Serializer):
                                     help_text="What was written; empty when the file was already published as is.")
     data_product = DataProductSerializer(help_text="The product as it is now.")
     data_contract = DataContractSerializer(help_text="The stored contract version.")
+    diff = serializers.ListField(child=serializers.DictField(), help_text=(
+        "Changes against the previous version: {kind, path, breaking, message, before, after}."))
+    breaking = serializers.BooleanField(help_text="True when the diff has a breaking change.")
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="Accepted, but worth a look.")

@@ -16,11 +16,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.catalog import selectors, services
-from apps.catalog.choices import AssetKind, Classification, DataContractStatus, DataProductStatus
+from apps.catalog.choices import AssetKind, Classification, DataProductStatus, ExposureStatus
 from apps.catalog.models import Asset, DataContract, DataProduct
+from apps.contracts import services as contract_services
 from apps.core.api.parsers import LimitedJSONParser, YAMLTextParser
 from apps.core.api.permissions import require
 from apps.core.parsing import contract_limits
+from apps.platforms import exposure
 from apps.platforms.models import Platform
 
 from . import serializers as s
@@ -103,7 +105,7 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = serializer.validated_data
         require(selectors.data_product_can_create(user=request.user, owner_team=data["owner_team"]),
                 f"Only owners of {data['owner_team']} can create its data products.")
-        product = services.data_product_create(status=DataProductStatus.DRAFT, **data)
+        product = services.data_product_create(status=DataProductStatus.DRAFT, actor=request.user, **data)
         return self._detail(product, status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change a data product (owners)", tags=["catalog"], request=s.DataProductUpdateSerializer,
@@ -117,7 +119,7 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if team is not None and team != product.owner_team:
             require(selectors.data_product_can_create(user=request.user, owner_team=team),
                     f"Only owners of {team} can move a data product to it.")
-        product = services.data_product_update(product=product, **data)
+        product = services.data_product_update(product=product, actor=request.user, **data)
         return self._detail(product)
 
     @extend_schema(summary="Publish a data product", tags=["catalog"], request=None, responses=s.DataProductSerializer,
@@ -151,7 +153,7 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if platform is None:
             return Response({"message": "No such platform.", "errors": {"platform": ["No platform with this slug."]}},
                             status=status.HTTP_400_BAD_REQUEST)
-        port = services.output_port_create(data_product=product, platform=platform, **data)
+        port = services.output_port_create(actor=request.user, data_product=product, platform=platform, **data)
         return Response(s.OutputPortSerializer(port).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="List a data product's data contracts", tags=["catalog"],
@@ -207,23 +209,47 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             data["contract"] = upload.read().decode("utf-8", errors="replace")
         serializer = s.ContractPublishSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        result = services.data_contract_publish(actor=request.user, **serializer.validated_data)
+        result = contract_services.data_contract_publish(actor=request.user, **serializer.validated_data)
         product = selectors.data_product_get(user=request.user, slug=result.data_product.slug)
         body = {"created": result.created, "changes": result.changes,
                 "data_product": s.DataProductSerializer(product, context=self.get_serializer_context()).data,
-                "data_contract": s.DataContractSerializer(result.data_contract).data}
+                "data_contract": s.DataContractSerializer(result.data_contract).data,
+                "diff": result.diff, "breaking": result.breaking, "warnings": result.warnings}
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
 @extend_schema_view(retrieve=extend_schema(summary="Get an output port", tags=["catalog"]))
 class OutputPortViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Output ports of the data products you may see."""
+    """Output ports of the data products you may see; the product's owners change and delete them."""
 
     serializer_class = s.OutputPortSerializer
     lookup_value_regex = ID
 
     def get_object(self):
         return selectors.output_port_get(user=self.request.user, pk=int(self.kwargs["pk"]))
+
+    @extend_schema(summary="Change an output port (owners)", tags=["catalog"], request=s.OutputPortChangeSerializer,
+                   responses=s.OutputPortSerializer,
+                   description="A new location (platform, database, schema, table) is judged again: outside what the "
+                               "product's domain was assigned it awaits an exposure review. Refused while the port has "
+                               "access requests. Audited.")
+    def partial_update(self, request, pk: str):
+        port = self.get_object()
+        require(selectors.data_product_can_change(user=request.user, product=port.data_product),
+                "Only owners of the product's owner team can change its output ports.")
+        serializer = s.OutputPortChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        port = services.output_port_update(actor=request.user, port=port, **serializer.validated_data)
+        return Response(s.OutputPortSerializer(port).data)
+
+    @extend_schema(summary="Delete an output port (owners)", tags=["catalog"], request=None, responses={204: None},
+                   description="Only a port that never took an access request. Audited.")
+    def destroy(self, request, pk: str):
+        port = self.get_object()
+        require(selectors.data_product_can_change(user=request.user, product=port.data_product),
+                "Only owners of the product's owner team can delete its output ports.")
+        services.output_port_delete(actor=request.user, port=port)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get_queryset(self):
         return selectors.output_port_visible(user=self.request.user)
@@ -235,6 +261,51 @@ class OutputPortViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         port = self.get_object()
         page = self.paginate_queryset(selectors.output_port_assets(port=port).order_by("name", "pk"))
         return self.get_paginated_response(s.AssetSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List exposure reviews you may decide", tags=["governance"],
+                       parameters=[OpenApiParameter("status", str, enum=[c for c, _ in ExposureStatus.choices],
+                                                    description="Default `pending_review`.")]),
+    retrieve=extend_schema(summary="Get an exposure review", tags=["governance"]),
+)
+class ExposureReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Output ports whose exposure waits for a review (governed exposure): stewards see every one,
+    platform operators those on their platforms; nobody reviews their own team's ports."""
+
+    serializer_class = s.ExposureReviewSerializer
+    lookup_value_regex = ID
+    filter_backends: list = []
+
+    def get_queryset(self):
+        wanted = self.request.query_params.get("status", ExposureStatus.PENDING_REVIEW)
+        if wanted not in ExposureStatus.values:
+            raise ValidationError({"status": [f"Choose one of {', '.join(ExposureStatus.values)}."]})
+        return exposure.exposure_review_list(user=self.request.user, status=wanted)
+
+    def get_object(self):
+        return exposure.exposure_review_get(user=self.request.user, pk=int(self.kwargs["pk"]))
+
+    def _decide(self, request, pk: str, decide):
+        port = self.get_object()
+        serializer = s.ExposureDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        port = decide(actor=request.user, port_id=port.pk, comment=serializer.validated_data["comment"])
+        return Response(s.ExposureReviewSerializer(port).data)
+
+    @extend_schema(summary="Approve an exposure", tags=["governance"], request=s.ExposureDecisionSerializer,
+                   responses=s.ExposureReviewSerializer,
+                   description="The port takes access requests from now on; where another product exposes the same "
+                               "place, the strictest classification decides each request's approval chain. Audited.")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk: str):
+        return self._decide(request, pk, services.output_port_exposure_approve)
+
+    @extend_schema(summary="Reject an exposure", tags=["governance"], request=s.ExposureDecisionSerializer,
+                   responses=s.ExposureReviewSerializer, description="A comment is required. Audited.")
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk: str):
+        return self._decide(request, pk, services.output_port_exposure_reject)
 
 
 class AssetFilter(django_filters.FilterSet):
@@ -279,7 +350,7 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
 
 class DataContractFilter(django_filters.FilterSet):
     data_product = django_filters.CharFilter(field_name="data_product__slug", max_length=100, help_text="Data product slug.")
-    status = django_filters.ChoiceFilter(choices=DataContractStatus.choices, help_text="ODCS status.")
+    status = django_filters.CharFilter(help_text="ODCS status as written (proposed, draft, active, production, ...).")
     contract_id = django_filters.CharFilter(max_length=255, help_text="ODCS `id`.")
 
     class Meta:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.accounts.models import Team, User
-from apps.platforms.models import Platform, PlatformIdentity, SyncRun, TeamPlatformIdentity
+from apps.catalog.models import DataProduct, Domain
+from apps.platforms.models import ExposureAssignment, Platform, PlatformIdentity, SyncRun, TeamPlatformIdentity
 
 
 class PlatformSerializer(serializers.ModelSerializer):
@@ -102,3 +103,32 @@ class TeamPlatformIdentitySerializer(serializers.ModelSerializer):
 class TeamPlatformIdentityWriteSerializer(serializers.Serializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), help_text="Slug of the team.")
     principal = serializers.CharField(max_length=255, help_text="The team's role (or login) on the platform.")
+
+
+class ExposureAssignmentSerializer(serializers.ModelSerializer):
+    platform = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the platform.")
+    domain = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the domain.")
+    data_product = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                                help_text="Slug of the only product that may expose it, or null.")
+    assigned_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    location = serializers.CharField(read_only=True, help_text="`[database.]schema[.table]`.")
+
+    class Meta:
+        model = ExposureAssignment
+        fields = ["id", "platform", "database", "schema", "table", "location", "domain", "data_product", "assigned_by",
+                  "created_at"]
+        extra_kwargs = {"id": {"help_text": "Assignment id."}, "created_at": {"help_text": "ISO 8601."}}
+
+
+class ExposureAssignmentWriteSerializer(serializers.Serializer):
+    """Assign a location of the platform to a domain (or to one data product of it)."""
+
+    database = serializers.CharField(max_length=255, required=False, allow_blank=True, default="",
+                                     help_text="Blank: the platform's database.")
+    schema = serializers.CharField(max_length=255, help_text="Schema (database on MariaDB).")
+    table = serializers.CharField(max_length=255, required=False, allow_blank=True, default="",
+                                  help_text="Blank: the whole schema.")
+    domain = serializers.SlugRelatedField(slug_field="slug", queryset=Domain.objects.all(), help_text="Slug of the domain.")
+    data_product = serializers.SlugRelatedField(
+        slug_field="slug", queryset=DataProduct.objects.all(), required=False, allow_null=True, default=None,
+        help_text="Slug of a product of the domain: only it may expose the location, and sync keeps a port there.")

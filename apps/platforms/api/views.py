@@ -13,7 +13,8 @@ from rest_framework.response import Response
 
 from apps.access.api.serializers import GrantDriftSerializer
 from apps.access.selectors import grant_drift_list
-from apps.platforms import selectors, services
+from apps.core.api.permissions import require
+from apps.platforms import exposure, selectors, services
 from apps.platforms.choices import SyncRunStatus
 from apps.platforms.models import PlatformIdentity, SyncRun
 from apps.sync import services as sync_services
@@ -149,6 +150,40 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         platform = self.get_object()
         identity = self._identity(selectors.team_platform_identity_list(platform=platform), identity_id)
         services.team_platform_identity_delete(identity=identity, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(methods=["GET"], summary="List a platform's exposure assignments", tags=["platforms"],
+                   responses=s.ExposureAssignmentSerializer(many=True))
+    @extend_schema(methods=["POST"], summary="Assign a location to a domain or data product (operators, stewards)",
+                   tags=["platforms"], request=s.ExposureAssignmentWriteSerializer,
+                   responses={201: s.ExposureAssignmentSerializer},
+                   description="Governed exposure: the domain's products (or the one product named) may expose the "
+                               "location through output ports without a review; with a product, sync keeps a port "
+                               "there (a mapping rule). System and reserved locations are refused. Audited.")
+    @action(detail=True, methods=["get", "post"], url_path="exposure-assignments", filter_backends=[])
+    def exposure_assignments(self, request, slug: str):
+        platform = selectors.platform_get(user=request.user, slug=slug)
+        if request.method == "POST":
+            require(exposure.exposure_may_assign(user=request.user, platform=platform),
+                    "Only the platform's operators and stewards assign its locations.")
+            serializer = s.ExposureAssignmentWriteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            assignment = exposure.exposure_assignment_create(actor=request.user, platform=platform,
+                                                             **serializer.validated_data)
+            return Response(s.ExposureAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(exposure.exposure_assignment_list(platform=platform))
+        return self.get_paginated_response(s.ExposureAssignmentSerializer(page, many=True).data)
+
+    @extend_schema(summary="Withdraw an exposure assignment (operators, stewards)", tags=["platforms"], request=None,
+                   responses={204: None},
+                   description="Ports already approved stay approved; new ports there need a review. Audited.")
+    @action(detail=True, methods=["delete"], url_path=r"exposure-assignments/(?P<assignment_id>[0-9]{1,18})")
+    def exposure_assignment_delete(self, request, slug: str, assignment_id: str):
+        platform = selectors.platform_get(user=request.user, slug=slug)
+        assignment = exposure.exposure_assignment_list(platform=platform).filter(pk=int(assignment_id)).first()
+        if assignment is None:
+            raise Http404("No such assignment.")
+        exposure.exposure_assignment_delete(actor=request.user, assignment=assignment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

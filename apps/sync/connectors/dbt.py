@@ -341,7 +341,14 @@ def parse_manifest(text: str | bytes) -> _Manifest:
     data = _load_json(MANIFEST_FILE, text)
     version = _schema_version(MANIFEST_FILE, data, "manifest")
     if version != MANIFEST_VERSION:
-        written_by = _MANIFEST_DBT_VERSIONS.get(version, "an unknown version")
+        if version not in _MANIFEST_DBT_VERSIONS:  # newer than this Mesh Portal knows
+            raise ArtifactError(
+                MANIFEST_FILE,
+                f"{MANIFEST_FILE} has dbt manifest schema {version}, newer than the {MANIFEST_VERSION} Mesh Portal "
+                "reads: upgrade Mesh Portal, or generate the manifest with a dbt version that writes "
+                f"{MANIFEST_VERSION} (dbt 1.8 to 1.10).",
+            )
+        written_by = _MANIFEST_DBT_VERSIONS[version]
         raise ArtifactError(
             MANIFEST_FILE,
             f"{MANIFEST_FILE} has dbt manifest schema {version} (written by dbt {written_by}); Mesh Portal reads "

@@ -1,0 +1,44 @@
+"""Admin: the per-domain breaking-change policy is edited here; import records, drift, quality
+results and incidents are read-only (they change through the services)."""
+from django.contrib import admin
+
+from .models import ContractImport, DomainContractPolicy, DriftFinding, Incident, QualityRun
+
+
+@admin.register(DomainContractPolicy)
+class DomainContractPolicyAdmin(admin.ModelAdmin):
+    list_display = ("domain", "breaking_changes")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ContractImport)
+class ContractImportAdmin(ReadOnlyAdmin):
+    list_display = ("data_contract", "source", "breaking", "actor", "created_at")
+    list_filter = ("source", "breaking")
+
+
+@admin.register(DriftFinding)
+class DriftFindingAdmin(ReadOnlyAdmin):
+    list_display = ("data_product", "kind", "object_name", "property_name", "status", "last_seen_at")
+    list_filter = ("kind", "status")
+
+
+@admin.register(QualityRun)
+class QualityRunAdmin(ReadOnlyAdmin):
+    list_display = ("data_product", "data_contract", "started_at", "passed", "failed", "errors")
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    list_display = ("data_product", "title", "status", "opened_at", "acknowledged_by", "resolved_by")
+    list_filter = ("status",)

@@ -1,0 +1,295 @@
+"""Reads for data contracts: the contract page's sections, version history and diffs, drift
+findings, quality results with trends, incidents and the trust summary. The caller has already
+fetched the product through ``apps.catalog.selectors`` (visibility checked)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from apps.catalog.models import DataContract, DataProduct
+
+from .diff import contract_diff
+from .rules import contract_rules
+
+
+def _dicts(value) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _strings(value) -> list[str]:
+    return [str(v) for v in value if isinstance(v, str | int | float)] if isinstance(value, list) else []
+
+
+def _date(text) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text)[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def _custom(value) -> list[dict]:
+    return [{"property": str(p.get("property") or ""), "value": p.get("value"), "description": p.get("description") or ""}
+            for p in _dicts(value) if p.get("property")]
+
+
+def _definitions(value) -> list[dict]:
+    return [{"type": str(d.get("type") or "definition"), "url": str(d.get("url") or ""),
+             "description": d.get("description") or ""} for d in _dicts(value) if d.get("url")]
+
+
+def _relationships(value, origin: str = "") -> list[dict]:
+    out = []
+    for r in _dicts(value):
+        src, to = r.get("from") or origin, r.get("to")
+        out.append({"type": str(r.get("type") or "foreignKey"),
+                    "from": ", ".join(map(str, src)) if isinstance(src, list) else str(src or origin),
+                    "to": ", ".join(map(str, to)) if isinstance(to, list) else str(to or "")})
+    return out
+
+
+def _properties(object_name: str, props, prefix: str = "", depth: int = 0) -> list[dict]:
+    rows = []
+    for p in _dicts(props):
+        name = f"{prefix}{p.get('name') or '?'}"
+        rows.append({
+            "name": name, "depth": depth, "business_name": p.get("businessName") or "",
+            "logical_type": p.get("logicalType") or "", "physical_type": p.get("physicalType") or "",
+            "physical_name": p.get("physicalName") or "",
+            "required": bool(p.get("required")), "primary_key": bool(p.get("primaryKey")), "unique": bool(p.get("unique")),
+            "classification": p.get("classification") or "", "critical": bool(p.get("criticalDataElement")),
+            "description": p.get("description") or "", "examples": _strings(p.get("examples"))[:5],
+            "tags": _strings(p.get("tags")), "custom": _custom(p.get("customProperties")),
+            "definitions": _definitions(p.get("authoritativeDefinitions")),
+            "relationships": _relationships(p.get("relationships"), origin=f"{object_name}.{name}"),
+        })
+        rows += _properties(object_name, p.get("properties"), prefix=f"{name}.", depth=depth + 1)
+    return rows
+
+
+def contract_sections(*, contract: DataContract, today: dt.date | None = None) -> dict:
+    """The ODCS v3.1 document as sections a business user reads (Fundamentals, Schema, Data
+    quality, SLA, Team, Roles, Support, Pricing, Servers, custom properties...). Shape::
+
+        {"fundamentals": [(label, value)], "description": {"purpose"|"usage"|"limitations": str},
+         "objects": [{"name", "business_name", "physical_name", "physical_type", "description",
+                      "properties": [row], "relationships": [..], "tags", "custom", "definitions"}],
+         "quality": [{"label", "expectation", "level", "object", "property", "dimension", "severity",
+                      "type", "query", "description"}],
+         "sla": [{"property", "value", "unit", "element", "description"}], "sla_default_element": str,
+         "team": {"name", "description", "members": [{"name", "role", "date_in", "date_out", "current"}]},
+         "roles": [{"role", "access", "description", "first_level", "second_level"}],
+         "support": [...], "price": {...}|None, "servers": [...], "tags": [...], "custom": [...],
+         "definitions": [...], "relationships": [...]}
+
+    Every key is optional in the document; missing or malformed parts give empty sections,
+    never an error. ``current`` is False for members whose ``dateOut`` is before ``today``."""
+    doc = contract.document if isinstance(contract.document, dict) else {}
+    today = today or timezone.localdate()
+    description = doc.get("description") if isinstance(doc.get("description"), dict) else {}
+    fundamentals = [(label, doc.get(key)) for key, label in [
+        ("name", "Name"), ("version", "Version"), ("status", "Status"), ("domain", "Domain"),
+        ("dataProduct", "Data product"), ("tenant", "Tenant"), ("id", "Contract id"), ("apiVersion", "ODCS version"),
+        ("contractCreatedTs", "Created")] if doc.get(key) not in (None, "")]
+    objects = []
+    for o in _dicts(doc.get("schema")):
+        name = str(o.get("name") or "?")
+        objects.append({
+            "name": name, "business_name": o.get("businessName") or "", "physical_name": o.get("physicalName") or "",
+            "physical_type": o.get("physicalType") or "", "description": o.get("description") or "",
+            "granularity": o.get("dataGranularityDescription") or "",
+            "properties": _properties(name, o.get("properties")), "tags": _strings(o.get("tags")),
+            "custom": _custom(o.get("customProperties")), "definitions": _definitions(o.get("authoritativeDefinitions")),
+            "relationships": _relationships(o.get("relationships"), origin=name),
+        })
+    quality = [{
+        "label": ref.label, "expectation": ref.expectation, "level": ref.level, "object": ref.object_name,
+        "property": ref.property_name, "key": ref.key, "dimension": str(ref.rule.get("dimension") or ""),
+        "severity": str(ref.rule.get("severity") or ""), "type": str(ref.rule.get("type") or "library"),
+        "query": str(ref.rule.get("query") or ""), "description": str(ref.rule.get("description") or ""),
+        "schedule": str(ref.rule.get("schedule") or ""),
+    } for ref in contract_rules(doc)]
+    team = doc.get("team")
+    members_raw = _dicts(team.get("members")) if isinstance(team, dict) else _dicts(team)
+    members = []
+    for m in members_raw:
+        date_out = _date(m.get("dateOut"))
+        members.append({"name": str(m.get("name") or m.get("username") or "?"), "username": str(m.get("username") or ""),
+                        "role": str(m.get("role") or ""), "date_in": str(m.get("dateIn") or ""),
+                        "date_out": str(m.get("dateOut") or ""), "current": date_out is None or date_out >= today,
+                        "replaced_by": str(m.get("replacedByUsername") or "")})
+    members.sort(key=lambda m: (not m["current"], m["role"], m["name"]))
+    price = doc.get("price") if isinstance(doc.get("price"), dict) else None
+    return {
+        "fundamentals": fundamentals,
+        "description": {k: str(description.get(k)) for k in ("purpose", "usage", "limitations") if description.get(k)},
+        "description_custom": _custom(description.get("customProperties")),
+        "description_definitions": _definitions(description.get("authoritativeDefinitions")),
+        "objects": objects,
+        "quality": quality,
+        "sla": [{"property": str(s.get("property") or ""), "value": s.get("value", ""), "value_ext": s.get("valueExt", ""),
+                 "unit": str(s.get("unit") or ""), "element": str(s.get("element") or ""),
+                 "description": str(s.get("description") or ""), "driver": str(s.get("driver") or "")}
+                for s in _dicts(doc.get("slaProperties"))],
+        "sla_default_element": str(doc.get("slaDefaultElement") or ""),
+        "team": {"name": str(team.get("name") or "") if isinstance(team, dict) else "",
+                 "description": str(team.get("description") or "") if isinstance(team, dict) else "",
+                 "members": members},
+        "roles": [{"role": str(r.get("role") or ""), "access": str(r.get("access") or ""),
+                   "description": str(r.get("description") or ""),
+                   "first_level": str(r.get("firstLevelApprovers") or ""), "second_level": str(r.get("secondLevelApprovers") or "")}
+                  for r in _dicts(doc.get("roles"))],
+        "support": [{"channel": str(s.get("channel") or ""), "tool": str(s.get("tool") or ""), "url": str(s.get("url") or ""),
+                     "scope": str(s.get("scope") or ""), "description": str(s.get("description") or "")}
+                    for s in _dicts(doc.get("support"))],
+        "price": {"amount": price.get("priceAmount"), "currency": price.get("priceCurrency") or "",
+                  "unit": price.get("priceUnit") or ""} if price else None,
+        "servers": [{"server": str(s.get("server") or ""), "type": str(s.get("type") or ""),
+                     "environment": str(s.get("environment") or ""), "host": str(s.get("host") or ""),
+                     "port": s.get("port") or "", "database": str(s.get("database") or ""), "schema": str(s.get("schema") or ""),
+                     "description": str(s.get("description") or "")} for s in _dicts(doc.get("servers"))],
+        "tags": _strings(doc.get("tags")),
+        "custom": _custom(doc.get("customProperties")),
+        "definitions": _definitions(doc.get("authoritativeDefinitions")),
+        "relationships": [r for o in objects for r in o["relationships"]]
+                         + [r for o in objects for p in o["properties"] for r in p["relationships"]],
+    }
+
+
+def contract_versions(*, product: DataProduct) -> list[DataContract]:
+    """Every version of the product's contract, newest first, with its import records."""
+    return list(DataContract.objects.filter(data_product=product).prefetch_related("imports__actor")
+                .order_by("-created_at", "-pk"))
+
+
+def contract_version_diff(*, product: DataProduct, from_id, to_id) -> dict | None:
+    """The diff between two versions of the product's contract (ids from the request; other
+    products' versions are ignored): ``{"from", "to", "changes": [ContractChange], "breaking": int}``,
+    None when either id is not a version of this product."""
+    try:
+        ids = [int(from_id), int(to_id)]
+    except (TypeError, ValueError):
+        return None
+    versions = {c.pk: c for c in DataContract.objects.filter(data_product=product, pk__in=ids)}
+    if len(versions) != len(set(ids)) or ids[0] == ids[1]:
+        return None
+    old, new = versions[ids[0]], versions[ids[1]]
+    changes = contract_diff(old.document, new.document)
+    return {"from": old, "to": new, "changes": changes, "breaking": sum(c.breaking for c in changes)}
+
+
+# --- drift ----------------------------------------------------------------------------------------
+
+def drift_findings_for_product(*, product: DataProduct):
+    """Open and accepted drift findings of a product (resolved ones left out), accepted last."""
+    from .models import DriftFinding
+
+    return (DriftFinding.objects.filter(data_product=product).exclude(status="resolved")
+            .select_related("accepted_by").order_by("status", "object_name", "property_name", "kind"))
+
+
+def drift_findings_for_platform(*, platform, user):
+    """Open drift findings on ``platform`` for the products ``user`` may see, with their product."""
+    from apps.catalog.selectors import data_product_visible
+
+    from .models import DriftFinding
+
+    return (DriftFinding.objects.filter(platform=platform, status="open",
+                                        data_product__in=data_product_visible(user=user).values("pk"))
+            .select_related("data_product").order_by("data_product__name", "object_name", "property_name"))
+
+
+def drift_kpi(*, user) -> dict:
+    """For KPIs: ``{"products_with_contract", "products_with_drift", "open_findings",
+    "accepted_findings"}`` over the data products ``user`` may see."""
+    from django.db.models import Count, Q
+
+    from apps.catalog.selectors import data_product_visible
+
+    from .models import DriftFinding
+
+    visible = data_product_visible(user=user).values("pk")
+    counts = DriftFinding.objects.filter(data_product__in=visible).aggregate(
+        open=Count("pk", filter=Q(status="open")), accepted=Count("pk", filter=Q(status="accepted")),
+        products=Count("data_product", filter=Q(status="open"), distinct=True))
+    with_contract = DataContract.objects.filter(data_product__in=visible).values("data_product").distinct().count()
+    return {"products_with_contract": with_contract, "products_with_drift": counts["products"],
+            "open_findings": counts["open"], "accepted_findings": counts["accepted"]}
+
+
+# --- quality, incidents, trust ----------------------------------------------------------------------
+
+TREND_LENGTH = 10
+
+
+def quality_latest(*, product: DataProduct) -> list[dict]:
+    """Each contract rule's latest result with its trend (oldest → newest, up to
+    ``TREND_LENGTH`` runs): ``[{"result": QualityResult, "trend": [QualityResult]}]``, failing
+    and erroring rules first."""
+    from .models import QualityResult, QualityRun
+
+    runs = list(QualityRun.objects.filter(data_product=product).order_by("-started_at", "-pk")
+                .values_list("pk", flat=True)[:TREND_LENGTH])
+    by_rule: dict[str, list] = {}
+    for result in QualityResult.objects.filter(run_id__in=runs).order_by("run__started_at", "pk"):
+        by_rule.setdefault(result.rule_key, []).append(result)
+    latest_run = runs[0] if runs else None
+    rows = [{"result": trend[-1], "trend": trend} for trend in by_rule.values() if trend[-1].run_id == latest_run]
+    order = {"fail": 0, "error": 1, "pass": 2}
+    return sorted(rows, key=lambda r: (order.get(r["result"].status, 3), r["result"].object_name, r["result"].name))
+
+
+def incidents_for_product(*, product: DataProduct, include_resolved: bool = False):
+    """Incidents of a product, open first, newest first; shown to everyone who sees the product."""
+    from .models import Incident
+
+    qs = Incident.objects.filter(data_product=product).select_related("acknowledged_by", "resolved_by")
+    if not include_resolved:
+        qs = qs.exclude(status="resolved")
+    return qs.order_by("status", "-opened_at")
+
+
+def trust_summary(*, product: DataProduct) -> dict:
+    """What a consumer should know before relying on the product, and how it is computed::
+
+        {"contract": {"version", "status"} | None, "contract_valid": bool,
+         "drift_open": int, "quality": {"passed", "total", "rate"} | None,
+         "freshness": "met" | "breached" | "unknown" | None, "last_incident": Incident | None,
+         "open_incidents": int, "level": "good" | "warning" | "poor" | "none"}
+
+    ``contract_valid``: a current contract exists (it was validated against the ODCS JSON
+    Schema when imported) and is not deprecated/retired. ``quality.rate``: share of rules of the
+    latest run that passed (errors count as not passed). ``freshness``: latest freshness/latency
+    SLA results. ``level``: good when valid, no open drift, every rule passed and no open
+    incident; poor when a rule failed or an incident is open; else warning."""
+    from apps.catalog.selectors import data_product_contract
+
+    from .models import DriftFinding, Incident, QualityResult, QualityRun
+
+    contract = data_product_contract(product=product)
+    if contract is None:
+        return {"contract": None, "level": "none"}
+    run = QualityRun.objects.filter(data_product=product).order_by("-started_at", "-pk").first()
+    quality = None
+    freshness = None
+    if run is not None:
+        results = list(QualityResult.objects.filter(run=run).values_list("metric", "status"))
+        total = len(results)
+        passed = sum(s == "pass" for _, s in results)
+        quality = {"passed": passed, "total": total, "rate": round(100 * passed / total) if total else None}
+        sla = [s for m, s in results if m in ("freshness", "latency")]
+        freshness = None if not sla else ("met" if all(s == "pass" for s in sla) else
+                                          "breached" if any(s == "fail" for s in sla) else "unknown")
+    drift_open = DriftFinding.objects.filter(data_product=product, status="open").count()
+    incidents = Incident.objects.filter(data_product=product)
+    open_incidents = incidents.exclude(status="resolved").count()
+    valid = contract.status not in ("deprecated", "retired")
+    if open_incidents or (quality and quality["total"] and quality["passed"] < quality["total"]) or freshness == "breached":
+        level = "poor" if open_incidents or freshness == "breached" else "warning"
+    elif valid and not drift_open and quality and quality["total"] and quality["passed"] == quality["total"]:
+        level = "good"
+    else:
+        level = "warning"
+    return {"contract": {"version": contract.version, "status": contract.get_status_display()}, "contract_valid": valid,
+            "drift_open": drift_open, "quality": quality, "freshness": freshness,
+            "last_incident": incidents.order_by("-opened_at").first(), "open_incidents": open_incidents, "level": level}

@@ -1,0 +1,456 @@
+"""Writes for data contracts: importing a version (parse → map → apply), breaking-change
+policy and consumer notification, drift findings, quality runs and incidents.
+
+``data_contract_publish`` is the one way a contract enters the portal (API, upload, paste,
+demo). It parses and validates (``odcs.contract_parse``), maps the document to what the product
+should hold (``mapping.contract_to_product_plan``, pure), checks everything that needs the
+database (permissions, domain/team/platform lookups, servers against the platform's catalog,
+the version against the previous one) and only then writes — so a refused contract leaves the
+product untouched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.catalog.models import DataContract, DataProduct, Domain, OutputPort
+from apps.core.exceptions import ApplicationError
+
+from .choices import BreakingChangePolicy, ImportSource
+from .diff import contract_diff, is_major_bump, semver_key
+from .mapping import PortPlan, contract_to_product_plan
+from .models import ContractImport, DomainContractPolicy
+from .odcs import contract_parse
+
+
+@dataclass
+class ContractPublishResult:
+    """What :func:`data_contract_publish` did. ``changes``: one entry per thing written
+    (``data_product.created``, ``data_product.updated:summary``, ``output_port.created:pg``,
+    ``data_contract.created:1.1.0``...), empty when the file was already published as is;
+    ``diff``: the version's changes against the previous version (``ContractChange.as_dict()``);
+    ``warnings``: what was accepted but deserves attention (a breaking change allowed by the
+    domain's policy, a platform never synced so servers were not checked)."""
+
+    data_product: DataProduct
+    data_contract: DataContract
+    created: bool
+    changes: list[str] = field(default_factory=list)
+    diff: list[dict] = field(default_factory=list)
+    breaking: bool = False
+    warnings: list[str] = field(default_factory=list)
+    contract_import: ContractImport | None = None
+
+
+def _audit(*, actor, action: str, obj, before=None, after=None, message: str = "") -> None:
+    from apps.access.services import audit_record  # access depends on catalog; import at call time
+
+    audit_record(actor=actor, action=action, obj=obj, before=before, after=after, message=message)
+
+
+def _lookup(model, value: str, field_name: str, label: str):
+    found = model.objects.filter(Q(slug=value) | Q(name__iexact=value)).first() if value else None
+    if found is None:
+        raise ApplicationError(f"No {label} {value!r}.", {field_name: [f"No {label} with slug or name {value!r}."]})
+    return found
+
+
+def _resolve_ports(ports: list[PortPlan]) -> tuple[list[tuple[PortPlan, object]], dict, list[str]]:
+    """Each planned port with its platform, checked against what the platform's metadata sync
+    found: a schema (or PostgreSQL database) the platform lacks is an error; a platform never
+    synced cannot be checked (warning)."""
+    from apps.catalog.models import Asset
+    from apps.platforms.choices import SyncRunStatus
+    from apps.platforms.models import Platform
+
+    resolved, errors, warnings = [], {}, []
+    for plan in ports:
+        where = f"contract.servers[{plan.index}]"
+        platform = Platform.objects.filter(slug=plan.platform_ref).first()
+        if platform is None:
+            errors[where] = [f"No platform with slug {plan.platform_ref!r} (name it with the `platform` option or the "
+                             f"server's custom property `platform`)."]
+            continue
+        if plan.kind == "postgresql" and plan.database and platform.database and plan.database != platform.database:
+            errors[f"{where}.database"] = [f"Platform {platform.name} is database {platform.database!r}, not {plan.database!r}."]
+            continue
+        schemas = set(Asset.objects.filter(platform=platform, removed_at__isnull=True).values_list("schema", flat=True).distinct())
+        synced = schemas or platform.sync_runs.filter(status=SyncRunStatus.SUCCEEDED).exists()
+        if not synced:
+            warnings.append(f"servers[{plan.index}]: platform {platform.name} has not been synced yet, so schema "
+                            f"{plan.schema!r} could not be checked.")
+        elif plan.schema not in schemas:
+            errors[f"{where}.schema"] = [f"Platform {platform.name} has no schema {plan.schema!r} (as of its last "
+                                         f"metadata sync). Known: {', '.join(sorted(schemas)[:20]) or 'none'}."]
+            continue
+        resolved.append((plan, platform))
+    return resolved, errors, warnings
+
+
+def _previous_version(product: DataProduct | None, version: str) -> DataContract | None:
+    """The version a new one is compared with: the newest other version of the product."""
+    if product is None:
+        return None
+    return DataContract.objects.filter(data_product=product).exclude(version=version).order_by("-created_at", "-pk").first()
+
+
+def _breaking_policy(domain: Domain | None) -> str:
+    if domain is None:
+        return BreakingChangePolicy.REFUSE
+    policy = DomainContractPolicy.objects.filter(domain=domain).first()
+    return policy.breaking_changes if policy else BreakingChangePolicy.REFUSE
+
+
+@transaction.atomic
+def data_contract_publish(
+    *, actor, contract: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = "",
+    source: str = ImportSource.API,
+) -> ContractPublishResult:
+    """Import one version of an ODCS v3.0.x/v3.1.0 data contract (YAML text): create or update
+    the data product and its output ports, store the version, diff it against the previous one.
+    Idempotent: publishing the same file twice writes nothing (``changes == []``).
+
+    The mapping is :func:`apps.contracts.mapping.contract_to_product_plan`: an existing product
+    changes only where the contract says so explicitly (``dataProduct`` renames, the
+    ``classification`` custom property re-classifies, ``description``/``tags`` update), each
+    field listed in ``changes``; its lifecycle status stays (use publish/deprecate).
+
+    Versions: a version already published may change only its ``status``; otherwise publish a
+    new version. A breaking change (see :mod:`apps.contracts.diff`) without a major version bump
+    is refused, or accepted with a warning when the domain's ``DomainContractPolicy`` says
+    ``warn``; an accepted breaking change notifies every active consumer of the product's
+    output ports (in-app, email, webhook ``data_contract.breaking_change``) after commit.
+
+    Permissions: creating needs ``data_product_can_create`` on the owner team; updating needs
+    ``change_dataproduct`` (else ``PermissionDenied``); a product the actor may not see is
+    reported as a taken slug. Raises ``ApplicationError`` with field errors (``contract``,
+    ``contract.<json path>``, ``domain``, ``owner_team``, ``data_product``, ``version``) for
+    bad input; nothing is written then.
+    """
+    from apps.accounts.models import Team
+    from apps.catalog import services as catalog_services
+    from apps.catalog.selectors import data_product_can_create, data_product_visible
+
+    parsed = contract_parse(contract)
+    document, model = parsed.document, parsed.model
+    plan = contract_to_product_plan(document, data_product=data_product, domain=domain, owner_team=owner_team,
+                                    platform=platform)
+    if plan.errors:
+        raise ApplicationError("The contract cannot be mapped to a data product.", plan.errors)
+    version, status = str(model.version), str(model.status)
+
+    # --- checks (no writes) ---
+    product = DataProduct.objects.select_for_update().filter(slug=plan.slug).first()
+    created = product is None
+    if product is not None and not data_product_visible(user=actor).filter(pk=product.pk).exists():
+        raise ApplicationError("The data product slug is taken.", {"data_product": [f"The slug {plan.slug!r} is taken."]})
+    if created:
+        if not plan.team_ref:
+            raise ApplicationError("Say which team owns the new data product.", {"owner_team": ["Required to create a data product."]})
+        team = _lookup(Team, plan.team_ref, "owner_team", "team")
+        domain_obj = _lookup(Domain, plan.domain_ref, "domain", "domain")
+        if not data_product_can_create(user=actor, owner_team=team):
+            raise PermissionDenied(f"Only owners of {team} can create its data products.")
+    else:
+        if not actor.has_perm("catalog.change_dataproduct", product):
+            raise PermissionDenied("Only owners of the product's owner team can change it.")
+        domain_obj = _lookup(Domain, domain, "domain", "domain") if domain else product.domain
+    ports, port_errors, warnings = _resolve_ports(plan.ports)
+    if port_errors:
+        raise ApplicationError("The contract's servers do not match the platform.", port_errors)
+
+    same_version = DataContract.objects.filter(data_product=product, version=version).first() if product else None
+    if same_version is not None and same_version.document != document:
+        changed = contract_diff(same_version.document, document)
+        if any(c.kind != "status_changed" for c in changed):
+            raise ApplicationError(
+                f"Version {version} is already published with different content; publish the change as a new version.",
+                {"contract.version": [f"{version} is taken: bump it (e.g. {_next_minor(version)})."]})
+    previous = _previous_version(product, version) if same_version is None else None
+    diff = contract_diff(previous.document, document) if previous is not None else []
+    breaking = any(c.breaking for c in diff)
+    if breaking and not is_major_bump(previous.version, version):
+        listed = [c.message for c in diff if c.breaking]
+        if _breaking_policy(domain_obj) == BreakingChangePolicy.REFUSE:
+            raise ApplicationError(
+                f"Version {version} has {len(listed)} breaking change{'s' if len(listed) != 1 else ''} but does not "
+                f"bump the major version of {previous.version}.",
+                {"contract.version": [f"Breaking changes need a major version (e.g. {_next_major(previous.version)})."],
+                 "breaking_changes": listed})
+        warnings.append(f"Version {version} has breaking changes without a major version bump (accepted by the "
+                        f"domain's policy): " + "; ".join(listed))
+    elif semver_key(version) is None:
+        warnings.append(f"Version {version!r} is not a semantic version; breaking changes cannot be told from its number.")
+
+    # --- writes ---
+    changes: list[str] = []
+    if created:
+        product = catalog_services.data_product_create(
+            slug=plan.slug, domain=domain_obj, owner_team=team, actor=actor, **(plan.new_fields | plan.fields))
+        changes.append("data_product.created")
+    else:
+        wanted = dict(plan.fields)
+        if domain:
+            wanted["domain"] = domain_obj
+        diff_fields = {k: v for k, v in wanted.items() if getattr(product, k) != v}
+        if diff_fields:
+            before = {k: str(getattr(product, k)) for k in diff_fields}
+            catalog_services.data_product_update(product=product, actor=actor, **diff_fields)
+            changes += [f"data_product.updated:{k}" for k in sorted(diff_fields)]
+            _audit(actor=actor, action="data_product.updated", obj=product, before=before,
+                   after={k: str(v) for k, v in diff_fields.items()}, message=f"From data contract {model.id} {version}.")
+
+    for port_plan, platform_obj in ports:
+        port_fields = {"platform": platform_obj, "schema": port_plan.schema, "database": port_plan.database,
+                       "description": port_plan.description}
+        port = OutputPort.objects.filter(data_product=product, name=port_plan.name).first()
+        if port is None:
+            # Output ports are created in one place (catalog.services.output_port_create), which
+            # judges their exposure (system locations refused, unassigned ones await review).
+            catalog_services.output_port_create(actor=actor, data_product=product, name=port_plan.name,
+                                                **port_fields)
+            changes.append(f"output_port.created:{port_plan.name}")
+        else:
+            port_diff = {k: v for k, v in port_fields.items() if getattr(port, k) != v}
+            if port_diff:
+                catalog_services.output_port_update(actor=actor, port=port, **port_diff)
+                changes.append(f"output_port.updated:{port_plan.name}")
+
+    data_contract = same_version
+    if data_contract is None:
+        data_contract = DataContract(data_product=product, version=version)
+        changes.append(f"data_contract.created:{version}")
+    elif (data_contract.document, data_contract.status) != (document, status):
+        changes.append(f"data_contract.status:{data_contract.status}->{status}")
+    contract_import = None
+    if not data_contract.pk or changes[-1:] and changes[-1].startswith("data_contract."):
+        data_contract.contract_id = str(model.id)[:255]
+        data_contract.status = status[:64]
+        data_contract.document = document
+        data_contract.source_yaml = contract
+        data_contract.full_clean()
+        data_contract.save()
+    if changes:
+        contract_import = ContractImport.objects.create(
+            data_contract=data_contract, previous=previous, actor=actor if getattr(actor, "is_authenticated", False) else None,
+            source=source, diff=[c.as_dict() for c in diff], breaking=breaking, product_changes=changes, warnings=warnings)
+        _audit(actor=actor, action="data_contract.published", obj=product,
+               after={"version": version, "status": status, "breaking": breaking}, message="; ".join(changes))
+        if breaking:
+            transaction.on_commit(lambda: _breaking_change_notify_later(contract_import.pk))
+        product_id = product.pk
+        transaction.on_commit(lambda: _drift_check_later(product_id))
+    return ContractPublishResult(data_product=product, data_contract=data_contract, created=created, changes=changes,
+                                 diff=[c.as_dict() for c in diff], breaking=breaking, warnings=warnings,
+                                 contract_import=contract_import)
+
+
+def _next_minor(version: str) -> str:
+    key = semver_key(version)
+    return f"{key[0]}.{key[1] + 1}.0" if key else "a new version"
+
+
+def _next_major(version: str) -> str:
+    key = semver_key(version)
+    return f"{key[0] + 1}.0.0" if key else "a new major version"
+
+
+def _breaking_change_notify_later(import_id: int) -> None:
+    from .tasks import contract_breaking_change_notify_task
+
+    contract_breaking_change_notify_task.delay(import_id)
+
+
+def _drift_check_later(product_id: int) -> None:
+    from .tasks import contract_drift_check_task
+
+    contract_drift_check_task.delay(product_id)
+
+
+def contract_breaking_change_notify(*, import_id: int) -> int:
+    """Tell every active consumer of the product's output ports (requesters, and members of
+    teams that hold a grant) about a breaking contract version: in-app and email, plus the
+    webhook event ``data_contract.breaking_change`` with the diff. Idempotent per import.
+    Returns how many people were notified."""
+    from apps.access.selectors import grant_active_for_product
+    from apps.notifications.choices import Verb, WebhookEvent
+    from apps.notifications.services import notify, webhook_publish
+
+    record = ContractImport.objects.select_related("data_contract__data_product", "previous").get(pk=import_id)
+    contract = record.data_contract
+    product = contract.data_product
+    grants = list(grant_active_for_product(product=product))
+    recipients = []
+    for grant in grants:
+        request = grant.access_request
+        recipients.append(request.requester)
+        if request.on_behalf_of_team_id:
+            recipients += [m.user for m in request.on_behalf_of_team.memberships.select_related("user")]
+    breaking = [c for c in record.diff if c.get("breaking")]
+    lines = "\n".join(f"- {c['message']}" for c in breaking)
+    previous = record.previous.version if record.previous else "?"
+    url = f"/products/{product.slug}/?tab=contract&from={record.previous_id or ''}&to={contract.pk}"
+    notified = notify(
+        recipients=recipients, verb=Verb.CONTRACT_BREAKING, obj=product,
+        subject=f"Breaking change in the data contract of {product.name}",
+        message=f"The data contract of {product.name} changed from {previous} to {contract.version} with breaking "
+                f"changes you may need to act on:\n{lines}", url=url, dedupe_key=f"contract-breaking:{record.pk}")
+    webhook_publish(event=WebhookEvent.CONTRACT_BREAKING_CHANGE, dedupe_key=f"contract-breaking:{record.pk}", payload={
+        "data_product": product.slug, "contract_id": contract.contract_id, "version": contract.version,
+        "previous_version": previous, "diff": record.diff,
+        "consumers": sorted({g.access_request.requester.username for g in grants}),
+        "output_ports": sorted({g.access_request.output_port.name for g in grants}),
+    })
+    return len(notified)
+
+
+@transaction.atomic
+def drift_finding_accept(*, finding_id: int, product: DataProduct, actor, reason: str):
+    """An owner accepts a drift finding of ``product`` with a reason (it stays accepted while
+    the difference is the same). Raises ``PermissionDenied`` for non-owners,
+    ``ApplicationError`` (field ``reason``) without a reason or for a finding already resolved."""
+    from .models import DriftFinding
+    from .permissions import require_manage_contract
+
+    require_manage_contract(actor, product)
+    finding = DriftFinding.objects.select_for_update().filter(pk=finding_id, data_product=product).first()
+    if finding is None:
+        raise ApplicationError("No such drift finding.", {"finding": ["Not a finding of this data product."]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the difference is acceptable.", {"reason": ["A reason is required."]})
+    if finding.status != "open":
+        raise ApplicationError("Only open findings can be accepted.", {"finding": [f"It is {finding.status}."]})
+    finding.status, finding.accepted_by, finding.accepted_reason, finding.accepted_at = "accepted", actor, reason[:2000], timezone.now()
+    finding.save()
+    _audit(actor=actor, action="drift_finding.accepted", obj=product, after={"finding": finding.key, "reason": finding.accepted_reason})
+    return finding
+
+
+def drift_check_now(*, product: DataProduct, actor) -> int:
+    """Owners check drift on demand. Returns the open findings after the check."""
+    from .drift import contract_drift_check
+    from .permissions import require_manage_contract
+
+    require_manage_contract(actor, product)
+    return contract_drift_check(product_id=product.pk)
+
+
+# --- quality runs and incidents -------------------------------------------------------------------
+
+def _quality_target(product: DataProduct):
+    """The output port quality rules run on: the first on a PostgreSQL or MariaDB platform."""
+    return (product.output_ports.select_related("platform").filter(platform__kind__in=("postgresql", "mariadb"))
+            .order_by("pk").first())
+
+
+def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | None = None):
+    """Run the current contract's quality rules and freshness SLAs of a product on its
+    platform (``apps.contracts.quality``), store a ``QualityRun`` with one ``QualityResult``
+    per rule (measured value, reason), open an incident for each failing rule or breached SLA
+    (owners notified) and return the run. None when the product has no contract or no port on
+    a PostgreSQL/MariaDB platform. Never raises for a rule that cannot run: that is an
+    ``error`` result."""
+    from apps.catalog.selectors import data_product_contract
+
+    from .models import QualityResult, QualityRun
+    from .quality import contract_quality_evaluate
+
+    product = DataProduct.objects.filter(pk=product_id).first()
+    contract = data_product_contract(product=product) if product else None
+    port = _quality_target(product) if contract else None
+    if port is None:
+        return None
+    outcomes = contract_quality_evaluate(platform=port.platform, schema=port.schema, document=contract.document,
+                                         now=now, timeout_seconds=timeout_seconds)
+    with transaction.atomic():
+        run = QualityRun.objects.create(data_contract=contract, data_product=product)
+        QualityResult.objects.bulk_create([QualityResult(
+            run=run, data_product=product, rule_key=o.key[:512], name=o.name[:255], object_name=o.object_name[:255],
+            property_name=o.property_name[:255], metric=o.metric[:40], expectation=o.expectation[:255], status=o.status,
+            measured_value=o.measured, reason=o.reason) for o in outcomes])
+        run.passed = sum(o.status == "pass" for o in outcomes)
+        run.failed = sum(o.status == "fail" for o in outcomes)
+        run.errors = sum(o.status == "error" for o in outcomes)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["passed", "failed", "errors", "finished_at"])
+        for outcome in outcomes:
+            if outcome.status == "fail":
+                incident_open(product=product, rule_key=outcome.key,
+                              title=f"{outcome.name} failed" if not outcome.key.startswith("sla:") else f"{outcome.name} breached",
+                              details=outcome.reason)
+    return run
+
+
+@transaction.atomic
+def incident_open(*, product: DataProduct, rule_key: str, title: str, details: str = ""):
+    """Open an incident for a failing rule unless one is already open for it; the product's
+    owners are notified (in-app, email, webhook ``incident.opened``). Returns the incident and
+    whether it is new."""
+    from apps.notifications.choices import Verb, WebhookEvent
+    from apps.notifications.services import notify, webhook_publish
+
+    from .models import Incident
+
+    existing = Incident.objects.filter(data_product=product, rule_key=rule_key[:512]).exclude(status="resolved").first()
+    if existing is not None:
+        return existing, False
+    incident = Incident.objects.create(data_product=product, rule_key=rule_key[:512], title=title[:300], details=details)
+    owners = [m.user for m in product.owner_team.memberships.select_related("user").filter(role__in=("owner", "approver"))]
+    notify(recipients=owners, verb=Verb.INCIDENT_OPENED, obj=product, subject=f"Incident on {product.name}: {incident.title}",
+           message=f"{incident.title}. {details}".strip(), url=f"/products/{product.slug}/?tab=quality#incidents",
+           dedupe_key=f"incident:{incident.pk}")
+    webhook_publish(event=WebhookEvent.INCIDENT_OPENED, dedupe_key=f"incident:{incident.pk}", payload={
+        "data_product": product.slug, "incident": incident.pk, "title": incident.title, "details": details,
+        "rule": rule_key})
+    return incident, True
+
+
+@transaction.atomic
+def incident_transition(*, incident_id: int, product: DataProduct, actor, to: str, comment: str = ""):
+    """Move an incident along open → acknowledged → resolved (``INCIDENT_TRANSITIONS``),
+    recording who and when; audited. Raises ``PermissionDenied`` for non-owners and
+    ``ApplicationError`` (field ``status``) for a transition the table does not allow."""
+    from .choices import INCIDENT_TRANSITIONS, IncidentStatus
+    from .models import Incident
+    from .permissions import require_manage_contract
+
+    require_manage_contract(actor, product)
+    incident = Incident.objects.select_for_update().filter(pk=incident_id, data_product=product).first()
+    if incident is None:
+        raise ApplicationError("No such incident.", {"incident": ["Not an incident of this data product."]})
+    if to not in INCIDENT_TRANSITIONS.get(incident.status, ()):
+        raise ApplicationError(f"The incident is {incident.status}; it cannot become {to}.",
+                               {"status": [f"Allowed: {', '.join(sorted(INCIDENT_TRANSITIONS[incident.status])) or 'none'}."]})
+    before = incident.status
+    now = timezone.now()
+    if to == IncidentStatus.ACKNOWLEDGED:
+        incident.acknowledged_by, incident.acknowledged_at = actor, now
+    else:
+        incident.resolved_by, incident.resolved_at, incident.resolution = actor, now, (comment or "").strip()[:2000]
+    incident.status = to
+    incident.save()
+    _audit(actor=actor, action=f"incident.{to}", obj=product, before={"status": before}, after={"status": to},
+           message=f"Incident {incident.pk}: {incident.title}")
+    return incident
+
+
+def contract_quality_due(*, now=None) -> list[int]:
+    """Products with a contract whose last quality run is older than
+    ``CONTRACT_QUALITY_INTERVAL_MINUTES`` (or never ran)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Max
+
+    from .models import QualityRun
+
+    now = now or timezone.now()
+    interval = timedelta(minutes=getattr(settings, "CONTRACT_QUALITY_INTERVAL_MINUTES", 60))
+    with_contract = set(DataContract.objects.values_list("data_product_id", flat=True))
+    last = dict(QualityRun.objects.values("data_product").annotate(at=Max("started_at")).values_list("data_product", "at"))
+    return sorted(pid for pid in with_contract if last.get(pid) is None or now - last[pid] >= interval)
