@@ -44,5 +44,5 @@ RUN SECRET_KEY=collectstatic-build-only \
 USER app
 EXPOSE 8000
 
-# gunicorn reads WEB_CONCURRENCY for the number of workers.
-CMD ["gunicorn", "mesh_portal.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--timeout", "60"]
+# mesh_portal/gunicorn.conf.py: sync workers, one per core plus one (WEB_CONCURRENCY overrides), preloaded.
+CMD ["gunicorn", "mesh_portal.wsgi", "-c", "mesh_portal/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

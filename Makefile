@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # Settings for `make check`: the test settings import without starting any embedded service.
 CHECK_SETTINGS ?= mesh_portal.settings.test
 
-.PHONY: help venv install demo lint test test-fast audit stop check clean distclean
+.PHONY: help venv install demo lint test test-fast audit bench-smoke stop check clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,25 @@ test-fast: install ## The suite without the slow tests (worker, browser, schemat
 
 audit: install ## Known-vulnerability audit of the dependencies (pip-audit; AUDIT_STRICT=1: fail when offline)
 	VENV_PY=$(VENV_PY) bash .ci/audit
+
+# Benchmarks' Redis database for --smoke (grant_latency flushes it): not the tests' (13) nor the demo's.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+
+bench-smoke: install ## Run every bench/*.py at its --smoke size: it must complete and print its summary line
+	@failed=""; passed=0; for script in bench/*.py; do \
+		case "$$(basename $$script)" in _*) continue;; esac; \
+		echo "== $$script --smoke"; \
+		log=$$(mktemp); \
+		if BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VENV_PY) $$script --smoke > $$log 2>&1; then \
+			last=$$(grep -v '^[[:space:]]*$$' $$log | tail -n 1); \
+			if echo "$$last" | grep -Eq '^[a-z_]+: .*='; then echo "   ok: $$last"; passed=$$((passed + 1)); \
+			else cat $$log; echo "   FAILED: no summary line at the end"; failed="$$failed $$script"; fi; \
+		else cat $$log; echo "   FAILED: non-zero exit status"; failed="$$failed $$script"; fi; \
+		rm -f $$log; \
+	done; \
+	nfailed=$$(echo $$failed | wc -w); \
+	echo "bench-smoke: $$passed passed, $$nfailed failed"; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 stop: ## Stop the embedded PostgreSQL and Redis (their data stays under var/)
 	@if [ -x $(VENV_PY) ]; then \

@@ -1,12 +1,14 @@
 """Benchmark the approval workflow on the local PostgreSQL; prints figures, never fails on timings.
 
-    /work/main/.venv/bin/python bench/approvals.py --requests 2000
+    .venv/bin/python bench/approvals.py --requests 2000
+    .venv/bin/python bench/approvals.py --smoke        # CI: 40 requests, database dropped afterwards
 
 Creates (once, then reuses) ``--requests`` pending Confidential/Restricted access requests in
-the portal database ``mp_policy_bench`` (``TEST_DATABASE_URL`` to change it; created and
+the portal database ``mp_policy_bench`` (``BENCH_DATABASE_URL`` to change it; created and
 migrated on first use) and times: submitting one request (policy evaluation, steps, audit,
 notifications), an approver's inbox (count and first page, with the query count), the reminder
-sweep over every pending step, and the streamed audit CSV export.
+sweep over every pending step, and the streamed audit CSV export. Last line:
+``approvals: requests=N submit_ms=N inbox_ms=N inbox_queries=N remind_ms=N audit_rows_per_s=N``.
 """
 from __future__ import annotations
 
@@ -19,7 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_portal.settings.test")
-os.environ.setdefault("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_policy_bench")
+# Its own database, never the portal's nor the test suite's (``TEST_DATABASE_URL`` is ignored);
+# ``--smoke`` (CI) uses ``<name>_smoke`` and drops it at the end.
+SMOKE = "--smoke" in sys.argv
+os.environ["TEST_DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_policy_bench") + ("_smoke" if SMOKE else "")
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
@@ -80,9 +86,25 @@ def _world(requests: int):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--smoke", action="store_true", help="CI size: 40 requests; the database dropped afterwards")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests = 40
     django.setup()
     _portal_database()
+    try:
+        _measure(args)
+    finally:
+        if args.smoke:
+            from django.db import connection
+
+            portal = connection.settings_dict["NAME"]
+            connection.close()
+            with psycopg.connect(SERVER, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(portal)))
+
+
+def _measure(args) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -107,20 +129,23 @@ def main() -> None:
             services.access_request_submit(requester=user, output_port=port, purpose="bench", purpose_category=purpose,
                                            expires_at=timezone.now() + timedelta(days=30))
         timings.append((time.perf_counter() - t) * 1000)
-    print(f"submit: median {sorted(timings)[len(timings) // 2]:.1f} ms, {len(ctx.captured_queries)} queries (one request)")
+    submit_ms = sorted(timings)[len(timings) // 2]
+    print(f"submit: median {submit_ms:.1f} ms, {len(ctx.captured_queries)} queries (one request)")
 
     owner = User.objects.get(pk=owner.pk)
     t = time.perf_counter()
     with CaptureQueriesContext(connection) as ctx:
         count = selectors.access_request_inbox(user=owner).count()
         first_page = list(selectors.access_request_inbox(user=owner)[:50])
-    print(f"inbox: {count} waiting, count + first 50 in {(time.perf_counter() - t) * 1000:.1f} ms, "
-          f"{len(ctx.captured_queries)} queries ({len(first_page)} rows)")
+    inbox_ms, inbox_queries = (time.perf_counter() - t) * 1000, len(ctx.captured_queries)
+    print(f"inbox: {count} waiting, count + first 50 in {inbox_ms:.1f} ms, "
+          f"{inbox_queries} queries ({len(first_page)} rows)")
 
     t = time.perf_counter()
     counts = services.access_request_remind_due(now=timezone.now() - timedelta(days=365))  # nothing due: the scan only
+    remind_ms = (time.perf_counter() - t) * 1000
     print(f"reminder sweep (nothing due, {args.requests}+ pending steps scanned in batches of 500): "
-          f"{(time.perf_counter() - t) * 1000:.1f} ms {counts}")
+          f"{remind_ms:.1f} ms {counts}")
 
     steward = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser("bench-admin", "", "x")
     events = selectors.audit_event_list(user=steward)
@@ -129,6 +154,8 @@ def main() -> None:
     elapsed = time.perf_counter() - t
     print(f"audit export read: {rows} events in {elapsed * 1000:.0f} ms ({rows / max(elapsed, 1e-9):,.0f} rows/s); "
           f"{AuditEvent.objects.count()} audit events in total")
+    print(f"approvals: requests={args.requests} submit_ms={submit_ms:.1f} inbox_ms={inbox_ms:.1f} "
+          f"inbox_queries={inbox_queries} remind_ms={remind_ms:.1f} audit_rows_per_s={rows / max(elapsed, 1e-9):.0f}")
 
 
 if __name__ == "__main__":

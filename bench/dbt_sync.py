@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/dbt_sync.py                  # jaffle_shop, then a generated 2,000-model project
     .venv/bin/python bench/dbt_sync.py --models 10000
+    .venv/bin/python bench/dbt_sync.py --smoke          # CI: 50 models, databases dropped afterwards
 
 1. jaffle_shop for real: built in PostgreSQL (``mpt_bench_jaffle``, dropped at the end), its
    warehouse synced by the database connector, then its dbt artifacts: first dbt sync, no-op
@@ -11,7 +12,7 @@
    the sync engine (as a database sync would, no real tables), then the dbt sync is timed first,
    as a no-op, and after 1% of the test results changed.
 
-The catalog goes into ``mp_dbt_bench`` (``TEST_DATABASE_URL`` to change it; created and migrated
+The catalog goes into ``mp_dbt_bench`` (``BENCH_DATABASE_URL`` to change it; created and migrated
 on first use). The last line reads
 ``dbt_sync: jaffle_first_s=N jaffle_noop_s=N jaffle_noop_writes=N models=N first_s=N noop_s=N noop_writes=N changed_s=N``.
 """
@@ -27,7 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_portal.settings.test")
-os.environ.setdefault("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_dbt_bench")
+# Its own database, never the portal's nor the test suite's (``TEST_DATABASE_URL`` is ignored);
+# ``--smoke`` (CI) uses ``<name>_smoke`` and drops it at the end.
+SMOKE = "--smoke" in sys.argv
+os.environ["TEST_DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_dbt_bench") + ("_smoke" if SMOKE else "")
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
@@ -179,10 +184,21 @@ def _generated(models: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=2000)
+    parser.add_argument("--smoke", action="store_true", help="CI size: 50 models; the catalog database dropped afterwards")
     args = parser.parse_args()
+    if args.smoke:
+        args.models = 50
     django.setup()
     _portal_database()
-    figures = {**_jaffle(), **_generated(args.models)}
+    try:
+        figures = {**_jaffle(), **_generated(args.models)}
+    finally:
+        if args.smoke:
+            from django.db import connection
+
+            portal = connection.settings_dict["NAME"]
+            connection.close()
+            _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(portal)))
     print("dbt_sync: " + " ".join(
         f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
     ))

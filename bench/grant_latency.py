@@ -1,11 +1,12 @@
 """Benchmark approval → usable grant on the local stack; prints figures, never fails on timings.
 
-    .venv/bin/python bench/grant_latency.py                 # 200 requests, 1 worker, prefork x4
+    .venv/bin/python bench/grant_latency.py                 # 1,000 requests, 1 worker, prefork x4
+    .venv/bin/python bench/grant_latency.py --smoke         # CI: 5 requests, everything dropped afterwards
     .venv/bin/python bench/grant_latency.py -n 50 --pool threads --concurrency 8
 
 What it does: creates a portal database (``BENCH_DATABASE_URL``, default
-``mesh_portal_bench_grants``, migrated on first use, emptied each run), a warehouse database
-``mpt_bench_grants_wh`` with a schema of five tables, ``n`` consumer logins (``mpt_bench_login_<i>``)
+``mesh_portal_bench_grants``, migrated on first use, emptied each run, dropped with ``--drop``),
+a warehouse database ``mpt_bench_grants_wh`` with a schema of five tables, ``n`` consumer logins (``mpt_bench_login_<i>``)
 mapped to ``n`` portal users, and ``n`` access requests waiting for the owner. It starts real
 ``celery worker`` subprocess(es) on the real Redis (``BENCH_REDIS_URL``, default db 3), then
 approves all ``n`` requests in **one** transaction. The clock starts when that transaction
@@ -35,21 +36,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PORTAL_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesh_portal_bench_grants")
+# --smoke (CI) uses names of its own, so it never collides with a full run on the same server.
+SMOKE = "--smoke" in sys.argv
+_TAG = "bsmoke" if SMOKE else "bench"
+PORTAL_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/mesh_portal_{_TAG}_grants")
 # Workers keep their portal connection like production does (CONN_MAX_AGE=60 there).
 PORTAL_URL += ("&" if "?" in PORTAL_URL else "?") + "conn_max_age=60"
 os.environ["DJANGO_SETTINGS_MODULE"] = "mesh_portal.settings.test"
 os.environ["TEST_DATABASE_URL"] = PORTAL_URL
 os.environ["TEST_REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
-os.environ["GRANT_ROLE_PREFIX"] = PREFIX = "mpt_bench_g_"
+os.environ["GRANT_ROLE_PREFIX"] = PREFIX = f"mpt_{_TAG}_g_"
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 SERVER = os.environ.get("BENCH_WAREHOUSE_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-WAREHOUSE = "mpt_bench_grants_wh"
-LOGIN = "mpt_bench_login_"
+WAREHOUSE = f"mpt_{_TAG}_grants_wh"
+LOGIN = f"mpt_{_TAG}_login_"
 PASSWORD = "mesh-bench"
 
 
@@ -67,7 +71,7 @@ def _server(statement, params=None) -> list:
 
 def _drop_bench_roles() -> None:
     with psycopg.connect(SERVER, autocommit=True) as conn:
-        roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles") if r.startswith(("mpt_bench_g_", LOGIN))]
+        roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles") if r.startswith((PREFIX, LOGIN))]
         for role in sorted(roles, key=lambda r: not r.startswith(PREFIX)):  # access roles first
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
@@ -90,8 +94,11 @@ def setup_platform(n: int) -> None:
 
 def setup_portal(n: int):
     """Users, a product with a port on ``bench``, and ``n`` requests pending approval."""
+    from datetime import timedelta
+
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     dbname = connection.settings_dict["NAME"]
     if not _server("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]):
@@ -118,7 +125,10 @@ def setup_portal(n: int):
     users = User.objects.bulk_create([User(username=f"consumer{i}") for i in range(n)])
     PlatformIdentity.objects.bulk_create(
         [PlatformIdentity(user=u, platform=platform, principal=f"{LOGIN}{i}") for i, u in enumerate(users)])
-    request_ids = [services.access_request_submit(requester=u, output_port=port, purpose="bench").pk for u in users]
+    # The factory's product is Confidential: its policy asks for an end date (at most 180 days).
+    expires_at = timezone.now() + timedelta(days=90)
+    request_ids = [services.access_request_submit(requester=u, output_port=port, purpose="bench",
+                                                  expires_at=expires_at).pk for u in users]
     return owner, request_ids
 
 
@@ -214,13 +224,17 @@ def confirm_with_own_logins(sample: list[int]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=200, help="access requests approved at once")
+    parser.add_argument("-n", type=int, default=1000, help="access requests approved at once")
     parser.add_argument("--workers", type=int, default=1, help="celery worker processes")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and logins afterwards")
+    parser.add_argument("--drop", action="store_true", help="also drop the portal database at the end")
+    parser.add_argument("--smoke", action="store_true", help="CI size: 5 requests, names of its own, everything dropped")
     args = parser.parse_args()
+    if args.smoke:
+        args.n, args.timeout, args.keep, args.drop = 5, 120, False, True
 
     django.setup()
     from django.db import transaction
@@ -295,6 +309,12 @@ def main() -> None:
         if not args.keep:
             _server(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(WAREHOUSE)))
             _drop_bench_roles()
+        if args.drop:
+            from django.db import connection
+
+            dbname = connection.settings_dict["NAME"]
+            connection.close()
+            _server(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
 if __name__ == "__main__":

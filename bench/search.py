@@ -53,6 +53,8 @@ import django  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from bench._common import copy_models, free_port, pct  # noqa: E402
+
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-1"
 
 # --- realistic vocabulary ------------------------------------------------------------------------
@@ -121,6 +123,11 @@ def _admin_conninfo() -> str:
     return psycopg.conninfo.make_conninfo(**info)
 
 
+def _smoke_url() -> str:
+    info = psycopg.conninfo.conninfo_to_dict(DB_URL)
+    return DB_URL.rsplit("/", 1)[0] + "/" + info["dbname"] + "_smoke"
+
+
 def _dbname() -> str:
     return psycopg.conninfo.conninfo_to_dict(DB_URL)["dbname"]
 
@@ -140,26 +147,30 @@ def _create() -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_dbname())))
 
 
-def _copy(cur, table: str, columns: list[str], rows) -> int:
-    n = 0
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with cur.copy(stmt) as copy:
-        for row in rows:
-            copy.write_row(row)
-            n += 1
-    return n
-
-
 def seed(n_products: int, n_columns: int) -> None:
-    """Create the catalog with COPY. Deterministic (seeded random)."""
+    """Create the catalog with COPY (column lists from the models). Deterministic (seeded random)."""
+    from datetime import UTC, datetime
+
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
+    from guardian.models import GroupObjectPermission
 
     from apps.accounts.models import User
     from apps.accounts.services import team_create, team_membership_set
-    from apps.catalog.models import DataProduct
+    from apps.catalog.models import (
+        Asset,
+        AssetRelation,
+        Column,
+        DataContract,
+        DataProduct,
+        Domain,
+        OutputPort,
+        QualityCheck,
+    )
+    from apps.insights.models import UsageEvent
     from apps.platforms.models import Platform
 
     rnd = random.Random(6)
@@ -172,10 +183,11 @@ def seed(n_products: int, n_columns: int) -> None:
     user = User.objects.create_user(BENCH_USER, password=BENCH_PASSWORD, first_name="Bench", last_name="User")
     team_membership_set(team=teams[0], user=user, role="member")
     now = time.time()
+    stamp = timezone.now()
     with connection.cursor() as django_cur:
         cur = django_cur.cursor  # the psycopg cursor, for COPY
-        _copy(cur, "catalog_domain", ["slug", "name", "description", "owner_team_id", "created_at", "updated_at"],
-              ((_slug(d), d, f"The {d} domain.", teams[i * 3].pk, "now", "now") for i, d in enumerate(DOMAINS)))
+        copy_models(cur, Domain, ({"slug": _slug(d), "name": d, "description": f"The {d} domain.",
+                                   "owner_team_id": teams[i * 3].pk} for i, d in enumerate(DOMAINS)))
         cur.execute("SELECT id FROM catalog_domain ORDER BY id")
         domain_ids = [r[0] for r in cur.fetchall()]
         statuses = ["published"] * 85 + ["deprecated"] * 7 + ["draft"] * 6 + ["retired"] * 2
@@ -189,13 +201,13 @@ def seed(n_products: int, n_columns: int) -> None:
                 summary = f"{e1.title()} and {e2} data of the {DOMAINS[d]} domain, refreshed {rnd.choice(QUALIFIERS)}."
                 description = (f"## {name}\n\nCurated {e1} records joined with {e2} details for {DOMAINS[d].lower()} "
                                f"reporting. Owned by the {DOMAINS[d]} team; see the schema tab for columns.")
-                tags = "{" + ",".join(rnd.sample(TAGS, rnd.randint(0, 3))) + "}"
-                created = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(now - rnd.randint(0, 3 * 365 * 86400)))
-                yield (f"p{i}-{_slug(name)[:80]}", name[:200], summary[:300], description, domain_ids[d],
-                       teams[d * 3 + i % 3].pk, rnd.choice(statuses), rnd.choice(classifications), tags, "", created, created)
+                created = datetime.fromtimestamp(now - rnd.randint(0, 3 * 365 * 86400), tz=UTC)
+                yield {"slug": f"p{i}-{_slug(name)[:80]}", "name": name[:200], "summary": summary[:300],
+                       "description": description, "domain_id": domain_ids[d], "owner_team_id": teams[d * 3 + i % 3].pk,
+                       "status": rnd.choice(statuses), "classification": rnd.choice(classifications),
+                       "tags": rnd.sample(TAGS, rnd.randint(0, 3)), "created_at": created, "updated_at": created}
 
-        _copy(cur, "catalog_dataproduct", ["slug", "name", "summary", "description", "domain_id", "owner_team_id", "status",
-                                           "classification", "tags", "terms_of_use", "created_at", "updated_at"], products())
+        copy_models(cur, DataProduct, products())
         cur.execute("SELECT id, owner_team_id FROM catalog_dataproduct ORDER BY id")
         product_rows = cur.fetchall()
         print(f"  products: {len(product_rows)} in {time.monotonic() - t0:.1f} s", flush=True)
@@ -208,15 +220,16 @@ def seed(n_products: int, n_columns: int) -> None:
         def perms():
             for pid, team_id in product_rows:
                 team = team_groups[team_id]
-                yield (str(pid), ct, team.members_group_id, perm_ids["view_dataproduct"])
-                yield (str(pid), ct, team.approvers_group_id, perm_ids["decide_access_requests"])
-                yield (str(pid), ct, team.owners_group_id, perm_ids["change_dataproduct"])
+                for group_id, codename in ((team.members_group_id, "view_dataproduct"),
+                                           (team.approvers_group_id, "decide_access_requests"),
+                                           (team.owners_group_id, "change_dataproduct")):
+                    yield {"object_pk": str(pid), "content_type_id": ct, "group_id": group_id,
+                           "permission_id": perm_ids[codename]}
 
-        _copy(cur, "guardian_groupobjectpermission", ["object_pk", "content_type_id", "group_id", "permission_id"], perms())
-        _copy(cur, "catalog_outputport", ["data_product_id", "name", "description", "platform_id", "port_type", "database",
-                                          "schema", "table", "created_at", "updated_at"],
-              ((pid, "warehouse schema", "Read-only schema.", platforms[pid % 4].pk, "schema", "", f"dp_{pid}", "", "now", "now")
-               for pid, _ in product_rows))
+        copy_models(cur, GroupObjectPermission, perms())
+        copy_models(cur, OutputPort, ({"data_product_id": pid, "name": "warehouse schema", "description": "Read-only schema.",
+                                       "platform_id": platforms[pid % 4].pk, "port_type": "schema", "schema": f"dp_{pid}"}
+                                      for pid, _ in product_rows))
         # Assets: 1-5 per product (about 3), columns spread so the total is n_columns.
         per_product = max(1, n_columns // max(1, n_products))
 
@@ -224,12 +237,12 @@ def seed(n_products: int, n_columns: int) -> None:
             for pid, _ in product_rows:
                 for k in range(1 + pid % 5):
                     e = rnd.choice(ENTITIES)
-                    yield (platforms[pid % 4].pk, f"dp_{pid}", f"{e}_{rnd.choice(SUFFIXES).replace(' ', '_')}_{k}", "table",
-                           f"{e.title()} {rnd.choice(SUFFIXES)} of the data product, one row per {e}.", 1000 * k, "",
-                           "now", "now", "now")
+                    yield {"platform_id": platforms[pid % 4].pk, "schema": f"dp_{pid}",
+                           "name": f"{e}_{rnd.choice(SUFFIXES).replace(' ', '_')}_{k}", "kind": "table",
+                           "description": f"{e.title()} {rnd.choice(SUFFIXES)} of the data product, one row per {e}.",
+                           "row_count_estimate": 1000 * k, "first_seen_at": stamp}
 
-        _copy(cur, "catalog_asset", ["platform_id", "schema", "name", "kind", "description", "row_count_estimate", "fingerprint",
-                                     "first_seen_at", "created_at", "updated_at"], assets())
+        copy_models(cur, Asset, assets())
         cur.execute("SELECT id, schema, name FROM catalog_asset ORDER BY id")
         asset_rows = cur.fetchall()
         by_product: dict[int, list[tuple[int, str]]] = {}
@@ -243,27 +256,28 @@ def seed(n_products: int, n_columns: int) -> None:
                     aid, aname = alist[j % len(alist)]
                     e = aname.split("_")[0]
                     name, dtype, desc = COLUMN_TEMPLATES[(j * 7 + pid) % len(COLUMN_TEMPLATES)]
-                    yield (aid, f"{name.format(e=e)}_{j}" if j >= len(COLUMN_TEMPLATES) else name.format(e=e), j + 1,
-                           dtype, desc.format(e=e), j % 3 != 0, j == 0, "")
+                    yield {"asset_id": aid,
+                           "name": f"{name.format(e=e)}_{j}" if j >= len(COLUMN_TEMPLATES) else name.format(e=e),
+                           "ordinal": j + 1, "data_type": dtype, "description": desc.format(e=e),
+                           "nullable": j % 3 != 0, "is_primary_key": j == 0}
 
-        n = _copy(cur, "catalog_column", ["asset_id", "name", "ordinal", "data_type", "description", "nullable",
-                                          "is_primary_key", "default"], columns())
+        n = copy_models(cur, Column, columns())
         print(f"  columns: {n} in {time.monotonic() - t0:.1f} s", flush=True)
         asset_ids = [r[0] for r in asset_rows]
-        _copy(cur, "catalog_assetrelation", ["source_id", "target_id", "kind", "name", "source_columns", "target_columns"],
-              ((rnd.choice(asset_ids), a, "lineage", "", "{}", "{}") for a in asset_ids[::6]))
-        _copy(cur, "catalog_datacontract", ["data_product_id", "contract_id", "version", "status", "document", "source_yaml",
-                                            "created_at", "updated_at"],
-              ((pid, f"urn:dc:{pid}", "1.0.0", "active", '{"apiVersion": "v3.0.2", "kind": "DataContract"}', "", "now", "now")
-               for pid, _ in product_rows if pid % 5 == 0))
-        _copy(cur, "catalog_qualitycheck", ["asset_id", "source", "unique_id", "name", "column_name", "status", "message"],
-              ((alist[0][0], "dbt", f"test.{pid}", "not_null", "", rnd.choice(["pass", "pass", "pass", "warn", "fail"]), "")
-               for pid, alist in by_product.items() if pid % 3 == 0))
+        copy_models(cur, AssetRelation, ({"source_id": rnd.choice(asset_ids), "target_id": a, "kind": "lineage"}
+                                         for a in asset_ids[::6]))
+        copy_models(cur, DataContract, ({"data_product_id": pid, "contract_id": f"urn:dc:{pid}", "version": "1.0.0",
+                                         "status": "active",
+                                         "document": {"apiVersion": "v3.0.2", "kind": "DataContract"}}
+                                        for pid, _ in product_rows if pid % 5 == 0))
+        copy_models(cur, QualityCheck, ({"asset_id": alist[0][0], "source": "dbt", "unique_id": f"test.{pid}",
+                                         "name": "not_null", "status": rnd.choice(["pass", "pass", "pass", "warn", "fail"])}
+                                        for pid, alist in by_product.items() if pid % 3 == 0))
         ids = [pid for pid, _ in product_rows]
         weights = [1 / (1 + r) for r in range(len(ids))]
         rnd.shuffle(ids)
-        _copy(cur, "insights_usageevent", ["at", "kind", "data_product_id", "query", "filters", "result_count"],
-              (("now", "product_view", pid, "", "{}", None) for pid in rnd.choices(ids, weights=weights, k=200_000)))
+        copy_models(cur, UsageEvent, ({"at": stamp, "kind": "product_view", "data_product_id": pid}
+                                      for pid in rnd.choices(ids, weights=weights, k=min(200_000, 2 * n_products))))
         cur.execute("ANALYZE")
     print(f"  catalog seeded in {time.monotonic() - t0:.1f} s; building the search index…", flush=True)
     from apps.search.indexing import index_products
@@ -338,11 +352,6 @@ class Client:
         return ms
 
 
-def _pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 def measure(port: int, rounds: int) -> dict:
     from django.db import connection
 
@@ -409,11 +418,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--columns", type=int, default=1_000_000)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 8106)))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 0)), help="default: a free port")
+    parser.add_argument("--rounds", type=int, default=34, help="rounds of the 30 searches (34: 1,020 requests)")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI size: 300 products in a database of its own, 1 round, dropped at the end")
     args = parser.parse_args()
+    if args.smoke:
+        global DB_URL
+        DB_URL = _smoke_url()
+        os.environ["DATABASE_URL"] = DB_URL
+        args.products, args.columns, args.rounds, args.reseed, args.drop = 300, 3000, 1, True, True
 
     if args.reseed and _exists():
         _drop()
@@ -443,6 +459,7 @@ def main() -> None:
     print(f"Catalog: {n_products} data products, {n_columns} columns, {_count('search_searchentry')} search entries, "
           f"{_count('search_searchterm')} vocabulary terms; pg_trgm: {'yes' if _trgm() else 'no'}")
     connection.close()
+    args.port = args.port or free_port()
     server = _start_server(args.port)
     try:
         figures = measure(args.port, args.rounds)
@@ -455,8 +472,8 @@ def main() -> None:
     if args.drop:
         connection.close()
         _drop()
-    print(f"search: n_products={n_products} search_p50_ms={_pct(s, 50):.0f} search_p95_ms={_pct(s, 95):.0f} "
-          f"page_p95_ms={_pct(p, 95):.0f} autocomplete_p95_ms={_pct(a, 95):.0f}")
+    print(f"search: n_products={n_products} search_p50_ms={pct(s, 50):.0f} search_p95_ms={pct(s, 95):.0f} "
+          f"page_p95_ms={pct(p, 95):.0f} autocomplete_p95_ms={pct(a, 95):.0f}")
 
 
 def _count(table: str) -> int:

@@ -3,17 +3,21 @@
     .venv/bin/python bench/sync.py                       # 10,000 tables x 20 columns (the issue's goal)
     .venv/bin/python bench/sync.py --tables 0            # AdventureWorks (5 business schemas)
     .venv/bin/python bench/sync.py --drop                # drop the generated warehouse afterwards
+    .venv/bin/python bench/sync.py --tables 100000       # issue 13's scale
+    .venv/bin/python bench/sync.py --smoke               # CI: 40 tables x 5 columns, everything dropped
 
 For each warehouse it times: discovery alone, the first sync (everything created), a no-op
 re-sync (everything unchanged; catalog writes and queries counted), and a re-sync after 1% of
 the tables got a new column comment. The last line is the summary, always in this form:
 
-    sync: first_tables_per_min=N noop_resync_s=N changed_resync_s=N
+    sync: tables=N first_s=N first_tables_per_min=N noop_resync_s=N changed_resync_s=N peak_rss_mb=N
 
-(goals, issue 3: >= 10,000 tables per minute for the first sync, < 10 s for a no-op re-sync).
+(goals, issue 3: >= 10,000 tables per minute for the first sync, < 10 s for a no-op re-sync; issue 13:
+the same at 100,000 tables x 20 columns, with the peak memory of the process that syncs, which is
+what a worker would need: ``peak_rss_mb``, the process's maximum resident set size).
 
 It never touches the portal's own databases: the catalog goes into ``mesh_portal_bench_sync``
-(``TEST_DATABASE_URL`` to change it; created and migrated on first use), and each warehouse is a
+(``BENCH_DATABASE_URL`` to change it; created and migrated on first use), and each warehouse is a
 database of its own (``mpt_bench_aw``, ``mpt_bench_<tables>x<columns>``), kept for the next run
 unless ``--drop``. Generated tables have ``--columns`` columns, a table comment, a comment on
 every other column, every tenth table a foreign key to the previous one, and a SELECT privilege
@@ -23,13 +27,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_portal.settings.test")
-os.environ.setdefault("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesh_portal_bench_sync")
+# Its own database, never the portal's nor the test suite's (``TEST_DATABASE_URL`` is ignored);
+# ``--smoke`` (CI) uses ``<name>_smoke`` and drops it at the end.
+SMOKE = "--smoke" in sys.argv
+os.environ["TEST_DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesh_portal_bench_sync") + ("_smoke" if SMOKE else "")
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
@@ -155,6 +164,11 @@ def _touch_one_percent(dbname: str, schemas: list[str]) -> int:
     return len(chosen)
 
 
+def _peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB (it runs ``platform_sync`` as the worker would)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _timed_sync(platform, label: str) -> tuple[float, object]:
     """Sync once, print the figures; returns (seconds, the SyncRun)."""
     from django.db import connection
@@ -174,7 +188,7 @@ def _timed_sync(platform, label: str) -> tuple[float, object]:
         raise SystemExit(f"{label}: sync failed: {run.error}")
     print(f"  {label:<24} {elapsed:7.2f} s   created {run.created_count:>6}  updated {run.updated_count:>6}  "
           f"unchanged {run.unchanged_count:>6}  removed {run.removed_count:>4}   "
-          f"portal queries {len(ctx.captured_queries):>4}, catalog writes {writes}")
+          f"portal queries {len(ctx.captured_queries):>4}, catalog writes {writes}, peak RSS {_peak_mb():.0f} MB")
     return elapsed, run
 
 
@@ -208,7 +222,8 @@ def bench(dbname: str, schemas: list[str]) -> str:
     finally:
         platform.delete()
     per_min = round(first.created_count / first_s * 60) if first_s else 0
-    return f"sync: first_tables_per_min={per_min} noop_resync_s={noop_s:.2f} changed_resync_s={changed_s:.2f}"
+    return (f"sync: tables={first.created_count} first_s={first_s:.1f} first_tables_per_min={per_min} "
+            f"noop_resync_s={noop_s:.2f} changed_resync_s={changed_s:.2f} peak_rss_mb={_peak_mb():.0f}")
 
 
 def main() -> None:
@@ -217,7 +232,11 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=20)
     parser.add_argument("--schemas", type=int, default=10)
     parser.add_argument("--drop", action="store_true", help="drop the warehouse database afterwards")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI size: 40 tables x 5 columns; warehouse and catalog databases dropped afterwards")
     args = parser.parse_args()
+    if args.smoke:
+        args.tables, args.columns, args.schemas, args.drop = 40, 5, 2, True
 
     django.setup()
     from django.conf import settings
@@ -234,6 +253,13 @@ def main() -> None:
     finally:
         if args.drop:
             _drop_database(dbname)
+        if args.smoke:
+            from django.db import connection
+
+            portal = connection.settings_dict["NAME"]
+            connection.close()
+            with psycopg.connect(SERVER, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(portal)))
     print(summary)
 
 

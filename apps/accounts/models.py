@@ -1,5 +1,7 @@
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 from apps.core.models import TimeStampedModel
 
@@ -19,9 +21,20 @@ class User(AbstractUser):
 
     @property
     def is_steward(self) -> bool:
-        from .choices import STEWARDS_GROUP
+        """Superuser or member of the stewards group. The group lookup is remembered on this
+        instance (a request asks several times: layout, selectors, permissions); changing this
+        instance's groups forgets it (``_forget_steward`` below)."""
+        if self.is_superuser:
+            return True
+        if "_in_stewards_group" not in self.__dict__:
+            from .choices import STEWARDS_GROUP
 
-        return self.is_superuser or self.groups.filter(name=STEWARDS_GROUP).exists()
+            self.__dict__["_in_stewards_group"] = self.groups.filter(name=STEWARDS_GROUP).exists()
+        return self.__dict__["_in_stewards_group"]
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("_in_stewards_group", None)
+        super().refresh_from_db(*args, **kwargs)
 
 
 class Team(TimeStampedModel):
@@ -64,3 +77,10 @@ class TeamMembership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.get_role_display()})"
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def _forget_steward(sender, instance, **kwargs) -> None:
+    """``user.groups.add/remove/clear`` (either side) makes the remembered steward flag stale."""
+    if isinstance(instance, User):
+        instance.__dict__.pop("_in_stewards_group", None)

@@ -236,6 +236,19 @@ SPECTACULAR_SETTINGS = {
 # processes serve the API so that the limits hold across them.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+
+def shared_cache(redis_url: str) -> dict:
+    """``CACHES["shared"]``: the Redis every web and worker process shares. It holds the cached
+    navigation badges (``apps.core.freshness``, invalidated by writes from any process) and, in
+    ``local``/``production``, the sessions (``cached_db``: read from Redis, written through to the
+    database). Keys are prefixed ``mp:``, apart from Celery's."""
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": "mp"}
+
+
+# Persistent database connections: opening one costs a PostgreSQL backend process per request
+# (issue 13's profile). Checked before reuse, so a restarted database costs one error-free retry.
+DATABASE_CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

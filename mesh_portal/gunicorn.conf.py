@@ -1,0 +1,19 @@
+"""gunicorn configuration of the web process (Dockerfile, docker-compose.yml, bench/load.py).
+
+The portal's requests are CPU-bound in Python (templates, ORM) with short database waits, so
+synchronous workers, about one per core plus one to cover the waits, serve the most requests per
+second with the lowest latency on a small machine (bench/load.py; bench/README.md has figures).
+``WEB_CONCURRENCY`` overrides the number of workers.
+"""
+import multiprocessing
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() + 1)
+worker_class = "sync"
+# A worker is recycled after this many requests (plus jitter), bounding any slow memory growth.
+max_requests = 5000
+max_requests_jitter = 500
+timeout = 60
+# Load the application once in the master: faster start, copy-on-write memory shared by workers.
+preload_app = True
+backlog = 2048

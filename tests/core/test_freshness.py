@@ -1,0 +1,108 @@
+"""The navigation badges are cached per user, yet a change shows on the very next request
+(apps.core.freshness): transactional tests, so writes commit as they do in production."""
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.access import services as access_services
+from apps.accounts.choices import TeamRole
+from apps.accounts.services import team_membership_remove, team_membership_set
+from apps.core import freshness
+from apps.notifications.services import notification_mark_read, notify
+from tests.accounts.factories import TeamFactory, UserFactory
+from tests.catalog.factories import DataProductFactory, OutputPortFactory
+from tests.platforms.factories import PlatformFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _badges(client) -> dict[str, int]:
+    html = client.get(reverse("catalog:marketplace")).content.decode()
+    return {kind: int(n) for n, kind in re.findall(r'aria-label="(\d+) (waiting|unread)"', html)}
+
+
+@pytest.fixture
+def world():
+    access_services.access_policy_ensure_defaults()
+    owner, consumer, unrelated = (UserFactory(username=n) for n in ("owner", "consumer", "unrelated"))
+    team = TeamFactory(name="HR Data", slug="hr-data")
+    team_membership_set(team=team, user=owner, role=TeamRole.OWNER)
+    product = DataProductFactory(name="Employees", slug="employees", owner_team=team, classification="confidential")
+    port = OutputPortFactory(data_product=product, platform=PlatformFactory(), schema="hr")
+    return owner, consumer, unrelated, team, port
+
+
+def _submit(consumer, port):
+    return access_services.access_request_submit(requester=consumer, output_port=port, purpose="reporting",
+                                                 expires_at=timezone.now() + timedelta(days=30))
+
+
+def test_a_new_request_and_its_decision_show_on_the_next_request(client, world):
+    owner, consumer, _, _, port = world
+    client.force_login(owner)
+    # given the owner's badge computed (and cached) with nothing waiting
+    assert _badges(client).get("waiting") is None
+    assert _badges(client).get("waiting") is None  # served from the cache
+    # when a consumer asks for access
+    request = _submit(consumer, port)
+    # then the owner's very next page shows it
+    assert _badges(client)["waiting"] == 1
+    # when the owner rejects it
+    access_services.access_request_reject(access_request_id=request.pk, actor=owner, reason="Not for this purpose.")
+    # then the badge is gone on the next request
+    assert _badges(client).get("waiting") is None
+
+
+def test_a_cached_badge_is_never_shown_to_another_user(client, world):
+    owner, consumer, unrelated, _, port = world
+    _submit(consumer, port)
+    client.force_login(owner)
+    assert _badges(client)["waiting"] == 1
+    client.force_login(unrelated)
+    assert _badges(client).get("waiting") is None
+    client.force_login(consumer)  # nobody decides their own request
+    assert _badges(client).get("waiting") is None
+
+
+def test_losing_the_permission_removes_the_badge_on_the_next_request(client, world):
+    owner, consumer, _, team, port = world
+    approver = UserFactory(username="approver")
+    team_membership_set(team=team, user=approver, role=TeamRole.APPROVER)
+    _submit(consumer, port)
+    client.force_login(approver)
+    assert _badges(client)["waiting"] == 1
+    # when the approver leaves the team (guardian permissions through the team's groups)
+    team_membership_remove(team=team, user=approver)
+    # then
+    assert _badges(client).get("waiting") is None
+
+
+def test_reading_notifications_clears_the_unread_badge_on_the_next_request(client, world):
+    owner, *_ = world
+    notify(recipients=[owner], verb="test", subject="Hello", message="A notification.")
+    client.force_login(owner)
+    assert _badges(client)["unread"] == 1
+    notification_mark_read(user=owner)  # a queryset update(), not a save()
+    assert _badges(client).get("unread") is None
+
+
+def test_the_version_changes_only_for_writes_to_the_watched_tables(world):
+    from django.db import connection
+
+    from apps.insights.models import UsageEvent
+
+    version = _version()
+    UsageEvent.objects.create(kind="search", query="x")  # not watched: badges cannot change
+    assert _version() == version
+    UserFactory(username="someone")  # accounts_user: watched
+    assert _version() > version
+    assert freshness._watch_writes in connection.execute_wrappers
+
+
+def _version():
+    from django.db import connection
+
+    return freshness._cache().get(freshness._version_key(connection))
