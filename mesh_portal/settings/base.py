@@ -242,7 +242,9 @@ def shared_cache(redis_url: str) -> dict:
     navigation badges (``apps.core.freshness``, invalidated by writes from any process) and, in
     ``local``/``production``, the sessions (``cached_db``: read from Redis, written through to the
     database). Keys are prefixed ``mp:``, apart from Celery's."""
-    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": "mp"}
+    # Fails open (apps.core.cache): a Redis outage is a cache miss, never a 500.
+    return {"BACKEND": "apps.core.cache.FailOpenRedisCache", "LOCATION": redis_url, "KEY_PREFIX": "mp",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}
 
 
 # Persistent database connections: opening one costs a PostgreSQL backend process per request

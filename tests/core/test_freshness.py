@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _badges(client) -> dict[str, int]:
     html = client.get(reverse("catalog:marketplace")).content.decode()
-    return {kind: int(n) for n, kind in re.findall(r'aria-label="(\d+) (waiting|unread)"', html)}
+    return {kind: int(n) for n, kind in re.findall(r'(\d+)<span class="visually-hidden"> (waiting|unread)</span>', html)}
 
 
 @pytest.fixture
