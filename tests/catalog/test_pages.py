@@ -172,9 +172,13 @@ def test_contract_and_quality_tabs_render_what_is_known(client, world):
 
 
 def test_consumers_tab_lists_active_grants(client, world):
-    client.force_login(world.unrelated)
+    # Purposes are shown to the product's owners, stewards and the requester only (issue 11).
+    client.force_login(world.owner)
     html = client.get(reverse("catalog:product_detail", args=[world.pay.slug]), {"tab": "consumers"}).content.decode()
     assert "Headcount report" in html
+    client.force_login(world.unrelated)
+    html = client.get(reverse("catalog:product_detail", args=[world.pay.slug]), {"tab": "consumers"}).content.decode()
+    assert "Headcount report" not in html
 
 
 def test_pending_decisions_show_on_a_persons_page_only_to_them_and_stewards(client, world):

@@ -75,7 +75,8 @@ def test_sync_now_enqueues_only_after_commit(client, world, django_capture_on_co
     from apps.sync.tasks import platform_sync_task
 
     enqueued = []
-    monkeypatch.setattr(platform_sync_task, "delay", lambda *args: enqueued.append(args))
+    # Celery's publish is replaced to see *when* it happens (the broker is not what is under test).
+    monkeypatch.setattr(platform_sync_task, "apply_async", lambda args=(), kwargs=None, **_: enqueued.append(tuple(args)))
     client.force_login(world.team_owner)
 
     # when
@@ -103,7 +104,7 @@ def test_run_in_progress_shows_phase_and_counts_and_polls(client, world):
     # then
     html = page.content.decode()
     assert "Sync in progress" in html and "Reading the platform: 2 / 5" in html
-    assert '<progress value="2" max="5">' in html
+    assert 'value="2" max="5"' in html
     assert "Cannot connect to h:1: refused." in html
     assert 'hx-trigger="every 2s"' in partial.content.decode()
     assert "<html" not in partial.content.decode()
@@ -120,7 +121,7 @@ def test_finished_runs_stop_polling(client, world):
     html = client.get(reverse("platforms:detail", args=["wh"])).content.decode()
 
     # then
-    assert "hx-trigger" not in html and "Sync in progress" not in html
+    assert 'hx-trigger="every 2s"' not in html and "Sync in progress" not in html
     assert "Sync now" in html and "Sync settings" in html
 
 
@@ -160,8 +161,9 @@ def test_platform_page_queries_do_not_grow_with_runs(client, world, django_asser
     client.force_login(world.team_owner)
 
     # when / then
-    # 16: the page plus the layout's badges (approvals inbox with delegations, notifications).
-    with django_assert_max_num_queries(16):
+    # 20: the page, the layout's role-aware navigation and badges (approvals inbox with delegations,
+    # notifications); the point is that it does not grow with the number of runs.
+    with django_assert_max_num_queries(20):
         assert client.get(reverse("platforms:detail", args=["wh"])).status_code == 200
 
 
