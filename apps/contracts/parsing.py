@@ -34,6 +34,20 @@ class _ContractLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+#: Longest integer accepted, in digits (a contract's thresholds and counts are far shorter).
+MAX_INT_DIGITS = 40
+
+
+def _construct_int(loader, node):
+    digits = node.value.lstrip("+-").replace("_", "")
+    if len(digits) > MAX_INT_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number longer than {MAX_INT_DIGITS} digits", node.start_mark)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_ContractLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
 # Drop the timestamp resolver (dates stay strings, like JSON); keep the rest of SafeLoader's.
 _ContractLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -63,3 +77,5 @@ def contract_load_yaml(text: str):
         raise ApplicationError("The contract is not valid YAML.", {"contract": [f"{problem[:200]}{where}."]}) from None
     except RecursionError:
         raise ApplicationError("The contract is not valid YAML.", {"contract": [f"Nested deeper than {MAX_DEPTH} levels."]}) from None
+    except ValueError as exc:  # e.g. a number Python refuses to convert
+        raise ApplicationError("The contract is not valid YAML.", {"contract": [str(exc)[:200]]}) from None

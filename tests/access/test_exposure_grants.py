@@ -119,7 +119,8 @@ def test_the_grant_adapter_refuses_pg_catalog_even_for_an_approved_port(mesh, aw
 
 def test_publish_contract_servers_follow_the_same_rules(mesh, aw_warehouse, django_capture_on_commit_callbacks):
     contract = ("apiVersion: v3.0.2\nkind: DataContract\nid: sales-v2\nversion: 2.0.0\nstatus: active\n"
-                "dataProduct: Sales\nservers:\n  - server: {name}\n    type: postgres\n    schema: {schema}\n")
+                "dataProduct: Sales\nservers:\n  - server: {name}\n    type: postgres\n    host: h\n    port: 5432\n"
+                "    database: " + aw_warehouse["dbname"] + "\n    schema: {schema}\n")
     client = client_for(mesh.sam)
 
     # when: a server on another product's schema, then one on pg_catalog
@@ -133,7 +134,8 @@ def test_publish_contract_servers_follow_the_same_rules(mesh, aw_warehouse, djan
 
     # then
     assert person.status_code == 200, person.json()
-    assert "output_port.awaiting_exposure_review:bonus" in person.json()["changes"]
+    assert "output_port.created:bonus" in person.json()["changes"]
+    assert OutputPort.objects.get(name="bonus").exposure_status == "pending_review"
     assert request_access(client_for(mesh.ana), OutputPort.objects.get(name="bonus")).status_code == 400
     assert system.status_code == 400 and any(k.endswith("schema") for k in system.json()["errors"])
     assert not OutputPort.objects.filter(name="sys").exists()

@@ -526,7 +526,7 @@ def test_sync_due_task_enqueues_a_sync_per_due_platform(monkeypatch):
     due = PlatformFactory()
     PlatformFactory(sync_enabled=False)  # not due: scheduled sync off
     enqueued = []
-    monkeypatch.setattr(platform_sync_task, "delay", lambda platform_id: enqueued.append(platform_id))
+    monkeypatch.setattr(platform_sync_task, "apply_async", lambda args=(), kwargs=None, **_: enqueued.append(args[0]))
 
     # when
     platform_sync_due_task()

@@ -33,7 +33,8 @@ def _transition(access_request: AccessRequest, to: str, *, actor, action: str, m
     access_request.save(update_fields=["status", "updated_at", *changes])
     after = {"status": to, **{f: _jsonable(v) for f, v in changes.items()}, **(after_extra or {})}
     audit_record(actor=actor, action=action, obj=access_request, before=before, after=after, message=message)
-    event_record(kind=REQUEST_STATUS_EVENTS.get(to), actor=actor, access_request=access_request)
+    if access_request.pk is not None:  # a stored request (the state-machine test drives bare ones)
+        event_record(kind=REQUEST_STATUS_EVENTS.get(to), actor=actor, access_request=access_request)
     if access_request.pk is not None and to in (S.REVOKED, S.EXPIRED, S.FAILED):
         # Grant outcomes reach the requester whichever code path ended the grant.
         pk = access_request.pk
