@@ -37,7 +37,8 @@ def test_request_approve_and_use(live_server, browser, personas, aw_warehouse):
     log_in(page, base, "consumer")
     page.fill("input[name=q]", "Employees")
     page.wait_for_selector("text=Employees")
-    page.click("a:has-text('Employees')")
+    page.keyboard.press("Escape")  # close the autocomplete suggestions over the results
+    page.click("#results a:has-text('Employees')")
     page.screenshot(path=os.path.join(SHOTS, "product.png"), full_page=False)
     page.click("text=Request access")
     page.fill("input[name=purpose]", "Attrition dashboard")

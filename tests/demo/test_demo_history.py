@@ -27,7 +27,8 @@ def test_demo_history_fills_the_dashboard_once(aw_warehouse, client):
     # when
     counts = demo_history(days=60)
     # then
-    assert counts["requests"] > 20 and counts["approved"] > 10 and counts["searches"] > 50
+    # Some simulated requests target the demo's port awaiting exposure review and are refused.
+    assert counts["requests"] > 15 and counts["approved"] > 10 and counts["searches"] > 50
     values = kpis.kpi_values(kpis.last_days(60))
     assert {k for k, v in values.items() if v is not None} >= EXPECTED_FILLED, values
     assert demo_history(days=60) == {"skipped": 1}
