@@ -300,7 +300,10 @@ class GrantDrift(models.Model):
 class AuditEvent(models.Model):
     """Append-only record of who did what, when, with the state before and after.
 
-    Rows are only ever inserted (``apps.access.services.audit_record``); the admin is read-only.
+    Rows are only ever inserted (``apps.access.services.audit_record``); the admin is read-only. The
+    database enforces it: a trigger refuses UPDATE and DELETE, and an insert trigger chains each event to
+    the previous one by SHA-256 (``chain_seq``, ``prev_hash``, ``hash``); ``manage.py audit_verify`` checks
+    the chain (see ``docs/security.md``).
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -311,6 +314,13 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
+    # Tamper evidence, written by the database's insert trigger (migration 0007), never by Python.
+    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False,
+                                       help_text="Position in the tamper-evident chain (set by the database).")
+    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False,
+                                 help_text="SHA-256 of the previous event in the chain (set by the database).")
+    hash = models.CharField(max_length=64, blank=True, default="", editable=False,
+                            help_text="SHA-256 of prev_hash and this event's content (set by the database).")
 
     class Meta:
         ordering = ["-at", "-id"]
