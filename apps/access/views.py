@@ -14,13 +14,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.audit import selectors as audit_selectors
+from apps.audit.filters import AuditEventFilter
+from apps.audit.models import AuditEvent
 from apps.catalog.choices import Classification
 from apps.catalog.selectors import data_product_get
 from apps.core.exceptions import ApplicationError
 from apps.insights.services import use_case_attach
 
 from . import selectors, services
-from .filters import AuditEventFilter
 from .forms import (
     AccessPolicyForm,
     AccessRequestForm,
@@ -29,7 +31,6 @@ from .forms import (
     ExtensionForm,
     PurposeForm,
 )
-from .models import AuditEvent
 
 
 @login_required
@@ -283,8 +284,10 @@ def purpose_edit(request, pk: int):
 def _audit_events(request):
     """(filter form, events); events is ``None`` when a filter value is invalid (the form shows why)."""
     form = AuditEventFilter(request.GET or None).form
+    for name in set(form.fields) - set(AuditEventFilter.PAGE_FIELDS):
+        form.fields.pop(name)  # the page filters by day; exact times are the API's
     try:
-        events = selectors.audit_event_list(user=request.user, filters=request.GET)
+        events = audit_selectors.audit_event_list(user=request.user, filters=request.GET)
     except ValidationError:
         form.is_valid()  # binds the errors to the form's fields
         return form, None

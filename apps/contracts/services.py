@@ -47,7 +47,7 @@ class ContractPublishResult:
 
 
 def _audit(*, actor, action: str, obj, before=None, after=None, message: str = "") -> None:
-    from apps.access.services import audit_record  # access depends on catalog; import at call time
+    from apps.audit.services import audit_record  # access depends on catalog; import at call time
 
     audit_record(actor=actor, action=action, obj=obj, before=before, after=after, message=message)
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.core",
+    "apps.audit",
     "apps.accounts",
     "apps.catalog",
     "apps.contracts",

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from apps.access.models import AuditEvent
-from apps.access.selectors import audit_chain_verify
-from apps.access.services import audit_record
 from apps.accounts.models import User
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_chain_verify
+from apps.audit.services import audit_record
 
 pytestmark = pytest.mark.django_db
 

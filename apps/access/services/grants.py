@@ -14,6 +14,7 @@ from apps.access.enforcement import (
     TransientPlatformError,
     get_grant_adapter,
 )
+from apps.audit.models import AuditEvent
 from apps.core.exceptions import ApplicationError
 from apps.core.tasks import enqueue_on_commit
 from apps.insights.choices import UsageEventKind
@@ -28,7 +29,6 @@ from ..choices import (
 )
 from ..models import (
     AccessRequest,
-    AuditEvent,
     Grant,
     GrantAttempt,
 )
