@@ -244,6 +244,7 @@ def data_contract_publish(
             transaction.on_commit(lambda: _breaking_change_notify_later(contract_import.pk))
         product_id = product.pk
         transaction.on_commit(lambda: _drift_check_later(product_id))
+        search_reindex(product_id)  # has_contract, trust
     return ContractPublishResult(data_product=product, data_contract=data_contract, created=created, changes=changes,
                                  diff=[c.as_dict() for c in diff], breaking=breaking, warnings=warnings,
                                  contract_import=contract_import)
@@ -263,6 +264,14 @@ def _breaking_change_notify_later(import_id: int) -> None:
     from .tasks import contract_breaking_change_notify_task
 
     contract_breaking_change_notify_task.delay(import_id)
+
+
+def search_reindex(product_id: int) -> None:
+    """After commit, rebuild the product's search document (its trust signal and card facts
+    follow the contract, drift, quality runs and incidents)."""
+    from apps.search.services import search_index_schedule
+
+    search_index_schedule(product_ids=[product_id])
 
 
 def _drift_check_later(product_id: int) -> None:
@@ -328,6 +337,7 @@ def drift_finding_accept(*, finding_id: int, product: DataProduct, actor, reason
     finding.status, finding.accepted_by, finding.accepted_reason, finding.accepted_at = "accepted", actor, reason[:2000], timezone.now()
     finding.save()
     _audit(actor=actor, action="drift_finding.accepted", obj=product, after={"finding": finding.key, "reason": finding.accepted_reason})
+    search_reindex(product.pk)
     return finding
 
 
@@ -383,6 +393,7 @@ def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | 
                 incident_open(product=product, rule_key=outcome.key,
                               title=f"{outcome.name} failed" if not outcome.key.startswith("sla:") else f"{outcome.name} breached",
                               details=outcome.reason)
+        search_reindex(product.pk)
     return run
 
 
@@ -436,6 +447,7 @@ def incident_transition(*, incident_id: int, product: DataProduct, actor, to: st
     incident.save()
     _audit(actor=actor, action=f"incident.{to}", obj=product, before={"status": before}, after={"status": to},
            message=f"Incident {incident.pk}: {incident.title}")
+    search_reindex(product.pk)
     return incident
 
 
