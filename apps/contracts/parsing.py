@@ -6,8 +6,8 @@ stored as JSON.
 """
 from __future__ import annotations
 
-from apps.core.exceptions import ApplicationError
 from apps.core import parsing
+from apps.core.exceptions import ApplicationError
 
 
 def contract_load_yaml(text: str):
