@@ -223,18 +223,29 @@ TREND_LENGTH = 10
 
 
 def quality_latest(*, product: DataProduct) -> list[dict]:
-    """Each contract rule's latest result with its trend (oldest → newest, up to
-    ``TREND_LENGTH`` runs): ``[{"result": QualityResult, "trend": [QualityResult]}]``, failing
-    and erroring rules first."""
-    from .models import QualityResult, QualityRun
+    """Each rule's latest result with its trend (oldest → newest, up to ``TREND_LENGTH``
+    results): ``[{"result": QualityResult, "trend": [QualityResult]}]``, failing and erroring
+    rules first. Rules whose latest result is from a run of the current contract version are
+    shown (rules run on their own schedules, so one run need not hold them all); a trend may
+    reach back into earlier versions (a rule keeps its key across versions). One query."""
+    from django.db.models import Case, F, IntegerField, Subquery, Value, When, Window
+    from django.db.models.functions import RowNumber
 
-    runs = list(QualityRun.objects.filter(data_product=product).order_by("-started_at", "-pk")
-                .values_list("pk", flat=True)[:TREND_LENGTH])
+    from .models import QualityResult
+
+    # The current version (newest active, else newest), as a sub-select: one query in all.
+    current = (DataContract.objects.filter(data_product=product)
+               .order_by(Case(When(status="active", then=Value(0)), default=Value(1), output_field=IntegerField()),
+                         "-created_at", "-pk").values("pk")[:1])
+    recent = (QualityResult.objects.filter(data_product=product)
+              .annotate(contract_id=F("run__data_contract_id"), current_id=Subquery(current),
+                        n=Window(RowNumber(), partition_by=[F("rule_key")], order_by=[F("executed_at").desc(), F("pk").desc()]))
+              .filter(n__lte=TREND_LENGTH).order_by("rule_key", "executed_at", "pk"))
     by_rule: dict[str, list] = {}
-    for result in QualityResult.objects.filter(run_id__in=runs).order_by("run__started_at", "pk"):
+    for result in recent:
         by_rule.setdefault(result.rule_key, []).append(result)
-    latest_run = runs[0] if runs else None
-    rows = [{"result": trend[-1], "trend": trend} for trend in by_rule.values() if trend[-1].run_id == latest_run]
+    rows = [{"result": trend[-1], "trend": trend} for trend in by_rule.values()
+            if trend[-1].contract_id == trend[-1].current_id]
     order = {"fail": 0, "error": 1, "pass": 2}
     return sorted(rows, key=lambda r: (order.get(r["result"].status, 3), r["result"].object_name, r["result"].name))
 
@@ -264,31 +275,41 @@ def trust_level(*, contract_valid: bool, drift_open: int, quality: dict | None, 
     return "warning"
 
 
-def trust_summaries(*, product_ids: list[int] | None = None) -> dict[int, dict]:
-    """:func:`trust_summary` of many products in six queries (``None``: every product with a
-    contract). Products without a contract are left out (their level is ``"none"``)."""
-    from django.db.models import Count
-
-    from .models import DriftFinding, Incident, QualityResult, QualityRun
-
-    def among(qs, field="data_product_id"):
-        return qs if product_ids is None else qs.filter(**{f"{field}__in": product_ids})
-
+def current_contracts(*, product_ids: list[int] | None = None, with_document: bool = False) -> dict[int, DataContract]:
+    """Each product's current contract (the newest ``active`` version, else the newest: as
+    ``catalog.selectors.data_product_contract``), in one query: ``{product_id: DataContract}``
+    (``None``: every product with a contract; ``document`` loaded only ``with_document``)."""
+    fields = ["id", "data_product_id", "version", "status", "created_at"] + (["document"] if with_document else [])
+    contracts = DataContract.objects.only(*fields).order_by("data_product_id", "-created_at", "-pk")
+    if product_ids is not None:
+        contracts = contracts.filter(data_product_id__in=product_ids)
     current: dict[int, DataContract] = {}
-    for contract in among(DataContract.objects.only("id", "data_product_id", "version", "status", "created_at")
-                          ).order_by("data_product_id", "-created_at", "-pk"):
+    for contract in contracts:
         chosen = current.get(contract.data_product_id)
-        # The newest active version, else the newest (catalog.selectors.data_product_contract).
         if chosen is None or (chosen.status != "active" and contract.status == "active"):
             current[contract.data_product_id] = contract
+    return current
+
+
+def trust_summaries(*, product_ids: list[int] | None = None) -> dict[int, dict]:
+    """:func:`trust_summary` of many products in five queries (``None``: every product with a
+    contract). Products without a contract are left out (their level is ``"none"``). Quality
+    counts each rule's latest result in runs of the current contract version (rules may run on
+    their own schedules, so one run need not hold every rule)."""
+    from django.db.models import Count
+
+    from .models import DriftFinding, Incident, QualityResult
+
+    current = current_contracts(product_ids=product_ids)
     if not current:
         return {}
     ids = list(current)
-    runs = dict(QualityRun.objects.filter(data_product_id__in=ids).order_by("data_product_id", "-started_at", "-pk")
-                .distinct("data_product_id").values_list("pk", "data_product_id"))
     results: dict[int, list[tuple[str, str]]] = {}
-    for run_id, metric, status in QualityResult.objects.filter(run_id__in=list(runs)).values_list("run_id", "metric", "status"):
-        results.setdefault(runs[run_id], []).append((metric, status))
+    for product_id, metric, status in (
+            QualityResult.objects.filter(run__data_contract_id__in=[c.pk for c in current.values()])
+            .order_by("data_product_id", "rule_key", "-executed_at", "-pk").distinct("data_product_id", "rule_key")
+            .values_list("data_product_id", "metric", "status")):
+        results.setdefault(product_id, []).append((metric, status))
     drift = dict(DriftFinding.objects.filter(data_product_id__in=ids, status="open").values("data_product_id")
                  .annotate(n=Count("pk")).values_list("data_product_id", "n"))
     open_incidents = dict(Incident.objects.filter(data_product_id__in=ids).exclude(status="resolved")
@@ -298,8 +319,8 @@ def trust_summaries(*, product_ids: list[int] | None = None) -> dict[int, dict]:
     summaries = {}
     for product_id, contract in current.items():
         quality = freshness = None
-        if product_id in runs.values():
-            rows = results.get(product_id, [])
+        if product_id in results:
+            rows = results[product_id]
             passed = sum(status == "pass" for _, status in rows)
             quality = {"passed": passed, "total": len(rows), "rate": round(100 * passed / len(rows)) if rows else None}
             sla = [status for metric, status in rows if metric in ("freshness", "latency")]
@@ -325,9 +346,9 @@ def trust_summary(*, product: DataProduct) -> dict:
          "open_incidents": int, "level": "good" | "warning" | "poor" | "none"}
 
     ``contract_valid``: a current contract exists (it was validated against the ODCS JSON
-    Schema when imported) and is not deprecated/retired. ``quality.rate``: share of rules of the
-    latest run that passed (errors count as not passed). ``freshness``: latest freshness/latency
-    SLA results. ``level`` (:func:`trust_level`): good when valid, no open drift, every rule
+    Schema when imported) and is not deprecated/retired. ``quality.rate``: share of the rules
+    whose latest result (in runs of the current version) passed (errors count as not passed).
+    ``freshness``: latest freshness/latency SLA results. ``level`` (:func:`trust_level`): good when valid, no open drift, every rule
     passed and no open incident; poor when an incident is open or an SLA breached; else warning."""
     return trust_summaries(product_ids=[product.pk]).get(product.pk) or {"contract": None, "level": "none"}
 

@@ -25,6 +25,7 @@ from .diff import contract_diff, is_major_bump, semver_key
 from .mapping import PortPlan, contract_to_product_plan
 from .models import ContractImport, DomainContractPolicy
 from .odcs import contract_parse
+from .schedules import schedule_problems
 
 
 @dataclass
@@ -34,7 +35,8 @@ class ContractPublishResult:
     ``data_contract.created:1.1.0``...), empty when the file was already published as is;
     ``diff``: the version's changes against the previous version (``ContractChange.as_dict()``);
     ``warnings``: what was accepted but deserves attention (a breaking change allowed by the
-    domain's policy, a platform never synced so servers were not checked)."""
+    domain's policy, a platform never synced so servers were not checked, a quality schedule
+    that is not a cron expression)."""
 
     data_product: DataProduct
     data_contract: DataContract
@@ -162,6 +164,7 @@ def data_contract_publish(
     ports, port_errors, warnings = _resolve_ports(plan.ports)
     if port_errors:
         raise ApplicationError("The contract's servers do not match the platform.", port_errors)
+    warnings += schedule_problems(document)  # quality schedules the portal cannot follow
 
     same_version = DataContract.objects.filter(data_product=product, version=version).first() if product else None
     if same_version is not None and same_version.document != document:
@@ -358,13 +361,15 @@ def _quality_target(product: DataProduct):
             .order_by("pk").first())
 
 
-def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | None = None):
+def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | None = None,
+                         rule_keys: list[str] | None = None):
     """Run the current contract's quality rules and freshness SLAs of a product on its
-    platform (``apps.contracts.quality``), store a ``QualityRun`` with one ``QualityResult``
+    platform (``apps.contracts.quality``) — only those in ``rule_keys`` when given (the ones
+    due: :func:`contract_quality_due`) — store a ``QualityRun`` with one ``QualityResult``
     per rule (measured value, reason), open an incident for each failing rule or breached SLA
-    (owners notified) and return the run. None when the product has no contract or no port on
-    a PostgreSQL/MariaDB platform. Never raises for a rule that cannot run: that is an
-    ``error`` result."""
+    (owners notified) and return the run. None when the product has no contract, no port on
+    a PostgreSQL/MariaDB platform, or none of ``rule_keys`` is in the contract. Never raises for
+    a rule that cannot run: that is an ``error`` result."""
     from apps.catalog.selectors import data_product_contract
 
     from .models import QualityResult, QualityRun
@@ -376,7 +381,10 @@ def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | 
     if port is None:
         return None
     outcomes = contract_quality_evaluate(platform=port.platform, schema=port.schema, document=contract.document,
-                                         now=now, timeout_seconds=timeout_seconds)
+                                         now=now, timeout_seconds=timeout_seconds,
+                                         rule_keys=set(rule_keys) if rule_keys is not None else None)
+    if rule_keys is not None and not outcomes:
+        return None
     with transaction.atomic():
         run = QualityRun.objects.create(data_contract=contract, data_product=product)
         QualityResult.objects.bulk_create([QualityResult(
@@ -451,18 +459,71 @@ def incident_transition(*, incident_id: int, product: DataProduct, actor, to: st
     return incident
 
 
-def contract_quality_due(*, now=None) -> list[int]:
-    """Products with a contract whose last quality run is older than
-    ``CONTRACT_QUALITY_INTERVAL_MINUTES`` (or never ran)."""
+def contract_quality_due(*, now=None) -> dict[int, list[str] | None]:
+    """Which rules are due, per product: ``{product_id: None}`` (every rule of its contract) or
+    ``{product_id: [rule keys]}``. A rule is due when it never ran or its schedule fired since
+    its last result (:mod:`apps.contracts.schedules`: the rule's cron, else the contract's, else
+    the product's default, else every ``CONTRACT_QUALITY_INTERVAL_MINUTES``). Only products
+    with a port on a PostgreSQL or MariaDB platform (where rules run) are considered."""
     from datetime import timedelta
 
     from django.conf import settings
-    from django.db.models import Max
 
-    from .models import QualityRun
+    from .models import ProductQualitySchedule, QualityResult
+    from .quality import measured_slas, runnable_rules, sla_key
+    from .schedules import rule_schedule
+    from .selectors import current_contracts
 
     now = now or timezone.now()
     interval = timedelta(minutes=getattr(settings, "CONTRACT_QUALITY_INTERVAL_MINUTES", 60))
-    with_contract = set(DataContract.objects.values_list("data_product_id", flat=True))
-    last = dict(QualityRun.objects.values("data_product").annotate(at=Max("started_at")).values_list("data_product", "at"))
-    return sorted(pid for pid in with_contract if last.get(pid) is None or now - last[pid] >= interval)
+    runnable = set(OutputPort.objects.filter(platform__kind__in=("postgresql", "mariadb"))
+                   .values_list("data_product_id", flat=True))
+    contracts = current_contracts(product_ids=sorted(runnable), with_document=True)
+    defaults = dict(ProductQualitySchedule.objects.filter(data_product_id__in=list(contracts))
+                    .values_list("data_product_id", "schedule"))
+    last = {(pid, key): at for pid, key, at in QualityResult.objects.filter(data_product_id__in=list(contracts))
+            .order_by("data_product_id", "rule_key", "-executed_at").distinct("data_product_id", "rule_key")
+            .values_list("data_product_id", "rule_key", "executed_at")}
+    due: dict[int, list[str] | None] = {}
+    for product_id, contract in contracts.items():
+        document = contract.document if isinstance(contract.document, dict) else {}
+        items = [(ref.key, ref.rule) for ref in runnable_rules(document)]
+        items += [(sla_key(sla, document), sla) for sla in measured_slas(document)]
+        keys = [key for key, item in items
+                if rule_schedule(item, document=document, product_default=defaults.get(product_id, ""), interval=interval)
+                .is_due(last_run_at=last.get((product_id, key[:512])), now=now)]
+        if keys:
+            due[product_id] = None if len(keys) == len(items) else keys
+    return due
+
+
+@transaction.atomic
+def quality_schedule_set(*, product: DataProduct, actor, schedule: str):
+    """Set (or with ``""`` remove) the product's default quality schedule, a cron expression.
+    Owners only (``PermissionDenied``); ``ApplicationError`` (field ``schedule``) for an
+    expression that is not five valid cron fields. Audited. Returns the schedule row or None."""
+    from .models import ProductQualitySchedule
+    from .permissions import require_manage_contract
+    from .schedules import parse_cron
+
+    require_manage_contract(actor, product)
+    schedule = " ".join(str(schedule or "").split())
+    existing = ProductQualitySchedule.objects.select_for_update().filter(data_product=product).first()
+    before = existing.schedule if existing else ""
+    if not schedule:
+        if existing:
+            existing.delete()
+            _audit(actor=actor, action="quality_schedule.removed", obj=product, before={"schedule": before})
+        return None
+    try:
+        parse_cron(schedule)
+    except ValueError as exc:
+        raise ApplicationError("The schedule is not a cron expression.", {"schedule": [str(exc)]}) from None
+    row = existing or ProductQualitySchedule(data_product=product)
+    row.schedule, row.updated_by = schedule, actor
+    row.full_clean()
+    row.save()
+    if before != schedule:
+        _audit(actor=actor, action="quality_schedule.set", obj=product, before={"schedule": before},
+               after={"schedule": schedule})
+    return row
