@@ -65,6 +65,8 @@ class ContractImport(models.Model):
                                  related_name="+", help_text="The version this one was compared with.")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     source = models.CharField(max_length=8, choices=ImportSource.choices, default=ImportSource.API)
+    source_path = models.CharField(max_length=1000, blank=True,
+                                   help_text="For repository imports: the file, relative to CONTRACT_REPOSITORY_ROOT.")
     diff = models.JSONField(default=list, blank=True, help_text="[ContractChange.as_dict()] against `previous`.")
     breaking = models.BooleanField(default=False)
     product_changes = models.JSONField(default=list, blank=True, help_text="What the import wrote, e.g. data_product.updated:summary.")

@@ -110,7 +110,7 @@ def _breaking_policy(domain: Domain | None) -> str:
 @transaction.atomic
 def data_contract_publish(
     *, actor, contract: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = "",
-    source: str = ImportSource.API,
+    source: str = ImportSource.API, source_path: str = "",
 ) -> ContractPublishResult:
     """Import one version of an ODCS v3.0.x/v3.1.0 data contract (YAML text): create or update
     the data product and its output ports, store the version, diff it against the previous one.
@@ -240,7 +240,8 @@ def data_contract_publish(
     if changes:
         contract_import = ContractImport.objects.create(
             data_contract=data_contract, previous=previous, actor=actor if getattr(actor, "is_authenticated", False) else None,
-            source=source, diff=[c.as_dict() for c in diff], breaking=breaking, product_changes=changes, warnings=warnings)
+            source=source, source_path=source_path[:1000], diff=[c.as_dict() for c in diff], breaking=breaking,
+            product_changes=changes, warnings=warnings)
         _audit(actor=actor, action="data_contract.published", obj=product,
                after={"version": version, "status": status, "breaking": breaking}, message="; ".join(changes))
         if breaking:
@@ -251,6 +252,23 @@ def data_contract_publish(
     return ContractPublishResult(data_product=product, data_contract=data_contract, created=created, changes=changes,
                                  diff=[c.as_dict() for c in diff], breaking=breaking, warnings=warnings,
                                  contract_import=contract_import)
+
+
+def data_contract_import_from_repository(*, actor, path: str, data_product: str = "", domain: str = "",
+                                         owner_team: str = "", platform: str = "") -> ContractPublishResult:
+    """Publish the contract file at ``path`` in a repository checkout under the operators'
+    ``CONTRACT_REPOSITORY_ROOT`` (:func:`apps.contracts.repository.repository_contract_read`:
+    a path relative to the root, an absolute path or a ``file://`` URL inside it; nothing is
+    fetched over the network), as :func:`data_contract_publish` does with ``source`` "repo" and
+    the file recorded on the import. Raises ``ApplicationError`` (field ``path``) when
+    repositories are not configured or the path is outside the root, missing, not a YAML/JSON
+    file or too large, and whatever :func:`data_contract_publish` raises."""
+    from .repository import repository_contract_read
+
+    text, relative = repository_contract_read(path)
+    return data_contract_publish(actor=actor, contract=text, data_product=data_product, domain=domain,
+                                 owner_team=owner_team, platform=platform, source=ImportSource.REPOSITORY,
+                                 source_path=relative)
 
 
 def _next_minor(version: str) -> str:
