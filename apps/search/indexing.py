@@ -138,13 +138,27 @@ _TERMS = """
 """
 
 
+# Advisory lock keys (PostgreSQL "Advisory Locks"): one for full runs, one namespace for products.
+_LOCK_ALL = 0x5EA4C400
+_LOCK_PRODUCT = 0x5EA4C401
+
+
 def index_products(*, product_ids: list[int] | None = None) -> int:
     """(Re)build the search rows of ``product_ids`` (``None``: every data product) from the
     catalog. Products that no longer exist lose their rows (cascade). Returns the number of
     product documents written. Raises ``psycopg`` errors only on database failure (the previous
     rows then stay, the transaction rolls back)."""
-    params = {"all": product_ids is None, "ids": list(product_ids or [])}
+    params = {"all": product_ids is None, "ids": sorted(set(product_ids or []))}
     with transaction.atomic(), connection.cursor() as cursor:
+        # Concurrent runs (a sync and a contract publish both reindexing a product) would each delete
+        # nothing and then collide on insert: a full run excludes all others, an incremental run
+        # takes the full run's lock shared and each of its products' locks, in id order (no deadlock).
+        if product_ids is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [_LOCK_ALL])
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s::bigint)", [_LOCK_ALL])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::int, id::int) FROM unnest(%s::bigint[]) AS id ORDER BY id",
+                           [_LOCK_PRODUCT, params["ids"]])
         if product_ids is None:
             # TRUNCATE refuses to run while deferred FK checks of this transaction are pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

@@ -242,6 +242,10 @@ def shared_cache(redis_url: str) -> dict:
     navigation badges (``apps.core.freshness``, invalidated by writes from any process) and, in
     ``local``/``production``, the sessions (``cached_db``: read from Redis, written through to the
     database). Keys are prefixed ``mp:``, apart from Celery's."""
+    # Kombu (Celery) spells a Unix socket ``redis+socket:///path``; redis-py, under Django's cache,
+    # ``unix:///path`` (the embedded Redis of ``make demo`` listens on a socket only).
+    if redis_url.startswith("redis+socket://"):
+        redis_url = "unix://" + redis_url.removeprefix("redis+socket://")
     # Fails open (apps.core.cache): a Redis outage is a cache miss, never a 500.
     return {"BACKEND": "apps.core.cache.FailOpenRedisCache", "LOCATION": redis_url, "KEY_PREFIX": "mp",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}
