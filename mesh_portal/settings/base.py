@@ -273,6 +273,11 @@ CONTRACT_QUALITY_INTERVAL_MINUTES = env.int("CONTRACT_QUALITY_INTERVAL_MINUTES",
 CONTRACT_QUALITY_STATEMENT_TIMEOUT_SECONDS = env.float("CONTRACT_QUALITY_STATEMENT_TIMEOUT_SECONDS", default=30.0)
 # PostgreSQL role quality queries SET LOCAL ROLE to (a role with only SELECT); empty: the service account.
 CONTRACT_QUALITY_PG_ROLE = env.str("CONTRACT_QUALITY_PG_ROLE", default="")
+# Local directory holding the checkouts of the product teams' repositories (kept up to date by the
+# operators, e.g. a git pull job): contracts are imported from files under it, never from the
+# network and never from outside it (manage.py contract_import_repo). Empty: importing from
+# repositories is off.
+CONTRACT_REPOSITORY_ROOT = env.str("CONTRACT_REPOSITORY_ROOT", default="")
 
 # --- Elasticsearch (optional search backend; PostgreSQL search is the default) ---------------
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", default="")
