@@ -9,7 +9,7 @@ import pytest
 import yaml
 from django.core.exceptions import PermissionDenied
 
-from apps.access.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.catalog.models import DataContract
 from apps.contracts import tasks
 from apps.contracts.models import ProductQualitySchedule, QualityResult, QualityRun
