@@ -161,6 +161,11 @@ class ApprovalStep(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True, help_text="When the step started waiting (SLA clock).")
     reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_reason = models.CharField(
+        max_length=400, blank=True,
+        help_text="Set when the step went to the escalation path at submission because nobody but the requester "
+                  "could decide it: what the requester is told, in plain words.",
+    )
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     on_behalf_of = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",

@@ -166,6 +166,13 @@ def approval_steps_for(*, access_request: AccessRequest) -> QuerySet[ApprovalSte
     return access_request.steps.select_related("team", "decided_by", "on_behalf_of").prefetch_related("named_users").order_by("order")
 
 
+def approval_escalation_notes(*, access_request: AccessRequest) -> list[str]:
+    """The plain-words notes (``str``, addressed to the requester) of the steps that went to the
+    escalation path at submission because nobody but the requester could decide them; in step order."""
+    return [r for r in access_request.steps.exclude(escalation_reason="").order_by("order")
+            .values_list("escalation_reason", flat=True)]
+
+
 def grant_active_for_product(*, product: DataProduct) -> QuerySet[Grant]:
     """Active grants on the product's output ports: its consumers (person or team, port, column
     scope, since, until), oldest first. Shown to whoever may see the product page."""

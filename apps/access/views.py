@@ -60,7 +60,8 @@ def access_request_create(request, slug: str):
         else:
             use_case_attach(actor=request.user, access_request=access_request, name=data.get("use_case", ""))
             if access_request.status == "pending_approval":
-                messages.success(request, "Your request was sent to the approvers.")
+                notes = selectors.approval_escalation_notes(access_request=access_request)
+                messages.success(request, " ".join(["Your request was sent to the approvers.", *notes]))
             else:
                 messages.success(request, "Approved by policy: your access is being granted.")
             return redirect("access:request_detail", pk=access_request.pk)
@@ -83,8 +84,11 @@ def access_request_extend(request, pk: int):
         except ApplicationError as error:
             form.add_application_error(error)
         else:
-            messages.success(request, "Your extension request was sent." if extension.status == "pending_approval"
-                             else "Extension approved by policy.")
+            if extension.status == "pending_approval":
+                notes = selectors.approval_escalation_notes(access_request=extension)
+                messages.success(request, " ".join(["Your extension request was sent.", *notes]))
+            else:
+                messages.success(request, "Extension approved by policy.")
             return redirect("access:request_detail", pk=extension.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "access/extend_form.html", {"original": original, "form": form,
