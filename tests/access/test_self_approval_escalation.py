@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.access import services
-from apps.access.models import AuditEvent
 from apps.access.selectors import access_request_inbox, approval_escalation_notes
 from apps.access.services.approvals import decision_refusal
 from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_set
+from apps.audit.models import AuditEvent
 from apps.notifications.models import Notification
 from tests.accounts.factories import TeamFactory, UserFactory
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0007_audit_append_only_hash_chain'),
+        ('access', '0008_auditevent_moves_to_audit'),
     ]
 
     operations = [
