@@ -306,7 +306,8 @@ def audit_list(request):
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode()})
+    return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode(),
+                                                 "chain_head": audit_selectors.audit_chain_head()})
 
 
 class _Echo:

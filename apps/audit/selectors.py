@@ -49,6 +49,12 @@ def audit_for_objects(*objects: tuple[str, object]) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(q).select_related("actor").order_by("at", "id")
 
 
+def audit_chain_head() -> tuple[int, str] | None:
+    """The chain's last link: ``(chain_seq, hash)``, or None for an empty trail. One indexed query."""
+    return (AuditEvent.objects.filter(chain_seq__isnull=False).order_by("-chain_seq")
+            .values_list("chain_seq", "hash").first())
+
+
 @dataclass(frozen=True)
 class AuditChainBreak:
     """One event whose chain link does not verify: ``reason`` is ``"hash"`` (content or hash altered),
