@@ -24,17 +24,18 @@ def _insights_url() -> str | None:
 def navigation_for(user) -> dict:
     """``{"approvals": bool, "governance": bool, "insights_url": str|None, "platforms": bool,
     "admin": bool}``: the navigation items ``user`` can use (an empty inbox or a 404 is not shown)."""
-    from apps.access import selectors as access_selectors
+    from apps.access import permissions as access_permissions
     from apps.accounts.models import TeamMembership
+    from apps.insights.permissions import kpi_can_view_any
 
     if not user.is_authenticated:
         return {}
-    steward = access_selectors.is_steward(user)
+    steward = access_permissions.is_steward(user)
     insights_url = _insights_url()
     return {
-        "approvals": access_selectors.user_is_approver(user=user),
+        "approvals": access_permissions.user_is_approver(user=user),
         "governance": steward,
-        "insights_url": insights_url if insights_url and access_selectors.kpi_can_view(user=user) else None,
+        "insights_url": insights_url if insights_url and kpi_can_view_any(user) else None,
         "platforms": user.is_staff or steward or TeamMembership.objects.filter(user=user).exists(),
         "admin": user.is_staff,
     }
@@ -44,7 +45,7 @@ def landing_url(user) -> str:
     """Where ``user`` lands after logging in: executive -> KPI dashboard, steward -> governance,
     data product owner/approver -> their page (products owned, decisions pending), platform admin
     -> platforms, everyone else -> the marketplace."""
-    from apps.access import selectors as access_selectors
+    from apps.access import permissions as access_permissions
     from apps.accounts.choices import EXECUTIVES_GROUP
 
     nav = navigation_for(user)
@@ -52,7 +53,7 @@ def landing_url(user) -> str:
         return nav["insights_url"]
     if nav.get("governance") and not user.is_superuser:
         return reverse("access:policies")
-    if access_selectors.user_is_approver(user=user) and not user.is_superuser:
+    if access_permissions.user_is_approver(user=user) and not user.is_superuser:
         return reverse("catalog:person_detail", args=[user.username])
     if user.is_staff:
         return reverse("platforms:list")

@@ -28,6 +28,7 @@ from apps.core.exceptions import ApplicationError
 from apps.core.tasks import enqueue_on_commit
 from apps.platforms.exposure import CLASSIFICATION_ORDER
 
+from . import permissions
 from .choices import OWNER_REVOCABLE_GRANT_STATES, AccessRequestStatus
 from .models import AccessRequest, Grant
 from .policy import approval_plan, policy_current, policy_violations, request_classification
@@ -101,7 +102,7 @@ def grants_reevaluate_for_classification(*, product: DataProduct, actor, previou
 
 
 def _revoke(grant: Grant, *, actor, reason: str, services) -> None:
-    if actor is not None and services.grant_revoke_refusal(actor=actor, grant=grant) is None:
+    if actor is not None and permissions.grant_revoke_refusal(actor=actor, grant=grant) is None:
         services.grant_revoke_request(grant_id=grant.pk, actor=actor, reason=reason)
         return
     # The system revokes: the decision is recorded on the grant first (revoking, with the reason),

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from apps.accounts.choices import TeamRole
-from apps.accounts.models import TeamMembership
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import audit_can_view
 from apps.catalog.models import DataProduct
 
 from .choices import AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus, GrantStatus
@@ -27,6 +24,7 @@ from .models import (
     GrantDrift,
     Purpose,
 )
+from .permissions import delegators_of, is_steward, sees_all_requests
 
 _APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
 
@@ -44,36 +42,10 @@ def _base() -> QuerySet[AccessRequest]:
     )
 
 
-def delegators_of(*, user, at=None) -> list:
-    """Approvers who delegated to ``user`` right now."""
-    at = at or timezone.now()
-    return [d.delegator for d in ApproverDelegation.objects.filter(delegate=user, starts__lte=at, ends__gt=at)
-            .select_related("delegator") if d.delegator.is_active]
-
-
-def is_steward(user) -> bool:
-    return bool(user.is_authenticated and user.is_steward)
-
-
-def may_see_purpose(user, access_request: AccessRequest) -> bool:
-    """Whether ``user`` may read the stated purpose of ``access_request``: its requester, the
-    owners of the requested product (``catalog.change_dataproduct`` on it), stewards and
-    superusers. Everyone else sees that the grant exists, not why it was asked for."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser or is_steward(user) or access_request.requester_id == user.pk:
-        return True
-    return user.has_perm("catalog.change_dataproduct", access_request.output_port.data_product)
-
-
-def _sees_all(user) -> bool:
-    return user.is_superuser or user.has_perm("access.view_accessrequest") or user.is_steward
-
-
 def access_request_visible(*, user) -> QuerySet[AccessRequest]:
     if not user.is_authenticated:
         return AccessRequest.objects.none()
-    if _sees_all(user):
+    if sees_all_requests(user):
         return _base()
     principals = [user, *delegators_of(user=user)]
     product_q = Q()
@@ -144,13 +116,6 @@ def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
     )
 
 
-def access_request_can_decide(*, user, access_request: AccessRequest) -> bool:
-    """Whether ``user`` may approve or reject it now (permission, state and segregation of duties)."""
-    from .services import decision_refusal
-
-    return decision_refusal(actor=user, access_request=access_request) is None
-
-
 def access_request_for_port(*, user, output_port) -> AccessRequest | None:
     """``user``'s latest request for ``output_port`` (any status, extensions excluded), or None."""
     return _base().filter(requester=user, output_port=output_port, extends__isnull=True).order_by("-created_at").first()
@@ -191,24 +156,6 @@ def grant_drift_list(*, platform) -> QuerySet[GrantDrift]:
     ).order_by("-at", "-pk")
 
 
-def grant_revoke_permitted(*, user, grant: Grant) -> bool:
-    """Who may take a grant back: the product's owners and approvers
-    (``catalog.decide_access_requests`` on it), grant admins (``access.change_grant``) and the
-    consumer who asked for it (giving up their own access). Says nothing of the grant's state."""
-    product = grant.access_request.output_port.data_product
-    return bool(user.is_authenticated and (
-        user.has_perm("catalog.decide_access_requests", product) or user.has_perm("access.change_grant")
-        or grant.access_request.requester_id == user.pk
-    ))
-
-
-def grant_can_revoke(*, user, grant: Grant | None) -> bool:
-    """Whether ``user`` may revoke ``grant`` now (product owners/approvers, grant admins)."""
-    from .services import grant_revoke_refusal
-
-    return grant is not None and grant_revoke_refusal(actor=user, grant=grant) is None
-
-
 def platform_identities_of(*, user):
     """``user``'s own principals on platforms, and those of the teams they belong to."""
     from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
@@ -243,20 +190,6 @@ def grant_get(*, user, pk: int) -> Grant:
         return grant_visible(user=user).get(pk=pk)
     except Grant.DoesNotExist:
         raise Http404("No such grant.") from None
-
-
-def grant_can_operate(*, user) -> bool:
-    """Platform operators (global ``access.change_grant``, e.g. admins) retry failed grants."""
-    return bool(user.is_authenticated and user.has_perm("access.change_grant"))
-
-
-def kpi_can_view(*, user) -> bool:
-    """Executives, stewards and admins see the KPIs."""
-    from apps.accounts.choices import EXECUTIVES_GROUP
-
-    if not user.is_authenticated:
-        return False
-    return audit_can_view(user=user) or user.is_steward or user.groups.filter(name=EXECUTIVES_GROUP).exists()
 
 
 def kpi_summary() -> dict:
@@ -328,11 +261,6 @@ def delegation_list(*, user) -> QuerySet[ApproverDelegation]:
     """Delegations ``user`` gave or received."""
     return ApproverDelegation.objects.filter(Q(delegator=user) | Q(delegate=user)).select_related(
         "delegator", "delegate").order_by("-starts")
-
-
-def user_is_approver(*, user) -> bool:
-    return user.is_authenticated and (user.is_steward or TeamMembership.objects.filter(
-        user=user, role__in=_APPROVER_ROLES).exists())
 
 
 def port_column_choices(*, ports) -> list[tuple[str, list[tuple[str, str]]]]:

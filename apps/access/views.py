@@ -22,7 +22,7 @@ from apps.catalog.selectors import data_product_get
 from apps.core.exceptions import ApplicationError
 from apps.insights.services import use_case_attach
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import (
     AccessPolicyForm,
     AccessRequestForm,
@@ -106,7 +106,7 @@ def access_request_detail(request, pk: int):
         "attempts": grant.attempts.all()[:10] if grant else [],
         "steps": selectors.approval_steps_for(access_request=access_request),
         "audit_events": selectors.audit_for_access_request(access_request=access_request),
-        "can_decide": selectors.access_request_can_decide(user=request.user, access_request=access_request),
+        "can_decide": permissions.can_decide(user=request.user, access_request=access_request),
         "can_extend": (access_request.requester_id == request.user.pk and access_request.status == "active"
                        and access_request.expires_at is not None and access_request.extends_id is None),
         "decision_form": DecisionForm(),
@@ -120,7 +120,7 @@ def access_request_detail(request, pk: int):
 def access_request_inbox(request):
     return render(request, "access/inbox.html", {
         "requests": selectors.access_request_inbox(user=request.user),
-        "delegators": selectors.delegators_of(user=request.user),
+        "delegators": permissions.delegators_of(user=request.user),
     })
 
 
@@ -188,7 +188,7 @@ def grant_retry(request, pk: int):
 
 @login_required
 def delegation_list(request):
-    if not selectors.user_is_approver(user=request.user):
+    if not permissions.user_is_approver(user=request.user):
         raise Http404
     form = DelegationForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -344,7 +344,7 @@ def grant_revoke(request, pk: int):
     """An owner revokes the request's grant with a reason (required; the consumer is told)."""
     access_request = selectors.access_request_get(user=request.user, pk=pk)
     grant = getattr(access_request, "grant", None)
-    if not selectors.grant_can_revoke(user=request.user, grant=grant):
+    if not permissions.can_revoke(user=request.user, grant=grant):
         raise Http404("No such grant.")
     try:
         services.grant_revoke_request(grant_id=grant.pk, actor=request.user, reason=request.POST.get("reason", ""))

@@ -85,6 +85,7 @@ def demo_history(*, seed: int = 14, days: int = 182, today=None) -> dict[str, in
 
 
 def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C901 - one simulated day after another
+    from apps.access import permissions as access_permissions
     from apps.access import services as access
     from apps.access.choices import AccessRequestStatus as S
     from apps.access.models import AccessPolicy, Grant, Purpose
@@ -177,7 +178,7 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
                 if action == "decide" and request.status == S.PENDING_APPROVAL:
                     step = request.steps.filter(status="pending").first()
                     actor = steward if step and step.kind == "steward" else owners[request.output_port.data_product_id]
-                    if access.decision_refusal(actor=actor, access_request=request):
+                    if access_permissions.decision_refusal(actor=actor, access_request=request):
                         continue  # e.g. the steward's own request: it waits (a real backlog item)
                     if rng.random() < 0.12:
                         access.access_request_reject(access_request_id=request.pk, actor=actor,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from apps.access import services
@@ -64,8 +65,8 @@ def test_an_owner_revokes_with_a_reason_and_the_consumer_loses_access(stack, dja
     with pytest.raises(ApplicationError) as error:
         services.grant_revoke_request(grant_id=request.grant.pk, actor=p.owner, reason="  ")
     assert "reason" in error.value.extra
-    # when: somebody who does not own the product → refused
-    with pytest.raises(ApplicationError):
+    # when: somebody who does not own the product → refused (no right: PermissionDenied, a 403)
+    with pytest.raises(PermissionDenied):
         services.grant_revoke_request(grant_id=request.grant.pk, actor=p.unrelated, reason="no")
     assert stack.can_select()
     # when: the owner revokes with a reason

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from apps.access import services, tasks
@@ -81,17 +82,17 @@ def test_restricted_needs_owner_then_steward_with_four_eyes(personas, django_cap
         request = submit(personas, port, purpose_category=personas.regulatory)
     assert [s.kind for s in request.steps.all()] == ["owner", "steward"]
     # a steward cannot jump the owner step... unless they are also an owner-team approver
-    with pytest.raises(ApplicationError, match="Only approvers"):
+    with pytest.raises(PermissionDenied, match="Only approvers"):
         services.access_request_approve(access_request_id=request.pk, actor=UserFactory())
     # when: the steward approves the owner step (as an approver of the team)
     services.access_request_approve(access_request_id=request.pk, actor=personas.steward)
     # then: the same person cannot also approve the steward step (four eyes)
     steward = type(personas.steward).objects.get(pk=personas.steward.pk)
-    with pytest.raises(ApplicationError, match="four eyes"):
+    with pytest.raises(PermissionDenied, match="four eyes"):
         services.access_request_approve(access_request_id=request.pk, actor=steward)
     assert request not in access_request_inbox(user=steward)
     # and the owner cannot decide a steward step
-    with pytest.raises(ApplicationError, match="Only governance stewards"):
+    with pytest.raises(PermissionDenied, match="Only governance stewards"):
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
     other_steward = UserFactory(username="steward2")
     other_steward.groups.add(*personas.steward.groups.filter(name__startswith="Governance"))
@@ -217,7 +218,7 @@ def test_data_contract_approvers_replace_the_owner_step(personas):
     step = request.steps.get()
     assert step.kind == "named" and list(step.named_users.all()) == [named]
     assert "data contract hr v1.0.0" in request.approval_source
-    with pytest.raises(ApplicationError, match="Only approvers"):
+    with pytest.raises(PermissionDenied, match="Only approvers"):
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
     assert request in access_request_inbox(user=named)
     services.access_request_approve(access_request_id=request.pk, actor=named)
@@ -240,7 +241,7 @@ def test_delegation_lets_a_colleague_decide_while_away(personas):
     services.approver_delegation_end(actor=personas.owner, delegation_id=delegation.pk)
     other = submit(personas, port_for(personas, "confidential"))
     assert other not in access_request_inbox(user=colleague)
-    with pytest.raises(ApplicationError, match="Only approvers"):
+    with pytest.raises(PermissionDenied, match="Only approvers"):
         services.access_request_approve(access_request_id=other.pk, actor=colleague)
 
 
@@ -257,7 +258,7 @@ def test_segregation_of_duties_holds_for_delegates(personas):
                                         starts=timezone.now() - timedelta(hours=1), ends=timezone.now() + timedelta(days=1))
     request = submit(personas, personas.port)
     # then: the consumer cannot approve their own request through the delegation
-    with pytest.raises(ApplicationError, match="your own request"):
+    with pytest.raises(PermissionDenied, match="your own request"):
         services.access_request_approve(access_request_id=request.pk, actor=personas.consumer)
     assert request not in access_request_inbox(user=personas.consumer)
 

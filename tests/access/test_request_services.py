@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from apps.access import services
@@ -75,7 +76,7 @@ def test_nobody_approves_their_own_request(personas):
     # given: the owner asks for their own product
     request = submit(personas, requester=personas.owner)
     # when / then
-    with pytest.raises(ApplicationError, match="your own request"):
+    with pytest.raises(PermissionDenied, match="your own request"):
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
 
 
@@ -86,7 +87,7 @@ def test_nobody_approves_for_a_team_they_belong_to(personas):
     team_membership_set(team=consumers, user=personas.approver)
     request = submit(personas, on_behalf_of_team=consumers)
     # when / then
-    with pytest.raises(ApplicationError, match="team you belong to"):
+    with pytest.raises(PermissionDenied, match="team you belong to"):
         services.access_request_approve(access_request_id=request.pk, actor=personas.approver)
     # the owner (not in that team) may
     services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
@@ -97,7 +98,7 @@ def test_unrelated_users_and_members_without_the_approver_role_cannot_decide(per
     member = personas.unrelated
     team_membership_set(team=personas.team, user=member, role=TeamRole.MEMBER)
     for actor in (personas.unrelated, personas.steward):
-        with pytest.raises(ApplicationError, match="Only approvers"):
+        with pytest.raises(PermissionDenied, match="Only approvers"):
             services.access_request_approve(access_request_id=request.pk, actor=actor)
 
 
@@ -105,7 +106,7 @@ def test_leaving_the_owner_team_removes_the_right_to_decide(personas):
     request = submit(personas)
     team_membership_remove(team=personas.team, user=personas.approver)
     approver = type(personas.approver).objects.get(pk=personas.approver.pk)  # fresh permission cache
-    with pytest.raises(ApplicationError, match="Only approvers"):
+    with pytest.raises(PermissionDenied, match="Only approvers"):
         services.access_request_approve(access_request_id=request.pk, actor=approver)
 
 

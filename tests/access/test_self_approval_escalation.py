@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.access import services
+from apps.access.permissions import decision_refusal
 from apps.access.selectors import access_request_inbox, approval_escalation_notes
-from apps.access.services.approvals import decision_refusal
 from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_set
 from apps.audit.models import AuditEvent

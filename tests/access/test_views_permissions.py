@@ -64,8 +64,9 @@ MATRIX = {
               dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
     "mine": (lambda w: reverse("access:mine"), "get",
              dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
+    # Someone who may see the request but has no right to decide it gets 403 (issue 12), not a message.
     "reject": (lambda w: reverse("access:reject", args=[w.request.pk]), "post",
-               dict(anonymous=302, unrelated=404, consumer=302, owner=302, steward=302, admin=302)),
+               dict(anonymous=302, unrelated=404, consumer=403, owner=302, steward=403, admin=302)),
     "cancel": (lambda w: reverse("access:cancel", args=[w.request.pk]), "post",
                dict(anonymous=302, unrelated=404, consumer=302, owner=302, steward=302, admin=302)),
     "retry": (lambda w: reverse("access:retry", args=[w.request.pk]), "post",

@@ -47,7 +47,7 @@ def test_request_access_then_approve_over_tokens(world, django_capture_on_commit
 
 def test_a_decision_on_your_own_request_is_refused_with_the_reason(world):
     response = api_client(world.consumer).post(f"/api/v1/access-requests/{world.request.pk}/approve/", {}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert "Only approvers" in response.json()["message"]
     assert AccessRequest.objects.get(pk=world.request.pk).status == "pending_approval"
 

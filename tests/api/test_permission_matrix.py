@@ -84,10 +84,11 @@ MATRIX = {
                        row(401, 201, 400, 201, 201, 201)),
     "draft_request_create": ("post", lambda w: "/api/v1/access-requests/",
                              lambda w: {"output_port": w.draft_port.pk, "purpose": "Reports"}, row(401, 400, 400, 400, 400, 400)),
+    # No right to decide: 403 (apps.access.permissions.require_decide); a business rule would be 400.
     "request_approve": ("post", lambda w: f"/api/v1/access-requests/{w.request.pk}/approve/", {"comment": "ok"},
-                        row(401, 404, 400, 200, 400, 200)),
+                        row(401, 404, 403, 200, 403, 200)),
     "request_reject": ("post", lambda w: f"/api/v1/access-requests/{w.request.pk}/reject/", {"reason": "no"},
-                       row(401, 404, 400, 200, 400, 200)),
+                       row(401, 404, 403, 200, 403, 200)),
     "request_cancel": ("post", lambda w: f"/api/v1/access-requests/{w.request.pk}/cancel/", None,
                        row(401, 404, 200, 400, 400, 400)),
     "request_create_scoped": ("post", lambda w: "/api/v1/access-requests/", lambda w: {

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.access.models import Grant
-from apps.access.selectors import may_see_purpose
+from apps.access.permissions import may_see_purpose
 
 
 @pytest.fixture

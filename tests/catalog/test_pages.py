@@ -113,7 +113,7 @@ def test_search_page_queries_do_not_grow_with_the_results(client, world):
     assert len({n for _, n in counts}) == 1, counts  # …same number of queries
     # session, user, perms, vocabulary, search (in a transaction), matches, labels, event, and the
     # layout's badges (approvals inbox with delegations, notifications)
-    assert counts[0][1] <= 24
+    assert counts[0][1] <= 25
 
 
 def test_htmx_requests_get_only_the_results(client, world):

@@ -71,9 +71,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         return GrantBriefSerializer(grant).data if grant is not None else None
 
     def get_can_decide(self, obj) -> bool:
-        from apps.access.selectors import access_request_can_decide
+        from apps.access.permissions import can_decide
 
-        return access_request_can_decide(user=self.context["request"].user, access_request=obj)
+        return can_decide(user=self.context["request"].user, access_request=obj)
 
 
 class AccessRequestCreateSerializer(serializers.Serializer):
@@ -169,9 +169,9 @@ class GrantSerializer(serializers.ModelSerializer):
         }
 
     def get_can_revoke(self, obj) -> bool:
-        from apps.access.selectors import grant_can_revoke
+        from apps.access.permissions import can_revoke
 
-        return grant_can_revoke(user=self.context["request"].user, grant=obj)
+        return can_revoke(user=self.context["request"].user, grant=obj)
 
 
 class GrantDetailSerializer(GrantSerializer):

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.access import selectors, services
+from apps.access import permissions, selectors, services
 from apps.access.choices import AccessRequestStatus, GrantStatus
 from apps.access.models import AccessPolicy, AccessRequest, ApproverDelegation, Grant, Purpose
 from apps.audit import selectors as audit_selectors
@@ -21,6 +21,7 @@ from apps.audit.filters import AuditEventFilter
 from apps.audit.models import AuditEvent
 from apps.catalog.choices import Classification
 from apps.core.api.permissions import require
+from apps.insights.permissions import kpi_can_view
 from apps.insights.selectors import zero_result_searches
 
 from . import serializers as s
@@ -198,7 +199,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk: str):
         grant = self.get_object()
-        require(selectors.grant_revoke_permitted(user=request.user, grant=grant),
+        require(permissions.grant_revoke_permitted(user=request.user, grant=grant),
                 "Only the consumer, the product's approvers or a platform operator can revoke this grant.")
         serializer = s.RevokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -210,7 +211,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def retry(self, request, pk: str):
         grant = self.get_object()
-        require(selectors.grant_can_operate(user=request.user), "Only platform operators can retry grants.")
+        require(permissions.grant_can_operate(user=request.user), "Only platform operators can retry grants.")
         services.grant_retry(grant_id=grant.pk, actor=request.user)
         return self._detail(grant.pk, status.HTTP_202_ACCEPTED)
 
@@ -242,7 +243,7 @@ class KpiView(APIView):
                    description="Data products and access requests per status, active grants, the median approval "
                                "lead time, and unmet demand: the most frequent searches that found nothing.")
     def get(self, request):
-        require(selectors.kpi_can_view(user=request.user), "Only executives and stewards see the KPIs.")
+        require(kpi_can_view(request.user), "Only executives and stewards see the KPIs.")
         body = {**selectors.kpi_summary(), "unmet_demand": list(zero_result_searches()[:20])}
         return Response(s.KpiSerializer(body).data)
 
@@ -280,7 +281,7 @@ class AccessPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     ordering = ["classification", "-version"]
 
     def _require_steward(self):
-        require(selectors.is_steward(self.request.user), "Only governance stewards manage access policies.")
+        require(permissions.is_steward(self.request.user), "Only governance stewards manage access policies.")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -347,7 +348,7 @@ class PurposeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(summary="Add a purpose (stewards)", tags=["governance"], request=s.PurposeWriteSerializer,
                    responses={201: s.PurposeSerializer})
     def create(self, request):
-        require(selectors.is_steward(request.user), "Only governance stewards can edit purposes.")
+        require(permissions.is_steward(request.user), "Only governance stewards can edit purposes.")
         serializer = s.PurposeWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         purpose = services.purpose_save(actor=request.user, **serializer.validated_data)
@@ -358,7 +359,7 @@ class PurposeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                    description="`active: false` retires it: it can no longer be picked; past requests keep it.")
     def partial_update(self, request, pk: str):
         purpose = self.get_object()
-        require(selectors.is_steward(request.user), "Only governance stewards can edit purposes.")
+        require(permissions.is_steward(request.user), "Only governance stewards can edit purposes.")
         serializer = s.PurposeWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = {"name": purpose.name, "description": purpose.description, "active": purpose.active,
@@ -392,7 +393,7 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(summary="Delegate your approvals (approvers)", tags=["access"], request=s.DelegationCreateSerializer,
                    responses={201: s.DelegationSerializer}, examples=[DELEGATION_EXAMPLE])
     def create(self, request):
-        require(selectors.user_is_approver(user=request.user), "Only approvers (team owners, approvers, stewards) can delegate.")
+        require(permissions.user_is_approver(user=request.user), "Only approvers (team owners, approvers, stewards) can delegate.")
         serializer = s.DelegationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

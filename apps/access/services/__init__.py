@@ -20,9 +20,6 @@ from .approvals import (
     access_request_reject,
     approver_delegation_create,
     approver_delegation_end,
-    decision_authority,
-    decision_refusal,
-    step_may_decide,
 )
 from .grants import (
     APPLY_BATCH_SIZE,
@@ -49,7 +46,6 @@ from .revocations import (
     grant_expire_due,
     grant_revoke,
     grant_revoke_give_up,
-    grant_revoke_refusal,
     grant_revoke_request,
     grant_revoking_stuck,
 )
@@ -61,8 +57,8 @@ __all__ = [
     "access_policy_ensure_defaults", "access_policy_update", "access_request_approve", "access_request_cancel",
     "access_request_extend", "access_request_reject", "access_request_remind_due", "access_request_submit",
     "access_requests_notify", "approver_delegation_create", "approver_delegation_end", "audit_record",
-    "decision_authority", "decision_refusal", "grant_apply", "grant_create", "grant_expire_due",
+    "grant_apply", "grant_create", "grant_expire_due",
     "grant_expiring_notify", "grant_mark_failed", "grant_pending_stuck", "grant_principal", "grant_reconcile",
-    "grant_retry", "grant_revoke", "grant_revoke_refusal", "grant_revoke_give_up", "grant_revoke_request", "grant_revoking_stuck", "grant_role_name",
-    "platform_ids_to_reconcile", "platform_reconcile", "purpose_save", "step_approvers", "step_may_decide",
+    "grant_retry", "grant_revoke", "grant_revoke_give_up", "grant_revoke_request", "grant_revoking_stuck", "grant_role_name",
+    "platform_ids_to_reconcile", "platform_reconcile", "purpose_save", "step_approvers",
 ]

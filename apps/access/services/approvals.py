@@ -22,72 +22,11 @@ from ..models import (
     ApproverDelegation,
     Grant,
 )
-from ._base import S, _current_step, _jsonable, _locked, audit_record
+from ..permissions import require_decide
+from ._base import S, _jsonable, _locked, audit_record
 from .grants import grant_create
 from .notify import _notify_approvers, _notify_requester, step_approvers, step_people
 from .transitions import _transition
-
-
-def _active_delegators(actor, at=None) -> list:
-    at = at or timezone.now()
-    return [d.delegator for d in ApproverDelegation.objects.filter(delegate=actor, starts__lte=at, ends__gt=at)
-            .select_related("delegator") if d.delegator.is_active]
-
-
-def step_may_decide(*, user, step: ApprovalStep) -> bool:
-    """Whether ``user`` (by their own role, not through delegation) may decide ``step``."""
-    if not user.is_authenticated:
-        return False
-    if step.kind == ApprovalStepKind.STEWARD:
-        return user.is_steward
-    if step.kind == ApprovalStepKind.OWNER:
-        return user.has_perm("catalog.decide_access_requests", step.access_request.output_port.data_product)
-    if step.named_users.filter(pk=user.pk).exists():
-        return True
-    return step.team_id is not None and TeamMembership.objects.filter(
-        team_id=step.team_id, user=user, role__in=[TeamRole.OWNER, TeamRole.APPROVER]).exists()
-
-
-def _sod_refusal(*, person, access_request: AccessRequest, step: ApprovalStep) -> str | None:
-    if access_request.requester_id == person.pk:
-        return "You cannot decide your own request (segregation of duties)."
-    team = access_request.on_behalf_of_team
-    if team is not None and team.memberships.filter(user=person).exists():
-        return "You cannot decide a request made for a team you belong to (segregation of duties)."
-    if access_request.steps.filter(order__lt=step.order, decided_by=person).exists() or \
-            access_request.steps.filter(order__lt=step.order, on_behalf_of=person).exists():
-        return "You already approved an earlier step of this request; another person must decide this one (four eyes)."
-    return None
-
-
-def decision_authority(*, actor, access_request: AccessRequest) -> tuple[ApprovalStep | None, object | None, str | None]:
-    """``(step, principal, refusal)``: the step ``actor`` would decide, the approver whose right
-    they use (themselves, or a delegator while the delegation runs), or why they may not."""
-    if not actor.is_authenticated:
-        return None, None, "Sign in to decide."
-    if access_request.status != S.PENDING_APPROVAL:
-        return None, None, f"This request is {access_request.get_status_display().lower()}, not waiting for a decision."
-    step = _current_step(access_request)
-    if step is None:
-        return None, None, "This request has no step waiting for a decision."
-    candidates = [actor, *_active_delegators(actor)]
-    eligible = [p for p in candidates if step_may_decide(user=p, step=step)]
-    if not eligible:
-        if step.kind == ApprovalStepKind.STEWARD:
-            return step, None, "Only governance stewards can decide this step."
-        return step, None, f"Only approvers of this step ({step.label}) can decide this request."
-    refusal = _sod_refusal(person=actor, access_request=access_request, step=step)
-    if refusal:
-        return step, None, refusal
-    for principal in eligible:
-        if principal.pk == actor.pk or _sod_refusal(person=principal, access_request=access_request, step=step) is None:
-            return step, principal, None
-    return step, None, "Segregation of duties: the approver you stand in for may not decide this request."
-
-
-def decision_refusal(*, actor, access_request: AccessRequest) -> str | None:
-    """Why ``actor`` may not decide ``access_request`` now, or None when they may."""
-    return decision_authority(actor=actor, access_request=access_request)[2]
 
 
 def _escalation_wording(step: ApprovalStep) -> tuple[str, str]:
@@ -198,12 +137,11 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
     its approvers are told; after the last one the request is approved and handed to grant
     enforcement (a Grant, applied on commit), or an extension is applied.
 
-    Raises ApplicationError when ``actor`` may not decide it (see :func:`decision_authority`).
+    Raises ``PermissionDenied`` when ``actor`` may not decide it and ``ApplicationError`` when the
+    request is not waiting for a decision (see :func:`apps.access.permissions.require_decide`).
     """
     access_request = _locked(access_request_id)
-    step, principal, refusal = decision_authority(actor=actor, access_request=access_request)
-    if refusal:
-        raise ApplicationError(refusal)
+    step, principal = require_decide(actor=actor, access_request=access_request)
     _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.APPROVED, comment=comment.strip())
     following = access_request.steps.filter(order__gt=step.order).order_by("order").first()
     if following is not None:
@@ -229,9 +167,7 @@ def access_request_reject(*, access_request_id: int, actor, reason: str) -> Acce
     if not reason.strip():
         raise ApplicationError("Say why the request is rejected.", {"reason": ["A reason is required to reject."]})
     access_request = _locked(access_request_id)
-    step, principal, refusal = decision_authority(actor=actor, access_request=access_request)
-    if refusal:
-        raise ApplicationError(refusal)
+    step, principal = require_decide(actor=actor, access_request=access_request)
     _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.REJECTED, comment=reason.strip())
     access_request.steps.filter(status=ApprovalStepStatus.WAITING).update(status=ApprovalStepStatus.CANCELLED)
     _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,

@@ -22,6 +22,7 @@ from ..models import (
     ApproverDelegation,
     Grant,
 )
+from ..permissions import sod_refusal
 from ._base import _current_step, _jsonable
 
 
@@ -76,11 +77,10 @@ def step_approvers(*, step: ApprovalStep) -> list:
     now = timezone.now()
     delegates = [d.delegate for d in ApproverDelegation.objects.filter(
         delegator__in=[p.pk for p in people], starts__lte=now, ends__gt=now).select_related("delegate")]
-    from .approvals import _sod_refusal  # approvals imports this module
 
     # Nobody is asked to decide what segregation of duties or four eyes would refuse them.
     return [p for p in dict.fromkeys(people + delegates)
-            if _sod_refusal(person=p, access_request=access_request, step=step) is None]
+            if sod_refusal(person=p, access_request=access_request, step=step) is None]
 
 
 def _end(value) -> str:

@@ -12,25 +12,13 @@ from apps.access.enforcement import PlatformGrantError, get_grant_adapter
 from apps.core.exceptions import ApplicationError
 from apps.core.tasks import enqueue_on_commit
 
-from ..choices import ACCESS_REQUEST_TRANSITIONS, OWNER_REVOCABLE_GRANT_STATES, GrantAction, GrantStatus
+from ..choices import ACCESS_REQUEST_TRANSITIONS, GrantAction, GrantStatus
 from ..models import Grant
+from ..permissions import grant_revoke_permitted, require_revoke
 from ._base import S, _locked
 from .grants import _grant_transition, _record_attempt, _revoke_task, _spec
 from .notify import _alert_revocation_failed, _notify_requester
 from .transitions import _transition
-
-
-def grant_revoke_refusal(*, actor, grant: Grant) -> str | None:
-    """Why ``actor`` may not revoke ``grant`` now, or None when they may: whoever
-    :func:`~apps.access.selectors.grant_revoke_permitted` allows, while the grant is pending,
-    active or failed."""
-    from ..selectors import grant_revoke_permitted
-
-    if not grant_revoke_permitted(user=actor, grant=grant):
-        return "Only the product's owners or the consumer can revoke this grant."
-    if grant.status not in OWNER_REVOCABLE_GRANT_STATES:
-        return f"This grant is {grant.get_status_display().lower()}; it cannot be revoked now."
-    return None
 
 
 @transaction.atomic
@@ -40,22 +28,19 @@ def grant_revoke_request(*, grant_id: int, actor, reason: str) -> Grant:
 
     The grant becomes revoking at once (audited with the actor and reason) and a worker drops
     the role after commit; the request then becomes revoked and the requester is notified.
-    Raises ApplicationError (field ``reason``) without a reason, or when ``actor`` may not
-    revoke it (see :func:`grant_revoke_refusal`).
+    Raises ``PermissionDenied`` when ``actor`` may not revoke it, ``ApplicationError`` (field
+    ``reason``) without a reason or when the grant's state does not allow it
+    (:func:`apps.access.permissions.require_revoke`).
     """
     if not reason.strip():
         raise ApplicationError("Say why the access is revoked.", {"reason": ["A reason is required to revoke."]})
     grant = Grant.objects.select_for_update(of=("self",)).select_related("access_request__output_port__data_product").get(pk=grant_id)
     if grant.status == GrantStatus.REVOKING and grant.revoke_requested_at is not None:
-        from ..selectors import grant_revoke_permitted
-
         if grant_revoke_permitted(user=actor, grant=grant):
             # Already decided and recorded: asking again publishes the task again (idempotent).
             enqueue_on_commit(_revoke_task(), grant_id, actor_id=actor.pk)
             return grant
-    refusal = grant_revoke_refusal(actor=actor, grant=grant)
-    if refusal:
-        raise ApplicationError(refusal)
+    require_revoke(actor=actor, grant=grant)
     _mark_revoking(grant, actor=actor, reason=reason.strip(), expired=False)
     enqueue_on_commit(_revoke_task(), grant_id, actor_id=actor.pk)
     return grant

@@ -2,7 +2,7 @@
 platform page), so each of those pages needs only one ``{% include %}`` line."""
 from django import template
 
-from apps.access import selectors
+from apps.access import permissions, selectors
 
 register = template.Library()
 
@@ -23,10 +23,10 @@ def platform_grant_drifts(platform, limit: int = 25):
 @register.simple_tag
 def grant_can_revoke(user, grant):
     """``{% grant_can_revoke user grant as can_revoke %}``."""
-    return selectors.grant_can_revoke(user=user, grant=grant)
+    return permissions.can_revoke(user=user, grant=grant)
 
 
 @register.filter
 def purpose_visible_to(access_request, user) -> bool:
-    """``{% if r|purpose_visible_to:request.user %}``: see :func:`apps.access.selectors.may_see_purpose`."""
-    return selectors.may_see_purpose(user, access_request)
+    """``{% if r|purpose_visible_to:request.user %}``: see :func:`apps.access.permissions.may_see_purpose`."""
+    return permissions.may_see_purpose(user, access_request)
