@@ -1,3 +1,5 @@
+import json
+
 from django import template
 
 register = template.Library()
@@ -42,6 +44,13 @@ def heat(value, maximum) -> str:
     except (TypeError, ValueError):
         return "heat-0"
     return f"heat-{0 if share <= 0 else min(5, 1 + int(share * 5))}"
+
+
+@register.filter
+def sparkline_json(series) -> str:
+    """A trend line ``[(day, value or None)]`` as the JSON ``insights.js`` draws:
+    ``[{"x": "YYYY-MM-DD", "y": number or null}]`` (one filter instead of a template loop per point)."""
+    return json.dumps([{"x": day.isoformat(), "y": value} for day, value in series], separators=(",", ":"))
 
 
 @register.filter
