@@ -13,9 +13,9 @@ no domain and drop out under a domain filter.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -230,7 +230,7 @@ def _memo(cache: dict | None, key, compute):
 # An instant as integer microseconds since the epoch: thousands of grant rows compare as ints in
 # Python instead of each becoming a time-zone-aware datetime.
 _MICROS = "(extract(epoch FROM {}) * 1000000)::bigint"
-_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # as the database driver returns instants: in UTC
 
 
 def _micros(at: datetime) -> int:
@@ -482,7 +482,7 @@ def _approval_lead(period, cache):
 
 
 _BACKLOG_SPANS = f"""
-    SELECT s.access_request_id, s.at, s.data_product_id, d.decided
+    SELECT s.access_request_id, {_MICROS.format("s.at")}, s.data_product_id, {_MICROS.format("d.decided")}
     FROM {E} s
     LEFT JOIN (SELECT access_request_id, min(at) AS decided FROM {E}
                WHERE kind IN ('request_approved', 'request_rejected', 'request_cancelled') AND at >= %s
@@ -496,7 +496,8 @@ _BACKLOG_SPANS = f"""
 
 def _backlog_spans(first: datetime, last: datetime, domain_id) -> list[tuple]:
     """Requests submitted before ``last`` and not decided before ``first``: (request id, submitted
-    at, product id, first decision at or after ``first`` or None)."""
+    at, product id, first decision at or after ``first`` or None), instants in microseconds since
+    the epoch."""
     params: list = [first, last]
     dom = _dom("s", domain_id, params)
     params.append(first)
@@ -518,7 +519,9 @@ def backlog_at(at: datetime, domain_id=None, *, cache: dict | None = None) -> li
         first, last, spans = (cache or {}).get(("backlog_spans", domain_id)) or (None, None, None)
         if spans is None or not first <= at <= last:
             spans = _backlog_spans(at, at, domain_id)
-        return [s[:3] for s in spans if s[1] < at and (s[3] is None or s[3] >= at)]
+        micros = _micros(at)
+        return [(s[0], _EPOCH + timedelta(microseconds=s[1]), s[2]) for s in spans
+                if s[1] < micros and (s[3] is None or s[3] >= micros)]
     return _memo(cache, ("backlog", at, domain_id), compute)
 
 
@@ -558,10 +561,9 @@ def _cross_domain(period, cache):
 
 
 def _multi_domain(period, cache):
-    domains = defaultdict(set)
-    for g in _grants_end(period, cache):
-        domains[g[1]].add(g[4])
-    return sum(1 for d in domains.values() if len(d) >= 2)
+    # (product, consumer domain) pairs, then products with two or more (no domain counts as one)
+    products = Counter(product for product, _ in {(g[1], g[4]) for g in _grants_end(period, cache)})
+    return sum(1 for n in products.values() if n >= 2)
 
 
 def value_per_product(domain_id=None, status: str = "live", *, cache: dict | None = None

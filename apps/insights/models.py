@@ -69,10 +69,11 @@ class UsageEvent(models.Model):
             models.Index(fields=["grant_id", "kind"], name="usage_grant_kind", condition=models.Q(grant_id__isnull=False)),
             # The KPI dashboard's reads (apps.insights.kpis and charts), each answered from one of
             # these alone (index-only scans): grants active and requests waiting at an instant,
-            # approval lead time and rates, time to data (per request: submitted, approved, usable) ...
+            # approval lead time and rates, self-service share (data: {"auto": ...}), time to data
+            # (per request: submitted, approved, usable) ...
             models.Index(fields=["kind", "at"], name="usage_lifecycle_at",
                          include=["access_request_id", "data_product", "domain", "consumer_team", "consumer_domain",
-                                  "platform", "classification", "seconds"],
+                                  "platform", "classification", "seconds", "data"],
                          condition=models.Q(kind__in=LIFECYCLE_KINDS)),
             models.Index(fields=["access_request_id", "kind"], name="usage_request_kind_at", include=["at"],
                          condition=models.Q(access_request_id__isnull=False)),

@@ -92,6 +92,22 @@ def test_active_users_per_week_from_snapshots_only_for_whole_weeks(history):
     assert charts.active_users_by_week(period, source="live").rows == rows
 
 
+def test_top_searches_and_searches_with_no_result_in_one_pass(history):
+    from apps.insights import charts
+    from apps.insights.models import UsageEvent
+    from tests.insights.history import at
+
+    for query, results, n in [("Payroll", 0, 3), ("orders", 5, 2), ("payroll", 0, 1), ("Churn", 0, 1), ("orders", 9, 1)]:
+        UsageEvent.objects.bulk_create(UsageEvent(kind="search", at=at(16, 10), query=query, result_count=results)
+                                       for _ in range(n))
+    cache: dict = {}
+    top = charts.top_searches(PERIOD, cache, limit=2)
+    zero = charts.top_searches(PERIOD, cache, zero=True, limit=2)
+    assert top.rows == [["payroll", 4, 0], ["orders", 3, 9]]
+    assert zero.rows == [["payroll", 4, 0], ["churn", 1, 0]]
+    assert charts.top_searches(Period(PERIOD.start, PERIOD.end, history.hr.pk)).rows == []  # searches have no domain
+
+
 def _tile(page: str, key: str) -> str:
     return re.search(rf'id="tile-{key}".*?class="kpi-value"><a[^>]*>([^<]*)</a>', page, re.S).group(1)
 

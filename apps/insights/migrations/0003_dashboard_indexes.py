@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrently(
             model_name='usageevent',
-            index=models.Index(condition=models.Q(('kind__in', ('request_submitted', 'step_decided', 'request_approved', 'request_rejected', 'request_cancelled', 'grant_active', 'grant_expired', 'grant_revoked'))), fields=['kind', 'at'], include=('access_request_id', 'data_product', 'domain', 'consumer_team', 'consumer_domain', 'platform', 'classification', 'seconds'), name='usage_lifecycle_at'),
+            index=models.Index(condition=models.Q(('kind__in', ('request_submitted', 'step_decided', 'request_approved', 'request_rejected', 'request_cancelled', 'grant_active', 'grant_expired', 'grant_revoked'))), fields=['kind', 'at'], include=('access_request_id', 'data_product', 'domain', 'consumer_team', 'consumer_domain', 'platform', 'classification', 'seconds', 'data'), name='usage_lifecycle_at'),
         ),
         AddIndexConcurrently(
             model_name='usageevent',
