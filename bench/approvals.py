@@ -110,8 +110,9 @@ def _measure(args) -> None:
     from django.utils import timezone
 
     from apps.access import selectors, services
-    from apps.access.models import AccessRequest, AuditEvent
+    from apps.access.models import AccessRequest
     from apps.accounts.models import User
+    from apps.audit.models import AuditEvent
 
     started = time.perf_counter()
     owner, ports, purpose = _world(args.requests)

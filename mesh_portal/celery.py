@@ -18,7 +18,8 @@ app.conf.beat_schedule = {
         "task": "apps.notifications.tasks.webhook_retry_due_task",
         "schedule": 300.0,
     },
-    # Data contract quality rules: each product's rules run every CONTRACT_QUALITY_INTERVAL_MINUTES.
+    # Data contract quality rules: the rules due (per rule, contract or product cron schedule, else every
+    # CONTRACT_QUALITY_INTERVAL_MINUTES: apps/contracts/schedules.py) run on the worker.
     "contracts-quality-due": {
         "task": "apps.contracts.tasks.contract_quality_due_task",
         "schedule": 300.0,

@@ -7,12 +7,15 @@
 2. Without ``DATABASE_URL``: starts (or reuses) the embedded PostgreSQL under ``var/pgdata``.
    Without ``DEMO_WAREHOUSE_URL``: makes sure that cluster has a ``warehouse`` database, the demo
    data platform. Without ``REDIS_URL``: starts (or reuses) the bundled Redis on ``var/redis``.
-3. Exports ``DATABASE_URL``, ``REDIS_URL``, ``DEMO_WAREHOUSE_URL`` and
+3. Exports ``DATABASE_URL``, ``REDIS_URL``, ``DEMO_WAREHOUSE_URL``, ``STATIC_COLLECTED=1`` and
    ``DJANGO_SETTINGS_MODULE=mesh_portal.settings.local`` to every child process.
 4. Runs ``manage.py migrate --noinput`` and ``manage.py demo_load`` (idempotent; prints the demo
-   logins, which are printed again once everything is up).
-5. Runs web (``runserver 127.0.0.1:8000``), a Celery worker and Celery beat under honcho, their
-   output interleaved with a coloured prefix.
+   logins, which are printed again once everything is up), after ``manage.py collectstatic``:
+   with ``STATIC_COLLECTED=1`` (exported too) WhiteNoise serves the static files content-hashed,
+   gzip/brotli-compressed and cached for a year (``mesh_portal/staticfiles.py``).
+5. Runs web (``runserver 127.0.0.1:8000 --nostatic``: WhiteNoise, not runserver, serves static
+   files), a Celery worker and Celery beat under honcho, their output interleaved with a coloured
+   prefix.
 
 Ctrl-C (or SIGTERM/SIGHUP) stops the three processes, then the embedded PostgreSQL and Redis this
 runner used. Services given through ``DATABASE_URL``/``REDIS_URL`` are never stopped. Running it
@@ -164,8 +167,8 @@ def _run_processes() -> int:
     # Unbuffered so each line reaches the terminal when it is written, not when a buffer fills.
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     manager = Manager()
-    # --insecure: runserver serves static files even if DEBUG was turned off in .env.
-    manager.add_process("web", f"{py} {manage} runserver {HOST}:{PORT} --noreload --insecure", env=env, cwd=str(BASE_DIR))
+    # --nostatic: WhiteNoise (middleware) serves the collected, compressed static files, DEBUG on or off.
+    manager.add_process("web", f"{py} {manage} runserver {HOST}:{PORT} --noreload --nostatic", env=env, cwd=str(BASE_DIR))
     manager.add_process("worker", f"{py} -m celery -A mesh_portal worker -l info --concurrency 2", env=env, cwd=str(BASE_DIR))
     manager.add_process("beat", f"{py} -m celery -A mesh_portal beat -l info -s {beat_schedule}", env=env, cwd=str(BASE_DIR))
 
@@ -207,9 +210,12 @@ def main() -> int:
 
     _load_dotenv()
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ["STATIC_COLLECTED"] = "1"
     services = EmbeddedServices()
     try:
         services.start()
+        # First: with STATIC_COLLECTED every {% static %} needs the manifest (hashed + .gz/.br copies).
+        _manage("collectstatic", "--noinput", "--verbosity", "0")
         _manage("migrate", "--noinput")
         logins = _manage("demo_load", capture=True)
         _manage("demo_history", capture=True)  # six months of simulated activity, first start only

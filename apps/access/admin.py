@@ -8,7 +8,6 @@ from .models import (
     AccessRequest,
     ApprovalStep,
     ApproverDelegation,
-    AuditEvent,
     Grant,
     GrantAttempt,
     GrantDrift,
@@ -68,15 +67,6 @@ class GrantAdmin(ReadOnlyAdmin):
     readonly_fields = ["columns"]
     list_filter = ["status", "platform"]
     inlines = [GrantAttemptInline]
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    """Append-only: nobody can add, edit or delete audit events here."""
-
-    list_display = ["at", "actor", "action", "object_type", "object_id", "message"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_id", "message", "actor__username"]
 
 
 @admin.register(Purpose)

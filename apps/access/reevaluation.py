@@ -106,7 +106,7 @@ def _revoke(grant: Grant, *, actor, reason: str, services) -> None:
         return
     # The system revokes: the decision is recorded on the grant first (revoking, with the reason),
     # so a lost task is found again by the revoking sweep and the reconcile loop.
-    from .services.grants import _mark_revoking
+    from .services.revocations import _mark_revoking
     from .tasks import grant_revoke_task
 
     _mark_revoking(grant, actor=None, reason=reason, expired=False)

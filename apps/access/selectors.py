@@ -7,14 +7,14 @@ the global ``access.view_accessrequest`` permission) see all.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.choices import TeamRole
 from apps.accounts.models import TeamMembership
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_can_view
 from apps.catalog.models import DataProduct
 
 from .choices import AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus, GrantStatus
@@ -23,7 +23,6 @@ from .models import (
     AccessRequest,
     ApprovalStep,
     ApproverDelegation,
-    AuditEvent,
     Grant,
     GrantDrift,
     Purpose,
@@ -167,6 +166,13 @@ def approval_steps_for(*, access_request: AccessRequest) -> QuerySet[ApprovalSte
     return access_request.steps.select_related("team", "decided_by", "on_behalf_of").prefetch_related("named_users").order_by("order")
 
 
+def approval_escalation_notes(*, access_request: AccessRequest) -> list[str]:
+    """The plain-words notes (``str``, addressed to the requester) of the steps that went to the
+    escalation path at submission because nobody but the requester could decide them; in step order."""
+    return [r for r in access_request.steps.exclude(escalation_reason="").order_by("order")
+            .values_list("escalation_reason", flat=True)]
+
+
 def grant_active_for_product(*, product: DataProduct) -> QuerySet[Grant]:
     """Active grants on the product's output ports: its consumers (person or team, port, column
     scope, since, until), oldest first. Shown to whoever may see the product page."""
@@ -215,11 +221,11 @@ def platform_identities_of(*, user):
 
 
 def audit_for_access_request(*, access_request: AccessRequest) -> QuerySet[AuditEvent]:
-    grant = Grant.objects.filter(access_request=access_request).first()
-    q = Q(object_type="access_request", object_id=str(access_request.pk))
-    if grant:
-        q |= Q(object_type="grant", object_id=str(grant.pk))
-    return AuditEvent.objects.filter(q).select_related("actor").order_by("at", "id")
+    """The request's and its grant's audit events, oldest first."""
+    from apps.audit.selectors import audit_for_objects
+
+    grant_id = Grant.objects.filter(access_request=access_request).values_list("pk", flat=True).first()
+    return audit_for_objects(("access_request", access_request.pk), ("grant", grant_id))
 
 
 # --- grants, audit and KPIs (also read by the REST API) ----------------------------------------
@@ -242,11 +248,6 @@ def grant_get(*, user, pk: int) -> Grant:
 def grant_can_operate(*, user) -> bool:
     """Platform operators (global ``access.change_grant``, e.g. admins) retry failed grants."""
     return bool(user.is_authenticated and user.has_perm("access.change_grant"))
-
-
-def audit_can_view(*, user) -> bool:
-    """Stewards (global ``access.view_auditevent``) and admins read the whole audit trail."""
-    return bool(user.is_authenticated and user.has_perm("access.view_auditevent"))
 
 
 def kpi_can_view(*, user) -> bool:
@@ -284,26 +285,6 @@ def kpi_summary() -> dict:
         "access_requests": by_status(AccessRequest.objects.all()),
         "median_approval_lead_time_seconds": lead.total_seconds() if lead is not None else None,
     }
-
-
-def audit_event_list(*, user, filters=None) -> QuerySet[AuditEvent]:
-    """The whole audit trail for stewards (``Http404`` for anyone else), newest first, narrowed
-    by ``filters`` (a query dict for :class:`apps.access.filters.AuditEventFilter`). Raises
-    ``django.core.exceptions.ValidationError`` (``{field: [message]}``) when a filter value is
-    invalid: never the unfiltered trail."""
-    from .filters import AuditEventFilter
-
-    if not is_steward(user):
-        raise Http404
-    events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
-    if not filters:
-        return events
-    filterset = AuditEventFilter(filters, queryset=events)
-    if not filterset.is_valid():
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError({field: list(errors) for field, errors in filterset.errors.items()})
-    return filterset.qs
 
 
 def access_policy_list(*, user) -> QuerySet[AccessPolicy]:
@@ -366,67 +347,3 @@ def port_column_choices(*, ports) -> list[tuple[str, list[tuple[str, str]]]]:
             groups.append((f"{prefix}{asset.qualified_name}",
                            [(f"{asset.name}.{c.name}", c.name) for c in asset.columns.all()]))
     return groups
-
-
-@dataclass(frozen=True)
-class AuditChainBreak:
-    """One event whose chain link does not verify: ``reason`` is ``"hash"`` (content or hash altered),
-    ``"link"`` (``prev_hash`` is not the previous event's hash) or ``"gap"`` (a position is missing)."""
-
-    chain_seq: int
-    event_id: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class AuditChainReport:
-    """Result of :func:`audit_chain_verify`: ``checked`` events, ``breaks`` in chain order (at most
-    ``limit``), ``unchained`` events without a chain position (written with the trigger disabled), and the
-    chain's head (last position and its hash: keep it elsewhere to detect a trail rewritten in full)."""
-
-    checked: int
-    breaks: list[AuditChainBreak]
-    unchained: int
-    head_seq: int | None = None
-    head_hash: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.breaks and not self.unchained
-
-
-_CHAIN_VERIFY_SQL = """
-SELECT chain_seq, id, hash,
-       CASE
-         WHEN hash IS DISTINCT FROM access_auditevent_hash(prev_hash, at, actor_id, action, object_type,
-                                                           object_id, before, after, message) THEN 'hash'
-         WHEN prev_hash IS DISTINCT FROM coalesce(lag(hash) OVER w, '') THEN 'link'
-         WHEN chain_seq <> coalesce(lag(chain_seq) OVER w, 0) + 1 THEN 'gap'
-       END AS reason
-  FROM access_auditevent
- WHERE chain_seq IS NOT NULL
-WINDOW w AS (ORDER BY chain_seq)
- ORDER BY chain_seq
-"""
-
-
-def audit_chain_verify(*, limit: int = 100) -> AuditChainReport:
-    """Recompute the audit trail's SHA-256 chain in the database (one pass, ordered by ``chain_seq``).
-
-    Each event's ``hash`` must equal ``access_auditevent_hash(prev_hash, content)`` and its ``prev_hash`` the
-    previous event's ``hash`` (migration ``access.0007``). Returns an :class:`AuditChainReport`; raises
-    nothing for a broken chain (the caller decides). Reads every event: O(n), about 1 s per million rows.
-    """
-    from django.db import connection
-
-    checked, breaks = 0, []
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT chain_seq, id, hash, reason FROM ({_CHAIN_VERIFY_SQL}) AS c")
-        head_seq, head_hash = None, ""
-        for chain_seq, event_id, event_hash, reason in cursor:
-            checked += 1
-            head_seq, head_hash = chain_seq, event_hash
-            if reason and len(breaks) < limit:
-                breaks.append(AuditChainBreak(chain_seq=chain_seq, event_id=event_id, reason=reason))
-    unchained = AuditEvent.objects.filter(chain_seq__isnull=True).count()
-    return AuditChainReport(checked=checked, breaks=breaks, unchained=unchained, head_seq=head_seq, head_hash=head_hash)

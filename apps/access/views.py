@@ -14,13 +14,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.audit import selectors as audit_selectors
+from apps.audit.filters import AuditEventFilter
+from apps.audit.models import AuditEvent
 from apps.catalog.choices import Classification
 from apps.catalog.selectors import data_product_get
 from apps.core.exceptions import ApplicationError
 from apps.insights.services import use_case_attach
 
 from . import selectors, services
-from .filters import AuditEventFilter
 from .forms import (
     AccessPolicyForm,
     AccessRequestForm,
@@ -29,7 +31,6 @@ from .forms import (
     ExtensionForm,
     PurposeForm,
 )
-from .models import AuditEvent
 
 
 @login_required
@@ -59,7 +60,8 @@ def access_request_create(request, slug: str):
         else:
             use_case_attach(actor=request.user, access_request=access_request, name=data.get("use_case", ""))
             if access_request.status == "pending_approval":
-                messages.success(request, "Your request was sent to the approvers.")
+                notes = selectors.approval_escalation_notes(access_request=access_request)
+                messages.success(request, " ".join(["Your request was sent to the approvers.", *notes]))
             else:
                 messages.success(request, "Approved by policy: your access is being granted.")
             return redirect("access:request_detail", pk=access_request.pk)
@@ -82,8 +84,11 @@ def access_request_extend(request, pk: int):
         except ApplicationError as error:
             form.add_application_error(error)
         else:
-            messages.success(request, "Your extension request was sent." if extension.status == "pending_approval"
-                             else "Extension approved by policy.")
+            if extension.status == "pending_approval":
+                notes = selectors.approval_escalation_notes(access_request=extension)
+                messages.success(request, " ".join(["Your extension request was sent.", *notes]))
+            else:
+                messages.success(request, "Extension approved by policy.")
             return redirect("access:request_detail", pk=extension.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "access/extend_form.html", {"original": original, "form": form,
@@ -283,8 +288,10 @@ def purpose_edit(request, pk: int):
 def _audit_events(request):
     """(filter form, events); events is ``None`` when a filter value is invalid (the form shows why)."""
     form = AuditEventFilter(request.GET or None).form
+    for name in set(form.fields) - set(AuditEventFilter.PAGE_FIELDS):
+        form.fields.pop(name)  # the page filters by day; exact times are the API's
     try:
-        events = selectors.audit_event_list(user=request.user, filters=request.GET)
+        events = audit_selectors.audit_event_list(user=request.user, filters=request.GET)
     except ValidationError:
         form.is_valid()  # binds the errors to the form's fields
         return form, None
@@ -299,7 +306,8 @@ def audit_list(request):
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode()})
+    return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode(),
+                                                 "chain_head": audit_selectors.audit_chain_head()})
 
 
 class _Echo:

@@ -288,7 +288,7 @@ def _revoke_team_permissions(*, product: DataProduct, team: Team) -> None:
 # --- lifecycle ---------------------------------------------------------------------------------
 
 def _audit(*, actor, action: str, obj, before: dict | None = None, after: dict | None = None, message: str = "") -> None:
-    from apps.access.services import audit_record  # access depends on catalog; import at call time
+    from apps.audit.services import audit_record  # access depends on catalog; import at call time
 
     audit_record(actor=actor, action=action, obj=obj, before=before, after=after, message=message)
 

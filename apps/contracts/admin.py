@@ -2,12 +2,25 @@
 results and incidents are read-only (they change through the services)."""
 from django.contrib import admin
 
-from .models import ContractImport, DomainContractPolicy, DriftFinding, Incident, QualityRun
+from .models import ContractImport, DomainContractPolicy, DriftFinding, Incident, ProductQualitySchedule, QualityRun
 
 
 @admin.register(DomainContractPolicy)
 class DomainContractPolicyAdmin(admin.ModelAdmin):
     list_display = ("domain", "breaking_changes")
+
+
+@admin.register(ProductQualitySchedule)
+class ProductQualityScheduleAdmin(admin.ModelAdmin):
+    """A product's default quality schedule (cron); rules and contracts may set their own."""
+
+    list_display = ("data_product", "schedule", "updated_by", "updated_at")
+    readonly_fields = ("updated_by", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        from .services import quality_schedule_set
+
+        quality_schedule_set(product=obj.data_product, actor=request.user, schedule=obj.schedule)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

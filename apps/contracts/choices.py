@@ -13,6 +13,7 @@ class ImportSource(models.TextChoices):
     UPLOAD = "upload", "File upload"
     PASTE = "paste", "Pasted text"
     DEMO = "demo", "Demo loader"
+    REPOSITORY = "repo", "Repository file"
 
 
 class DriftKind(models.TextChoices):

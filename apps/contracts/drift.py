@@ -179,6 +179,7 @@ def contract_drift_check(*, product_id: int) -> int:
     existing = {f.key: f for f in DriftFinding.objects.filter(data_product=product)}
     found = {d.key: d for d in contract_drift(contract=contract)} if contract else {}
     now = timezone.now()
+    open_before = sorted(k for k, f in existing.items() if f.status == DriftStatus.OPEN)
     for key, drift in found.items():
         finding = existing.get(key)
         fields = {"data_contract": contract, "platform_id": drift.platform_id, "kind": drift.kind,
@@ -197,7 +198,12 @@ def contract_drift_check(*, product_id: int) -> int:
         if key not in found and finding.status != DriftStatus.RESOLVED:
             finding.status, finding.resolved_at = DriftStatus.RESOLVED, now
             finding.save(update_fields=["status", "resolved_at", "last_seen_at"])
-    return DriftFinding.objects.filter(data_product=product, status=DriftStatus.OPEN).count()
+    open_after = sorted(DriftFinding.objects.filter(data_product=product, status=DriftStatus.OPEN).values_list("key", flat=True))
+    if open_after != open_before:
+        from .services import search_reindex
+
+        search_reindex(product.pk)  # the trust signal counts open drift
+    return len(open_after)
 
 
 def contract_drift_check_platform(*, platform_id: int) -> int:

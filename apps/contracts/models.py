@@ -31,6 +31,31 @@ class DomainContractPolicy(models.Model):
         return f"{self.domain}: {self.get_breaking_changes_display()}"
 
 
+class ProductQualitySchedule(models.Model):
+    """A product's default schedule for its contract's quality rules (a cron expression), used
+    by rules and contracts that set none (``apps.contracts.schedules``). Without one, rules run
+    every ``CONTRACT_QUALITY_INTERVAL_MINUTES``."""
+
+    data_product = models.OneToOneField("catalog.DataProduct", on_delete=models.CASCADE, related_name="quality_schedule")
+    schedule = models.CharField(max_length=100, help_text='Cron: minute hour day month weekday, e.g. "0 6 * * *".')
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.data_product}: {self.schedule}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .schedules import parse_cron
+
+        try:
+            parse_cron(self.schedule)
+        except ValueError as exc:
+            raise ValidationError({"schedule": str(exc)}) from None
+
+
 class ContractImport(models.Model):
     """One import of a data contract version: who, from where, what it changed in the product,
     and its diff against the version before it (each change classified breaking or not)."""
@@ -40,6 +65,8 @@ class ContractImport(models.Model):
                                  related_name="+", help_text="The version this one was compared with.")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     source = models.CharField(max_length=8, choices=ImportSource.choices, default=ImportSource.API)
+    source_path = models.CharField(max_length=1000, blank=True,
+                                   help_text="For repository imports: the file, relative to CONTRACT_REPOSITORY_ROOT.")
     diff = models.JSONField(default=list, blank=True, help_text="[ContractChange.as_dict()] against `previous`.")
     breaking = models.BooleanField(default=False)
     product_changes = models.JSONField(default=list, blank=True, help_text="What the import wrote, e.g. data_product.updated:summary.")

@@ -272,13 +272,25 @@ def run_rule(session: ReadOnlySession, *, schema: str, document: dict, ref: Rule
     return outcome
 
 
+def sla_key(sla: dict, document: dict) -> str:
+    """The result key of a freshness/latency SLA (``sla:latency@table.column``), stable across runs."""
+    element = str(sla.get("element") or document.get("slaDefaultElement") or "")
+    return f"sla:{sla.get('property') or ''}@{element}"
+
+
+def measured_slas(document: dict) -> list[dict]:
+    """The SLA properties the portal measures: ``freshness`` and ``latency``."""
+    return [s for s in document.get("slaProperties") or []
+            if isinstance(s, dict) and str(s.get("property") or "").lower() in ("freshness", "latency")]
+
+
 def run_freshness(session: ReadOnlySession, *, schema: str, document: dict, sla: dict, now: dt.datetime) -> Outcome:
     """An SLA ``freshness``/``latency`` on ``element`` (``table.column``): the newest value's
     age, in the SLA's unit, must be at most ``value``."""
     element = str(sla.get("element") or document.get("slaDefaultElement") or "")
     prop = str(sla.get("property") or "")
     unit = str(sla.get("unit") or "")
-    outcome = Outcome(key=f"sla:{prop}@{element}", name=f"SLA {prop}", object_name=element.split(".")[0],
+    outcome = Outcome(key=sla_key(sla, document), name=f"SLA {prop}", object_name=element.split(".")[0],
                       property_name=element.split(".", 1)[1] if "." in element else "", metric=prop.lower(),
                       expectation=f"at most {sla.get('value')} {unit} old", status="error")
     try:
@@ -310,17 +322,25 @@ def run_freshness(session: ReadOnlySession, *, schema: str, document: dict, sla:
     return outcome
 
 
+def runnable_rules(document: dict) -> list[RuleRef]:
+    """The document's quality rules that are checks (``type: text`` rules are descriptions)."""
+    return [r for r in contract_rules(document) if str(r.rule.get("type") or "library").lower() != "text"]
+
+
 def contract_quality_evaluate(*, platform, schema: str, document: dict, now: dt.datetime | None = None,
-                              timeout_seconds: float | None = None) -> list[Outcome]:
-    """Run every runnable rule and freshness SLA of ``document`` against ``schema`` on
+                              timeout_seconds: float | None = None, rule_keys: set[str] | None = None) -> list[Outcome]:
+    """Run every runnable rule and freshness SLA of ``document`` (only those whose key is in
+    ``rule_keys`` when given: the ones due, ``apps.contracts.schedules``) against ``schema`` on
     ``platform``. Rules of ``type: text`` are descriptions, not checks, and are left out.
     A platform that cannot be reached makes every rule an error result."""
     from django.utils import timezone
 
     now = now or timezone.now()
-    refs = [r for r in contract_rules(document) if str(r.rule.get("type") or "library").lower() != "text"]
-    slas = [s for s in document.get("slaProperties") or []
-            if isinstance(s, dict) and str(s.get("property") or "").lower() in ("freshness", "latency")]
+    refs = runnable_rules(document)
+    slas = measured_slas(document)
+    if rule_keys is not None:
+        refs = [r for r in refs if r.key in rule_keys]
+        slas = [s for s in slas if sla_key(s, document) in rule_keys]
     try:
         session = ReadOnlySession(platform, timeout_seconds=timeout_seconds).__enter__()
     except Exception as exc:  # noqa: BLE001 - unreachable platform: each rule reports it

@@ -223,18 +223,29 @@ TREND_LENGTH = 10
 
 
 def quality_latest(*, product: DataProduct) -> list[dict]:
-    """Each contract rule's latest result with its trend (oldest → newest, up to
-    ``TREND_LENGTH`` runs): ``[{"result": QualityResult, "trend": [QualityResult]}]``, failing
-    and erroring rules first."""
-    from .models import QualityResult, QualityRun
+    """Each rule's latest result with its trend (oldest → newest, up to ``TREND_LENGTH``
+    results): ``[{"result": QualityResult, "trend": [QualityResult]}]``, failing and erroring
+    rules first. Rules whose latest result is from a run of the current contract version are
+    shown (rules run on their own schedules, so one run need not hold them all); a trend may
+    reach back into earlier versions (a rule keeps its key across versions). One query."""
+    from django.db.models import Case, F, IntegerField, Subquery, Value, When, Window
+    from django.db.models.functions import RowNumber
 
-    runs = list(QualityRun.objects.filter(data_product=product).order_by("-started_at", "-pk")
-                .values_list("pk", flat=True)[:TREND_LENGTH])
+    from .models import QualityResult
+
+    # The current version (newest active, else newest), as a sub-select: one query in all.
+    current = (DataContract.objects.filter(data_product=product)
+               .order_by(Case(When(status="active", then=Value(0)), default=Value(1), output_field=IntegerField()),
+                         "-created_at", "-pk").values("pk")[:1])
+    recent = (QualityResult.objects.filter(data_product=product)
+              .annotate(contract_id=F("run__data_contract_id"), current_id=Subquery(current),
+                        n=Window(RowNumber(), partition_by=[F("rule_key")], order_by=[F("executed_at").desc(), F("pk").desc()]))
+              .filter(n__lte=TREND_LENGTH).order_by("rule_key", "executed_at", "pk"))
     by_rule: dict[str, list] = {}
-    for result in QualityResult.objects.filter(run_id__in=runs).order_by("run__started_at", "pk"):
+    for result in recent:
         by_rule.setdefault(result.rule_key, []).append(result)
-    latest_run = runs[0] if runs else None
-    rows = [{"result": trend[-1], "trend": trend} for trend in by_rule.values() if trend[-1].run_id == latest_run]
+    rows = [{"result": trend[-1], "trend": trend} for trend in by_rule.values()
+            if trend[-1].contract_id == trend[-1].current_id]
     order = {"fail": 0, "error": 1, "pass": 2}
     return sorted(rows, key=lambda r: (order.get(r["result"].status, 3), r["result"].object_name, r["result"].name))
 
@@ -249,6 +260,83 @@ def incidents_for_product(*, product: DataProduct, include_resolved: bool = Fals
     return qs.order_by("status", "-opened_at")
 
 
+def trust_level(*, contract_valid: bool, drift_open: int, quality: dict | None, freshness: str | None,
+                open_incidents: int) -> str:
+    """``"good"``, ``"warning"`` or ``"poor"`` for a product with a contract: good when the contract is
+    valid (current, not deprecated or retired), no drift is open, every rule of the latest quality run
+    passed and no incident is open; poor when an incident is open or a freshness/latency SLA is
+    breached; otherwise warning (also: rules not run yet). The product page says the same in words
+    (``templates/contracts/_trust.html``)."""
+    all_passed = bool(quality and quality["total"] and quality["passed"] == quality["total"])
+    if open_incidents or freshness == "breached":
+        return "poor"
+    if contract_valid and not drift_open and all_passed:
+        return "good"
+    return "warning"
+
+
+def current_contracts(*, product_ids: list[int] | None = None, with_document: bool = False) -> dict[int, DataContract]:
+    """Each product's current contract (the newest ``active`` version, else the newest: as
+    ``catalog.selectors.data_product_contract``), in one query: ``{product_id: DataContract}``
+    (``None``: every product with a contract; ``document`` loaded only ``with_document``)."""
+    fields = ["id", "data_product_id", "version", "status", "created_at"] + (["document"] if with_document else [])
+    contracts = DataContract.objects.only(*fields).order_by("data_product_id", "-created_at", "-pk")
+    if product_ids is not None:
+        contracts = contracts.filter(data_product_id__in=product_ids)
+    current: dict[int, DataContract] = {}
+    for contract in contracts:
+        chosen = current.get(contract.data_product_id)
+        if chosen is None or (chosen.status != "active" and contract.status == "active"):
+            current[contract.data_product_id] = contract
+    return current
+
+
+def trust_summaries(*, product_ids: list[int] | None = None) -> dict[int, dict]:
+    """:func:`trust_summary` of many products in five queries (``None``: every product with a
+    contract). Products without a contract are left out (their level is ``"none"``). Quality
+    counts each rule's latest result in runs of the current contract version (rules may run on
+    their own schedules, so one run need not hold every rule)."""
+    from django.db.models import Count
+
+    from .models import DriftFinding, Incident, QualityResult
+
+    current = current_contracts(product_ids=product_ids)
+    if not current:
+        return {}
+    ids = list(current)
+    results: dict[int, list[tuple[str, str]]] = {}
+    for product_id, metric, status in (
+            QualityResult.objects.filter(run__data_contract_id__in=[c.pk for c in current.values()])
+            .order_by("data_product_id", "rule_key", "-executed_at", "-pk").distinct("data_product_id", "rule_key")
+            .values_list("data_product_id", "metric", "status")):
+        results.setdefault(product_id, []).append((metric, status))
+    drift = dict(DriftFinding.objects.filter(data_product_id__in=ids, status="open").values("data_product_id")
+                 .annotate(n=Count("pk")).values_list("data_product_id", "n"))
+    open_incidents = dict(Incident.objects.filter(data_product_id__in=ids).exclude(status="resolved")
+                          .values("data_product_id").annotate(n=Count("pk")).values_list("data_product_id", "n"))
+    last_incident = {i.data_product_id: i for i in Incident.objects.filter(data_product_id__in=ids)
+                     .order_by("data_product_id", "-opened_at", "-pk").distinct("data_product_id")}
+    summaries = {}
+    for product_id, contract in current.items():
+        quality = freshness = None
+        if product_id in results:
+            rows = results[product_id]
+            passed = sum(status == "pass" for _, status in rows)
+            quality = {"passed": passed, "total": len(rows), "rate": round(100 * passed / len(rows)) if rows else None}
+            sla = [status for metric, status in rows if metric in ("freshness", "latency")]
+            freshness = None if not sla else ("met" if all(s == "pass" for s in sla) else
+                                              "breached" if any(s == "fail" for s in sla) else "unknown")
+        valid = contract.status not in ("deprecated", "retired")
+        summary = {"contract": {"version": contract.version, "status": contract.get_status_display()},
+                   "contract_valid": valid, "drift_open": drift.get(product_id, 0), "quality": quality,
+                   "freshness": freshness, "last_incident": last_incident.get(product_id),
+                   "open_incidents": open_incidents.get(product_id, 0)}
+        summary["level"] = trust_level(contract_valid=valid, drift_open=summary["drift_open"], quality=quality,
+                                       freshness=freshness, open_incidents=summary["open_incidents"])
+        summaries[product_id] = summary
+    return summaries
+
+
 def trust_summary(*, product: DataProduct) -> dict:
     """What a consumer should know before relying on the product, and how it is computed::
 
@@ -258,38 +346,25 @@ def trust_summary(*, product: DataProduct) -> dict:
          "open_incidents": int, "level": "good" | "warning" | "poor" | "none"}
 
     ``contract_valid``: a current contract exists (it was validated against the ODCS JSON
-    Schema when imported) and is not deprecated/retired. ``quality.rate``: share of rules of the
-    latest run that passed (errors count as not passed). ``freshness``: latest freshness/latency
-    SLA results. ``level``: good when valid, no open drift, every rule passed and no open
-    incident; poor when a rule failed or an incident is open; else warning."""
-    from apps.catalog.selectors import data_product_contract
+    Schema when imported) and is not deprecated/retired. ``quality.rate``: share of the rules
+    whose latest result (in runs of the current version) passed (errors count as not passed).
+    ``freshness``: latest freshness/latency SLA results. ``level`` (:func:`trust_level`): good when valid, no open drift, every rule
+    passed and no open incident; poor when an incident is open or an SLA breached; else warning."""
+    return trust_summaries(product_ids=[product.pk]).get(product.pk) or {"contract": None, "level": "none"}
 
-    from .models import DriftFinding, Incident, QualityResult, QualityRun
 
-    contract = data_product_contract(product=product)
-    if contract is None:
-        return {"contract": None, "level": "none"}
-    run = QualityRun.objects.filter(data_product=product).order_by("-started_at", "-pk").first()
-    quality = None
-    freshness = None
-    if run is not None:
-        results = list(QualityResult.objects.filter(run=run).values_list("metric", "status"))
-        total = len(results)
-        passed = sum(s == "pass" for _, s in results)
-        quality = {"passed": passed, "total": total, "rate": round(100 * passed / total) if total else None}
-        sla = [s for m, s in results if m in ("freshness", "latency")]
-        freshness = None if not sla else ("met" if all(s == "pass" for s in sla) else
-                                          "breached" if any(s == "fail" for s in sla) else "unknown")
-    drift_open = DriftFinding.objects.filter(data_product=product, status="open").count()
-    incidents = Incident.objects.filter(data_product=product)
-    open_incidents = incidents.exclude(status="resolved").count()
-    valid = contract.status not in ("deprecated", "retired")
-    if open_incidents or (quality and quality["total"] and quality["passed"] < quality["total"]) or freshness == "breached":
-        level = "poor" if open_incidents or freshness == "breached" else "warning"
-    elif valid and not drift_open and quality and quality["total"] and quality["passed"] == quality["total"]:
-        level = "good"
-    else:
-        level = "warning"
-    return {"contract": {"version": contract.version, "status": contract.get_status_display()}, "contract_valid": valid,
-            "drift_open": drift_open, "quality": quality, "freshness": freshness,
-            "last_incident": incidents.order_by("-opened_at").first(), "open_incidents": open_incidents, "level": level}
+def trust_card(summary: dict | None) -> dict:
+    """A trust summary as JSON-safe data for the search document and the product card::
+
+        {"level": "good"|"warning"|"poor"|"none", "version": str, "valid": bool, "drift": int,
+         "rate": int|None, "passed": int, "total": int, "freshness": str|None,
+         "incident": {"title", "status", "opened": "YYYY-MM-DD"}|None, "open_incidents": int}"""
+    if not summary or summary.get("contract") is None:
+        return {"level": "none"}
+    quality = summary["quality"] or {}
+    incident = summary["last_incident"]
+    return {"level": summary["level"], "version": summary["contract"]["version"], "valid": summary["contract_valid"],
+            "drift": summary["drift_open"], "rate": quality.get("rate"), "passed": quality.get("passed", 0),
+            "total": quality.get("total", 0), "freshness": summary["freshness"], "open_incidents": summary["open_incidents"],
+            "incident": {"title": incident.title, "status": incident.get_status_display().lower(),
+                         "opened": incident.opened_at.date().isoformat()} if incident else None}

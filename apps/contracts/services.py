@@ -25,6 +25,7 @@ from .diff import contract_diff, is_major_bump, semver_key
 from .mapping import PortPlan, contract_to_product_plan
 from .models import ContractImport, DomainContractPolicy
 from .odcs import contract_parse
+from .schedules import schedule_problems
 
 
 @dataclass
@@ -34,7 +35,8 @@ class ContractPublishResult:
     ``data_contract.created:1.1.0``...), empty when the file was already published as is;
     ``diff``: the version's changes against the previous version (``ContractChange.as_dict()``);
     ``warnings``: what was accepted but deserves attention (a breaking change allowed by the
-    domain's policy, a platform never synced so servers were not checked)."""
+    domain's policy, a platform never synced so servers were not checked, a quality schedule
+    that is not a cron expression)."""
 
     data_product: DataProduct
     data_contract: DataContract
@@ -47,7 +49,7 @@ class ContractPublishResult:
 
 
 def _audit(*, actor, action: str, obj, before=None, after=None, message: str = "") -> None:
-    from apps.access.services import audit_record  # access depends on catalog; import at call time
+    from apps.audit.services import audit_record  # access depends on catalog; import at call time
 
     audit_record(actor=actor, action=action, obj=obj, before=before, after=after, message=message)
 
@@ -108,7 +110,7 @@ def _breaking_policy(domain: Domain | None) -> str:
 @transaction.atomic
 def data_contract_publish(
     *, actor, contract: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = "",
-    source: str = ImportSource.API,
+    source: str = ImportSource.API, source_path: str = "",
 ) -> ContractPublishResult:
     """Import one version of an ODCS v3.0.x/v3.1.0 data contract (YAML text): create or update
     the data product and its output ports, store the version, diff it against the previous one.
@@ -162,6 +164,7 @@ def data_contract_publish(
     ports, port_errors, warnings = _resolve_ports(plan.ports)
     if port_errors:
         raise ApplicationError("The contract's servers do not match the platform.", port_errors)
+    warnings += schedule_problems(document)  # quality schedules the portal cannot follow
 
     same_version = DataContract.objects.filter(data_product=product, version=version).first() if product else None
     if same_version is not None and same_version.document != document:
@@ -237,16 +240,35 @@ def data_contract_publish(
     if changes:
         contract_import = ContractImport.objects.create(
             data_contract=data_contract, previous=previous, actor=actor if getattr(actor, "is_authenticated", False) else None,
-            source=source, diff=[c.as_dict() for c in diff], breaking=breaking, product_changes=changes, warnings=warnings)
+            source=source, source_path=source_path[:1000], diff=[c.as_dict() for c in diff], breaking=breaking,
+            product_changes=changes, warnings=warnings)
         _audit(actor=actor, action="data_contract.published", obj=product,
                after={"version": version, "status": status, "breaking": breaking}, message="; ".join(changes))
         if breaking:
             transaction.on_commit(lambda: _breaking_change_notify_later(contract_import.pk))
         product_id = product.pk
         transaction.on_commit(lambda: _drift_check_later(product_id))
+        search_reindex(product_id)  # has_contract, trust
     return ContractPublishResult(data_product=product, data_contract=data_contract, created=created, changes=changes,
                                  diff=[c.as_dict() for c in diff], breaking=breaking, warnings=warnings,
                                  contract_import=contract_import)
+
+
+def data_contract_import_from_repository(*, actor, path: str, data_product: str = "", domain: str = "",
+                                         owner_team: str = "", platform: str = "") -> ContractPublishResult:
+    """Publish the contract file at ``path`` in a repository checkout under the operators'
+    ``CONTRACT_REPOSITORY_ROOT`` (:func:`apps.contracts.repository.repository_contract_read`:
+    a path relative to the root, an absolute path or a ``file://`` URL inside it; nothing is
+    fetched over the network), as :func:`data_contract_publish` does with ``source`` "repo" and
+    the file recorded on the import. Raises ``ApplicationError`` (field ``path``) when
+    repositories are not configured or the path is outside the root, missing, not a YAML/JSON
+    file or too large, and whatever :func:`data_contract_publish` raises."""
+    from .repository import repository_contract_read
+
+    text, relative = repository_contract_read(path)
+    return data_contract_publish(actor=actor, contract=text, data_product=data_product, domain=domain,
+                                 owner_team=owner_team, platform=platform, source=ImportSource.REPOSITORY,
+                                 source_path=relative)
 
 
 def _next_minor(version: str) -> str:
@@ -263,6 +285,14 @@ def _breaking_change_notify_later(import_id: int) -> None:
     from .tasks import contract_breaking_change_notify_task
 
     contract_breaking_change_notify_task.delay(import_id)
+
+
+def search_reindex(product_id: int) -> None:
+    """After commit, rebuild the product's search document (its trust signal and card facts
+    follow the contract, drift, quality runs and incidents)."""
+    from apps.search.services import search_index_schedule
+
+    search_index_schedule(product_ids=[product_id])
 
 
 def _drift_check_later(product_id: int) -> None:
@@ -328,6 +358,7 @@ def drift_finding_accept(*, finding_id: int, product: DataProduct, actor, reason
     finding.status, finding.accepted_by, finding.accepted_reason, finding.accepted_at = "accepted", actor, reason[:2000], timezone.now()
     finding.save()
     _audit(actor=actor, action="drift_finding.accepted", obj=product, after={"finding": finding.key, "reason": finding.accepted_reason})
+    search_reindex(product.pk)
     return finding
 
 
@@ -348,13 +379,15 @@ def _quality_target(product: DataProduct):
             .order_by("pk").first())
 
 
-def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | None = None):
+def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | None = None,
+                         rule_keys: list[str] | None = None):
     """Run the current contract's quality rules and freshness SLAs of a product on its
-    platform (``apps.contracts.quality``), store a ``QualityRun`` with one ``QualityResult``
+    platform (``apps.contracts.quality``) — only those in ``rule_keys`` when given (the ones
+    due: :func:`contract_quality_due`) — store a ``QualityRun`` with one ``QualityResult``
     per rule (measured value, reason), open an incident for each failing rule or breached SLA
-    (owners notified) and return the run. None when the product has no contract or no port on
-    a PostgreSQL/MariaDB platform. Never raises for a rule that cannot run: that is an
-    ``error`` result."""
+    (owners notified) and return the run. None when the product has no contract, no port on
+    a PostgreSQL/MariaDB platform, or none of ``rule_keys`` is in the contract. Never raises for
+    a rule that cannot run: that is an ``error`` result."""
     from apps.catalog.selectors import data_product_contract
 
     from .models import QualityResult, QualityRun
@@ -366,7 +399,10 @@ def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | 
     if port is None:
         return None
     outcomes = contract_quality_evaluate(platform=port.platform, schema=port.schema, document=contract.document,
-                                         now=now, timeout_seconds=timeout_seconds)
+                                         now=now, timeout_seconds=timeout_seconds,
+                                         rule_keys=set(rule_keys) if rule_keys is not None else None)
+    if rule_keys is not None and not outcomes:
+        return None
     with transaction.atomic():
         run = QualityRun.objects.create(data_contract=contract, data_product=product)
         QualityResult.objects.bulk_create([QualityResult(
@@ -383,6 +419,7 @@ def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | 
                 incident_open(product=product, rule_key=outcome.key,
                               title=f"{outcome.name} failed" if not outcome.key.startswith("sla:") else f"{outcome.name} breached",
                               details=outcome.reason)
+        search_reindex(product.pk)
     return run
 
 
@@ -436,21 +473,75 @@ def incident_transition(*, incident_id: int, product: DataProduct, actor, to: st
     incident.save()
     _audit(actor=actor, action=f"incident.{to}", obj=product, before={"status": before}, after={"status": to},
            message=f"Incident {incident.pk}: {incident.title}")
+    search_reindex(product.pk)
     return incident
 
 
-def contract_quality_due(*, now=None) -> list[int]:
-    """Products with a contract whose last quality run is older than
-    ``CONTRACT_QUALITY_INTERVAL_MINUTES`` (or never ran)."""
+def contract_quality_due(*, now=None) -> dict[int, list[str] | None]:
+    """Which rules are due, per product: ``{product_id: None}`` (every rule of its contract) or
+    ``{product_id: [rule keys]}``. A rule is due when it never ran or its schedule fired since
+    its last result (:mod:`apps.contracts.schedules`: the rule's cron, else the contract's, else
+    the product's default, else every ``CONTRACT_QUALITY_INTERVAL_MINUTES``). Only products
+    with a port on a PostgreSQL or MariaDB platform (where rules run) are considered."""
     from datetime import timedelta
 
     from django.conf import settings
-    from django.db.models import Max
 
-    from .models import QualityRun
+    from .models import ProductQualitySchedule, QualityResult
+    from .quality import measured_slas, runnable_rules, sla_key
+    from .schedules import rule_schedule
+    from .selectors import current_contracts
 
     now = now or timezone.now()
     interval = timedelta(minutes=getattr(settings, "CONTRACT_QUALITY_INTERVAL_MINUTES", 60))
-    with_contract = set(DataContract.objects.values_list("data_product_id", flat=True))
-    last = dict(QualityRun.objects.values("data_product").annotate(at=Max("started_at")).values_list("data_product", "at"))
-    return sorted(pid for pid in with_contract if last.get(pid) is None or now - last[pid] >= interval)
+    runnable = set(OutputPort.objects.filter(platform__kind__in=("postgresql", "mariadb"))
+                   .values_list("data_product_id", flat=True))
+    contracts = current_contracts(product_ids=sorted(runnable), with_document=True)
+    defaults = dict(ProductQualitySchedule.objects.filter(data_product_id__in=list(contracts))
+                    .values_list("data_product_id", "schedule"))
+    last = {(pid, key): at for pid, key, at in QualityResult.objects.filter(data_product_id__in=list(contracts))
+            .order_by("data_product_id", "rule_key", "-executed_at").distinct("data_product_id", "rule_key")
+            .values_list("data_product_id", "rule_key", "executed_at")}
+    due: dict[int, list[str] | None] = {}
+    for product_id, contract in contracts.items():
+        document = contract.document if isinstance(contract.document, dict) else {}
+        items = [(ref.key, ref.rule) for ref in runnable_rules(document)]
+        items += [(sla_key(sla, document), sla) for sla in measured_slas(document)]
+        keys = [key for key, item in items
+                if rule_schedule(item, document=document, product_default=defaults.get(product_id, ""), interval=interval)
+                .is_due(last_run_at=last.get((product_id, key[:512])), now=now)]
+        if keys:
+            due[product_id] = None if len(keys) == len(items) else keys
+    return due
+
+
+@transaction.atomic
+def quality_schedule_set(*, product: DataProduct, actor, schedule: str):
+    """Set (or with ``""`` remove) the product's default quality schedule, a cron expression.
+    Owners only (``PermissionDenied``); ``ApplicationError`` (field ``schedule``) for an
+    expression that is not five valid cron fields. Audited. Returns the schedule row or None."""
+    from .models import ProductQualitySchedule
+    from .permissions import require_manage_contract
+    from .schedules import parse_cron
+
+    require_manage_contract(actor, product)
+    schedule = " ".join(str(schedule or "").split())
+    existing = ProductQualitySchedule.objects.select_for_update().filter(data_product=product).first()
+    before = existing.schedule if existing else ""
+    if not schedule:
+        if existing:
+            existing.delete()
+            _audit(actor=actor, action="quality_schedule.removed", obj=product, before={"schedule": before})
+        return None
+    try:
+        parse_cron(schedule)
+    except ValueError as exc:
+        raise ApplicationError("The schedule is not a cron expression.", {"schedule": [str(exc)]}) from None
+    row = existing or ProductQualitySchedule(data_product=product)
+    row.schedule, row.updated_by = schedule, actor
+    row.full_clean()
+    row.save()
+    if before != schedule:
+        _audit(actor=actor, action="quality_schedule.set", obj=product, before={"schedule": before},
+               after={"schedule": schedule})
+    return row

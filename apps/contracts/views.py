@@ -134,9 +134,13 @@ def quality_tab_context(request, product) -> dict:
 
 
 def trust_context(product) -> dict:
+    """The product page's trust section: the summary, how it is computed, and what it does in
+    search (the facet's groups and the ranking boost of trusted products)."""
+    from apps.search.ranking import TRUST_MULTIPLIERS
+
     from . import selectors
 
-    return {"trust": selectors.trust_summary(product=product)}
+    return {"trust": selectors.trust_summary(product=product), "trust_boost": TRUST_MULTIPLIERS.get("trusted", 1.0)}
 
 
 @login_required

@@ -102,6 +102,13 @@ class _LimitedSafeLoader(yaml.SafeLoader):
 
 _LimitedSafeLoader.add_constructor("tag:yaml.org,2002:int", _LimitedSafeLoader.construct_yaml_int)
 
+# Without the timestamp resolver: dates and times stay the strings written, as JSON has them
+# (a data contract is validated against a JSON Schema that wants strings, and stored as JSON).
+_NO_TIMESTAMP_RESOLVERS = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in _LimitedSafeLoader.yaml_implicit_resolvers.items()
+}
+
 
 class _Refused(Exception):
     pass
@@ -115,23 +122,29 @@ def _where(item) -> str:
 def safe_load_yaml(
     text: str | bytes, *, max_bytes: int = CONTRACT_MAX_BYTES, max_depth: int = MAX_DEPTH,
     max_int_digits: int = MAX_INT_DIGITS, field: str = "contract", what: str = "YAML document",
+    timestamps: bool = True,
 ) -> Any:
     """Parse one YAML document with the safe schema, within limits.
 
-    Returns plain Python data (dict, list, str, int, float, bool, None, date/datetime).
+    Returns plain Python data (dict, list, str, int, float, bool, None, date/datetime; with
+    ``timestamps=False`` dates and times stay strings, as in JSON).
     Raises :class:`InputLimitError` (field ``field``) when the text is over ``max_bytes`` bytes,
     uses anchors or aliases, nests deeper than ``max_depth``, has an integer of more than
     ``max_int_digits`` digits, or is not valid YAML (the message gives line and column).
     """
     _check_size(text, max_bytes=max_bytes, field=field, what=what)
-    loader_class = type("_Loader", (_LimitedSafeLoader,), {"max_depth": max_depth, "max_int_digits": max_int_digits})
+    attributes = {"max_depth": max_depth, "max_int_digits": max_int_digits}
+    if not timestamps:
+        attributes["yaml_implicit_resolvers"] = _NO_TIMESTAMP_RESOLVERS
+    loader_class = type("_Loader", (_LimitedSafeLoader,), attributes)
     loader = loader_class(text)
     try:
         return loader.get_single_data()
     except _Refused as exc:
         raise InputLimitError(str(exc), field=field) from None
     except yaml.YAMLError as exc:
-        raise InputLimitError(f"Not valid YAML{_where(exc)}.", field=field) from None
+        problem = getattr(exc, "problem", None)
+        raise InputLimitError(f"Not valid YAML{_where(exc)}{f': {problem[:200]}' if problem else ''}.", field=field) from None
     except RecursionError:  # belt and braces: max_depth is far below the interpreter's limit
         raise InputLimitError(f"The YAML nests deeper than {max_depth} levels.", field=field) from None
     finally:

@@ -27,6 +27,7 @@ from apps.platforms.exposure import exposure_assignment_create
 from apps.platforms.models import ExposureAssignment, Platform, PlatformIdentity
 from apps.sync.services import schema_mapping_apply
 
+from . import warehouse_rows
 from .warehouse import BUSINESS_SCHEMAS, is_loaded, load_adventureworks
 
 DEMO_PASSWORD = "mesh-demo"
@@ -104,12 +105,18 @@ def _ensure_database(conninfo: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
 
 
-def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) -> DemoResult:
-    """Load everything; returns what it loaded. Raises psycopg.Error if the warehouse is unreachable."""
+def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True, quality_history: bool = True) -> DemoResult:
+    """Load everything; returns what it loaded. Raises psycopg.Error if the warehouse is unreachable.
+
+    The warehouse gets the AdventureWorks schema and generated rows (``warehouse_rows``), each
+    demo product a data contract, and with ``quality_history`` the last hours of quality runs
+    (:func:`demo_quality_history`)."""
     conninfo = psycopg.conninfo.make_conninfo(warehouse_url or default_warehouse_url())
     _ensure_database(conninfo)
     if not is_loaded(conninfo):
         load_adventureworks(conninfo)
+    if not warehouse_rows.rows_loaded(conninfo):
+        warehouse_rows.load_rows(conninfo)  # generated rows (fixed seed): the contracts' rules measure something
     info = psycopg.conninfo.conninfo_to_dict(conninfo)
     result = DemoResult(warehouse_label=f"{info.get('host', 'localhost')}/{info['dbname']}")
     with transaction.atomic():
@@ -125,25 +132,31 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True) ->
 
         transaction.on_commit(lambda: platform_sync_task.delay(platform.pk), robust=True)
     result.products.append(_jaffle_shop_demo(conninfo=conninfo, enqueue_sync=enqueue_sync))
-    _contracts(enqueue_quality=enqueue_sync)
+    product_ids = _contracts()
+    if quality_history:
+        demo_quality_history(product_ids=product_ids)
     return result
 
 
-#: Demo data contracts (apps/demo/contracts/): product slug -> (file, publishing owner).
+#: Demo data contracts (apps/demo/contracts/): product slug -> (file, publishing owner). With the
+#: generated warehouse rows (``warehouse_rows``) the demo shows every state of a contract:
 CONTRACTS = {
-    "employees-and-pay-history": ("humanresources.odcs.yaml", "hana"),  # rules fail on the empty tables
+    "employees-and-pay-history": ("humanresources.odcs.yaml", "hana"),  # rules and latency SLA pass, no drift
     "persons-and-contacts": ("persons.odcs.yaml", "pete"),               # drifts from the warehouse
-    "products-and-manufacturing": ("products.odcs.yaml", "olga"),
-    "vendors-and-purchase-orders": ("vendors.odcs.yaml", "uma"),
-    "sales-orders-and-customers": ("sales.odcs.yaml", "sam"),
+    "products-and-manufacturing": ("products.odcs.yaml", "olga"),        # rules pass
+    "vendors-and-purchase-orders": ("vendors.odcs.yaml", "uma"),         # rules pass
+    "sales-orders-and-customers": ("sales.odcs.yaml", "sam"),            # a rule fails: an open incident
     "customer-orders": ("customer-orders.odcs.yaml", "sam"),             # jaffle_shop: rules pass
 }
+#: Quality runs the demo starts with, one an hour up to now (the beat's default interval), so
+#: the quality tab shows trends from the first minute.
+QUALITY_HISTORY_RUNS = 6
 
 
-def _contracts(*, enqueue_quality: bool) -> None:
+def _contracts() -> list[int]:
     """Publish each demo product's data contract through the one import service (idempotent:
-    an unchanged file writes nothing), then run their quality rules on the worker. Drift is
-    checked after each platform sync."""
+    an unchanged file writes nothing); returns the products' ids. Drift is checked after each
+    platform sync."""
     from pathlib import Path
 
     from apps.contracts.choices import ImportSource
@@ -156,11 +169,32 @@ def _contracts(*, enqueue_quality: bool) -> None:
             result = data_contract_publish(actor=User.objects.get(username=owner), contract=(folder / filename).read_text(),
                                            data_product=slug, source=ImportSource.DEMO)
             product_ids.append(result.data_product.pk)
-    if enqueue_quality:
-        from apps.contracts.tasks import contract_quality_run_task
+    return product_ids
 
-        for product_id in product_ids:
-            transaction.on_commit(lambda pid=product_id: contract_quality_run_task.apply_async((pid,), countdown=30))
+
+def demo_quality_history(*, product_ids: list[int], runs: int = QUALITY_HISTORY_RUNS, now=None) -> int:
+    """Run each product's contract quality rules ``runs`` times, one hour apart, ending at
+    ``now`` (default: now), through the real service (``contract_quality_run``: real queries on
+    the warehouse, results, incidents and notifications as a scheduled run writes them; the
+    clock is moved with ``time-machine`` so each run is stamped with its hour). Products that
+    have a quality run already are left alone (idempotent). Returns the number of runs."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from apps.contracts.models import QualityRun
+    from apps.contracts.services import contract_quality_run
+
+    now = now or timezone.now()
+    done = set(QualityRun.objects.filter(data_product_id__in=product_ids).values_list("data_product_id", flat=True))
+    count = 0
+    for hours_ago in range(runs - 1, -1, -1):
+        with time_machine.travel(now - timedelta(hours=hours_ago), tick=False):
+            for product_id in product_ids:
+                if product_id not in done and contract_quality_run(product_id=product_id) is not None:
+                    count += 1
+    return count
 
 
 def _teams() -> dict[str, Team]:

@@ -7,7 +7,8 @@ The embedded PostgreSQL wheel (``pgserver``) ships without the contrib extension
 creates (``uuid-ossp`` for ``uuid_generate_v1()`` column defaults, ``tablefunc`` for one
 ``crosstab`` view). Where an extension is not available we create a stand-in with the same
 signature — ``gen_random_uuid()`` (PostgreSQL 13+ core) and a ``crosstab`` that returns no rows
-(the tables are empty anyway) — so the catalog is identical either way.
+(only that one view, ``sales.vsalespersonsalesbyfiscalyears``, is then empty) — so the catalog
+is identical either way. The tables are filled afterwards by ``warehouse_rows`` (generated rows).
 """
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ def usage_events_backfill() -> dict[str, int]:
     ``decided_at``; a grant's first activation from its ``grant.active`` audit event (else its
     ``applied_at``), its end from ``revoked_at`` and the request's final status; a sync run's end
     from ``finished_at``."""
-    from apps.access.models import AccessRequest, ApprovalStep, AuditEvent, Grant
+    from apps.access.models import AccessRequest, ApprovalStep, Grant
+    from apps.audit.models import AuditEvent
     from apps.platforms.models import SyncRun
 
     counts: dict[str, int] = {}

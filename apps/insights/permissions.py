@@ -14,7 +14,7 @@ def kpi_sees_all(user) -> bool:
 
     if not user.is_authenticated:
         return False
-    return bool(user.is_superuser or user.is_steward or user.has_perm("access.view_auditevent")
+    return bool(user.is_superuser or user.is_steward or user.has_perm("audit.view_auditevent")
                 or user.groups.filter(name=EXECUTIVES_GROUP).exists())
 
 

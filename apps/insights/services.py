@@ -223,7 +223,7 @@ def use_case_save(*, actor, name: str, consuming_team=None, data_products=(), st
     """Create (or update ``use_case``) a use case of data products. ``estimated_annual_value``:
     Decimal or None, per year in ``currency`` (3 letters). ``access_request``: attach it.
     Raises ApplicationError with field errors on bad input."""
-    from apps.access.services import audit_record
+    from apps.audit.services import audit_record
 
     use_case = use_case or UseCase(created_by=actor if getattr(actor, "is_authenticated", False) else None)
     before = {"name": use_case.name, "status": use_case.status} if use_case.pk else None
@@ -268,7 +268,7 @@ def use_case_attach(*, actor, access_request, name: str) -> UseCase | None:
 def platform_cost_rate_set(*, actor, platform, per_gb_month, fixed_monthly=0, currency: str = "EUR") -> PlatformCostRate:
     """Set the platform's storage cost: ``per_gb_month`` per GiB-month plus ``fixed_monthly``, both
     Decimal ≥ 0 in ``currency``. Audited. Raises ApplicationError on bad input."""
-    from apps.access.services import audit_record
+    from apps.audit.services import audit_record
 
     rate, _ = PlatformCostRate.objects.get_or_create(platform=platform)
     before = {"per_gb_month": str(rate.per_gb_month), "fixed_monthly": str(rate.fixed_monthly), "currency": rate.currency}
@@ -288,7 +288,7 @@ def platform_cost_rate_set(*, actor, platform, per_gb_month, fixed_monthly=0, cu
 def kpi_target_set(*, actor, kpi: str, value: float, direction: str, start, end, domain=None) -> KpiTarget:
     """A steward sets a target for KPI ``kpi`` (a key of ``apps.insights.kpis.KPIS``), optionally
     for one domain. Raises PermissionDenied for non-stewards, ApplicationError on bad input."""
-    from apps.access.services import audit_record
+    from apps.audit.services import audit_record
 
     from .kpis import KPIS
     from .permissions import require_target_set

@@ -215,7 +215,7 @@ def exposure_assignment_list(*, platform) -> QuerySet:
 # --- assignments (writes) ------------------------------------------------------------------------
 
 def _audit(**kwargs) -> None:
-    from apps.access.services import audit_record  # access sits above platforms: imported at call time
+    from apps.audit.services import audit_record  # access sits above platforms: imported at call time
 
     audit_record(**kwargs)
 

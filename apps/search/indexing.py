@@ -45,11 +45,12 @@ _INSERT_ENTRIES = f"""
 _INSERT_DOCUMENTS = f"""
     INSERT INTO search_productdocument (
         product_id, name, summary, domain_id, owner_team_id, classification, status, tags, platform_ids,
-        has_contract, quality, consumer_count, view_count, request_count, popularity, created_at, indexed_at, head)
+        has_contract, quality, trust, trust_card, consumer_count, view_count, request_count, popularity, created_at,
+        indexed_at, head)
     SELECT p.id, p.name, p.summary, p.domain_id, p.owner_team_id, p.classification, p.status, p.tags,
            coalesce(ports.platform_ids, '{{}}'),
            EXISTS (SELECT 1 FROM catalog_datacontract dc WHERE dc.data_product_id = p.id AND dc.status <> 'retired'),
-           coalesce(q.quality, 'none'), 0, 0, 0, 0, p.created_at, now(),
+           coalesce(q.quality, 'none'), 'none', '{{}}'::jsonb, 0, 0, 0, 0, p.created_at, now(),
            setweight(to_tsvector('english', p.name), 'A')
            || setweight(to_tsvector('english', p.summary || ' ' || array_to_string(p.tags, ' ')), 'B')
     FROM catalog_dataproduct p
@@ -137,13 +138,27 @@ _TERMS = """
 """
 
 
+# Advisory lock keys (PostgreSQL "Advisory Locks"): one for full runs, one namespace for products.
+_LOCK_ALL = 0x5EA4C400
+_LOCK_PRODUCT = 0x5EA4C401
+
+
 def index_products(*, product_ids: list[int] | None = None) -> int:
     """(Re)build the search rows of ``product_ids`` (``None``: every data product) from the
     catalog. Products that no longer exist lose their rows (cascade). Returns the number of
     product documents written. Raises ``psycopg`` errors only on database failure (the previous
     rows then stay, the transaction rolls back)."""
-    params = {"all": product_ids is None, "ids": list(product_ids or [])}
+    params = {"all": product_ids is None, "ids": sorted(set(product_ids or []))}
     with transaction.atomic(), connection.cursor() as cursor:
+        # Concurrent runs (a sync and a contract publish both reindexing a product) would each delete
+        # nothing and then collide on insert: a full run excludes all others, an incremental run
+        # takes the full run's lock shared and each of its products' locks, in id order (no deadlock).
+        if product_ids is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [_LOCK_ALL])
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s::bigint)", [_LOCK_ALL])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::int, id::int) FROM unnest(%s::bigint[]) AS id ORDER BY id",
+                           [_LOCK_PRODUCT, params["ids"]])
         if product_ids is None:
             # TRUNCATE refuses to run while deferred FK checks of this transaction are pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -155,6 +170,7 @@ def index_products(*, product_ids: list[int] | None = None) -> int:
         cursor.execute(_INSERT_ENTRIES, params)
         cursor.execute(_INSERT_DOCUMENTS, params)
         written = cursor.rowcount
+        _index_trust(cursor, product_ids)
         cursor.execute(_INSERT_TEXTS, params)
         cursor.execute(_POPULARITY, params)
         if product_ids is None:
@@ -163,6 +179,27 @@ def index_products(*, product_ids: list[int] | None = None) -> int:
         cursor.execute(_TERMS.format(on_conflict="NOTHING" if product_ids else "UPDATE SET frequency = EXCLUDED.frequency"),
                        params)
     return written
+
+
+def _index_trust(cursor, product_ids: list[int] | None) -> None:
+    """Trust signal and card facts of the products with a data contract (the rest keep the
+    defaults: no contract). ``apps.contracts.selectors.trust_summaries`` is the one definition
+    (a fixed number of queries however many products)."""
+    import json
+
+    from apps.contracts.selectors import trust_card, trust_summaries
+
+    from .choices import TRUST_BY_LEVEL
+
+    summaries = trust_summaries(product_ids=product_ids)
+    if not summaries:
+        return
+    ids = list(summaries)
+    cursor.execute(
+        """UPDATE search_productdocument d SET trust = t.trust, trust_card = t.card::jsonb
+           FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t(product_id, trust, card)
+           WHERE d.product_id = t.product_id""",
+        [ids, [TRUST_BY_LEVEL[summaries[i]["level"]] for i in ids], [json.dumps(trust_card(summaries[i])) for i in ids]])
 
 
 def popularity_refresh(*, product_ids: list[int] | None = None) -> int:

@@ -10,12 +10,12 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower
 
-from .choices import EntryKind, QualitySignal
+from .choices import EntryKind, QualitySignal, TrustSignal
 
 
 class ProductSearchDocument(models.Model):
     """One data product as search sees it: facet values, ranking signals (popularity, contract,
-    quality) and ``head``, the small ``tsvector`` of its name and summary/tags. Kept narrow on
+    quality, trust) and ``head``, the small ``tsvector`` of its name and summary/tags. Kept narrow on
     purpose (the whole text is in ``ProductSearchText``) so that the 100,000 rows stay in
     PostgreSQL's shared buffers and visiting thousands of matches costs microseconds each."""
 
@@ -30,6 +30,10 @@ class ProductSearchDocument(models.Model):
     platform_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     has_contract = models.BooleanField(default=False)
     quality = models.CharField(max_length=8, choices=QualitySignal.choices, default=QualitySignal.NONE)
+    trust = models.CharField(max_length=8, choices=TrustSignal.choices, default=TrustSignal.NONE,
+                             help_text="From the data contract: trusted, has issues, or no contract.")
+    trust_card = models.JSONField(default=dict, blank=True,
+                                  help_text="What the product card's trust badge shows (contracts.selectors.trust_card).")
     consumer_count = models.PositiveIntegerField(default=0, help_text="Active grants.")
     view_count = models.PositiveIntegerField(default=0, help_text="Page views in the last 30 days.")
     request_count = models.PositiveIntegerField(default=0, help_text="Access requests in the last 30 days.")

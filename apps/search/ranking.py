@@ -5,6 +5,7 @@
             × CONTRACT_MULTIPLIER if the product has a data contract
             × QUALITY_MULTIPLIERS[quality]   (passing 1.1, failing 0.8, else 1)
             × STATUS_MULTIPLIERS[status]     (deprecated 0.3, else 1)
+            × TRUST_MULTIPLIERS[trust]       (trusted 1.1, else 1: apps.contracts.selectors.trust_level)
 
     popularity = 3 × consumers (active grants) + access requests + 0.2 × page views (30 days)
 
@@ -43,6 +44,9 @@ CONTRACT_MULTIPLIER = 1.2
 QUALITY_MULTIPLIERS: dict[str, float] = {"pass": 1.1, "fail": 0.8}
 # ProductSearchDocument.status -> multiplier; missing: 1.
 STATUS_MULTIPLIERS: dict[str, float] = {"deprecated": 0.3}
+# ProductSearchDocument.trust ('trusted', 'issues', 'none') -> multiplier; missing: 1. A small boost:
+# on top of the contract's, a contract that holds (no drift, rules pass, no incident) lifts a product a little more.
+TRUST_MULTIPLIERS: dict[str, float] = {"trusted": 1.1}
 
 
 def _num(value: float) -> str:
@@ -59,19 +63,22 @@ def popularity(*, consumers: int, requests: int, views: int) -> float:
     return w["consumers"] * consumers + w["requests"] * requests + w["views"] * views
 
 
-def multiplier(*, popularity: float, has_contract: bool, quality: str, status: str) -> float:
+def multiplier(*, popularity: float, has_contract: bool, quality: str, status: str, trust: str = "none") -> float:
     """Everything the score multiplies relevance by (a positive float)."""
     m = 1 + math.log(1 + popularity) / POPULARITY_DAMPING
     if has_contract:
         m *= CONTRACT_MULTIPLIER
     m *= QUALITY_MULTIPLIERS.get(quality, 1.0)
     m *= STATUS_MULTIPLIERS.get(status, 1.0)
+    m *= TRUST_MULTIPLIERS.get(trust, 1.0)
     return m
 
 
-def score(relevance: float, *, popularity: float, has_contract: bool, quality: str, status: str) -> float:
+def score(relevance: float, *, popularity: float, has_contract: bool, quality: str, status: str,
+          trust: str = "none") -> float:
     """The ranking score of a product whose text match is ``relevance``."""
-    return relevance * multiplier(popularity=popularity, has_contract=has_contract, quality=quality, status=status)
+    return relevance * multiplier(popularity=popularity, has_contract=has_contract, quality=quality, status=status,
+                                  trust=trust)
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
@@ -101,7 +108,8 @@ def score_sql(relevance: str, *, doc: str = "d") -> str:
         f"\n    * (1 + ln(1 + {doc}.popularity) / {_num(POPULARITY_DAMPING)})"
         f"\n    * CASE WHEN {doc}.has_contract THEN {_num(CONTRACT_MULTIPLIER)} ELSE 1.0 END"
         f"\n    * {_case_sql(f'{doc}.quality', QUALITY_MULTIPLIERS)}"
-        f"\n    * {_case_sql(f'{doc}.status', STATUS_MULTIPLIERS)})"
+        f"\n    * {_case_sql(f'{doc}.status', STATUS_MULTIPLIERS)}"
+        f"\n    * {_case_sql(f'{doc}.trust', TRUST_MULTIPLIERS)})"
     )
 
 
@@ -125,13 +133,14 @@ def _painless_keyword(field: str, default: str) -> str:
 
 def score_painless() -> str:
     """:func:`score` as a Painless ``script_score`` over ``_score`` (the text relevance) and the
-    product document's ``popularity``, ``has_contract``, ``quality`` and ``status``."""
+    product document's ``popularity``, ``has_contract``, ``quality``, ``status`` and ``trust``."""
     lines = [
         "double pop = doc['popularity'].size() == 0 ? 0 : doc['popularity'].value;",
         f"double s = _score * (1 + Math.log(1 + pop) / {_num(POPULARITY_DAMPING)});",
         f"if (doc['has_contract'].size() > 0 && doc['has_contract'].value) {{ s *= {_num(CONTRACT_MULTIPLIER)}; }}",
     ]
-    for var, field, multipliers in (("q", "quality", QUALITY_MULTIPLIERS), ("st", "status", STATUS_MULTIPLIERS)):
+    for var, field, multipliers in (("q", "quality", QUALITY_MULTIPLIERS), ("st", "status", STATUS_MULTIPLIERS),
+                                    ("tr", "trust", TRUST_MULTIPLIERS)):
         lines.append(f"String {var} = {_painless_keyword(field, 'none')};")
         for key, value in multipliers.items():
             lines.append(f"if ({var} == '{key}') {{ s *= {_num(value)}; }}")

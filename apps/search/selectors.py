@@ -11,7 +11,7 @@ from apps.catalog.selectors import data_product_own_ids, data_product_sees_all
 from apps.platforms.models import Platform
 
 from .backends import get_backend
-from .choices import QualitySignal, SearchSort
+from .choices import QualitySignal, SearchSort, TrustSignal
 from .types import FACETS, Facet, FacetValue, SearchParams, SearchResults, Suggestion, Visibility
 
 FACET_VALUES_SHOWN = 12
@@ -101,6 +101,7 @@ def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[
     static = {
         "classification": dict(Classification.choices), "status": dict(DataProductStatus.choices),
         "quality": dict(QualitySignal.choices), "contract": {"yes": "Has a data contract", "no": "No data contract"},
+        "trust": dict(TrustSignal.choices),
     }
     facets = []
     for facet, label in FACETS.items():
@@ -162,8 +163,9 @@ def search_newest(*, user, limit: int = 6) -> list[DataProduct]:
 def product_card_facts(*, user, products) -> None:
     """Attach what a marketplace card shows to each of ``products`` (in place, two queries):
     ``card_consumers`` (int, active grants), ``card_has_contract`` (bool), ``card_quality`` (a
-    ``QualitySignal`` code) from the search document, and ``card_access`` for ``user``: "active"
-    (you have access), "pending" (a request is on its way) or "" (none)."""
+    ``QualitySignal`` code), ``card_trust`` (``apps.contracts.selectors.trust_card``: the trust
+    badge) from the search document, and ``card_access`` for ``user``: "active" (you have
+    access), "pending" (a request is on its way) or "" (none)."""
     from apps.access.choices import AccessRequestStatus as S
     from apps.access.models import AccessRequest
 
@@ -171,7 +173,7 @@ def product_card_facts(*, user, products) -> None:
 
     ids = [p.pk for p in products]
     docs = {d["product_id"]: d for d in ProductSearchDocument.objects.filter(product_id__in=ids)
-            .values("product_id", "consumer_count", "has_contract", "quality")}
+            .values("product_id", "consumer_count", "has_contract", "quality", "trust_card")}
     states: dict[int, str] = {}
     if user.is_authenticated:
         for product_id, status in (AccessRequest.objects.filter(
@@ -184,4 +186,5 @@ def product_card_facts(*, user, products) -> None:
         product.card_consumers = doc.get("consumer_count", 0)
         product.card_has_contract = doc.get("has_contract", False)
         product.card_quality = doc.get("quality", "")
+        product.card_trust = doc.get("trust_card") or {"level": "none"}
         product.card_access = states.get(product.pk, "")

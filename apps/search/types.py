@@ -15,6 +15,7 @@ FACETS: dict[str, str] = {
     "status": "Status",
     "contract": "Data contract",
     "quality": "Quality",
+    "trust": "Trust",
 }
 
 # Highlight markers inside text coming back from the database / Elasticsearch: control
@@ -39,7 +40,7 @@ class SearchParams:
     """A search: free text (``query``, up to 200 characters; quotes make a phrase), facet
     filters (``filters[facet] = [value, ...]``; OR within a facet, AND across facets; values are
     domain/team/platform ids as strings, classification/status/quality codes, tag names,
-    ``contract`` "yes"/"no"), ``sort``, 1-based ``page`` of ``page_size`` products."""
+    ``contract`` "yes"/"no", ``trust`` "trusted"/"issues"/"none"), ``sort``, 1-based ``page`` of ``page_size`` products."""
 
     query: str = ""
     filters: dict[str, list[str]] = field(default_factory=dict)

@@ -200,7 +200,7 @@ def platform_sync_settings_update(
     start, so a shorter interval applies at the next beat tick. A change is audited
     (``platform.schedule_changed``, before/after). Raises ``ApplicationError`` with a field error
     on ``sync_interval_minutes`` outside the range. Used by the platform page and the API."""
-    from apps.access.services import audit_record
+    from apps.audit.services import audit_record
 
     platform = Platform.objects.select_for_update().get(pk=platform.pk)
     before = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}

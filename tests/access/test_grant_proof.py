@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from apps.access import services
 from apps.access.enforcement import get_grant_adapter
-from apps.access.models import AccessRequest, AuditEvent, Grant, GrantDrift
+from apps.access.models import AccessRequest, Grant, GrantDrift
+from apps.audit.models import AuditEvent
 from apps.core.exceptions import ApplicationError
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 

@@ -8,10 +8,11 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.access import services, tasks
-from apps.access.models import AccessPolicy, AccessRequest, ApprovalStep, AuditEvent, Grant
+from apps.access.models import AccessPolicy, AccessRequest, ApprovalStep, Grant
 from apps.access.selectors import access_request_inbox, access_request_visible
 from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_set
+from apps.audit.models import AuditEvent
 from apps.core.exceptions import ApplicationError
 from apps.notifications.models import Notification
 from tests.accounts.factories import TeamFactory, UserFactory

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from apps.access import services
-from apps.access.models import AccessRequest, AuditEvent, Purpose
+from apps.access.models import AccessRequest, Purpose
+from apps.audit.models import AuditEvent
 from apps.catalog.services import data_product_update
 from apps.platforms.models import PlatformIdentity
 from tests.accounts.factories import UserFactory

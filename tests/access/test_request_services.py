@@ -5,9 +5,10 @@ import pytest
 from django.utils import timezone
 
 from apps.access import services
-from apps.access.models import AccessRequest, AuditEvent, Grant
+from apps.access.models import AccessRequest, Grant
 from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_remove, team_membership_set
+from apps.audit.models import AuditEvent
 from apps.core.exceptions import ApplicationError
 from tests.accounts.factories import TeamFactory
 

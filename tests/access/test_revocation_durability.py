@@ -27,6 +27,16 @@ from .test_grant_postgresql import approve
 pytestmark = pytest.mark.django_db
 
 
+def _drop_broker_connections():
+    """Drop pooled connections to the previous broker. ``app.close()`` would also deregister the app, so a
+    ``@shared_task`` module imported later (e.g. ``apps.sync.tasks``) would never register on it and
+    later tests would fail with ``NotRegistered``: put it back."""
+    from celery._state import _register_app
+
+    celery_app.close()
+    _register_app(celery_app)
+
+
 @pytest.fixture
 def broker():
     """Celery publishes to a private Redis (not eager) for the duration of the test."""
@@ -34,13 +44,13 @@ def broker():
     redis.start()
     saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     celery_app.conf.broker_url, celery_app.conf.task_always_eager = redis.url, False
-    celery_app.close()  # drop pooled connections to the test broker
+    _drop_broker_connections()
     celery_app.amqp._producer_pool = None
     try:
         yield redis
     finally:
         celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
-        celery_app.close()
+        _drop_broker_connections()
         celery_app.amqp._producer_pool = None
         redis.close()
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.throttling import UserRateThrottle
 
-from apps.access.models import AccessRequest, AuditEvent
+from apps.access.models import AccessRequest
+from apps.audit.models import AuditEvent
 from apps.catalog.models import DataContract, DataProduct
 from tests.api.conftest import api_client
 

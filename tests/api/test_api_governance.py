@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.access.models import AccessPolicy, AccessRequest, AuditEvent
+from apps.access.models import AccessPolicy, AccessRequest
 from apps.accounts.choices import TeamRole
 from apps.accounts.services import team_membership_set
+from apps.audit.models import AuditEvent
 from apps.notifications.models import Notification
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 from apps.search.indexing import index_products

@@ -45,7 +45,8 @@ class PageChecker:
     ``visit(path, name)`` (or ``check(name)`` after an interaction) saves a screenshot as
     ``var/test-artifacts/<persona>/<name>-<viewport>.png`` and asserts: no serious or critical
     axe-core violation, no console error or uncaught exception, no page asset answering 4xx/5xx,
-    and, on the phone, a page no wider than the viewport.
+    and, on the phone, a page no wider than the viewport whose wide tables scroll inside a named,
+    focusable region (``.table-wrap[role=region][tabindex=0][aria-label]``).
     """
 
     def __init__(self, browser, base: str, persona: str, viewport: str):
@@ -94,6 +95,12 @@ class PageChecker:
         if self.viewport == "phone":
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= VIEWPORTS["phone"]["width"], f"{self.persona}/{name}: {width}px wide on a 390px phone"
+            # a table wider than the phone scrolls inside a named region a keyboard can reach
+            unreachable = page.evaluate("""() => Array.from(document.querySelectorAll('main table'))
+                .filter(t => { const box = t.closest('.table-wrap') || t; return box.scrollWidth > box.clientWidth + 1; })
+                .filter(t => !t.closest('[role=region][tabindex="0"][aria-label], table[tabindex="0"][aria-label]'))
+                .map(t => (t.querySelector('caption, th') || t).textContent.trim().slice(0, 40))""")
+            assert not unreachable, f"{self.persona}/{name}: tables scroll outside a focusable, named region: {unreachable}"
         assert not self.problems, f"{self.persona}/{name} ({self.viewport}): {self.problems}"
 
     def close(self) -> None:

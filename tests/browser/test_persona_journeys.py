@@ -83,6 +83,10 @@ def test_owner_approves_from_the_inbox_and_revokes(world, checker):
     access_request = services.access_request_submit(
         requester=world.consumer, output_port=world.port, purpose="Attrition dashboard",
         purpose_category=world.analytics, justification="", expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=None, columns=[])
+    # a second request stays pending: the inbox and the owner's home keep a table row on the phone
+    waiting = services.access_request_submit(
+        requester=world.unrelated, output_port=world.port, purpose="Headcount planning for the next fiscal year",
+        purpose_category=world.analytics, justification="", expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=None, columns=[])
     owner = checker("owner")
     page = owner.page
     owner.log_in("owner")
@@ -90,7 +94,8 @@ def test_owner_approves_from_the_inbox_and_revokes(world, checker):
     owner.check("home")
     page.click("nav a:has-text('Approvals')")
     owner.check("inbox")
-    page.click(f"a:has-text('#{access_request.pk}')")
+    assert page.locator(f"#main a:text-is('#{waiting.pk}')").count() == 1
+    page.click(f"a:text-is('#{access_request.pk}')")
     page.fill("textarea[name=comment]", "Fine for the dashboard")
     page.click("button:has-text('Approve')")
     page.wait_for_selector("#request-status >> text=Active")
@@ -101,6 +106,7 @@ def test_owner_approves_from_the_inbox_and_revokes(world, checker):
     owner.check("request-revoked")
     replay_on_phone(checker, "owner", "owner", [
         ("/people/owner/", "home"), ("/access/inbox/", "inbox"), (f"/access/requests/{access_request.pk}/", "request-revoked"),
+        (f"/access/requests/{waiting.pk}/", "request-to-decide"),
     ])
 
 
@@ -114,6 +120,7 @@ def test_steward_decides_the_second_step_and_reads_the_audit_log(world, checker)
     page = steward.page
     steward.log_in("steward")
     assert "/governance/" in page.url, "a steward lands on governance"
+    home = page.url.split(steward.base)[1]
     steward.check("home")
     steward.visit(f"/access/requests/{access_request.pk}/", "second-step")
     page.fill("textarea[name=comment]", "Regulator asked")
@@ -125,7 +132,7 @@ def test_steward_decides_the_second_step_and_reads_the_audit_log(world, checker)
         page.click("a:has-text('CSV')")
     assert download.value.suggested_filename.endswith(".csv")
     replay_on_phone(checker, "steward", "steward", [
-        ("/access/governance/policies/", "policies"), ("/access/governance/audit/", "audit"),
+        (home, "home"), ("/access/governance/policies/", "policies"), ("/access/governance/audit/", "audit"),
         (f"/access/requests/{access_request.pk}/", "second-step"),
     ])
 

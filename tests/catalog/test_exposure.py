@@ -13,9 +13,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.access import services as access_services
-from apps.access.models import AuditEvent, Purpose
+from apps.access.models import Purpose
 from apps.accounts.choices import STEWARDS_GROUP, TeamRole
 from apps.accounts.services import team_membership_set
+from apps.audit.models import AuditEvent
 from apps.catalog import services
 from apps.catalog.models import OutputPort
 from apps.core.exceptions import ApplicationError

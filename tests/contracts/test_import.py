@@ -57,9 +57,12 @@ def test_bad_input_is_a_field_error(text, key):
     assert key in _errors(text)
 
 
-def test_deep_nesting_and_huge_documents_are_refused():
+def test_deep_nesting_and_huge_documents_are_refused(settings):
+    # the portal's contract limits (apps.core.parsing.contract_limits: INPUT_* settings) apply
     assert "contract" in _errors("a: " + "[" * 100 + "]" * 100)
-    assert "contract" in _errors("a: '" + "x" * 1_100_000 + "'")
+    settings.INPUT_CONTRACT_MAX_BYTES = 1_000_000
+    assert "too large" in _errors("a: '" + "x" * 1_100_000 + "'")["contract"][0]
+    assert "contract.contractCreatedTs" not in _errors("contractCreatedTs: 2026-01-01T10:00:00Z\n")  # a string, as in JSON
 
 
 def test_a_quality_rule_without_name_renders_on_the_contract_tab(hr, client):

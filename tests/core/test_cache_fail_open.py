@@ -25,3 +25,30 @@ def test_pages_and_sessions_work_while_the_shared_redis_is_down(client):
     # then: served from the database, never a 500
     assert response.status_code == 200 and again.status_code == 200
     assert again.wsgi_request.user == user
+
+
+def test_the_demos_socket_redis_url_works_for_the_shared_cache(tmp_path):
+    """``make demo``'s embedded Redis listens on a Unix socket, spelt ``redis+socket://`` for Celery;
+    the shared cache must reach it too (before the fix ``migrate`` failed: redis-py refused the scheme)."""
+    import subprocess
+    import time
+
+    from django.utils.module_loading import import_string
+
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        config = shared_cache(f"redis+socket://{sock}")
+        assert config["LOCATION"] == f"unix://{sock}"
+        cache = import_string(config["BACKEND"])(config["LOCATION"], {k: v for k, v in config.items()
+                                                                      if k not in {"BACKEND", "LOCATION"}})
+        cache.set("k", "v")
+        assert cache.get("k") == "v"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -39,7 +39,7 @@ def test_mapping_has_analyzers_nested_entries_and_a_completion_field():
     assert mapping["suggest"]["type"] == "completion"
     assert {"mp_english", "mp_identifier", "mp_edge"} <= set(analyzers)
     assert analyzers["mp_identifier"]["tokenizer"] == "mp_identifier_split"  # employee_id -> employee, id
-    for facet_field in ("domain_id", "owner_team_id", "classification", "platform_ids", "tags", "status", "quality"):
+    for facet_field in ("domain_id", "owner_team_id", "classification", "platform_ids", "tags", "status", "quality", "trust"):
         assert mapping[facet_field]["type"] == "keyword"
 
 
@@ -51,6 +51,7 @@ def test_search_body_requires_every_word_fuzzily_filters_visibility_and_ranks_li
     function_score = body["query"]["function_score"]
     script = function_score["functions"][0]["script_score"]["script"]["source"]
     assert "Math.log(1 + pop) / 4" in script and "s *= 1.2" in script and "'deprecated') { s *= 0.3" in script
+    assert "if (tr == 'trusted') { s *= 1.1; }" in script  # the trust boost, as in PostgreSQL
     query = function_score["query"]["bool"]
     must = query["must"][0]["bool"]["must"]
     assert len(must) == 2  # one clause per word
@@ -61,7 +62,8 @@ def test_search_body_requires_every_word_fuzzily_filters_visibility_and_ranks_li
     filters = query["filter"]
     assert {"bool": {"should": [{"terms": {"status": ["published", "deprecated"]}}, {"terms": {"product_id": [9]}}]}} in filters
     assert {"terms": {"has_contract": [True]}} in filters and {"terms": {"domain_id": ["3"]}} in filters
-    assert set(body["aggs"]) == {"domain", "team", "classification", "platform", "tag", "status", "contract", "quality"}
+    assert set(body["aggs"]) == {"domain", "team", "classification", "platform", "tag", "status", "contract", "quality",
+                                 "trust"}
     assert body["highlight"]["pre_tags"] == ["\x02"]
     assert body["sort"][0] == "_score"
     assert body["track_total_hits"] is True and body["size"] == 20
@@ -87,6 +89,7 @@ def test_a_recorded_search_response_becomes_results_with_safe_highlights():
     assert first.matches[1].description_html == "Primary key &lt;script&gt;x&lt;/script&gt;."
     assert results.facets["contract"] == {"no": 1, "yes": 1}
     assert results.facets["tag"] == {"customers": 2, "pii": 1}
+    assert results.facets["trust"] == {"none": 1, "trusted": 1}
 
 
 def test_a_recorded_suggest_response_hides_other_teams_drafts():

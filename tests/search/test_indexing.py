@@ -54,3 +54,36 @@ def test_reindex_rebuilds_everything(capsys):
     # then
     assert ProductSearchDocument.objects.get(product=product).name == "Fleet"
     assert "Indexed 1 data products on postgres" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reindexing_of_the_same_product_never_collides():
+    """Seen in ``make demo``: two index tasks for one product (sync and contract publish) raised
+    ``duplicate key ... search_productdocument_pkey``; runs are now serialised per product."""
+    import threading
+
+    from django.db import connection
+
+    from apps.search.indexing import index_products
+
+    product = catalog_services.data_product_create(name="Fleet", slug="fleet", domain=DomainFactory(),
+                                                   owner_team=TeamFactory(), status="published")
+    errors, barrier = [], threading.Barrier(4)
+
+    def run(ids):
+        try:
+            barrier.wait()
+            for _ in range(10):
+                index_products(product_ids=ids)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(ids,)) for ids in ([product.pk], [product.pk], [product.pk], None)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert ProductSearchDocument.objects.filter(product=product).count() == 1

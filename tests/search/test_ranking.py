@@ -23,31 +23,35 @@ POPULARITY = (0.0, 4.0, 120.0)
 CONTRACT = (False, True)
 QUALITY = ("pass", "none", "fail")
 STATUS = ("published", "deprecated")
+TRUST = ("trusted", "issues")
 
 
 @pytest.fixture
 def equally_relevant(catalog):
-    """36 products that match "ledger" alike (same name words, summary, tags and tables), each
-    with its own combination of popularity, contract, quality and status."""
+    """72 products that match "ledger" alike (same name words, summary, tags and tables), each
+    with its own combination of popularity, contract, quality, status and trust."""
     kw = dict(platform=catalog.platform, domain=catalog.sales, owner_team=catalog.sales_team,
               summary="General ledger.", table="entries")
     products = {}
-    for i, signals in enumerate(combinations(POPULARITY, CONTRACT, QUALITY, STATUS)):
+    for i, signals in enumerate(combinations(POPULARITY, CONTRACT, QUALITY, STATUS, TRUST)):
         products[product_with_table(name="Ledger", slug=f"ledger-{i}", schema=f"books{i}", **kw).pk] = signals
     index_products(product_ids=list(products))
-    for pk, (popularity, has_contract, quality, status) in products.items():
+    for pk, (popularity, has_contract, quality, status, trust) in products.items():
         ProductSearchDocument.objects.filter(product_id=pk).update(
-            popularity=popularity, has_contract=has_contract, quality=quality, status=status)
+            popularity=popularity, has_contract=has_contract, quality=quality, status=status, trust=trust)
     return products
 
 
-def test_postgres_orders_products_as_the_formula_does(equally_relevant):
-    # given: the order the formula gives in Python, for products equally relevant
+def test_postgres_orders_products_as_the_formula_does(equally_relevant, monkeypatch):
+    # given: a trust boost that ties with no other combination (1.1 would tie a passing quality signal)
+    monkeypatch.setitem(ranking.TRUST_MULTIPLIERS, "trusted", 1.07)
+    # and: the order the formula gives in Python, for products equally relevant
     expected = sorted(
         equally_relevant,
         key=lambda pk: (-ranking.multiplier(
             popularity=equally_relevant[pk][0], has_contract=equally_relevant[pk][1],
-            quality=equally_relevant[pk][2], status=equally_relevant[pk][3]), pk),
+            quality=equally_relevant[pk][2], status=equally_relevant[pk][3],
+            trust=equally_relevant[pk][4]), pk),
     )
 
     # when: the PostgreSQL backend ranks them
@@ -59,7 +63,8 @@ def test_postgres_orders_products_as_the_formula_does(equally_relevant):
     relevances = {
         hit.score / ranking.multiplier(
             popularity=equally_relevant[hit.product_id][0], has_contract=equally_relevant[hit.product_id][1],
-            quality=equally_relevant[hit.product_id][2], status=equally_relevant[hit.product_id][3])
+            quality=equally_relevant[hit.product_id][2], status=equally_relevant[hit.product_id][3],
+            trust=equally_relevant[hit.product_id][4])
         for hit in results.hits
     }
     assert max(relevances) == pytest.approx(min(relevances), rel=1e-5)
@@ -90,7 +95,7 @@ def test_painless_script_and_field_boosts_come_from_the_same_constants(monkeypat
     assert script == ranking.score_painless()
     assert f"/ {ranking.POPULARITY_DAMPING!r})" in script
     assert f"s *= {ranking.CONTRACT_MULTIPLIER!r};" in script
-    for key, value in {**ranking.QUALITY_MULTIPLIERS, **ranking.STATUS_MULTIPLIERS}.items():
+    for key, value in {**ranking.QUALITY_MULTIPLIERS, **ranking.STATUS_MULTIPLIERS, **ranking.TRUST_MULTIPLIERS}.items():
         assert f"== '{key}') {{ s *= {value!r}; }}" in script
     assert elasticsearch.PRODUCT_FIELDS == ranking.es_product_fields()
     assert elasticsearch.PRODUCT_FIELDS[0] == "name^10"  # A / D = 1.0 / 0.1

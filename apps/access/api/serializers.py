@@ -9,7 +9,6 @@ from apps.access.models import (
     AccessPolicy,
     AccessRequest,
     ApproverDelegation,
-    AuditEvent,
     Grant,
     GrantAttempt,
     GrantDrift,
@@ -17,6 +16,7 @@ from apps.access.models import (
 )
 from apps.accounts.models import Team, User
 from apps.accounts.selectors import team_list_for_user
+from apps.audit.models import AuditEvent
 from apps.catalog.choices import Classification
 from apps.catalog.models import OutputPort
 from apps.catalog.selectors import output_port_visible

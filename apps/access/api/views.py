@@ -15,9 +15,11 @@ from rest_framework.views import APIView
 
 from apps.access import selectors, services
 from apps.access.choices import AccessRequestStatus, GrantStatus
-from apps.access.models import AccessPolicy, AccessRequest, ApproverDelegation, AuditEvent, Grant, Purpose
+from apps.access.models import AccessPolicy, AccessRequest, ApproverDelegation, Grant, Purpose
+from apps.audit import selectors as audit_selectors
+from apps.audit.filters import AuditEventFilter
+from apps.audit.models import AuditEvent
 from apps.catalog.choices import Classification
-from apps.core.api.filters import IsoDateTimeFromToRangeFilter
 from apps.core.api.permissions import require
 from apps.insights.selectors import zero_result_searches
 
@@ -213,24 +215,12 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self._detail(grant.pk, status.HTTP_202_ACCEPTED)
 
 
-class AuditEventFilter(django_filters.FilterSet):
-    object_type = django_filters.CharFilter(max_length=64, help_text="e.g. access_request, grant.")
-    object_id = django_filters.CharFilter(max_length=64, help_text="Id of the object.")
-    action = django_filters.CharFilter(max_length=64, help_text="Exact action, e.g. access_request.approved.")
-    actor = django_filters.CharFilter(field_name="actor__username", max_length=150, help_text="Username.")
-    at = IsoDateTimeFromToRangeFilter(help_text="`at_after` / `at_before` (ISO 8601).")
-
-    class Meta:
-        model = AuditEvent
-        fields = ["object_type", "object_id", "action", "actor", "at"]
-
-
 @extend_schema_view(
     list=extend_schema(summary="Read the audit trail (stewards)", tags=["governance"]),
     retrieve=extend_schema(summary="Get an audit event (stewards)", tags=["governance"]),
 )
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
-    """Append-only record of who did what; read-only, for stewards (``access.view_auditevent``)."""
+    """Append-only record of who did what; read-only, for stewards (``audit.view_auditevent``)."""
 
     serializer_class = s.AuditEventSerializer
     lookup_value_regex = ID
@@ -241,8 +231,8 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return AuditEvent.objects.none()
-        require(selectors.audit_can_view(user=self.request.user), "Only stewards can read the audit trail.")
-        return selectors.audit_event_list(user=self.request.user)
+        require(audit_selectors.audit_can_view(user=self.request.user), "Only stewards can read the audit trail.")
+        return audit_selectors.audit_event_list(user=self.request.user)
 
 
 class KpiView(APIView):

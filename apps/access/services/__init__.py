@@ -3,7 +3,8 @@
 - :mod:`.requests`: submit, extend, cancel (and routing to the approval chain)
 - :mod:`.approvals`: decision authority, segregation of duties, deciding steps, delegation
 - :mod:`.policies`: access policies and purposes
-- :mod:`.grants`: create, apply, fail, retry, revoke, expire (the grant transitions)
+- :mod:`.grants`: create, apply (batched), fail, retry (the grant transitions)
+- :mod:`.revocations`: revoke rights, revoke, expire, stuck revocations and giving up
 - :mod:`.reconcile`: drift between grants and their platforms
 - :mod:`.reminders`: reminders and escalation past the SLA
 - :mod:`.notify`: notifications and webhooks
@@ -27,22 +28,14 @@ from .grants import (
     APPLY_BATCH_SIZE,
     APPLY_DRAIN_BATCHES,
     APPLY_TAKEOVER_AFTER,
-    EXPIRY_REASON,
-    REVOKING_STALE_AFTER,
     _grant_transition,
     _spec,
     grant_apply,
     grant_create,
-    grant_expire_due,
     grant_mark_failed,
     grant_pending_stuck,
     grant_principal,
     grant_retry,
-    grant_revoke,
-    grant_revoke_give_up,
-    grant_revoke_refusal,
-    grant_revoke_request,
-    grant_revoking_stuck,
     grant_role_name,
 )
 from .notify import access_requests_notify, grant_expiring_notify, step_approvers
@@ -50,6 +43,16 @@ from .policies import access_policy_ensure_defaults, access_policy_update, purpo
 from .reconcile import grant_reconcile, platform_ids_to_reconcile, platform_reconcile
 from .reminders import access_request_remind_due
 from .requests import access_request_cancel, access_request_extend, access_request_submit
+from .revocations import (
+    EXPIRY_REASON,
+    REVOKING_STALE_AFTER,
+    grant_expire_due,
+    grant_revoke,
+    grant_revoke_give_up,
+    grant_revoke_refusal,
+    grant_revoke_request,
+    grant_revoking_stuck,
+)
 from .transitions import _transition
 
 __all__ = [

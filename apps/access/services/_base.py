@@ -1,7 +1,9 @@
-"""Shared pieces of the access services: the audit writer, row locking, the current step."""
+"""Shared pieces of the access services: row locking, the current step (and the audit writer, from apps.audit)."""
 from __future__ import annotations
 
 from datetime import datetime
+
+from apps.audit.services import AUDIT_OBJECT_TYPES, audit_record  # noqa: F401  (re-exported to the access services)
 
 from ..choices import (
     AccessRequestStatus,
@@ -10,25 +12,9 @@ from ..choices import (
 from ..models import (
     AccessRequest,
     ApprovalStep,
-    AuditEvent,
 )
 
 S = AccessRequestStatus
-
-
-AUDIT_OBJECT_TYPES = {
-    "AccessRequest": "access_request", "AccessPolicy": "access_policy", "ApproverDelegation": "delegation",
-}
-
-
-def audit_record(*, actor, action: str, obj, before: dict | None = None, after: dict | None = None, message: str = "") -> AuditEvent:
-    """Append one audit event about ``obj`` (``object_type`` is its model's snake-case name)."""
-    object_type = AUDIT_OBJECT_TYPES.get(type(obj).__name__, type(obj).__name__.lower())
-    return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action, object_type=object_type, object_id=str(obj.pk),
-        before=before or {}, after=after or {}, message=message,
-    )
 
 
 def _jsonable(value):

@@ -24,7 +24,7 @@ from ..models import (
 )
 from ._base import S, _current_step, _jsonable, _locked, audit_record
 from .grants import grant_create
-from .notify import _notify_approvers, _notify_requester
+from .notify import _notify_approvers, _notify_requester, step_approvers, step_people
 from .transitions import _transition
 
 
@@ -88,6 +88,58 @@ def decision_authority(*, actor, access_request: AccessRequest) -> tuple[Approva
 def decision_refusal(*, actor, access_request: AccessRequest) -> str | None:
     """Why ``actor`` may not decide ``access_request`` now, or None when they may."""
     return decision_authority(actor=actor, access_request=access_request)[2]
+
+
+def _escalation_wording(step: ApprovalStep) -> tuple[str, str]:
+    """``(for_requester, neutral)``: why nobody may decide ``step``, in plain words."""
+    access_request = step.access_request
+    product = access_request.output_port.data_product
+    if step.kind == ApprovalStepKind.OWNER:
+        team_name, who = str(product.owner_team), f"{product.owner_team}, the team that owns {product.name}"
+    elif step.team_id:
+        team_name = who = str(step.team)
+    else:
+        team_name = who = f"the approvers named in the data contract of {product.name}"
+    people = step_people(step=step)
+    if people and all(p.pk == access_request.requester_id for p in people):
+        return f"You are the only approver of {who}", f"the requester is the only approver of {team_name}"
+    if not people:
+        return f"Nobody at {who} can approve requests", f"nobody at {team_name} can approve requests"
+    barred = "you" + (f" and the members of {access_request.on_behalf_of_team}" if access_request.on_behalf_of_team_id else "")
+    return (f"Segregation of duties bars {barred} from deciding, and nobody else at {who} can",
+            f"segregation of duties bars every approver of {team_name}")
+
+
+def _escalate_at_submission(step: ApprovalStep, *, actor) -> bool:
+    """Route ``step`` (an owner or data-contract step, just created) to the escalation path when
+    nobody but the requester could decide it (a one-person owner team, say): otherwise it would
+    wait forever. The target is the one an overdue step escalates to: the approvers of the
+    product domain's owner team, else (no such team, or nobody there may decide either) the
+    governance stewards. The step records the reason in words for the requester
+    (``escalation_reason``) and ``escalated_at``; the change is audited. Returns whether it was
+    rerouted. Steward steps are never rerouted (nobody ranks above the stewards)."""
+    if step.kind == ApprovalStepKind.STEWARD or step_approvers(step=step):
+        return False
+    for_requester, neutral = _escalation_wording(step)
+    before = step.as_dict()
+    domain = step.access_request.output_port.data_product.domain
+    step.kind, step.team = ApprovalStepKind.NAMED, domain.owner_team
+    step.named_users.clear()
+    if domain.owner_team is not None and step_approvers(step=step):
+        target = f"{domain.owner_team}, the owner team of the {domain} domain"
+        step.label = f"An approver of {domain.owner_team} (escalated: {neutral})"
+    else:
+        step.kind, step.team = ApprovalStepKind.STEWARD, None
+        target = "the governance stewards"
+        step.label = f"A governance steward (escalated: {neutral})"
+    step.label = step.label[:200]
+    step.escalated_at = timezone.now()
+    step.escalation_reason = f"{for_requester}, so your request goes to {target} instead."[:400]
+    step.save(update_fields=["kind", "team", "label", "escalated_at", "escalation_reason"])
+    audit_record(actor=actor, action="access_request.escalated", obj=step.access_request, before=before,
+                 after={**step.as_dict(), "escalated_at": step.escalated_at.isoformat()},
+                 message=f"Routed at submission to {target}: {neutral}.")
+    return True
 
 
 def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> None:

@@ -56,17 +56,23 @@ def _load(access_request_id: int) -> AccessRequest:
     ).get(pk=access_request_id)
 
 
+def step_people(*, step: ApprovalStep) -> list:
+    """Active people whose role lets them decide ``step`` (stewards, the owner team's approvers,
+    or the named users and team), before delegation and segregation of duties."""
+    if step.kind == ApprovalStepKind.STEWARD:
+        return list(User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True).distinct())
+    if step.kind == ApprovalStepKind.OWNER:
+        return list(team_approvers(team=step.access_request.output_port.data_product.owner_team))
+    people = list(step.named_users.filter(is_active=True)) if step.pk else []
+    if step.team_id:
+        people += list(team_approvers(team=step.team))
+    return list(dict.fromkeys(people))
+
+
 def step_approvers(*, step: ApprovalStep) -> list:
     """People who may decide ``step`` now: by role, plus the delegates of those away."""
     access_request = step.access_request
-    if step.kind == ApprovalStepKind.STEWARD:
-        people = list(User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True).distinct())
-    elif step.kind == ApprovalStepKind.OWNER:
-        people = list(team_approvers(team=access_request.output_port.data_product.owner_team))
-    else:
-        people = list(step.named_users.filter(is_active=True))
-        if step.team_id:
-            people += list(team_approvers(team=step.team))
+    people = step_people(step=step)
     now = timezone.now()
     delegates = [d.delegate for d in ApproverDelegation.objects.filter(
         delegator__in=[p.pk for p in people], starts__lte=now, ends__gt=now).select_related("delegate")]

@@ -27,7 +27,8 @@ from ..models import (
     GrantDrift,
 )
 from ._base import audit_record
-from .grants import REVOKING_STALE_AFTER, _record_attempt, _spec, grant_revoke, grant_revoke_give_up
+from .grants import _record_attempt, _spec
+from .revocations import REVOKING_STALE_AFTER, grant_revoke, grant_revoke_give_up
 
 
 def _words(privileges) -> str:
@@ -116,7 +117,7 @@ def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
     - every active grant is compared and corrected (see :func:`grant_reconcile`);
     - grants whose access must not exist — revoking for longer than ``REVOKING_STALE_AFTER``
       (their task was lost) or failed while revoking (retries exhausted) — are revoked again
-      (:func:`~apps.access.services.grants.grant_revoke` is idempotent), so a committed
+      (:func:`~apps.access.services.revocations.grant_revoke` is idempotent), so a committed
       revocation always converges;
     - roles of revoked or expired grants found on the platform again are dropped.
 

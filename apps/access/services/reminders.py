@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,7 +42,9 @@ def access_request_remind_due(*, now=None, batch_size: int = 500) -> dict[str, i
     counts = {"reminded": 0, "escalated": 0}
     shortest = AccessPolicy.objects.filter(sla_business_days__gt=0).order_by("sla_business_days").values_list(
         "sla_business_days", flat=True).first() or DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
-    steps = (ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING, escalated_at__isnull=True,
+    # A step escalated at submission (nobody but the requester could decide it) is still reminded once.
+    steps = (ApprovalStep.objects.filter(Q(escalated_at__isnull=True) | Q(reminded_at__isnull=True),
+                                         status=ApprovalStepStatus.PENDING,
                                          access_request__status=S.PENDING_APPROVAL,
                                          activated_at__lte=now - timedelta(days=shortest))
              .select_related("access_request__policy").order_by("activated_at"))
@@ -50,7 +53,7 @@ def access_request_remind_due(*, now=None, batch_size: int = 500) -> dict[str, i
         sla = policy.sla_business_days if policy else DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
         if not sla:
             continue
-        if now >= add_business_days(step.activated_at, 2 * sla) and step.reminded_at is not None:
+        if step.escalated_at is None and now >= add_business_days(step.activated_at, 2 * sla) and step.reminded_at is not None:
             if ApprovalStep.objects.filter(pk=step.pk, escalated_at__isnull=True).update(escalated_at=now):
                 _escalate(step, now=now)
                 counts["escalated"] += 1

@@ -28,7 +28,7 @@ from ..policy import (
     request_classification,
 )
 from ._base import S, _jsonable, _locked, audit_record
-from .approvals import _approve_final
+from .approvals import _approve_final, _escalate_at_submission
 from .notify import _notify_approvers, _notify_requester
 from .policies import access_policy_ensure_defaults
 from .transitions import _transition
@@ -85,6 +85,7 @@ def _route(access_request: AccessRequest, *, actor) -> None:
         _approve_final(access_request, actor=None, comment=f"Approved by {plan.source}.")
         return
     now = timezone.now()
+    steps = []
     for order, step_plan in enumerate(plan.steps, start=1):
         step = ApprovalStep.objects.create(
             access_request=access_request, order=order, kind=step_plan.kind, team=step_plan.team, label=step_plan.label,
@@ -93,9 +94,13 @@ def _route(access_request: AccessRequest, *, actor) -> None:
         )
         if step_plan.users:
             step.named_users.set(step_plan.users)
+        steps.append(step)
+    for step in steps:  # a step only the requester could decide would wait forever
+        _escalate_at_submission(step, actor=actor)
     _transition(access_request, S.PENDING_APPROVAL, actor=actor, action="access_request.pending_approval",
-                message=f"Waiting for: {plan.steps[0].label}. Chain from {plan.source}.",
-                after_extra={"policy": str(access_request.policy), "steps": [s.as_dict() for s in plan.steps]})
+                message=f"Waiting for: {steps[0].label}. Chain from {plan.source}.",
+                after_extra={"policy": str(access_request.policy), "steps": [
+                    {"kind": s.kind, "label": s.label} for s in steps]})
     pk = access_request.pk
     transaction.on_commit(lambda: _notify_approvers(pk), robust=True)
 

@@ -49,7 +49,7 @@ def platform_identity_create(*, actor: User, user: User, platform: Platform, pri
 def platform_identity_delete(*, identity, actor: User) -> None:
     """Forget a login (platform operators only; ``PermissionDenied`` otherwise). Existing grants
     stay on the platform until revoked or expired."""
-    from apps.access.services import audit_record
+    from apps.audit.services import audit_record
 
     _require_operator(actor=actor, platform=identity.platform)
     audit_record(actor=actor, action="platform_identity.deleted", obj=identity,
@@ -79,7 +79,7 @@ def _identity_create(model, *, actor: User, platform: Platform, principal: str, 
                      taken: tuple[str, str]):
     """Shared by the user and team identity services: operator check, one principal per owner
     and platform, a principal mapped to one owner only, audited."""
-    from apps.access.services import audit_record
+    from apps.audit.services import audit_record
 
     _require_operator(actor=actor, platform=platform)
     principal = principal.strip()
@@ -99,7 +99,7 @@ def _identity_create(model, *, actor: User, platform: Platform, principal: str, 
 @transaction.atomic
 def team_platform_identity_delete(*, identity, actor: User) -> None:
     """Forget a team's principal (platform operators only). Existing grants stay until revoked."""
-    from apps.access.services import audit_record
+    from apps.audit.services import audit_record
 
     _require_operator(actor=actor, platform=identity.platform)
     audit_record(actor=actor, action="team_platform_identity.deleted", obj=identity,

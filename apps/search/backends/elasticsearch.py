@@ -65,7 +65,7 @@ SCORE_SCRIPT = ranking.score_painless()
 
 FACET_FIELDS = {
     "domain": "domain_id", "team": "owner_team_id", "classification": "classification", "platform": "platform_ids",
-    "tag": "tags", "status": "status", "contract": "has_contract", "quality": "quality",
+    "tag": "tags", "status": "status", "contract": "has_contract", "quality": "quality", "trust": "trust",
 }
 SORTS = {
     SearchSort.RELEVANCE: ["_score", {"product_id": "asc"}],
@@ -104,6 +104,7 @@ class ProductIndexDocument(Document):
     platform_ids = Keyword()
     has_contract = Boolean()
     quality = Keyword()
+    trust = Keyword()
     popularity = Float()
     created_at = Date()
     entries = Nested(Entry)
@@ -312,7 +313,7 @@ def documents_for(product_ids: list[int] | None):
                 description=strip_markers(descriptions.get(d.product_id, "")), tags=d.tags,
                 domain_id=str(d.domain_id), domain_name=d.domain.name, owner_team_id=str(d.owner_team_id),
                 owner_team_name=d.owner_team.name, classification=d.classification, status=d.status,
-                platform_ids=[str(p) for p in d.platform_ids], has_contract=d.has_contract, quality=d.quality,
+                platform_ids=[str(p) for p in d.platform_ids], has_contract=d.has_contract, quality=d.quality, trust=d.trust,
                 popularity=d.popularity, created_at=d.created_at, entries=entries.get(d.product_id, []),
                 suggest={"input": [d.name, *d.tags], "weight": max(1, min(int(d.popularity) + 1, 1000))},
             )

@@ -62,6 +62,7 @@ FILTERS = {
     "status": ("d.status = ANY(%(f_status)s::text[])", "status"),
     "contract": ("d.has_contract = ANY(%(f_contract)s::boolean[])", "CASE WHEN has_contract THEN 'yes' ELSE 'no' END"),
     "quality": ("d.quality = ANY(%(f_quality)s::text[])", "quality"),
+    "trust": ("d.trust = ANY(%(f_trust)s::text[])", "trust"),
 }
 
 
@@ -241,7 +242,7 @@ class PostgresBackend(SearchBackend):
             WITH by_text AS MATERIALIZED ({text_candidates}),
             m AS MATERIALIZED (
                 SELECT d.product_id, d.name, d.domain_id, d.owner_team_id, d.classification, d.status, d.tags,
-                       d.platform_ids, d.has_contract, d.quality, d.popularity, d.created_at,
+                       d.platform_ids, d.has_contract, d.quality, d.trust, d.popularity, d.created_at,
                        {ranking.score_sql(cheap)} AS score
                 FROM search_productdocument d
                 WHERE d.product_id IN ({candidates})

@@ -6,7 +6,7 @@ is listed (position, event id, reason) and the command exits with status 1. See 
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.access.selectors import audit_chain_verify
+from apps.audit.selectors import audit_chain_verify
 
 
 class Command(BaseCommand):
