@@ -17,12 +17,33 @@ class UsageEventAdmin(admin.ModelAdmin):
         return False
 
 
+from . import dashboard_cache  # noqa: E402
 from .models import KpiTarget, PlatformCostRate, UseCase  # noqa: E402
 from .services import platform_cost_rate_set  # noqa: E402
 
 
+class InvalidatesDashboard:
+    """Admin changes show on the KPI dashboard's next load (``apps.insights.dashboard_cache``)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        dashboard_cache.invalidate_on_commit()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        dashboard_cache.invalidate_on_commit()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        dashboard_cache.invalidate_on_commit()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        dashboard_cache.invalidate_on_commit()
+
+
 @admin.register(PlatformCostRate)
-class PlatformCostRateAdmin(admin.ModelAdmin):
+class PlatformCostRateAdmin(InvalidatesDashboard, admin.ModelAdmin):
     """Platform admins set what storage on their platform costs (audited through the service)."""
 
     list_display = ["platform", "per_gb_month", "fixed_monthly", "currency"]
@@ -34,7 +55,7 @@ class PlatformCostRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(UseCase)
-class UseCaseAdmin(admin.ModelAdmin):
+class UseCaseAdmin(InvalidatesDashboard, admin.ModelAdmin):
     list_display = ["name", "consuming_team", "status", "estimated_annual_value", "currency"]
     list_filter = ["status"]
     search_fields = ["name"]
@@ -43,7 +64,7 @@ class UseCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(KpiTarget)
-class KpiTargetAdmin(admin.ModelAdmin):
+class KpiTargetAdmin(InvalidatesDashboard, admin.ModelAdmin):
     list_display = ["kpi", "domain", "direction", "value", "start", "end", "created_by"]
     readonly_fields = ["created_by"]
 

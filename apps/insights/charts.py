@@ -1,11 +1,13 @@
 """The dashboard's charts: each a pure read returning one ``Chart`` (title, one-line definition,
 columns and rows — the same rows feed the chart, its accessible table, the CSV and the API).
 
-Weeks start on Monday in ``settings.TIME_ZONE`` (see ``apps.insights.kpis``).
+Weeks start on Monday in ``settings.TIME_ZONE`` (see ``apps.insights.kpis``). Every builder takes
+``(period, cache=None)``: ``cache`` is one request's memo (``apps.insights.kpis``), shared with the
+tiles, so the grants at the period's end, time to data, cost and value are read once per page.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -44,15 +46,22 @@ def _tz() -> str:
     return str(kpis.tz())
 
 
-def published_by_week(period: Period) -> Chart:
+def _domain_names(cache) -> dict[int, str]:
+    from apps.catalog.models import Domain
+
+    return kpis._memo(cache, ("domain_names",), lambda: dict(Domain.objects.values_list("pk", "name")))
+
+
+def published_by_week(period: Period, cache: dict | None = None) -> Chart:
     from apps.catalog.choices import LISTED_STATUSES
-    from apps.catalog.models import DataProduct, Domain
+    from apps.catalog.models import DataProduct
 
     qs = DataProduct.objects.filter(status__in=LISTED_STATUSES)
     if period.domain_id:
         qs = qs.filter(domain_id=period.domain_id)
     created = list(qs.values_list("domain_id", "created_at"))
-    domains = dict(Domain.objects.filter(pk__in={d for d, _ in created}).values_list("pk", "name"))
+    all_names = _domain_names(cache)
+    domains = {d: all_names[d] for d, _ in created}
     names = sorted(domains.values())
     rows = []
     for week in _weeks(period):
@@ -67,30 +76,52 @@ def published_by_week(period: Period) -> Chart:
                  "line", ["week", *names], rows, kpi="published_products")
 
 
-def active_users_by_week(period: Period) -> Chart:
-    params: list = [_tz(), period.since, period.until]
-    dom = _dom("e", period.domain_id, params)
-    found = dict(_rows(f"""SELECT date_trunc('week', e.at AT TIME ZONE %s)::date, count(DISTINCT e.user_id) FROM {E} e
-                           WHERE e.at >= %s AND e.at < %s AND e.user_id IS NOT NULL
-                             AND e.kind IN ('product_view', 'search', 'request_submitted') {dom} GROUP BY 1""", params))
+def active_users_by_week(period: Period, cache: dict | None = None, *, source: str = "snapshot") -> Chart:
+    """Active users per week. ``source="snapshot"``: a whole week of the period that ended before
+    today is its Sunday's daily snapshot of ``wau`` (the 7 days ending that Sunday are exactly the
+    Monday week), so only the weeks cut by the period's ends, or without a snapshot, are counted
+    from the fact table; ``"live"``: every week from the fact table."""
+    from .snapshots import period_snapshots
+
+    weeks = _weeks(period)
+    found: dict = {}
+    if source == "snapshot":
+        stored = period_snapshots(period, cache=cache)
+        today = kpis.today()
+        for week in weeks:
+            sunday = week + timedelta(days=6)
+            values = stored.get(sunday)
+            if week >= period.start and sunday <= period.end and sunday < today and values and "wau" in values:
+                found[week] = values["wau"] or 0  # None ("no data") is nobody
+    # the rest from the fact table, each week clipped to the period; consecutive weeks in one range
+    ranges: list[list] = []
+    for week in weeks:
+        if week in found:
+            continue
+        since, until = max(kpis.day_start(week), period.since), min(kpis.day_start(week + timedelta(days=7)), period.until)
+        if ranges and ranges[-1][1] == since:
+            ranges[-1][1] = until
+        else:
+            ranges.append([since, until])
+    if ranges:
+        # one range scan per run of weeks (the fact table's activity index), counted together
+        params: list = []
+        parts = []
+        for since, until in ranges:
+            params += [_tz(), since, until]
+            dom = _dom("e", period.domain_id, params)
+            parts.append(f"""SELECT date_trunc('week', e.at AT TIME ZONE %s)::date AS week, e.user_id FROM {E} e
+                             WHERE e.at >= %s AND e.at < %s AND e.user_id IS NOT NULL
+                               AND e.kind IN ('product_view', 'search', 'request_submitted') {dom}""")
+        found.update(_rows(f"SELECT week, count(DISTINCT user_id) FROM ({' UNION ALL '.join(parts)}) t GROUP BY 1",
+                           params))
     return Chart("active_users_by_week", "Active users per week",
                  "People who viewed a data product, searched or requested access in each week (Monday start).",
-                 "bar", ["week", "active users"], [[w.isoformat(), found.get(w, 0)] for w in _weeks(period)], kpi="wau")
+                 "bar", ["week", "active users"], [[w.isoformat(), found.get(w, 0)] for w in weeks], kpi="wau")
 
 
-def ttd_by_week(period: Period) -> Chart:
-    params: list = [_tz(), period.since, period.until]
-    dom = _dom("g", period.domain_id, params)
-    found = {r[0]: r[1:] for r in _rows(f"""
-        SELECT date_trunc('week', g.at AT TIME ZONE %s)::date,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - s.at)),
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - s.at)),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ap.at - s.at)),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - ap.at)), count(*)
-        FROM {E} g
-        JOIN {E} s ON s.access_request_id = g.access_request_id AND s.kind = 'request_submitted'
-        JOIN {E} ap ON ap.access_request_id = g.access_request_id AND ap.kind = 'request_approved'
-        WHERE g.kind = 'grant_active' AND g.at >= %s AND g.at < %s {dom} GROUP BY 1""", params)}
+def ttd_by_week(period: Period, cache: dict | None = None) -> Chart:
+    found = kpis.ttd_stats(period, cache=cache)["week"]
     rows = []
     for week in _weeks(period):
         r = found.get(week)
@@ -102,19 +133,8 @@ def ttd_by_week(period: Period) -> Chart:
                  kpi="ttd_median_hours", drill="grants_usable")
 
 
-def ttd_by_classification(period: Period) -> Chart:
-    params: list = [period.since, period.until]
-    dom = _dom("g", period.domain_id, params)
-    rows = [[c, *[_hours(x) for x in r], n] for c, *r, n in _rows(f"""
-        SELECT g.classification,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - s.at)),
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - s.at)),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ap.at - s.at)),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM g.at - ap.at)), count(*)
-        FROM {E} g
-        JOIN {E} s ON s.access_request_id = g.access_request_id AND s.kind = 'request_submitted'
-        JOIN {E} ap ON ap.access_request_id = g.access_request_id AND ap.kind = 'request_approved'
-        WHERE g.kind = 'grant_active' AND g.at >= %s AND g.at < %s {dom} GROUP BY 1 ORDER BY 1""", params)]
+def ttd_by_classification(period: Period, cache: dict | None = None) -> Chart:
+    rows = [[c, *[_hours(x) for x in r], n] for c, (*r, n) in kpis.ttd_stats(period, cache=cache)["classification"].items()]
     return Chart("ttd_by_classification", "Time to data per classification",
                  "Hours from submission to usable grant (median, p90) and its two parts, per classification, over "
                  "grants that became usable in the period.", "bar",
@@ -122,7 +142,7 @@ def ttd_by_classification(period: Period) -> Chart:
                  kpi="ttd_p90_hours")
 
 
-def approval_lead_by_step(period: Period) -> Chart:
+def approval_lead_by_step(period: Period, cache: dict | None = None) -> Chart:
     from apps.accounts.models import Team
 
     params: list = [period.since, period.until]
@@ -141,7 +161,7 @@ def approval_lead_by_step(period: Period) -> Chart:
                  rows, kpi="approval_lead_median_hours")
 
 
-def decisions_by_domain(period: Period) -> Chart:
+def decisions_by_domain(period: Period, cache: dict | None = None) -> Chart:
     params: list = [period.since, period.until]
     dom = _dom("e", period.domain_id, params)
     rows = [[name, _share(a, a + r), _share(r, a + r), a, r] for name, a, r in _rows(f"""
@@ -154,14 +174,12 @@ def decisions_by_domain(period: Period) -> Chart:
                  "bar", ["domain", "approval rate", "rejection rate", "approved", "rejected"], rows, kpi="approval_rate")
 
 
-def reuse_matrix(period: Period) -> Chart:
-    from apps.catalog.models import Domain
-
-    grants = kpis.active_grants_at(period.until, period.domain_id)
-    names = dict(Domain.objects.values_list("pk", "name"))
+def reuse_matrix(period: Period, cache: dict | None = None) -> Chart:
+    grants = kpis.active_grants_at(period.until, period.domain_id, cache=cache)
+    names = _domain_names(cache)
     counts = defaultdict(int)
-    for g in grants:
-        counts[(names.get(g[2], "?"), names.get(g[4], "(no domain)"))] += 1
+    for (producer, consumer), n in Counter((g[2], g[4]) for g in grants).items():
+        counts[(names.get(producer, "?"), names.get(consumer, "(no domain)"))] += n
     producers = sorted({p for p, _ in counts})
     consumers = sorted({c for _, c in counts})
     rows = [[p, *[counts.get((p, c), 0) for c in consumers]] for p in producers]
@@ -170,10 +188,10 @@ def reuse_matrix(period: Period) -> Chart:
                  "(columns).", "heatmap", ["producer \\ consumer", *consumers], rows, kpi="cross_domain_share")
 
 
-def value_by_product(period: Period) -> Chart:
+def value_by_product(period: Period, cache: dict | None = None) -> Chart:
     from apps.catalog.models import DataProduct
 
-    per = kpis.value_per_product(period.domain_id)
+    per = kpis.value_per_product(period.domain_id, cache=cache)
     products = {p.pk: p for p in DataProduct.objects.filter(pk__in=per).select_related("domain")}
     rows = sorted(([products[pk].name, products[pk].domain.name, cur, round(float(v), 2)]
                    for pk, values in per.items() for cur, v in values.items()), key=lambda r: -r[3])
@@ -182,10 +200,10 @@ def value_by_product(period: Period) -> Chart:
                  "bar", ["data product", "domain", "currency", "value per year"], rows, kpi="live_value")
 
 
-def value_by_domain(period: Period) -> Chart:
+def value_by_domain(period: Period, cache: dict | None = None) -> Chart:
     from apps.catalog.models import DataProduct
 
-    per = kpis.value_per_product(period.domain_id)
+    per = kpis.value_per_product(period.domain_id, cache=cache)
     domains = dict(DataProduct.objects.filter(pk__in=per).values_list("pk", "domain__name"))
     totals = defaultdict(float)
     for pk, values in per.items():
@@ -197,11 +215,11 @@ def value_by_domain(period: Period) -> Chart:
                  "bar", ["domain", "currency", "value per year"], rows, kpi="live_value")
 
 
-def cost_by_product(period: Period) -> Chart:
+def cost_by_product(period: Period, cache: dict | None = None) -> Chart:
     from apps.catalog.models import DataProduct
 
-    cost = kpis.cost_per_product(period.domain_id)
-    grants = kpis.active_grants_at(period.until, period.domain_id)
+    cost = kpis.cost_per_product(period.domain_id, cache=cache)
+    grants = kpis.active_grants_at(period.until, period.domain_id, cache=cache)
     consumers = defaultdict(set)
     for g in grants:
         consumers[g[1]].add(g[0])
@@ -215,10 +233,10 @@ def cost_by_product(period: Period) -> Chart:
                                                   "cost per active grant"], rows, kpi="monthly_cost")
 
 
-def cost_by_domain(period: Period) -> Chart:
+def cost_by_domain(period: Period, cache: dict | None = None) -> Chart:
     from apps.catalog.models import DataProduct
 
-    cost = kpis.cost_per_product(period.domain_id)
+    cost = kpis.cost_per_product(period.domain_id, cache=cache)
     domains = dict(DataProduct.objects.filter(pk__in=cost).values_list("pk", "domain__name"))
     totals = defaultdict(float)
     for pk, v in cost.items():
@@ -228,21 +246,36 @@ def cost_by_domain(period: Period) -> Chart:
                  kpi="monthly_cost")
 
 
-def coverage(period: Period) -> Chart:
-    values = kpis.kpi_values(period, ["description_coverage", "contract_coverage", "quality_passing"])
+def coverage(period: Period, cache: dict | None = None) -> Chart:
+    values = kpis.kpi_values(period, ["description_coverage", "contract_coverage", "quality_passing"], cache=cache)
     return Chart("coverage", "Coverage and trust", "Share of listed data products with an owner and description, an "
                  "active data contract, quality checks passing.", "bar", ["measure", "share"],
                  [[kpis.KPIS[k].label, v] for k, v in values.items()], kpi="contract_coverage")
 
 
-def top_searches(period: Period, *, zero: bool = False, limit: int = 20) -> Chart:
-    if period.domain_id is not None:
-        rows = []
-    else:
-        cond = "AND result_count = 0" if zero else ""
-        rows = [list(r) for r in _rows(f"""SELECT lower(query), count(*), max(result_count) FROM {E}
-                                           WHERE kind = 'search' AND query <> '' AND at >= %s AND at < %s {cond}
-                                           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s""", [period.since, period.until, limit])]
+def _search_tops(period: Period, limit: int, cache: dict | None) -> tuple[list, list]:
+    """(the most frequent searches, the most frequent searches with no result) of the period, each
+    at most ``limit`` rows ``[query, searches, most results]`` by count then query, in one pass."""
+    def compute():
+        top, zero = [], []
+        for q, n, most, none, rn, rz in _rows(f"""
+                SELECT q, n, most, zero, rn, rz FROM (
+                    SELECT q, n, most, zero, row_number() OVER (ORDER BY n DESC, q) AS rn,
+                           row_number() OVER (ORDER BY zero DESC, q) AS rz
+                    FROM (SELECT lower(query) AS q, count(*) AS n, max(result_count) AS most,
+                                 count(*) FILTER (WHERE result_count = 0) AS zero
+                          FROM {E} WHERE kind = 'search' AND query <> '' AND at >= %s AND at < %s GROUP BY 1) g) t
+                WHERE rn <= %s OR (zero > 0 AND rz <= %s)""", [period.since, period.until, limit, limit]):
+            if rn <= limit:
+                top.append((rn, [q, n, most]))
+            if none > 0 and rz <= limit:
+                zero.append((rz, [q, none, 0]))
+        return [r for _, r in sorted(top)], [r for _, r in sorted(zero)]
+    return kpis._memo(cache, ("search_tops", period.since, period.until, limit), compute)
+
+
+def top_searches(period: Period, cache: dict | None = None, *, zero: bool = False, limit: int = 20) -> Chart:
+    rows = [] if period.domain_id is not None else _search_tops(period, limit, cache)[1 if zero else 0]
     if zero:
         return Chart("zero_result_searches", "Top searches with no result (unmet demand)",
                      "The most frequent searches of the period that found no data product.", "table",
@@ -251,7 +284,7 @@ def top_searches(period: Period, *, zero: bool = False, limit: int = 20) -> Char
                  ["query", "searches", "most results"], rows, kpi="searches")
 
 
-def most_requested(period: Period, limit: int = 20) -> Chart:
+def most_requested(period: Period, cache: dict | None = None, limit: int = 20) -> Chart:
     params: list = [period.since, period.until]
     dom = _dom("e", period.domain_id, params)
     params.append(limit)
@@ -265,7 +298,7 @@ def most_requested(period: Period, limit: int = 20) -> Chart:
                  ["data product", "domain", "requests"], rows)
 
 
-def platform_health(period: Period) -> Chart:
+def platform_health(period: Period, cache: dict | None = None) -> Chart:
     from apps.access.models import GrantDrift
     from apps.platforms.models import Platform
 
@@ -275,7 +308,7 @@ def platform_health(period: Period) -> Chart:
     last_ok = dict(_rows(f"""SELECT platform_id, max(at) FROM {E} WHERE kind = 'sync_run'
                              AND data->>'status' = 'succeeded' AND at < %s GROUP BY 1""", [period.until]))
     grants = defaultdict(int)
-    for g in kpis.active_grants_at(period.until, period.domain_id):
+    for g in kpis.active_grants_at(period.until, period.domain_id, cache=cache):
         grants[g[5]] += 1
     drifts = defaultdict(int)
     for pid in GrantDrift.objects.filter(at__gte=period.since, at__lt=period.until).values_list("platform_id", flat=True):
@@ -295,8 +328,8 @@ def platform_health(period: Period) -> Chart:
                  kpi="sync_success_rate")
 
 
-def _zero_searches(period: Period) -> Chart:
-    return top_searches(period, zero=True)
+def _zero_searches(period: Period, cache: dict | None = None) -> Chart:
+    return top_searches(period, cache, zero=True)
 
 
 CHART_BUILDERS = {
@@ -309,11 +342,19 @@ CHART_BUILDERS = {
 }
 
 
-def all_charts(period: Period) -> list[Chart]:
-    return [build(period) for build in CHART_BUILDERS.values()]
+#: Charts that read daily snapshots for whole past weeks (``source``), see active_users_by_week.
+_READ_SNAPSHOTS = {"active_users_by_week"}
 
 
-def chart_get(key: str, period: Period) -> Chart | None:
-    """One chart by key, None for an unknown key."""
+def chart_get(key: str, period: Period, *, cache: dict | None = None, source: str = "snapshot") -> Chart | None:
+    """One chart by key, None for an unknown key. ``cache``: the request's memo; ``source``:
+    "snapshot" (past whole weeks from daily snapshots where a chart can) or "live"."""
     build = CHART_BUILDERS.get(key)
-    return build(period) if build else None
+    if build is None:
+        return None
+    return build(period, cache, source=source) if key in _READ_SNAPSHOTS else build(period, cache)
+
+
+def all_charts(period: Period, *, cache: dict | None = None, source: str = "snapshot") -> list[Chart]:
+    cache = {} if cache is None else cache
+    return [chart_get(key, period, cache=cache, source=source) for key in CHART_BUILDERS]

@@ -37,6 +37,11 @@ REQUEST_STATUS_EVENTS: dict[str, str] = {
 #: Events that make a user "active" (weekly / monthly active users).
 ACTIVITY_KINDS = (K.PRODUCT_VIEW, K.SEARCH, K.REQUEST_SUBMITTED)
 
+#: The access lifecycle: what grants active at an instant, the backlog, approval lead time and
+#: time to data read.
+LIFECYCLE_KINDS = (K.REQUEST_SUBMITTED, K.STEP_DECIDED, K.REQUEST_APPROVED, K.REQUEST_REJECTED, K.REQUEST_CANCELLED,
+                   K.GRANT_ACTIVE, K.GRANT_EXPIRED, K.GRANT_REVOKED)
+
 
 class UseCaseStatus(models.TextChoices):
     PLANNED = "planned", "Planned"

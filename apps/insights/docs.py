@@ -28,7 +28,13 @@ Do not edit by hand.
   just before it.
 - **Snapshots.** KPIs marked *state* are measured at the end of a day; a daily beat task stores them
   (`KpiSnapshot`) so trend lines read one row per point; today is always computed live, and both
-  paths call the same code.
+  paths call the same code. A state KPI depends only on the end of its period, so the previous
+  period's state tiles and the active users of each whole past week (`wau` of its Sunday) are read
+  from snapshots too. `?source=live` computes everything instead (the same numbers).
+- **Freshness.** The dashboard's numbers are cached for `INSIGHTS_DASHBOARD_CACHE_SECONDS` (default
+  60) per domain filter and period; access requests, decisions and grants, contract, quality and sync
+  events, targets, cost rates, use cases and snapshots show on the next load, product views, searches
+  and catalog changes within that time. The API is not cached.
 - **Consumer.** The team an access request was made for, else the requesting person; the consumer's
   domain is the domain their team owns (else where it owns data products); a consumer outside every
   domain counts as a domain of its own for reuse.

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from apps.core.models import TimeStampedModel
 
-from .choices import TargetDirection, UsageEventKind, UseCaseStatus
+from .choices import ACTIVITY_KINDS, LIFECYCLE_KINDS, TargetDirection, UsageEventKind, UseCaseStatus
 
 
 class UsageEvent(models.Model):
@@ -66,9 +66,23 @@ class UsageEvent(models.Model):
                 condition=models.Q(kind="search", result_count=0),
             ),
             models.Index(fields=["kind", "at"], name="usage_kind_at"),
-            models.Index(fields=["access_request_id", "kind"], name="usage_request_kind",
-                         condition=models.Q(access_request_id__isnull=False)),
             models.Index(fields=["grant_id", "kind"], name="usage_grant_kind", condition=models.Q(grant_id__isnull=False)),
+            # The KPI dashboard's reads (apps.insights.kpis and charts), each answered from one of
+            # these alone (index-only scans): grants active and requests waiting at an instant,
+            # approval lead time and rates, self-service share (data: {"auto": ...}), time to data
+            # (per request: submitted, approved, usable) ...
+            models.Index(fields=["kind", "at"], name="usage_lifecycle_at",
+                         include=["access_request_id", "data_product", "domain", "consumer_team", "consumer_domain",
+                                  "platform", "classification", "seconds", "data"],
+                         condition=models.Q(kind__in=LIFECYCLE_KINDS)),
+            models.Index(fields=["access_request_id", "kind"], name="usage_request_kind_at", include=["at"],
+                         condition=models.Q(access_request_id__isnull=False)),
+            # ... weekly / monthly active users, active users per week ...
+            models.Index(fields=["at"], name="usage_activity", include=["user", "domain"],
+                         condition=models.Q(kind__in=ACTIVITY_KINDS, user__isnull=False)),
+            # ... and searches, top searches, searches with no result.
+            models.Index(fields=["at"], name="usage_search_at", include=["result_count", "query"],
+                         condition=models.Q(kind=UsageEventKind.SEARCH)),
         ]
 
     def __str__(self) -> str:

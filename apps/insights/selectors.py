@@ -81,21 +81,66 @@ def kpi_targets(*, period: kpis.Period) -> dict[str, KpiTarget]:
     return out
 
 
-def kpi_tiles(*, period: kpis.Period) -> list[dict]:
+def kpi_tiles(*, period: kpis.Period, cache: dict | None = None, source: str = "snapshot") -> list[dict]:
     """One tile per KPI: ``{"kpi": Kpi, "value", "previous", "change", "target", "status"}``;
     ``previous`` is the value over the period of the same length just before; ``change`` the
-    difference (None when either is "no data")."""
-    current = kpis.kpi_values(period)
-    previous = kpis.kpi_values(period.previous())
+    difference (None when either is "no data"). ``source="snapshot"``: the previous period's
+    state KPIs come from the daily snapshot of its last day when there is one (a state KPI
+    depends on the period's end only); ``"live"``: everything computed. ``cache``: the request's
+    memo (``apps.insights.kpis``)."""
+    from .snapshots import state_values_stored
+
+    cache = {} if cache is None else cache
+    before = period.previous()
+    kpis.ttd_stats_many([period, before], cache=cache)  # time to data of both periods in one pass
+    current = kpis.kpi_values(period, cache=cache)
+    stored = state_values_stored(period, before.end, cache=cache) if source == "snapshot" else None
+    if stored is not None:
+        previous = {**{key: stored[key] for key in kpis.STATE_KPIS},
+                    **kpis.kpi_values(before, [k for k, kpi in kpis.KPIS.items() if not kpi.state], cache=cache)}
+    else:
+        previous = kpis.kpi_values(before, cache=cache)
     targets = kpi_targets(period=period)
     tiles = []
     for key, kpi in kpis.KPIS.items():
-        value, before = current[key], previous[key]
-        change = None if value is None or before is None else round(value - before, 4)
+        value, before_value = current[key], previous[key]
+        change = None if value is None or before_value is None else round(value - before_value, 4)
         target = targets.get(key)
-        tiles.append({"kpi": kpi, "value": value, "previous": before, "change": change, "target": target,
+        tiles.append({"kpi": kpi, "value": value, "previous": before_value, "change": change, "target": target,
                       "status": kpi_target_status(target, value)})
     return tiles
+
+
+def kpi_dashboard(*, period: kpis.Period, source: str = "snapshot") -> dict:
+    """Everything the dashboard shows for ``period`` (already checked for the user, see
+    :func:`kpi_period_for`), computed with one memo so each KPI and each intermediate result
+    (grants at an instant, time to data, cost, value) is read once:
+    ``{"tiles": [tile + "series" for state KPIs], "charts": [Chart]}``. ``source``: "snapshot"
+    (past trend points, the previous period's state tiles and whole past weeks of active users
+    from the daily snapshots, today live; cached for a short time, see ``dashboard_cache``) or
+    "live" (everything computed, never cached; the same numbers)."""
+    from .dashboard_cache import dashboard_cached
+
+    return dashboard_cached(period, source, lambda: _kpi_dashboard_compute(period, source))
+
+
+def _kpi_dashboard_compute(period: kpis.Period, source: str) -> dict:
+    from . import charts
+    from .snapshots import series_days, state_series_all
+
+    cache: dict = {}
+    if source == "live":
+        # every trend point and the previous period's end: the grants and the backlog of all of
+        # them in one query each
+        instants = [kpis.day_start(day + timedelta(days=1)) for day in [*series_days(period), period.start - timedelta(days=1)]]
+        kpis.grants_prefetch(instants, period.domain_id, cache=cache)
+        kpis.backlog_prefetch(instants, period.domain_id, cache=cache)
+    tiles = kpi_tiles(period=period, cache=cache, source=source)
+    series = state_series_all(period, source=source, cache=cache)
+    for tile in tiles:
+        if tile["kpi"].state:
+            tile["series"] = series[tile["kpi"].key]
+    return {"tiles": tiles, "charts": charts.all_charts(period, cache=cache, source=source)}
 
 
 DRILL_LISTS = {

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
 
+from . import dashboard_cache
 from .choices import UsageEventKind
 from .models import KpiTarget, PlatformCostRate, UsageEvent, UseCase
 
@@ -63,6 +64,7 @@ def event_record(
     """
     if kind is None:
         return []
+    dashboard_cache.invalidate_on_commit()  # the dashboard shows it on the next load
     at = at or timezone.now()
     user = actor if getattr(actor, "is_authenticated", False) else None
     data = dict(data or {})
@@ -181,6 +183,8 @@ def usage_events_prune(*, now=None, retention_days: int | None = None) -> int:
     while True:
         ids = list(UsageEvent.objects.filter(at__lt=cutoff).order_by().values_list("id", flat=True)[:10000])
         if not ids:
+            if deleted:
+                dashboard_cache.invalidate()
             return deleted
         deleted += UsageEvent.objects.filter(id__in=ids).delete()[0]
 
@@ -233,6 +237,7 @@ def use_case_save(*, actor, name: str, consuming_team=None, data_products=(), st
     if access_request is not None:
         use_case.access_requests.add(access_request)
         use_case.data_products.add(access_request.output_port.data_product)
+    dashboard_cache.invalidate_on_commit()
     audit_record(actor=actor, action="use_case.changed" if before else "use_case.created", obj=use_case,
                  before=before, after={"name": use_case.name, "status": use_case.status,
                                        "value": str(use_case.estimated_annual_value or ""), "currency": use_case.currency})
@@ -251,6 +256,7 @@ def use_case_attach(*, actor, access_request, name: str) -> UseCase | None:
     if existing is not None:
         existing.access_requests.add(access_request)
         existing.data_products.add(access_request.output_port.data_product)
+        dashboard_cache.invalidate_on_commit()
         return existing
     from apps.accounts.models import Team
 
@@ -271,6 +277,7 @@ def platform_cost_rate_set(*, actor, platform, per_gb_month, fixed_monthly=0, cu
     rate.per_gb_month, rate.fixed_monthly, rate.currency = per_gb_month, fixed_monthly, currency.upper()
     _full_clean(rate)
     rate.save()
+    dashboard_cache.invalidate_on_commit()
     audit_record(actor=actor, action="platform.cost_rate_changed", obj=platform, before=before,
                  after={"per_gb_month": str(rate.per_gb_month), "fixed_monthly": str(rate.fixed_monthly),
                         "currency": rate.currency})
@@ -294,6 +301,7 @@ def kpi_target_set(*, actor, kpi: str, value: float, direction: str, start, end,
     target = KpiTarget(kpi=kpi, value=value, direction=direction, start=start, end=end, domain=domain, created_by=actor)
     _full_clean(target)
     target.save()
+    dashboard_cache.invalidate_on_commit()
     audit_record(actor=actor, action="kpi_target.created", obj=target, after={
         "kpi": kpi, "value": value, "direction": direction, "start": str(start), "end": str(end),
         "domain": str(domain or "")})

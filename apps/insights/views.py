@@ -18,7 +18,6 @@ from . import charts, selectors, services
 from .forms import DashboardFilterForm, KpiTargetForm
 from .kpis import KPIS
 from .permissions import kpi_target_can_set
-from .snapshots import state_series_all
 
 
 def _period(request):
@@ -38,16 +37,12 @@ def dashboard(request):
     if period is None:
         return render(request, "insights/dashboard.html", {"form": form, "domains": selectors.kpi_domains(user=request.user)},
                       status=400)
-    source = form.cleaned_data.get("source") if request.GET else ""
-    tiles = selectors.kpi_tiles(period=period)
-    built = charts.all_charts(period)
-    series = state_series_all(period, source=source or "snapshot",
-                              today_values={t["kpi"].key: t["value"] for t in tiles})
-    for tile in tiles:
-        if tile["kpi"].state:
-            tile["series"] = series[tile["kpi"].key]
+    source = (form.cleaned_data.get("source") if request.GET else "") or "snapshot"
+    shown = selectors.kpi_dashboard(period=period, source=source)
+    built = shown["charts"]
     return render(request, "insights/dashboard.html", {
-        "form": form, "period": period, "tiles": tiles, "charts": built, "charts_json": [c.as_dict() for c in built],
+        "form": form, "period": period, "tiles": shown["tiles"], "charts": built,
+        "charts_json": [c.as_dict() for c in built],
         "TIME_ZONE": settings.TIME_ZONE,
         "domains": selectors.kpi_domains(user=request.user), "query": request.GET.urlencode(),
         "can_set_targets": kpi_target_can_set(request.user), "target_form": KpiTargetForm(),

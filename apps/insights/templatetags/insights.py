@@ -1,4 +1,10 @@
+import json
+
 from django import template
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 
 register = template.Library()
 
@@ -42,6 +48,30 @@ def heat(value, maximum) -> str:
     except (TypeError, ValueError):
         return "heat-0"
     return f"heat-{0 if share <= 0 else min(5, 1 + int(share * 5))}"
+
+
+@register.filter
+def sparkline_json(series) -> str:
+    """A trend line ``[(day, value or None)]`` as the JSON ``insights.js`` draws:
+    ``[{"x": "YYYY-MM-DD", "y": number or null}]`` (one filter instead of a template loop per point)."""
+    return json.dumps([{"x": day.isoformat(), "y": value} for day, value in series], separators=(",", ":"))
+
+
+def _cell(value) -> str:
+    # What ``{{ value|default_if_none:"no data" }}`` renders (localized, escaped), without a
+    # template node per cell: a chart's table has hundreds of cells.
+    value = localize(template_localtime("no data" if value is None else value))
+    return conditional_escape(value if isinstance(value, str) else str(value))
+
+
+@register.filter
+def table_cells(row) -> str:
+    """A chart table row's cells: the first a row header, the others data cells, "no data" for None."""
+    if not row:
+        return ""
+    cells = [format_html('<th scope="row">{}</th>', _cell(row[0]))]
+    cells += [format_html("<td>{}</td>", _cell(value)) for value in row[1:]]
+    return mark_safe("".join(cells))  # noqa: S308 - every part escaped by format_html
 
 
 @register.filter
