@@ -13,6 +13,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # E-mail copies of notifications whose task was lost (broker down after the commit) are sent.
+    "notifications-email-due": {
+        "task": "apps.notifications.tasks.notification_email_due_task",
+        "schedule": 60.0,
+    },
     # Webhook deliveries whose Celery retry was lost (worker or broker restart) are re-enqueued.
     "notifications-webhooks-retry-due": {
         "task": "apps.notifications.tasks.webhook_retry_due_task",

@@ -24,6 +24,10 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # E-mail leaves the web request: a task sends it after commit, a beat sweep sends what a lost task missed.
+    email_subject = models.CharField(max_length=300, blank=True, help_text="Subject of the e-mail copy.")
+    emailed_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When the e-mail copy was sent (or given up: recipient without address).")
 
     class Meta:
         ordering = ["-created_at", "-id"]

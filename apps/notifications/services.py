@@ -45,7 +45,11 @@ def notify(*, recipients: Iterable, verb: str, obj=None, subject: str, message: 
            dedupe_key: str = "") -> list[Notification]:
     """Tell each of ``recipients`` (users; duplicates and inactive users skipped) in the in-app
     inbox and by email. With ``dedupe_key`` a recipient who already got that notification gets
-    nothing new. Returns the notifications created."""
+    nothing new. Returns the notifications created.
+
+    The in-app notification is written now; the e-mail copy is sent by ``notification_email_task``
+    after commit (never inside the web request), and ``notification_email_due_task`` (beat) sends any
+    copy whose task was lost (broker down)."""
     created = []
     seen = set()
     for user in recipients:
@@ -63,10 +67,56 @@ def notify(*, recipients: Iterable, verb: str, obj=None, subject: str, message: 
         except IntegrityError:  # a concurrent run created it first
             continue
         created.append(notification)
-        if user.email:
-            link = f"\n\n{settings.PORTAL_BASE_URL.rstrip('/')}{url}" if url else ""
-            send_mail(f"[Mesh Portal] {subject}", f"{message}{link}\n", None, [user.email], fail_silently=True)
+    if created:
+        from apps.core.tasks import enqueue_on_commit
+
+        from .tasks import notification_email_task
+
+        Notification.objects.filter(pk__in=[n.pk for n in created]).update(email_subject=subject[:300])
+        enqueue_on_commit(notification_email_task, [n.pk for n in created])
     return created
+
+
+#: Copies older than this are not e-mailed by the sweep any more (the in-app notification stays).
+EMAIL_GIVE_UP_AFTER = timedelta(days=1)
+#: The sweep leaves a copy this long to its own task.
+EMAIL_SWEEP_AFTER = timedelta(minutes=2)
+
+
+def notification_email_send(*, notification_ids: list[int]) -> int:
+    """Send the e-mail copy of each notification not sent yet (locked, so a task and the sweep never
+    both send it); a recipient without an address is marked done. Returns the number of e-mails sent.
+    Sending errors are logged and the copy left for the sweep."""
+    sent = 0
+    for pk in notification_ids:
+        with transaction.atomic():
+            notification = (Notification.objects.select_for_update(skip_locked=True).select_related("recipient")
+                            .filter(pk=pk, emailed_at__isnull=True).first())
+            if notification is None:
+                continue
+            user = notification.recipient
+            if user.email and user.is_active:
+                link = f"\n\n{settings.PORTAL_BASE_URL.rstrip('/')}{notification.url}" if notification.url else ""
+                subject = notification.email_subject or notification.get_verb_display()
+                try:
+                    send_mail(f"[Mesh Portal] {subject}", f"{notification.message}{link}\n", None, [user.email])
+                except Exception as exc:  # noqa: BLE001 - SMTP errors of every kind: the sweep tries again
+                    logger.warning("E-mail of notification %s not sent (%s); the sweep will retry.", pk, type(exc).__name__)
+                    continue
+                sent += 1
+            notification.emailed_at = timezone.now()
+            notification.save(update_fields=["emailed_at"])
+    return sent
+
+
+def notification_email_due() -> int:
+    """Beat: send the copies whose task was lost (older than :data:`EMAIL_SWEEP_AFTER`, younger than
+    :data:`EMAIL_GIVE_UP_AFTER`). Returns the number sent."""
+    now = timezone.now()
+    ids = list(Notification.objects.filter(emailed_at__isnull=True, created_at__lte=now - EMAIL_SWEEP_AFTER,
+                                           created_at__gte=now - EMAIL_GIVE_UP_AFTER)
+               .order_by("created_at").values_list("pk", flat=True)[:500])
+    return notification_email_send(notification_ids=ids)
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Celery tasks for webhooks. They take ids and call one service."""
+"""Celery tasks for e-mail copies of notifications and for webhooks. They take ids and call one service."""
 from __future__ import annotations
 
 from celery import shared_task
@@ -20,3 +20,15 @@ def webhook_deliver_task(self, delivery_id: int) -> None:
 def webhook_retry_due_task() -> int:
     """Beat: re-enqueue pending deliveries whose retry was lost (see ``webhook_retry_due``)."""
     return services.webhook_retry_due()
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def notification_email_task(notification_ids: list[int]) -> int:
+    """Send the e-mail copies of these notifications (after the commit that created them)."""
+    return services.notification_email_send(notification_ids=notification_ids)
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
+def notification_email_due_task() -> int:
+    """Beat: send the e-mail copies whose task was lost (``notification_email_due``)."""
+    return services.notification_email_due()

@@ -117,13 +117,20 @@ def test_a_client_error_fails_for_good_and_an_unreachable_one_is_logged(receiver
     assert gone.status == "failed" and gone.attempts == 2 and "Connection" in gone.error
 
 
-def test_notify_stores_once_and_emails(client):
+def test_notify_stores_once_and_emails(client, django_capture_on_commit_callbacks):
     user = UserFactory(username="nina")
-    created = services.notify(recipients=[user, user], verb="decided", subject="S", message="Your request was approved",
-                              url="/access/requests/1/", dedupe_key="k1")
-    again = services.notify(recipients=[user], verb="decided", subject="S", message="again", dedupe_key="k1")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        created = services.notify(recipients=[user, user], verb="decided", subject="S", message="Your request was approved",
+                                  url="/access/requests/1/", dedupe_key="k1")
+        again = services.notify(recipients=[user], verb="decided", subject="S", message="again", dedupe_key="k1")
     assert len(created) == 1 and again == []
+    # the e-mail leaves the request: nothing is sent before the commit, a task sends it after
+    assert mail.outbox == [] and len(callbacks) == 1
+    callbacks[0]()
     assert mail.outbox[0].to == ["nina@example.com"] and "/access/requests/1/" in mail.outbox[0].body
+    assert mail.outbox[0].subject == "[Mesh Portal] S"
+    # a second run (task redelivered, sweep) sends nothing more
+    assert services.notification_email_send(notification_ids=[created[0].pk]) == 0 and len(mail.outbox) == 1
     # the badge and the inbox show it; marking read clears the badge
     client.force_login(user)
     page = client.get(reverse("notifications:inbox"))
@@ -142,3 +149,20 @@ def test_nobody_reads_or_marks_someone_elses_notifications(client):
     assert client.post(reverse("notifications:read", args=[notification.pk])).status_code == 404
     notification.refresh_from_db()
     assert notification.read_at is None
+
+
+def test_a_copy_whose_task_was_lost_is_sent_by_the_sweep(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.notifications.models import Notification
+
+    user = UserFactory(username="omar")
+    with django_capture_on_commit_callbacks(execute=False):  # the broker was down: the task never ran
+        (notification,) = services.notify(recipients=[user], verb="decided", subject="Lost", message="m")
+    assert services.notification_email_due() == 0  # too young: its own task may still come
+    Notification.objects.filter(pk=notification.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert services.notification_email_due() == 1
+    assert [m.subject for m in mail.outbox] == ["[Mesh Portal] Lost"]
+    assert services.notification_email_due() == 0
