@@ -24,7 +24,7 @@ from .models import (
     GrantDrift,
     Purpose,
 )
-from .permissions import delegators_of, is_steward, sees_all_requests
+from .permissions import delegators_of, is_steward
 
 _APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
 
@@ -43,20 +43,9 @@ def _base() -> QuerySet[AccessRequest]:
 
 
 def access_request_visible(*, user) -> QuerySet[AccessRequest]:
-    if not user.is_authenticated:
-        return AccessRequest.objects.none()
-    if sees_all_requests(user):
-        return _base()
-    principals = [user, *delegators_of(user=user)]
-    product_q = Q()
-    for principal in principals:
-        product_q |= Q(output_port__data_product__in=_decidable_products(principal).values("pk"))
-    step_ids = ApprovalStep.objects.filter(
-        Q(named_users__in=principals)
-        | Q(team__memberships__user__in=principals, team__memberships__role__in=_APPROVER_ROLES)
-        | Q(escalated_at__isnull=False, access_request__output_port__data_product__domain__owner_team__memberships__user=user)
-    ).values("access_request_id")
-    return _base().filter(Q(requester=user) | product_q | Q(pk__in=step_ids))
+    """The requests ``user`` may see (the rule: ``AccessRequest.objects.visible_to``), with their
+    product, port, people, grant, purpose and policy loaded."""
+    return _base().visible_to(user)
 
 
 def access_request_get(*, user, pk: int) -> AccessRequest:
@@ -179,7 +168,7 @@ def audit_for_access_request(*, access_request: AccessRequest) -> QuerySet[Audit
 
 def grant_visible(*, user) -> QuerySet[Grant]:
     """Grants of the access requests ``user`` may see (``access_request_visible``)."""
-    return Grant.objects.filter(access_request__in=access_request_visible(user=user).values("pk")).select_related(
+    return Grant.objects.visible_to(user).select_related(
         "platform", "access_request__requester", "access_request__output_port__data_product"
     )
 

@@ -4,6 +4,15 @@ from django.db import models
 from django.utils import timezone
 
 
+class AuditEventQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AuditEventQuerySet":
+        """The whole trail for stewards (``User.is_steward``: superusers and the stewards group); none for
+        anyone else."""
+        if not (user.is_authenticated and user.is_steward):
+            return self.none()
+        return self.all()
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what, when, with the state before and after.
 
@@ -28,6 +37,8 @@ class AuditEvent(models.Model):
                                  help_text="SHA-256 of the previous event in the chain (set by the database).")
     hash = models.CharField(max_length=64, blank=True, default="", editable=False,
                             help_text="SHA-256 of prev_hash and this event's content (set by the database).")
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         # The table keeps the name it had in apps.access (its triggers and functions are named after it).

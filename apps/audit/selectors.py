@@ -28,7 +28,7 @@ def audit_event_list(*, user, filters=None) -> QuerySet[AuditEvent]:
 
     if not (user.is_authenticated and user.is_steward):
         raise Http404
-    events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
+    events = AuditEvent.objects.visible_to(user).select_related("actor").order_by("-at", "-id")
     if not filters:
         return events
     filterset = AuditEventFilter(filters, queryset=events)

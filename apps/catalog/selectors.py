@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from .choices import LISTED_STATUSES, AssetRelationKind, QualityCheckStatus
+from .choices import AssetRelationKind, QualityCheckStatus
 from .models import Asset, AssetRelation, Column, DataContract, DataProduct, Domain, OutputPort, QualityCheck
 
 
@@ -63,12 +63,8 @@ def data_product_own(*, user) -> QuerySet[DataProduct]:
 
 
 def data_product_visible(*, user) -> QuerySet[DataProduct]:
-    """Data products ``user`` may see (anonymous users see none)."""
-    if not user.is_authenticated:
-        return DataProduct.objects.none()
-    if data_product_sees_all(user=user):
-        return DataProduct.objects.all()
-    return DataProduct.objects.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=data_product_own(user=user).values("pk")))
+    """Data products ``user`` may see (anonymous users see none); the rule: ``DataProduct.objects.visible_to``."""
+    return DataProduct.objects.visible_to(user)
 
 
 def data_product_list(*, user, query: str = "", domain: str = "", classification: str = "") -> QuerySet[DataProduct]:

@@ -31,6 +31,45 @@ class GrantBriefSerializer(serializers.ModelSerializer):
                         "expires_at": {"help_text": "When it will be revoked; null: permanent."}}
 
 
+class _PageRightsListSerializer(serializers.ListSerializer):
+    """A page of objects whose right (``can_decide``, ``can_revoke``) is worked out once for the whole page:
+    ``rights(user=, objects=)`` (a bulk rule of :mod:`apps.access.permissions`) gives the ids, kept in the
+    context under ``context_key`` for the rows' ``get_can_*``."""
+
+    context_key = ""
+
+    @staticmethod
+    def rights(*, user, objects) -> set[int]:
+        raise NotImplementedError
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        request = self.context.get("request")
+        if request is not None:
+            self.context[self.context_key] = self.rights(user=request.user, objects=items)
+        return super().to_representation(items)
+
+
+class AccessRequestListSerializer(_PageRightsListSerializer):
+    context_key = "decidable_request_ids"
+
+    @staticmethod
+    def rights(*, user, objects) -> set[int]:
+        from apps.access.permissions import decidable_request_ids
+
+        return decidable_request_ids(user=user, requests=objects)
+
+
+class GrantListSerializer(_PageRightsListSerializer):
+    context_key = "revocable_grant_ids"
+
+    @staticmethod
+    def rights(*, user, objects) -> set[int]:
+        from apps.access.permissions import revocable_grant_ids
+
+        return revocable_grant_ids(user=user, grants=objects)
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     data_product = serializers.SlugRelatedField(source="output_port.data_product", slug_field="slug", read_only=True,
                                                 help_text="Slug of the data product.")
@@ -50,6 +89,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         fields = ["id", "data_product", "output_port", "output_port_name", "requester", "on_behalf_of_team", "purpose_category",
                   "purpose", "justification", "columns", "extends", "policy_version", "expires_at", "status", "submitted_at", "decided_at", "decided_by",
                   "decision_comment", "grant", "can_decide", "created_at", "updated_at"]
+        list_serializer_class = AccessRequestListSerializer
         extra_kwargs = {
             "id": {"help_text": "Access request id."},
             "output_port": {"help_text": "Id of the output port access is asked for."},
@@ -73,6 +113,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     def get_can_decide(self, obj) -> bool:
         from apps.access.permissions import can_decide
 
+        page_ids = self.context.get(AccessRequestListSerializer.context_key)
+        if page_ids is not None:  # a list: worked out once for the page
+            return obj.pk in page_ids
         return can_decide(user=self.context["request"].user, access_request=obj)
 
 
@@ -157,6 +200,7 @@ class GrantSerializer(serializers.ModelSerializer):
         fields = ["id", "access_request", "data_product", "consumer", "platform", "principal", "role_name", "privileges",
                   "schema", "tables", "status", "status_reason", "starts_at", "expires_at", "applied_at", "revoked_at",
                   "revoke_requested_at", "revocation_failed", "can_revoke", "created_at"]
+        list_serializer_class = GrantListSerializer
         extra_kwargs = {
             "id": {"help_text": "Grant id."},
             "access_request": {"help_text": "Id of the access request it enforces."},
@@ -171,6 +215,9 @@ class GrantSerializer(serializers.ModelSerializer):
     def get_can_revoke(self, obj) -> bool:
         from apps.access.permissions import can_revoke
 
+        page_ids = self.context.get(GrantListSerializer.context_key)
+        if page_ids is not None:  # a list: worked out once for the page
+            return obj.pk in page_ids
         return can_revoke(user=self.context["request"].user, grant=obj)
 
 
