@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.core.admin import ReadOnlyAdmin
+
 from . import services
 from .models import (
     AccessPolicy,
@@ -13,19 +15,6 @@ from .models import (
     GrantDrift,
     Purpose,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """State changes go through services (approve, reject, revoke); the admin only shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ApprovalStepInline(admin.TabularInline):

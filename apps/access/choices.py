@@ -38,7 +38,6 @@ ACCESS_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
 
 #: A consumer has at most one request in these states per output port.
 OPEN_REQUEST_STATES = (S.DRAFT, S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE, S.FAILED)
-TERMINAL_REQUEST_STATES = (S.EXPIRED, S.REVOKED, S.REJECTED, S.CANCELLED, S.APPLIED)
 #: States in which a request waits for a decision (its approval steps are open).
 UNDECIDED_REQUEST_STATES = (S.DRAFT, S.SUBMITTED, S.PENDING_APPROVAL)
 

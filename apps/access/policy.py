@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from apps.accounts.models import Team, User
-from apps.catalog.choices import Classification, DataContractStatus, DataProductStatus, ExposureStatus
-from apps.catalog.models import DataContract, DataProduct, OutputPort
+from apps.catalog.choices import Classification, DataProductStatus, ExposureStatus
+from apps.catalog.models import DataProduct, OutputPort
+from apps.catalog.selectors import data_product_contract
 from apps.core.exceptions import ApplicationError
 from apps.platforms.exposure import overlapping_ports, strictest_classification
 
@@ -78,11 +79,6 @@ class ApprovalPlan:
         return not self.steps
 
 
-def policy_current(*, classification: str) -> AccessPolicy | None:
-    """The current policy version for ``classification`` (None before defaults are seeded)."""
-    return AccessPolicy.objects.filter(classification=classification, is_current=True).prefetch_related("allowed_purposes").first()
-
-
 def in_domain(*, user: User, team: Team | None, product: DataProduct) -> bool:
     """Whether the consumer is "in the product's domain": the team on whose behalf they ask (or,
     asking for themselves, any team they belong to), the requester being a member of it, owns
@@ -136,12 +132,6 @@ def policy_violations(*, policy: AccessPolicy, purpose_category, expires_at: dat
     return errors
 
 
-def contract_current(*, product: DataProduct) -> DataContract | None:
-    """The product's current data contract: the newest active one, else the newest."""
-    contracts = DataContract.objects.filter(data_product=product).order_by("-created_at")
-    return contracts.filter(status=DataContractStatus.ACTIVE).first() or contracts.first()
-
-
 def _resolve(names: str) -> tuple[Team | None, list[User], list[str]]:
     """Resolve ODCS approver names (comma/semicolon separated) to a team and/or users by team
     slug or name, username or email. Returns (team, users, unresolved names)."""
@@ -165,7 +155,7 @@ def _contract_steps(product: DataProduct) -> tuple[list[StepPlan], str] | None:
     """Steps named by the current contract's read role (ODCS v3.1 ``roles[]``) and a note on
     where they came from; None when the contract names no approvers. The steps are empty when
     no name matches a user or team."""
-    contract = contract_current(product=product)
+    contract = data_product_contract(product=product)
     if contract is None:
         return None
     roles = [r for r in (contract.document or {}).get("roles") or [] if isinstance(r, dict)]

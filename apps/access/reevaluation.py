@@ -31,7 +31,8 @@ from apps.platforms.exposure import CLASSIFICATION_ORDER
 from . import permissions
 from .choices import OWNER_REVOCABLE_GRANT_STATES, AccessRequestStatus
 from .models import AccessRequest, Grant
-from .policy import approval_plan, policy_current, policy_violations, request_classification
+from .policy import approval_plan, policy_violations, request_classification
+from .selectors import access_policy_current
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def grants_reevaluate_for_classification(*, product: DataProduct, actor, previou
             classification = request_classification(output_port=request.output_port)
         except ApplicationError:
             classification = product.classification
-        policy = policy_current(classification=classification) or services.access_policy_ensure_defaults(
+        policy = access_policy_current(classification=classification) or services.access_policy_ensure_defaults(
             classification=classification)
         violations = policy_violations(policy=policy, purpose_category=request.purpose_category,
                                        expires_at=request.expires_at, now=now)

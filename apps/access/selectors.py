@@ -218,6 +218,8 @@ def access_policy_list(*, user) -> QuerySet[AccessPolicy]:
 
 
 def access_policy_current(*, classification: str) -> AccessPolicy | None:
+    """The current policy version for ``classification`` with its allowed purposes prefetched;
+    None before the defaults are seeded (``access_policy_ensure_defaults``)."""
     return AccessPolicy.objects.filter(classification=classification, is_current=True).prefetch_related("allowed_purposes").first()
 
 

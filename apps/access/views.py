@@ -23,6 +23,7 @@ from apps.core.exceptions import ApplicationError
 from apps.insights.services import use_case_attach
 
 from . import permissions, selectors, services
+from .choices import AccessRequestStatus
 from .forms import (
     AccessPolicyForm,
     AccessRequestForm,
@@ -59,7 +60,7 @@ def access_request_create(request, slug: str):
             form.add_application_error(error)
         else:
             use_case_attach(actor=request.user, access_request=access_request, name=data.get("use_case", ""))
-            if access_request.status == "pending_approval":
+            if access_request.status == AccessRequestStatus.PENDING_APPROVAL:
                 notes = selectors.approval_escalation_notes(access_request=access_request)
                 messages.success(request, " ".join(["Your request was sent to the approvers.", *notes]))
             else:
@@ -84,7 +85,7 @@ def access_request_extend(request, pk: int):
         except ApplicationError as error:
             form.add_application_error(error)
         else:
-            if extension.status == "pending_approval":
+            if extension.status == AccessRequestStatus.PENDING_APPROVAL:
                 notes = selectors.approval_escalation_notes(access_request=extension)
                 messages.success(request, " ".join(["Your extension request was sent.", *notes]))
             else:
@@ -107,7 +108,7 @@ def access_request_detail(request, pk: int):
         "steps": selectors.approval_steps_for(access_request=access_request),
         "audit_events": selectors.audit_for_access_request(access_request=access_request),
         "can_decide": permissions.can_decide(user=request.user, access_request=access_request),
-        "can_extend": (access_request.requester_id == request.user.pk and access_request.status == "active"
+        "can_extend": (access_request.requester_id == request.user.pk and access_request.status == AccessRequestStatus.ACTIVE
                        and access_request.expires_at is not None and access_request.extends_id is None),
         "decision_form": DecisionForm(),
     }

@@ -12,10 +12,6 @@ def team_list_for_user(*, user: User) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).order_by("name")
 
 
-def team_member_ids(*, team: Team) -> set[int]:
-    return set(TeamMembership.objects.filter(team=team).values_list("user_id", flat=True))
-
-
 def team_approvers(*, team: Team) -> QuerySet[User]:
     """Users who may decide access requests for the team's data products."""
     return User.objects.filter(

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from .choices import AssetRelationKind, QualityCheckStatus
+from .choices import AssetRelationKind, DataContractStatus, QualityCheckStatus
 from .models import Asset, AssetRelation, Column, DataContract, DataProduct, Domain, OutputPort, QualityCheck
 
 
@@ -370,8 +370,8 @@ def data_product_tables(*, product: DataProduct) -> QuerySet[Asset]:
 
 def data_product_contract(*, product: DataProduct) -> DataContract | None:
     """The current data contract: the newest ``active`` version, else the newest."""
-    contracts = DataContract.objects.filter(data_product=product)
-    return contracts.filter(status="active").order_by("-created_at").first() or contracts.order_by("-created_at").first()
+    contracts = DataContract.objects.filter(data_product=product).order_by("-created_at")
+    return contracts.filter(status=DataContractStatus.ACTIVE).first() or contracts.first()
 
 
 def _asset_owners(assets: list[Asset], *, user) -> dict[int, DataProduct]:
@@ -454,16 +454,6 @@ def domain_list_with_counts(*, user) -> list[dict]:
 def data_product_visible_list(*, user, **filters) -> QuerySet[DataProduct]:
     """Visible products with domain and owner team, filtered by ``filters`` (ORM lookups)."""
     return data_product_visible(user=user).filter(**filters).select_related("domain", "owner_team").order_by("name")
-
-
-def team_get(*, slug: str):
-    """Teams are public to signed-in users; ``Http404`` when missing."""
-    from apps.accounts.models import Team
-
-    try:
-        return Team.objects.get(slug=slug)
-    except Team.DoesNotExist:
-        raise Http404("No such team.") from None
 
 
 def person_get(*, username: str):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.access import selectors as access_selectors
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts.models import TeamMembership
 from apps.insights.services import data_product_demand_record, usage_event_record_search, usage_event_record_view
 from apps.search import selectors as search_selectors
@@ -194,7 +195,7 @@ def domain_detail(request, slug: str):
 @login_required
 @require_GET
 def team_detail(request, slug: str):
-    team = selectors.team_get(slug=slug)
+    team = accounts_selectors.team_get(slug=slug)
     context = {
         "team": team,
         "members": TeamMembership.objects.filter(team=team).select_related("user").order_by("role", "user__username"),

@@ -2,6 +2,8 @@
 results and incidents are read-only (they change through the services)."""
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
+
 from .models import ContractImport, DomainContractPolicy, DriftFinding, Incident, ProductQualitySchedule, QualityRun
 
 
@@ -21,17 +23,6 @@ class ProductQualityScheduleAdmin(admin.ModelAdmin):
         from .services import quality_schedule_set
 
         quality_schedule_set(product=obj.data_product, actor=request.user, schedule=obj.schedule)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ContractImport)

@@ -107,50 +107,99 @@ def _breaking_policy(domain: Domain | None) -> str:
     return policy.breaking_changes if policy else BreakingChangePolicy.REFUSE
 
 
-@transaction.atomic
-def data_contract_publish(
-    *, actor, contract: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = "",
-    source: str = ImportSource.API, source_path: str = "",
-) -> ContractPublishResult:
-    """Import one version of an ODCS v3.0.x/v3.1.0 data contract (YAML text): create or update
-    the data product and its output ports, store the version, diff it against the previous one.
-    Idempotent: publishing the same file twice writes nothing (``changes == []``).
+@dataclass(frozen=True)
+class PortWrite:
+    """One output port to create (``create``) or update with ``fields`` (only what differs)."""
 
-    The mapping is :func:`apps.contracts.mapping.contract_to_product_plan`: an existing product
-    changes only where the contract says so explicitly (``dataProduct`` renames, the
-    ``classification`` custom property re-classifies, ``description``/``tags`` update), each
-    field listed in ``changes``; its lifecycle status stays (use publish/deprecate).
+    name: str
+    fields: dict
+    create: bool
 
-    Versions: a version already published may change only its ``status``; otherwise publish a
-    new version. A breaking change (see :mod:`apps.contracts.diff`) without a major version bump
-    is refused, or accepted with a warning when the domain's ``DomainContractPolicy`` says
-    ``warn``; an accepted breaking change notifies every active consumer of the product's
-    output ports (in-app, email, webhook ``data_contract.breaking_change``) after commit.
 
-    Permissions: creating needs ``data_product_can_create`` on the owner team; updating needs
-    ``change_dataproduct`` (else ``PermissionDenied``); a product the actor may not see is
-    reported as a taken slug. Raises ``ApplicationError`` with field errors (``contract``,
-    ``contract.<json path>``, ``domain``, ``owner_team``, ``data_product``, ``version``) for
-    bad input; nothing is written then.
-    """
+@dataclass(frozen=True)
+class PublishPlan:
+    """What publishing a contract will write, from :func:`contract_publish_plan` (pure).
+
+    ``product_updates``: field -> new value for an existing product (empty when creating);
+    ``port_writes``: in ``servers`` order; ``contract_write``: the version is new or its status
+    changes; ``changes``: the entries :class:`ContractPublishResult` reports, empty when the
+    file was already published as is."""
+
+    create_product: bool
+    product_updates: dict = field(default_factory=dict)
+    port_writes: list[PortWrite] = field(default_factory=list)
+    contract_write: bool = False
+    changes: list[str] = field(default_factory=list)
+
+
+def contract_publish_plan(
+    *, product_state: dict | None, wanted: dict, ports: list[tuple[str, dict]], port_state: dict[str, dict],
+    contract_state: tuple[dict, str] | None, version: str, document: dict, status: str,
+) -> PublishPlan:
+    """Compare what the contract wants with what the portal holds; no database access.
+
+    ``product_state``: the existing product's current values of the ``wanted`` fields, None to
+    create it; ``ports``: (name, fields) per planned port, in order; ``port_state``: name ->
+    current fields of the product's existing ports; ``contract_state``: (document, status) of the
+    stored version with the same number, None when it is new."""
+    changes: list[str] = []
+    updates: dict = {}
+    if product_state is None:
+        changes.append("data_product.created")
+    else:
+        updates = {k: v for k, v in wanted.items() if product_state[k] != v}
+        changes += [f"data_product.updated:{k}" for k in sorted(updates)]
+    port_writes: list[PortWrite] = []
+    held = dict(port_state)
+    for name, fields in ports:
+        current = held.get(name)
+        if current is None:
+            port_writes.append(PortWrite(name=name, fields=fields, create=True))
+            changes.append(f"output_port.created:{name}")
+            held[name] = dict(fields)
+        else:
+            port_diff = {k: v for k, v in fields.items() if current[k] != v}
+            if port_diff:
+                port_writes.append(PortWrite(name=name, fields=port_diff, create=False))
+                changes.append(f"output_port.updated:{name}")
+                current.update(port_diff)
+    contract_write = True
+    if contract_state is None:
+        changes.append(f"data_contract.created:{version}")
+    elif contract_state != (document, status):
+        changes.append(f"data_contract.status:{contract_state[1]}->{status}")
+    else:
+        contract_write = False
+    return PublishPlan(create_product=product_state is None, product_updates=updates, port_writes=port_writes,
+                       contract_write=contract_write, changes=changes)
+
+
+@dataclass
+class _Checked:
+    """What the checks of :func:`data_contract_publish` found (before any write)."""
+
+    product: DataProduct | None
+    team: object | None
+    domain: Domain | None
+    ports: list[tuple[PortPlan, object]]
+    warnings: list[str]
+    same_version: DataContract | None
+    previous: DataContract | None
+    diff: list
+    breaking: bool
+
+
+def _publish_check(*, actor, plan, document: dict, version: str, domain: str) -> _Checked:
+    """Every check that needs the database (permissions, lookups, servers, versions); raises
+    ``PermissionDenied`` / ``ApplicationError`` and writes nothing."""
     from apps.accounts.models import Team
-    from apps.catalog import services as catalog_services
     from apps.catalog.selectors import data_product_can_create, data_product_visible
 
-    parsed = contract_parse(contract)
-    document, model = parsed.document, parsed.model
-    plan = contract_to_product_plan(document, data_product=data_product, domain=domain, owner_team=owner_team,
-                                    platform=platform)
-    if plan.errors:
-        raise ApplicationError("The contract cannot be mapped to a data product.", plan.errors)
-    version, status = str(model.version), str(model.status)
-
-    # --- checks (no writes) ---
     product = DataProduct.objects.select_for_update().filter(slug=plan.slug).first()
-    created = product is None
+    team = None
     if product is not None and not data_product_visible(user=actor).filter(pk=product.pk).exists():
         raise ApplicationError("The data product slug is taken.", {"data_product": [f"The slug {plan.slug!r} is taken."]})
-    if created:
+    if product is None:
         if not plan.team_ref:
             raise ApplicationError("Say which team owns the new data product.", {"owner_team": ["Required to create a data product."]})
         team = _lookup(Team, plan.team_ref, "owner_team", "team")
@@ -188,60 +237,72 @@ def data_contract_publish(
                         f"domain's policy): " + "; ".join(listed))
     elif semver_key(version) is None:
         warnings.append(f"Version {version!r} is not a semantic version; breaking changes cannot be told from its number.")
+    return _Checked(product=product, team=team, domain=domain_obj, ports=ports, warnings=warnings,
+                    same_version=same_version, previous=previous, diff=diff, breaking=breaking)
 
-    # --- writes ---
-    changes: list[str] = []
-    if created:
-        product = catalog_services.data_product_create(
-            slug=plan.slug, domain=domain_obj, owner_team=team, actor=actor, **(plan.new_fields | plan.fields))
-        changes.append("data_product.created")
-    else:
+
+def _publish_map(*, plan, checked: _Checked, document: dict, version: str, status: str, domain: str) -> PublishPlan:
+    """Read the current state the plan is compared with and call :func:`contract_publish_plan`."""
+    product = checked.product
+    ports = [(p.name, {"platform": platform_obj, "schema": p.schema, "database": p.database,
+                       "description": p.description}) for p, platform_obj in checked.ports]
+    wanted, product_state, port_state = {}, None, {}
+    if product is not None:
         wanted = dict(plan.fields)
         if domain:
-            wanted["domain"] = domain_obj
-        diff_fields = {k: v for k, v in wanted.items() if getattr(product, k) != v}
-        if diff_fields:
-            before = {k: str(getattr(product, k)) for k in diff_fields}
-            catalog_services.data_product_update(product=product, actor=actor, **diff_fields)
-            changes += [f"data_product.updated:{k}" for k in sorted(diff_fields)]
-            _audit(actor=actor, action="data_product.updated", obj=product, before=before,
-                   after={k: str(v) for k, v in diff_fields.items()}, message=f"From data contract {model.id} {version}.")
+            wanted["domain"] = checked.domain
+        product_state = {k: getattr(product, k) for k in wanted}
+        names = {name for name, _ in ports}
+        port_state = {port.name: {k: getattr(port, k) for k in ("platform", "schema", "database", "description")}
+                      for port in OutputPort.objects.filter(data_product=product, name__in=names)}
+    same = checked.same_version
+    return contract_publish_plan(
+        product_state=product_state, wanted=wanted, ports=ports, port_state=port_state,
+        contract_state=(same.document, same.status) if same is not None else None,
+        version=version, document=document, status=status)
 
-    for port_plan, platform_obj in ports:
-        port_fields = {"platform": platform_obj, "schema": port_plan.schema, "database": port_plan.database,
-                       "description": port_plan.description}
-        port = OutputPort.objects.filter(data_product=product, name=port_plan.name).first()
-        if port is None:
+
+def _publish_apply(*, actor, plan, checked: _Checked, publish: PublishPlan, model, contract: str, document: dict,
+                   version: str, status: str, source: str, source_path: str) -> ContractPublishResult:
+    """Write what ``publish`` lists, record the import and schedule drift, notices and reindex."""
+    from apps.catalog import services as catalog_services
+
+    product = checked.product
+    if publish.create_product:
+        product = catalog_services.data_product_create(
+            slug=plan.slug, domain=checked.domain, owner_team=checked.team, actor=actor, **(plan.new_fields | plan.fields))
+    elif publish.product_updates:
+        updates = publish.product_updates
+        before = {k: str(getattr(product, k)) for k in updates}
+        catalog_services.data_product_update(product=product, actor=actor, **updates)
+        _audit(actor=actor, action="data_product.updated", obj=product, before=before,
+               after={k: str(v) for k, v in updates.items()}, message=f"From data contract {model.id} {version}.")
+
+    for write in publish.port_writes:
+        if write.create:
             # Output ports are created in one place (catalog.services.output_port_create), which
             # judges their exposure (system locations refused, unassigned ones await review).
-            catalog_services.output_port_create(actor=actor, data_product=product, name=port_plan.name,
-                                                **port_fields)
-            changes.append(f"output_port.created:{port_plan.name}")
+            catalog_services.output_port_create(actor=actor, data_product=product, name=write.name, **write.fields)
         else:
-            port_diff = {k: v for k, v in port_fields.items() if getattr(port, k) != v}
-            if port_diff:
-                catalog_services.output_port_update(actor=actor, port=port, **port_diff)
-                changes.append(f"output_port.updated:{port_plan.name}")
+            port = OutputPort.objects.get(data_product=product, name=write.name)
+            catalog_services.output_port_update(actor=actor, port=port, **write.fields)
 
-    data_contract = same_version
-    if data_contract is None:
-        data_contract = DataContract(data_product=product, version=version)
-        changes.append(f"data_contract.created:{version}")
-    elif (data_contract.document, data_contract.status) != (document, status):
-        changes.append(f"data_contract.status:{data_contract.status}->{status}")
-    contract_import = None
-    if not data_contract.pk or changes[-1:] and changes[-1].startswith("data_contract."):
+    data_contract = checked.same_version or DataContract(data_product=product, version=version)
+    if publish.contract_write:
         data_contract.contract_id = str(model.id)[:255]
         data_contract.status = status[:64]
         data_contract.document = document
         data_contract.source_yaml = contract
         data_contract.full_clean()
         data_contract.save()
+    changes, diff, breaking = publish.changes, checked.diff, checked.breaking
+    contract_import = None
     if changes:
         contract_import = ContractImport.objects.create(
-            data_contract=data_contract, previous=previous, actor=actor if getattr(actor, "is_authenticated", False) else None,
+            data_contract=data_contract, previous=checked.previous,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
             source=source, source_path=source_path[:1000], diff=[c.as_dict() for c in diff], breaking=breaking,
-            product_changes=changes, warnings=warnings)
+            product_changes=changes, warnings=checked.warnings)
         _audit(actor=actor, action="data_contract.published", obj=product,
                after={"version": version, "status": status, "breaking": breaking}, message="; ".join(changes))
         if breaking:
@@ -249,9 +310,49 @@ def data_contract_publish(
         product_id = product.pk
         transaction.on_commit(lambda: _drift_check_later(product_id))
         search_reindex(product_id)  # has_contract, trust
-    return ContractPublishResult(data_product=product, data_contract=data_contract, created=created, changes=changes,
-                                 diff=[c.as_dict() for c in diff], breaking=breaking, warnings=warnings,
+    return ContractPublishResult(data_product=product, data_contract=data_contract,
+                                 created=publish.create_product, changes=changes,
+                                 diff=[c.as_dict() for c in diff], breaking=breaking, warnings=checked.warnings,
                                  contract_import=contract_import)
+
+
+@transaction.atomic
+def data_contract_publish(
+    *, actor, contract: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = "",
+    source: str = ImportSource.API, source_path: str = "",
+) -> ContractPublishResult:
+    """Import one version of an ODCS v3.0.x/v3.1.0 data contract (YAML text): create or update
+    the data product and its output ports, store the version, diff it against the previous one.
+    Idempotent: publishing the same file twice writes nothing (``changes == []``).
+
+    The mapping is :func:`apps.contracts.mapping.contract_to_product_plan`: an existing product
+    changes only where the contract says so explicitly (``dataProduct`` renames, the
+    ``classification`` custom property re-classifies, ``description``/``tags`` update), each
+    field listed in ``changes``; its lifecycle status stays (use publish/deprecate).
+
+    Versions: a version already published may change only its ``status``; otherwise publish a
+    new version. A breaking change (see :mod:`apps.contracts.diff`) without a major version bump
+    is refused, or accepted with a warning when the domain's ``DomainContractPolicy`` says
+    ``warn``; an accepted breaking change notifies every active consumer of the product's
+    output ports (in-app, email, webhook ``data_contract.breaking_change``) after commit.
+
+    Permissions: creating needs ``data_product_can_create`` on the owner team; updating needs
+    ``change_dataproduct`` (else ``PermissionDenied``); a product the actor may not see is
+    reported as a taken slug. Raises ``ApplicationError`` with field errors (``contract``,
+    ``contract.<json path>``, ``domain``, ``owner_team``, ``data_product``, ``version``) for
+    bad input; nothing is written then.
+    """
+    parsed = contract_parse(contract)  # parse
+    document, model = parsed.document, parsed.model
+    plan = contract_to_product_plan(document, data_product=data_product, domain=domain, owner_team=owner_team,
+                                    platform=platform)
+    if plan.errors:
+        raise ApplicationError("The contract cannot be mapped to a data product.", plan.errors)
+    version, status = str(model.version), str(model.status)
+    checked = _publish_check(actor=actor, plan=plan, document=document, version=version, domain=domain)
+    publish = _publish_map(plan=plan, checked=checked, document=document, version=version, status=status, domain=domain)
+    return _publish_apply(actor=actor, plan=plan, checked=checked, publish=publish, model=model, contract=contract,
+                          document=document, version=version, status=status, source=source, source_path=source_path)
 
 
 def data_contract_import_from_repository(*, actor, path: str, data_product: str = "", domain: str = "",

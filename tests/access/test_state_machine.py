@@ -8,7 +8,13 @@ import itertools
 import pytest
 
 from apps.access import services
-from apps.access.choices import ACCESS_REQUEST_TRANSITIONS, GRANT_TRANSITIONS, AccessRequestStatus, GrantStatus
+from apps.access.choices import (
+    ACCESS_REQUEST_TRANSITIONS,
+    GRANT_TRANSITIONS,
+    OPEN_REQUEST_STATES,
+    AccessRequestStatus,
+    GrantStatus,
+)
 from apps.access.models import AccessRequest, Grant
 from apps.access.services import grants as services_grants
 from apps.access.services import transitions as services_transitions
@@ -57,6 +63,7 @@ def test_grant_transition_allowed_exactly_by_the_table(current, target, recorded
         assert grant.status == current
 
 
-def test_terminal_states_go_nowhere():
-    for status in ("expired", "revoked", "rejected", "cancelled"):
-        assert ACCESS_REQUEST_TRANSITIONS[status] == frozenset()
+def test_closed_states_go_nowhere_and_open_states_lead_somewhere():
+    """A request outside ``OPEN_REQUEST_STATES`` (the one-open-request-per-port rule) is final."""
+    for status in AccessRequestStatus:
+        assert bool(ACCESS_REQUEST_TRANSITIONS[status]) == (status in OPEN_REQUEST_STATES), status

@@ -192,3 +192,37 @@ def test_each_example_publishes_and_its_contract_page_reads_without_yaml(hr, cli
     for obj in doc.get("schema") or []:
         for prop in obj.get("properties") or []:
             assert prop["name"] in body
+
+
+# -- the pure plan of a publish (no database) --------------------------------------------------
+
+def _publish_plan(**overrides):
+    from apps.contracts.services import contract_publish_plan
+
+    args = dict(product_state={"name": "Employees"}, wanted={"name": "Employees"},
+                ports=[("pg", {"schema": "hr", "database": ""})], port_state={"pg": {"schema": "hr", "database": ""}},
+                contract_state=({"v": 1}, "active"), version="1.0.0", document={"v": 1}, status="active")
+    return contract_publish_plan(**(args | overrides))
+
+
+def test_publish_plan_unchanged_writes_nothing():
+    plan = _publish_plan()
+    assert (plan.create_product, plan.product_updates, plan.port_writes, plan.contract_write, plan.changes) == (
+        False, {}, [], False, [])
+
+
+def test_publish_plan_new_product_creates_ports_and_version():
+    plan = _publish_plan(product_state=None, wanted={}, port_state={}, contract_state=None)
+    assert plan.create_product and plan.contract_write
+    assert [(w.name, w.create) for w in plan.port_writes] == [("pg", True)]
+    assert plan.changes == ["data_product.created", "output_port.created:pg", "data_contract.created:1.0.0"]
+
+
+def test_publish_plan_lists_only_what_differs():
+    plan = _publish_plan(wanted={"name": "Staff", "description": "x"}, product_state={"name": "Employees", "description": "x"},
+                         ports=[("pg", {"schema": "hr2", "database": ""}), ("pg", {"schema": "hr2", "database": ""})],
+                         contract_state=({"v": 1}, "draft"))
+    assert plan.product_updates == {"name": "Staff"}
+    assert [(w.name, w.fields, w.create) for w in plan.port_writes] == [("pg", {"schema": "hr2"}, False)]
+    assert plan.changes == ["data_product.updated:name", "output_port.updated:pg", "data_contract.status:draft->active"]
+    assert plan.contract_write

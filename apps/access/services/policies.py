@@ -18,8 +18,8 @@ from ..models import (
 from ..policy import (
     DEFAULT_POLICIES,
     DEFAULT_PURPOSES,
-    policy_current,
 )
+from ..selectors import access_policy_current
 from ._base import audit_record
 
 
@@ -41,7 +41,7 @@ def access_policy_ensure_defaults(*, classification: str | None = None, actor=No
                                                  change_note="Default policy", **rule)
             policy.allowed_purposes.set(Purpose.objects.filter(slug__in=purposes))
             audit_record(actor=actor, action="access_policy.created", obj=policy, after=policy.as_dict())
-    return policy_current(classification=classification) if classification else None
+    return access_policy_current(classification=classification) if classification else None
 
 
 @transaction.atomic

@@ -23,10 +23,10 @@ from ..models import (
 )
 from ..policy import (
     approval_plan,
-    policy_current,
     policy_violations,
     request_classification,
 )
+from ..selectors import access_policy_current
 from ._base import S, _jsonable, _locked, audit_record
 from .approvals import _approve_final, _escalate_at_submission
 from .notify import _notify_approvers, _notify_requester
@@ -123,7 +123,7 @@ def access_request_submit(
     (then ask for an extension: :func:`access_request_extend`).
     """
     classification = request_classification(output_port=output_port)  # governed exposure: approved ports only
-    policy = policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
+    policy = access_policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
     columns = _check_request_input(
         requester=requester, output_port=output_port, purpose=purpose, purpose_category=purpose_category,
         expires_at=expires_at, on_behalf_of_team=on_behalf_of_team, columns=columns, policy=policy,
@@ -175,7 +175,7 @@ def access_request_extend(*, requester, access_request_id: int, expires_at, just
         message = f"Pick an end date after the current one ({original.expires_at:%Y-%m-%d})."
         raise ApplicationError(message, {"expires_at": [message]})
     classification = request_classification(output_port=original.output_port)
-    policy = policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
+    policy = access_policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
     _check_request_input(
         requester=requester, output_port=original.output_port, purpose=original.purpose,
         purpose_category=original.purpose_category, expires_at=expires_at,

@@ -17,7 +17,7 @@ from ..models import Grant
 from ..permissions import grant_revoke_permitted, require_revoke
 from ._base import S, _locked
 from .grants import _grant_transition, _record_attempt, _revoke_task, _spec
-from .notify import _alert_revocation_failed, _notify_requester
+from .notify import _alert_revocation_failed
 from .transitions import _transition
 
 
@@ -90,9 +90,8 @@ def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool =
         access_request = _locked(grant.access_request_id)
         target = S.EXPIRED if expired else S.REVOKED
         if target in ACCESS_REQUEST_TRANSITIONS[access_request.status]:
+            # _transition tells the requester (revoked/expired) on commit.
             _transition(access_request, target, actor=actor, action=f"access_request.{target}", message=reason)
-            request_id = access_request.pk
-            transaction.on_commit(lambda: _notify_requester(request_id, target), robust=True)
     return grant
 
 

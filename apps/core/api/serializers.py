@@ -10,9 +10,3 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text='Field errors: `{"field": ["message", ...]}`; nested fields are dotted (`tags.0`). Empty when none.',
     )
-
-
-class MessageSerializer(serializers.Serializer):
-    """A plain confirmation."""
-
-    message = serializers.CharField()
