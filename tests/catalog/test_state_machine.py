@@ -77,3 +77,16 @@ def test_a_status_change_through_update_is_a_checked_transition(admin):
     services.data_product_update(product=draft, actor=admin, status=DataProductStatus.PUBLISHED, summary="New.")
     assert DataProduct.objects.filter(pk=draft.pk).values_list("status", "summary").get() == ("published", "New.")
     assert AuditEvent.objects.filter(object_id=str(draft.pk), action="data_product.published").exists()
+
+
+def test_the_admin_form_refuses_a_status_the_table_does_not_allow():
+    from django.core.exceptions import ValidationError
+
+    from apps.catalog.admin import DataProductAdminForm
+
+    form = DataProductAdminForm(instance=DataProductFactory(status="retired"))
+    form.cleaned_data = {"status": DataProductStatus.PUBLISHED}
+    with pytest.raises(ValidationError, match="is retired; it cannot become published"):
+        form.clean_status()
+    form.cleaned_data = {"status": DataProductStatus.RETIRED}
+    assert form.clean_status() == DataProductStatus.RETIRED
