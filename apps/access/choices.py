@@ -1,4 +1,4 @@
-"""Statuses of access requests and grants, and the one table of allowed transitions of each."""
+"""Statuses of access requests, grants and approval steps, and the one table of allowed transitions of each."""
 from django.db import models
 
 
@@ -109,3 +109,17 @@ class ApprovalStepStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
+
+
+A = ApprovalStepStatus
+
+#: Approval step transitions: the first step starts pending, later ones waiting; deciding the
+#: pending step approves or rejects it (approving moves the next one to pending); a rejection or a
+#: cancellation of the request cancels the steps still open.
+APPROVAL_STEP_TRANSITIONS: dict[str, frozenset[str]] = {
+    A.WAITING: frozenset({A.PENDING, A.CANCELLED}),
+    A.PENDING: frozenset({A.APPROVED, A.REJECTED, A.CANCELLED}),
+    A.APPROVED: frozenset(),
+    A.REJECTED: frozenset(),
+    A.CANCELLED: frozenset(),
+}

@@ -1,6 +1,10 @@
+from django import forms
 from django.contrib import admin
 
+from apps.audit.transitions import transition_refusal
+
 from . import services
+from .choices import DATA_PRODUCT_TRANSITIONS
 from .models import Asset, AssetRelation, Column, DataProduct, Domain, OutputPort
 
 
@@ -27,8 +31,24 @@ class OutputPortInline(admin.StackedInline):
         return False
 
 
+class DataProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = DataProduct
+        fields = "__all__"  # noqa: DJ007  (the admin edits every field; services.data_product_update writes them)
+
+    def clean_status(self):
+        """A status change must be a lifecycle move ``DATA_PRODUCT_TRANSITIONS`` allows."""
+        to = self.cleaned_data["status"]
+        if self.instance.pk is not None and to != self.instance.status:
+            refusal = transition_refusal(self.instance, to, table=DATA_PRODUCT_TRANSITIONS, subject=self.instance.name)
+            if refusal is not None:
+                raise forms.ValidationError(refusal.message)
+        return to
+
+
 @admin.register(DataProduct)
 class DataProductAdmin(admin.ModelAdmin):
+    form = DataProductAdminForm
     list_display = ["name", "domain", "owner_team", "status", "classification"]
     list_filter = ["status", "classification", "domain"]
     search_fields = ["name", "slug", "summary"]

@@ -10,9 +10,11 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.accounts.models import Team
+from apps.audit.services import audit_record
+from apps.audit.transitions import transition
 from apps.core.exceptions import ApplicationError
 
-from .choices import ExposureStatus
+from .choices import DATA_PRODUCT_TRANSITIONS, DataProductStatus, ExposureStatus
 from .models import DataProduct, Domain, OutputPort
 
 PRODUCT_PERMISSIONS = {
@@ -52,17 +54,26 @@ def data_product_create(*, name: str, slug: str, domain: Domain, owner_team: Tea
 def data_product_update(*, product: DataProduct, actor=None, **fields) -> DataProduct:
     """Update fields of a product. Changing ``owner_team`` moves the object permissions.
 
+    A ``status`` change is a lifecycle transition (``DATA_PRODUCT_TRANSITIONS``; ``ApplicationError``
+    (field ``status``) when the table does not allow it; audited as ``data_product.<status>``).
     A classification change is audited (``data_product.classification_changed``, ``actor``:
     who changed it, None for the system); raising it re-evaluates the product's live grants by
     the new policy (``apps.access.reevaluation``: kept, revoked, or revoked and sent for
     re-approval), so no grant of the laxer era stands unseen.
     """
-    previous_team_id, previous_classification = DataProduct.objects.filter(pk=product.pk).values_list(
-        "owner_team_id", "classification").get()
+    previous_team_id, previous_classification, previous_status = DataProduct.objects.filter(pk=product.pk).values_list(
+        "owner_team_id", "classification", "status").get()
+    # The status is never saved with the other fields: it moves only by the lifecycle table.
+    status = fields.pop("status", None)
     for name, value in fields.items():
         setattr(product, name, value)
     product.full_clean()
-    product.save()
+    product.save(update_fields=[f.name for f in DataProduct._meta.concrete_fields if not f.primary_key and f.name != "status"])
+    if status is not None and status != previous_status:  # the admin: a lifecycle move, checked and audited
+        transition(product, status, table=DATA_PRODUCT_TRANSITIONS, actor=actor, action=f"data_product.{status}",
+                   subject=product.name, field_errors=True)
+    elif product.status != previous_status:  # the admin's form set it on the instance, or the instance is stale
+        product.refresh_from_db(fields=["status"])
     if product.owner_team_id != previous_team_id:
         _revoke_team_permissions(product=product, team=Team.objects.get(pk=previous_team_id))
         _grant_team_permissions(product=product, team=product.owner_team)
@@ -288,29 +299,17 @@ def _revoke_team_permissions(*, product: DataProduct, team: Team) -> None:
 # --- lifecycle ---------------------------------------------------------------------------------
 
 def _audit(*, actor, action: str, obj, before: dict | None = None, after: dict | None = None, message: str = "") -> None:
-    from apps.audit.services import audit_record  # access depends on catalog; import at call time
-
     audit_record(actor=actor, action=action, obj=obj, before=before, after=after, message=message)
 
 
 def _product_transition(*, product: DataProduct, actor, to: str) -> DataProduct:
     from django.core.exceptions import PermissionDenied
 
-    from .choices import DATA_PRODUCT_TRANSITIONS, DataProductStatus
-
     product = DataProduct.objects.select_for_update().get(pk=product.pk)
     if not actor.has_perm("catalog.change_dataproduct", product):
         raise PermissionDenied("Only owners of the product's owner team can change its status.")
-    current = product.status
-    if to not in DATA_PRODUCT_TRANSITIONS[current]:
-        raise ApplicationError(
-            f"{product.name} is {product.get_status_display().lower()}; it cannot become "
-            f"{DataProductStatus(to).label.lower()}.",
-            {"status": [f"Allowed from {current}: {', '.join(sorted(DATA_PRODUCT_TRANSITIONS[current])) or 'none'}."]},
-        )
-    product.status = to
-    product.save(update_fields=["status", "updated_at"])
-    _audit(actor=actor, action=f"data_product.{to}", obj=product, before={"status": current}, after={"status": to})
+    transition(product, to, table=DATA_PRODUCT_TRANSITIONS, actor=actor, action=f"data_product.{to}",
+               subject=product.name, field_errors=True, lock=False)
     return product
 
 
@@ -319,8 +318,6 @@ def data_product_publish(*, product: DataProduct, actor) -> DataProduct:
     """Publish a draft (or re-publish a deprecated) product: it appears in the marketplace and
     takes access requests. Raises ``PermissionDenied`` unless ``actor`` may change the product,
     ``ApplicationError`` (field ``status``) from any other status."""
-    from .choices import DataProductStatus
-
     return _product_transition(product=product, actor=actor, to=DataProductStatus.PUBLISHED)
 
 
@@ -328,6 +325,4 @@ def data_product_publish(*, product: DataProduct, actor) -> DataProduct:
 def data_product_deprecate(*, product: DataProduct, actor) -> DataProduct:
     """Deprecate a published product: still listed and readable, consumers are told to move on.
     Errors as :func:`data_product_publish`."""
-    from .choices import DataProductStatus
-
     return _product_transition(product=product, actor=actor, to=DataProductStatus.DEPRECATED)

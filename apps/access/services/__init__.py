@@ -3,14 +3,15 @@
 - :mod:`.requests`: submit, extend, cancel (and routing to the approval chain)
 - :mod:`.approvals`: decision authority, segregation of duties, deciding steps, delegation
 - :mod:`.policies`: access policies and purposes
-- :mod:`.grants`: create, apply (batched), fail, retry (the grant transitions)
+- :mod:`.grants`: create, apply (batched), fail, retry
+- :mod:`.transitions`: the access models' settings of the one transition helper (``apps.audit.transitions``)
 - :mod:`.revocations`: revoke rights, revoke, expire, stuck revocations and giving up
 - :mod:`.reconcile`: drift between grants and their platforms
 - :mod:`.reminders`: reminders and escalation past the SLA
 - :mod:`.notify`: notifications and webhooks
 
-Each transition locks the row (``select_for_update``), checks the move against
-``ACCESS_REQUEST_TRANSITIONS`` / ``GRANT_TRANSITIONS`` (``ApplicationError`` if it is not
+Each transition (:func:`apps.audit.transitions.transition`) locks the row (``select_for_update``),
+checks the move against ``ACCESS_REQUEST_TRANSITIONS`` / ``GRANT_TRANSITIONS`` / ``APPROVAL_STEP_TRANSITIONS`` (``ApplicationError`` if it is not
 allowed), writes an audit event, and schedules side effects with ``transaction.on_commit`` so
 nothing reaches the broker for a transaction that rolls back.
 """
@@ -25,7 +26,6 @@ from .grants import (
     APPLY_BATCH_SIZE,
     APPLY_DRAIN_BATCHES,
     APPLY_TAKEOVER_AFTER,
-    _grant_transition,
     _spec,
     grant_apply,
     grant_create,
@@ -49,7 +49,7 @@ from .revocations import (
     grant_revoke_request,
     grant_revoking_stuck,
 )
-from .transitions import _transition
+from .transitions import _grant_transition, _transition
 
 __all__ = [
     "APPLY_BATCH_SIZE", "APPLY_DRAIN_BATCHES", "APPLY_TAKEOVER_AFTER", "AUDIT_OBJECT_TYPES", "EXPIRY_REASON", "REVOKING_STALE_AFTER",

@@ -1,9 +1,8 @@
 """Shared pieces of the access services: row locking, the current step (and the audit writer, from apps.audit)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from apps.audit.services import AUDIT_OBJECT_TYPES, audit_record  # noqa: F401  (re-exported to the access services)
+from apps.audit.transitions import jsonable as _jsonable  # noqa: F401  (re-exported to the access services)
 
 from ..choices import (
     AccessRequestStatus,
@@ -15,14 +14,6 @@ from ..models import (
 )
 
 S = AccessRequestStatus
-
-
-def _jsonable(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "pk") and hasattr(value, "_meta"):
-        return str(value)
-    return value
 
 
 def _locked(pk: int) -> AccessRequest:

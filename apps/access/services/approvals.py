@@ -26,7 +26,7 @@ from ..permissions import require_decide
 from ._base import S, _jsonable, _locked, audit_record
 from .grants import grant_create
 from .notify import _notify_approvers, _notify_requester, step_approvers, step_people
-from .transitions import _transition
+from .transitions import _step_transition, _steps_cancel, _transition
 
 
 def _escalation_wording(step: ApprovalStep) -> tuple[str, str]:
@@ -116,18 +116,13 @@ def _apply_extension(extension: AccessRequest, *, actor) -> None:
 
 
 def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment: str) -> None:
-    before = step.as_dict()
-    step.status = decision
-    step.decided_by = actor
-    step.on_behalf_of = principal if principal is not None and principal.pk != actor.pk else None
-    step.decided_at = timezone.now()
-    step.comment = comment
-    step.save(update_fields=["status", "decided_by", "on_behalf_of", "decided_at", "comment"])
+    on_behalf_of = principal if principal is not None and principal.pk != actor.pk else None
     after = {**step.as_dict(), "decided_by": str(actor)}
-    if step.on_behalf_of:
-        after["on_behalf_of"] = str(step.on_behalf_of)
-    audit_record(actor=actor, action=f"access_request.step_{decision}", obj=step.access_request,
-                 before=before, after=after, message=comment)
+    if on_behalf_of:
+        after["on_behalf_of"] = str(on_behalf_of)
+    _step_transition(step, decision, actor=actor, action=f"access_request.step_{decision}", message=comment,
+                     audit_before=step.as_dict(), audit_after=after, decided_by=actor, on_behalf_of=on_behalf_of,
+                     decided_at=timezone.now(), comment=comment)
     event_record(kind=UsageEventKind.STEP_DECIDED, actor=actor, step=step)
 
 
@@ -145,14 +140,11 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
     _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.APPROVED, comment=comment.strip())
     following = access_request.steps.filter(order__gt=step.order).order_by("order").first()
     if following is not None:
-        following.status = ApprovalStepStatus.PENDING
-        following.activated_at = timezone.now()
-        following.save(update_fields=["status", "activated_at"])
-        audit_record(actor=actor, action="access_request.step_pending", obj=access_request,
-                     before={"step": following.order, "status": ApprovalStepStatus.WAITING},
-                     after=following.as_dict(), message=f"Waiting for: {following.label}.")
         pk = access_request.pk
-        transaction.on_commit(lambda: _notify_approvers(pk), robust=True)
+        _step_transition(following, ApprovalStepStatus.PENDING, actor=actor, action="access_request.step_pending",
+                         message=f"Waiting for: {following.label}.", audit_before={"step": following.order},
+                         audit_after=following.as_dict(), activated_at=timezone.now(),
+                         on_commit=lambda: _notify_approvers(pk))
         return access_request
     _approve_final(access_request, actor=actor, comment=comment.strip())
     return access_request
@@ -169,7 +161,7 @@ def access_request_reject(*, access_request_id: int, actor, reason: str) -> Acce
     access_request = _locked(access_request_id)
     step, principal = require_decide(actor=actor, access_request=access_request)
     _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.REJECTED, comment=reason.strip())
-    access_request.steps.filter(status=ApprovalStepStatus.WAITING).update(status=ApprovalStepStatus.CANCELLED)
+    _steps_cancel(access_request, statuses=[ApprovalStepStatus.WAITING])
     _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,
                 decided_by=actor, decided_at=timezone.now(), decision_comment=reason.strip())
     transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"), robust=True)

@@ -14,7 +14,7 @@ from apps.access.enforcement import (
     TransientPlatformError,
     get_grant_adapter,
 )
-from apps.audit.models import AuditEvent
+from apps.audit.transitions import transition_bulk
 from apps.core.exceptions import ApplicationError
 from apps.core.tasks import enqueue_on_commit
 from apps.insights.choices import UsageEventKind
@@ -23,7 +23,6 @@ from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
 
 from ..choices import (
     ACCESS_REQUEST_TRANSITIONS,
-    GRANT_TRANSITIONS,
     GrantAction,
     GrantStatus,
 )
@@ -33,49 +32,7 @@ from ..models import (
     GrantAttempt,
 )
 from ._base import S, _locked, audit_record
-from .transitions import _transition
-
-
-def _grant_transition(grant: Grant, to: str, *, actor=None, reason: str = "", **changes) -> None:
-    current = grant.status
-    if to not in GRANT_TRANSITIONS[current]:
-        raise ApplicationError(f"Grant #{grant.pk} is {current}; it cannot become {to}.")
-    grant.status = to
-    grant.status_reason = reason
-    for field, value in changes.items():
-        setattr(grant, field, value)
-    grant.save(update_fields=["status", "status_reason", "updated_at", *changes])
-    if current != to:
-        audit_record(actor=actor, action=f"grant.{to}", obj=grant, before={"status": current}, after={"status": to}, message=reason)
-
-
-def _bulk_grant_transition(grants: list[Grant], to: str, *, actor=None, reason: str = "", **changes) -> None:
-    """:func:`_grant_transition` for many locked grants at once: same checks against
-    ``GRANT_TRANSITIONS``, one UPDATE per changed field set and one INSERT for the audit events
-    (a batch of 50 grants costs a handful of queries instead of a few hundred)."""
-    now = timezone.now()
-    for grant in grants:
-        if to not in GRANT_TRANSITIONS[grant.status]:
-            raise ApplicationError(f"Grant #{grant.pk} is {grant.status}; it cannot become {to}.")
-    events = [
-        AuditEvent(actor=actor if getattr(actor, "is_authenticated", False) else None, action=f"grant.{to}",
-                   object_type="grant", object_id=str(g.pk), before={"status": g.status}, after={"status": to},
-                   message=reason, at=now)
-        for g in grants if g.status != to
-    ]
-    for grant in grants:
-        grant.status, grant.status_reason, grant.updated_at = to, reason, now
-        for field, value in (changes.get("per_grant", {}).get(grant.pk, {}) | changes.get("all", {})).items():
-            setattr(grant, field, value)
-    if changes.get("per_grant"):
-        fields = {"status", "status_reason", "updated_at", *changes.get("all", {})}
-        for per in changes["per_grant"].values():
-            fields |= set(per)
-        Grant.objects.bulk_update(grants, sorted(fields))
-    else:  # the same values for every row: one plain UPDATE
-        Grant.objects.filter(pk__in=[g.pk for g in grants]).update(
-            status=to, status_reason=reason, updated_at=now, **changes.get("all", {}))
-    AuditEvent.objects.bulk_create(events)
+from .transitions import _bulk_grant_transition, _grant_transition, _transition
 
 
 def _enqueue_apply(grant_id: int) -> None:
@@ -275,15 +232,9 @@ def _mark_active(grant_ids: list[int]) -> None:
     by_request = {g.access_request_id: g for g in grants}
     requests = list(AccessRequest.objects.select_for_update().filter(pk__in=by_request).order_by("pk"))
     moving = [r for r in requests if r.status != S.ACTIVE and S.ACTIVE in ACCESS_REQUEST_TRANSITIONS[r.status]]
-    events = []
-    for r in moving:
-        g = by_request[r.pk]
-        events.append(AuditEvent(action="access_request.active", object_type="access_request", object_id=str(r.pk),
-                                 before={"status": r.status}, after={"status": S.ACTIVE}, at=now,
-                                 message=f"Role {g.role_name} granted to {g.principal} on {g.platform}."))
-        r.status, r.updated_at = S.ACTIVE, now
-    AccessRequest.objects.filter(pk__in=[r.pk for r in moving]).update(status=S.ACTIVE, updated_at=now)
-    AuditEvent.objects.bulk_create(events)
+    transition_bulk(moving, S.ACTIVE, table=ACCESS_REQUEST_TRANSITIONS, actor=None, action="access_request.active",
+                    message=lambda r: (f"Role {by_request[r.pk].role_name} granted to {by_request[r.pk].principal} "
+                                       f"on {by_request[r.pk].platform}."), lock=False, at=now)
     event_record(kind=UsageEventKind.GRANT_ACTIVE, grants=[by_request[r.pk] for r in moving], at=now)
     if moving:
         from ..tasks import access_requests_notify_task

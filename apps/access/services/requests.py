@@ -31,7 +31,7 @@ from ._base import S, _jsonable, _locked, audit_record
 from .approvals import _approve_final, _escalate_at_submission
 from .notify import _notify_approvers, _notify_requester
 from .policies import access_policy_ensure_defaults
-from .transitions import _transition
+from .transitions import _steps_cancel, _transition
 
 
 def _validate_columns(output_port: OutputPort, columns: list[str]) -> tuple[list[str], list[str]]:
@@ -206,7 +206,6 @@ def access_request_cancel(*, access_request_id: int, actor) -> AccessRequest:
     if access_request.requester_id != actor.pk:
         raise ApplicationError("Only the requester can cancel a request.")
     _transition(access_request, S.CANCELLED, actor=actor, action="access_request.cancelled")
-    access_request.steps.filter(status__in=[ApprovalStepStatus.PENDING, ApprovalStepStatus.WAITING]).update(
-        status=ApprovalStepStatus.CANCELLED)
+    _steps_cancel(access_request, statuses=[ApprovalStepStatus.PENDING, ApprovalStepStatus.WAITING])
     transaction.on_commit(lambda: _notify_requester(access_request_id, "cancelled"), robust=True)
     return access_request

@@ -16,9 +16,9 @@ from ..choices import ACCESS_REQUEST_TRANSITIONS, GrantAction, GrantStatus
 from ..models import Grant
 from ..permissions import grant_revoke_permitted, require_revoke
 from ._base import S, _locked
-from .grants import _grant_transition, _record_attempt, _revoke_task, _spec
+from .grants import _record_attempt, _revoke_task, _spec
 from .notify import _alert_revocation_failed
-from .transitions import _transition
+from .transitions import _grant_transition, _transition
 
 
 @transaction.atomic
