@@ -42,8 +42,9 @@ install: $(INSTALL_STAMP) ## Same as venv (quick when pyproject.toml did not cha
 demo: install ## Run the demo: embedded services, migrate, demo data, web on http://127.0.0.1:8000
 	$(VENV_PY) -m mesh_portal.demo_runner
 
-lint: install ## ruff (lint) and import-linter (app layers, selectors never import services)
+lint: install ## ruff (lint and format check) and import-linter (app layers, selectors never import services)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
 test: lint ## Lint, then the test suite (local PostgreSQL, MariaDB and Redis must be up)

@@ -6,6 +6,7 @@
 - :func:`database_create` / :func:`database_drop`: the benchmarks' own databases, never the portal's.
 - :func:`pct`: a percentile of a list of numbers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -61,7 +62,8 @@ def copy_models(cursor, model, rows: Iterable[Mapping[str, Any]]) -> int:
         else:
             defaults[f.attname] = f.get_default()
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields))
+        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+    )
     unknown: set[str] | None = None
     n = 0
     with cursor.copy(stmt) as copy:
@@ -70,8 +72,12 @@ def copy_models(cursor, model, rows: Iterable[Mapping[str, Any]]) -> int:
                 unknown = set(row) - {f.attname for f in fields}
                 if unknown:
                     raise ValueError(f"{model.__name__}: no such fields {sorted(unknown)}")
-            copy.write_row([f.get_db_prep_save(row[f.attname] if f.attname in row else defaults[f.attname], connection)
-                            for f in fields])
+            copy.write_row(
+                [
+                    f.get_db_prep_save(row[f.attname] if f.attname in row else defaults[f.attname], connection)
+                    for f in fields
+                ]
+            )
             n += 1
     return n
 

@@ -12,6 +12,7 @@ consumer and an approver of one team, and loops without think time over:
 
 A response other than the expected status is a failure (locust's ``errors``).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -23,8 +24,17 @@ import re
 from locust import FastHttpUser, task
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"]).read())  # noqa: SIM115
-TABS = ["", "?tab=ports", "?tab=schema", "?tab=contract", "?tab=quality", "?tab=lineage", "?tab=consumers",
-        "?tab=access", "?tab=activity"]
+TABS = [
+    "",
+    "?tab=ports",
+    "?tab=schema",
+    "?tab=contract",
+    "?tab=quality",
+    "?tab=lineage",
+    "?tab=consumers",
+    "?tab=access",
+    "?tab=activity",
+]
 _users = itertools.count()
 REQUEST_LINK = re.compile(rb'href="/access/requests/(\d+)/"')
 PORT_OPTION = re.compile(rb'name="output_port"[^>]*>\s*<option value="(\d+)"')
@@ -44,15 +54,22 @@ class PortalUser(FastHttpUser):
         self.rnd.shuffle(self.to_request)
 
     def _get(self, path, name, **kw):
-        with self.client.get(path, headers={**self.headers, **kw.pop("headers", {})}, name=name,
-                             catch_response=True, **kw) as response:
+        with self.client.get(
+            path, headers={**self.headers, **kw.pop("headers", {})}, name=name, catch_response=True, **kw
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
             return response
 
     def _post(self, path, name, data):
-        with self.client.post(path, headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
-                              data=data, name=name, catch_response=True, allow_redirects=False) as response:
+        with self.client.post(
+            path,
+            headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
+            data=data,
+            name=name,
+            catch_response=True,
+            allow_redirects=False,
+        ) as response:
             if response.status_code != 302:
                 response.failure(f"HTTP {response.status_code}")
             return response
@@ -72,8 +89,11 @@ class PortalUser(FastHttpUser):
     @task(10)
     def autocomplete(self):
         word = self.rnd.choice(PLAN["words"])
-        self._get("/search/suggest/?q=" + word[: self.rnd.randint(2, max(2, len(word)))], "autocomplete",
-                  headers={"HX-Request": "true"})
+        self._get(
+            "/search/suggest/?q=" + word[: self.rnd.randint(2, max(2, len(word)))],
+            "autocomplete",
+            headers={"HX-Request": "true"},
+        )
 
     # 20 % product pages, all tabs
     @task(20)
@@ -91,8 +111,13 @@ class PortalUser(FastHttpUser):
         purpose = PURPOSE_OPTION.search(form.content or b"")
         if not port:
             return None
-        data = {"csrfmiddlewaretoken": self.csrf, "output_port": port.group(1).decode(), "purpose": "load test",
-                "duration": "30", "accept_terms": "on"}
+        data = {
+            "csrfmiddlewaretoken": self.csrf,
+            "output_port": port.group(1).decode(),
+            "purpose": "load test",
+            "duration": "30",
+            "accept_terms": "on",
+        }
         if purpose:
             data["purpose_category"] = purpose.group(1).decode()
         return self._post(f"/access/products/{product['slug']}/request/", "request", data)
@@ -103,10 +128,14 @@ class PortalUser(FastHttpUser):
         ids = REQUEST_LINK.findall(inbox.content or b"")
         if ids:
             pk = self.rnd.choice(ids).decode()
-            with self.client.post(f"/access/requests/{pk}/approve/", name="decide", catch_response=True,
-                                  headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
-                                  data={"csrfmiddlewaretoken": self.csrf, "comment": "ok"},
-                                  allow_redirects=False) as response:
+            with self.client.post(
+                f"/access/requests/{pk}/approve/",
+                name="decide",
+                catch_response=True,
+                headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
+                data={"csrfmiddlewaretoken": self.csrf, "comment": "ok"},
+                allow_redirects=False,
+            ) as response:
                 # Another approver may have decided it a moment earlier: that answers with a message, not an error.
                 if response.status_code not in (302, 303):
                     response.failure(f"HTTP {response.status_code}")

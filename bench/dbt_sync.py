@@ -16,6 +16,7 @@ The catalog goes into ``mp_dbt_bench`` (``BENCH_DATABASE_URL`` to change it; cre
 on first use). The last line reads
 ``dbt_sync: jaffle_first_s=N jaffle_noop_s=N jaffle_noop_writes=N models=N first_s=N noop_s=N noop_writes=N changed_s=N``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_portal.settings.test")
 # ``--smoke`` (CI) uses ``<name>_smoke`` and drops it at the end.
 SMOKE = "--smoke" in sys.argv
 os.environ["TEST_DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_dbt_bench") + ("_smoke" if SMOKE else "")
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_dbt_bench"
+) + ("_smoke" if SMOKE else "")
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
@@ -74,7 +76,8 @@ def _timed_sync(platform) -> tuple[float, int, object]:
     if run.status != "succeeded":
         raise SystemExit(f"sync failed: {run.error}")
     writes = sum(
-        1 for q in ctx.captured_queries
+        1
+        for q in ctx.captured_queries
         if q["sql"].lstrip().upper().startswith(WRITE_VERBS) and any(t in q["sql"] for t in tables)
     )
     return elapsed, writes, run
@@ -94,12 +97,21 @@ def _jaffle() -> dict[str, float]:
         print(f"jaffle_shop built in PostgreSQL: {time.perf_counter() - started:.2f} s")
         Platform.objects.filter(slug__startswith="bench-jaffle").delete()
         warehouse = Platform.objects.create(
-            slug="bench-jaffle-wh", name="bench jaffle warehouse", kind="postgresql", host=info.get("host", ""),
-            port=int(info.get("port", 5432)), database=JAFFLE_DB, username=info.get("user", "postgres"),
+            slug="bench-jaffle-wh",
+            name="bench jaffle warehouse",
+            kind="postgresql",
+            host=info.get("host", ""),
+            port=int(info.get("port", 5432)),
+            database=JAFFLE_DB,
+            username=info.get("user", "postgres"),
             include_schemas=[SCHEMA],
         )
         dbt = Platform.objects.create(
-            slug="bench-jaffle-dbt", name="bench jaffle dbt", kind="dbt", warehouse=warehouse, database="jaffle_shop",
+            slug="bench-jaffle-dbt",
+            name="bench jaffle dbt",
+            kind="dbt",
+            warehouse=warehouse,
+            database="jaffle_shop",
             dbt_artifacts_path=str(jaffle_shop_path() / "target"),
         )
         wh_s, _, _ = _timed_sync(warehouse)
@@ -107,7 +119,9 @@ def _jaffle() -> dict[str, float]:
         noop_s, noop_w, noop = _timed_sync(dbt)
         print(f"jaffle_shop warehouse sync: {wh_s:.3f} s")
         print(f"jaffle_shop dbt first sync: {first_s:.3f} s ({run.created_count} nodes, {first_w} catalog writes)")
-        print(f"jaffle_shop dbt no-op re-sync: {noop_s:.3f} s ({noop.unchanged_count} unchanged, {noop_w} catalog writes)")
+        print(
+            f"jaffle_shop dbt no-op re-sync: {noop_s:.3f} s ({noop.unchanged_count} unchanged, {noop_w} catalog writes)"
+        )
         Platform.objects.filter(pk__in=[dbt.pk, warehouse.pk]).delete()
         return {"jaffle_first_s": first_s, "jaffle_noop_s": noop_s, "jaffle_noop_writes": noop_w}
     finally:
@@ -122,23 +136,44 @@ def _generated_manifest(models: int) -> tuple[dict, dict]:
         uid = f"model.bench.m{i:05d}"
         parents = [f"model.bench.m{j:05d}" for j in (i - 1, i - 2) if j >= 0]
         nodes[uid] = {
-            "unique_id": uid, "resource_type": "model", "name": f"m{i:05d}", "database": "bench", "schema": "marts",
-            "alias": f"m{i:05d}", "description": f"Model {i}", "tags": ["bench"], "meta": {"owner": "bench"},
-            "config": {"materialized": "table", "enabled": True}, "depends_on": {"nodes": parents},
+            "unique_id": uid,
+            "resource_type": "model",
+            "name": f"m{i:05d}",
+            "database": "bench",
+            "schema": "marts",
+            "alias": f"m{i:05d}",
+            "description": f"Model {i}",
+            "tags": ["bench"],
+            "meta": {"owner": "bench"},
+            "config": {"materialized": "table", "enabled": True},
+            "depends_on": {"nodes": parents},
             "columns": {f"c{c}": {"name": f"c{c}", "description": f"Column {c} of model {i}"} for c in range(10)},
         }
         for test in ("unique", "not_null"):
             tid = f"test.bench.{test}_m{i:05d}_c0"
             nodes[tid] = {
-                "unique_id": tid, "resource_type": "test", "name": f"{test}_m{i:05d}_c0", "database": "bench",
-                "schema": "marts_tests", "column_name": "c0", "attached_node": uid, "test_metadata": {"name": test},
-                "config": {"enabled": True}, "depends_on": {"nodes": [uid]},
+                "unique_id": tid,
+                "resource_type": "test",
+                "name": f"{test}_m{i:05d}_c0",
+                "database": "bench",
+                "schema": "marts_tests",
+                "column_name": "c0",
+                "attached_node": uid,
+                "test_metadata": {"name": test},
+                "config": {"enabled": True},
+                "depends_on": {"nodes": [uid]},
             }
             results.append({"unique_id": tid, "status": "pass", "timing": [], "message": None, "failures": 0})
-    manifest = {"metadata": {"dbt_schema_version": version.format("manifest/v12"), "project_name": "bench"},
-                "nodes": nodes, "sources": {}, "exposures": {}}
-    run_results = {"metadata": {"dbt_schema_version": version.format("run-results/v6"),
-                                "generated_at": "2026-01-01T00:00:00Z"}, "results": results}
+    manifest = {
+        "metadata": {"dbt_schema_version": version.format("manifest/v12"), "project_name": "bench"},
+        "nodes": nodes,
+        "sources": {},
+        "exposures": {},
+    }
+    run_results = {
+        "metadata": {"dbt_schema_version": version.format("run-results/v6"), "generated_at": "2026-01-01T00:00:00Z"},
+        "results": results,
+    }
     return manifest, run_results
 
 
@@ -151,25 +186,41 @@ def _generated(models: int) -> dict[str, float]:
     from apps.sync.services import catalog_apply
 
     Platform.objects.filter(slug__startswith="bench-gen").delete()
-    warehouse = Platform.objects.create(slug="bench-gen-wh", name="bench generated warehouse", kind="postgresql",
-                                        database="bench")
+    warehouse = Platform.objects.create(
+        slug="bench-gen-wh", name="bench generated warehouse", kind="postgresql", database="bench"
+    )
     with transaction.atomic():  # what a database sync would have found
-        catalog_apply(platform=warehouse, now=timezone.now(), discovered=[
-            DiscoveredAsset(schema="marts", name=f"m{i:05d}", kind="table", columns=tuple(
-                DiscoveredColumn(name=f"c{c}", ordinal=c + 1, data_type="integer") for c in range(10)))
-            for i in range(models)
-        ])
+        catalog_apply(
+            platform=warehouse,
+            now=timezone.now(),
+            discovered=[
+                DiscoveredAsset(
+                    schema="marts",
+                    name=f"m{i:05d}",
+                    kind="table",
+                    columns=tuple(
+                        DiscoveredColumn(name=f"c{c}", ordinal=c + 1, data_type="integer") for c in range(10)
+                    ),
+                )
+                for i in range(models)
+            ],
+        )
     manifest, run_results = _generated_manifest(models)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp)
         (target / "manifest.json").write_text(json.dumps(manifest))
         (target / "run_results.json").write_text(json.dumps(run_results))
         size_mb = (target / "manifest.json").stat().st_size / 1e6
-        dbt = Platform.objects.create(slug="bench-gen-dbt", name="bench generated dbt", kind="dbt",
-                                      warehouse=warehouse, dbt_artifacts_path=str(target))
+        dbt = Platform.objects.create(
+            slug="bench-gen-dbt",
+            name="bench generated dbt",
+            kind="dbt",
+            warehouse=warehouse,
+            dbt_artifacts_path=str(target),
+        )
         first_s, first_w, _ = _timed_sync(dbt)
         noop_s, noop_w, _ = _timed_sync(dbt)
-        for result in run_results["results"][:: 100]:
+        for result in run_results["results"][::100]:
             result.update(status="fail", failures=1)
         (target / "run_results.json").write_text(json.dumps(run_results))
         changed_s, changed_w, _ = _timed_sync(dbt)
@@ -184,7 +235,9 @@ def _generated(models: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=2000)
-    parser.add_argument("--smoke", action="store_true", help="CI size: 50 models; the catalog database dropped afterwards")
+    parser.add_argument(
+        "--smoke", action="store_true", help="CI size: 50 models; the catalog database dropped afterwards"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.models = 50
@@ -199,9 +252,7 @@ def main() -> None:
             portal = connection.settings_dict["NAME"]
             connection.close()
             _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(portal)))
-    print("dbt_sync: " + " ".join(
-        f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
-    ))
+    print("dbt_sync: " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
 
 
 if __name__ == "__main__":

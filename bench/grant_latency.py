@@ -22,6 +22,7 @@ and password to confirm. Roles, logins and the warehouse are dropped afterwards.
 Last line: ``grant_latency: n=N p50_s=N p95_s=N max_s=N per_s=N`` (``per_s``: grants usable per
 second, ``n`` / time from commit to the last consumer's first successful SELECT).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,13 +84,19 @@ def setup_platform(n: int) -> None:
     with psycopg.connect(_conninfo(WAREHOUSE), autocommit=True) as conn:
         conn.execute("CREATE SCHEMA bench")
         for i in range(5):
-            conn.execute(sql.SQL("CREATE TABLE {} (id int primary key, name text, amount numeric)").format(
-                sql.Identifier("bench", f"t{i}")))
+            conn.execute(
+                sql.SQL("CREATE TABLE {} (id int primary key, name text, amount numeric)").format(
+                    sql.Identifier("bench", f"t{i}")
+                )
+            )
         conn.execute("INSERT INTO bench.t0 VALUES (1, 'a', 1)")
         with conn.transaction():
             for i in range(n):
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(f"{LOGIN}{i}"), sql.Literal(PASSWORD)))
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(f"{LOGIN}{i}"), sql.Literal(PASSWORD)
+                    )
+                )
 
 
 def setup_portal(n: int):
@@ -114,9 +121,15 @@ def setup_portal(n: int):
     from tests.catalog.factories import DataProductFactory, OutputPortFactory
 
     info = psycopg.conninfo.conninfo_to_dict(SERVER)
-    platform = Platform.objects.create(slug="bench", name="Bench warehouse", kind="postgresql",
-                                       host=info.get("host", "127.0.0.1"), port=int(info.get("port", 5432)),
-                                       database=WAREHOUSE, username=info.get("user", "postgres"))
+    platform = Platform.objects.create(
+        slug="bench",
+        name="Bench warehouse",
+        kind="postgresql",
+        host=info.get("host", "127.0.0.1"),
+        port=int(info.get("port", 5432)),
+        database=WAREHOUSE,
+        username=info.get("user", "postgres"),
+    )
     owner = User.objects.create_user("owner")
     team = TeamFactory(name="Bench owners", slug="bench-owners")
     team_membership_set(team=team, user=owner, role="owner")
@@ -124,22 +137,42 @@ def setup_portal(n: int):
     port = OutputPortFactory(data_product=product, name="bench", platform=platform, schema="bench")
     users = User.objects.bulk_create([User(username=f"consumer{i}") for i in range(n)])
     PlatformIdentity.objects.bulk_create(
-        [PlatformIdentity(user=u, platform=platform, principal=f"{LOGIN}{i}") for i, u in enumerate(users)])
+        [PlatformIdentity(user=u, platform=platform, principal=f"{LOGIN}{i}") for i, u in enumerate(users)]
+    )
     # The factory's product is Confidential: its policy asks for an end date (at most 180 days).
     expires_at = timezone.now() + timedelta(days=90)
-    request_ids = [services.access_request_submit(requester=u, output_port=port, purpose="bench",
-                                                  expires_at=expires_at).pk for u in users]
+    request_ids = [
+        services.access_request_submit(requester=u, output_port=port, purpose="bench", expires_at=expires_at).pk
+        for u in users
+    ]
     return owner, request_ids
 
 
 def start_workers(count: int, pool: str, concurrency: int) -> list[subprocess.Popen]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [sys.executable, "-m", "celery", "-A", "mesh_portal", "worker", "-l", "warning", "--without-gossip",
-            "--without-mingle", "--without-heartbeat", "--pool", pool, "--concurrency", str(concurrency),
-            "--prefetch-multiplier", "1"]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "mesh_portal",
+        "worker",
+        "-l",
+        "warning",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--pool",
+        pool,
+        "--concurrency",
+        str(concurrency),
+        "--prefetch-multiplier",
+        "1",
+    ]
     log = open(os.environ.get("BENCH_WORKER_LOG", "/tmp/mesh_portal_bench_worker.log"), "ab")  # noqa: SIM115
-    return [subprocess.Popen([*args, "-n", f"bench{i}@%h"], cwd=ROOT, env=env, stdout=log, stderr=log)
-            for i in range(count)]
+    return [
+        subprocess.Popen([*args, "-n", f"bench{i}@%h"], cwd=ROOT, env=env, stdout=log, stderr=log) for i in range(count)
+    ]
 
 
 def wait_workers_ready(count: int, timeout: float = 60) -> None:
@@ -179,8 +212,11 @@ class Poller:
                 for i in mine:
                     # One round trip; SET LOCAL ends with the statement's implicit transaction.
                     try:
-                        conn.execute(sql.SQL("SET LOCAL ROLE {}; SELECT id FROM bench.t0 LIMIT 1").format(
-                            sql.Identifier(f"{LOGIN}{i}")))
+                        conn.execute(
+                            sql.SQL("SET LOCAL ROLE {}; SELECT id FROM bench.t0 LIMIT 1").format(
+                                sql.Identifier(f"{LOGIN}{i}")
+                            )
+                        )
                         ok = True
                     except psycopg.errors.InsufficientPrivilege:
                         ok = False
@@ -231,7 +267,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and logins afterwards")
     parser.add_argument("--drop", action="store_true", help="also drop the portal database at the end")
-    parser.add_argument("--smoke", action="store_true", help="CI size: 5 requests, names of its own, everything dropped")
+    parser.add_argument(
+        "--smoke", action="store_true", help="CI size: 5 requests, names of its own, everything dropped"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.n, args.timeout, args.keep, args.drop = 5, 120, False, True
@@ -287,16 +325,26 @@ def main() -> None:
         per_s = n / worst if latencies else 0.0
         print(f"workers: {args.workers} x {args.pool} concurrency {args.concurrency}; grants: {statuses}")
         polled_s = (max(first_ok.values()) - t0) if first_ok else 0.0
-        print(f"tasks published {committed['published'] - t0:.3f} s after commit; poll rounds: {rounds} "
-              f"(~{1000 * polled_s / max(rounds, 1):.0f} ms each: the resolution of the figures below)")
+        print(
+            f"tasks published {committed['published'] - t0:.3f} s after commit; poll rounds: {rounds} "
+            f"(~{1000 * polled_s / max(rounds, 1):.0f} ms each: the resolution of the figures below)"
+        )
         if durations:
-            print(f"platform apply per grant (GrantAttempt.duration_ms): p50={statistics.median(durations):.0f} "
-                  f"max={durations[-1]} ms")
-        starts = sorted(a.timestamp() - committed["wall"] for a in GrantAttempt.objects.values_list("started_at", flat=True))
-        applied = sorted(a.timestamp() - committed["wall"] for a in Grant.objects.values_list("applied_at", flat=True) if a)
+            print(
+                f"platform apply per grant (GrantAttempt.duration_ms): p50={statistics.median(durations):.0f} "
+                f"max={durations[-1]} ms"
+            )
+        starts = sorted(
+            a.timestamp() - committed["wall"] for a in GrantAttempt.objects.values_list("started_at", flat=True)
+        )
+        applied = sorted(
+            a.timestamp() - committed["wall"] for a in Grant.objects.values_list("applied_at", flat=True) if a
+        )
         if starts and applied:
-            print(f"first platform batch started {starts[0]:.3f} s after commit, last {starts[-1]:.3f} s; "
-                  f"grants marked active p50 {statistics.median(applied):.3f} s, last {applied[-1]:.3f} s")
+            print(
+                f"first platform batch started {starts[0]:.3f} s after commit, last {starts[-1]:.3f} s; "
+                f"grants marked active p50 {statistics.median(applied):.3f} s, last {applied[-1]:.3f} s"
+            )
         print(f"grant_latency: n={n} p50_s={p50:.3f} p95_s={p95:.3f} max_s={worst:.3f} per_s={per_s:.1f}")
     finally:
         for w in workers:

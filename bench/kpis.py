@@ -31,6 +31,7 @@ The last line (uncached figures)::
 Database: ``mp_kpi_bench`` (``BENCH_DATABASE_URL``; ``--smoke`` uses ``<name>_smoke`` and drops
 it at the end), never the portal's own. Redis: ``BENCH_REDIS_URL`` (default database 5).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SMOKE = "--smoke" in sys.argv
-DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_kpi_bench") + ("_smoke" if SMOKE else "")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_kpi_bench") + (
+    "_smoke" if SMOKE else ""
+)
 os.environ["DJANGO_SETTINGS_MODULE"] = "mesh_portal.settings.local"
 os.environ["DATABASE_URL"] = DB_URL
 os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -108,8 +111,11 @@ def _copy(model, rows: list[dict]) -> None:
         buf.write("\t".join(values) + "\n")
     buf.seek(0)
     with connection.cursor() as cur:
-        with cur.connection.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+        with cur.connection.cursor().copy(
+            sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+        ) as copy:
             while chunk := buf.read(1 << 20):
                 copy.write(chunk)
 
@@ -118,7 +124,9 @@ def _next_ids(model, n: int) -> list[int]:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute(f"SELECT nextval(pg_get_serial_sequence('{model._meta.db_table}', 'id')) FROM generate_series(1, %s)", [n])
+        cur.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{model._meta.db_table}', 'id')) FROM generate_series(1, %s)", [n]
+        )
         return [r[0] for r in cur.fetchall()]
 
 
@@ -143,35 +151,80 @@ def seed(events: int, requests: int) -> None:  # noqa: C901 - one table after an
     rng = random.Random(14)
     t0 = time.monotonic()
     access_policy_ensure_defaults()
-    exec_user = User.objects.filter(username=BENCH_USER).first() or User.objects.create_user(BENCH_USER, password=BENCH_PASSWORD)
+    exec_user = User.objects.filter(username=BENCH_USER).first() or User.objects.create_user(
+        BENCH_USER, password=BENCH_PASSWORD
+    )
     exec_user.groups.add(Group.objects.get_or_create(name=EXECUTIVES_GROUP)[0])
-    platform, _ = Platform.objects.get_or_create(slug="bench", defaults=dict(name="Bench", kind="postgresql",
-                                                                               host="127.0.0.1", database="none"))
-    teams = [Team.objects.filter(slug=f"bench-team-{i}").first() or team_create(name=f"Bench team {i}", slug=f"bench-team-{i}")
-             for i in range(40)]
-    domains = [Domain.objects.filter(slug=f"bench-domain-{i}").first() or domain_create(
-        name=f"Bench domain {i}", slug=f"bench-domain-{i}", owner_team=teams[i]) for i in range(10)]
+    platform, _ = Platform.objects.get_or_create(
+        slug="bench", defaults=dict(name="Bench", kind="postgresql", host="127.0.0.1", database="none")
+    )
+    teams = [
+        Team.objects.filter(slug=f"bench-team-{i}").first()
+        or team_create(name=f"Bench team {i}", slug=f"bench-team-{i}")
+        for i in range(40)
+    ]
+    domains = [
+        Domain.objects.filter(slug=f"bench-domain-{i}").first()
+        or domain_create(name=f"Bench domain {i}", slug=f"bench-domain-{i}", owner_team=teams[i])
+        for i in range(10)
+    ]
     classifications = ["public", "internal", "confidential", "restricted"]
     ports = []
     for i in range(200):
         product = DataProduct.objects.filter(slug=f"bench-{i}").first() or data_product_create(
-            name=f"Bench product {i}", slug=f"bench-{i}", domain=domains[i % 10], owner_team=teams[i % 10],
-            status="published", classification=classifications[i % 4], description="Bench.")
+            name=f"Bench product {i}",
+            slug=f"bench-{i}",
+            domain=domains[i % 10],
+            owner_team=teams[i % 10],
+            status="published",
+            classification=classifications[i % 4],
+            description="Bench.",
+        )
         if product.output_ports.first() is None:
-            exposure_assignment_create(actor=None, platform=platform, schema=f"s{i}", domain=product.domain,
-                                       data_product=product)
-        ports.append(product.output_ports.first() or output_port_create(
-            actor=None, data_product=product, name="p", platform=platform, schema=f"s{i}"))
+            exposure_assignment_create(
+                actor=None, platform=platform, schema=f"s{i}", domain=product.domain, data_product=product
+            )
+        ports.append(
+            product.output_ports.first()
+            or output_port_create(actor=None, data_product=product, name="p", platform=platform, schema=f"s{i}")
+        )
     print(f"  catalog in {time.monotonic() - t0:.1f} s", flush=True)
     now = datetime.now(UTC)
     start = now - timedelta(days=730)
     with transaction.atomic():
         user_ids = _next_ids(User, 2000)
-        _copy(User, [{"id": uid, "username": f"bench-user-{uid}", "password": "!", "is_active": True, "is_staff": False,
-                      "is_superuser": False, "first_name": "", "last_name": "", "email": "", "date_joined": start,
-                      "title": ""} for uid in user_ids])
-        _copy(TeamMembership, [{"team_id": teams[10 + i % 30].pk, "user_id": uid, "role": "member", "created_at": start,
-                                "updated_at": start} for i, uid in enumerate(user_ids)])
+        _copy(
+            User,
+            [
+                {
+                    "id": uid,
+                    "username": f"bench-user-{uid}",
+                    "password": "!",
+                    "is_active": True,
+                    "is_staff": False,
+                    "is_superuser": False,
+                    "first_name": "",
+                    "last_name": "",
+                    "email": "",
+                    "date_joined": start,
+                    "title": "",
+                }
+                for uid in user_ids
+            ],
+        )
+        _copy(
+            TeamMembership,
+            [
+                {
+                    "team_id": teams[10 + i % 30].pk,
+                    "user_id": uid,
+                    "role": "member",
+                    "created_at": start,
+                    "updated_at": start,
+                }
+                for i, uid in enumerate(user_ids)
+            ],
+        )
         team_of = {uid: teams[10 + i % 30].pk for i, uid in enumerate(user_ids)}
         request_ids = _next_ids(AccessRequest, requests)
         req_rows, step_rows, grant_rows, ev = [], [], [], []
@@ -188,59 +241,160 @@ def seed(events: int, requests: int) -> None:  # noqa: C901 - one table after an
             open_ = not auto and decided > now
             usable = decided + timedelta(minutes=rng.uniform(0.2, 30))
             ends = usable + timedelta(days=rng.choice([30, 90, 180]))
-            status = ("pending_approval" if open_ else "rejected" if rejected else
-                      "active" if ends > now else rng.choice(["expired", "expired", "revoked"]))
-            base = dict(data_product_id=product.pk, domain_id=product.domain_id, classification=product.classification,
-                        platform_id=platform.pk, access_request_id=rid, consumer_team_id=team_of[uid],
-                        consumer_domain_id=None, data={})
-            req_rows.append({"id": rid, "requester_id": uid, "output_port_id": port.pk, "purpose": "bench",
-                             "justification": "", "columns": [], "expires_at": ends, "status": status,
-                             "submitted_at": submitted, "decided_at": None if open_ else decided,
-                             "approval_source": "bench", "created_at": submitted, "updated_at": submitted})
+            status = (
+                "pending_approval"
+                if open_
+                else "rejected"
+                if rejected
+                else "active"
+                if ends > now
+                else rng.choice(["expired", "expired", "revoked"])
+            )
+            base = dict(
+                data_product_id=product.pk,
+                domain_id=product.domain_id,
+                classification=product.classification,
+                platform_id=platform.pk,
+                access_request_id=rid,
+                consumer_team_id=team_of[uid],
+                consumer_domain_id=None,
+                data={},
+            )
+            req_rows.append(
+                {
+                    "id": rid,
+                    "requester_id": uid,
+                    "output_port_id": port.pk,
+                    "purpose": "bench",
+                    "justification": "",
+                    "columns": [],
+                    "expires_at": ends,
+                    "status": status,
+                    "submitted_at": submitted,
+                    "decided_at": None if open_ else decided,
+                    "approval_source": "bench",
+                    "created_at": submitted,
+                    "updated_at": submitted,
+                }
+            )
             ev.append(UsageEvent(kind="request_submitted", at=submitted, user_id=uid, **base))
             if not auto:
-                step_rows.append({"access_request_id": rid, "order": 1, "kind": "owner", "team_id": product.owner_team_id,
-                                  "label": "owner", "status": "pending" if open_ else "rejected" if rejected else "approved",
-                                  "activated_at": submitted, "decided_at": None if open_ else decided})
+                step_rows.append(
+                    {
+                        "access_request_id": rid,
+                        "order": 1,
+                        "kind": "owner",
+                        "team_id": product.owner_team_id,
+                        "label": "owner",
+                        "status": "pending" if open_ else "rejected" if rejected else "approved",
+                        "activated_at": submitted,
+                        "decided_at": None if open_ else decided,
+                    }
+                )
                 if not open_:
-                    ev.append(UsageEvent(kind="step_decided", at=decided, seconds=wait.total_seconds(),
-                                         **{**base, "data": {"step_kind": "owner", "approver_team_id": product.owner_team_id}}))
+                    ev.append(
+                        UsageEvent(
+                            kind="step_decided",
+                            at=decided,
+                            seconds=wait.total_seconds(),
+                            **{**base, "data": {"step_kind": "owner", "approver_team_id": product.owner_team_id}},
+                        )
+                    )
             if open_:
                 continue
             if rejected:
                 ev.append(UsageEvent(kind="request_rejected", at=decided, seconds=wait.total_seconds(), **base))
                 continue
-            ev.append(UsageEvent(kind="request_approved", at=decided, seconds=wait.total_seconds(),
-                                 **{**base, "data": {"auto": auto}}))
+            ev.append(
+                UsageEvent(
+                    kind="request_approved",
+                    at=decided,
+                    seconds=wait.total_seconds(),
+                    **{**base, "data": {"auto": auto}},
+                )
+            )
             if usable > now:
                 continue
-            grant_rows.append({"id": grant_ids[n], "access_request_id": rid, "platform_id": platform.pk, "principal": "x",
-                               "role_name": f"r{rid}", "privileges": ["SELECT"], "schema": port.schema, "tables": [],
-                               "columns": [], "status": "active" if status == "active" else "revoked",
-                               "status_reason": "", "starts_at": decided, "expires_at": ends, "applied_at": usable,
-                               "created_at": decided, "updated_at": usable})
-            ev.append(UsageEvent(kind="grant_active", at=usable, grant_id=grant_ids[n],
-                                 seconds=(usable - submitted).total_seconds(), **base))
+            grant_rows.append(
+                {
+                    "id": grant_ids[n],
+                    "access_request_id": rid,
+                    "platform_id": platform.pk,
+                    "principal": "x",
+                    "role_name": f"r{rid}",
+                    "privileges": ["SELECT"],
+                    "schema": port.schema,
+                    "tables": [],
+                    "columns": [],
+                    "status": "active" if status == "active" else "revoked",
+                    "status_reason": "",
+                    "starts_at": decided,
+                    "expires_at": ends,
+                    "applied_at": usable,
+                    "created_at": decided,
+                    "updated_at": usable,
+                }
+            )
+            ev.append(
+                UsageEvent(
+                    kind="grant_active",
+                    at=usable,
+                    grant_id=grant_ids[n],
+                    seconds=(usable - submitted).total_seconds(),
+                    **base,
+                )
+            )
             if status in ("expired", "revoked"):
                 ev.append(UsageEvent(kind=f"grant_{status}", at=min(ends, now), grant_id=grant_ids[n], **base))
         _copy(AccessRequest, req_rows)
         _copy(ApprovalStep, step_rows)
         _copy(Grant, grant_rows)
-        queries = ["salary", "customers", "orders", "churn", "payroll forecast", "vendors", "inventory", "web analytics"]
+        queries = [
+            "salary",
+            "customers",
+            "orders",
+            "churn",
+            "payroll forecast",
+            "vendors",
+            "inventory",
+            "web analytics",
+        ]
         while len(ev) < events:
             at = start + timedelta(seconds=rng.uniform(0, 730 * 86400))
             uid = rng.choice(user_ids)
             if rng.random() < 0.7:
                 port = ports[rng.randrange(len(ports))]
-                ev.append(UsageEvent(kind="product_view", at=at, user_id=uid, data_product_id=port.data_product_id,
-                                     domain_id=port.data_product.domain_id, data={}))
+                ev.append(
+                    UsageEvent(
+                        kind="product_view",
+                        at=at,
+                        user_id=uid,
+                        data_product_id=port.data_product_id,
+                        domain_id=port.data_product.domain_id,
+                        data={},
+                    )
+                )
             else:
                 q = rng.choice(queries)
-                ev.append(UsageEvent(kind="search", at=at, user_id=uid, query=q, filters={}, data={},
-                                     result_count=0 if q in ("payroll forecast", "web analytics", "churn") else rng.randint(1, 30)))
+                ev.append(
+                    UsageEvent(
+                        kind="search",
+                        at=at,
+                        user_id=uid,
+                        query=q,
+                        filters={},
+                        data={},
+                        result_count=0 if q in ("payroll forecast", "web analytics", "churn") else rng.randint(1, 30),
+                    )
+                )
         for i in range(0, len(ev), 100_000):
-            _copy(UsageEvent, [{f.attname: getattr(e, f.attname) for f in UsageEvent._meta.concrete_fields if f.attname != "id"}
-                               for e in ev[i:i + 100_000]])
+            _copy(
+                UsageEvent,
+                [
+                    {f.attname: getattr(e, f.attname) for f in UsageEvent._meta.concrete_fields if f.attname != "id"}
+                    for e in ev[i : i + 100_000]
+                ],
+            )
     print(f"  seeded {len(ev):,} events, {requests:,} requests in {time.monotonic() - t0:.1f} s", flush=True)
 
 
@@ -269,9 +423,14 @@ class Client:
         r = self.http.request("GET", self.base + "/accounts/login/", headers=self._headers())
         self._keep(r)
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', r.data).group(1).decode()
-        r = self.http.request("POST", self.base + "/accounts/login/", redirect=False,
-                              fields={"username": username, "password": password, "csrfmiddlewaretoken": token},
-                              encode_multipart=False, headers=self._headers({"Referer": self.base + "/accounts/login/"}))
+        r = self.http.request(
+            "POST",
+            self.base + "/accounts/login/",
+            redirect=False,
+            fields={"username": username, "password": password, "csrfmiddlewaretoken": token},
+            encode_multipart=False,
+            headers=self._headers({"Referer": self.base + "/accounts/login/"}),
+        )
         self._keep(r)
         assert r.status == 302, f"login failed ({r.status})"
 
@@ -288,9 +447,27 @@ def _start_server(port: int) -> subprocess.Popen:
     import urllib3
 
     env = {**os.environ, "SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123456789"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "mesh_portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-                             "--timeout", "300", "--access-logfile", "/dev/null", "--log-level", "warning"],
-                            cwd=ROOT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "mesh_portal.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--timeout",
+            "300",
+            "--access-logfile",
+            "/dev/null",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     http = urllib3.PoolManager()
     for _ in range(150):
         try:
@@ -309,8 +486,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: a free one)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="20,000 events, 1,000 requests, 5 rounds; the database dropped afterwards")
+    parser.add_argument(
+        "--smoke", action="store_true", help="20,000 events, 1,000 requests, 5 rounds; the database dropped afterwards"
+    )
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
     if args.smoke:
@@ -356,8 +534,11 @@ def _run(args) -> None:
         client = Client(f"http://127.0.0.1:{args.port}")
         client.login(BENCH_USER, BENCH_PASSWORD)
         results = {}
-        for name, source, cold in (("live", "live", True), ("snapshot", "snapshot", True),
-                                   ("snapshot, cached", "snapshot", False)):
+        for name, source, cold in (
+            ("live", "live", True),
+            ("snapshot", "snapshot", True),
+            ("snapshot, cached", "snapshot", False),
+        ):
             path = f"/insights/?range=90&source={source}"
             client.get_ms(path)  # warm-up (and, for "cached", the entry the next loads read)
             timings = []
@@ -366,12 +547,17 @@ def _run(args) -> None:
                     invalidate()
                 timings.append(client.get_ms(path))
             results[name] = timings
-            print(f"dashboard ({name}): p50 {pct(timings, 50):.0f} ms, p95 {pct(timings, 95):.0f} ms "
-                  f"over {args.rounds} requests", flush=True)
+            print(
+                f"dashboard ({name}): p50 {pct(timings, 50):.0f} ms, p95 {pct(timings, 95):.0f} ms "
+                f"over {args.rounds} requests",
+                flush=True,
+            )
     finally:
         os.killpg(server.pid, 15)
-    print(f"kpis: events={n_events} live_p95_ms={pct(results['live'], 95):.0f} "
-          f"snapshot_p95_ms={pct(results['snapshot'], 95):.0f}")
+    print(
+        f"kpis: events={n_events} live_p95_ms={pct(results['live'], 95):.0f} "
+        f"snapshot_p95_ms={pct(results['snapshot'], 95):.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ spent by the gunicorn processes (their user + system CPU time during the run / r
 Goal (issue 13, on the 2-core machine): >= 300 requests/s, p95 < 100 ms, 0 errors. Timings are
 printed, never asserted. Warehouse logins and grant roles (``mpt_load_*``) are dropped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,8 @@ sys.path.insert(0, str(ROOT))
 SMOKE = "--smoke" in sys.argv
 _TAG = "lsmoke" if SMOKE else "load"
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_load_bench") + (
-    "_smoke" if SMOKE else "")
+    "_smoke" if SMOKE else ""
+)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SERVER = os.environ.get("BENCH_WAREHOUSE_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 WAREHOUSE = f"mpt_{_TAG}_wh"
@@ -59,9 +61,15 @@ SECRET_KEY = "load-bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123456
 # (secure cookies, redirects) and collected static files, which plain loopback HTTP does not have;
 # static files are no part of the measured load (WhiteNoise serves them without Django).
 ENV = {
-    "DJANGO_SETTINGS_MODULE": "mesh_portal.settings.local", "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL,
-    "SECRET_KEY": SECRET_KEY, "DEBUG": "false", "LOG_LEVEL": "WARNING",
-    "GRANT_ROLE_PREFIX": PREFIX, "SEARCH_BACKEND": "postgres", "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "DJANGO_SETTINGS_MODULE": "mesh_portal.settings.local",
+    "DATABASE_URL": DB_URL,
+    "REDIS_URL": REDIS_URL,
+    "SECRET_KEY": SECRET_KEY,
+    "DEBUG": "false",
+    "LOG_LEVEL": "WARNING",
+    "GRANT_ROLE_PREFIX": PREFIX,
+    "SEARCH_BACKEND": "postgres",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
 }
 os.environ.update(ENV)
 
@@ -71,11 +79,46 @@ from psycopg import sql  # noqa: E402
 
 from bench._common import database_create, database_drop, database_exists, free_port  # noqa: E402
 
-DOMAINS = ["Sales", "Marketing", "Finance", "Human Resources", "Supply Chain", "Manufacturing", "Logistics",
-           "Customer Service", "Risk", "Procurement"]
-ENTITIES = ["customer", "order", "invoice", "payment", "shipment", "product", "inventory", "employee", "salary",
-            "supplier", "campaign", "lead", "contract", "claim", "ticket", "account", "transaction", "store",
-            "warehouse", "sensor", "subscription", "churn", "revenue", "budget", "forecast", "refund"]
+DOMAINS = [
+    "Sales",
+    "Marketing",
+    "Finance",
+    "Human Resources",
+    "Supply Chain",
+    "Manufacturing",
+    "Logistics",
+    "Customer Service",
+    "Risk",
+    "Procurement",
+]
+ENTITIES = [
+    "customer",
+    "order",
+    "invoice",
+    "payment",
+    "shipment",
+    "product",
+    "inventory",
+    "employee",
+    "salary",
+    "supplier",
+    "campaign",
+    "lead",
+    "contract",
+    "claim",
+    "ticket",
+    "account",
+    "transaction",
+    "store",
+    "warehouse",
+    "sensor",
+    "subscription",
+    "churn",
+    "revenue",
+    "budget",
+    "forecast",
+    "refund",
+]
 SUFFIXES = ["history", "snapshots", "events", "facts", "summary", "master data", "metrics", "ledger"]
 N_SCHEMAS = 20
 
@@ -108,17 +151,24 @@ def build_warehouse(users: int) -> None:
             statements = [f"CREATE SCHEMA {schema};"]
             for t in range(5):
                 entity = ENTITIES[(s * 5 + t) % len(ENTITIES)]
-                ref = f", {ENTITIES[(s * 5 + t - 1) % len(ENTITIES)]}_id bigint REFERENCES {schema}.t{t - 1} (id)" if t else ""
+                ref = (
+                    f", {ENTITIES[(s * 5 + t - 1) % len(ENTITIES)]}_id bigint REFERENCES {schema}.t{t - 1} (id)"
+                    if t
+                    else ""
+                )
                 statements.append(
                     f"CREATE TABLE {schema}.t{t} (id bigint PRIMARY KEY, {entity}_name text, amount numeric(12,2), "
-                    f"created_at timestamptz, status text, region text, score double precision{ref});")
+                    f"created_at timestamptz, status text, region text, score double precision{ref});"
+                )
                 statements.append(f"COMMENT ON TABLE {schema}.t{t} IS 'One row per {entity}.';")
                 statements.append(f"COMMENT ON COLUMN {schema}.t{t}.{entity}_name IS 'Display name of the {entity}.';")
                 statements.append(f"INSERT INTO {schema}.t{t} (id) VALUES (1);")
             conn.execute("\n".join(statements))
         with conn.transaction():
             for i in range(users):
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'mesh-bench'").format(sql.Identifier(f"{LOGIN}{i}")))
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'mesh-bench'").format(sql.Identifier(f"{LOGIN}{i}"))
+                )
 
 
 def build_portal(n_products: int, n_users: int) -> None:
@@ -140,10 +190,16 @@ def build_portal(n_products: int, n_users: int) -> None:
     call_command("migrate", verbosity=0)
     access_services.access_policy_ensure_defaults()
     info = psycopg.conninfo.conninfo_to_dict(SERVER)
-    platform = Platform.objects.create(slug="load-warehouse", name="Load warehouse", kind="postgresql",
-                                       host=info.get("host", "127.0.0.1"), port=int(info.get("port", 5432)),
-                                       database=WAREHOUSE, username=info.get("user", "postgres"),
-                                       include_schemas=[f"area_{s:02d}" for s in range(N_SCHEMAS)])
+    platform = Platform.objects.create(
+        slug="load-warehouse",
+        name="Load warehouse",
+        kind="postgresql",
+        host=info.get("host", "127.0.0.1"),
+        port=int(info.get("port", 5432)),
+        database=WAREHOUSE,
+        username=info.get("user", "postgres"),
+        include_schemas=[f"area_{s:02d}" for s in range(N_SCHEMAS)],
+    )
     run = platform_sync(platform=platform)
     if run.status != "succeeded":
         raise SystemExit(f"warehouse sync failed: {run.error}")
@@ -162,22 +218,42 @@ def build_portal(n_products: int, n_users: int) -> None:
         e1, e2 = rnd.choice(ENTITIES), rnd.choice(ENTITIES)
         name = f"{e1.title()} {e2} {rnd.choice(SUFFIXES)} {i}"
         product = data_product_create(
-            name=name, slug=f"p{i}-{e1}-{e2}", domain=domains[d], owner_team=teams[d],
+            name=name,
+            slug=f"p{i}-{e1}-{e2}",
+            domain=domains[d],
+            owner_team=teams[d],
             summary=f"{e1.title()} and {e2} data of the {DOMAINS[d]} domain.",
             description=f"## {name}\n\nCurated {e1} records joined with {e2} details.",
-            status="published", classification="public" if i % 3 == 0 else "confidential",
-            tags=rnd.sample(["pii", "finance", "gold", "kpi", "reporting"], 2))
-        port = output_port_create(actor=None, data_product=product, name="warehouse schema", platform=platform,
-                                  schema=f"area_{i % N_SCHEMAS:02d}")
+            status="published",
+            classification="public" if i % 3 == 0 else "confidential",
+            tags=rnd.sample(["pii", "finance", "gold", "kpi", "reporting"], 2),
+        )
+        port = output_port_create(
+            actor=None,
+            data_product=product,
+            name="warehouse schema",
+            platform=platform,
+            schema=f"area_{i % N_SCHEMAS:02d}",
+        )
         # Several synthetic products share each schema, which governed exposure sends to review;
         # the benchmark measures serving, not the review, so its ports are approved as a steward would.
         OutputPort.objects.filter(pk=port.pk).update(exposure_status="approved")
         if i % 5 == 0:
             DataContract.objects.create(
-                data_product=product, contract_id=f"urn:load:{i}", version="1.0.0", status="active",
-                document={"apiVersion": "v3.0.2", "kind": "DataContract", "id": f"urn:load:{i}", "version": "1.0.0",
-                          "status": "active", "name": name,
-                          "schema": [{"name": "t0", "properties": [{"name": "id", "logicalType": "integer"}]}]})
+                data_product=product,
+                contract_id=f"urn:load:{i}",
+                version="1.0.0",
+                status="active",
+                document={
+                    "apiVersion": "v3.0.2",
+                    "kind": "DataContract",
+                    "id": f"urn:load:{i}",
+                    "version": "1.0.0",
+                    "status": "active",
+                    "name": name,
+                    "schema": [{"name": "t0", "properties": [{"name": "id", "logicalType": "integer"}]}],
+                },
+            )
     index_products(product_ids=None)
 
 
@@ -197,8 +273,9 @@ def plan(path: Path) -> dict:
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # the password backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
-        users.append({"username": user.username, "session": session.session_key,
-                      "team": user.memberships.all()[0].team_id})
+        users.append(
+            {"username": user.username, "session": session.session_key, "team": user.memberships.all()[0].team_id}
+        )
     products = list(DataProduct.objects.values_list("slug", "owner_team_id", "classification"))
     words = list(SearchTerm.objects.order_by("-frequency").values_list("term", flat=True)[:60])
     data = {
@@ -214,8 +291,14 @@ def plan(path: Path) -> dict:
 
 
 def _start(args: list[str], log) -> subprocess.Popen:
-    return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=log,
-                            start_new_session=True)
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
 
 
 def _wait_http(port: int, proc: subprocess.Popen, what: str) -> None:
@@ -245,10 +328,17 @@ def warm_up(port: int, data: dict) -> None:
     user = data["users"][0]
     headers = {"Cookie": f"sessionid={user['session']}; csrftoken={data['csrf']}"}
     slug = data["products"][0]
-    paths = ["/", f"/?q={data['words'][0]}", f"/?domain={data['domains'][0]}", "/search/suggest/?q=cu", "/access/inbox/",
-             f"/access/products/{slug}/request/"] + [f"/products/{slug}/?tab={t}" for t in
-                                               ("overview", "ports", "schema", "contract", "quality", "lineage",
-                                                "consumers", "access", "activity")]
+    paths = [
+        "/",
+        f"/?q={data['words'][0]}",
+        f"/?domain={data['domains'][0]}",
+        "/search/suggest/?q=cu",
+        "/access/inbox/",
+        f"/access/products/{slug}/request/",
+    ] + [
+        f"/products/{slug}/?tab={t}"
+        for t in ("overview", "ports", "schema", "contract", "quality", "lineage", "consumers", "access", "activity")
+    ]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda p: http.request("GET", f"http://127.0.0.1:{port}{p}", headers=headers), paths * 8))
 
@@ -289,21 +379,73 @@ def run_load(*, users: int, duration: int, gunicorn_workers: int | None, plan_pa
     log = open(out / "servers.log", "ab")  # noqa: SIM115
     gunicorn_env = {"WEB_CONCURRENCY": str(gunicorn_workers)} if gunicorn_workers else {}
     os.environ.update(gunicorn_env)
-    web = _start([sys.executable, "-m", "gunicorn", "mesh_portal.wsgi", "-c", "mesh_portal/gunicorn.conf.py",
-                  "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"], log)
-    worker = _start([sys.executable, "-m", "celery", "-A", "mesh_portal", "worker", "-l", "warning",
-                     "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat"], log)
+    web = _start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "mesh_portal.wsgi",
+            "-c",
+            "mesh_portal/gunicorn.conf.py",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        log,
+    )
+    worker = _start(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mesh_portal",
+            "worker",
+            "-l",
+            "warning",
+            "--concurrency",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        log,
+    )
     try:
         _wait_http(port, web, "gunicorn")
         warm_up(port, json.loads(plan_path.read_text()))
         cpu0 = _tree_cpu_seconds(web.pid)
         started = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "_locustfile.py"), "--headless",
-             "-u", str(users), "-r", str(users), "-t", f"{duration}s", "--stop-timeout", "10",
-             "--host", f"http://127.0.0.1:{port}", "--csv", str(out / "load"), "--only-summary",
-             "--loglevel", "WARNING"],
-            cwd=ROOT, env={**os.environ, "LOAD_PLAN": str(plan_path)}, capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(ROOT / "bench" / "_locustfile.py"),
+                "--headless",
+                "-u",
+                str(users),
+                "-r",
+                str(users),
+                "-t",
+                f"{duration}s",
+                "--stop-timeout",
+                "10",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "--csv",
+                str(out / "load"),
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "LOAD_PLAN": str(plan_path)},
+            capture_output=True,
+            text=True,
+        )
         elapsed = time.monotonic() - started
         cpu = _tree_cpu_seconds(web.pid) - cpu0
         if not (out / "load_stats.csv").exists():
@@ -321,17 +463,23 @@ def report(out: Path, users: int, figures: dict) -> str:
     total = next(r for r in rows if r["Name"] == "Aggregated")
     print(f"\n{'kind':<14}{'requests':>9}{'errors':>8}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}")
     for r in rows:
-        print(f"{r['Name']:<14}{r['Request Count']:>9}{r['Failure Count']:>8}{float(r['Requests/s']):>8.1f}"
-              f"{r['50%']:>8}{r['95%']:>8}{r['99%']:>8}")
+        print(
+            f"{r['Name']:<14}{r['Request Count']:>9}{r['Failure Count']:>8}{float(r['Requests/s']):>8.1f}"
+            f"{r['50%']:>8}{r['95%']:>8}{r['99%']:>8}"
+        )
     failures = out / "load_failures.csv"
     if failures.exists():
         for r in list(csv.DictReader(failures.open()))[:10]:
             print(f"  failure: {r['Occurrences']} x {r['Method']} {r['Name']}: {r['Error'][:200]}")
     n = int(total["Request Count"])
-    print(f"gunicorn CPU: {figures['cpu']:.1f} s for {n} requests = {1000 * figures['cpu'] / max(n, 1):.1f} ms CPU per request "
-          f"(run {figures['elapsed']:.0f} s, {os.cpu_count()} CPUs)")
-    return (f"load: users={users} rps={float(total['Requests/s']):.0f} p95_ms={total['95%']} p99_ms={total['99%']} "
-            f"errors={total['Failure Count']}")
+    print(
+        f"gunicorn CPU: {figures['cpu']:.1f} s for {n} requests = {1000 * figures['cpu'] / max(n, 1):.1f} ms CPU per request "
+        f"(run {figures['elapsed']:.0f} s, {os.cpu_count()} CPUs)"
+    )
+    return (
+        f"load: users={users} rps={float(total['Requests/s']):.0f} p95_ms={total['95%']} p99_ms={total['99%']} "
+        f"errors={total['Failure Count']}"
+    )
 
 
 def profile_pages(data: dict, repeat: int) -> None:
@@ -344,8 +492,12 @@ def profile_pages(data: dict, repeat: int) -> None:
     client = Client()
     client.cookies["sessionid"] = data["users"][1 % len(data["users"])]["session"]
     slug = data["products"][len(data["products"]) // 2]
-    pages = {"product page": f"/products/{slug}/", "product page, schema tab": f"/products/{slug}/?tab=schema",
-             "search": "/?q=customer+orders", "marketplace home": "/"}
+    pages = {
+        "product page": f"/products/{slug}/",
+        "product page, schema tab": f"/products/{slug}/?tab=schema",
+        "search": "/?q=customer+orders",
+        "marketplace home": "/",
+    }
     for name, path in pages.items():
         for _ in range(3):
             assert client.get(path).status_code == 200, path
@@ -398,8 +550,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="instead of the load: profile N requests of each of four pages (pyinstrument)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the load: profile N requests of each of four pages (pyinstrument)",
+    )
     parser.add_argument("--smoke", action="store_true", help="CI size: 5 users, 5 s, 30 products, all dropped")
     args = parser.parse_args()
     if args.smoke:
@@ -418,7 +575,9 @@ def main() -> None:
             if fresh:
                 t = time.monotonic()
                 build_portal(args.products, args.users)
-                print(f"built the portal: {args.products} data products, {args.users} users in {time.monotonic() - t:.0f} s")
+                print(
+                    f"built the portal: {args.products} data products, {args.users} users in {time.monotonic() - t:.0f} s"
+                )
             else:
                 from django.core.management import call_command
 
@@ -431,11 +590,19 @@ def main() -> None:
                 profile_pages(data, args.profile)
                 return
             connection.close()
-            print(f"load: {args.users} users for {args.duration} s against gunicorn "
-                  f"({os.environ.get('WEB_CONCURRENCY') or args.workers or 'configured'} workers) + 1 Celery worker; "
-                  f"{len(data['products'])} data products", flush=True)
-            figures = run_load(users=args.users, duration=args.duration, gunicorn_workers=args.workers,
-                               plan_path=out / "plan.json", out=out)
+            print(
+                f"load: {args.users} users for {args.duration} s against gunicorn "
+                f"({os.environ.get('WEB_CONCURRENCY') or args.workers or 'configured'} workers) + 1 Celery worker; "
+                f"{len(data['products'])} data products",
+                flush=True,
+            )
+            figures = run_load(
+                users=args.users,
+                duration=args.duration,
+                gunicorn_workers=args.workers,
+                plan_path=out / "plan.json",
+                out=out,
+            )
             summary = report(out, args.users, figures)
             if not summary.endswith("errors=0"):
                 print("servers' log (last lines):\n" + (out / "servers.log").read_text()[-4000:])

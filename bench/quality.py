@@ -16,6 +16,7 @@ afterwards unless ``--keep`` (then reused when its shape matches).
 Last line: ``quality: rules=N rules_per_s=N peak_mb=N`` (peak resident memory of this process,
 which plays the worker).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,41 +56,89 @@ def build(tables: int, rows: int, keep: bool) -> None:
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
         for i in range(tables):
             table = sql.Identifier("bench", f"t{i:03d}")
-            have = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [f"bench.t{i:03d}"]).fetchone()
+            have = conn.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [f"bench.t{i:03d}"]
+            ).fetchone()
             if have and have[0] == rows:
                 continue
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-            conn.execute(sql.SQL(
-                "CREATE TABLE {} AS SELECT g AS id, (g %% 50000) AS customer_id, "
-                "CASE WHEN g %% 997 = 0 THEN 'bogus' WHEN g %% 3 = 0 THEN 'placed' ELSE 'completed' END AS status, "
-                "CASE WHEN g %% 1009 = 0 THEN NULL ELSE (g %% 500)::numeric END AS amount, "
-                "now() - (g %% 86400) * interval '1 second' AS created_at FROM generate_series(1, %s) g"
-            ).format(table), [rows])
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {} AS SELECT g AS id, (g %% 50000) AS customer_id, "
+                    "CASE WHEN g %% 997 = 0 THEN 'bogus' WHEN g %% 3 = 0 THEN 'placed' ELSE 'completed' END AS status, "
+                    "CASE WHEN g %% 1009 = 0 THEN NULL ELSE (g %% 500)::numeric END AS amount, "
+                    "now() - (g %% 86400) * interval '1 second' AS created_at FROM generate_series(1, %s) g"
+                ).format(table),
+                [rows],
+            )
             conn.execute(sql.SQL("ANALYZE {}").format(table))
 
 
 def contract(tables: int) -> dict:
     schema = []
     for i in range(tables):
-        schema.append({"name": f"t{i:03d}", "quality": [
-            {"name": "rows", "metric": "rowCount", "mustBeGreaterThan": 0},
-            {"name": "dup ids", "metric": "duplicateValues", "arguments": {"properties": ["id"]}, "mustBe": 0},
-            {"name": "sql negative", "type": "sql", "query": "SELECT COUNT(*) FROM ${object} WHERE amount < 0", "mustBe": 0},
-        ], "properties": [
-            {"name": "id", "quality": [{"name": "id nulls", "metric": "nullValues", "mustBe": 0}]},
-            {"name": "status", "quality": [
-                {"name": "status list", "metric": "invalidValues",
-                 "arguments": {"validValues": ["placed", "completed"]}, "mustBeLessThan": 1000},
-                {"name": "status pattern", "metric": "invalidValues", "arguments": {"pattern": "^[a-z]+$"}, "mustBe": 0},
-                {"name": "status missing", "metric": "missingValues", "arguments": {"missingValues": [""]}, "mustBe": 0}]},
-            {"name": "amount", "quality": [
-                {"name": "amount nulls %", "metric": "nullValues", "unit": "percent", "mustBeLessThan": 1},
-                {"name": "amount nulls", "metric": "nullValues", "mustNotBeBetween": [1, 2]}]},
-            {"name": "customer_id", "quality": [
-                {"name": "repeat customers", "metric": "duplicateValues", "mustBeGreaterOrEqualTo": 0}]},
-        ]})
-    return {"apiVersion": "v3.1.0", "kind": "DataContract", "id": "bench", "version": "1.0.0", "status": "active",
-            "schema": schema}
+        schema.append(
+            {
+                "name": f"t{i:03d}",
+                "quality": [
+                    {"name": "rows", "metric": "rowCount", "mustBeGreaterThan": 0},
+                    {"name": "dup ids", "metric": "duplicateValues", "arguments": {"properties": ["id"]}, "mustBe": 0},
+                    {
+                        "name": "sql negative",
+                        "type": "sql",
+                        "query": "SELECT COUNT(*) FROM ${object} WHERE amount < 0",
+                        "mustBe": 0,
+                    },
+                ],
+                "properties": [
+                    {"name": "id", "quality": [{"name": "id nulls", "metric": "nullValues", "mustBe": 0}]},
+                    {
+                        "name": "status",
+                        "quality": [
+                            {
+                                "name": "status list",
+                                "metric": "invalidValues",
+                                "arguments": {"validValues": ["placed", "completed"]},
+                                "mustBeLessThan": 1000,
+                            },
+                            {
+                                "name": "status pattern",
+                                "metric": "invalidValues",
+                                "arguments": {"pattern": "^[a-z]+$"},
+                                "mustBe": 0,
+                            },
+                            {
+                                "name": "status missing",
+                                "metric": "missingValues",
+                                "arguments": {"missingValues": [""]},
+                                "mustBe": 0,
+                            },
+                        ],
+                    },
+                    {
+                        "name": "amount",
+                        "quality": [
+                            {"name": "amount nulls %", "metric": "nullValues", "unit": "percent", "mustBeLessThan": 1},
+                            {"name": "amount nulls", "metric": "nullValues", "mustNotBeBetween": [1, 2]},
+                        ],
+                    },
+                    {
+                        "name": "customer_id",
+                        "quality": [
+                            {"name": "repeat customers", "metric": "duplicateValues", "mustBeGreaterOrEqualTo": 0}
+                        ],
+                    },
+                ],
+            }
+        )
+    return {
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": "bench",
+        "version": "1.0.0",
+        "status": "active",
+        "schema": schema,
+    }
 
 
 def main() -> None:
@@ -110,11 +159,20 @@ def main() -> None:
     t0 = time.perf_counter()
     build(args.tables, args.rows, args.keep)
     print(f"built {args.tables} tables x {args.rows:,} rows in {time.perf_counter() - t0:.1f} s")
-    platform = Platform(name="bench", slug="bench", kind="postgresql", host=info.get("host", "127.0.0.1"),
-                        port=int(info.get("port", 5432)), database=DBNAME, username=info.get("user", "postgres"))
+    platform = Platform(
+        name="bench",
+        slug="bench",
+        kind="postgresql",
+        host=info.get("host", "127.0.0.1"),
+        port=int(info.get("port", 5432)),
+        database=DBNAME,
+        username=info.get("user", "postgres"),
+    )
     document = contract(args.tables)
     t0 = time.perf_counter()
-    outcomes = contract_quality_evaluate(platform=platform, schema="bench", document=document, timeout_seconds=args.timeout)
+    outcomes = contract_quality_evaluate(
+        platform=platform, schema="bench", document=document, timeout_seconds=args.timeout
+    )
     elapsed = time.perf_counter() - t0
     statuses = {s: sum(o.status == s for o in outcomes) for s in ("pass", "fail", "error")}
     errors = [o.reason for o in outcomes if o.status == "error"][:3]

@@ -25,6 +25,7 @@ The database is ``mp_search_bench`` (``BENCH_DATABASE_URL``), never the portal's
 between runs (``--reseed`` rebuilds it, ``--drop`` drops it at the end). Timings are printed,
 never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,18 +59,112 @@ from bench._common import copy_models, free_port, pct  # noqa: E402
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-1"
 
 # --- realistic vocabulary ------------------------------------------------------------------------
-DOMAINS = ["Sales", "Marketing", "Finance", "Human Resources", "Supply Chain", "Manufacturing", "Logistics",
-           "Customer Service", "Product", "Risk", "Procurement", "Retail", "E-commerce", "Payments", "Legal",
-           "IoT", "Research", "Security", "Operations", "Analytics"]
-ENTITIES = ["customer", "order", "invoice", "payment", "shipment", "product", "inventory", "employee", "salary",
-            "supplier", "campaign", "lead", "contract", "claim", "ticket", "account", "transaction", "store",
-            "warehouse", "sensor", "device", "subscription", "churn", "revenue", "budget", "forecast", "return",
-            "review", "session", "click", "vendor", "territory", "quota", "price", "discount", "loyalty", "refund",
-            "delivery", "route", "asset", "incident", "policy", "premium", "loan", "card", "fraud", "audit", "ledger"]
-QUALIFIERS = ["daily", "monthly", "weekly", "regional", "global", "historical", "real-time", "curated", "aggregated",
-              "enriched", "raw", "consolidated", "open", "active", "archived"]
-SUFFIXES = ["history", "snapshots", "events", "facts", "summary", "master data", "metrics", "ledger", "lines",
-            "status", "scores", "dimensions", "feed", "register", "pipeline"]
+DOMAINS = [
+    "Sales",
+    "Marketing",
+    "Finance",
+    "Human Resources",
+    "Supply Chain",
+    "Manufacturing",
+    "Logistics",
+    "Customer Service",
+    "Product",
+    "Risk",
+    "Procurement",
+    "Retail",
+    "E-commerce",
+    "Payments",
+    "Legal",
+    "IoT",
+    "Research",
+    "Security",
+    "Operations",
+    "Analytics",
+]
+ENTITIES = [
+    "customer",
+    "order",
+    "invoice",
+    "payment",
+    "shipment",
+    "product",
+    "inventory",
+    "employee",
+    "salary",
+    "supplier",
+    "campaign",
+    "lead",
+    "contract",
+    "claim",
+    "ticket",
+    "account",
+    "transaction",
+    "store",
+    "warehouse",
+    "sensor",
+    "device",
+    "subscription",
+    "churn",
+    "revenue",
+    "budget",
+    "forecast",
+    "return",
+    "review",
+    "session",
+    "click",
+    "vendor",
+    "territory",
+    "quota",
+    "price",
+    "discount",
+    "loyalty",
+    "refund",
+    "delivery",
+    "route",
+    "asset",
+    "incident",
+    "policy",
+    "premium",
+    "loan",
+    "card",
+    "fraud",
+    "audit",
+    "ledger",
+]
+QUALIFIERS = [
+    "daily",
+    "monthly",
+    "weekly",
+    "regional",
+    "global",
+    "historical",
+    "real-time",
+    "curated",
+    "aggregated",
+    "enriched",
+    "raw",
+    "consolidated",
+    "open",
+    "active",
+    "archived",
+]
+SUFFIXES = [
+    "history",
+    "snapshots",
+    "events",
+    "facts",
+    "summary",
+    "master data",
+    "metrics",
+    "ledger",
+    "lines",
+    "status",
+    "scores",
+    "dimensions",
+    "feed",
+    "register",
+    "pipeline",
+]
 COLUMN_TEMPLATES = [
     ("{e}_id", "bigint", "Unique identifier of the {e}."),
     ("{e}_name", "varchar(200)", "Display name of the {e}."),
@@ -97,20 +192,78 @@ COLUMN_TEMPLATES = [
     ("longitude", "double precision", "Longitude of the {e} location."),
     ("payment_method", "varchar(30)", "Payment method used: card, transfer or wallet."),
 ]
-TAGS = ["pii", "finance", "gdpr", "kpi", "gold", "silver", "bronze", "realtime", "batch", "ml", "reporting",
-        "reference", "sox", "marketing", "ops"]
+TAGS = [
+    "pii",
+    "finance",
+    "gdpr",
+    "kpi",
+    "gold",
+    "silver",
+    "bronze",
+    "realtime",
+    "batch",
+    "ml",
+    "reporting",
+    "reference",
+    "sox",
+    "marketing",
+    "ops",
+]
 
 QUERIES = [
-    "q=customer", "q=inventory", "q=salary", "q=revenue", "q=shipment", "q=employee", "q=campaign", "q=invoice",
-    "q=sensor", "q=churn",
-    'q="customer orders"', 'q="order history"', 'q="payment method"', "q=monthly+revenue", "q=supplier+invoice",
-    "q=custmer", "q=invntory", "q=salry", "q=shipmnt", "q=emplyee",
-    "q=customer&domain=sales", "q=order&classification=internal", "q=revenue&tag=finance&sort=popularity",
-    "domain=finance", "q=inventory&status=published&contract=yes", "q=payment&quality=pass",
-    "q=customer&sort=newest", "q=loyalty+points&sort=name", "q=fraud&tag=pii&tag=gdpr", "q=route&page=2",
+    "q=customer",
+    "q=inventory",
+    "q=salary",
+    "q=revenue",
+    "q=shipment",
+    "q=employee",
+    "q=campaign",
+    "q=invoice",
+    "q=sensor",
+    "q=churn",
+    'q="customer orders"',
+    'q="order history"',
+    'q="payment method"',
+    "q=monthly+revenue",
+    "q=supplier+invoice",
+    "q=custmer",
+    "q=invntory",
+    "q=salry",
+    "q=shipmnt",
+    "q=emplyee",
+    "q=customer&domain=sales",
+    "q=order&classification=internal",
+    "q=revenue&tag=finance&sort=popularity",
+    "domain=finance",
+    "q=inventory&status=published&contract=yes",
+    "q=payment&quality=pass",
+    "q=customer&sort=newest",
+    "q=loyalty+points&sort=name",
+    "q=fraud&tag=pii&tag=gdpr",
+    "q=route&page=2",
 ]
-AUTOCOMPLETE = ["cu", "cus", "cust", "custo", "custom", "inv", "inve", "sal", "salr", "emp", "empl", "rev", "reve",
-                "ship", "shpm", "pay", "paym", "fra", "loy", "invo"]
+AUTOCOMPLETE = [
+    "cu",
+    "cus",
+    "cust",
+    "custo",
+    "custom",
+    "inv",
+    "inve",
+    "sal",
+    "salr",
+    "emp",
+    "empl",
+    "rev",
+    "reve",
+    "ship",
+    "shpm",
+    "pay",
+    "paym",
+    "fra",
+    "loy",
+    "invo",
+]
 
 
 def _slug(text: str) -> str:
@@ -176,9 +329,18 @@ def seed(n_products: int, n_columns: int) -> None:
     rnd = random.Random(6)
     t0 = time.monotonic()
     call_command("migrate", verbosity=0)
-    platforms = [Platform.objects.create(slug=f"bench-{k}", name=f"{k.title()} warehouse", kind="postgresql",
-                                         host="127.0.0.1", port=5432, database=f"bench_{k}", username="bench")
-                 for k in ("sales", "finance", "lake", "ops")]
+    platforms = [
+        Platform.objects.create(
+            slug=f"bench-{k}",
+            name=f"{k.title()} warehouse",
+            kind="postgresql",
+            host="127.0.0.1",
+            port=5432,
+            database=f"bench_{k}",
+            username="bench",
+        )
+        for k in ("sales", "finance", "lake", "ops")
+    ]
     teams = [team_create(name=f"{d} team {i}", slug=f"{_slug(d)}-team-{i}") for d in DOMAINS for i in range(3)]
     user = User.objects.create_user(BENCH_USER, password=BENCH_PASSWORD, first_name="Bench", last_name="User")
     team_membership_set(team=teams[0], user=user, role="member")
@@ -186,8 +348,14 @@ def seed(n_products: int, n_columns: int) -> None:
     stamp = timezone.now()
     with connection.cursor() as django_cur:
         cur = django_cur.cursor  # the psycopg cursor, for COPY
-        copy_models(cur, Domain, ({"slug": _slug(d), "name": d, "description": f"The {d} domain.",
-                                   "owner_team_id": teams[i * 3].pk} for i, d in enumerate(DOMAINS)))
+        copy_models(
+            cur,
+            Domain,
+            (
+                {"slug": _slug(d), "name": d, "description": f"The {d} domain.", "owner_team_id": teams[i * 3].pk}
+                for i, d in enumerate(DOMAINS)
+            ),
+        )
         cur.execute("SELECT id FROM catalog_domain ORDER BY id")
         domain_ids = [r[0] for r in cur.fetchall()]
         statuses = ["published"] * 85 + ["deprecated"] * 7 + ["draft"] * 6 + ["retired"] * 2
@@ -197,15 +365,28 @@ def seed(n_products: int, n_columns: int) -> None:
             for i in range(n_products):
                 d = i % len(DOMAINS)
                 e1, e2 = rnd.choice(ENTITIES), rnd.choice(ENTITIES)
-                name = f"{rnd.choice(QUALIFIERS).title()} {e1} {e2 if e2 != e1 else ''} {rnd.choice(SUFFIXES)} {i}".replace("  ", " ")
+                name = f"{rnd.choice(QUALIFIERS).title()} {e1} {e2 if e2 != e1 else ''} {rnd.choice(SUFFIXES)} {i}".replace(
+                    "  ", " "
+                )
                 summary = f"{e1.title()} and {e2} data of the {DOMAINS[d]} domain, refreshed {rnd.choice(QUALIFIERS)}."
-                description = (f"## {name}\n\nCurated {e1} records joined with {e2} details for {DOMAINS[d].lower()} "
-                               f"reporting. Owned by the {DOMAINS[d]} team; see the schema tab for columns.")
+                description = (
+                    f"## {name}\n\nCurated {e1} records joined with {e2} details for {DOMAINS[d].lower()} "
+                    f"reporting. Owned by the {DOMAINS[d]} team; see the schema tab for columns."
+                )
                 created = datetime.fromtimestamp(now - rnd.randint(0, 3 * 365 * 86400), tz=UTC)
-                yield {"slug": f"p{i}-{_slug(name)[:80]}", "name": name[:200], "summary": summary[:300],
-                       "description": description, "domain_id": domain_ids[d], "owner_team_id": teams[d * 3 + i % 3].pk,
-                       "status": rnd.choice(statuses), "classification": rnd.choice(classifications),
-                       "tags": rnd.sample(TAGS, rnd.randint(0, 3)), "created_at": created, "updated_at": created}
+                yield {
+                    "slug": f"p{i}-{_slug(name)[:80]}",
+                    "name": name[:200],
+                    "summary": summary[:300],
+                    "description": description,
+                    "domain_id": domain_ids[d],
+                    "owner_team_id": teams[d * 3 + i % 3].pk,
+                    "status": rnd.choice(statuses),
+                    "classification": rnd.choice(classifications),
+                    "tags": rnd.sample(TAGS, rnd.randint(0, 3)),
+                    "created_at": created,
+                    "updated_at": created,
+                }
 
         copy_models(cur, DataProduct, products())
         cur.execute("SELECT id, owner_team_id FROM catalog_dataproduct ORDER BY id")
@@ -213,23 +394,43 @@ def seed(n_products: int, n_columns: int) -> None:
         print(f"  products: {len(product_rows)} in {time.monotonic() - t0:.1f} s", flush=True)
         # django-guardian object permissions of the owner teams' groups (drafts visible to members).
         ct = ContentType.objects.get_for_model(DataProduct).pk
-        perm_ids = {c: Permission.objects.get(content_type_id=ct, codename=c).pk
-                    for c in ("view_dataproduct", "decide_access_requests", "change_dataproduct")}
+        perm_ids = {
+            c: Permission.objects.get(content_type_id=ct, codename=c).pk
+            for c in ("view_dataproduct", "decide_access_requests", "change_dataproduct")
+        }
         team_groups = {t.pk: t for t in teams}
 
         def perms():
             for pid, team_id in product_rows:
                 team = team_groups[team_id]
-                for group_id, codename in ((team.members_group_id, "view_dataproduct"),
-                                           (team.approvers_group_id, "decide_access_requests"),
-                                           (team.owners_group_id, "change_dataproduct")):
-                    yield {"object_pk": str(pid), "content_type_id": ct, "group_id": group_id,
-                           "permission_id": perm_ids[codename]}
+                for group_id, codename in (
+                    (team.members_group_id, "view_dataproduct"),
+                    (team.approvers_group_id, "decide_access_requests"),
+                    (team.owners_group_id, "change_dataproduct"),
+                ):
+                    yield {
+                        "object_pk": str(pid),
+                        "content_type_id": ct,
+                        "group_id": group_id,
+                        "permission_id": perm_ids[codename],
+                    }
 
         copy_models(cur, GroupObjectPermission, perms())
-        copy_models(cur, OutputPort, ({"data_product_id": pid, "name": "warehouse schema", "description": "Read-only schema.",
-                                       "platform_id": platforms[pid % 4].pk, "port_type": "schema", "schema": f"dp_{pid}"}
-                                      for pid, _ in product_rows))
+        copy_models(
+            cur,
+            OutputPort,
+            (
+                {
+                    "data_product_id": pid,
+                    "name": "warehouse schema",
+                    "description": "Read-only schema.",
+                    "platform_id": platforms[pid % 4].pk,
+                    "port_type": "schema",
+                    "schema": f"dp_{pid}",
+                }
+                for pid, _ in product_rows
+            ),
+        )
         # Assets: 1-5 per product (about 3), columns spread so the total is n_columns.
         per_product = max(1, n_columns // max(1, n_products))
 
@@ -237,10 +438,15 @@ def seed(n_products: int, n_columns: int) -> None:
             for pid, _ in product_rows:
                 for k in range(1 + pid % 5):
                     e = rnd.choice(ENTITIES)
-                    yield {"platform_id": platforms[pid % 4].pk, "schema": f"dp_{pid}",
-                           "name": f"{e}_{rnd.choice(SUFFIXES).replace(' ', '_')}_{k}", "kind": "table",
-                           "description": f"{e.title()} {rnd.choice(SUFFIXES)} of the data product, one row per {e}.",
-                           "row_count_estimate": 1000 * k, "first_seen_at": stamp}
+                    yield {
+                        "platform_id": platforms[pid % 4].pk,
+                        "schema": f"dp_{pid}",
+                        "name": f"{e}_{rnd.choice(SUFFIXES).replace(' ', '_')}_{k}",
+                        "kind": "table",
+                        "description": f"{e.title()} {rnd.choice(SUFFIXES)} of the data product, one row per {e}.",
+                        "row_count_estimate": 1000 * k,
+                        "first_seen_at": stamp,
+                    }
 
         copy_models(cur, Asset, assets())
         cur.execute("SELECT id, schema, name FROM catalog_asset ORDER BY id")
@@ -256,28 +462,65 @@ def seed(n_products: int, n_columns: int) -> None:
                     aid, aname = alist[j % len(alist)]
                     e = aname.split("_")[0]
                     name, dtype, desc = COLUMN_TEMPLATES[(j * 7 + pid) % len(COLUMN_TEMPLATES)]
-                    yield {"asset_id": aid,
-                           "name": f"{name.format(e=e)}_{j}" if j >= len(COLUMN_TEMPLATES) else name.format(e=e),
-                           "ordinal": j + 1, "data_type": dtype, "description": desc.format(e=e),
-                           "nullable": j % 3 != 0, "is_primary_key": j == 0}
+                    yield {
+                        "asset_id": aid,
+                        "name": f"{name.format(e=e)}_{j}" if j >= len(COLUMN_TEMPLATES) else name.format(e=e),
+                        "ordinal": j + 1,
+                        "data_type": dtype,
+                        "description": desc.format(e=e),
+                        "nullable": j % 3 != 0,
+                        "is_primary_key": j == 0,
+                    }
 
         n = copy_models(cur, Column, columns())
         print(f"  columns: {n} in {time.monotonic() - t0:.1f} s", flush=True)
         asset_ids = [r[0] for r in asset_rows]
-        copy_models(cur, AssetRelation, ({"source_id": rnd.choice(asset_ids), "target_id": a, "kind": "lineage"}
-                                         for a in asset_ids[::6]))
-        copy_models(cur, DataContract, ({"data_product_id": pid, "contract_id": f"urn:dc:{pid}", "version": "1.0.0",
-                                         "status": "active",
-                                         "document": {"apiVersion": "v3.0.2", "kind": "DataContract"}}
-                                        for pid, _ in product_rows if pid % 5 == 0))
-        copy_models(cur, QualityCheck, ({"asset_id": alist[0][0], "source": "dbt", "unique_id": f"test.{pid}",
-                                         "name": "not_null", "status": rnd.choice(["pass", "pass", "pass", "warn", "fail"])}
-                                        for pid, alist in by_product.items() if pid % 3 == 0))
+        copy_models(
+            cur,
+            AssetRelation,
+            ({"source_id": rnd.choice(asset_ids), "target_id": a, "kind": "lineage"} for a in asset_ids[::6]),
+        )
+        copy_models(
+            cur,
+            DataContract,
+            (
+                {
+                    "data_product_id": pid,
+                    "contract_id": f"urn:dc:{pid}",
+                    "version": "1.0.0",
+                    "status": "active",
+                    "document": {"apiVersion": "v3.0.2", "kind": "DataContract"},
+                }
+                for pid, _ in product_rows
+                if pid % 5 == 0
+            ),
+        )
+        copy_models(
+            cur,
+            QualityCheck,
+            (
+                {
+                    "asset_id": alist[0][0],
+                    "source": "dbt",
+                    "unique_id": f"test.{pid}",
+                    "name": "not_null",
+                    "status": rnd.choice(["pass", "pass", "pass", "warn", "fail"]),
+                }
+                for pid, alist in by_product.items()
+                if pid % 3 == 0
+            ),
+        )
         ids = [pid for pid, _ in product_rows]
         weights = [1 / (1 + r) for r in range(len(ids))]
         rnd.shuffle(ids)
-        copy_models(cur, UsageEvent, ({"at": stamp, "kind": "product_view", "data_product_id": pid}
-                                      for pid in rnd.choices(ids, weights=weights, k=min(200_000, 2 * n_products))))
+        copy_models(
+            cur,
+            UsageEvent,
+            (
+                {"at": stamp, "kind": "product_view", "data_product_id": pid}
+                for pid in rnd.choices(ids, weights=weights, k=min(200_000, 2 * n_products))
+            ),
+        )
         cur.execute("ANALYZE")
     print(f"  catalog seeded in {time.monotonic() - t0:.1f} s; building the search index…", flush=True)
     from apps.search.indexing import index_products
@@ -295,9 +538,23 @@ def seed(n_products: int, n_columns: int) -> None:
 def _start_server(port: int) -> subprocess.Popen:
     env = {**os.environ, "SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123456789"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mesh_portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--access-logfile", "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "mesh_portal.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--access-logfile",
+            "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     import urllib3
 
@@ -337,9 +594,14 @@ class Client:
         r = self.http.request("GET", self.base + "/accounts/login/", headers=self._headers())
         self._keep(r)
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', r.data).group(1).decode()
-        r = self.http.request("POST", self.base + "/accounts/login/", redirect=False,
-                              fields={"username": username, "password": password, "csrfmiddlewaretoken": token},
-                              encode_multipart=False, headers=self._headers({"Referer": self.base + "/accounts/login/"}))
+        r = self.http.request(
+            "POST",
+            self.base + "/accounts/login/",
+            redirect=False,
+            fields={"username": username, "password": password, "csrfmiddlewaretoken": token},
+            encode_multipart=False,
+            headers=self._headers({"Referer": self.base + "/accounts/login/"}),
+        )
         self._keep(r)
         assert r.status == 302, f"login failed ({r.status})"
 
@@ -358,7 +620,9 @@ def measure(port: int, rounds: int) -> dict:
     client = Client(f"http://127.0.0.1:{port}")
     client.login(BENCH_USER, BENCH_PASSWORD)
     with connection.cursor() as cur:
-        cur.execute("SELECT p.slug FROM catalog_dataproduct p WHERE p.status = 'published' ORDER BY md5(p.id::text) LIMIT 100")
+        cur.execute(
+            "SELECT p.slug FROM catalog_dataproduct p WHERE p.status = 'published' ORDER BY md5(p.id::text) LIMIT 100"
+        )
         slugs = [r[0] for r in cur.fetchall()]
     for q in QUERIES:  # warm-up: caches, connections
         client.get_ms("/?" + q)
@@ -392,8 +656,10 @@ def explain() -> None:
 
     visibility = Visibility(own_product_ids=tuple(data_product_own_ids(user=User.objects.get(username=BENCH_USER))))
     backend = pg.PostgresBackend()
-    cases = [("search 'customer' (common word, ranked, 8 facets)", "customer", {}),
-             ("search 'custmer' (typo) + domain filter", "custmer", {"domain": ["1"]})]
+    cases = [
+        ("search 'customer' (common word, ranked, 8 facets)", "customer", {}),
+        ("search 'custmer' (typo) + domain filter", "custmer", {"domain": ["1"]}),
+    ]
     for title, text, filters in cases:
         parsed = parse(text)
         tsq = pg.tsquery_text(parsed, pg.corrections_for(parsed))
@@ -403,13 +669,17 @@ def explain() -> None:
             print(f"\n--- {title}: tsquery {tsq!r}")
             print("\n".join(r[0] for r in cur.fetchall()))
     with connection.cursor() as cur:
-        cur.execute("EXPLAIN (ANALYZE, COSTS OFF) SELECT term FROM search_searchterm WHERE term % 'custmer' "
-                    "ORDER BY similarity(term, 'custmer') DESC LIMIT 1")
+        cur.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT term FROM search_searchterm WHERE term % 'custmer' "
+            "ORDER BY similarity(term, 'custmer') DESC LIMIT 1"
+        )
         print("\n--- typo correction (pg_trgm GIN)")
         print("\n".join(r[0] for r in cur.fetchall()))
-        cur.execute("EXPLAIN (ANALYZE, COSTS OFF) SELECT d.product_id FROM search_productdocument d "
-                    "WHERE d.head @@ to_tsquery('english', 'cust:*A') AND d.status = ANY('{published,deprecated}') "
-                    "ORDER BY d.popularity DESC LIMIT 4")
+        cur.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT d.product_id FROM search_productdocument d "
+            "WHERE d.head @@ to_tsquery('english', 'cust:*A') AND d.status = ANY('{published,deprecated}') "
+            "ORDER BY d.popularity DESC LIMIT 4"
+        )
         print("\n--- autocomplete: product names by prefix")
         print("\n".join(r[0] for r in cur.fetchall()))
 
@@ -422,8 +692,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=34, help="rounds of the 30 searches (34: 1,020 requests)")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
-    parser.add_argument("--smoke", action="store_true",
-                        help="CI size: 300 products in a database of its own, 1 round, dropped at the end")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI size: 300 products in a database of its own, 1 round, dropped at the end",
+    )
     args = parser.parse_args()
     if args.smoke:
         global DB_URL
@@ -456,8 +729,10 @@ def main() -> None:
         call_command("migrate", verbosity=0)
     n_products = _count("catalog_dataproduct")
     n_columns = _count("catalog_column")
-    print(f"Catalog: {n_products} data products, {n_columns} columns, {_count('search_searchentry')} search entries, "
-          f"{_count('search_searchterm')} vocabulary terms; pg_trgm: {'yes' if _trgm() else 'no'}")
+    print(
+        f"Catalog: {n_products} data products, {n_columns} columns, {_count('search_searchentry')} search entries, "
+        f"{_count('search_searchterm')} vocabulary terms; pg_trgm: {'yes' if _trgm() else 'no'}"
+    )
     connection.close()
     args.port = args.port or free_port()
     server = _start_server(args.port)
@@ -472,8 +747,10 @@ def main() -> None:
     if args.drop:
         connection.close()
         _drop()
-    print(f"search: n_products={n_products} search_p50_ms={pct(s, 50):.0f} search_p95_ms={pct(s, 95):.0f} "
-          f"page_p95_ms={pct(p, 95):.0f} autocomplete_p95_ms={pct(a, 95):.0f}")
+    print(
+        f"search: n_products={n_products} search_p50_ms={pct(s, 50):.0f} search_p95_ms={pct(s, 95):.0f} "
+        f"page_p95_ms={pct(p, 95):.0f} autocomplete_p95_ms={pct(a, 95):.0f}"
+    )
 
 
 def _count(table: str) -> int:

@@ -23,6 +23,7 @@ unless ``--drop``. Generated tables have ``--columns`` columns, a table comment,
 every other column, every tenth table a foreign key to the previous one, and a SELECT privilege
 for the role ``<database>_reader`` (so the existing-privileges sync is measured too).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_portal.settings.test")
 # ``--smoke`` (CI) uses ``<name>_smoke`` and drops it at the end.
 SMOKE = "--smoke" in sys.argv
 os.environ["TEST_DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesh_portal_bench_sync") + ("_smoke" if SMOKE else "")
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesh_portal_bench_sync"
+) + ("_smoke" if SMOKE else "")
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
@@ -123,8 +125,9 @@ def _generated(tables: int, columns: int, schemas: int) -> tuple[str, list[str]]
             with conn.transaction():
                 conn.execute("\n".join(statements))
     _grant_reader(dbname, names)
-    print(f"  generated {tables} tables x {columns} columns in {schemas} schemas "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"  generated {tables} tables x {columns} columns in {schemas} schemas in {time.perf_counter() - started:.1f} s"
+    )
     return dbname, names
 
 
@@ -139,8 +142,11 @@ def _grant_reader(dbname: str, schemas: list[str]) -> None:
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
             conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
         for schema in schemas:
-            conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
-                sql.Identifier(schema), sql.Identifier(role)))
+            conn.execute(
+                sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                    sql.Identifier(schema), sql.Identifier(role)
+                )
+            )
 
 
 def _touch_one_percent(dbname: str, schemas: list[str]) -> int:
@@ -157,10 +163,14 @@ def _touch_one_percent(dbname: str, schemas: list[str]) -> int:
         stamp = time.time_ns()
         with conn.transaction():
             for schema, table, column in chosen:
-                conn.execute(sql.SQL("COMMENT ON COLUMN {}.{}.{} IS {}").format(
-                    sql.Identifier(schema), sql.Identifier(table), sql.Identifier(column),
-                    sql.Literal(f"Touched by the benchmark at {stamp}."),
-                ))
+                conn.execute(
+                    sql.SQL("COMMENT ON COLUMN {}.{}.{} IS {}").format(
+                        sql.Identifier(schema),
+                        sql.Identifier(table),
+                        sql.Identifier(column),
+                        sql.Literal(f"Touched by the benchmark at {stamp}."),
+                    )
+                )
     return len(chosen)
 
 
@@ -181,14 +191,17 @@ def _timed_sync(platform, label: str) -> tuple[float, object]:
         run = platform_sync(platform=platform)
         elapsed = time.perf_counter() - started
     writes = sum(
-        1 for q in ctx.captured_queries
+        1
+        for q in ctx.captured_queries
         if q["sql"].lstrip().split(" ", 1)[0] in {"INSERT", "UPDATE", "DELETE"} and '"catalog_' in q["sql"]
     )
     if run.status != "succeeded":
         raise SystemExit(f"{label}: sync failed: {run.error}")
-    print(f"  {label:<24} {elapsed:7.2f} s   created {run.created_count:>6}  updated {run.updated_count:>6}  "
-          f"unchanged {run.unchanged_count:>6}  removed {run.removed_count:>4}   "
-          f"portal queries {len(ctx.captured_queries):>4}, catalog writes {writes}, peak RSS {_peak_mb():.0f} MB")
+    print(
+        f"  {label:<24} {elapsed:7.2f} s   created {run.created_count:>6}  updated {run.updated_count:>6}  "
+        f"unchanged {run.unchanged_count:>6}  removed {run.removed_count:>4}   "
+        f"portal queries {len(ctx.captured_queries):>4}, catalog writes {writes}, peak RSS {_peak_mb():.0f} MB"
+    )
     return elapsed, run
 
 
@@ -201,29 +214,41 @@ def bench(dbname: str, schemas: list[str]) -> str:
     info = psycopg.conninfo.conninfo_to_dict(_conninfo(dbname))
     Platform.objects.filter(slug=f"bench-{dbname}".replace("_", "-")).delete()
     platform = Platform.objects.create(
-        slug=f"bench-{dbname}".replace("_", "-"), name=f"Bench {dbname}", kind="postgresql",
-        host=info.get("host", "127.0.0.1"), port=int(info.get("port", 5432)), database=dbname,
-        username=info.get("user", "postgres"), include_schemas=schemas, sync_enabled=False,
+        slug=f"bench-{dbname}".replace("_", "-"),
+        name=f"Bench {dbname}",
+        kind="postgresql",
+        host=info.get("host", "127.0.0.1"),
+        port=int(info.get("port", 5432)),
+        database=dbname,
+        username=info.get("user", "postgres"),
+        include_schemas=schemas,
+        sync_enabled=False,
     )
     try:
         started = time.perf_counter()
         discovered = get_connector(platform).discover()
-        print(f"  {'discovery only':<24} {time.perf_counter() - started:7.2f} s   "
-              f"{len(discovered)} assets, {sum(len(a.columns) for a in discovered)} columns")
+        print(
+            f"  {'discovery only':<24} {time.perf_counter() - started:7.2f} s   "
+            f"{len(discovered)} assets, {sum(len(a.columns) for a in discovered)} columns"
+        )
         first_s, first = _timed_sync(platform, "first sync")
         assets = Asset.objects.filter(platform=platform)
-        print(f"  {'':<24}           catalog: {assets.count()} assets, "
-              f"{Column.objects.filter(asset__platform=platform).count()} columns, "
-              f"{AssetRelation.objects.filter(source__platform=platform).count()} relations, "
-              f"{AssetPrivilege.objects.filter(asset__platform=platform).count()} privileges")
+        print(
+            f"  {'':<24}           catalog: {assets.count()} assets, "
+            f"{Column.objects.filter(asset__platform=platform).count()} columns, "
+            f"{AssetRelation.objects.filter(source__platform=platform).count()} relations, "
+            f"{AssetPrivilege.objects.filter(asset__platform=platform).count()} privileges"
+        )
         noop_s, _ = _timed_sync(platform, "no-op re-sync")
         touched = _touch_one_percent(dbname, schemas)
         changed_s, _ = _timed_sync(platform, f"re-sync, {touched} changed")
     finally:
         platform.delete()
     per_min = round(first.created_count / first_s * 60) if first_s else 0
-    return (f"sync: tables={first.created_count} first_s={first_s:.1f} first_tables_per_min={per_min} "
-            f"noop_resync_s={noop_s:.2f} changed_resync_s={changed_s:.2f} peak_rss_mb={_peak_mb():.0f}")
+    return (
+        f"sync: tables={first.created_count} first_s={first_s:.1f} first_tables_per_min={per_min} "
+        f"noop_resync_s={noop_s:.2f} changed_resync_s={changed_s:.2f} peak_rss_mb={_peak_mb():.0f}"
+    )
 
 
 def main() -> None:
@@ -232,8 +257,11 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=20)
     parser.add_argument("--schemas", type=int, default=10)
     parser.add_argument("--drop", action="store_true", help="drop the warehouse database afterwards")
-    parser.add_argument("--smoke", action="store_true",
-                        help="CI size: 40 tables x 5 columns; warehouse and catalog databases dropped afterwards")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI size: 40 tables x 5 columns; warehouse and catalog databases dropped afterwards",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.tables, args.columns, args.schemas, args.drop = 40, 5, 2, True

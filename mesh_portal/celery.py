@@ -2,6 +2,7 @@
 
 Periodic work is registered here, in one place (``app.conf.beat_schedule``).
 """
+
 import os
 
 from celery import Celery

@@ -22,6 +22,7 @@ runner used. Services given through ``DATABASE_URL``/``REDIS_URL`` are never sto
 again is safe: migrations and demo data are idempotent and the embedded services are reused; a
 second runner while one is serving refuses to start (port 8000 is taken) and touches nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -168,9 +169,15 @@ def _run_processes() -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     manager = Manager()
     # --nostatic: WhiteNoise (middleware) serves the collected, compressed static files, DEBUG on or off.
-    manager.add_process("web", f"{py} {manage} runserver {HOST}:{PORT} --noreload --nostatic", env=env, cwd=str(BASE_DIR))
-    manager.add_process("worker", f"{py} -m celery -A mesh_portal worker -l info --concurrency 2", env=env, cwd=str(BASE_DIR))
-    manager.add_process("beat", f"{py} -m celery -A mesh_portal beat -l info -s {beat_schedule}", env=env, cwd=str(BASE_DIR))
+    manager.add_process(
+        "web", f"{py} {manage} runserver {HOST}:{PORT} --noreload --nostatic", env=env, cwd=str(BASE_DIR)
+    )
+    manager.add_process(
+        "worker", f"{py} -m celery -A mesh_portal worker -l info --concurrency 2", env=env, cwd=str(BASE_DIR)
+    )
+    manager.add_process(
+        "beat", f"{py} -m celery -A mesh_portal beat -l info -s {beat_schedule}", env=env, cwd=str(BASE_DIR)
+    )
 
     requested = []
 

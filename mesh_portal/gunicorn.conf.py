@@ -5,6 +5,7 @@ synchronous workers, about one per core plus one to cover the waits, serve the m
 second with the lowest latency on a small machine (bench/load.py; bench/README.md has figures).
 ``WEB_CONCURRENCY`` overrides the number of workers.
 """
+
 import multiprocessing
 import os
 

@@ -5,6 +5,7 @@ One place decides it from the existing permission rules (``apps.access.selectors
 Personas: executive (KPI dashboard), steward (governance), owner (their products and approvals),
 platform admin (platforms), business user (marketplace).
 """
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required

@@ -5,6 +5,7 @@ use it.
 WhiteNoise serves the copy the browser accepts (``Accept-Encoding``), and a hashed name with
 ``Cache-Control: max-age=315360000, public, immutable``.
 """
+
 from __future__ import annotations
 
 import brotli

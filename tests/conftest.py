@@ -1,5 +1,6 @@
 """Shared fixtures. Platform tests use the real local PostgreSQL (and MariaDB): a warehouse
 database with the AdventureWorks schema is created once per test process and dropped after."""
+
 from __future__ import annotations
 
 import secrets

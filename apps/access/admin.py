@@ -21,8 +21,18 @@ class ApprovalStepInline(admin.TabularInline):
     model = ApprovalStep
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["order", "label", "status", "activated_at", "reminded_at", "escalated_at",
-                                "decided_by", "on_behalf_of", "decided_at", "comment"]
+    fields = readonly_fields = [
+        "order",
+        "label",
+        "status",
+        "activated_at",
+        "reminded_at",
+        "escalated_at",
+        "decided_by",
+        "on_behalf_of",
+        "decided_at",
+        "comment",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -70,8 +80,13 @@ class PurposeAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        saved = services.purpose_save(actor=request.user, name=obj.name, description=obj.description,
-                                      active=obj.active, purpose=obj if change else None)
+        saved = services.purpose_save(
+            actor=request.user,
+            name=obj.name,
+            description=obj.description,
+            active=obj.active,
+            purpose=obj if change else None,
+        )
         obj.pk, obj.slug = saved.pk, saved.slug
 
 
@@ -79,8 +94,18 @@ class PurposeAdmin(admin.ModelAdmin):
 class AccessPolicyAdmin(ReadOnlyAdmin):
     """Versions are read-only: a change is a new version, made on the stewards' policy page."""
 
-    list_display = ["__str__", "is_current", "auto_approve", "approval_steps", "max_duration_days",
-                    "allow_permanent", "sla_business_days", "created_by", "created_at", "edit_link"]
+    list_display = [
+        "__str__",
+        "is_current",
+        "auto_approve",
+        "approval_steps",
+        "max_duration_days",
+        "allow_permanent",
+        "sla_business_days",
+        "created_by",
+        "created_at",
+        "edit_link",
+    ]
     list_filter = ["classification", "is_current"]
 
     @admin.display(description="Change")

@@ -1,4 +1,5 @@
 """Statuses of access requests, grants and approval steps, and the one table of allowed transitions of each."""
+
 from django.db import models
 
 
@@ -68,6 +69,7 @@ class GrantAction(models.TextChoices):
     APPLY = "apply", "Apply"
     REVOKE = "revoke", "Revoke"
     RECONCILE = "reconcile", "Reconcile"
+
 
 #: Grants an owner (or platform admin) may revoke: not while a worker is applying or revoking it.
 OWNER_REVOCABLE_GRANT_STATES = (G.PENDING, G.ACTIVE, G.FAILED)

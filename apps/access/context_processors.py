@@ -8,5 +8,8 @@ def inbox(request):
 
     from .selectors import access_request_inbox
 
-    return {"pending_decisions_count": lambda: cached_for_user(
-        user, "pending_decisions", lambda: access_request_inbox(user=user).count())}
+    return {
+        "pending_decisions_count": lambda: cached_for_user(
+            user, "pending_decisions", lambda: access_request_inbox(user=user).count()
+        )
+    }

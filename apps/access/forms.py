@@ -1,5 +1,6 @@
 """Forms parse input; rules (policy, segregation of duties) live in services and come back as
 field errors through :meth:`ServiceErrorsMixin.add_application_error`."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -30,7 +31,12 @@ def duration_choices(policy: AccessPolicy | None) -> list[tuple[str, str]]:
     for value, label in DURATION_CHOICES:
         if value == "permanent" and policy is not None and not policy.allow_permanent:
             continue
-        if value.isdigit() and policy is not None and policy.max_duration_days and int(value) > policy.max_duration_days:
+        if (
+            value.isdigit()
+            and policy is not None
+            and policy.max_duration_days
+            and int(value) > policy.max_duration_days
+        ):
             continue
         choices.append((value, label))
     return choices
@@ -79,24 +85,35 @@ class AccessRequestForm(DurationMixin, ServiceErrorsMixin, forms.Form):
     (purposes, durations); the service checks them again."""
 
     output_port = forms.ModelChoiceField(queryset=None, empty_label=None)
-    purpose_category = forms.ModelChoiceField(queryset=None, label="Purpose", empty_label=None,
-                                              help_text="From the governance team's list.")
-    purpose = forms.CharField(max_length=200, label="Purpose in your words",
-                              help_text="What you will use the data for, e.g. the report or model.")
+    purpose_category = forms.ModelChoiceField(
+        queryset=None, label="Purpose", empty_label=None, help_text="From the governance team's list."
+    )
+    purpose = forms.CharField(
+        max_length=200,
+        label="Purpose in your words",
+        help_text="What you will use the data for, e.g. the report or model.",
+    )
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    on_behalf_of_team = forms.ModelChoiceField(queryset=None, required=False, empty_label="Myself",
-                                               label="On behalf of")
+    on_behalf_of_team = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Myself", label="On behalf of"
+    )
     duration = forms.ChoiceField(choices=DURATION_CHOICES, initial="90")
-    end_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                               help_text="For 'Until a date'.")
+    end_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="For 'Until a date'."
+    )
     columns = forms.MultipleChoiceField(
-        required=False, label="Column scope",
+        required=False,
+        label="Column scope",
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text="Optional: only these columns. Leave empty for every column.",
     )
-    use_case = forms.CharField(max_length=200, required=False, label="Use case (optional)",
-                               help_text="What the data is for in the use case register: an existing use case's "
-                                         "name attaches the request to it, a new name records a planned one.")
+    use_case = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Use case (optional)",
+        help_text="What the data is for in the use case register: an existing use case's "
+        "name attaches the request to it, a new name records a planned one.",
+    )
     accept_terms = forms.BooleanField(required=False, label="I accept the data product's terms of use")
 
     def __init__(self, *args, product, user, **kwargs):
@@ -113,8 +130,9 @@ class AccessRequestForm(DurationMixin, ServiceErrorsMixin, forms.Form):
             self.fields["purpose_category"].required = False
         self.fields["duration"].choices = duration_choices(self.policy)
         if self.policy is not None and self.policy.max_duration_days:
-            self.fields["duration"].help_text = (
-                f"{product.get_classification_display()} data: at most {self.policy.max_duration_days} days.")
+            self.fields[
+                "duration"
+            ].help_text = f"{product.get_classification_display()} data: at most {self.policy.max_duration_days} days."
         self.fields["columns"].choices = port_column_choices(ports=ports)
         if not self.fields["columns"].choices:
             del self.fields["columns"]
@@ -131,12 +149,13 @@ class AccessRequestForm(DurationMixin, ServiceErrorsMixin, forms.Form):
 class ExtensionForm(DurationMixin, ServiceErrorsMixin, forms.Form):
     """Ask for a later end date of an active access."""
 
-    duration = forms.ChoiceField(choices=DURATION_CHOICES, initial="90",
-                                 help_text="Counted from today.")
-    end_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                               help_text="For 'Until a date'.")
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                                    help_text="Why you still need the data.")
+    duration = forms.ChoiceField(choices=DURATION_CHOICES, initial="90", help_text="Counted from today.")
+    end_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="For 'Until a date'."
+    )
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Why you still need the data."
+    )
 
     def __init__(self, *args, policy: AccessPolicy | None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,8 +166,9 @@ class ExtensionForm(DurationMixin, ServiceErrorsMixin, forms.Form):
 
 
 class DecisionForm(forms.Form):
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                              help_text="Required to reject: the requester sees it.")
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Required to reject: the requester sees it."
+    )
 
 
 class AccessPolicyForm(ServiceErrorsMixin, forms.Form):
@@ -156,17 +176,23 @@ class AccessPolicyForm(ServiceErrorsMixin, forms.Form):
 
     auto_approve = forms.ChoiceField(choices=AutoApprove.choices)
     approval_steps = forms.MultipleChoiceField(
-        choices=[(k, label) for k, label in ApprovalStepKind.choices if k != ApprovalStepKind.NAMED], required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="Owner first, then steward. Data contract approvers replace the owner step.",
+        choices=[(k, label) for k, label in ApprovalStepKind.choices if k != ApprovalStepKind.NAMED],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Owner first, then steward. Data contract approvers replace the owner step.",
     )
     max_duration_days = forms.IntegerField(min_value=1, required=False, help_text="Empty: no maximum.")
     allow_permanent = forms.BooleanField(required=False)
     allowed_purposes = forms.ModelMultipleChoiceField(
-        queryset=Purpose.objects.filter(active=True).order_by("name"), required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="None ticked: every purpose.",
+        queryset=Purpose.objects.filter(active=True).order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every purpose.",
     )
     sla_business_days = forms.IntegerField(min_value=0, max_value=60, label="SLA (business days)")
-    change_note = forms.CharField(max_length=300, required=False, help_text="Why the rule changes (kept in the audit log).")
+    change_note = forms.CharField(
+        max_length=300, required=False, help_text="Why the rule changes (kept in the audit log)."
+    )
 
     def clean_approval_steps(self):
         steps = self.cleaned_data["approval_steps"]
@@ -178,9 +204,12 @@ class AccessPolicyForm(ServiceErrorsMixin, forms.Form):
         if policy is None:
             return {}
         return {
-            "auto_approve": policy.auto_approve, "approval_steps": policy.approval_steps,
-            "max_duration_days": policy.max_duration_days, "allow_permanent": policy.allow_permanent,
-            "allowed_purposes": list(policy.allowed_purposes.all()), "sla_business_days": policy.sla_business_days,
+            "auto_approve": policy.auto_approve,
+            "approval_steps": policy.approval_steps,
+            "max_duration_days": policy.max_duration_days,
+            "allow_permanent": policy.allow_permanent,
+            "allowed_purposes": list(policy.allowed_purposes.all()),
+            "sla_business_days": policy.sla_business_days,
         }
 
 
@@ -191,8 +220,10 @@ class PurposeForm(ServiceErrorsMixin, forms.Form):
 
 
 class DelegationForm(ServiceErrorsMixin, forms.Form):
-    delegate = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"),
-                                      help_text="Who decides for you while you are away.")
+    delegate = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        help_text="Who decides for you while you are away.",
+    )
     starts = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     ends = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="Last day (inclusive).")
     reason = forms.CharField(max_length=200, required=False)
@@ -208,4 +239,3 @@ class DelegationForm(ServiceErrorsMixin, forms.Form):
         if data.get("ends"):
             data["ends_at"] = timezone.make_aware(datetime.combine(data["ends"], time(23, 59, 59)))
         return data
-

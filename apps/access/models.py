@@ -52,19 +52,27 @@ class AccessPolicy(models.Model):
     is_current = models.BooleanField(default=True)
     auto_approve = models.CharField(max_length=16, choices=AutoApprove.choices, default=AutoApprove.NEVER)
     approval_steps = ArrayField(
-        models.CharField(max_length=16, choices=ApprovalStepKind.choices), default=list, blank=True,
+        models.CharField(max_length=16, choices=ApprovalStepKind.choices),
+        default=list,
+        blank=True,
         help_text="The approval chain in order when not auto-approved, e.g. owner, steward.",
     )
     max_duration_days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty means no maximum.")
     allow_permanent = models.BooleanField(default=False)
     allowed_purposes = models.ManyToManyField(
-        Purpose, blank=True, related_name="policies", help_text="Empty means every active purpose.",
+        Purpose,
+        blank=True,
+        related_name="policies",
+        help_text="Empty means every active purpose.",
     )
     sla_business_days = models.PositiveIntegerField(
-        default=2, help_text="Approvers are reminded after this many business days, the domain owner after twice as many.",
+        default=2,
+        help_text="Approvers are reminded after this many business days, the domain owner after twice as many.",
     )
     change_note = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -72,8 +80,11 @@ class AccessPolicy(models.Model):
         verbose_name_plural = "access policies"
         constraints = [
             models.UniqueConstraint(fields=["classification", "version"], name="access_policy_version_unique"),
-            models.UniqueConstraint(fields=["classification"], condition=models.Q(is_current=True),
-                                    name="access_policy_one_current_per_classification"),
+            models.UniqueConstraint(
+                fields=["classification"],
+                condition=models.Q(is_current=True),
+                name="access_policy_one_current_per_classification",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -82,9 +93,13 @@ class AccessPolicy(models.Model):
     def as_dict(self) -> dict:
         """The rule's content, for audit before/after and version comparison."""
         return {
-            "classification": self.classification, "version": self.version, "auto_approve": self.auto_approve,
-            "approval_steps": list(self.approval_steps), "max_duration_days": self.max_duration_days,
-            "allow_permanent": self.allow_permanent, "sla_business_days": self.sla_business_days,
+            "classification": self.classification,
+            "version": self.version,
+            "auto_approve": self.auto_approve,
+            "approval_steps": list(self.approval_steps),
+            "max_duration_days": self.max_duration_days,
+            "allow_permanent": self.allow_permanent,
+            "sla_business_days": self.sla_business_days,
             "allowed_purposes": sorted(self.allowed_purposes.values_list("slug", flat=True)) if self.pk else [],
         }
 
@@ -112,8 +127,10 @@ class AccessRequestQuerySet(models.QuerySet):
         step_ids = ApprovalStep.objects.filter(
             models.Q(named_users__in=principals)
             | models.Q(team__memberships__user__in=principals, team__memberships__role__in=APPROVER_ROLES)
-            | models.Q(escalated_at__isnull=False,
-                       access_request__output_port__data_product__domain__owner_team__memberships__user=user)
+            | models.Q(
+                escalated_at__isnull=False,
+                access_request__output_port__data_product__domain__owner_team__memberships__user=user,
+            )
         ).values("access_request_id")
         return self.filter(models.Q(requester=user) | product_q | models.Q(pk__in=step_ids))
 
@@ -125,38 +142,66 @@ class AccessRequest(TimeStampedModel):
 
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests")
     on_behalf_of_team = models.ForeignKey(
-        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests",
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_requests",
     )
     output_port = models.ForeignKey("catalog.OutputPort", on_delete=models.PROTECT, related_name="access_requests")
     purpose_category = models.ForeignKey(
-        Purpose, on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests",
-        verbose_name="purpose", help_text="The declared purpose from the governance team's list.",
+        Purpose,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_requests",
+        verbose_name="purpose",
+        help_text="The declared purpose from the governance team's list.",
     )
     purpose = models.CharField(max_length=200, help_text="The consumer's own words about the purpose.")
     justification = models.TextField(blank=True)
     columns = ArrayField(
-        models.CharField(max_length=255), default=list, blank=True,
+        models.CharField(max_length=255),
+        default=list,
+        blank=True,
         help_text="Column scope: only these columns of the output port's tables; empty means every column.",
     )
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty means permanent.")
     status = models.CharField(
-        max_length=20, choices=AccessRequestStatus.choices, default=AccessRequestStatus.DRAFT, db_index=True,
+        max_length=20,
+        choices=AccessRequestStatus.choices,
+        default=AccessRequestStatus.DRAFT,
+        db_index=True,
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     decision_comment = models.TextField(blank=True)
     policy = models.ForeignKey(
-        AccessPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests",
+        AccessPolicy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_requests",
         help_text="The policy version that decided the approval chain.",
     )
     approval_source = models.CharField(
-        max_length=300, blank=True, help_text="Where the chain came from: the policy, or the data contract's approvers.",
+        max_length=300,
+        blank=True,
+        help_text="Where the chain came from: the policy, or the data contract's approvers.",
     )
     extends = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="extensions",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="extensions",
         help_text="For an extension: the active request whose end date it moves.",
     )
 
@@ -183,7 +228,11 @@ class ApprovalStep(models.Model):
     order = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=16, choices=ApprovalStepKind.choices)
     team = models.ForeignKey(
-        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="Owner step: the product's owner team; named step: the team named in the data contract.",
     )
     named_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
@@ -193,13 +242,20 @@ class ApprovalStep(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     escalation_reason = models.CharField(
-        max_length=400, blank=True,
+        max_length=400,
+        blank=True,
         help_text="Set when the step went to the escalation path at submission because nobody but the requester "
-                  "could decide it: what the requester is told, in plain words.",
+        "could decide it: what the requester is told, in plain words.",
     )
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     on_behalf_of = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The approver who delegated, when a delegate decided.",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -224,7 +280,9 @@ class ApproverDelegation(TimeStampedModel):
     """
 
     delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given")
-    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received")
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received"
+    )
     starts = models.DateTimeField()
     ends = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
@@ -254,14 +312,17 @@ class Grant(TimeStampedModel):
     access_request = models.OneToOneField(AccessRequest, on_delete=models.PROTECT, related_name="grant")
     platform = models.ForeignKey("platforms.Platform", on_delete=models.PROTECT, related_name="grants")
     principal = models.CharField(
-        max_length=255, blank=True, help_text="The consumer's login (or the team's role) on the platform.",
+        max_length=255,
+        blank=True,
+        help_text="The consumer's login (or the team's role) on the platform.",
     )
     role_name = models.CharField(max_length=63, blank=True, help_text="The access role that carries the privileges.")
     privileges = models.JSONField(default=list, help_text='e.g. ["USAGE", "SELECT"]')
     schema = models.CharField(max_length=255)
     tables = models.JSONField(default=list, blank=True, help_text="Empty means every table of the schema.")
     columns = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Column scope: only these columns of the tables in scope; empty means every column.",
     )
     status = models.CharField(max_length=16, choices=GrantStatus.choices, default=GrantStatus.PENDING, db_index=True)
@@ -271,13 +332,17 @@ class Grant(TimeStampedModel):
     applied_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the platform last showed exactly these privileges (apply or reconcile).",
+        null=True,
+        blank=True,
+        help_text="When the platform last showed exactly these privileges (apply or reconcile).",
     )
     # A revocation, once committed, must reach the platform: these survive a lost task, a broker
     # outage or a failed attempt, so the sweep, the reconcile loop and an operator's retry all
     # know the grant must not exist (and why, and whether it ended as an expiry).
     revoke_requested_at = models.DateTimeField(
-        null=True, blank=True, db_index=True,
+        null=True,
+        blank=True,
+        db_index=True,
         help_text="When the revocation (or expiry) was decided; set means the access must not exist.",
     )
     revoke_reason = models.TextField(blank=True, help_text="Why the access was revoked (the consumer is told).")

@@ -19,6 +19,7 @@ Views, API views, serializers, templates, selectors and services ask here; none 
 right; a right exercised in the wrong state (a request no longer pending, a grant already revoked) is
 an :class:`apps.core.exceptions.ApplicationError` (HTTP 400).
 """
+
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
@@ -42,17 +43,24 @@ def is_steward(user) -> bool:
 def delegators_of(*, user, at=None) -> list:
     """Active approvers who delegated their decisions to ``user`` at ``at`` (default now)."""
     at = at or timezone.now()
-    return [d.delegator for d in ApproverDelegation.objects.filter(delegate=user, starts__lte=at, ends__gt=at)
-            .select_related("delegator") if d.delegator.is_active]
+    return [
+        d.delegator
+        for d in ApproverDelegation.objects.filter(delegate=user, starts__lte=at, ends__gt=at).select_related(
+            "delegator"
+        )
+        if d.delegator.is_active
+    ]
 
 
 def user_is_approver(*, user) -> bool:
     """Whether ``user`` decides access requests at all (steward, or owner/approver of a team)."""
-    return user.is_authenticated and (user.is_steward or TeamMembership.objects.filter(
-        user=user, role__in=APPROVER_ROLES).exists())
+    return user.is_authenticated and (
+        user.is_steward or TeamMembership.objects.filter(user=user, role__in=APPROVER_ROLES).exists()
+    )
 
 
 # --- deciding access requests -------------------------------------------------------------------
+
 
 def step_may_decide(*, user, step: ApprovalStep) -> bool:
     """Whether ``user`` (by their own role, not through delegation) may decide ``step``."""
@@ -64,8 +72,10 @@ def step_may_decide(*, user, step: ApprovalStep) -> bool:
         return user.has_perm("catalog.decide_access_requests", step.access_request.output_port.data_product)
     if step.named_users.filter(pk=user.pk).exists():
         return True
-    return step.team_id is not None and TeamMembership.objects.filter(
-        team_id=step.team_id, user=user, role__in=APPROVER_ROLES).exists()
+    return (
+        step.team_id is not None
+        and TeamMembership.objects.filter(team_id=step.team_id, user=user, role__in=APPROVER_ROLES).exists()
+    )
 
 
 def sod_refusal(*, person, access_request: AccessRequest, step: ApprovalStep) -> str | None:
@@ -75,8 +85,10 @@ def sod_refusal(*, person, access_request: AccessRequest, step: ApprovalStep) ->
     team = access_request.on_behalf_of_team
     if team is not None and team.memberships.filter(user=person).exists():
         return "You cannot decide a request made for a team you belong to (segregation of duties)."
-    if access_request.steps.filter(order__lt=step.order, decided_by=person).exists() or \
-            access_request.steps.filter(order__lt=step.order, on_behalf_of=person).exists():
+    if (
+        access_request.steps.filter(order__lt=step.order, decided_by=person).exists()
+        or access_request.steps.filter(order__lt=step.order, on_behalf_of=person).exists()
+    ):
         return "You already approved an earlier step of this request; another person must decide this one (four eyes)."
     return None
 
@@ -91,8 +103,12 @@ def _authority(*, actor, access_request: AccessRequest):
     if not actor.is_authenticated:
         return None, None, None, "Sign in to decide."
     if access_request.status != AccessRequestStatus.PENDING_APPROVAL:
-        return None, None, (f"This request is {access_request.get_status_display().lower()}, "
-                            "not waiting for a decision."), None
+        return (
+            None,
+            None,
+            (f"This request is {access_request.get_status_display().lower()}, not waiting for a decision."),
+            None,
+        )
     step = _current_step(access_request)
     if step is None:
         return None, None, "This request has no step waiting for a decision.", None
@@ -111,7 +127,9 @@ def _authority(*, actor, access_request: AccessRequest):
     return step, None, None, "Segregation of duties: the approver you stand in for may not decide this request."
 
 
-def decision_authority(*, actor, access_request: AccessRequest) -> tuple[ApprovalStep | None, object | None, str | None]:
+def decision_authority(
+    *, actor, access_request: AccessRequest
+) -> tuple[ApprovalStep | None, object | None, str | None]:
     """``(step, principal, refusal)``: the step ``actor`` would decide, the approver whose right they use
     (themselves, or a delegator while the delegation runs), or why they may not (a sentence)."""
     step, principal, state_refusal, right_refusal = _authority(actor=actor, access_request=access_request)
@@ -140,9 +158,11 @@ def decidable_request_ids(*, user, requests) -> set[int]:
     pending = {r.pk: r for r in requests if r.status == AccessRequestStatus.PENDING_APPROVAL}
     if not pending:
         return set()
-    steps = list(ApprovalStep.objects.filter(access_request_id__in=pending).order_by("access_request_id", "order")
-                 .values("id", "access_request_id", "order", "kind", "status", "team_id", "decided_by_id",
-                         "on_behalf_of_id"))
+    steps = list(
+        ApprovalStep.objects.filter(access_request_id__in=pending)
+        .order_by("access_request_id", "order")
+        .values("id", "access_request_id", "order", "kind", "status", "team_id", "decided_by_id", "on_behalf_of_id")
+    )
     current: dict[int, dict] = {}
     for step in steps:
         if step["status"] == ApprovalStepStatus.PENDING and step["access_request_id"] not in current:
@@ -151,12 +171,15 @@ def decidable_request_ids(*, user, requests) -> set[int]:
         return set()
     named: dict[int, set[int]] = {}
     for step_id, user_id in ApprovalStep.named_users.through.objects.filter(
-            approvalstep_id__in=[s["id"] for s in current.values()]).values_list("approvalstep_id", "user_id"):
+        approvalstep_id__in=[s["id"] for s in current.values()]
+    ).values_list("approvalstep_id", "user_id"):
         named.setdefault(step_id, set()).add(user_id)
     principals = [user, *delegators_of(user=user)]
     teams: dict[int, set[int]] = {p.pk: set() for p in principals}  # every team (segregation of duties)
     approver_teams: dict[int, set[int]] = {p.pk: set() for p in principals}
-    for user_id, team_id, role in TeamMembership.objects.filter(user__in=principals).values_list("user_id", "team_id", "role"):
+    for user_id, team_id, role in TeamMembership.objects.filter(user__in=principals).values_list(
+        "user_id", "team_id", "role"
+    ):
         teams[user_id].add(team_id)
         if role in APPROVER_ROLES:
             approver_teams[user_id].add(team_id)
@@ -195,8 +218,10 @@ def decidable_request_ids(*, user, requests) -> set[int]:
             return True
         if request.on_behalf_of_team_id is not None and request.on_behalf_of_team_id in teams[person.pk]:
             return True
-        return any(s["order"] < step["order"] and person.pk in (s["decided_by_id"], s["on_behalf_of_id"])
-                   for s in earlier[request.pk])
+        return any(
+            s["order"] < step["order"] and person.pk in (s["decided_by_id"], s["on_behalf_of_id"])
+            for s in earlier[request.pk]
+        )
 
     ids = set()
     for request_id, step in current.items():
@@ -223,15 +248,20 @@ def require_decide(*, actor, access_request: AccessRequest) -> tuple[ApprovalSte
 
 # --- grants -------------------------------------------------------------------------------------
 
+
 def grant_revoke_permitted(*, user, grant: Grant) -> bool:
     """Who may take a grant back: the product's owners and approvers (``catalog.decide_access_requests``
     on it), grant operators (``access.change_grant``) and the consumer who asked for it. Says nothing
     of the grant's state."""
     product = grant.access_request.output_port.data_product
-    return bool(user.is_authenticated and (
-        user.has_perm("catalog.decide_access_requests", product) or user.has_perm("access.change_grant")
-        or grant.access_request.requester_id == user.pk
-    ))
+    return bool(
+        user.is_authenticated
+        and (
+            user.has_perm("catalog.decide_access_requests", product)
+            or user.has_perm("access.change_grant")
+            or grant.access_request.requester_id == user.pk
+        )
+    )
 
 
 def grant_revoke_refusal(*, actor, grant: Grant) -> str | None:
@@ -285,6 +315,7 @@ def grant_can_operate(*, user) -> bool:
 
 
 # --- reading ------------------------------------------------------------------------------------
+
 
 def may_see_purpose(user, access_request: AccessRequest) -> bool:
     """Whether ``user`` may read the stated purpose of ``access_request``: its requester, the owners of

@@ -9,6 +9,7 @@ else the owner team; Confidential → owner team; Restricted → owner team, the
 steward. A data contract's ``roles[].firstLevelApprovers`` / ``secondLevelApprovers`` (ODCS v3.1,
 "Roles" section: free-text names) replace the owner step when they name known users or teams.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,15 +42,38 @@ DEFAULT_PURPOSES = {
 
 #: The policy each classification starts with (version 1).
 DEFAULT_POLICIES = {
-    Classification.PUBLIC: dict(auto_approve=AutoApprove.ALWAYS, approval_steps=[], max_duration_days=None,
-                                allow_permanent=True, sla_business_days=2, purposes=[]),
-    Classification.INTERNAL: dict(auto_approve=AutoApprove.SAME_DOMAIN, approval_steps=[K.OWNER], max_duration_days=365,
-                                  allow_permanent=True, sla_business_days=2, purposes=[]),
-    Classification.CONFIDENTIAL: dict(auto_approve=AutoApprove.NEVER, approval_steps=[K.OWNER], max_duration_days=180,
-                                      allow_permanent=False, sla_business_days=2, purposes=[]),
-    Classification.RESTRICTED: dict(auto_approve=AutoApprove.NEVER, approval_steps=[K.OWNER, K.STEWARD],
-                                    max_duration_days=90, allow_permanent=False, sla_business_days=2,
-                                    purposes=["regulatory-reporting", "audit", "operations"]),
+    Classification.PUBLIC: dict(
+        auto_approve=AutoApprove.ALWAYS,
+        approval_steps=[],
+        max_duration_days=None,
+        allow_permanent=True,
+        sla_business_days=2,
+        purposes=[],
+    ),
+    Classification.INTERNAL: dict(
+        auto_approve=AutoApprove.SAME_DOMAIN,
+        approval_steps=[K.OWNER],
+        max_duration_days=365,
+        allow_permanent=True,
+        sla_business_days=2,
+        purposes=[],
+    ),
+    Classification.CONFIDENTIAL: dict(
+        auto_approve=AutoApprove.NEVER,
+        approval_steps=[K.OWNER],
+        max_duration_days=180,
+        allow_permanent=False,
+        sla_business_days=2,
+        purposes=[],
+    ),
+    Classification.RESTRICTED: dict(
+        auto_approve=AutoApprove.NEVER,
+        approval_steps=[K.OWNER, K.STEWARD],
+        max_duration_days=90,
+        allow_permanent=False,
+        sla_business_days=2,
+        purposes=["regulatory-reporting", "audit", "operations"],
+    ),
 }
 
 _NO_APPROVER = {"", "na", "n/a", "none", "-"}
@@ -104,16 +128,21 @@ def request_classification(*, output_port: OutputPort) -> str:
     status = OutputPort.objects.filter(pk=output_port.pk).values_list("exposure_status", flat=True).first()
     if status != ExposureStatus.APPROVED:
         output_port.exposure_status = status or output_port.exposure_status
-        message = (f"{output_port.name} is {output_port.get_exposure_status_display().lower()}: it takes no access "
-                   "requests until a platform operator or steward approves what it exposes.")
+        message = (
+            f"{output_port.name} is {output_port.get_exposure_status_display().lower()}: it takes no access "
+            "requests until a platform operator or steward approves what it exposes."
+        )
         raise ApplicationError(message, {"output_port": [message]})
-    others = overlapping_ports(platform=output_port.platform, schema=output_port.schema, table=output_port.table,
-                               database=output_port.database).filter(exposure_status=ExposureStatus.APPROVED)
+    others = overlapping_ports(
+        platform=output_port.platform, schema=output_port.schema, table=output_port.table, database=output_port.database
+    ).filter(exposure_status=ExposureStatus.APPROVED)
     found = set(others.values_list("data_product__classification", flat=True))
     return strictest_classification(found | {output_port.data_product.classification})
 
 
-def policy_violations(*, policy: AccessPolicy, purpose_category, expires_at: datetime | None, now: datetime) -> dict[str, list[str]]:
+def policy_violations(
+    *, policy: AccessPolicy, purpose_category, expires_at: datetime | None, now: datetime
+) -> dict[str, list[str]]:
     """Field errors for a request the policy does not allow (purpose, duration)."""
     errors: dict[str, list[str]] = {}
     label = policy.get_classification_display().lower()
@@ -128,7 +157,9 @@ def policy_violations(*, policy: AccessPolicy, purpose_category, expires_at: dat
     elif expires_at is not None and policy.max_duration_days is not None:
         limit = now + timedelta(days=policy.max_duration_days, hours=24)  # the whole last day counts
         if expires_at > limit:
-            errors["expires_at"] = [f"{label.capitalize()} data can be granted for at most {policy.max_duration_days} days."]
+            errors["expires_at"] = [
+                f"{label.capitalize()} data can be granted for at most {policy.max_duration_days} days."
+            ]
     return errors
 
 
@@ -169,7 +200,9 @@ def _contract_steps(product: DataProduct) -> tuple[list[StepPlan], str] | None:
             notes.append(f"{key} {', '.join(unknown)!s} match no user or team")
         if team or users:
             who = ", ".join(([team.name] if team else []) + [str(u) for u in users])
-            steps.append(StepPlan(kind=K.NAMED, label=f"Level {level} approvers (data contract): {who}", team=team, users=users))
+            steps.append(
+                StepPlan(kind=K.NAMED, label=f"Level {level} approvers (data contract): {who}", team=team, users=users)
+            )
     source = f"data contract {contract.contract_id} v{contract.version}, role {role.get('role', '?')}"
     if notes:
         source += " (" + "; ".join(notes) + ")"

@@ -15,6 +15,7 @@ submitted now:
 Each decision is an audit event (``grant.reevaluated``) on the grant's access request.
 Lowering a classification changes no grant.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,8 +63,12 @@ def grants_reevaluate_for_classification(*, product: DataProduct, actor, previou
     grants = list(
         Grant.objects.select_for_update(of=("self",))
         .filter(access_request__output_port__data_product=product, status__in=OWNER_REVOCABLE_GRANT_STATES)
-        .select_related("access_request__output_port__platform", "access_request__requester",
-                        "access_request__on_behalf_of_team", "access_request__purpose_category")
+        .select_related(
+            "access_request__output_port__platform",
+            "access_request__requester",
+            "access_request__on_behalf_of_team",
+            "access_request__purpose_category",
+        )
         .order_by("pk")
     )
     for grant in grants:
@@ -73,11 +78,14 @@ def grants_reevaluate_for_classification(*, product: DataProduct, actor, previou
         except ApplicationError:
             classification = product.classification
         policy = access_policy_current(classification=classification) or services.access_policy_ensure_defaults(
-            classification=classification)
-        violations = policy_violations(policy=policy, purpose_category=request.purpose_category,
-                                       expires_at=request.expires_at, now=now)
-        plan = approval_plan(policy=policy, product=product, requester=request.requester,
-                             team=request.on_behalf_of_team)
+            classification=classification
+        )
+        violations = policy_violations(
+            policy=policy, purpose_category=request.purpose_category, expires_at=request.expires_at, now=now
+        )
+        plan = approval_plan(
+            policy=policy, product=product, requester=request.requester, team=request.on_behalf_of_team
+        )
         if not violations and plan.auto_approved:
             outcome, why = KEPT, f"the new policy approves it at once ({plan.source})"
         elif not violations:
@@ -86,10 +94,14 @@ def grants_reevaluate_for_classification(*, product: DataProduct, actor, previou
             outcome = REVOKED
             why = "the new policy refuses it: " + " ".join(m for messages in violations.values() for m in messages)
         change = f"{product} was reclassified from {previous} to {product.classification}"
-        services.audit_record(actor=actor, action="grant.reevaluated", obj=request,
-                              before={"classification": previous},
-                              after={"classification": product.classification, "grant": grant.pk, "outcome": outcome},
-                              message=f"{change}; {why}.")
+        services.audit_record(
+            actor=actor,
+            action="grant.reevaluated",
+            obj=request,
+            before={"classification": previous},
+            after={"classification": product.classification, "grant": grant.pk, "outcome": outcome},
+            message=f"{change}; {why}.",
+        )
         getattr(result, outcome).append(grant.pk)
         if outcome == KEPT:
             continue
@@ -129,8 +141,9 @@ def access_request_reapproval_submit(*, access_request_id: int, actor=None) -> A
     """
     from . import services
 
-    original = AccessRequest.objects.select_related("output_port", "requester", "on_behalf_of_team",
-                                                    "purpose_category").get(pk=access_request_id)
+    original = AccessRequest.objects.select_related(
+        "output_port", "requester", "on_behalf_of_team", "purpose_category"
+    ).get(pk=access_request_id)
     if original.status in (AccessRequestStatus.ACTIVE, AccessRequestStatus.PROVISIONING, AccessRequestStatus.APPROVED):
         raise ReapprovalNotReady(f"Request #{original.pk} is still {original.status}.")
     if original.status != AccessRequestStatus.REVOKED:
@@ -140,13 +153,21 @@ def access_request_reapproval_submit(*, access_request_id: int, actor=None) -> A
     try:
         with transaction.atomic():
             new = services.access_request_submit(
-                requester=original.requester, output_port=original.output_port, purpose=original.purpose,
+                requester=original.requester,
+                output_port=original.output_port,
+                purpose=original.purpose,
                 justification=f"Re-approval of request #{original.pk} after its data product was reclassified.",
-                expires_at=original.expires_at, on_behalf_of_team=original.on_behalf_of_team,
-                purpose_category=original.purpose_category, columns=list(original.columns or []),
+                expires_at=original.expires_at,
+                on_behalf_of_team=original.on_behalf_of_team,
+                purpose_category=original.purpose_category,
+                columns=list(original.columns or []),
             )
-            services.audit_record(actor=actor, action="access_request.reapproval_submitted", obj=new,
-                                  after={"replaces": original.pk, "status": new.status})
+            services.audit_record(
+                actor=actor,
+                action="access_request.reapproval_submitted",
+                obj=new,
+                after={"replaces": original.pk, "status": new.status},
+            )
     except ApplicationError as exc:
         logger.info("No re-approval for request #%s: %s", original.pk, exc)
         return None

@@ -5,6 +5,7 @@ named approvers of a step, delegates while a delegation runs, the domain owner t
 request is escalated) see the requests they decide; stewards (the governance stewards group or
 the global ``access.view_accessrequest`` permission) see all.
 """
+
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -37,8 +38,15 @@ def _decidable_products(user) -> QuerySet[DataProduct]:
 
 def _base() -> QuerySet[AccessRequest]:
     return AccessRequest.objects.select_related(
-        "requester", "on_behalf_of_team", "output_port__platform", "output_port__data_product__owner_team",
-        "output_port__data_product__domain", "decided_by", "grant", "purpose_category", "policy",
+        "requester",
+        "on_behalf_of_team",
+        "output_port__platform",
+        "output_port__data_product__owner_team",
+        "output_port__data_product__domain",
+        "decided_by",
+        "grant",
+        "purpose_category",
+        "policy",
     )
 
 
@@ -67,14 +75,24 @@ def grant_mine(*, user) -> QuerySet[Grant]:
         return Grant.objects.none()
     from django.db.models import Case, IntegerField, Value, When
 
-    live_first = Case(When(status="active", then=Value(0)), When(status__in=["pending", "applying"], then=Value(1)),
-                      default=Value(2), output_field=IntegerField())
+    live_first = Case(
+        When(status="active", then=Value(0)),
+        When(status__in=["pending", "applying"], then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
     return (
-        Grant.objects.filter(Q(access_request__requester=user) | Q(access_request__on_behalf_of_team__memberships__user=user))
+        Grant.objects.filter(
+            Q(access_request__requester=user) | Q(access_request__on_behalf_of_team__memberships__user=user)
+        )
         .distinct()
-        .select_related("access_request__output_port__data_product", "access_request__output_port__platform",
-                        "access_request__on_behalf_of_team")
-        .annotate(live_first=live_first).order_by("live_first", "expires_at", "-id")
+        .select_related(
+            "access_request__output_port__data_product",
+            "access_request__output_port__platform",
+            "access_request__on_behalf_of_team",
+        )
+        .annotate(live_first=live_first)
+        .order_by("live_first", "expires_at", "-id")
     )
 
 
@@ -85,11 +103,13 @@ def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
         return AccessRequest.objects.none()
     principals = [user, *delegators_of(user=user)]
     step_q = Q(kind=ApprovalStepKind.NAMED, named_users__in=principals) | Q(
-        kind=ApprovalStepKind.NAMED, team__memberships__user__in=principals,
-        team__memberships__role__in=_APPROVER_ROLES)
+        kind=ApprovalStepKind.NAMED, team__memberships__user__in=principals, team__memberships__role__in=_APPROVER_ROLES
+    )
     for principal in principals:
-        step_q |= Q(kind=ApprovalStepKind.OWNER,
-                    access_request__output_port__data_product__in=_decidable_products(principal).values("pk"))
+        step_q |= Q(
+            kind=ApprovalStepKind.OWNER,
+            access_request__output_port__data_product__in=_decidable_products(principal).values("pk"),
+        )
         if principal.is_steward:
             step_q |= Q(kind=ApprovalStepKind.STEWARD)
     waiting = ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING).filter(step_q).values("access_request_id")
@@ -99,8 +119,13 @@ def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
         .exclude(requester=user)
         .exclude(on_behalf_of_team__memberships__user=user)
         .exclude(steps__decided_by=user)
-        .prefetch_related(Prefetch("steps", queryset=ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING),
-                                   to_attr="pending_steps"))
+        .prefetch_related(
+            Prefetch(
+                "steps",
+                queryset=ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING),
+                to_attr="pending_steps",
+            )
+        )
         .order_by("submitted_at")
     )
 
@@ -112,37 +137,58 @@ def access_request_for_port(*, user, output_port) -> AccessRequest | None:
 
 def access_request_active_for_port(*, user, output_port) -> AccessRequest | None:
     """``user``'s active access to ``output_port`` (to offer an extension), or None."""
-    return _base().filter(requester=user, output_port=output_port, extends__isnull=True,
-                          status=AccessRequestStatus.ACTIVE).first()
+    return (
+        _base()
+        .filter(requester=user, output_port=output_port, extends__isnull=True, status=AccessRequestStatus.ACTIVE)
+        .first()
+    )
 
 
 def approval_steps_for(*, access_request: AccessRequest) -> QuerySet[ApprovalStep]:
-    return access_request.steps.select_related("team", "decided_by", "on_behalf_of").prefetch_related("named_users").order_by("order")
+    return (
+        access_request.steps.select_related("team", "decided_by", "on_behalf_of")
+        .prefetch_related("named_users")
+        .order_by("order")
+    )
 
 
 def approval_escalation_notes(*, access_request: AccessRequest) -> list[str]:
     """The plain-words notes (``str``, addressed to the requester) of the steps that went to the
     escalation path at submission because nobody but the requester could decide them; in step order."""
-    return [r for r in access_request.steps.exclude(escalation_reason="").order_by("order")
-            .values_list("escalation_reason", flat=True)]
+    return [
+        r
+        for r in access_request.steps.exclude(escalation_reason="")
+        .order_by("order")
+        .values_list("escalation_reason", flat=True)
+    ]
 
 
 def grant_active_for_product(*, product: DataProduct) -> QuerySet[Grant]:
     """Active grants on the product's output ports: its consumers (person or team, port, column
     scope, since, until), oldest first. Shown to whoever may see the product page."""
-    return Grant.objects.filter(
-        access_request__output_port__data_product=product, status=GrantStatus.ACTIVE
-    ).select_related(
-        "access_request__requester", "access_request__on_behalf_of_team", "access_request__output_port", "platform",
-    ).order_by("applied_at", "pk")
+    return (
+        Grant.objects.filter(access_request__output_port__data_product=product, status=GrantStatus.ACTIVE)
+        .select_related(
+            "access_request__requester",
+            "access_request__on_behalf_of_team",
+            "access_request__output_port",
+            "platform",
+        )
+        .order_by("applied_at", "pk")
+    )
 
 
 def grant_drift_list(*, platform) -> QuerySet[GrantDrift]:
     """Drifts reconciliation found on ``platform``, newest first, with their grant and consumer.
     The caller has checked that the user administers the platform."""
-    return GrantDrift.objects.filter(platform=platform).select_related(
-        "grant__access_request__requester", "grant__access_request__on_behalf_of_team",
-    ).order_by("-at", "-pk")
+    return (
+        GrantDrift.objects.filter(platform=platform)
+        .select_related(
+            "grant__access_request__requester",
+            "grant__access_request__on_behalf_of_team",
+        )
+        .order_by("-at", "-pk")
+    )
 
 
 def platform_identities_of(*, user):
@@ -152,7 +198,8 @@ def platform_identities_of(*, user):
     return {
         "mine": PlatformIdentity.objects.filter(user=user).select_related("platform").order_by("platform__name"),
         "teams": TeamPlatformIdentity.objects.filter(team__memberships__user=user)
-        .select_related("platform", "team").order_by("team__name", "platform__name"),
+        .select_related("platform", "team")
+        .order_by("team__name", "platform__name"),
     }
 
 
@@ -165,6 +212,7 @@ def audit_for_access_request(*, access_request: AccessRequest) -> QuerySet[Audit
 
 
 # --- grants, audit and KPIs (also read by the REST API) ----------------------------------------
+
 
 def grant_visible(*, user) -> QuerySet[Grant]:
     """Grants of the access requests ``user`` may see (``access_request_visible``)."""
@@ -213,14 +261,21 @@ def access_policy_list(*, user) -> QuerySet[AccessPolicy]:
     """Every version of every policy, current first (stewards only; ``Http404`` otherwise)."""
     if not is_steward(user):
         raise Http404
-    return AccessPolicy.objects.select_related("created_by").prefetch_related("allowed_purposes").order_by(
-        "classification", "-version")
+    return (
+        AccessPolicy.objects.select_related("created_by")
+        .prefetch_related("allowed_purposes")
+        .order_by("classification", "-version")
+    )
 
 
 def access_policy_current(*, classification: str) -> AccessPolicy | None:
     """The current policy version for ``classification`` with its allowed purposes prefetched;
     None before the defaults are seeded (``access_policy_ensure_defaults``)."""
-    return AccessPolicy.objects.filter(classification=classification, is_current=True).prefetch_related("allowed_purposes").first()
+    return (
+        AccessPolicy.objects.filter(classification=classification, is_current=True)
+        .prefetch_related("allowed_purposes")
+        .first()
+    )
 
 
 def purpose_choices(*, classification: str) -> QuerySet[Purpose]:
@@ -250,8 +305,11 @@ def purpose_available(*, user, classification: str | None = None) -> QuerySet[Pu
 
 def delegation_list(*, user) -> QuerySet[ApproverDelegation]:
     """Delegations ``user`` gave or received."""
-    return ApproverDelegation.objects.filter(Q(delegator=user) | Q(delegate=user)).select_related(
-        "delegator", "delegate").order_by("-starts")
+    return (
+        ApproverDelegation.objects.filter(Q(delegator=user) | Q(delegate=user))
+        .select_related("delegator", "delegate")
+        .order_by("-starts")
+    )
 
 
 def port_column_choices(*, ports) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -263,6 +321,7 @@ def port_column_choices(*, ports) -> list[tuple[str, list[tuple[str, str]]]]:
     for port in ports:
         for asset in output_port_assets(port=port):
             prefix = f"{port.name}: " if len(ports) > 1 else ""
-            groups.append((f"{prefix}{asset.qualified_name}",
-                           [(f"{asset.name}.{c.name}", c.name) for c in asset.columns.all()]))
+            groups.append(
+                (f"{prefix}{asset.qualified_name}", [(f"{asset.name}.{c.name}", c.name) for c in asset.columns.all()])
+            )
     return groups

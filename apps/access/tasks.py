@@ -1,4 +1,5 @@
 """Celery tasks for grants. They take ids and call one service; the logic is in the services package."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,14 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    bind=True, acks_late=True, time_limit=120, soft_time_limit=100,
-    autoretry_for=(TransientPlatformError,), retry_backoff=2, retry_backoff_max=300, retry_jitter=True,
+    bind=True,
+    acks_late=True,
+    time_limit=120,
+    soft_time_limit=100,
+    autoretry_for=(TransientPlatformError,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
     max_retries=8,
 )
 def grant_apply_task(self, grant_id: int, takeover: bool = False) -> None:
@@ -31,10 +38,19 @@ def grant_apply_task(self, grant_id: int, takeover: bool = False) -> None:
 
 
 @shared_task(
-    bind=True, acks_late=True, time_limit=120, soft_time_limit=100, autoretry_for=(TransientPlatformError,),
-    retry_backoff=2, retry_backoff_max=300, retry_jitter=True, max_retries=8,
+    bind=True,
+    acks_late=True,
+    time_limit=120,
+    soft_time_limit=100,
+    autoretry_for=(TransientPlatformError,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
 )
-def grant_revoke_task(self, grant_id: int, reason: str = "", expired: bool = False, actor_id: int | None = None) -> None:
+def grant_revoke_task(
+    self, grant_id: int, reason: str = "", expired: bool = False, actor_id: int | None = None
+) -> None:
     """Revoke on the platform; transient errors retry with backoff, and when the retries are
     exhausted (or the platform refuses) the grant ends failed with an alert (never silently)."""
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
@@ -73,8 +89,14 @@ def grant_sweep_revoking_task(older_than_s: float | None = None) -> None:
 
 
 @shared_task(
-    acks_late=True, time_limit=600, soft_time_limit=540, autoretry_for=(TransientPlatformError,), retry_backoff=30,
-    retry_backoff_max=600, retry_jitter=True, max_retries=3,
+    acks_late=True,
+    time_limit=600,
+    soft_time_limit=540,
+    autoretry_for=(TransientPlatformError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=3,
 )
 def platform_reconcile_task(platform_id: int) -> None:
     services.platform_reconcile(platform_id=platform_id)

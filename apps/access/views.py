@@ -1,5 +1,6 @@
 """Access request, approval, policy and audit pages. Views parse input and call selectors and
 services; rules live in services. Forbidden objects and pages answer 404 like missing ones."""
+
 from __future__ import annotations
 
 import csv
@@ -51,9 +52,13 @@ def access_request_create(request, slug: str):
         data = form.cleaned_data
         try:
             access_request = services.access_request_submit(
-                requester=request.user, output_port=data["output_port"], purpose=data["purpose"],
-                purpose_category=data.get("purpose_category"), justification=data["justification"],
-                expires_at=data["expires_at"], on_behalf_of_team=data["on_behalf_of_team"],
+                requester=request.user,
+                output_port=data["output_port"],
+                purpose=data["purpose"],
+                purpose_category=data.get("purpose_category"),
+                justification=data["justification"],
+                expires_at=data["expires_at"],
+                on_behalf_of_team=data["on_behalf_of_team"],
                 columns=data.get("columns") or [],
             )
         except ApplicationError as error:
@@ -67,7 +72,9 @@ def access_request_create(request, slug: str):
                 messages.success(request, "Approved by policy: your access is being granted.")
             return redirect("access:request_detail", pk=access_request.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "access/request_form.html", {"product": product, "form": form, "policy": form.policy}, status=status)
+    return render(
+        request, "access/request_form.html", {"product": product, "form": form, "policy": form.policy}, status=status
+    )
 
 
 @login_required
@@ -80,8 +87,11 @@ def access_request_extend(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             extension = services.access_request_extend(
-                requester=request.user, access_request_id=original.pk, expires_at=form.cleaned_data["expires_at"],
-                justification=form.cleaned_data["justification"])
+                requester=request.user,
+                access_request_id=original.pk,
+                expires_at=form.cleaned_data["expires_at"],
+                justification=form.cleaned_data["justification"],
+            )
         except ApplicationError as error:
             form.add_application_error(error)
         else:
@@ -92,8 +102,12 @@ def access_request_extend(request, pk: int):
                 messages.success(request, "Extension approved by policy.")
             return redirect("access:request_detail", pk=extension.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "access/extend_form.html", {"original": original, "form": form,
-                                                        "product": original.output_port.data_product}, status=status)
+    return render(
+        request,
+        "access/extend_form.html",
+        {"original": original, "form": form, "product": original.output_port.data_product},
+        status=status,
+    )
 
 
 @login_required
@@ -108,8 +122,12 @@ def access_request_detail(request, pk: int):
         "steps": selectors.approval_steps_for(access_request=access_request),
         "audit_events": selectors.audit_for_access_request(access_request=access_request),
         "can_decide": permissions.can_decide(user=request.user, access_request=access_request),
-        "can_extend": (access_request.requester_id == request.user.pk and access_request.status == AccessRequestStatus.ACTIVE
-                       and access_request.expires_at is not None and access_request.extends_id is None),
+        "can_extend": (
+            access_request.requester_id == request.user.pk
+            and access_request.status == AccessRequestStatus.ACTIVE
+            and access_request.expires_at is not None
+            and access_request.extends_id is None
+        ),
         "decision_form": DecisionForm(),
     }
     if request.htmx and request.GET.get("fragment") == "status":
@@ -119,16 +137,26 @@ def access_request_detail(request, pk: int):
 
 @login_required
 def access_request_inbox(request):
-    return render(request, "access/inbox.html", {
-        "requests": selectors.access_request_inbox(user=request.user),
-        "delegators": permissions.delegators_of(user=request.user),
-    })
+    return render(
+        request,
+        "access/inbox.html",
+        {
+            "requests": selectors.access_request_inbox(user=request.user),
+            "delegators": permissions.delegators_of(user=request.user),
+        },
+    )
 
 
 @login_required
 def access_request_mine(request):
-    return render(request, "access/mine.html", {"requests": selectors.access_request_mine(user=request.user),
-                                                "grants": selectors.grant_mine(user=request.user)})
+    return render(
+        request,
+        "access/mine.html",
+        {
+            "requests": selectors.access_request_mine(user=request.user),
+            "grants": selectors.grant_mine(user=request.user),
+        },
+    )
 
 
 def _decide(request, pk: int, decide):
@@ -146,15 +174,23 @@ def _decide(request, pk: int, decide):
 @login_required
 @require_POST
 def access_request_approve(request, pk: int):
-    return _decide(request, pk, lambda id_, comment: services.access_request_approve(
-        access_request_id=id_, actor=request.user, comment=comment))
+    return _decide(
+        request,
+        pk,
+        lambda id_, comment: services.access_request_approve(
+            access_request_id=id_, actor=request.user, comment=comment
+        ),
+    )
 
 
 @login_required
 @require_POST
 def access_request_reject(request, pk: int):
-    return _decide(request, pk, lambda id_, comment: services.access_request_reject(
-        access_request_id=id_, actor=request.user, reason=comment))
+    return _decide(
+        request,
+        pk,
+        lambda id_, comment: services.access_request_reject(access_request_id=id_, actor=request.user, reason=comment),
+    )
 
 
 @login_required
@@ -187,6 +223,7 @@ def grant_retry(request, pk: int):
 
 # --- delegations (approvers) ------------------------------------------------------------------
 
+
 @login_required
 def delegation_list(request):
     if not permissions.user_is_approver(user=request.user):
@@ -195,16 +232,25 @@ def delegation_list(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.approver_delegation_create(delegator=request.user, delegate=data["delegate"],
-                                                starts=data["starts_at"], ends=data["ends_at"], reason=data["reason"])
+            services.approver_delegation_create(
+                delegator=request.user,
+                delegate=data["delegate"],
+                starts=data["starts_at"],
+                ends=data["ends_at"],
+                reason=data["reason"],
+            )
         except ApplicationError as error:
             form.add_application_error(error)
         else:
             messages.success(request, f"{data['delegate']} decides for you from {data['starts']} to {data['ends']}.")
             return redirect("access:delegations")
     status = 400 if request.method == "POST" else 200
-    return render(request, "access/delegations.html", {
-        "form": form, "delegations": selectors.delegation_list(user=request.user), "now": timezone.now()}, status=status)
+    return render(
+        request,
+        "access/delegations.html",
+        {"form": form, "delegations": selectors.delegation_list(user=request.user), "now": timezone.now()},
+        status=status,
+    )
 
 
 @login_required
@@ -219,6 +265,7 @@ def delegation_end(request, pk: int):
 
 
 # --- governance (stewards) --------------------------------------------------------------------
+
 
 @login_required
 def policy_list(request):
@@ -239,18 +286,30 @@ def policy_edit(request, classification: str):
         data = form.cleaned_data
         try:
             policy = services.access_policy_update(
-                actor=request.user, classification=classification, auto_approve=data["auto_approve"],
-                approval_steps=data["approval_steps"], max_duration_days=data["max_duration_days"],
-                allow_permanent=data["allow_permanent"], sla_business_days=data["sla_business_days"],
-                allowed_purposes=data["allowed_purposes"], change_note=data["change_note"])
+                actor=request.user,
+                classification=classification,
+                auto_approve=data["auto_approve"],
+                approval_steps=data["approval_steps"],
+                max_duration_days=data["max_duration_days"],
+                allow_permanent=data["allow_permanent"],
+                sla_business_days=data["sla_business_days"],
+                allowed_purposes=data["allowed_purposes"],
+                change_note=data["change_note"],
+            )
         except ApplicationError as error:
             form.add_application_error(error)
         else:
-            messages.success(request, f"Saved as {policy}. Requests already submitted keep the version that decided them.")
+            messages.success(
+                request, f"Saved as {policy}. Requests already submitted keep the version that decided them."
+            )
             return redirect("access:policies")
     status = 400 if request.method == "POST" else 200
-    return render(request, "access/policy_form.html", {
-        "form": form, "current": current, "classification_label": Classification(classification).label}, status=status)
+    return render(
+        request,
+        "access/policy_form.html",
+        {"form": form, "current": current, "classification_label": Classification(classification).label},
+        status=status,
+    )
 
 
 @login_required
@@ -272,8 +331,10 @@ def purpose_list(request):
 @login_required
 def purpose_edit(request, pk: int):
     purpose = get_object_or_404(selectors.purpose_list(user=request.user), pk=pk)
-    form = PurposeForm(request.POST or None, initial={"name": purpose.name, "description": purpose.description,
-                                                      "active": purpose.active})
+    form = PurposeForm(
+        request.POST or None,
+        initial={"name": purpose.name, "description": purpose.description, "active": purpose.active},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.purpose_save(actor=request.user, purpose=purpose, **form.cleaned_data)
@@ -307,8 +368,11 @@ def audit_list(request):
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode(),
-                                                 "chain_head": audit_selectors.audit_chain_head()})
+    return render(
+        request,
+        "access/audit.html",
+        {"form": form, "page": page, "query": query.urlencode(), "chain_head": audit_selectors.audit_chain_head()},
+    )
 
 
 class _Echo:
@@ -322,17 +386,26 @@ def audit_export(request):
     form, events = _audit_events(request)
     if events is None:
         errors = "; ".join(f"{field}: {' '.join(messages_)}" for field, messages_ in form.errors.items())
-        return HttpResponseBadRequest(f"Invalid filter, nothing exported. {errors}", content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            f"Invalid filter, nothing exported. {errors}", content_type="text/plain; charset=utf-8"
+        )
     writer = csv.writer(_Echo())
 
     def rows():
         yield writer.writerow(["at", "actor", "action", "object_type", "object_id", "before", "after", "message"])
         for event in events.iterator(chunk_size=2000):
-            yield writer.writerow([
-                event.at.isoformat(), event.actor.username if event.actor else "", event.action, event.object_type,
-                event.object_id, json.dumps(event.before, sort_keys=True), json.dumps(event.after, sort_keys=True),
-                event.message,
-            ])
+            yield writer.writerow(
+                [
+                    event.at.isoformat(),
+                    event.actor.username if event.actor else "",
+                    event.action,
+                    event.object_type,
+                    event.object_id,
+                    json.dumps(event.before, sort_keys=True),
+                    json.dumps(event.after, sort_keys=True),
+                    event.message,
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="mesh-portal-audit-{timezone.now():%Y%m%d-%H%M}.csv"'
@@ -353,7 +426,10 @@ def grant_revoke(request, pk: int):
         for message in [error.message, *(m for ms in error.extra.values() for m in ms if m != error.message)]:
             messages.error(request, message)
         return redirect("access:request_detail", pk=access_request.pk)
-    messages.success(request, "Revocation recorded: it is applied on the platform within seconds and retried until it succeeds; the consumer is notified.")
+    messages.success(
+        request,
+        "Revocation recorded: it is applied on the platform within seconds and retried until it succeeds; the consumer is notified.",
+    )
     return redirect("access:request_detail", pk=access_request.pk)
 
 

@@ -30,7 +30,9 @@ class TeamAdmin(admin.ModelAdmin):
         created = services.team_create(name=obj.name, slug=obj.slug, description=obj.description, email=obj.email)
         obj.pk = created.pk
         obj.members_group_id, obj.approvers_group_id, obj.owners_group_id = (
-            created.members_group_id, created.approvers_group_id, created.owners_group_id,
+            created.members_group_id,
+            created.approvers_group_id,
+            created.owners_group_id,
         )
         obj._state.adding = False
 

@@ -8,6 +8,7 @@ Failed token authentications are counted per client IP (:class:`FailedAuthentica
 rate ``API_THROTTLE_FAILED_AUTH``, default 20/hour): past the limit every token attempt from that
 address answers 429 with ``Retry-After`` until the window passes, so keys cannot be guessed.
 """
+
 from __future__ import annotations
 
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -57,8 +58,9 @@ class TokenAuthentication(KnoxTokenAuthentication):
         except Exception:  # the cache is down: fail open, the token check still applies
             wait = None
         if wait is not None:
-            raise exceptions.Throttled(wait=wait, detail="Too many failed authentications from this address; "
-                                                         "try again later.")
+            raise exceptions.Throttled(
+                wait=wait, detail="Too many failed authentications from this address; try again later."
+            )
         try:
             return super().authenticate(request)
         except exceptions.AuthenticationFailed:

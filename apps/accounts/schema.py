@@ -1,5 +1,6 @@
 """OpenAPI description of the API's token authentication (drf-spectacular), so the schema says
 how to authenticate and ``check --deploy`` has no W001 warning for our knox subclass."""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -10,5 +11,9 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Token <key>`: create a token on your profile page or with `manage.py api_token_create`."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`: create a token on your profile page or with `manage.py api_token_create`.",
+        }

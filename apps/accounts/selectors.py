@@ -1,4 +1,5 @@
 """Reads for people and teams."""
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -52,4 +53,8 @@ def api_token_for(*, user):
     from django.utils import timezone
     from knox.models import AuthToken
 
-    return AuthToken.objects.filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()), user=user).order_by("-created").first()
+    return (
+        AuthToken.objects.filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()), user=user)
+        .order_by("-created")
+        .first()
+    )

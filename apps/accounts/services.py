@@ -1,4 +1,5 @@
 """Writes for people and teams. Team membership drives object permissions (see ``Team``)."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
@@ -13,12 +14,15 @@ from .models import Team, TeamMembership, User
 @transaction.atomic
 def team_create(*, name: str, slug: str, description: str = "", email: str = "") -> Team:
     """Create a team and its three permission groups (``team:<slug>:members|approvers|owners``)."""
-    groups = {
-        kind: Group.objects.create(name=f"team:{slug}:{kind}") for kind in ("members", "approvers", "owners")
-    }
+    groups = {kind: Group.objects.create(name=f"team:{slug}:{kind}") for kind in ("members", "approvers", "owners")}
     team = Team(
-        name=name, slug=slug, description=description, email=email,
-        members_group=groups["members"], approvers_group=groups["approvers"], owners_group=groups["owners"],
+        name=name,
+        slug=slug,
+        description=description,
+        email=email,
+        members_group=groups["members"],
+        approvers_group=groups["approvers"],
+        owners_group=groups["owners"],
     )
     team.full_clean()
     team.save()
@@ -30,7 +34,9 @@ def team_membership_set(*, team: Team, user: User, role: str = TeamRole.MEMBER) 
     """Add ``user`` to ``team`` with ``role`` (or change their role). The user gains exactly the
     permissions of that role on the team's data products. Raises ApplicationError for an unknown role."""
     if role not in TeamRole.values:
-        raise ApplicationError(f"Unknown team role {role!r}.", {"role": [f"Choose one of {', '.join(TeamRole.values)}."]})
+        raise ApplicationError(
+            f"Unknown team role {role!r}.", {"role": [f"Choose one of {', '.join(TeamRole.values)}."]}
+        )
     membership, _ = TeamMembership.objects.select_for_update().update_or_create(
         team=team, user=user, defaults={"role": role}
     )

@@ -1,4 +1,5 @@
 """The profile page: who you are, your teams, your platform logins, and your API token."""
+
 from __future__ import annotations
 
 from django.contrib import messages

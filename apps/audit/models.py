@@ -1,4 +1,5 @@
 """The audit trail: one append-only, tamper-evident table every app writes to (``services.audit_record``)."""
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -23,7 +24,9 @@ class AuditEvent(models.Model):
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)
@@ -31,12 +34,27 @@ class AuditEvent(models.Model):
     after = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
     # Tamper evidence, written by the database's insert trigger (migration ``access.0007``), never by Python.
-    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False,
-                                       help_text="Position in the tamper-evident chain (set by the database).")
-    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False,
-                                 help_text="SHA-256 of the previous event in the chain (set by the database).")
-    hash = models.CharField(max_length=64, blank=True, default="", editable=False,
-                            help_text="SHA-256 of prev_hash and this event's content (set by the database).")
+    chain_seq = models.BigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Position in the tamper-evident chain (set by the database).",
+    )
+    prev_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="SHA-256 of the previous event in the chain (set by the database).",
+    )
+    hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="SHA-256 of prev_hash and this event's content (set by the database).",
+    )
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -1,5 +1,6 @@
 """Reads of the audit trail: who may read it, the filtered trail, one object's history, and the
 tamper-evidence check of the hash chain (migration ``access.0007``; ``docs/security.md``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,12 @@ def audit_for_objects(*objects: tuple[str, object]) -> QuerySet[AuditEvent]:
 
 def audit_chain_head() -> tuple[int, str] | None:
     """The chain's last link: ``(chain_seq, hash)``, or None for an empty trail. One indexed query."""
-    return (AuditEvent.objects.filter(chain_seq__isnull=False).order_by("-chain_seq")
-            .values_list("chain_seq", "hash").first())
+    return (
+        AuditEvent.objects.filter(chain_seq__isnull=False)
+        .order_by("-chain_seq")
+        .values_list("chain_seq", "hash")
+        .first()
+    )
 
 
 @dataclass(frozen=True)

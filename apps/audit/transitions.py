@@ -7,6 +7,7 @@ many rows in a handful of queries.
 It lives in ``apps.audit`` (below catalog and access, above core) because it writes the audit
 trail; it imports nothing above ``apps.audit``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -37,8 +38,9 @@ def _label(obj, value: str) -> str:
     return str(dict(type(obj)._meta.get_field("status").flatchoices).get(value, value))
 
 
-def transition_refusal(obj, to: str, *, table: TransitionTable, subject: str | None = None,
-                       field_errors: bool = False) -> ApplicationError | None:
+def transition_refusal(
+    obj, to: str, *, table: TransitionTable, subject: str | None = None, field_errors: bool = False
+) -> ApplicationError | None:
     """The ``ApplicationError`` refusing ``obj.status`` → ``to`` when ``table`` does not allow it,
     else None. Message: ``"<subject> is <current>; it cannot become <to>."`` (status labels, lower
     case; ``subject`` defaults to ``"<Model> #<pk>"``). ``field_errors``: add
@@ -47,8 +49,14 @@ def transition_refusal(obj, to: str, *, table: TransitionTable, subject: str | N
     if to in table[current]:
         return None
     subject = subject or f"{type(obj)._meta.verbose_name.capitalize()} #{obj.pk}"
-    extra = {"status": [f"Allowed from {current}: {', '.join(sorted(table[current])) or 'none'}."]} if field_errors else None
-    return ApplicationError(f"{subject} is {_label(obj, current).lower()}; it cannot become {_label(obj, to).lower()}.", extra)
+    extra = (
+        {"status": [f"Allowed from {current}: {', '.join(sorted(table[current])) or 'none'}."]}
+        if field_errors
+        else None
+    )
+    return ApplicationError(
+        f"{subject} is {_label(obj, current).lower()}; it cannot become {_label(obj, to).lower()}.", extra
+    )
 
 
 def _update_fields(model, changes: Iterable[str]) -> list[str]:
@@ -58,11 +66,24 @@ def _update_fields(model, changes: Iterable[str]) -> list[str]:
     return fields
 
 
-def transition(obj, to: str, *, table: TransitionTable, actor, action: str | None, message: str = "",
-               changes: dict | None = None, audit_object=None, audit_before: dict | None = None,
-               audit_after: dict | None = None, audit_unchanged: bool = True, subject: str | None = None,
-               field_errors: bool = False, lock: bool = True,
-               on_commit: Callable[[], None] | None = None) -> str:
+def transition(
+    obj,
+    to: str,
+    *,
+    table: TransitionTable,
+    actor,
+    action: str | None,
+    message: str = "",
+    changes: dict | None = None,
+    audit_object=None,
+    audit_before: dict | None = None,
+    audit_after: dict | None = None,
+    audit_unchanged: bool = True,
+    subject: str | None = None,
+    field_errors: bool = False,
+    lock: bool = True,
+    on_commit: Callable[[], None] | None = None,
+) -> str:
     """Move ``obj`` (a saved model instance with a ``status`` field; unsaved ones are not locked)
     to status ``to`` and return its previous status.
 
@@ -92,18 +113,35 @@ def transition(obj, to: str, *, table: TransitionTable, actor, action: str | Non
         setattr(obj, name, value)
     obj.save(update_fields=_update_fields(model, changes))
     if action is not None and (audit_unchanged or current != to):
-        audit_record(actor=actor, action=action, obj=obj if audit_object is None else audit_object,
-                     before={**(audit_before or {}), "status": current}, after={**(audit_after or {}), "status": to},
-                     message=message)
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=obj if audit_object is None else audit_object,
+            before={**(audit_before or {}), "status": current},
+            after={**(audit_after or {}), "status": to},
+            message=message,
+        )
     if on_commit is not None:
         transaction.on_commit(on_commit, robust=True)
     return current
 
 
-def transition_bulk(objs: list, to: str, *, table: TransitionTable, actor, action: str | None,
-                    message: str | Callable[[object], str] = "", changes: dict | None = None,
-                    per_object: dict | None = None, audit_unchanged: bool = True, subject: Callable[[object], str] | None = None,
-                    lock: bool = True, at: datetime | None = None, on_commit: Callable[[], None] | None = None) -> None:
+def transition_bulk(
+    objs: list,
+    to: str,
+    *,
+    table: TransitionTable,
+    actor,
+    action: str | None,
+    message: str | Callable[[object], str] = "",
+    changes: dict | None = None,
+    per_object: dict | None = None,
+    audit_unchanged: bool = True,
+    subject: Callable[[object], str] | None = None,
+    lock: bool = True,
+    at: datetime | None = None,
+    on_commit: Callable[[], None] | None = None,
+) -> None:
     """:func:`transition` for many saved rows of one model at once: every move is checked against
     ``table`` first (the first refused one raises, nothing is written), then one UPDATE (or one
     ``bulk_update`` when ``per_object`` gives per-row values: pk -> {field: value}) and one INSERT
@@ -115,8 +153,9 @@ def transition_bulk(objs: list, to: str, *, table: TransitionTable, actor, actio
         return
     model = type(objs[0])
     if lock:
-        statuses = dict(model._default_manager.select_for_update().filter(pk__in=[o.pk for o in objs])
-                        .values_list("pk", "status"))
+        statuses = dict(
+            model._default_manager.select_for_update().filter(pk__in=[o.pk for o in objs]).values_list("pk", "status")
+        )
         for obj in objs:
             obj.status = statuses[obj.pk]
     for obj in objs:
@@ -126,13 +165,24 @@ def transition_bulk(objs: list, to: str, *, table: TransitionTable, actor, actio
     now = at or timezone.now()
     changes, per_object = changes or {}, per_object or {}
     has_updated_at = any(f.name == "updated_at" for f in model._meta.concrete_fields)
-    events = [] if action is None else [
-        AuditEvent(actor=actor if getattr(actor, "is_authenticated", False) else None, action=action,
-                   object_type=AUDIT_OBJECT_TYPES.get(model.__name__, model.__name__.lower()), object_id=str(o.pk),
-                   before={"status": o.status}, after={"status": to},
-                   message=message(o) if callable(message) else message, at=now)
-        for o in objs if audit_unchanged or o.status != to
-    ]
+    events = (
+        []
+        if action is None
+        else [
+            AuditEvent(
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                action=action,
+                object_type=AUDIT_OBJECT_TYPES.get(model.__name__, model.__name__.lower()),
+                object_id=str(o.pk),
+                before={"status": o.status},
+                after={"status": to},
+                message=message(o) if callable(message) else message,
+                at=now,
+            )
+            for o in objs
+            if audit_unchanged or o.status != to
+        ]
+    )
     for obj in objs:
         obj.status = to
         if has_updated_at:
@@ -146,7 +196,8 @@ def transition_bulk(objs: list, to: str, *, table: TransitionTable, actor, actio
         model._default_manager.bulk_update(objs, sorted(fields))
     else:  # the same values for every row: one plain UPDATE
         model._default_manager.filter(pk__in=[o.pk for o in objs]).update(
-            status=to, **({"updated_at": now} if has_updated_at else {}), **changes)
+            status=to, **({"updated_at": now} if has_updated_at else {}), **changes
+        )
     AuditEvent.objects.bulk_create(events)
     if on_commit is not None:
         transaction.on_commit(on_commit, robust=True)

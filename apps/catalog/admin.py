@@ -22,9 +22,20 @@ class OutputPortInline(admin.StackedInline):
     model = OutputPort
     extra = 0
     can_delete = False
-    readonly_fields = ["name", "platform", "port_type", "database", "schema", "table", "description",
-                       "exposure_status", "exposure_reason", "exposure_decided_by", "exposure_decided_at",
-                       "exposure_comment"]
+    readonly_fields = [
+        "name",
+        "platform",
+        "port_type",
+        "database",
+        "schema",
+        "table",
+        "description",
+        "exposure_status",
+        "exposure_reason",
+        "exposure_decided_by",
+        "exposure_decided_at",
+        "exposure_comment",
+    ]
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
@@ -57,13 +68,20 @@ class DataProductAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the services, so the owner team's object permissions follow the product.
-        fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in ("name", "slug", "domain", "owner_team")}
+        fields = {
+            f: form.cleaned_data[f] for f in form.cleaned_data if f not in ("name", "slug", "domain", "owner_team")
+        }
         if change:
-            services.data_product_update(product=obj, actor=request.user,
-                                         **{f: form.cleaned_data[f] for f in form.changed_data})
+            services.data_product_update(
+                product=obj, actor=request.user, **{f: form.cleaned_data[f] for f in form.changed_data}
+            )
         else:
             created = services.data_product_create(
-                name=obj.name, slug=obj.slug, domain=obj.domain, owner_team=obj.owner_team, actor=request.user,
+                name=obj.name,
+                slug=obj.slug,
+                domain=obj.domain,
+                owner_team=obj.owner_team,
+                actor=request.user,
                 **fields,
             )
             obj.pk = created.pk

@@ -1,5 +1,6 @@
 """The exposure review page: output ports awaiting a review of what they expose (governed
 exposure), with approve / reject, for stewards and the platforms' operators."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -20,10 +21,15 @@ def exposure_review_list(request):
     """Pending reviews first, then the 20 latest decisions the user could have taken."""
     pending = list(exposure.exposure_review_list(user=request.user))
     decided = sorted(
-        [*exposure.exposure_review_list(user=request.user, status=ExposureStatus.APPROVED).exclude(
-            exposure_decided_at=None)[:20],
-         *exposure.exposure_review_list(user=request.user, status=ExposureStatus.REJECTED)[:20]],
-        key=lambda p: p.exposure_decided_at or p.updated_at, reverse=True)[:20]
+        [
+            *exposure.exposure_review_list(user=request.user, status=ExposureStatus.APPROVED).exclude(
+                exposure_decided_at=None
+            )[:20],
+            *exposure.exposure_review_list(user=request.user, status=ExposureStatus.REJECTED)[:20],
+        ],
+        key=lambda p: p.exposure_decided_at or p.updated_at,
+        reverse=True,
+    )[:20]
     return render(request, "catalog/exposure_reviews.html", {"pending": pending, "decided": decided})
 
 
@@ -32,7 +38,8 @@ def exposure_review_list(request):
 def exposure_review_decide(request, pk: int):
     port = exposure.exposure_review_get(user=request.user, pk=pk)
     decide = {"approve": services.output_port_exposure_approve, "reject": services.output_port_exposure_reject}.get(
-        request.POST.get("decision", ""))
+        request.POST.get("decision", "")
+    )
     if decide is None:
         messages.error(request, "Choose approve or reject.")
         return redirect("catalog:exposure_reviews")

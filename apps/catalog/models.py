@@ -25,7 +25,11 @@ class Domain(TimeStampedModel):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True, help_text="Markdown.")
     owner_team = models.ForeignKey(
-        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="owned_domains",
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_domains",
         help_text="The team accountable for the domain (escalations go to it).",
     )
 
@@ -49,7 +53,9 @@ class DataProductQuerySet(models.QuerySet):
             return self.none()
         if data_product_sees_all(user=user):
             return self.all()
-        return self.filter(models.Q(status__in=LISTED_STATUSES) | models.Q(pk__in=data_product_own(user=user).values("pk")))
+        return self.filter(
+            models.Q(status__in=LISTED_STATUSES) | models.Q(pk__in=data_product_own(user=user).values("pk"))
+        )
 
 
 class DataProduct(TimeStampedModel):
@@ -64,7 +70,9 @@ class DataProduct(TimeStampedModel):
     owner_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="data_products")
     status = models.CharField(max_length=16, choices=DataProductStatus.choices, default=DataProductStatus.DRAFT)
     classification = models.CharField(
-        max_length=16, choices=Classification.choices, default=Classification.INTERNAL,
+        max_length=16,
+        choices=Classification.choices,
+        default=Classification.INTERNAL,
     )
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     terms_of_use = models.TextField(blank=True, help_text="Markdown; consumers accept it when requesting access.")
@@ -98,11 +106,18 @@ class OutputPort(TimeStampedModel):
     schema = models.CharField(max_length=255)
     table = models.CharField(max_length=255, blank=True, help_text="Only for table output ports.")
     exposure_status = models.CharField(
-        max_length=16, choices=ExposureStatus.choices, default=ExposureStatus.PENDING_REVIEW, db_index=True,
+        max_length=16,
+        choices=ExposureStatus.choices,
+        default=ExposureStatus.PENDING_REVIEW,
+        db_index=True,
     )
     exposure_reason = models.TextField(blank=True, help_text="Why the exposure needs (or needed) a review.")
     exposure_decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     exposure_decided_at = models.DateTimeField(null=True, blank=True)
     exposure_comment = models.TextField(blank=True, help_text="The reviewer's comment.")
@@ -141,17 +156,22 @@ class Asset(TimeStampedModel):
     description = models.TextField(blank=True)
     row_count_estimate = models.BigIntegerField(null=True, blank=True)
     size_bytes = models.BigIntegerField(
-        null=True, blank=True, help_text="Storage on the platform, read by the sync (PostgreSQL pg_total_relation_size, "
-                                         "MariaDB data_length + index_length); platform cost KPIs use it.",
+        null=True,
+        blank=True,
+        help_text="Storage on the platform, read by the sync (PostgreSQL pg_total_relation_size, "
+        "MariaDB data_length + index_length); platform cost KPIs use it.",
     )
     last_analyzed_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="When the platform last refreshed the statistics: PostgreSQL's last (auto)analyze, "
-                  "MariaDB's last data change (UPDATE_TIME).",
+        "MariaDB's last data change (UPDATE_TIME).",
     )
     fingerprint = models.CharField(max_length=64, blank=True)
     privileges_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="Hash of the privileges held on it, so unchanged ones cost no write.",
+        max_length=64,
+        blank=True,
+        help_text="Hash of the privileges held on it, so unchanged ones cost no write.",
     )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_changed_at = models.DateTimeField(null=True, blank=True)
@@ -161,17 +181,26 @@ class Asset(TimeStampedModel):
     # platform's sync (``apps.sync.dbt_services``); the database sync never touches these,
     # so either can re-sync without wiping the other's metadata.
     dbt_platform = models.ForeignKey(
-        "platforms.Platform", on_delete=models.SET_NULL, null=True, blank=True, related_name="dbt_assets",
+        "platforms.Platform",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dbt_assets",
         help_text="The dbt project that builds or declares this asset.",
     )
-    dbt_unique_id = models.CharField(max_length=512, blank=True, db_index=True, help_text="dbt `unique_id`, e.g. model.shop.orders.")
+    dbt_unique_id = models.CharField(
+        max_length=512, blank=True, db_index=True, help_text="dbt `unique_id`, e.g. model.shop.orders."
+    )
     dbt_resource_type = models.CharField(max_length=16, blank=True, help_text="model, seed, snapshot or source.")
-    dbt_materialization = models.CharField(max_length=32, blank=True, help_text="table, view, incremental, ephemeral, ...")
+    dbt_materialization = models.CharField(
+        max_length=32, blank=True, help_text="table, view, incremental, ephemeral, ..."
+    )
     dbt_description = models.TextField(blank=True, help_text="Markdown from the dbt project's docs.")
     dbt_tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     dbt_meta = models.JSONField(default=dict, blank=True, help_text="dbt `meta` (e.g. owner).")
     dbt_exposures = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="dbt exposures (dashboards, apps, ML models) that read this asset: its downstream consumers.",
     )
     dbt_fingerprint = models.CharField(max_length=64, blank=True)
@@ -212,7 +241,9 @@ class Column(models.Model):
     nullable = models.BooleanField(default=True)
     is_primary_key = models.BooleanField(default=False)
     default = models.TextField(blank=True)
-    dbt_description = models.TextField(blank=True, help_text="The column's doc in the dbt project (written by dbt sync only).")
+    dbt_description = models.TextField(
+        blank=True, help_text="The column's doc in the dbt project (written by dbt sync only)."
+    )
 
     class Meta:
         ordering = ["asset", "ordinal"]

@@ -3,6 +3,7 @@
 Every signed-in user sees published and deprecated data products; drafts and retired products
 only their owner team (``view_dataproduct`` object permission) and stewards (global permission).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,9 +37,12 @@ def data_product_ids_with_permission(*, user, codename: str) -> list[int]:
         return []
     content_type = ContentType.objects.get_for_model(DataProduct)
     by_user = UserObjectPermission.objects.filter(
-        user=user, content_type=content_type, permission__codename=codename).values_list("object_pk", flat=True)
+        user=user, content_type=content_type, permission__codename=codename
+    ).values_list("object_pk", flat=True)
     by_group = GroupObjectPermission.objects.filter(
-        group__user=user, content_type=content_type, permission__codename=codename,
+        group__user=user,
+        content_type=content_type,
+        permission__codename=codename,
     ).values_list("object_pk", flat=True)
     return sorted({int(pk) for pk in by_user.union(by_group) if pk.isdigit()})
 
@@ -132,6 +136,7 @@ def domain_list() -> QuerySet[Domain]:
 
 # --- Product page tabs, domain / team / person pages (issue 6) --------------------------------
 
+
 def data_product_assets(*, product: DataProduct) -> QuerySet[Asset]:
     """Every asset the product's output ports expose (not removed), with columns, foreign keys
     out and in prefetched: the schema tab."""
@@ -142,11 +147,16 @@ def data_product_assets(*, product: DataProduct) -> QuerySet[Asset]:
             port_q &= Q(name=port.table)
         condition |= port_q
     return (
-        Asset.objects.filter(condition, removed_at__isnull=True).order_by("schema", "name")
+        Asset.objects.filter(condition, removed_at__isnull=True)
+        .order_by("schema", "name")
         .prefetch_related(
             Prefetch("columns", queryset=Column.objects.order_by("ordinal")),
-            Prefetch("outgoing_relations", queryset=AssetRelation.objects.filter(kind="foreign_key").select_related("target")),
-            Prefetch("incoming_relations", queryset=AssetRelation.objects.filter(kind="foreign_key").select_related("source")),
+            Prefetch(
+                "outgoing_relations", queryset=AssetRelation.objects.filter(kind="foreign_key").select_related("target")
+            ),
+            Prefetch(
+                "incoming_relations", queryset=AssetRelation.objects.filter(kind="foreign_key").select_related("source")
+            ),
         )
     )
 
@@ -189,8 +199,10 @@ def data_product_lineage(*, product: DataProduct, max_depth: int = 6) -> Product
     own = {a.pk for a in assets}
     lineage = ProductLineage(assets=assets)
     edges: dict[int, AssetRelation] = {}
-    for _direction, out, near, far in (("upstream", lineage.upstream, "target_id", "source"),
-                                      ("downstream", lineage.downstream, "source_id", "target")):
+    for _direction, out, near, far in (
+        ("upstream", lineage.upstream, "target_id", "source"),
+        ("downstream", lineage.downstream, "source_id", "target"),
+    ):
         seen = set(own)
         frontier = set(own)
         for depth in range(1, max_depth + 1):
@@ -269,7 +281,8 @@ def data_product_quality(*, product: DataProduct) -> QualitySummary:
     """Quality summary of ``product``: its assets' current (not removed) checks. One query."""
     checks = list(
         QualityCheck.objects.filter(
-            asset__in=data_product_assets(product=product), removed_at__isnull=True,
+            asset__in=data_product_assets(product=product),
+            removed_at__isnull=True,
         ).select_related("asset")
     )
     checks.sort(key=lambda c: (_STATUS_ORDER.get(c.status, 9), c.asset.name, c.column_name, c.name))
@@ -278,6 +291,7 @@ def data_product_quality(*, product: DataProduct) -> QualitySummary:
         counts[check.status] = counts.get(check.status, 0) + 1
     runs = [c.last_run_at for c in checks if c.last_run_at]
     return QualitySummary(checks=checks, counts=counts, last_run_at=max(runs) if runs else None)
+
 
 def data_product_can_change(*, user, product: DataProduct) -> bool:
     """Whether ``user`` may edit ``product`` (owners of its owner team, or global ``change_dataproduct``)."""
@@ -338,18 +352,22 @@ def output_port_get(*, user, pk: int) -> OutputPort:
 
 def asset_visible(*, user) -> QuerySet[Asset]:
     """Assets (not removed) exposed by an output port of a data product ``user`` may see."""
-    exposing = output_port_visible(user=user).filter(
-        platform=OuterRef("platform"), schema=OuterRef("schema")
-    ).filter(Q(table="") | Q(table=OuterRef("name")))
+    exposing = (
+        output_port_visible(user=user)
+        .filter(platform=OuterRef("platform"), schema=OuterRef("schema"))
+        .filter(Q(table="") | Q(table=OuterRef("name")))
+    )
     return Asset.objects.filter(removed_at__isnull=True).filter(Exists(exposing)).select_related("platform")
 
 
 def asset_get(*, user, pk: int) -> Asset:
     """One asset ``user`` may see, columns prefetched in ordinal order; ``Http404`` otherwise."""
     try:
-        return asset_visible(user=user).prefetch_related(
-            Prefetch("columns", queryset=Column.objects.order_by("ordinal"))
-        ).get(pk=pk)
+        return (
+            asset_visible(user=user)
+            .prefetch_related(Prefetch("columns", queryset=Column.objects.order_by("ordinal")))
+            .get(pk=pk)
+        )
     except Asset.DoesNotExist:
         raise Http404("No such asset.") from None
 
@@ -358,9 +376,11 @@ def data_contract_list(*, user):
     """Data contracts of the data products ``user`` may see, newest first."""
     from .models import DataContract
 
-    return DataContract.objects.filter(data_product__in=data_product_visible(user=user).values("pk")).select_related(
-        "data_product"
-    ).order_by("-created_at", "-pk")
+    return (
+        DataContract.objects.filter(data_product__in=data_product_visible(user=user).values("pk"))
+        .select_related("data_product")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def data_product_tables(*, product: DataProduct) -> QuerySet[Asset]:
@@ -382,7 +402,9 @@ def _asset_owners(assets: list[Asset], *, user) -> dict[int, DataProduct]:
     condition = Q(pk__in=[])
     for platform_id, schema in pairs:
         condition |= Q(platform_id=platform_id, schema=schema)
-    ports = OutputPort.objects.filter(condition, data_product__in=data_product_visible(user=user)).select_related("data_product")
+    ports = OutputPort.objects.filter(condition, data_product__in=data_product_visible(user=user)).select_related(
+        "data_product"
+    )
     by_location: dict[tuple, list[OutputPort]] = {}
     for port in ports:
         by_location.setdefault((port.platform_id, port.schema), []).append(port)
@@ -408,7 +430,8 @@ def data_product_lineage_graph(*, product: DataProduct, user) -> dict:
     own = list(data_product_assets(product=product).values_list("pk", flat=True))
     relations = (
         AssetRelation.objects.filter(Q(source_id__in=own) | Q(target_id__in=own))
-        .exclude(source_id__in=own, target_id__in=own).select_related("source", "target")
+        .exclude(source_id__in=own, target_id__in=own)
+        .select_related("source", "target")
     )
     sides: dict[str, dict[str, dict]] = {"upstream": {}, "downstream": {}}
     edges = []
@@ -427,8 +450,16 @@ def data_product_lineage_graph(*, product: DataProduct, user) -> dict:
         if owner is not None and owner.pk == product.pk:
             continue
         key = f"p{owner.pk}" if owner else f"a{other.pk}"
-        node = sides[side].setdefault(key, {"key": key, "label": owner.name if owner else other.qualified_name,
-                                            "product": owner, "assets": [], "kinds": set()})
+        node = sides[side].setdefault(
+            key,
+            {
+                "key": key,
+                "label": owner.name if owner else other.qualified_name,
+                "product": owner,
+                "assets": [],
+                "kinds": set(),
+            },
+        )
         if other.qualified_name not in node["assets"]:
             node["assets"].append(other.qualified_name)
         node["kinds"].add(kind)
@@ -471,9 +502,14 @@ def grant_active_visible(*, user):
     from apps.access.models import Grant
 
     return (
-        Grant.objects.filter(status="active", access_request__output_port__data_product__in=data_product_visible(user=user))
-        .select_related("access_request__requester", "access_request__on_behalf_of_team",
-                        "access_request__output_port__data_product")
+        Grant.objects.filter(
+            status="active", access_request__output_port__data_product__in=data_product_visible(user=user)
+        )
+        .select_related(
+            "access_request__requester",
+            "access_request__on_behalf_of_team",
+            "access_request__output_port__data_product",
+        )
         .order_by("-applied_at", "-id")
     )
 
@@ -488,20 +524,41 @@ def data_product_activity(*, product: DataProduct, user, limit: int = 30) -> lis
         events.append({"at": product.updated_at, "text": "Data product details updated"})
     # A table's first sync is not a schema change: those are told once, as how many tables arrived.
     first_synced = []
-    for asset in data_product_assets(product=product).filter(last_changed_at__isnull=False).order_by("-last_changed_at")[:50]:
+    for asset in (
+        data_product_assets(product=product).filter(last_changed_at__isnull=False).order_by("-last_changed_at")[:50]
+    ):
         if abs((asset.last_changed_at - asset.created_at).total_seconds()) < 60:
             first_synced.append(asset)
         elif len(events) < 11:
             events.append({"at": asset.last_changed_at, "text": f"Schema of {asset.qualified_name} changed"})
     if first_synced:
         n = len(first_synced)
-        events.append({"at": max(a.last_changed_at for a in first_synced),
-                       "text": f"{n} table{'s' if n != 1 else ''} and view{'s' if n != 1 else ''} first synced from the platform"
-                       if n > 1 else f"{first_synced[0].qualified_name} first synced from the platform"})
+        events.append(
+            {
+                "at": max(a.last_changed_at for a in first_synced),
+                "text": f"{n} table{'s' if n != 1 else ''} and view{'s' if n != 1 else ''} first synced from the platform"
+                if n > 1
+                else f"{first_synced[0].qualified_name} first synced from the platform",
+            }
+        )
     for contract in DataContract.objects.filter(data_product=product).order_by("-created_at")[:5]:
-        events.append({"at": contract.created_at, "text": f"Data contract {contract.version} published ({contract.get_status_display()})"})
+        events.append(
+            {
+                "at": contract.created_at,
+                "text": f"Data contract {contract.version} published ({contract.get_status_display()})",
+            }
+        )
     if data_product_sees_all(user=user) or user.has_perm("catalog.decide_access_requests", product):
-        for r in AccessRequest.objects.filter(output_port__data_product=product).select_related("requester").order_by("-created_at")[:10]:
-            events.append({"at": r.submitted_at or r.created_at, "text": f"Access request #{r.pk} by {r.requester}: {r.get_status_display()}",
-                           "request": r})
+        for r in (
+            AccessRequest.objects.filter(output_port__data_product=product)
+            .select_related("requester")
+            .order_by("-created_at")[:10]
+        ):
+            events.append(
+                {
+                    "at": r.submitted_at or r.created_at,
+                    "text": f"Access request #{r.pk} by {r.requester}: {r.get_status_display()}",
+                    "request": r,
+                }
+            )
     return sorted(events, key=lambda e: e["at"], reverse=True)[:limit]

@@ -4,6 +4,7 @@ A data product's owner team gets django-guardian object permissions on it throug
 groups: members ``view_dataproduct`` (drafts), approvers ``decide_access_requests``, owners
 ``change_dataproduct``.
 """
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -43,9 +44,17 @@ def data_product_create(*, name: str, slug: str, domain: Domain, owner_team: Tea
     product.full_clean()
     product.save()
     _grant_team_permissions(product=product, team=owner_team)
-    _audit(actor=actor, action="data_product.created", obj=product, after={
-        "status": product.status, "classification": product.classification, "domain": str(domain),
-        "owner_team": str(owner_team)})
+    _audit(
+        actor=actor,
+        action="data_product.created",
+        obj=product,
+        after={
+            "status": product.status,
+            "classification": product.classification,
+            "domain": str(domain),
+            "owner_team": str(owner_team),
+        },
+    )
     _reindex(product.pk)
     return product
 
@@ -61,17 +70,27 @@ def data_product_update(*, product: DataProduct, actor=None, **fields) -> DataPr
     the new policy (``apps.access.reevaluation``: kept, revoked, or revoked and sent for
     re-approval), so no grant of the laxer era stands unseen.
     """
-    previous_team_id, previous_classification, previous_status = DataProduct.objects.filter(pk=product.pk).values_list(
-        "owner_team_id", "classification", "status").get()
+    previous_team_id, previous_classification, previous_status = (
+        DataProduct.objects.filter(pk=product.pk).values_list("owner_team_id", "classification", "status").get()
+    )
     # The status is never saved with the other fields: it moves only by the lifecycle table.
     status = fields.pop("status", None)
     for name, value in fields.items():
         setattr(product, name, value)
     product.full_clean()
-    product.save(update_fields=[f.name for f in DataProduct._meta.concrete_fields if not f.primary_key and f.name != "status"])
+    product.save(
+        update_fields=[f.name for f in DataProduct._meta.concrete_fields if not f.primary_key and f.name != "status"]
+    )
     if status is not None and status != previous_status:  # the admin: a lifecycle move, checked and audited
-        transition(product, status, table=DATA_PRODUCT_TRANSITIONS, actor=actor, action=f"data_product.{status}",
-                   subject=product.name, field_errors=True)
+        transition(
+            product,
+            status,
+            table=DATA_PRODUCT_TRANSITIONS,
+            actor=actor,
+            action=f"data_product.{status}",
+            subject=product.name,
+            field_errors=True,
+        )
     elif product.status != previous_status:  # the admin's form set it on the instance, or the instance is stale
         product.refresh_from_db(fields=["status"])
     if product.owner_team_id != previous_team_id:
@@ -80,8 +99,13 @@ def data_product_update(*, product: DataProduct, actor=None, **fields) -> DataPr
     if product.classification != previous_classification:
         from apps.access.reevaluation import grants_reevaluate_for_classification
 
-        _audit(actor=actor, action="data_product.classification_changed", obj=product,
-               before={"classification": previous_classification}, after={"classification": product.classification})
+        _audit(
+            actor=actor,
+            action="data_product.classification_changed",
+            obj=product,
+            before={"classification": previous_classification},
+            after={"classification": product.classification},
+        )
         grants_reevaluate_for_classification(product=product, actor=actor, previous=previous_classification)
     _reindex(product.pk)
     return product
@@ -94,8 +118,13 @@ PORT_LOCATION_FIELDS = ("platform", "port_type", "database", "schema", "table")
 
 
 def _port_snapshot(port: OutputPort) -> dict:
-    return {"name": port.name, "platform": port.platform.slug, "port_type": port.port_type,
-            "location": port.location, "exposure_status": port.exposure_status}
+    return {
+        "name": port.name,
+        "platform": port.platform.slug,
+        "port_type": port.port_type,
+        "location": port.location,
+        "exposure_status": port.exposure_status,
+    }
 
 
 def _judge_exposure(port: OutputPort) -> None:
@@ -138,7 +167,9 @@ def output_port_create(*, actor, data_product: DataProduct, name: str, platform,
     port.full_clean()
     _judge_exposure(port)
     port.save()
-    _audit(actor=actor, action="output_port.created", obj=port, after=_port_snapshot(port), message=port.exposure_reason)
+    _audit(
+        actor=actor, action="output_port.created", obj=port, after=_port_snapshot(port), message=port.exposure_reason
+    )
     if not port.exposure_approved:
         _notify_exposure_review(port)
     _reindex(data_product.pk)
@@ -167,8 +198,14 @@ def output_port_update(*, actor, port: OutputPort, **fields) -> OutputPort:
     port.save()
     after = _port_snapshot(port)
     if after != before:
-        _audit(actor=actor, action="output_port.changed", obj=port, before=before, after=after,
-               message=port.exposure_reason if moved else "")
+        _audit(
+            actor=actor,
+            action="output_port.changed",
+            obj=port,
+            before=before,
+            after=after,
+            message=port.exposure_reason if moved else "",
+        )
     if moved and not port.exposure_approved:
         _notify_exposure_review(port)
     _reindex(port.data_product_id)
@@ -183,8 +220,10 @@ def output_port_delete(*, actor, port: OutputPort) -> None:
     port = OutputPort.objects.select_for_update().select_related("platform", "data_product").get(pk=port.pk)
     _require_change(actor, port.data_product)
     if port.access_requests.exists():
-        raise ApplicationError("This output port has access requests; it cannot be deleted.",
-                               {"output_port": ["It has access requests (history is kept)."]})
+        raise ApplicationError(
+            "This output port has access requests; it cannot be deleted.",
+            {"output_port": ["It has access requests (history is kept)."]},
+        )
     _audit(actor=actor, action="output_port.deleted", obj=port, before=_port_snapshot(port))
     product_id = port.data_product_id
     port.delete()
@@ -197,24 +236,42 @@ def _exposure_decide(*, actor, port_id: int, to: str, comment: str) -> OutputPor
 
     from apps.platforms.exposure import exposure_may_decide, system_location_refusal
 
-    port = OutputPort.objects.select_for_update(of=("self",)).select_related(
-        "platform", "data_product__owner_team").get(pk=port_id)
+    port = (
+        OutputPort.objects.select_for_update(of=("self",))
+        .select_related("platform", "data_product__owner_team")
+        .get(pk=port_id)
+    )
     if not exposure_may_decide(user=actor, port=port):
         raise PermissionDenied("Only stewards and the platform's operators outside the owner team review exposures.")
     if port.exposure_status != ExposureStatus.PENDING_REVIEW:
-        raise ApplicationError(f"This output port's exposure is {port.get_exposure_status_display().lower()}; "
-                               "only a pending review can be decided.")
+        raise ApplicationError(
+            f"This output port's exposure is {port.get_exposure_status_display().lower()}; "
+            "only a pending review can be decided."
+        )
     refusal = system_location_refusal(port.platform, port.schema, database=port.database)
     if refusal and to == ExposureStatus.APPROVED:  # reserved since the port was made
         raise ApplicationError(refusal, {"schema": [refusal]})
     before = _port_snapshot(port)
     port.exposure_status, port.exposure_comment = to, comment.strip()
     port.exposure_decided_by, port.exposure_decided_at = actor, timezone.now()
-    port.save(update_fields=["exposure_status", "exposure_comment", "exposure_decided_by", "exposure_decided_at",
-                             "updated_at"])
+    port.save(
+        update_fields=[
+            "exposure_status",
+            "exposure_comment",
+            "exposure_decided_by",
+            "exposure_decided_at",
+            "updated_at",
+        ]
+    )
     verb = "approved" if to == ExposureStatus.APPROVED else "rejected"
-    _audit(actor=actor, action=f"output_port.exposure_{verb}", obj=port, before=before, after=_port_snapshot(port),
-           message=port.exposure_comment)
+    _audit(
+        actor=actor,
+        action=f"output_port.exposure_{verb}",
+        obj=port,
+        before=before,
+        after=_port_snapshot(port),
+        message=port.exposure_comment,
+    )
     _notify_owners_of_decision(port, verb)
     return port
 
@@ -255,11 +312,16 @@ def _send_exposure_review(port_id: int) -> None:
     if port is None or port.exposure_status != ExposureStatus.PENDING_REVIEW:
         return
     owners = set(port.data_product.owner_team.memberships.values_list("user_id", flat=True))
-    notify(recipients=[u for u in exposure_reviewers(port=port) if u.pk not in owners], verb=Verb.DECISION_NEEDED,
-           obj=port, subject=f"Exposure review: {port.data_product} wants to expose {port.location}",
-           message=f"{port.data_product} added the output port {port.name!r} on {port.location} "
-                   f"({port.platform}). {port.exposure_reason} Approve or reject it.",
-           url=reverse("catalog:exposure_reviews"), dedupe_key=f"exposure-review:{port.pk}:{port.updated_at:%s}")
+    notify(
+        recipients=[u for u in exposure_reviewers(port=port) if u.pk not in owners],
+        verb=Verb.DECISION_NEEDED,
+        obj=port,
+        subject=f"Exposure review: {port.data_product} wants to expose {port.location}",
+        message=f"{port.data_product} added the output port {port.name!r} on {port.location} "
+        f"({port.platform}). {port.exposure_reason} Approve or reject it.",
+        url=reverse("catalog:exposure_reviews"),
+        dedupe_key=f"exposure-review:{port.pk}:{port.updated_at:%s}",
+    )
 
 
 def _notify_owners_of_decision(port: OutputPort, verb: str) -> None:
@@ -270,11 +332,16 @@ def _notify_owners_of_decision(port: OutputPort, verb: str) -> None:
 
     owners = [m.user for m in port.data_product.owner_team.memberships.select_related("user")]
     comment = f" Comment: {port.exposure_comment}" if port.exposure_comment else ""
-    transaction.on_commit(lambda: notify(
-        recipients=owners, verb=Verb.DECIDED, obj=port,
-        subject=f"Exposure {verb}: {port.data_product} / {port.name}",
-        message=f"The exposure of {port.location} through {port.name!r} was {verb}.{comment}",
-        url=reverse("catalog:product_detail", args=[port.data_product.slug])))
+    transaction.on_commit(
+        lambda: notify(
+            recipients=owners,
+            verb=Verb.DECIDED,
+            obj=port,
+            subject=f"Exposure {verb}: {port.data_product} / {port.name}",
+            message=f"The exposure of {port.location} through {port.name!r} was {verb}.{comment}",
+            url=reverse("catalog:product_detail", args=[port.data_product.slug]),
+        )
+    )
 
 
 def _reindex(product_id: int) -> None:
@@ -298,7 +365,10 @@ def _revoke_team_permissions(*, product: DataProduct, team: Team) -> None:
 
 # --- lifecycle ---------------------------------------------------------------------------------
 
-def _audit(*, actor, action: str, obj, before: dict | None = None, after: dict | None = None, message: str = "") -> None:
+
+def _audit(
+    *, actor, action: str, obj, before: dict | None = None, after: dict | None = None, message: str = ""
+) -> None:
     audit_record(actor=actor, action=action, obj=obj, before=before, after=after, message=message)
 
 
@@ -308,8 +378,16 @@ def _product_transition(*, product: DataProduct, actor, to: str) -> DataProduct:
     product = DataProduct.objects.select_for_update().get(pk=product.pk)
     if not actor.has_perm("catalog.change_dataproduct", product):
         raise PermissionDenied("Only owners of the product's owner team can change its status.")
-    transition(product, to, table=DATA_PRODUCT_TRANSITIONS, actor=actor, action=f"data_product.{to}",
-               subject=product.name, field_errors=True, lock=False)
+    transition(
+        product,
+        to,
+        table=DATA_PRODUCT_TRANSITIONS,
+        actor=actor,
+        action=f"data_product.{to}",
+        subject=product.name,
+        field_errors=True,
+        lock=False,
+    )
     return product
 
 

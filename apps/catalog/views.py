@@ -3,6 +3,7 @@
 Every object goes through a selector that applies the user's visibility (404 for forbidden and
 missing alike); views only parse input, call selectors/services and render.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -23,8 +24,14 @@ from apps.search.choices import SearchSort
 from . import selectors
 
 PRODUCT_TABS = [
-    ("overview", "Overview"), ("ports", "Output ports"), ("schema", "Schema"), ("contract", "Contract"),
-    ("quality", "Quality"), ("lineage", "Lineage"), ("consumers", "Consumers"), ("access", "Access"),
+    ("overview", "Overview"),
+    ("ports", "Output ports"),
+    ("schema", "Schema"),
+    ("contract", "Contract"),
+    ("quality", "Quality"),
+    ("lineage", "Lineage"),
+    ("consumers", "Consumers"),
+    ("access", "Access"),
     ("activity", "Activity"),
 ]
 
@@ -38,14 +45,19 @@ def marketplace(request):
     context = {"params": params, "query": params.query, "sorts": SearchSort.choices, "searching": searching}
     if searching:
         page = search_selectors.search_products(user=request.user, params=params)
-        usage_event_record_search(user=request.user, query=params.query, filters=params.filters, result_count=page.total)
+        usage_event_record_search(
+            user=request.user, query=params.query, filters=params.filters, result_count=page.total
+        )
         context["page"] = page
         search_selectors.product_card_facts(user=request.user, products=[h.product for h in page.hits])
         context["chips"] = _filter_chips(request, page)
         if not page.hits:  # a dead end gets a way out: corrections, popular products, "ask for this data"
             context["popular"] = search_selectors.search_popular(user=request.user, limit=3)
-            context["did_you_mean"] = [s for s in search_selectors.search_autocomplete(
-                user=request.user, text=params.query, limit=4) if params.query][:4]
+            context["did_you_mean"] = [
+                s
+                for s in search_selectors.search_autocomplete(user=request.user, text=params.query, limit=4)
+                if params.query
+            ][:4]
             search_selectors.product_card_facts(user=request.user, products=context["popular"])
     else:
         popular = search_selectors.search_popular(user=request.user, limit=4)
@@ -75,7 +87,7 @@ def _filter_chips(request, page) -> list[dict]:
 @login_required
 @require_POST
 def data_demand_ask(request):
-    """"Ask for this data" on a search that found nothing: recorded as unmet demand (visible to
+    """ "Ask for this data" on a search that found nothing: recorded as unmet demand (visible to
     governance on the insights pages), then back to the search."""
     query = (request.POST.get("q") or "").strip()[:200]
     note = (request.POST.get("note") or "").strip()[:500]
@@ -83,9 +95,14 @@ def data_demand_ask(request):
         messages.error(request, "Say what data you are looking for.")
     else:
         data_product_demand_record(actor=request.user, query=query or note[:200], note=note)
-        messages.success(request, "Thanks: the governance team sees that you are looking for "
-                                  f"“{query or note[:60]}” and can find or ask a domain team for it.")
-    return redirect(f"{reverse('catalog:marketplace')}?{urlencode({'q': query})}" if query else reverse("catalog:marketplace"))
+        messages.success(
+            request,
+            "Thanks: the governance team sees that you are looking for "
+            f"“{query or note[:60]}” and can find or ask a domain team for it.",
+        )
+    return redirect(
+        f"{reverse('catalog:marketplace')}?{urlencode({'q': query})}" if query else reverse("catalog:marketplace")
+    )
 
 
 @login_required
@@ -106,9 +123,13 @@ def data_product_detail(request, slug: str):
     if tab not in dict(PRODUCT_TABS):
         tab = "overview"
     context = {
-        "product": product, "tab": tab, "tabs": PRODUCT_TABS,
+        "product": product,
+        "tab": tab,
+        "tabs": PRODUCT_TABS,
         "can_edit": request.user.has_perm("catalog.change_dataproduct", product),
-        "owners": TeamMembership.objects.filter(team=product.owner_team).select_related("user").order_by("role", "user__username"),
+        "owners": TeamMembership.objects.filter(team=product.owner_team)
+        .select_related("user")
+        .order_by("role", "user__username"),
         **_tab_context(request, product, tab),
     }
     if "tab" not in request.GET:  # switching tabs is not another view of the product
@@ -122,14 +143,19 @@ def _tab_context(request, product, tab: str) -> dict:
     if tab == "overview":
         from apps.contracts import views as contract_views
 
-        return {**contract_views.trust_context(product), "contract": selectors.data_product_contract(product=product),
-                "consumer_count": access_selectors.grant_active_for_product(product=product).count(),
-                "tables": selectors.data_product_tables(product=product)}
+        return {
+            **contract_views.trust_context(product),
+            "contract": selectors.data_product_contract(product=product),
+            "consumer_count": access_selectors.grant_active_for_product(product=product).count(),
+            "tables": selectors.data_product_tables(product=product),
+        }
     if tab in ("ports", "access"):
-        return {"ports": [
-            {"port": port, "my_request": access_selectors.access_request_for_port(user=user, output_port=port)}
-            for port in product.output_ports.all()
-        ]}
+        return {
+            "ports": [
+                {"port": port, "my_request": access_selectors.access_request_for_port(user=user, output_port=port)}
+                for port in product.output_ports.all()
+            ]
+        }
     if tab == "schema":
         return {"assets": selectors.data_product_assets(product=product)}
     if tab == "contract":
@@ -139,11 +165,17 @@ def _tab_context(request, product, tab: str) -> dict:
     if tab == "quality":
         from apps.contracts import views as contract_views
 
-        return {"quality": selectors.data_product_quality(product=product), **contract_views.quality_tab_context(request, product)}
+        return {
+            "quality": selectors.data_product_quality(product=product),
+            **contract_views.quality_tab_context(request, product),
+        }
     if tab == "lineage":
         graph_lineage = selectors.data_product_lineage_graph(product=product, user=user)
-        return {"graph_lineage": graph_lineage, "graph": _lineage_graph(product, graph_lineage),
-                "lineage": selectors.data_product_lineage(product=product)}
+        return {
+            "graph_lineage": graph_lineage,
+            "graph": _lineage_graph(product, graph_lineage),
+            "lineage": selectors.data_product_lineage(product=product),
+        }
     if tab == "consumers":
         return {}  # catalog/_consumers.html reads them through the product_consumers tag
     if tab == "activity":
@@ -172,12 +204,22 @@ def _lineage_graph(product, lineage: dict) -> dict:
                 path = (xs["self"] + box_w, centre_y + box_h / 2, x, y + box_h / 2)
             x1, y1, x2, y2 = path
             mid = (x1 + x2) / 2
-            placed.append({**node, "x": x, "y": y, "path": f"M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}",
-                           "dashed": node["kinds"] == {"foreign_key"}})
+            placed.append(
+                {
+                    **node,
+                    "x": x,
+                    "y": y,
+                    "path": f"M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}",
+                    "dashed": node["kinds"] == {"foreign_key"},
+                }
+            )
         return placed
 
     return {
-        "width": xs["downstream"] + box_w + gap, "height": height, "box_w": box_w, "box_h": box_h,
+        "width": xs["downstream"] + box_w + gap,
+        "height": height,
+        "box_w": box_w,
+        "box_h": box_h,
         "self": {"x": xs["self"], "y": centre_y, "label": product.name},
         "upstream": column(lineage["upstream"], "upstream"),
         "downstream": column(lineage["downstream"], "downstream"),
@@ -212,7 +254,8 @@ def person_detail(request, username: str):
     is_self_or_steward = person == request.user or selectors.data_product_sees_all(user=request.user)
     memberships = TeamMembership.objects.filter(user=person).select_related("team").order_by("team__name")
     context = {
-        "person": person, "memberships": memberships,
+        "person": person,
+        "memberships": memberships,
         "owns": selectors.data_product_visible_list(user=request.user, owner_team__in=[m.team_id for m in memberships]),
         "consumes": selectors.grant_active_visible(user=request.user).filter(access_request__requester=person),
         # Someone's open decisions are theirs (and governance's) to see, not everyone's.

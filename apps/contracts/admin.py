@@ -1,5 +1,6 @@
 """Admin: the per-domain breaking-change policy is edited here; import records, drift, quality
 results and incidents are read-only (they change through the services)."""
+
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin

@@ -9,6 +9,7 @@ threshold tightened, an SLA property removed or weakened (latency/freshness long
 availability/retention lower). Everything else is non-breaking: an added optional property or
 object, a widened type, descriptions, tags, team, support, a loosened threshold.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,11 +49,25 @@ def _keyed(items: list[dict], key: str = "name") -> dict[str, dict]:
 
 # --- types --------------------------------------------------------------------------------------
 
-_INTEGER_WIDTH = {"tinyint": 1, "smallint": 2, "int2": 2, "mediumint": 3, "integer": 4, "int": 4, "int4": 4,
-                  "bigint": 8, "int8": 8}
+_INTEGER_WIDTH = {
+    "tinyint": 1,
+    "smallint": 2,
+    "int2": 2,
+    "mediumint": 3,
+    "integer": 4,
+    "int": 4,
+    "int4": 4,
+    "bigint": 8,
+    "int8": 8,
+}
 _FLOAT_WIDTH = {"real": 4, "float4": 4, "float": 8, "double": 8, "double precision": 8, "float8": 8}
-_TYPE_ALIASES = {"character varying": "varchar", "character": "char", "timestamp without time zone": "timestamp",
-                 "timestamp with time zone": "timestamptz", "bool": "boolean"}
+_TYPE_ALIASES = {
+    "character varying": "varchar",
+    "character": "char",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "bool": "boolean",
+}
 
 
 def _parse_type(text: str) -> tuple[str, tuple[int, ...]]:
@@ -71,8 +86,12 @@ def physical_type_change(before: str, after: str) -> str:
     if b == a:
         return "same"
     if b[0] == a[0]:
-        if not a[1] or (b[1] and len(a[1]) == len(b[1]) and all(x >= y for x, y in zip(a[1], b[1], strict=True))
-                        and (len(a[1]) < 2 or a[1][0] - a[1][1] >= b[1][0] - b[1][1])):
+        if not a[1] or (
+            b[1]
+            and len(a[1]) == len(b[1])
+            and all(x >= y for x, y in zip(a[1], b[1], strict=True))
+            and (len(a[1]) < 2 or a[1][0] - a[1][1] >= b[1][0] - b[1][1])
+        ):
             return "widened"  # varchar(50) → varchar(100) / varchar; numeric(10,2) → numeric(12,2)
         return "changed"
     for widths in (_INTEGER_WIDTH, _FLOAT_WIDTH):
@@ -87,36 +106,65 @@ def physical_type_change(before: str, after: str) -> str:
 
 # --- schema -------------------------------------------------------------------------------------
 
+
 def _property_changes(path: str, old: dict, new: dict) -> list[ContractChange]:
     changes: list[ContractChange] = []
     if (old.get("logicalType") or None) != (new.get("logicalType") or None) and old.get("logicalType"):
-        changes.append(ContractChange("logical_type_changed", path, True,
-                                      f"{path}: logical type {old.get('logicalType')} → {new.get('logicalType') or 'none'}.",
-                                      old.get("logicalType"), new.get("logicalType")))
+        changes.append(
+            ContractChange(
+                "logical_type_changed",
+                path,
+                True,
+                f"{path}: logical type {old.get('logicalType')} → {new.get('logicalType') or 'none'}.",
+                old.get("logicalType"),
+                new.get("logicalType"),
+            )
+        )
     before, after = old.get("physicalType"), new.get("physicalType")
     if before and after and before != after:
         how = physical_type_change(str(before), str(after))
         if how != "same":
-            changes.append(ContractChange(
-                "type_widened" if how == "widened" else "type_changed", path, how != "widened",
-                f"{path}: physical type {before} → {after}" + (" (widened)." if how == "widened" else " (narrowed or changed)."),
-                before, after))
+            changes.append(
+                ContractChange(
+                    "type_widened" if how == "widened" else "type_changed",
+                    path,
+                    how != "widened",
+                    f"{path}: physical type {before} → {after}"
+                    + (" (widened)." if how == "widened" else " (narrowed or changed)."),
+                    before,
+                    after,
+                )
+            )
     elif before and not after:
-        changes.append(ContractChange("type_changed", path, True, f"{path}: physical type {before} no longer promised.", before, None))
+        changes.append(
+            ContractChange(
+                "type_changed", path, True, f"{path}: physical type {before} no longer promised.", before, None
+            )
+        )
     if bool(new.get("required")) and not bool(old.get("required")):
         changes.append(ContractChange("required_added", path, True, f"{path} is now required.", False, True))
     elif bool(old.get("required")) and not bool(new.get("required")):
         changes.append(ContractChange("required_removed", path, False, f"{path} is no longer required.", True, False))
     if bool(old.get("primaryKey")) != bool(new.get("primaryKey")) or (
-            old.get("primaryKey") and old.get("primaryKeyPosition") != new.get("primaryKeyPosition")):
-        changes.append(ContractChange("primary_key_changed", path, True, f"{path}: primary key membership changed.",
-                                      [old.get("primaryKey"), old.get("primaryKeyPosition")],
-                                      [new.get("primaryKey"), new.get("primaryKeyPosition")]))
+        old.get("primaryKey") and old.get("primaryKeyPosition") != new.get("primaryKeyPosition")
+    ):
+        changes.append(
+            ContractChange(
+                "primary_key_changed",
+                path,
+                True,
+                f"{path}: primary key membership changed.",
+                [old.get("primaryKey"), old.get("primaryKeyPosition")],
+                [new.get("primaryKey"), new.get("primaryKeyPosition")],
+            )
+        )
     if bool(old.get("unique")) and not bool(new.get("unique")):
         changes.append(ContractChange("unique_removed", path, True, f"{path} is no longer unique.", True, False))
     for key in ("description", "businessName", "classification", "examples", "tags", "criticalDataElement"):
         if old.get(key) != new.get(key):
-            changes.append(ContractChange(f"{key}_changed", path, False, f"{path}: {key} changed.", old.get(key), new.get(key)))
+            changes.append(
+                ContractChange(f"{key}_changed", path, False, f"{path}: {key} changed.", old.get(key), new.get(key))
+            )
     changes += _properties_changes(path, _list(old.get("properties")), _list(new.get("properties")))
     changes += _quality_changes(path, _list(old.get("quality")), _list(new.get("quality")))
     return changes
@@ -137,7 +185,11 @@ def _properties_changes(parent: str, old_list: list[dict], new_list: list[dict])
     for name, prop in removed.items():
         path = f"{parent}.{name}"
         if name in renamed:
-            changes.append(ContractChange("property_renamed", path, True, f"{path} renamed to {renamed[name]}.", name, renamed[name]))
+            changes.append(
+                ContractChange(
+                    "property_renamed", path, True, f"{path} renamed to {renamed[name]}.", name, renamed[name]
+                )
+            )
             changes += _property_changes(f"{parent}.{renamed[name]}", prop, added[renamed[name]])
         else:
             changes.append(ContractChange("property_removed", path, True, f"{path} removed.", name, None))
@@ -146,7 +198,9 @@ def _properties_changes(parent: str, old_list: list[dict], new_list: list[dict])
             continue
         path = f"{parent}.{name}"
         if prop.get("required"):
-            changes.append(ContractChange("required_property_added", path, True, f"{path} added as required.", None, name))
+            changes.append(
+                ContractChange("required_property_added", path, True, f"{path} added as required.", None, name)
+            )
         else:
             changes.append(ContractChange("property_added", path, False, f"{path} added (optional).", None, name))
     for name in old.keys() & new.keys():
@@ -163,7 +217,11 @@ def _schema_changes(old_doc: dict, new_doc: dict) -> list[ContractChange]:
     pairs = [(name, name) for name in old.keys() & new.keys()] + list(renamed.items())
     for name in removed:
         if name in renamed:
-            changes.append(ContractChange("object_renamed", name, True, f"Object {name} renamed to {renamed[name]}.", name, renamed[name]))
+            changes.append(
+                ContractChange(
+                    "object_renamed", name, True, f"Object {name} renamed to {renamed[name]}.", name, renamed[name]
+                )
+            )
         else:
             changes.append(ContractChange("object_removed", name, True, f"Object {name} removed.", name, None))
     for name in added:
@@ -172,18 +230,34 @@ def _schema_changes(old_doc: dict, new_doc: dict) -> list[ContractChange]:
     for old_name, new_name in sorted(pairs):
         o, n = old[old_name], new[new_name]
         if o.get("physicalName") and n.get("physicalName") and o["physicalName"] != n["physicalName"]:
-            changes.append(ContractChange("object_renamed", new_name, True,
-                                          f"Object {new_name}: physical name {o['physicalName']} → {n['physicalName']}.",
-                                          o["physicalName"], n["physicalName"]))
+            changes.append(
+                ContractChange(
+                    "object_renamed",
+                    new_name,
+                    True,
+                    f"Object {new_name}: physical name {o['physicalName']} → {n['physicalName']}.",
+                    o["physicalName"],
+                    n["physicalName"],
+                )
+            )
         if o.get("description") != n.get("description"):
-            changes.append(ContractChange("description_changed", new_name, False, f"{new_name}: description changed.",
-                                          o.get("description"), n.get("description")))
+            changes.append(
+                ContractChange(
+                    "description_changed",
+                    new_name,
+                    False,
+                    f"{new_name}: description changed.",
+                    o.get("description"),
+                    n.get("description"),
+                )
+            )
         changes += _properties_changes(new_name, _list(o.get("properties")), _list(n.get("properties")))
         changes += _quality_changes(new_name, _list(o.get("quality")), _list(n.get("quality")))
     return changes
 
 
 # --- quality ------------------------------------------------------------------------------------
+
 
 def quality_rule_key(rule: dict, index: int) -> str:
     """How a quality rule is recognised across versions: its ``id``, else ``name``, else its
@@ -201,24 +275,46 @@ def _num(value):
 def _threshold_tightened(old: dict, new: dict) -> bool | None:
     """True when ``new`` accepts strictly fewer outcomes than ``old`` on some operator, False
     when no operator got tighter, None when the operators differ and cannot be compared."""
-    ops = ("mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo", "mustBeLessThan",
-           "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween")
+    ops = (
+        "mustBe",
+        "mustNotBe",
+        "mustBeGreaterThan",
+        "mustBeGreaterOrEqualTo",
+        "mustBeLessThan",
+        "mustBeLessOrEqualTo",
+        "mustBeBetween",
+        "mustNotBeBetween",
+    )
     old_ops = {k: old[k] for k in ops if k in old}
     new_ops = {k: new[k] for k in ops if k in new}
     if set(old_ops) != set(new_ops):
         return None if old_ops and new_ops else bool(new_ops and not old_ops)
     for op, before in old_ops.items():
         after = new_ops[op]
-        if op in ("mustBeGreaterThan", "mustBeGreaterOrEqualTo") and _num(before) is not None and _num(after) is not None:
+        if (
+            op in ("mustBeGreaterThan", "mustBeGreaterOrEqualTo")
+            and _num(before) is not None
+            and _num(after) is not None
+        ):
             if after > before:
                 return True
         elif op in ("mustBeLessThan", "mustBeLessOrEqualTo") and _num(before) is not None and _num(after) is not None:
             if after < before:
                 return True
-        elif op == "mustBeBetween" and isinstance(before, list) and isinstance(after, list) and len(before) == len(after) == 2:
+        elif (
+            op == "mustBeBetween"
+            and isinstance(before, list)
+            and isinstance(after, list)
+            and len(before) == len(after) == 2
+        ):
             if after[0] > before[0] or after[1] < before[1]:
                 return True
-        elif op == "mustNotBeBetween" and isinstance(before, list) and isinstance(after, list) and len(before) == len(after) == 2:
+        elif (
+            op == "mustNotBeBetween"
+            and isinstance(before, list)
+            and isinstance(after, list)
+            and len(before) == len(after) == 2
+        ):
             if after[0] < before[0] or after[1] > before[1]:
                 return True
         elif before != after and op in ("mustBe", "mustNotBe"):
@@ -231,11 +327,27 @@ def _quality_changes(parent: str, old_list: list[dict], new_list: list[dict]) ->
     new = {quality_rule_key(r, i): r for i, r in enumerate(new_list)}
     changes: list[ContractChange] = []
     for key in old.keys() - new.keys():
-        changes.append(ContractChange("quality_rule_removed", f"{parent}.quality[{key}]", True,
-                                      f"{parent}: quality rule {key} removed.", old[key], None))
+        changes.append(
+            ContractChange(
+                "quality_rule_removed",
+                f"{parent}.quality[{key}]",
+                True,
+                f"{parent}: quality rule {key} removed.",
+                old[key],
+                None,
+            )
+        )
     for key in new.keys() - old.keys():
-        changes.append(ContractChange("quality_rule_added", f"{parent}.quality[{key}]", False,
-                                      f"{parent}: quality rule {key} added.", None, new[key]))
+        changes.append(
+            ContractChange(
+                "quality_rule_added",
+                f"{parent}.quality[{key}]",
+                False,
+                f"{parent}: quality rule {key} added.",
+                None,
+                new[key],
+            )
+        )
     for key in old.keys() & new.keys():
         if old[key] == new[key]:
             continue
@@ -243,21 +355,57 @@ def _quality_changes(parent: str, old_list: list[dict], new_list: list[dict]) ->
         same_check = all(old[key].get(k) == new[key].get(k) for k in ("metric", "rule", "query", "arguments", "type"))
         breaking = tightened is not False or not same_check
         kind = "quality_threshold_tightened" if tightened else "quality_rule_changed"
-        changes.append(ContractChange(kind, f"{parent}.quality[{key}]", breaking,
-                                      f"{parent}: quality rule {key} " + ("tightened." if tightened else "changed."),
-                                      old[key], new[key]))
+        changes.append(
+            ContractChange(
+                kind,
+                f"{parent}.quality[{key}]",
+                breaking,
+                f"{parent}: quality rule {key} " + ("tightened." if tightened else "changed."),
+                old[key],
+                new[key],
+            )
+        )
     return changes
 
 
 # --- SLA ----------------------------------------------------------------------------------------
 
-_UNIT_SECONDS = {"s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60, "minutes": 60,
-                 "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400,
-                 "w": 604800, "week": 604800, "weeks": 604800, "y": 31536000, "yr": 31536000, "year": 31536000,
-                 "years": 31536000, "ms": 0.001}
+_UNIT_SECONDS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+    "y": 31536000,
+    "yr": 31536000,
+    "year": 31536000,
+    "years": 31536000,
+    "ms": 0.001,
+}
 #: SLA properties where a larger value is a weaker promise (ODCS v3.1 "SLA" examples).
-_SLA_LOWER_IS_BETTER = {"latency", "freshness", "frequency", "timeofavailability", "ttr", "timetorecover",
-                        "responsetime", "throughput_latency"}
+_SLA_LOWER_IS_BETTER = {
+    "latency",
+    "freshness",
+    "frequency",
+    "timeofavailability",
+    "ttr",
+    "timetorecover",
+    "responsetime",
+    "throughput_latency",
+}
 #: Where a larger value is a stronger promise.
 _SLA_HIGHER_IS_BETTER = {"availability", "uptime", "retention", "generalavailability", "endofsupport", "endoflife"}
 
@@ -301,15 +449,38 @@ def _sla_changes(old_doc: dict, new_doc: dict) -> list[ContractChange]:
                 weakened = sn < so
         elif isinstance(o.get("value"), str) and isinstance(n.get("value"), str) and prop in _SLA_HIGHER_IS_BETTER:
             weakened = n["value"] < o["value"]  # ISO dates compare as text
-        changes.append(ContractChange("sla_weakened" if weakened else "sla_changed", f"sla.{k}", bool(weakened),
-                                      f"SLA {k}: {o.get('value')} {o.get('unit') or ''} → {n.get('value')} {n.get('unit') or ''}"
-                                      .replace("  ", " ").strip() + (" (weaker)." if weakened else "."),
-                                      o.get("value"), n.get("value")))
+        changes.append(
+            ContractChange(
+                "sla_weakened" if weakened else "sla_changed",
+                f"sla.{k}",
+                bool(weakened),
+                f"SLA {k}: {o.get('value')} {o.get('unit') or ''} → {n.get('value')} {n.get('unit') or ''}".replace(
+                    "  ", " "
+                ).strip()
+                + (" (weaker)." if weakened else "."),
+                o.get("value"),
+                n.get("value"),
+            )
+        )
     return changes
 
 
-_TOP_LEVEL_NON_BREAKING = ("name", "description", "tags", "team", "support", "price", "roles", "customProperties",
-                           "authoritativeDefinitions", "servers", "dataProduct", "domain", "tenant", "status")
+_TOP_LEVEL_NON_BREAKING = (
+    "name",
+    "description",
+    "tags",
+    "team",
+    "support",
+    "price",
+    "roles",
+    "customProperties",
+    "authoritativeDefinitions",
+    "servers",
+    "dataProduct",
+    "domain",
+    "tenant",
+    "status",
+)
 
 
 def contract_diff(old: dict, new: dict) -> list[ContractChange]:

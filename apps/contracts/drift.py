@@ -10,6 +10,7 @@ one) and ``servers`` entries naming a schema or database the platform lacks.
 Findings are upserted by a stable key; one that disappears is resolved, one an owner accepted
 stays accepted while the difference is the same.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,12 +27,57 @@ from .models import DriftFinding
 
 #: ODCS logical type → the physical type names (lower case, without arguments) it allows.
 LOGICAL_FAMILIES = {
-    "string": {"varchar", "char", "text", "uuid", "citext", "name", "bpchar", "enum", "set", "tinytext",
-               "mediumtext", "longtext", "json", "jsonb", "xml", "string", "nvarchar", "nchar"},
-    "integer": {"smallint", "integer", "int", "bigint", "int2", "int4", "int8", "tinyint", "mediumint", "serial",
-                "bigserial", "smallserial"},
-    "number": {"numeric", "decimal", "real", "double precision", "double", "float", "float4", "float8", "money",
-               "smallint", "integer", "int", "bigint", "tinyint", "mediumint"},
+    "string": {
+        "varchar",
+        "char",
+        "text",
+        "uuid",
+        "citext",
+        "name",
+        "bpchar",
+        "enum",
+        "set",
+        "tinytext",
+        "mediumtext",
+        "longtext",
+        "json",
+        "jsonb",
+        "xml",
+        "string",
+        "nvarchar",
+        "nchar",
+    },
+    "integer": {
+        "smallint",
+        "integer",
+        "int",
+        "bigint",
+        "int2",
+        "int4",
+        "int8",
+        "tinyint",
+        "mediumint",
+        "serial",
+        "bigserial",
+        "smallserial",
+    },
+    "number": {
+        "numeric",
+        "decimal",
+        "real",
+        "double precision",
+        "double",
+        "float",
+        "float4",
+        "float8",
+        "money",
+        "smallint",
+        "integer",
+        "int",
+        "bigint",
+        "tinyint",
+        "mediumint",
+    },
     "boolean": {"boolean", "bool", "bit", "tinyint"},
     "date": {"date"},
     "timestamp": {"timestamp", "timestamptz", "datetime"},
@@ -68,9 +114,19 @@ def _base(type_text: str) -> str:
 def types_match(contract_type: str, platform_type: str) -> bool:
     """Whether a contract's ``physicalType`` names the platform's type (aliases and spacing
     aside: ``varchar(50)`` = ``character varying(50)``; ``int`` = ``integer``)."""
-    aliases = {"int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "float8": "double precision",
-               "double": "double precision", "float4": "real", "bool": "boolean", "decimal": "numeric",
-               "timestamp without time zone": "timestamp", "datetime": "timestamp"}
+    aliases = {
+        "int": "integer",
+        "int4": "integer",
+        "int8": "bigint",
+        "int2": "smallint",
+        "float8": "double precision",
+        "double": "double precision",
+        "float4": "real",
+        "bool": "boolean",
+        "decimal": "numeric",
+        "timestamp without time zone": "timestamp",
+        "datetime": "timestamp",
+    }
     a, b = _parse_type(contract_type), _parse_type(platform_type)
     name_a, name_b = aliases.get(a[0], a[0]), aliases.get(b[0], b[0])
     return name_a == name_b and (not a[1] or a[1] == b[1])
@@ -121,29 +177,86 @@ def contract_drift(*, contract: DataContract) -> list[Drift]:
             column = columns.get(column_name.lower())
             where = f"{table}.{column_name}"
             if column is None:
-                drifts.append(Drift(DriftKind.MISSING_COLUMN, name, pname, column_name, "", f"Column {where} is not on the platform.",
-                                    asset.platform_id))
+                drifts.append(
+                    Drift(
+                        DriftKind.MISSING_COLUMN,
+                        name,
+                        pname,
+                        column_name,
+                        "",
+                        f"Column {where} is not on the platform.",
+                        asset.platform_id,
+                    )
+                )
                 continue
             physical = prop.get("physicalType")
             if physical and not types_match(str(physical), column.data_type):
-                drifts.append(Drift(DriftKind.TYPE_MISMATCH, name, pname, str(physical), column.data_type,
-                                    f"{where} is {column.data_type} on the platform, the contract says {physical}.", asset.platform_id))
-            elif not physical and prop.get("logicalType") and not logical_type_matches(str(prop["logicalType"]), column.data_type):
-                drifts.append(Drift(DriftKind.TYPE_MISMATCH, name, pname, str(prop["logicalType"]), column.data_type,
-                                    f"{where} is {column.data_type} on the platform, not a {prop['logicalType']}.", asset.platform_id))
+                drifts.append(
+                    Drift(
+                        DriftKind.TYPE_MISMATCH,
+                        name,
+                        pname,
+                        str(physical),
+                        column.data_type,
+                        f"{where} is {column.data_type} on the platform, the contract says {physical}.",
+                        asset.platform_id,
+                    )
+                )
+            elif (
+                not physical
+                and prop.get("logicalType")
+                and not logical_type_matches(str(prop["logicalType"]), column.data_type)
+            ):
+                drifts.append(
+                    Drift(
+                        DriftKind.TYPE_MISMATCH,
+                        name,
+                        pname,
+                        str(prop["logicalType"]),
+                        column.data_type,
+                        f"{where} is {column.data_type} on the platform, not a {prop['logicalType']}.",
+                        asset.platform_id,
+                    )
+                )
             if prop.get("required") and column.nullable:
-                drifts.append(Drift(DriftKind.NULLABILITY, name, pname, "required", "nullable",
-                                    f"{where} is required by the contract but nullable on the platform.", asset.platform_id))
+                drifts.append(
+                    Drift(
+                        DriftKind.NULLABILITY,
+                        name,
+                        pname,
+                        "required",
+                        "nullable",
+                        f"{where} is required by the contract but nullable on the platform.",
+                        asset.platform_id,
+                    )
+                )
             if declares_pk and bool(prop.get("primaryKey")) != column.is_primary_key:
-                drifts.append(Drift(DriftKind.PRIMARY_KEY, name, pname, str(bool(prop.get("primaryKey"))).lower(),
-                                    str(column.is_primary_key).lower(),
-                                    f"{where} is {'' if column.is_primary_key else 'not '}part of the platform's primary key; "
-                                    f"the contract says it is{'' if prop.get('primaryKey') else ' not'}.", asset.platform_id))
+                drifts.append(
+                    Drift(
+                        DriftKind.PRIMARY_KEY,
+                        name,
+                        pname,
+                        str(bool(prop.get("primaryKey"))).lower(),
+                        str(column.is_primary_key).lower(),
+                        f"{where} is {'' if column.is_primary_key else 'not '}part of the platform's primary key; "
+                        f"the contract says it is{'' if prop.get('primaryKey') else ' not'}.",
+                        asset.platform_id,
+                    )
+                )
         if props:
             for column_key, column in columns.items():
                 if column_key not in declared:
-                    drifts.append(Drift(DriftKind.EXTRA_COLUMN, name, column.name, "", column.data_type,
-                                        f"{table}.{column.name} is on the platform but not in the contract.", asset.platform_id))
+                    drifts.append(
+                        Drift(
+                            DriftKind.EXTRA_COLUMN,
+                            name,
+                            column.name,
+                            "",
+                            column.data_type,
+                            f"{table}.{column.name} is on the platform but not in the contract.",
+                            asset.platform_id,
+                        )
+                    )
             if not declares_pk and any(c.is_primary_key for c in columns.values()):
                 pass  # a contract silent about keys promises none: not drift
     for index, server in enumerate(_dicts(doc.get("servers"))):
@@ -158,11 +271,29 @@ def contract_drift(*, contract: DataContract) -> list[Drift]:
         database = str(server.get("database") or "") if kind == "postgresql" else ""
         label = f"servers[{index}] ({server.get('server')})"
         if database and platform.database and database != platform.database:
-            drifts.append(Drift(DriftKind.MISSING_DATABASE, label, "", database, platform.database,
-                                f"{label} names database {database}; platform {platform.name} is {platform.database}.", platform.pk))
+            drifts.append(
+                Drift(
+                    DriftKind.MISSING_DATABASE,
+                    label,
+                    "",
+                    database,
+                    platform.database,
+                    f"{label} names database {database}; platform {platform.name} is {platform.database}.",
+                    platform.pk,
+                )
+            )
         elif schema and not Asset.objects.filter(platform=platform, schema=schema, removed_at__isnull=True).exists():
-            drifts.append(Drift(DriftKind.MISSING_SCHEMA, label, "", schema, "",
-                                f"{label} names schema {schema}, which platform {platform.name} does not have.", platform.pk))
+            drifts.append(
+                Drift(
+                    DriftKind.MISSING_SCHEMA,
+                    label,
+                    "",
+                    schema,
+                    "",
+                    f"{label} names schema {schema}, which platform {platform.name} does not have.",
+                    platform.pk,
+                )
+            )
     return drifts
 
 
@@ -182,9 +313,16 @@ def contract_drift_check(*, product_id: int) -> int:
     open_before = sorted(k for k, f in existing.items() if f.status == DriftStatus.OPEN)
     for key, drift in found.items():
         finding = existing.get(key)
-        fields = {"data_contract": contract, "platform_id": drift.platform_id, "kind": drift.kind,
-                  "object_name": drift.object_name[:255], "property_name": drift.property_name[:255],
-                  "expected": drift.expected[:255], "actual": drift.actual[:255], "message": drift.message}
+        fields = {
+            "data_contract": contract,
+            "platform_id": drift.platform_id,
+            "kind": drift.kind,
+            "object_name": drift.object_name[:255],
+            "property_name": drift.property_name[:255],
+            "expected": drift.expected[:255],
+            "actual": drift.actual[:255],
+            "message": drift.message,
+        }
         if finding is None:
             DriftFinding.objects.create(data_product=product, key=key, **fields)
             continue
@@ -198,7 +336,9 @@ def contract_drift_check(*, product_id: int) -> int:
         if key not in found and finding.status != DriftStatus.RESOLVED:
             finding.status, finding.resolved_at = DriftStatus.RESOLVED, now
             finding.save(update_fields=["status", "resolved_at", "last_seen_at"])
-    open_after = sorted(DriftFinding.objects.filter(data_product=product, status=DriftStatus.OPEN).values_list("key", flat=True))
+    open_after = sorted(
+        DriftFinding.objects.filter(data_product=product, status=DriftStatus.OPEN).values_list("key", flat=True)
+    )
     if open_after != open_before:
         from .services import search_reindex
 

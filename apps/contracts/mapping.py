@@ -9,6 +9,7 @@ property ``classification`` → classification (each only when present: an absen
 clears or changes the product). ``team.name`` / ``domain`` pick owner team and domain of a new
 product. Each server of type postgres/mysql/mariadb is an output port named ``server``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,8 +17,12 @@ from dataclasses import dataclass, field
 from django.utils.text import slugify
 
 #: ODCS ``status`` → the lifecycle status of a product *created* from the contract.
-CONTRACT_TO_PRODUCT_STATUS = {"active": "published", "production": "published", "deprecated": "deprecated",
-                              "retired": "retired"}
+CONTRACT_TO_PRODUCT_STATUS = {
+    "active": "published",
+    "production": "published",
+    "deprecated": "deprecated",
+    "retired": "retired",
+}
 SERVER_KINDS = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mariadb", "mariadb": "mariadb"}
 
 
@@ -56,8 +61,9 @@ def _custom(props, name: str) -> str:
     return ""
 
 
-def contract_to_product_plan(document: dict, *, data_product: str = "", domain: str = "", owner_team: str = "",
-                             platform: str = "") -> ProductPlan:
+def contract_to_product_plan(
+    document: dict, *, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = ""
+) -> ProductPlan:
     """``document`` (a validated ODCS dict) and the caller's overrides → :class:`ProductPlan`.
     Problems that depend only on the document (no product name, unknown classification, a
     server without schema) are in ``plan.errors`` as ``{"contract.<path>": [message]}``."""
@@ -75,8 +81,11 @@ def contract_to_product_plan(document: dict, *, data_product: str = "", domain: 
     purpose = str(description.get("purpose") or "").strip()
     if purpose:
         fields |= {"description": purpose, "summary": purpose.splitlines()[0][:300]}
-    terms = "\n\n".join(f"**{label}.** {str(text).strip()}" for label, text in
-                        (("Usage", description.get("usage")), ("Limitations", description.get("limitations"))) if text)
+    terms = "\n\n".join(
+        f"**{label}.** {str(text).strip()}"
+        for label, text in (("Usage", description.get("usage")), ("Limitations", description.get("limitations")))
+        if text
+    )
     if terms:
         fields["terms_of_use"] = terms
     if document.get("tags"):
@@ -98,13 +107,29 @@ def contract_to_product_plan(document: dict, *, data_product: str = "", domain: 
         if not schema:
             errors[f"contract.servers[{index}].schema"] = ["Required for an output port."]
             continue
-        ports.append(PortPlan(
-            index=index, name=str(server.get("server") or "")[:120], kind=kind,
-            platform_ref=platform or _custom(server.get("customProperties"), "platform") or str(server.get("server") or ""),
-            schema=schema, database=str(server.get("database") or "") if kind == "postgresql" else "",
-            description=str(server.get("description") or ""),
-        ))
-    new_fields = {"name": (product_name or slug)[:200],
-                  "status": CONTRACT_TO_PRODUCT_STATUS.get(str(document.get("status") or "").lower(), "draft")}
-    return ProductPlan(slug=slug, fields=fields, new_fields=new_fields, team_ref=team_ref,
-                       domain_ref=domain or str(document.get("domain") or ""), ports=ports, errors=errors)
+        ports.append(
+            PortPlan(
+                index=index,
+                name=str(server.get("server") or "")[:120],
+                kind=kind,
+                platform_ref=platform
+                or _custom(server.get("customProperties"), "platform")
+                or str(server.get("server") or ""),
+                schema=schema,
+                database=str(server.get("database") or "") if kind == "postgresql" else "",
+                description=str(server.get("description") or ""),
+            )
+        )
+    new_fields = {
+        "name": (product_name or slug)[:200],
+        "status": CONTRACT_TO_PRODUCT_STATUS.get(str(document.get("status") or "").lower(), "draft"),
+    }
+    return ProductPlan(
+        slug=slug,
+        fields=fields,
+        new_fields=new_fields,
+        team_ref=team_ref,
+        domain_ref=domain or str(document.get("domain") or ""),
+        ports=ports,
+        errors=errors,
+    )

@@ -2,6 +2,7 @@
 ``apps.catalog.models.DataContract``, one row per version): how each version was imported and
 how it differs from the previous one, drift between contract and platform, quality rule runs,
 and incidents."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -21,8 +22,9 @@ class DomainContractPolicy(models.Model):
     """A domain's rule for breaking contract changes published without a major version bump."""
 
     domain = models.OneToOneField("catalog.Domain", on_delete=models.CASCADE, related_name="contract_policy")
-    breaking_changes = models.CharField(max_length=8, choices=BreakingChangePolicy.choices,
-                                        default=BreakingChangePolicy.REFUSE)
+    breaking_changes = models.CharField(
+        max_length=8, choices=BreakingChangePolicy.choices, default=BreakingChangePolicy.REFUSE
+    )
 
     class Meta:
         verbose_name_plural = "domain contract policies"
@@ -36,10 +38,13 @@ class ProductQualitySchedule(models.Model):
     by rules and contracts that set none (``apps.contracts.schedules``). Without one, rules run
     every ``CONTRACT_QUALITY_INTERVAL_MINUTES``."""
 
-    data_product = models.OneToOneField("catalog.DataProduct", on_delete=models.CASCADE, related_name="quality_schedule")
+    data_product = models.OneToOneField(
+        "catalog.DataProduct", on_delete=models.CASCADE, related_name="quality_schedule"
+    )
     schedule = models.CharField(max_length=100, help_text='Cron: minute hour day month weekday, e.g. "0 6 * * *".')
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -61,15 +66,24 @@ class ContractImport(models.Model):
     and its diff against the version before it (each change classified breaking or not)."""
 
     data_contract = models.ForeignKey("catalog.DataContract", on_delete=models.CASCADE, related_name="imports")
-    previous = models.ForeignKey("catalog.DataContract", on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="+", help_text="The version this one was compared with.")
+    previous = models.ForeignKey(
+        "catalog.DataContract",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The version this one was compared with.",
+    )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     source = models.CharField(max_length=8, choices=ImportSource.choices, default=ImportSource.API)
-    source_path = models.CharField(max_length=1000, blank=True,
-                                   help_text="For repository imports: the file, relative to CONTRACT_REPOSITORY_ROOT.")
+    source_path = models.CharField(
+        max_length=1000, blank=True, help_text="For repository imports: the file, relative to CONTRACT_REPOSITORY_ROOT."
+    )
     diff = models.JSONField(default=list, blank=True, help_text="[ContractChange.as_dict()] against `previous`.")
     breaking = models.BooleanField(default=False)
-    product_changes = models.JSONField(default=list, blank=True, help_text="What the import wrote, e.g. data_product.updated:summary.")
+    product_changes = models.JSONField(
+        default=list, blank=True, help_text="What the import wrote, e.g. data_product.updated:summary."
+    )
     warnings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -87,8 +101,9 @@ class DriftFinding(models.Model):
 
     data_product = models.ForeignKey("catalog.DataProduct", on_delete=models.CASCADE, related_name="drift_findings")
     data_contract = models.ForeignKey("catalog.DataContract", on_delete=models.CASCADE, related_name="drift_findings")
-    platform = models.ForeignKey("platforms.Platform", on_delete=models.CASCADE, null=True, blank=True,
-                                 related_name="contract_drift_findings")
+    platform = models.ForeignKey(
+        "platforms.Platform", on_delete=models.CASCADE, null=True, blank=True, related_name="contract_drift_findings"
+    )
     kind = models.CharField(max_length=20, choices=DriftKind.choices)
     key = models.CharField(max_length=512, help_text="kind:object.property — stable across checks.")
     object_name = models.CharField(max_length=255, blank=True)
@@ -97,8 +112,9 @@ class DriftFinding(models.Model):
     actual = models.CharField(max_length=255, blank=True)
     message = models.TextField()
     status = models.CharField(max_length=10, choices=DriftStatus.choices, default=DriftStatus.OPEN)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     accepted_reason = models.TextField(blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
@@ -167,18 +183,25 @@ class Incident(models.Model):
     details = models.TextField(blank=True)
     status = models.CharField(max_length=14, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
     opened_at = models.DateTimeField(auto_now_add=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                        related_name="+")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["data_product", "rule_key"], condition=~models.Q(status="resolved"),
-                                               name="incident_one_open_per_rule")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["data_product", "rule_key"],
+                condition=~models.Q(status="resolved"),
+                name="incident_one_open_per_rule",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.data_product}: {self.title} ({self.status})"

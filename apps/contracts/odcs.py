@@ -5,6 +5,7 @@ from bitol-io/open-data-contract-standard, Apache-2.0; its ``apiVersion`` enum a
 v3.0.x documents) for exact paths and reasons, then the ``open-data-contract-standard``
 package's pydantic model, which the rest of the portal reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,15 +100,25 @@ def contract_parse(text: str) -> ParsedContract:
 
     data = contract_load_yaml(text)
     if not isinstance(data, dict):
-        raise ApplicationError("The contract must be a YAML mapping.", {"contract": ["Expected a mapping at the top level."]})
+        raise ApplicationError(
+            "The contract must be a YAML mapping.", {"contract": ["Expected a mapping at the top level."]}
+        )
     errors = contract_schema_errors(data)
     api_version = data.get("apiVersion")
-    if isinstance(api_version, str) and api_version not in SUPPORTED_API_VERSIONS and "contract.apiVersion" not in errors:
-        errors["contract.apiVersion"] = [f"{api_version!r} is not supported; use one of {', '.join(SUPPORTED_API_VERSIONS)}."]
+    if (
+        isinstance(api_version, str)
+        and api_version not in SUPPORTED_API_VERSIONS
+        and "contract.apiVersion" not in errors
+    ):
+        errors["contract.apiVersion"] = [
+            f"{api_version!r} is not supported; use one of {', '.join(SUPPORTED_API_VERSIONS)}."
+        ]
     if errors:
         raise ApplicationError(
             f"The contract does not follow the Open Data Contract Standard ({len(errors)} problem"
-            f"{'s' if len(errors) != 1 else ''}).", errors)
+            f"{'s' if len(errors) != 1 else ''}).",
+            errors,
+        )
     try:
         model = OpenDataContractStandard.model_validate(data)
     except PydanticValidationError as exc:

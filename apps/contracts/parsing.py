@@ -4,6 +4,7 @@ portal's one YAML loader (``apps.core.parsing.safe_load_yaml``, with the contrac
 stay the strings written, as in JSON: the ODCS JSON Schema wants strings and the document is
 stored as JSON.
 """
+
 from __future__ import annotations
 
 from apps.core import parsing
@@ -22,5 +23,6 @@ def contract_load_yaml(text: str):
         raise ApplicationError("The contract must be text.", {"contract": ["Expected YAML text."]})
     if "\x00" in text:
         raise ApplicationError("The contract is not valid YAML.", {"contract": ["The text contains a NUL character."]})
-    return parsing.safe_load_yaml(text, **parsing.contract_limits(), field="contract", what="data contract",
-                                  timestamps=False)
+    return parsing.safe_load_yaml(
+        text, **parsing.contract_limits(), field="contract", what="data contract", timestamps=False
+    )

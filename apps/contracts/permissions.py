@@ -1,4 +1,5 @@
 """Who may do what with data contracts: one place the views, API and services ask."""
+
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied

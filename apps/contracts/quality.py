@@ -18,6 +18,7 @@ statement is a syntax error, not an action. Identifiers are quoted by the driver
 A rule that cannot run (bad SQL, missing column, timeout, unknown metric) is an ``error``
 result with the reason — never a pass.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,25 +106,41 @@ def metric_sql(dialect: Dialect, *, schema: str, table: str, rule: dict, column:
         if not columns:
             raise RuleError("duplicateValues needs a property, or arguments.properties on an object.")
         group = ", ".join(dialect.ident(col) for col in columns)
-        return (f"SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM {t} GROUP BY {group} "
-                f"HAVING COUNT(*) > 1) d", [], True)
+        return (
+            f"SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM {t} GROUP BY {group} "
+            f"HAVING COUNT(*) > 1) d",
+            [],
+            True,
+        )
     if c is None:
         raise RuleError(f"{metric} applies to a property.")
     if metric == "nullValues":
         return f"SELECT COUNT(*) FROM {t} WHERE {c} IS NULL", [], True
     if metric == "missingValues":
         missing = [v for v in args.get("missingValues") or [None] if v is not None]
-        cond = f"{c} IS NULL" + (f" OR CAST({c} AS CHAR(255)) IN ({', '.join(['%s'] * len(missing))})" if dialect.kind == "mariadb" and missing
-                                 else f" OR {c}::text IN ({', '.join(['%s'] * len(missing))})" if missing else "")
+        cond = f"{c} IS NULL" + (
+            f" OR CAST({c} AS CHAR(255)) IN ({', '.join(['%s'] * len(missing))})"
+            if dialect.kind == "mariadb" and missing
+            else f" OR {c}::text IN ({', '.join(['%s'] * len(missing))})"
+            if missing
+            else ""
+        )
         return f"SELECT COUNT(*) FROM {t} WHERE {cond}", [str(v) for v in missing], True
     if metric == "invalidValues":
         if args.get("validValues"):
             values = [str(v) for v in args["validValues"]]
             cast = f"CAST({c} AS CHAR(255))" if dialect.kind == "mariadb" else f"{c}::text"
-            return (f"SELECT COUNT(*) FROM {t} WHERE {c} IS NOT NULL AND {cast} NOT IN ({', '.join(['%s'] * len(values))})",
-                    values, True)
+            return (
+                f"SELECT COUNT(*) FROM {t} WHERE {c} IS NOT NULL AND {cast} NOT IN ({', '.join(['%s'] * len(values))})",
+                values,
+                True,
+            )
         if args.get("pattern"):
-            return f"SELECT COUNT(*) FROM {t} WHERE {c} IS NOT NULL AND {dialect.not_matching(c)}", [str(args["pattern"])], True
+            return (
+                f"SELECT COUNT(*) FROM {t} WHERE {c} IS NOT NULL AND {dialect.not_matching(c)}",
+                [str(args["pattern"])],
+                True,
+            )
         raise RuleError("invalidValues needs arguments.validValues or arguments.pattern.")
     raise RuleError(f"Unknown metric {metric!r}.")
 
@@ -144,15 +161,29 @@ class ReadOnlySession:
         if self.kind == "mariadb":
             import pymysql
 
-            self.conn = pymysql.connect(host=params.host, port=params.port or 3306, user=params.username,
-                                        password=params.password, database=params.database or None, charset="utf8mb4",
-                                        autocommit=False, connect_timeout=10, read_timeout=int(self.timeout) + 30)
+            self.conn = pymysql.connect(
+                host=params.host,
+                port=params.port or 3306,
+                user=params.username,
+                password=params.password,
+                database=params.database or None,
+                charset="utf8mb4",
+                autocommit=False,
+                connect_timeout=10,
+                read_timeout=int(self.timeout) + 30,
+            )
         else:
             import psycopg
 
-            self.conn = psycopg.connect(host=params.host, port=params.port or 5432, dbname=params.database,
-                                        user=params.username, password=params.password or None, connect_timeout=10,
-                                        application_name="mesh-portal-quality")
+            self.conn = psycopg.connect(
+                host=params.host,
+                port=params.port or 5432,
+                dbname=params.database,
+                user=params.username,
+                password=params.password or None,
+                connect_timeout=10,
+                application_name="mesh-portal-quality",
+            )
         return self
 
     def __exit__(self, *exc):
@@ -229,8 +260,15 @@ def run_rule(session: ReadOnlySession, *, schema: str, document: dict, ref: Rule
     """Measure one rule and compare; every failure becomes an ``error`` outcome."""
     rule = ref.rule
     metric = str(rule.get("metric") or rule.get("rule") or rule.get("type") or "")
-    outcome = Outcome(key=ref.key, name=ref.label, object_name=ref.object_name, property_name=ref.property_name,
-                      metric=metric, expectation=ref.expectation, status="error")
+    outcome = Outcome(
+        key=ref.key,
+        name=ref.label,
+        object_name=ref.object_name,
+        property_name=ref.property_name,
+        metric=metric,
+        expectation=ref.expectation,
+        status="error",
+    )
     try:
         kind = str(rule.get("type") or "library").lower()
         if kind == "sql":
@@ -239,10 +277,12 @@ def run_rule(session: ReadOnlySession, *, schema: str, document: dict, ref: Rule
                 raise RuleError("A sql rule needs a query.")
             table, obj = _table_of(ref.object_name, document)
             query = query.replace("${object}", session.dialect.ident(schema, table)).replace(
-                "{object}", session.dialect.ident(schema, table))
+                "{object}", session.dialect.ident(schema, table)
+            )
             if ref.property_name:
                 query = query.replace("${property}", session.dialect.ident(_column_of(obj, ref.property_name))).replace(
-                    "{property}", session.dialect.ident(_column_of(obj, ref.property_name)))
+                    "{property}", session.dialect.ident(_column_of(obj, ref.property_name))
+                )
             value = session.scalar(f"SELECT * FROM ({query}) AS contract_rule")
             outcome.metric = "sql"
         elif kind in ("library", "") and (rule.get("metric") or rule.get("rule")):
@@ -250,7 +290,9 @@ def run_rule(session: ReadOnlySession, *, schema: str, document: dict, ref: Rule
                 raise RuleError("A library metric at contract level names no table.")
             table, obj = _table_of(ref.object_name, document)
             column = _column_of(obj, ref.property_name) if ref.property_name else None
-            query, params, needs_rows = metric_sql(session.dialect, schema=schema, table=table, rule=rule, column=column)
+            query, params, needs_rows = metric_sql(
+                session.dialect, schema=schema, table=table, rule=rule, column=column
+            )
             value = session.scalar(query, params)
             if str(rule.get("unit") or "").lower() == "percent" and needs_rows:
                 rows = session.scalar(f"SELECT COUNT(*) FROM {session.dialect.ident(schema, table)}")
@@ -280,8 +322,11 @@ def sla_key(sla: dict, document: dict) -> str:
 
 def measured_slas(document: dict) -> list[dict]:
     """The SLA properties the portal measures: ``freshness`` and ``latency``."""
-    return [s for s in document.get("slaProperties") or []
-            if isinstance(s, dict) and str(s.get("property") or "").lower() in ("freshness", "latency")]
+    return [
+        s
+        for s in document.get("slaProperties") or []
+        if isinstance(s, dict) and str(s.get("property") or "").lower() in ("freshness", "latency")
+    ]
 
 
 def run_freshness(session: ReadOnlySession, *, schema: str, document: dict, sla: dict, now: dt.datetime) -> Outcome:
@@ -290,9 +335,15 @@ def run_freshness(session: ReadOnlySession, *, schema: str, document: dict, sla:
     element = str(sla.get("element") or document.get("slaDefaultElement") or "")
     prop = str(sla.get("property") or "")
     unit = str(sla.get("unit") or "")
-    outcome = Outcome(key=sla_key(sla, document), name=f"SLA {prop}", object_name=element.split(".")[0],
-                      property_name=element.split(".", 1)[1] if "." in element else "", metric=prop.lower(),
-                      expectation=f"at most {sla.get('value')} {unit} old", status="error")
+    outcome = Outcome(
+        key=sla_key(sla, document),
+        name=f"SLA {prop}",
+        object_name=element.split(".")[0],
+        property_name=element.split(".", 1)[1] if "." in element else "",
+        metric=prop.lower(),
+        expectation=f"at most {sla.get('value')} {unit} old",
+        status="error",
+    )
     try:
         if "." not in element:
             raise RuleError("The SLA needs element table.column (a timestamp) to be measured.")
@@ -302,7 +353,9 @@ def run_freshness(session: ReadOnlySession, *, schema: str, document: dict, sla:
         object_name, prop_name = element.split(".", 1)
         table, obj = _table_of(object_name, document)
         column = _column_of(obj, prop_name) if obj else prop_name
-        newest = session.scalar(f"SELECT MAX({session.dialect.ident(column)}) FROM {session.dialect.ident(schema, table)}")
+        newest = session.scalar(
+            f"SELECT MAX({session.dialect.ident(column)}) FROM {session.dialect.ident(schema, table)}"
+        )
         if newest is None:
             raise RuleError(f"{element} has no rows: freshness cannot be measured.")
         if not isinstance(newest, dt.datetime | dt.date):
@@ -327,8 +380,15 @@ def runnable_rules(document: dict) -> list[RuleRef]:
     return [r for r in contract_rules(document) if str(r.rule.get("type") or "library").lower() != "text"]
 
 
-def contract_quality_evaluate(*, platform, schema: str, document: dict, now: dt.datetime | None = None,
-                              timeout_seconds: float | None = None, rule_keys: set[str] | None = None) -> list[Outcome]:
+def contract_quality_evaluate(
+    *,
+    platform,
+    schema: str,
+    document: dict,
+    now: dt.datetime | None = None,
+    timeout_seconds: float | None = None,
+    rule_keys: set[str] | None = None,
+) -> list[Outcome]:
     """Run every runnable rule and freshness SLA of ``document`` (only those whose key is in
     ``rule_keys`` when given: the ones due, ``apps.contracts.schedules``) against ``schema`` on
     ``platform``. Rules of ``type: text`` are descriptions, not checks, and are left out.
@@ -345,8 +405,20 @@ def contract_quality_evaluate(*, platform, schema: str, document: dict, now: dt.
         session = ReadOnlySession(platform, timeout_seconds=timeout_seconds).__enter__()
     except Exception as exc:  # noqa: BLE001 - unreachable platform: each rule reports it
         reason = f"Cannot connect to {platform.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-        return [Outcome(r.key, r.label, r.object_name, r.property_name, str(r.rule.get("metric") or r.rule.get("type") or ""),
-                        r.expectation, "error", None, reason[:500]) for r in refs]
+        return [
+            Outcome(
+                r.key,
+                r.label,
+                r.object_name,
+                r.property_name,
+                str(r.rule.get("metric") or r.rule.get("type") or ""),
+                r.expectation,
+                "error",
+                None,
+                reason[:500],
+            )
+            for r in refs
+        ]
     try:
         outcomes = [run_rule(session, schema=schema, document=document, ref=r) for r in refs]
         outcomes += [run_freshness(session, schema=schema, document=document, sla=s, now=now) for s in slas]

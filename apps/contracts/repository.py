@@ -6,6 +6,7 @@ files there and nowhere else: no network access (``https://``, ``git@...`` are r
 path outside the root (``..`` and symlinks are resolved before the check), only ``.yaml``,
 ``.yml`` and ``.json`` files within the contract size limit.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,10 @@ def repository_contract_read(path: str) -> tuple[str, str]:
     relative to the root)``. Raises ``ApplicationError`` (field ``path``) for everything else."""
     root = repository_root()
     if root is None:
-        raise _refuse("Importing contracts from repositories is not configured.",
-                      "Set CONTRACT_REPOSITORY_ROOT to the directory holding the repository checkouts.")
+        raise _refuse(
+            "Importing contracts from repositories is not configured.",
+            "Set CONTRACT_REPOSITORY_ROOT to the directory holding the repository checkouts.",
+        )
     raw = str(path or "").strip()
     if not raw or "\x00" in raw:
         raise _refuse("Name the contract file.", "A path such as hr-data/contracts/employees.odcs.yaml.")
@@ -48,16 +51,20 @@ def repository_contract_read(path: str) -> tuple[str, str]:
             raise _refuse("Only files on this server can be imported.", f"file:// URL with host {parsed.netloc!r}.")
         raw = unquote(parsed.path)
     elif "://" in raw or raw.startswith("git@"):
-        raise _refuse("The portal does not fetch contracts over the network.",
-                      "Give the file's path in the repository checkouts under CONTRACT_REPOSITORY_ROOT.")
+        raise _refuse(
+            "The portal does not fetch contracts over the network.",
+            "Give the file's path in the repository checkouts under CONTRACT_REPOSITORY_ROOT.",
+        )
     candidate = Path(raw).expanduser()
     try:
         resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
     except (OSError, RuntimeError, ValueError):
         raise _refuse("The path cannot be read.") from None
     if not resolved.is_relative_to(root):
-        raise _refuse("The path is outside the repository checkouts.",
-                      "Only files under CONTRACT_REPOSITORY_ROOT can be imported.")
+        raise _refuse(
+            "The path is outside the repository checkouts.",
+            "Only files under CONTRACT_REPOSITORY_ROOT can be imported.",
+        )
     relative = str(resolved.relative_to(root))
     if not resolved.is_file():
         raise _refuse(f"No file {relative}.")

@@ -1,6 +1,7 @@
 """Reading quality rules out of an ODCS document (v3.1 "Data quality"): every rule at every
 level (contract, object, property) with a label a business user reads and its expectation in
 words. Pure functions; never raise on missing optional keys."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,13 +9,22 @@ from dataclasses import dataclass
 from .diff import quality_rule_key
 
 OPERATORS = {
-    "mustBe": "must be {}", "mustNotBe": "must not be {}", "mustBeGreaterThan": "must be greater than {}",
-    "mustBeGreaterOrEqualTo": "must be at least {}", "mustBeLessThan": "must be less than {}",
-    "mustBeLessOrEqualTo": "must be at most {}", "mustBeBetween": "must be between {} and {}",
+    "mustBe": "must be {}",
+    "mustNotBe": "must not be {}",
+    "mustBeGreaterThan": "must be greater than {}",
+    "mustBeGreaterOrEqualTo": "must be at least {}",
+    "mustBeLessThan": "must be less than {}",
+    "mustBeLessOrEqualTo": "must be at most {}",
+    "mustBeBetween": "must be between {} and {}",
     "mustNotBeBetween": "must not be between {} and {}",
 }
-METRIC_LABELS = {"rowCount": "Number of rows", "nullValues": "Null values", "missingValues": "Missing values",
-                 "invalidValues": "Invalid values", "duplicateValues": "Duplicate values"}
+METRIC_LABELS = {
+    "rowCount": "Number of rows",
+    "nullValues": "Null values",
+    "missingValues": "Missing values",
+    "invalidValues": "Invalid values",
+    "duplicateValues": "Duplicate values",
+}
 
 
 @dataclass(frozen=True)
@@ -82,13 +92,19 @@ def _walk_properties(object_name: str, properties, prefix: str = ""):
 def contract_rules(document: dict) -> list[RuleRef]:
     """Every quality rule of the document, contract level first, then per object and property."""
     document = document if isinstance(document, dict) else {}
-    refs = [RuleRef(r, "", "", f":{quality_rule_key(r, i)}") for i, r in enumerate(document.get("quality") or [])
-            if isinstance(r, dict)]
+    refs = [
+        RuleRef(r, "", "", f":{quality_rule_key(r, i)}")
+        for i, r in enumerate(document.get("quality") or [])
+        if isinstance(r, dict)
+    ]
     for obj in document.get("schema") or []:
         if not isinstance(obj, dict):
             continue
         name = str(obj.get("name") or "?")
-        refs += [RuleRef(r, name, "", f"{name}:{quality_rule_key(r, i)}") for i, r in enumerate(obj.get("quality") or [])
-                 if isinstance(r, dict)]
+        refs += [
+            RuleRef(r, name, "", f"{name}:{quality_rule_key(r, i)}")
+            for i, r in enumerate(obj.get("quality") or [])
+            if isinstance(r, dict)
+        ]
         refs += list(_walk_properties(name, obj.get("properties")))
     return refs

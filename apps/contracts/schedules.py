@@ -15,6 +15,7 @@ Cron expressions have five fields (minute hour day-of-month month day-of-week) a
 due is what Celery would. A rule whose scheduler is not cron, or whose expression cannot be read,
 falls back to the next level (the reason is listed by :func:`schedule_problems`). Pure: no database.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -90,8 +91,11 @@ class Schedule:
 
 def rule_schedule(rule: dict, *, document: dict, product_default: str = "", interval: timedelta) -> Schedule:
     """The effective schedule of one quality rule (or SLA property) of ``document``."""
-    for cron, source in ((_own_cron(rule), "rule"), (contract_schedule(document), "contract"),
-                         (product_default if cron_is_valid(product_default) else "", "product")):
+    for cron, source in (
+        (_own_cron(rule), "rule"),
+        (contract_schedule(document), "contract"),
+        (product_default if cron_is_valid(product_default) else "", "product"),
+    ):
         if cron:
             return Schedule(cron=" ".join(cron.split()), source=source, interval=interval)
     return Schedule(cron="", source="default", interval=interval)
@@ -109,14 +113,18 @@ def schedule_problems(document: dict) -> list[str]:
             except ValueError as exc:
                 problems.append(f"customProperties.{CONTRACT_SCHEDULE_PROPERTY}: {exc} The default schedule applies.")
     items = [(ref.key, ref.rule) for ref in contract_rules(document)]
-    items += [(f"slaProperties[{i}]", s) for i, s in enumerate(document.get("slaProperties") or []) if isinstance(s, dict)]
+    items += [
+        (f"slaProperties[{i}]", s) for i, s in enumerate(document.get("slaProperties") or []) if isinstance(s, dict)
+    ]
     for key, item in items:
         schedule = str(item.get("schedule") or "").strip()
         if not schedule:
             continue
         scheduler = str(item.get("scheduler") or "cron").strip().lower()
         if scheduler != "cron":
-            problems.append(f"{key}: scheduler {scheduler!r} is not run by the portal (only cron); the default schedule applies.")
+            problems.append(
+                f"{key}: scheduler {scheduler!r} is not run by the portal (only cron); the default schedule applies."
+            )
             continue
         try:
             parse_cron(schedule)

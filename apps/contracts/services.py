@@ -8,6 +8,7 @@ database (permissions, domain/team/platform lookups, servers against the platfor
 the version against the previous one) and only then writes — so a refused contract leaves the
 product untouched.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,20 +75,30 @@ def _resolve_ports(ports: list[PortPlan]) -> tuple[list[tuple[PortPlan, object]]
         where = f"contract.servers[{plan.index}]"
         platform = Platform.objects.filter(slug=plan.platform_ref).first()
         if platform is None:
-            errors[where] = [f"No platform with slug {plan.platform_ref!r} (name it with the `platform` option or the "
-                             f"server's custom property `platform`)."]
+            errors[where] = [
+                f"No platform with slug {plan.platform_ref!r} (name it with the `platform` option or the "
+                f"server's custom property `platform`)."
+            ]
             continue
         if plan.kind == "postgresql" and plan.database and platform.database and plan.database != platform.database:
-            errors[f"{where}.database"] = [f"Platform {platform.name} is database {platform.database!r}, not {plan.database!r}."]
+            errors[f"{where}.database"] = [
+                f"Platform {platform.name} is database {platform.database!r}, not {plan.database!r}."
+            ]
             continue
-        schemas = set(Asset.objects.filter(platform=platform, removed_at__isnull=True).values_list("schema", flat=True).distinct())
+        schemas = set(
+            Asset.objects.filter(platform=platform, removed_at__isnull=True).values_list("schema", flat=True).distinct()
+        )
         synced = schemas or platform.sync_runs.filter(status=SyncRunStatus.SUCCEEDED).exists()
         if not synced:
-            warnings.append(f"servers[{plan.index}]: platform {platform.name} has not been synced yet, so schema "
-                            f"{plan.schema!r} could not be checked.")
+            warnings.append(
+                f"servers[{plan.index}]: platform {platform.name} has not been synced yet, so schema "
+                f"{plan.schema!r} could not be checked."
+            )
         elif plan.schema not in schemas:
-            errors[f"{where}.schema"] = [f"Platform {platform.name} has no schema {plan.schema!r} (as of its last "
-                                         f"metadata sync). Known: {', '.join(sorted(schemas)[:20]) or 'none'}."]
+            errors[f"{where}.schema"] = [
+                f"Platform {platform.name} has no schema {plan.schema!r} (as of its last "
+                f"metadata sync). Known: {', '.join(sorted(schemas)[:20]) or 'none'}."
+            ]
             continue
         resolved.append((plan, platform))
     return resolved, errors, warnings
@@ -97,7 +108,12 @@ def _previous_version(product: DataProduct | None, version: str) -> DataContract
     """The version a new one is compared with: the newest other version of the product."""
     if product is None:
         return None
-    return DataContract.objects.filter(data_product=product).exclude(version=version).order_by("-created_at", "-pk").first()
+    return (
+        DataContract.objects.filter(data_product=product)
+        .exclude(version=version)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 def _breaking_policy(domain: Domain | None) -> str:
@@ -133,8 +149,15 @@ class PublishPlan:
 
 
 def contract_publish_plan(
-    *, product_state: dict | None, wanted: dict, ports: list[tuple[str, dict]], port_state: dict[str, dict],
-    contract_state: tuple[dict, str] | None, version: str, document: dict, status: str,
+    *,
+    product_state: dict | None,
+    wanted: dict,
+    ports: list[tuple[str, dict]],
+    port_state: dict[str, dict],
+    contract_state: tuple[dict, str] | None,
+    version: str,
+    document: dict,
+    status: str,
 ) -> PublishPlan:
     """Compare what the contract wants with what the portal holds; no database access.
 
@@ -170,8 +193,13 @@ def contract_publish_plan(
         changes.append(f"data_contract.status:{contract_state[1]}->{status}")
     else:
         contract_write = False
-    return PublishPlan(create_product=product_state is None, product_updates=updates, port_writes=port_writes,
-                       contract_write=contract_write, changes=changes)
+    return PublishPlan(
+        create_product=product_state is None,
+        product_updates=updates,
+        port_writes=port_writes,
+        contract_write=contract_write,
+        changes=changes,
+    )
 
 
 @dataclass
@@ -198,10 +226,14 @@ def _publish_check(*, actor, plan, document: dict, version: str, domain: str) ->
     product = DataProduct.objects.select_for_update().filter(slug=plan.slug).first()
     team = None
     if product is not None and not data_product_visible(user=actor).filter(pk=product.pk).exists():
-        raise ApplicationError("The data product slug is taken.", {"data_product": [f"The slug {plan.slug!r} is taken."]})
+        raise ApplicationError(
+            "The data product slug is taken.", {"data_product": [f"The slug {plan.slug!r} is taken."]}
+        )
     if product is None:
         if not plan.team_ref:
-            raise ApplicationError("Say which team owns the new data product.", {"owner_team": ["Required to create a data product."]})
+            raise ApplicationError(
+                "Say which team owns the new data product.", {"owner_team": ["Required to create a data product."]}
+            )
         team = _lookup(Team, plan.team_ref, "owner_team", "team")
         domain_obj = _lookup(Domain, plan.domain_ref, "domain", "domain")
         if not data_product_can_create(user=actor, owner_team=team):
@@ -221,7 +253,8 @@ def _publish_check(*, actor, plan, document: dict, version: str, domain: str) ->
         if any(c.kind != "status_changed" for c in changed):
             raise ApplicationError(
                 f"Version {version} is already published with different content; publish the change as a new version.",
-                {"contract.version": [f"{version} is taken: bump it (e.g. {_next_minor(version)})."]})
+                {"contract.version": [f"{version} is taken: bump it (e.g. {_next_minor(version)})."]},
+            )
     previous = _previous_version(product, version) if same_version is None else None
     diff = contract_diff(previous.document, document) if previous is not None else []
     breaking = any(c.breaking for c in diff)
@@ -231,21 +264,41 @@ def _publish_check(*, actor, plan, document: dict, version: str, domain: str) ->
             raise ApplicationError(
                 f"Version {version} has {len(listed)} breaking change{'s' if len(listed) != 1 else ''} but does not "
                 f"bump the major version of {previous.version}.",
-                {"contract.version": [f"Breaking changes need a major version (e.g. {_next_major(previous.version)})."],
-                 "breaking_changes": listed})
-        warnings.append(f"Version {version} has breaking changes without a major version bump (accepted by the "
-                        f"domain's policy): " + "; ".join(listed))
+                {
+                    "contract.version": [
+                        f"Breaking changes need a major version (e.g. {_next_major(previous.version)})."
+                    ],
+                    "breaking_changes": listed,
+                },
+            )
+        warnings.append(
+            f"Version {version} has breaking changes without a major version bump (accepted by the "
+            f"domain's policy): " + "; ".join(listed)
+        )
     elif semver_key(version) is None:
-        warnings.append(f"Version {version!r} is not a semantic version; breaking changes cannot be told from its number.")
-    return _Checked(product=product, team=team, domain=domain_obj, ports=ports, warnings=warnings,
-                    same_version=same_version, previous=previous, diff=diff, breaking=breaking)
+        warnings.append(
+            f"Version {version!r} is not a semantic version; breaking changes cannot be told from its number."
+        )
+    return _Checked(
+        product=product,
+        team=team,
+        domain=domain_obj,
+        ports=ports,
+        warnings=warnings,
+        same_version=same_version,
+        previous=previous,
+        diff=diff,
+        breaking=breaking,
+    )
 
 
 def _publish_map(*, plan, checked: _Checked, document: dict, version: str, status: str, domain: str) -> PublishPlan:
     """Read the current state the plan is compared with and call :func:`contract_publish_plan`."""
     product = checked.product
-    ports = [(p.name, {"platform": platform_obj, "schema": p.schema, "database": p.database,
-                       "description": p.description}) for p, platform_obj in checked.ports]
+    ports = [
+        (p.name, {"platform": platform_obj, "schema": p.schema, "database": p.database, "description": p.description})
+        for p, platform_obj in checked.ports
+    ]
     wanted, product_state, port_state = {}, None, {}
     if product is not None:
         wanted = dict(plan.fields)
@@ -253,30 +306,61 @@ def _publish_map(*, plan, checked: _Checked, document: dict, version: str, statu
             wanted["domain"] = checked.domain
         product_state = {k: getattr(product, k) for k in wanted}
         names = {name for name, _ in ports}
-        port_state = {port.name: {k: getattr(port, k) for k in ("platform", "schema", "database", "description")}
-                      for port in OutputPort.objects.filter(data_product=product, name__in=names)}
+        port_state = {
+            port.name: {k: getattr(port, k) for k in ("platform", "schema", "database", "description")}
+            for port in OutputPort.objects.filter(data_product=product, name__in=names)
+        }
     same = checked.same_version
     return contract_publish_plan(
-        product_state=product_state, wanted=wanted, ports=ports, port_state=port_state,
+        product_state=product_state,
+        wanted=wanted,
+        ports=ports,
+        port_state=port_state,
         contract_state=(same.document, same.status) if same is not None else None,
-        version=version, document=document, status=status)
+        version=version,
+        document=document,
+        status=status,
+    )
 
 
-def _publish_apply(*, actor, plan, checked: _Checked, publish: PublishPlan, model, contract: str, document: dict,
-                   version: str, status: str, source: str, source_path: str) -> ContractPublishResult:
+def _publish_apply(
+    *,
+    actor,
+    plan,
+    checked: _Checked,
+    publish: PublishPlan,
+    model,
+    contract: str,
+    document: dict,
+    version: str,
+    status: str,
+    source: str,
+    source_path: str,
+) -> ContractPublishResult:
     """Write what ``publish`` lists, record the import and schedule drift, notices and reindex."""
     from apps.catalog import services as catalog_services
 
     product = checked.product
     if publish.create_product:
         product = catalog_services.data_product_create(
-            slug=plan.slug, domain=checked.domain, owner_team=checked.team, actor=actor, **(plan.new_fields | plan.fields))
+            slug=plan.slug,
+            domain=checked.domain,
+            owner_team=checked.team,
+            actor=actor,
+            **(plan.new_fields | plan.fields),
+        )
     elif publish.product_updates:
         updates = publish.product_updates
         before = {k: str(getattr(product, k)) for k in updates}
         catalog_services.data_product_update(product=product, actor=actor, **updates)
-        _audit(actor=actor, action="data_product.updated", obj=product, before=before,
-               after={k: str(v) for k, v in updates.items()}, message=f"From data contract {model.id} {version}.")
+        _audit(
+            actor=actor,
+            action="data_product.updated",
+            obj=product,
+            before=before,
+            after={k: str(v) for k, v in updates.items()},
+            message=f"From data contract {model.id} {version}.",
+        )
 
     for write in publish.port_writes:
         if write.create:
@@ -299,27 +383,51 @@ def _publish_apply(*, actor, plan, checked: _Checked, publish: PublishPlan, mode
     contract_import = None
     if changes:
         contract_import = ContractImport.objects.create(
-            data_contract=data_contract, previous=checked.previous,
+            data_contract=data_contract,
+            previous=checked.previous,
             actor=actor if getattr(actor, "is_authenticated", False) else None,
-            source=source, source_path=source_path[:1000], diff=[c.as_dict() for c in diff], breaking=breaking,
-            product_changes=changes, warnings=checked.warnings)
-        _audit(actor=actor, action="data_contract.published", obj=product,
-               after={"version": version, "status": status, "breaking": breaking}, message="; ".join(changes))
+            source=source,
+            source_path=source_path[:1000],
+            diff=[c.as_dict() for c in diff],
+            breaking=breaking,
+            product_changes=changes,
+            warnings=checked.warnings,
+        )
+        _audit(
+            actor=actor,
+            action="data_contract.published",
+            obj=product,
+            after={"version": version, "status": status, "breaking": breaking},
+            message="; ".join(changes),
+        )
         if breaking:
             transaction.on_commit(lambda: _breaking_change_notify_later(contract_import.pk))
         product_id = product.pk
         transaction.on_commit(lambda: _drift_check_later(product_id))
         search_reindex(product_id)  # has_contract, trust
-    return ContractPublishResult(data_product=product, data_contract=data_contract,
-                                 created=publish.create_product, changes=changes,
-                                 diff=[c.as_dict() for c in diff], breaking=breaking, warnings=checked.warnings,
-                                 contract_import=contract_import)
+    return ContractPublishResult(
+        data_product=product,
+        data_contract=data_contract,
+        created=publish.create_product,
+        changes=changes,
+        diff=[c.as_dict() for c in diff],
+        breaking=breaking,
+        warnings=checked.warnings,
+        contract_import=contract_import,
+    )
 
 
 @transaction.atomic
 def data_contract_publish(
-    *, actor, contract: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = "",
-    source: str = ImportSource.API, source_path: str = "",
+    *,
+    actor,
+    contract: str,
+    data_product: str = "",
+    domain: str = "",
+    owner_team: str = "",
+    platform: str = "",
+    source: str = ImportSource.API,
+    source_path: str = "",
 ) -> ContractPublishResult:
     """Import one version of an ODCS v3.0.x/v3.1.0 data contract (YAML text): create or update
     the data product and its output ports, store the version, diff it against the previous one.
@@ -344,19 +452,32 @@ def data_contract_publish(
     """
     parsed = contract_parse(contract)  # parse
     document, model = parsed.document, parsed.model
-    plan = contract_to_product_plan(document, data_product=data_product, domain=domain, owner_team=owner_team,
-                                    platform=platform)
+    plan = contract_to_product_plan(
+        document, data_product=data_product, domain=domain, owner_team=owner_team, platform=platform
+    )
     if plan.errors:
         raise ApplicationError("The contract cannot be mapped to a data product.", plan.errors)
     version, status = str(model.version), str(model.status)
     checked = _publish_check(actor=actor, plan=plan, document=document, version=version, domain=domain)
     publish = _publish_map(plan=plan, checked=checked, document=document, version=version, status=status, domain=domain)
-    return _publish_apply(actor=actor, plan=plan, checked=checked, publish=publish, model=model, contract=contract,
-                          document=document, version=version, status=status, source=source, source_path=source_path)
+    return _publish_apply(
+        actor=actor,
+        plan=plan,
+        checked=checked,
+        publish=publish,
+        model=model,
+        contract=contract,
+        document=document,
+        version=version,
+        status=status,
+        source=source,
+        source_path=source_path,
+    )
 
 
-def data_contract_import_from_repository(*, actor, path: str, data_product: str = "", domain: str = "",
-                                         owner_team: str = "", platform: str = "") -> ContractPublishResult:
+def data_contract_import_from_repository(
+    *, actor, path: str, data_product: str = "", domain: str = "", owner_team: str = "", platform: str = ""
+) -> ContractPublishResult:
     """Publish the contract file at ``path`` in a repository checkout under the operators'
     ``CONTRACT_REPOSITORY_ROOT`` (:func:`apps.contracts.repository.repository_contract_read`:
     a path relative to the root, an absolute path or a ``file://`` URL inside it; nothing is
@@ -367,9 +488,16 @@ def data_contract_import_from_repository(*, actor, path: str, data_product: str 
     from .repository import repository_contract_read
 
     text, relative = repository_contract_read(path)
-    return data_contract_publish(actor=actor, contract=text, data_product=data_product, domain=domain,
-                                 owner_team=owner_team, platform=platform, source=ImportSource.REPOSITORY,
-                                 source_path=relative)
+    return data_contract_publish(
+        actor=actor,
+        contract=text,
+        data_product=data_product,
+        domain=domain,
+        owner_team=owner_team,
+        platform=platform,
+        source=ImportSource.REPOSITORY,
+        source_path=relative,
+    )
 
 
 def _next_minor(version: str) -> str:
@@ -426,16 +554,28 @@ def contract_breaking_change_notify(*, import_id: int) -> int:
     previous = record.previous.version if record.previous else "?"
     url = f"/products/{product.slug}/?tab=contract&from={record.previous_id or ''}&to={contract.pk}"
     notified = notify(
-        recipients=recipients, verb=Verb.CONTRACT_BREAKING, obj=product,
+        recipients=recipients,
+        verb=Verb.CONTRACT_BREAKING,
+        obj=product,
         subject=f"Breaking change in the data contract of {product.name}",
         message=f"The data contract of {product.name} changed from {previous} to {contract.version} with breaking "
-                f"changes you may need to act on:\n{lines}", url=url, dedupe_key=f"contract-breaking:{record.pk}")
-    webhook_publish(event=WebhookEvent.CONTRACT_BREAKING_CHANGE, dedupe_key=f"contract-breaking:{record.pk}", payload={
-        "data_product": product.slug, "contract_id": contract.contract_id, "version": contract.version,
-        "previous_version": previous, "diff": record.diff,
-        "consumers": sorted({g.access_request.requester.username for g in grants}),
-        "output_ports": sorted({g.access_request.output_port.name for g in grants}),
-    })
+        f"changes you may need to act on:\n{lines}",
+        url=url,
+        dedupe_key=f"contract-breaking:{record.pk}",
+    )
+    webhook_publish(
+        event=WebhookEvent.CONTRACT_BREAKING_CHANGE,
+        dedupe_key=f"contract-breaking:{record.pk}",
+        payload={
+            "data_product": product.slug,
+            "contract_id": contract.contract_id,
+            "version": contract.version,
+            "previous_version": previous,
+            "diff": record.diff,
+            "consumers": sorted({g.access_request.requester.username for g in grants}),
+            "output_ports": sorted({g.access_request.output_port.name for g in grants}),
+        },
+    )
     return len(notified)
 
 
@@ -456,9 +596,19 @@ def drift_finding_accept(*, finding_id: int, product: DataProduct, actor, reason
         raise ApplicationError("Say why the difference is acceptable.", {"reason": ["A reason is required."]})
     if finding.status != "open":
         raise ApplicationError("Only open findings can be accepted.", {"finding": [f"It is {finding.status}."]})
-    finding.status, finding.accepted_by, finding.accepted_reason, finding.accepted_at = "accepted", actor, reason[:2000], timezone.now()
+    finding.status, finding.accepted_by, finding.accepted_reason, finding.accepted_at = (
+        "accepted",
+        actor,
+        reason[:2000],
+        timezone.now(),
+    )
     finding.save()
-    _audit(actor=actor, action="drift_finding.accepted", obj=product, after={"finding": finding.key, "reason": finding.accepted_reason})
+    _audit(
+        actor=actor,
+        action="drift_finding.accepted",
+        obj=product,
+        after={"finding": finding.key, "reason": finding.accepted_reason},
+    )
     search_reindex(product.pk)
     return finding
 
@@ -474,14 +624,20 @@ def drift_check_now(*, product: DataProduct, actor) -> int:
 
 # --- quality runs and incidents -------------------------------------------------------------------
 
+
 def _quality_target(product: DataProduct):
     """The output port quality rules run on: the first on a PostgreSQL or MariaDB platform."""
-    return (product.output_ports.select_related("platform").filter(platform__kind__in=("postgresql", "mariadb"))
-            .order_by("pk").first())
+    return (
+        product.output_ports.select_related("platform")
+        .filter(platform__kind__in=("postgresql", "mariadb"))
+        .order_by("pk")
+        .first()
+    )
 
 
-def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | None = None,
-                         rule_keys: list[str] | None = None):
+def contract_quality_run(
+    *, product_id: int, now=None, timeout_seconds: float | None = None, rule_keys: list[str] | None = None
+):
     """Run the current contract's quality rules and freshness SLAs of a product on its
     platform (``apps.contracts.quality``) — only those in ``rule_keys`` when given (the ones
     due: :func:`contract_quality_due`) — store a ``QualityRun`` with one ``QualityResult``
@@ -499,17 +655,36 @@ def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | 
     port = _quality_target(product) if contract else None
     if port is None:
         return None
-    outcomes = contract_quality_evaluate(platform=port.platform, schema=port.schema, document=contract.document,
-                                         now=now, timeout_seconds=timeout_seconds,
-                                         rule_keys=set(rule_keys) if rule_keys is not None else None)
+    outcomes = contract_quality_evaluate(
+        platform=port.platform,
+        schema=port.schema,
+        document=contract.document,
+        now=now,
+        timeout_seconds=timeout_seconds,
+        rule_keys=set(rule_keys) if rule_keys is not None else None,
+    )
     if rule_keys is not None and not outcomes:
         return None
     with transaction.atomic():
         run = QualityRun.objects.create(data_contract=contract, data_product=product)
-        QualityResult.objects.bulk_create([QualityResult(
-            run=run, data_product=product, rule_key=o.key[:512], name=o.name[:255], object_name=o.object_name[:255],
-            property_name=o.property_name[:255], metric=o.metric[:40], expectation=o.expectation[:255], status=o.status,
-            measured_value=o.measured, reason=o.reason) for o in outcomes])
+        QualityResult.objects.bulk_create(
+            [
+                QualityResult(
+                    run=run,
+                    data_product=product,
+                    rule_key=o.key[:512],
+                    name=o.name[:255],
+                    object_name=o.object_name[:255],
+                    property_name=o.property_name[:255],
+                    metric=o.metric[:40],
+                    expectation=o.expectation[:255],
+                    status=o.status,
+                    measured_value=o.measured,
+                    reason=o.reason,
+                )
+                for o in outcomes
+            ]
+        )
         run.passed = sum(o.status == "pass" for o in outcomes)
         run.failed = sum(o.status == "fail" for o in outcomes)
         run.errors = sum(o.status == "error" for o in outcomes)
@@ -517,9 +692,14 @@ def contract_quality_run(*, product_id: int, now=None, timeout_seconds: float | 
         run.save(update_fields=["passed", "failed", "errors", "finished_at"])
         for outcome in outcomes:
             if outcome.status == "fail":
-                incident_open(product=product, rule_key=outcome.key,
-                              title=f"{outcome.name} failed" if not outcome.key.startswith("sla:") else f"{outcome.name} breached",
-                              details=outcome.reason)
+                incident_open(
+                    product=product,
+                    rule_key=outcome.key,
+                    title=f"{outcome.name} failed"
+                    if not outcome.key.startswith("sla:")
+                    else f"{outcome.name} breached",
+                    details=outcome.reason,
+                )
         search_reindex(product.pk)
     return run
 
@@ -537,14 +717,32 @@ def incident_open(*, product: DataProduct, rule_key: str, title: str, details: s
     existing = Incident.objects.filter(data_product=product, rule_key=rule_key[:512]).exclude(status="resolved").first()
     if existing is not None:
         return existing, False
-    incident = Incident.objects.create(data_product=product, rule_key=rule_key[:512], title=title[:300], details=details)
-    owners = [m.user for m in product.owner_team.memberships.select_related("user").filter(role__in=("owner", "approver"))]
-    notify(recipients=owners, verb=Verb.INCIDENT_OPENED, obj=product, subject=f"Incident on {product.name}: {incident.title}",
-           message=f"{incident.title}. {details}".strip(), url=f"/products/{product.slug}/?tab=quality#incidents",
-           dedupe_key=f"incident:{incident.pk}")
-    webhook_publish(event=WebhookEvent.INCIDENT_OPENED, dedupe_key=f"incident:{incident.pk}", payload={
-        "data_product": product.slug, "incident": incident.pk, "title": incident.title, "details": details,
-        "rule": rule_key})
+    incident = Incident.objects.create(
+        data_product=product, rule_key=rule_key[:512], title=title[:300], details=details
+    )
+    owners = [
+        m.user for m in product.owner_team.memberships.select_related("user").filter(role__in=("owner", "approver"))
+    ]
+    notify(
+        recipients=owners,
+        verb=Verb.INCIDENT_OPENED,
+        obj=product,
+        subject=f"Incident on {product.name}: {incident.title}",
+        message=f"{incident.title}. {details}".strip(),
+        url=f"/products/{product.slug}/?tab=quality#incidents",
+        dedupe_key=f"incident:{incident.pk}",
+    )
+    webhook_publish(
+        event=WebhookEvent.INCIDENT_OPENED,
+        dedupe_key=f"incident:{incident.pk}",
+        payload={
+            "data_product": product.slug,
+            "incident": incident.pk,
+            "title": incident.title,
+            "details": details,
+            "rule": rule_key,
+        },
+    )
     return incident, True
 
 
@@ -562,8 +760,10 @@ def incident_transition(*, incident_id: int, product: DataProduct, actor, to: st
     if incident is None:
         raise ApplicationError("No such incident.", {"incident": ["Not an incident of this data product."]})
     if to not in INCIDENT_TRANSITIONS.get(incident.status, ()):
-        raise ApplicationError(f"The incident is {incident.status}; it cannot become {to}.",
-                               {"status": [f"Allowed: {', '.join(sorted(INCIDENT_TRANSITIONS[incident.status])) or 'none'}."]})
+        raise ApplicationError(
+            f"The incident is {incident.status}; it cannot become {to}.",
+            {"status": [f"Allowed: {', '.join(sorted(INCIDENT_TRANSITIONS[incident.status])) or 'none'}."]},
+        )
     before = incident.status
     now = timezone.now()
     if to == IncidentStatus.ACKNOWLEDGED:
@@ -572,8 +772,14 @@ def incident_transition(*, incident_id: int, product: DataProduct, actor, to: st
         incident.resolved_by, incident.resolved_at, incident.resolution = actor, now, (comment or "").strip()[:2000]
     incident.status = to
     incident.save()
-    _audit(actor=actor, action=f"incident.{to}", obj=product, before={"status": before}, after={"status": to},
-           message=f"Incident {incident.pk}: {incident.title}")
+    _audit(
+        actor=actor,
+        action=f"incident.{to}",
+        obj=product,
+        before={"status": before},
+        after={"status": to},
+        message=f"Incident {incident.pk}: {incident.title}",
+    )
     search_reindex(product.pk)
     return incident
 
@@ -595,22 +801,36 @@ def contract_quality_due(*, now=None) -> dict[int, list[str] | None]:
 
     now = now or timezone.now()
     interval = timedelta(minutes=getattr(settings, "CONTRACT_QUALITY_INTERVAL_MINUTES", 60))
-    runnable = set(OutputPort.objects.filter(platform__kind__in=("postgresql", "mariadb"))
-                   .values_list("data_product_id", flat=True))
+    runnable = set(
+        OutputPort.objects.filter(platform__kind__in=("postgresql", "mariadb")).values_list(
+            "data_product_id", flat=True
+        )
+    )
     contracts = current_contracts(product_ids=sorted(runnable), with_document=True)
-    defaults = dict(ProductQualitySchedule.objects.filter(data_product_id__in=list(contracts))
-                    .values_list("data_product_id", "schedule"))
-    last = {(pid, key): at for pid, key, at in QualityResult.objects.filter(data_product_id__in=list(contracts))
-            .order_by("data_product_id", "rule_key", "-executed_at").distinct("data_product_id", "rule_key")
-            .values_list("data_product_id", "rule_key", "executed_at")}
+    defaults = dict(
+        ProductQualitySchedule.objects.filter(data_product_id__in=list(contracts)).values_list(
+            "data_product_id", "schedule"
+        )
+    )
+    last = {
+        (pid, key): at
+        for pid, key, at in QualityResult.objects.filter(data_product_id__in=list(contracts))
+        .order_by("data_product_id", "rule_key", "-executed_at")
+        .distinct("data_product_id", "rule_key")
+        .values_list("data_product_id", "rule_key", "executed_at")
+    }
     due: dict[int, list[str] | None] = {}
     for product_id, contract in contracts.items():
         document = contract.document if isinstance(contract.document, dict) else {}
         items = [(ref.key, ref.rule) for ref in runnable_rules(document)]
         items += [(sla_key(sla, document), sla) for sla in measured_slas(document)]
-        keys = [key for key, item in items
-                if rule_schedule(item, document=document, product_default=defaults.get(product_id, ""), interval=interval)
-                .is_due(last_run_at=last.get((product_id, key[:512])), now=now)]
+        keys = [
+            key
+            for key, item in items
+            if rule_schedule(
+                item, document=document, product_default=defaults.get(product_id, ""), interval=interval
+            ).is_due(last_run_at=last.get((product_id, key[:512])), now=now)
+        ]
         if keys:
             due[product_id] = None if len(keys) == len(items) else keys
     return due
@@ -643,6 +863,11 @@ def quality_schedule_set(*, product: DataProduct, actor, schedule: str):
     row.full_clean()
     row.save()
     if before != schedule:
-        _audit(actor=actor, action="quality_schedule.set", obj=product, before={"schedule": before},
-               after={"schedule": schedule})
+        _audit(
+            actor=actor,
+            action="quality_schedule.set",
+            obj=product,
+            before={"schedule": before},
+            after={"schedule": schedule},
+        )
     return row

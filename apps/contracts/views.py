@@ -1,5 +1,6 @@
 """Contract pages: import by paste or upload (owners), YAML download. Thin: selectors for
 reads (visibility through ``apps.catalog.selectors``), services for writes."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -60,11 +61,14 @@ def contract_import(request, slug: str):
                 return render(request, "contracts/import.html", context, status=400)
         context["text"] = text
         try:
-            result = services.data_contract_publish(actor=request.user, contract=text, data_product=product.slug,
-                                                    source=source)
+            result = services.data_contract_publish(
+                actor=request.user, contract=text, data_product=product.slug, source=source
+            )
         except ApplicationError as exc:
             context["message"] = exc.message
-            context["errors"] = contract_errors_as_lines({k: v if isinstance(v, list) else [v] for k, v in exc.extra.items()})
+            context["errors"] = contract_errors_as_lines(
+                {k: v if isinstance(v, list) else [v] for k, v in exc.extra.items()}
+            )
             return render(request, "contracts/import.html", context, status=400)
         except PermissionDenied:
             raise Http404("No such data product.") from None
@@ -88,8 +92,13 @@ def contract_tab_context(request, product) -> dict:
     diff = None
     if request.GET.get("from") and request.GET.get("to"):
         diff = selectors.contract_version_diff(product=product, from_id=request.GET["from"], to_id=request.GET["to"])
-    return {"contract": contract, "contract_sections": selectors.contract_sections(contract=contract),
-            "versions": versions, "version_diff": diff, "drift": selectors.drift_findings_for_product(product=product)}
+    return {
+        "contract": contract,
+        "contract_sections": selectors.contract_sections(contract=contract),
+        "versions": versions,
+        "version_diff": diff,
+        "drift": selectors.drift_findings_for_product(product=product),
+    }
 
 
 @login_required
@@ -115,7 +124,9 @@ def drift_accept(request, slug: str, pk: int):
 
     product = catalog_selectors.data_product_get(user=request.user, slug=slug)
     try:
-        services.drift_finding_accept(finding_id=pk, product=product, actor=request.user, reason=request.POST.get("reason", ""))
+        services.drift_finding_accept(
+            finding_id=pk, product=product, actor=request.user, reason=request.POST.get("reason", "")
+        )
     except PermissionDenied:
         raise Http404("No such data product.") from None
     except ApplicationError as exc:
@@ -129,8 +140,10 @@ def quality_tab_context(request, product) -> dict:
     """The quality tab's contract part: latest result and trend per rule, incidents."""
     from . import selectors
 
-    return {"contract_quality": selectors.quality_latest(product=product),
-            "incidents": selectors.incidents_for_product(product=product)}
+    return {
+        "contract_quality": selectors.quality_latest(product=product),
+        "incidents": selectors.incidents_for_product(product=product),
+    }
 
 
 def trust_context(product) -> dict:
@@ -151,8 +164,13 @@ def incident_transition(request, slug: str, pk: int):
 
     product = catalog_selectors.data_product_get(user=request.user, slug=slug)
     try:
-        services.incident_transition(incident_id=pk, product=product, actor=request.user, to=request.POST.get("to", ""),
-                                     comment=request.POST.get("comment", ""))
+        services.incident_transition(
+            incident_id=pk,
+            product=product,
+            actor=request.user,
+            to=request.POST.get("to", ""),
+            comment=request.POST.get("comment", ""),
+        )
     except PermissionDenied:
         raise Http404("No such data product.") from None
     except ApplicationError as exc:

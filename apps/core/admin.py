@@ -1,4 +1,5 @@
 """Admin building blocks shared by the apps (nothing is registered here)."""
+
 from django.contrib import admin
 
 

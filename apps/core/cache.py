@@ -6,6 +6,7 @@ outage must not take pages down (issue 11: "pages keep working"). Every operatio
 reach Redis logs one warning and behaves as a cache miss: reads return the default, writes do
 nothing, ``incr`` raises ``ValueError`` as for a missing key.
 """
+
 from __future__ import annotations
 
 import logging

@@ -10,6 +10,7 @@ rotate: put a new key first, keep the old ones after it, run ``manage.py rotate_
 Outside production (local, test, demo) an empty list falls back to a key derived from
 ``SECRET_KEY``; production settings refuse to start without explicit keys.
 """
+
 from __future__ import annotations
 
 import base64

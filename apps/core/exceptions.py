@@ -1,4 +1,5 @@
 """The one error type business rules raise (HackSoft styleguide's ``ApplicationError``)."""
+
 from __future__ import annotations
 
 from typing import Any

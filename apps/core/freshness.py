@@ -19,6 +19,7 @@ So a decision, a new request, a delegation, a team membership or permission chan
 notification read shows on the very next request of every user, from any process (web or
 worker). Keys carry the database name, so processes on other databases never share them.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,16 @@ from django.db import transaction
 #: and memberships, groups and (object) permissions, products and ports (ownership), contracts
 #: (named approvers), notifications.
 WATCHED_TABLE_PREFIXES = (
-    "access_accessrequest", "access_approvalstep", "access_approverdelegation", "accounts_", "auth_",
-    "guardian_", "catalog_dataproduct", "catalog_outputport", "catalog_datacontract", "notifications_notification",
+    "access_accessrequest",
+    "access_approvalstep",
+    "access_approverdelegation",
+    "accounts_",
+    "auth_",
+    "guardian_",
+    "catalog_dataproduct",
+    "catalog_outputport",
+    "catalog_datacontract",
+    "notifications_notification",
 )
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)', re.IGNORECASE)
 CACHE_ALIAS = "shared"

@@ -7,6 +7,7 @@
 lookup and end in a ``DataError`` (a 500). The API gets the usual error body
 ``{"message": ..., "errors": {"<parameter>": [...]}}``; pages get a short plain-text 400.
 """
+
 from __future__ import annotations
 
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -34,8 +35,9 @@ class RejectNulMiddleware:
         if fields:
             if request.path_info.startswith("/api/"):
                 return JsonResponse({"message": MESSAGE, "errors": {f: [MESSAGE] for f in fields}}, status=400)
-            return HttpResponseBadRequest(f"Bad request: {MESSAGE} ({', '.join(fields)})",
-                                          content_type="text/plain; charset=utf-8")
+            return HttpResponseBadRequest(
+                f"Bad request: {MESSAGE} ({', '.join(fields)})", content_type="text/plain; charset=utf-8"
+            )
         return self.get_response(request)
 
 

@@ -16,6 +16,7 @@ settings named ``INPUT_*`` override them). What is refused, and why:
 Refusals raise :class:`InputLimitError` (an ``ApplicationError``): 400 in the API, with the
 message under ``errors[field]``; forms show it as a field error.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,11 +58,13 @@ def _setting(name: str, default: int) -> int:
 def _check_size(text: str | bytes, *, max_bytes: int, field: str, what: str) -> None:
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
-        raise InputLimitError(f"The {what} is too large: {size:,} bytes, at most {max_bytes:,} are accepted.",
-                              field=field)
+        raise InputLimitError(
+            f"The {what} is too large: {size:,} bytes, at most {max_bytes:,} are accepted.", field=field
+        )
 
 
 # --- YAML ----------------------------------------------------------------------------------------
+
 
 class _LimitedSafeLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses anchors and aliases, nesting deeper than ``max_depth``
@@ -95,8 +98,7 @@ class _LimitedSafeLoader(yaml.SafeLoader):
     def construct_yaml_int(self, node):
         digits = sum(ch.isdigit() for ch in node.value)
         if digits > self.max_int_digits:
-            raise _Refused(f"A number has {digits:,} digits; at most {self.max_int_digits} are accepted"
-                           f"{_where(node)}.")
+            raise _Refused(f"A number has {digits:,} digits; at most {self.max_int_digits} are accepted{_where(node)}.")
         return super().construct_yaml_int(node)
 
 
@@ -120,8 +122,13 @@ def _where(item) -> str:
 
 
 def safe_load_yaml(
-    text: str | bytes, *, max_bytes: int = CONTRACT_MAX_BYTES, max_depth: int = MAX_DEPTH,
-    max_int_digits: int = MAX_INT_DIGITS, field: str = "contract", what: str = "YAML document",
+    text: str | bytes,
+    *,
+    max_bytes: int = CONTRACT_MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+    max_int_digits: int = MAX_INT_DIGITS,
+    field: str = "contract",
+    what: str = "YAML document",
     timestamps: bool = True,
 ) -> Any:
     """Parse one YAML document with the safe schema, within limits.
@@ -144,7 +151,9 @@ def safe_load_yaml(
         raise InputLimitError(str(exc), field=field) from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None)
-        raise InputLimitError(f"Not valid YAML{_where(exc)}{f': {problem[:200]}' if problem else ''}.", field=field) from None
+        raise InputLimitError(
+            f"Not valid YAML{_where(exc)}{f': {problem[:200]}' if problem else ''}.", field=field
+        ) from None
     except RecursionError:  # belt and braces: max_depth is far below the interpreter's limit
         raise InputLimitError(f"The YAML nests deeper than {max_depth} levels.", field=field) from None
     finally:
@@ -152,6 +161,7 @@ def safe_load_yaml(
 
 
 # --- JSON ----------------------------------------------------------------------------------------
+
 
 def _json_depth_exceeds(data: Any, max_depth: int) -> bool:
     """Whether ``data`` nests deeper than ``max_depth`` (iterative: no recursion)."""
@@ -166,8 +176,13 @@ def _json_depth_exceeds(data: Any, max_depth: int) -> bool:
 
 
 def safe_load_json(
-    text: str | bytes, *, max_bytes: int = JSON_BODY_MAX_BYTES, max_depth: int = MAX_DEPTH,
-    max_int_digits: int = MAX_INT_DIGITS, field: str = "body", what: str = "JSON document",
+    text: str | bytes,
+    *,
+    max_bytes: int = JSON_BODY_MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+    max_int_digits: int = MAX_INT_DIGITS,
+    field: str = "body",
+    what: str = "JSON document",
 ) -> Any:
     """Parse JSON text (``bytes`` are decoded as UTF-8, a BOM allowed), within limits.
 
@@ -204,8 +219,9 @@ def safe_load_json(
     except RecursionError:
         raise InputLimitError(f"The {what} nests deeper than {max_depth} levels.", field=field) from None
     except json.JSONDecodeError as exc:
-        raise InputLimitError(f"Not valid JSON ({exc.msg.removesuffix(' at')}, line {exc.lineno}, column {exc.colno}).",
-                              field=field) from None
+        raise InputLimitError(
+            f"Not valid JSON ({exc.msg.removesuffix(' at')}, line {exc.lineno}, column {exc.colno}).", field=field
+        ) from None
     if _json_depth_exceeds(data, max_depth):
         raise InputLimitError(f"The {what} nests deeper than {max_depth} levels.", field=field)
     return data
@@ -214,20 +230,26 @@ def safe_load_json(
 def json_body_limits() -> dict[str, int]:
     """Limits of API JSON bodies: settings ``INPUT_JSON_MAX_BYTES``, ``INPUT_MAX_DEPTH``,
     ``INPUT_MAX_INT_DIGITS`` or the module defaults."""
-    return {"max_bytes": _setting("INPUT_JSON_MAX_BYTES", JSON_BODY_MAX_BYTES),
-            "max_depth": _setting("INPUT_MAX_DEPTH", MAX_DEPTH),
-            "max_int_digits": _setting("INPUT_MAX_INT_DIGITS", MAX_INT_DIGITS)}
+    return {
+        "max_bytes": _setting("INPUT_JSON_MAX_BYTES", JSON_BODY_MAX_BYTES),
+        "max_depth": _setting("INPUT_MAX_DEPTH", MAX_DEPTH),
+        "max_int_digits": _setting("INPUT_MAX_INT_DIGITS", MAX_INT_DIGITS),
+    }
 
 
 def contract_limits() -> dict[str, int]:
     """Limits of data contract texts: ``INPUT_CONTRACT_MAX_BYTES``, ``INPUT_MAX_DEPTH``, ``INPUT_MAX_INT_DIGITS``."""
-    return {"max_bytes": _setting("INPUT_CONTRACT_MAX_BYTES", CONTRACT_MAX_BYTES),
-            "max_depth": _setting("INPUT_MAX_DEPTH", MAX_DEPTH),
-            "max_int_digits": _setting("INPUT_MAX_INT_DIGITS", MAX_INT_DIGITS)}
+    return {
+        "max_bytes": _setting("INPUT_CONTRACT_MAX_BYTES", CONTRACT_MAX_BYTES),
+        "max_depth": _setting("INPUT_MAX_DEPTH", MAX_DEPTH),
+        "max_int_digits": _setting("INPUT_MAX_INT_DIGITS", MAX_INT_DIGITS),
+    }
 
 
 def dbt_artifact_limits() -> dict[str, int]:
     """Limits of dbt artifact files: ``INPUT_DBT_ARTIFACT_MAX_BYTES`` and the dbt depth."""
-    return {"max_bytes": _setting("INPUT_DBT_ARTIFACT_MAX_BYTES", DBT_ARTIFACT_MAX_BYTES),
-            "max_depth": DBT_ARTIFACT_MAX_DEPTH,
-            "max_int_digits": _setting("INPUT_MAX_INT_DIGITS", MAX_INT_DIGITS)}
+    return {
+        "max_bytes": _setting("INPUT_DBT_ARTIFACT_MAX_BYTES", DBT_ARTIFACT_MAX_BYTES),
+        "max_depth": DBT_ARTIFACT_MAX_DEPTH,
+        "max_int_digits": _setting("INPUT_MAX_INT_DIGITS", MAX_INT_DIGITS),
+    }

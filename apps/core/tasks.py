@@ -6,6 +6,7 @@ into an error for the user: the publish is *best effort* (logged when it fails) 
 sweeps are the guarantee (pending and applying grants, revoking grants, due syncs and webhook
 deliveries are found again by their state and re-enqueued once the broker is back).
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,12 @@ def enqueue(task, *args: Any, **kwargs: Any) -> bool:
     try:
         task.apply_async(args=args, kwargs=kwargs)
     except Exception as exc:  # noqa: BLE001 - kombu/redis raise many kinds; all mean "not published"
-        logger.warning("Could not publish %s (%s: %s); the periodic sweep will pick it up.",
-                       getattr(task, "name", task), type(exc).__name__, exc)
+        logger.warning(
+            "Could not publish %s (%s: %s); the periodic sweep will pick it up.",
+            getattr(task, "name", task),
+            type(exc).__name__,
+            exc,
+        )
         return False
     return True
 

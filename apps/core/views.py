@@ -1,4 +1,5 @@
 """Liveness and readiness probes for deployments."""
+
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -27,6 +28,7 @@ def readyz(request):
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - a probe reports any failure
         checks["database"] = f"error: {type(exc).__name__}"
+
     def ping(url: str) -> str:
         try:
             # Celery spells a Unix socket broker redis+socket://; redis-py wants unix://.

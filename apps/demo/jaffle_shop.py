@@ -12,6 +12,7 @@ PostgreSQL only accepts the current database there, so each known relation name 
 to ``"schema"."name"`` and the project loads into a database of any name. Everything runs in
 one transaction: a failure leaves the database as it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,8 @@ def is_loaded(conninfo: str, path: Path | None = None) -> bool:
     """True when every seed and non-ephemeral model of the project exists in the database."""
     manifest = _manifest(path or jaffle_shop_path())
     wanted = [
-        (n["schema"], n["alias"] or n["name"]) for n in manifest["nodes"].values()
+        (n["schema"], n["alias"] or n["name"])
+        for n in manifest["nodes"].values()
         if n["resource_type"] in ("seed", "model") and n["config"].get("materialized") != "ephemeral"
     ]
     with psycopg.connect(conninfo) as conn:
@@ -105,10 +107,12 @@ def _seed(conn: psycopg.Connection, node: dict, built: dict, path: Path) -> int:
         if not _TYPE_RE.match(column["type"]):
             raise ValueError(f"Unexpected type {column['type']!r} for seed column {column['name']!r}")
     table = sql.Identifier(node["schema"], node["alias"] or node["name"])
-    conn.execute(sql.SQL("CREATE TABLE {} ({})").format(
-        table,
-        sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c["name"]), sql.SQL(c["type"])) for c in columns),
-    ))
+    conn.execute(
+        sql.SQL("CREATE TABLE {} ({})").format(
+            table,
+            sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c["name"]), sql.SQL(c["type"])) for c in columns),
+        )
+    )
     csv_path = path / node["original_file_path"]
     names = sql.SQL(", ").join(sql.Identifier(c["name"]) for c in columns)
     with conn.cursor() as cur:

@@ -6,6 +6,7 @@ that domain and product; applying the rules gives each product its approved outp
 domain, a governance steward, an executive and an admin. Every step checks what exists first,
 so running it twice changes nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,21 +60,56 @@ TEAMS = [
 
 # schema -> (domain name, domain slug, team slug, product name, product slug, summary, classification, tags)
 PRODUCTS = {
-    "humanresources": ("Human Resources", "human-resources", "hr-data", "Employees and pay history", "employees-and-pay-history",
-                       "Employees, departments, shifts, job candidates and the history of pay rates (salary).",
-                       "confidential", ["hr", "employees", "salary", "payroll"]),
-    "person": ("Person", "person", "person-data", "Persons and contacts", "persons-and-contacts",
-               "People, addresses, e-mail addresses, phone numbers and business entities.",
-               "restricted", ["pii", "customers", "contacts"]),
-    "production": ("Production", "production", "production-data", "Products and manufacturing", "products-and-manufacturing",
-                   "Product catalog, categories, bills of materials, inventory, work orders and reviews.",
-                   "internal", ["products", "inventory", "manufacturing"]),
-    "purchasing": ("Purchasing", "purchasing", "purchasing-data", "Vendors and purchase orders", "vendors-and-purchase-orders",
-                   "Vendors, what they supply, and purchase orders with their lines.",
-                   "internal", ["vendors", "procurement"]),
-    "sales": ("Sales", "sales", "sales-data", "Sales orders and customers", "sales-orders-and-customers",
-              "Customers, sales orders and their lines, territories, sales people, quotas and currency rates.",
-              "public", ["sales", "orders", "customers", "revenue"]),
+    "humanresources": (
+        "Human Resources",
+        "human-resources",
+        "hr-data",
+        "Employees and pay history",
+        "employees-and-pay-history",
+        "Employees, departments, shifts, job candidates and the history of pay rates (salary).",
+        "confidential",
+        ["hr", "employees", "salary", "payroll"],
+    ),
+    "person": (
+        "Person",
+        "person",
+        "person-data",
+        "Persons and contacts",
+        "persons-and-contacts",
+        "People, addresses, e-mail addresses, phone numbers and business entities.",
+        "restricted",
+        ["pii", "customers", "contacts"],
+    ),
+    "production": (
+        "Production",
+        "production",
+        "production-data",
+        "Products and manufacturing",
+        "products-and-manufacturing",
+        "Product catalog, categories, bills of materials, inventory, work orders and reviews.",
+        "internal",
+        ["products", "inventory", "manufacturing"],
+    ),
+    "purchasing": (
+        "Purchasing",
+        "purchasing",
+        "purchasing-data",
+        "Vendors and purchase orders",
+        "vendors-and-purchase-orders",
+        "Vendors, what they supply, and purchase orders with their lines.",
+        "internal",
+        ["vendors", "procurement"],
+    ),
+    "sales": (
+        "Sales",
+        "sales",
+        "sales-data",
+        "Sales orders and customers",
+        "sales-orders-and-customers",
+        "Customers, sales orders and their lines, territories, sales people, quotas and currency rates.",
+        "public",
+        ["sales", "orders", "customers", "revenue"],
+    ),
 }
 
 
@@ -93,8 +129,13 @@ def default_warehouse_url() -> str:
 
         return embedded.postgres_url(embedded.WAREHOUSE_DB)
     db = settings.DATABASES["default"]
-    return psycopg.conninfo.make_conninfo(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
-                                          password=db["PASSWORD"] or None, dbname="mesh_warehouse")
+    return psycopg.conninfo.make_conninfo(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname="mesh_warehouse",
+    )
 
 
 def _ensure_database(conninfo: str) -> None:
@@ -105,7 +146,9 @@ def _ensure_database(conninfo: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
 
 
-def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True, quality_history: bool = True) -> DemoResult:
+def demo_load(
+    *, warehouse_url: str | None = None, enqueue_sync: bool = True, quality_history: bool = True
+) -> DemoResult:
     """Load everything; returns what it loaded. Raises psycopg.Error if the warehouse is unreachable.
 
     The warehouse gets the AdventureWorks schema and generated rows (``warehouse_rows``), each
@@ -142,11 +185,11 @@ def demo_load(*, warehouse_url: str | None = None, enqueue_sync: bool = True, qu
 #: generated warehouse rows (``warehouse_rows``) the demo shows every state of a contract:
 CONTRACTS = {
     "employees-and-pay-history": ("humanresources.odcs.yaml", "hana"),  # rules and latency SLA pass, no drift
-    "persons-and-contacts": ("persons.odcs.yaml", "pete"),               # drifts from the warehouse
-    "products-and-manufacturing": ("products.odcs.yaml", "olga"),        # rules pass
-    "vendors-and-purchase-orders": ("vendors.odcs.yaml", "uma"),         # rules pass
-    "sales-orders-and-customers": ("sales.odcs.yaml", "sam"),            # a rule fails: an open incident
-    "customer-orders": ("customer-orders.odcs.yaml", "sam"),             # jaffle_shop: rules pass
+    "persons-and-contacts": ("persons.odcs.yaml", "pete"),  # drifts from the warehouse
+    "products-and-manufacturing": ("products.odcs.yaml", "olga"),  # rules pass
+    "vendors-and-purchase-orders": ("vendors.odcs.yaml", "uma"),  # rules pass
+    "sales-orders-and-customers": ("sales.odcs.yaml", "sam"),  # a rule fails: an open incident
+    "customer-orders": ("customer-orders.odcs.yaml", "sam"),  # jaffle_shop: rules pass
 }
 #: Quality runs the demo starts with, one an hour up to now (the beat's default interval), so
 #: the quality tab shows trends from the first minute.
@@ -166,8 +209,12 @@ def _contracts() -> list[int]:
     product_ids = []
     with transaction.atomic():
         for slug, (filename, owner) in CONTRACTS.items():
-            result = data_contract_publish(actor=User.objects.get(username=owner), contract=(folder / filename).read_text(),
-                                           data_product=slug, source=ImportSource.DEMO)
+            result = data_contract_publish(
+                actor=User.objects.get(username=owner),
+                contract=(folder / filename).read_text(),
+                data_product=slug,
+                source=ImportSource.DEMO,
+            )
             product_ids.append(result.data_product.pk)
     return product_ids
 
@@ -208,15 +255,19 @@ def _teams() -> dict[str, Team]:
 
 def _users(teams: dict[str, Team]) -> dict[str, User]:
     stewards, _ = Group.objects.get_or_create(name=STEWARDS_GROUP)
-    stewards.permissions.add(*Permission.objects.filter(
-        codename__in=["view_accessrequest", "view_auditevent", "view_dataproduct", "view_grant"]))
+    stewards.permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_accessrequest", "view_auditevent", "view_dataproduct", "view_grant"]
+        )
+    )
     executives, _ = Group.objects.get_or_create(name=EXECUTIVES_GROUP)
     users = {}
     for username, first, last, title, team_slug, role in USERS:
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User(username=username, first_name=first, last_name=last, title=title,
-                        email=f"{username}@example.com")
+            user = User(
+                username=username, first_name=first, last_name=last, title=title, email=f"{username}@example.com"
+            )
             user.set_password(DEMO_PASSWORD)
             if username == "admin":
                 user.is_staff = user.is_superuser = True
@@ -253,12 +304,20 @@ def _products(platform: Platform, teams: dict[str, Team]) -> list[DataProduct]:
     for schema, (domain_name, domain_slug, team_slug, name, slug, summary, classification, tags) in PRODUCTS.items():
         team = teams[team_slug]
         domain = Domain.objects.filter(slug=domain_slug).first() or catalog_services.domain_create(
-            name=domain_name, slug=domain_slug, owner_team=team,
+            name=domain_name,
+            slug=domain_slug,
+            owner_team=team,
             description=f"The {domain_name} domain of Adventure Works Cycles.",
         )
         product = DataProduct.objects.filter(slug=slug).first() or catalog_services.data_product_create(
-            name=name, slug=slug, domain=domain, owner_team=team, summary=summary, status="published",
-            classification=classification, tags=tags,
+            name=name,
+            slug=slug,
+            domain=domain,
+            owner_team=team,
+            summary=summary,
+            status="published",
+            classification=classification,
+            tags=tags,
             description=(
                 f"Source: the `{schema}` schema of the AdventureWorks warehouse. "
                 "Tables and columns below come from the warehouse's own comments, synced by Mesh Portal.\n\n"
@@ -270,7 +329,9 @@ def _products(platform: Platform, teams: dict[str, Team]) -> list[DataProduct]:
         # product may expose the schema, and the sync keeps its port there, so tables created
         # there later show on the product too.
         if not ExposureAssignment.objects.filter(platform=platform, schema=schema, table="").exists():
-            exposure_assignment_create(actor=None, platform=platform, schema=schema, domain=domain, data_product=product)
+            exposure_assignment_create(
+                actor=None, platform=platform, schema=schema, domain=domain, data_product=product
+            )
         products.append(product)
     schema_mapping_apply(platform=platform)
     return products
@@ -283,8 +344,13 @@ def _exposure_review(platform: Platform, users: dict[str, User]) -> OutputPort:
     sales = DataProduct.objects.get(slug=PRODUCTS["sales"][4])
     port = OutputPort.objects.filter(data_product=sales, name="Store contacts").first()
     return port or catalog_services.output_port_create(
-        actor=users["sam"], data_product=sales, name="Store contacts", platform=platform, schema="person",
-        table="businessentitycontact", port_type="table",
+        actor=users["sam"],
+        data_product=sales,
+        name="Store contacts",
+        platform=platform,
+        schema="person",
+        table="businessentitycontact",
+        port_type="table",
         description="Who to call at each store (asked by the Sales team for its account managers).",
     )
 
@@ -295,8 +361,11 @@ def _identities(platform: Platform, users: dict[str, User], conninfo: str) -> No
         for username, user in users.items():
             principal = f"demo_{username}"
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [principal]).fetchone():
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(principal), sql.Literal(DEMO_PASSWORD)))
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(principal), sql.Literal(DEMO_PASSWORD)
+                    )
+                )
             PlatformIdentity.objects.get_or_create(user=user, platform=platform, defaults={"principal": principal})
 
 
@@ -340,26 +409,42 @@ def _jaffle_shop_demo(*, conninfo: str, enqueue_sync: bool) -> DataProduct:
         team = Team.objects.get(slug="sales-data")
         platform_team = Team.objects.get(slug="data-platform")
         warehouse = _platform_upsert(
-            JAFFLE_WAREHOUSE_SLUG, name="Jaffle Shop warehouse", kind=PlatformKind.POSTGRESQL,
+            JAFFLE_WAREHOUSE_SLUG,
+            name="Jaffle Shop warehouse",
+            kind=PlatformKind.POSTGRESQL,
             description="The jaffle_shop shop's PostgreSQL database, built by its dbt project.",
-            owner_team=platform_team, host=info.get("host", ""), port=int(info["port"]) if info.get("port") else None,
-            database=info["dbname"], username=info.get("user", "postgres"), include_schemas=[jaffle_shop.SCHEMA],
+            owner_team=platform_team,
+            host=info.get("host", ""),
+            port=int(info["port"]) if info.get("port") else None,
+            database=info["dbname"],
+            username=info.get("user", "postgres"),
+            include_schemas=[jaffle_shop.SCHEMA],
             sync_interval_minutes=15,
         )
         if info.get("password"):
             warehouse.set_password(info["password"])
             warehouse.save(update_fields=["password_encrypted"])
         _platform_upsert(
-            JAFFLE_DBT_SLUG, name="Jaffle Shop dbt project", kind=PlatformKind.DBT,
+            JAFFLE_DBT_SLUG,
+            name="Jaffle Shop dbt project",
+            kind=PlatformKind.DBT,
             description="dbt-labs/jaffle-shop-classic: models, docs, tests and lineage from its artifacts.",
-            owner_team=platform_team, warehouse=warehouse, database="jaffle_shop",
-            dbt_artifacts_path=str(jaffle_shop.jaffle_shop_path() / "target"), sync_interval_minutes=15,
+            owner_team=platform_team,
+            warehouse=warehouse,
+            database="jaffle_shop",
+            dbt_artifacts_path=str(jaffle_shop.jaffle_shop_path() / "target"),
+            sync_interval_minutes=15,
         )
         domain = Domain.objects.get(slug="sales")
         product = DataProduct.objects.filter(slug=JAFFLE_PRODUCT_SLUG).first() or catalog_services.data_product_create(
-            name="Customer orders", slug=JAFFLE_PRODUCT_SLUG, domain=domain, owner_team=team, status="published",
+            name="Customer orders",
+            slug=JAFFLE_PRODUCT_SLUG,
+            domain=domain,
+            owner_team=team,
+            status="published",
             summary="Every order of the jaffle shop with its payments, and each customer's order history and lifetime value.",
-            classification="internal", tags=["orders", "customers", "dbt"],
+            classification="internal",
+            tags=["orders", "customers", "dbt"],
             description=(
                 "## Customer orders\n\nBuilt by the jaffle_shop dbt project from the shop's raw orders, customers "
                 "and payments. Descriptions, column docs, tests and lineage below come from the dbt artifacts; "
@@ -374,8 +459,14 @@ def _jaffle_shop_demo(*, conninfo: str, enqueue_sync: bool) -> DataProduct:
         for table in ("customers", "orders"):
             if not OutputPort.objects.filter(data_product=product, name=table).exists():
                 catalog_services.output_port_create(
-                    actor=None, data_product=product, name=table, platform=warehouse, schema=jaffle_shop.SCHEMA, table=table,
-                    port_type="table", description=f"The `{table}` model, read-only (SELECT).",
+                    actor=None,
+                    data_product=product,
+                    name=table,
+                    platform=warehouse,
+                    schema=jaffle_shop.SCHEMA,
+                    table=table,
+                    port_type="table",
+                    description=f"The `{table}` model, read-only (SELECT).",
                 )
     if enqueue_sync:
         from apps.sync.tasks import platform_sync_task

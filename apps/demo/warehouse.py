@@ -10,6 +10,7 @@ signature — ``gen_random_uuid()`` (PostgreSQL 13+ core) and a ``crosstab`` tha
 (only that one view, ``sales.vsalespersonsalesbyfiscalyears``, is then empty) — so the catalog
 is identical either way. The tables are filled afterwards by ``warehouse_rows`` (generated rows).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

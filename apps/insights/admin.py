@@ -49,8 +49,13 @@ class PlatformCostRateAdmin(InvalidatesDashboard, admin.ModelAdmin):
     list_display = ["platform", "per_gb_month", "fixed_monthly", "currency"]
 
     def save_model(self, request, obj, form, change):
-        saved = platform_cost_rate_set(actor=request.user, platform=obj.platform, per_gb_month=obj.per_gb_month,
-                                       fixed_monthly=obj.fixed_monthly, currency=obj.currency)
+        saved = platform_cost_rate_set(
+            actor=request.user,
+            platform=obj.platform,
+            per_gb_month=obj.per_gb_month,
+            fixed_monthly=obj.fixed_monthly,
+            currency=obj.currency,
+        )
         obj.pk = saved.pk
 
 

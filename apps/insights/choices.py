@@ -39,8 +39,16 @@ ACTIVITY_KINDS = (K.PRODUCT_VIEW, K.SEARCH, K.REQUEST_SUBMITTED)
 
 #: The access lifecycle: what grants active at an instant, the backlog, approval lead time and
 #: time to data read.
-LIFECYCLE_KINDS = (K.REQUEST_SUBMITTED, K.STEP_DECIDED, K.REQUEST_APPROVED, K.REQUEST_REJECTED, K.REQUEST_CANCELLED,
-                   K.GRANT_ACTIVE, K.GRANT_EXPIRED, K.GRANT_REVOKED)
+LIFECYCLE_KINDS = (
+    K.REQUEST_SUBMITTED,
+    K.STEP_DECIDED,
+    K.REQUEST_APPROVED,
+    K.REQUEST_REJECTED,
+    K.REQUEST_CANCELLED,
+    K.GRANT_ACTIVE,
+    K.GRANT_EXPIRED,
+    K.GRANT_REVOKED,
+)
 
 
 class UseCaseStatus(models.TextChoices):

@@ -22,6 +22,7 @@ Freshness:
   inside a transaction (it may see its own uncommitted writes; the tests run in one) or without
   a shared cache (``CACHES["shared"]``).
 """
+
 from __future__ import annotations
 
 import time
@@ -101,8 +102,10 @@ def dashboard_cached(period: Period, source: str, compute: Callable[[], dict]) -
         version = cache.get(version_key)
         if version is None:  # Redis unavailable: compute, store nothing
             return compute()
-    key = (f"insights:dashboard:{connection.settings_dict['NAME']}:{version}:{period.domain_id}:"
-           f"{period.start}:{period.end}:{source}:{settings.TIME_ZONE}")
+    key = (
+        f"insights:dashboard:{connection.settings_dict['NAME']}:{version}:{period.domain_id}:"
+        f"{period.start}:{period.end}:{source}:{settings.TIME_ZONE}"
+    )
     found = cache.get(key)
     if found is not None:
         return found

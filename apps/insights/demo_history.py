@@ -22,6 +22,7 @@ How it is done, honestly:
 
 Runs once: it does nothing when any access request exists already.
 """
+
 from __future__ import annotations
 
 import random
@@ -35,19 +36,43 @@ from django.http import QueryDict
 from django.test import override_settings
 from django.utils import timezone
 
-SEARCHES = [("salary", True), ("employees", True), ("customers", True), ("sales orders", True), ("vendors", True),
-            ("inventory", True), ("products", True), ("addresses", True), ("payroll forecast", False),
-            ("churn model", False), ("web analytics", False), ("marketing spend", False), ("revenue", True),
-            ("purchase orders", True), ("contacts", True), ("supplier risk", False)]
+SEARCHES = [
+    ("salary", True),
+    ("employees", True),
+    ("customers", True),
+    ("sales orders", True),
+    ("vendors", True),
+    ("inventory", True),
+    ("products", True),
+    ("addresses", True),
+    ("payroll forecast", False),
+    ("churn model", False),
+    ("web analytics", False),
+    ("marketing spend", False),
+    ("revenue", True),
+    ("purchase orders", True),
+    ("contacts", True),
+    ("supplier risk", False),
+]
 USE_CASES = [
-    ("Customer churn early warning", "marketing-analytics", ["sales-orders-and-customers", "persons-and-contacts"],
-     "live", 240000),
+    (
+        "Customer churn early warning",
+        "marketing-analytics",
+        ["sales-orders-and-customers", "persons-and-contacts"],
+        "live",
+        240000,
+    ),
     ("Campaign targeting", "marketing-analytics", ["sales-orders-and-customers"], "live", 180000),
     ("Workforce planning", "production-data", ["employees-and-pay-history"], "live", 90000),
     ("Supplier scorecards", "production-data", ["vendors-and-purchase-orders"], "live", 60000),
     ("Inventory optimisation", "purchasing-data", ["products-and-manufacturing"], "live", 150000),
-    ("Sales territory design", "sales-data", ["sales-orders-and-customers", "employees-and-pay-history"], "planned",
-     120000),
+    (
+        "Sales territory design",
+        "sales-data",
+        ["sales-orders-and-customers", "employees-and-pay-history"],
+        "planned",
+        120000,
+    ),
     ("Pay equity review", "governance", ["employees-and-pay-history"], "planned", None),
     ("Legacy revenue report", "marketing-analytics", ["sales-orders-and-customers"], "retired", 20000),
 ]
@@ -66,8 +91,11 @@ def _simulation():
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     try:
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), \
-                simulated_platform_grants(), mock.patch.object(grant_apply_task, "apply_async", lambda *a, **k: None):
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+            simulated_platform_grants(),
+            mock.patch.object(grant_apply_task, "apply_async", lambda *a, **k: None),
+        ):
             yield
     finally:
         app.conf.task_always_eager = eager
@@ -101,8 +129,11 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
 
     tz = timezone.get_current_timezone()
     users = {u.username: u for u in User.objects.filter(username__in=set(REQUESTERS) | {"eric", "admin"})}
-    products = list(DataProduct.objects.filter(status__in=LISTED_STATUSES).select_related("domain", "owner_team")
-                    .prefetch_related("output_ports"))
+    products = list(
+        DataProduct.objects.filter(status__in=LISTED_STATUSES)
+        .select_related("domain", "owner_team")
+        .prefetch_related("output_ports")
+    )
     products = [p for p in products if p.output_ports.all()]
     if not products or "ana" not in users:
         return {"skipped": 1}
@@ -111,8 +142,18 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
         owner = User.objects.filter(memberships__team=p.owner_team, memberships__role="owner").order_by("pk").first()
         owners[p.pk] = owner
     steward = users.get("greta")
-    counts = {"views": 0, "searches": 0, "requests": 0, "approved": 0, "rejected": 0, "extended": 0, "revoked": 0,
-              "expired": 0, "use_cases": 0, "syncs": 0}
+    counts = {
+        "views": 0,
+        "searches": 0,
+        "requests": 0,
+        "approved": 0,
+        "rejected": 0,
+        "extended": 0,
+        "revoked": 0,
+        "expired": 0,
+        "use_cases": 0,
+        "syncs": 0,
+    }
     pending: list[tuple[datetime, int, str]] = []  # (when, request id, action)
     start = today - timedelta(days=days)
 
@@ -162,8 +203,12 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
             with travel(at):
                 try:
                     request = access.access_request_submit(
-                        requester=requester, output_port=port, purpose="Analysis for the quarterly review.",
-                        purpose_category=purpose_for(product), expires_at=duration_for(product, at))
+                        requester=requester,
+                        output_port=port,
+                        purpose="Analysis for the quarterly review.",
+                        purpose_category=purpose_for(product),
+                        expires_at=duration_for(product, at),
+                    )
                 except Exception:  # an open request or access exists, or the policy refuses: a real user retries later
                     continue
             counts["requests"] += 1
@@ -181,12 +226,12 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
                     if access_permissions.decision_refusal(actor=actor, access_request=request):
                         continue  # e.g. the steward's own request: it waits (a real backlog item)
                     if rng.random() < 0.12:
-                        access.access_request_reject(access_request_id=request.pk, actor=actor,
-                                                     reason="The purpose does not need personal data.")
+                        access.access_request_reject(
+                            access_request_id=request.pk, actor=actor, reason="The purpose does not need personal data."
+                        )
                         counts["rejected"] += 1
                     else:
-                        access.access_request_approve(access_request_id=request.pk, actor=actor,
-                                                      comment="Approved.")
+                        access.access_request_approve(access_request_id=request.pk, actor=actor, comment="Approved.")
                         request.refresh_from_db()
                         if request.status == S.PENDING_APPROVAL:
                             pending.append((when + timedelta(hours=rng.uniform(1, 30)), request.pk, "decide"))
@@ -206,15 +251,22 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
                 if rng.random() < 0.35 and original.extends_id is None:
                     try:
                         extension = access.access_request_extend(
-                            requester=original.requester, access_request_id=original.pk,
-                            expires_at=timezone.now() + timedelta(days=90), justification="Still needed.")
+                            requester=original.requester,
+                            access_request_id=original.pk,
+                            expires_at=timezone.now() + timedelta(days=90),
+                            justification="Still needed.",
+                        )
                     except Exception:
                         extension = None
                     if extension is not None:
                         counts["extended"] += 1
                         if extension.status == S.PENDING_APPROVAL:
                             step = extension.steps.filter(status="pending").first()
-                            actor = steward if step and step.kind == "steward" else owners[original.output_port.data_product_id]
+                            actor = (
+                                steward
+                                if step and step.kind == "steward"
+                                else owners[original.output_port.data_product_id]
+                            )
                             try:
                                 access.access_request_approve(access_request_id=extension.pk, actor=actor)
                                 extension.refresh_from_db()
@@ -228,7 +280,11 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
                 access.grant_revoke(grant_id=grant_id, expired=True, reason="The access period ended.")
                 counts["expired"] += 1
             if weekday and rng.random() < 0.03:
-                active = list(Grant.objects.filter(status="active").values_list("pk", "access_request__output_port__data_product_id"))
+                active = list(
+                    Grant.objects.filter(status="active").values_list(
+                        "pk", "access_request__output_port__data_product_id"
+                    )
+                )
                 if active:
                     grant_id, product_id = rng.choice(active)
                     access.grant_revoke(grant_id=grant_id, actor=owners[product_id], reason="No longer needed.")
@@ -237,9 +293,13 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
         for platform in Platform.objects.exclude(kind="dbt"):
             started = moment(day, 2, 4)
             ok = rng.random() < 0.95
-            run = SyncRun.objects.create(platform=platform, status="succeeded" if ok else "failed", started_at=started,
-                                         finished_at=started + timedelta(seconds=rng.uniform(3, 40)),
-                                         error="" if ok else "Connection refused (simulated).")
+            run = SyncRun.objects.create(
+                platform=platform,
+                status="succeeded" if ok else "failed",
+                started_at=started,
+                finished_at=started + timedelta(seconds=rng.uniform(3, 40)),
+                error="" if ok else "Connection refused (simulated).",
+            )
             services.event_record(kind=UsageEventKind.SYNC_RUN, sync_run=run)
             counts["syncs"] += 1
         # the use case register fills over time
@@ -247,20 +307,40 @@ def _run(rng: random.Random, *, days: int, today) -> dict[str, int]:  # noqa: C9
             name, team_slug, slugs, status, value = USE_CASES[[20, 45, 60, 80, 100, 120, 140, 160].index(offset)]
             with travel(moment(day)):
                 services.use_case_save(
-                    actor=users["ana"], name=name, consuming_team=Team.objects.filter(slug=team_slug).first(),
-                    data_products=list(DataProduct.objects.filter(slug__in=slugs)), status=status,
-                    estimated_annual_value=Decimal(value) if value else None, currency="EUR",
-                    description="Recorded by the consuming team.")
+                    actor=users["ana"],
+                    name=name,
+                    consuming_team=Team.objects.filter(slug=team_slug).first(),
+                    data_products=list(DataProduct.objects.filter(slug__in=slugs)),
+                    status=status,
+                    estimated_annual_value=Decimal(value) if value else None,
+                    currency="EUR",
+                    description="Recorded by the consuming team.",
+                )
             counts["use_cases"] += 1
     # platform costs and a few targets, set today by the admins and the steward
     for platform in Platform.objects.exclude(kind="dbt"):
-        services.platform_cost_rate_set(actor=users["admin"], platform=platform, per_gb_month=Decimal("0.12"),
-                                        fixed_monthly=Decimal("400"), currency="EUR")
+        services.platform_cost_rate_set(
+            actor=users["admin"],
+            platform=platform,
+            per_gb_month=Decimal("0.12"),
+            fixed_monthly=Decimal("400"),
+            currency="EUR",
+        )
     if steward is not None and not KpiTarget.objects.exists():
-        for kpi, value, direction in [("ttd_median_hours", 24, "at_most"), ("cross_domain_share", 0.5, "at_least"),
-                                      ("self_service_share", 0.5, "at_least"), ("past_sla", 0, "at_most")]:
-            services.kpi_target_set(actor=steward, kpi=kpi, value=value, direction=direction,
-                                    start=today - timedelta(days=90), end=today + timedelta(days=90))
+        for kpi, value, direction in [
+            ("ttd_median_hours", 24, "at_most"),
+            ("cross_domain_share", 0.5, "at_least"),
+            ("self_service_share", 0.5, "at_least"),
+            ("past_sla", 0, "at_most"),
+        ]:
+            services.kpi_target_set(
+                actor=steward,
+                kpi=kpi,
+                value=value,
+                direction=direction,
+                start=today - timedelta(days=90),
+                end=today + timedelta(days=90),
+            )
     return counts
 
 

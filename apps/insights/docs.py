@@ -1,5 +1,6 @@
 """docs/kpis.md, generated from the one source of the definitions (``kpis.KPIS`` and the charts)
 by ``manage.py kpi_docs``; tests/insights/test_docs.py fails when the file is out of date."""
+
 from __future__ import annotations
 
 from .kpis import GROUPS, KPIS
@@ -53,12 +54,15 @@ def kpi_docs_markdown() -> str:
         lines.append("|---|---|---|---|")
         for kpi in KPIS.values():
             if kpi.group == group:
-                unit = kpi.unit + (", state" if kpi.state else "") + ("" if kpi.higher_is_better else ", lower is better")
+                unit = (
+                    kpi.unit + (", state" if kpi.state else "") + ("" if kpi.higher_is_better else ", lower is better")
+                )
                 lines.append(f"| {kpi.label} | `{kpi.key}` | {unit} | {kpi.definition} |")
         lines.append("")
     lines.append("## Charts\n")
-    lines.append("Each chart is also a table, a CSV (`/insights/charts/<key>.csv`) and JSON "
-                 "(`/api/v1/kpis/charts/<key>/`).\n")
+    lines.append(
+        "Each chart is also a table, a CSV (`/insights/charts/<key>.csv`) and JSON (`/api/v1/kpis/charts/<key>/`).\n"
+    )
     lines.append("| chart | key | definition |")
     lines.append("|---|---|---|")
     for key, definition, title in CHART_DEFINITIONS:

@@ -7,8 +7,11 @@ from .kpis import KPIS
 class DashboardFilterForm(forms.Form):
     """The dashboard's date range and domain (query string)."""
 
-    range = forms.ChoiceField(choices=[("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days"),
-                                       ("custom", "Custom")], required=False, initial="90")
+    range = forms.ChoiceField(
+        choices=[("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days"), ("custom", "Custom")],
+        required=False,
+        initial="90",
+    )
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     domain = forms.IntegerField(required=False, min_value=1)

@@ -11,6 +11,7 @@ never 0.
 Domain filter: ``domain_id`` narrows to the producer domain (the data product's); searches have
 no domain and drop out under a domain filter.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -45,96 +46,266 @@ class Kpi:
 
 
 GROUPS = {
-    "adoption": "Adoption", "time_to_data": "Time to data", "reuse": "Reuse", "value": "Business value",
-    "cost": "Platform cost", "coverage": "Coverage and trust", "demand": "Demand", "health": "Platform health",
+    "adoption": "Adoption",
+    "time_to_data": "Time to data",
+    "reuse": "Reuse",
+    "value": "Business value",
+    "cost": "Platform cost",
+    "coverage": "Coverage and trust",
+    "demand": "Demand",
+    "health": "Platform health",
 }
 
 _KPI_LIST = [
-    Kpi("published_products", "adoption", "Published data products",
+    Kpi(
+        "published_products",
+        "adoption",
+        "Published data products",
         "Data products published or deprecated (listed in the marketplace) at the end of the period, by creation date.",
-        "count", state=True),
-    Kpi("products_with_consumer", "adoption", "Products with an active consumer",
-        "Data products with at least one grant active at the end of the period.", "count", state=True),
-    Kpi("wau", "adoption", "Weekly active users",
+        "count",
+        state=True,
+    ),
+    Kpi(
+        "products_with_consumer",
+        "adoption",
+        "Products with an active consumer",
+        "Data products with at least one grant active at the end of the period.",
+        "count",
+        state=True,
+    ),
+    Kpi(
+        "wau",
+        "adoption",
+        "Weekly active users",
         "People who viewed a data product, searched or requested access in the 7 days ending with the period.",
-        "count", state=True),
-    Kpi("mau", "adoption", "Monthly active users",
+        "count",
+        state=True,
+    ),
+    Kpi(
+        "mau",
+        "adoption",
+        "Monthly active users",
         "People who viewed a data product, searched or requested access in the 30 days ending with the period.",
-        "count", state=True),
-    Kpi("active_consumers", "adoption", "Active consumers",
+        "count",
+        state=True,
+    ),
+    Kpi(
+        "active_consumers",
+        "adoption",
+        "Active consumers",
         "Consumers (the team asked for, else the requesting person) holding at least one active grant at the end "
-        "of the period.", "count", state=True),
-    Kpi("teams_consuming_share", "adoption", "Teams consuming",
+        "of the period.",
+        "count",
+        state=True,
+    ),
+    Kpi(
+        "teams_consuming_share",
+        "adoption",
+        "Teams consuming",
         "Share of all teams that consume at least one data product through an active grant at the end of the period.",
-        "share", state=True),
-    Kpi("self_service_share", "adoption", "Self-service share",
-        "Share of access requests approved in the period that the access policy approved without a person.", "share"),
-    Kpi("ttd_median_hours", "time_to_data", "Time to data (median)",
+        "share",
+        state=True,
+    ),
+    Kpi(
+        "self_service_share",
+        "adoption",
+        "Self-service share",
+        "Share of access requests approved in the period that the access policy approved without a person.",
+        "share",
+    ),
+    Kpi(
+        "ttd_median_hours",
+        "time_to_data",
+        "Time to data (median)",
         "Median hours from an access request's submission to its grant being usable, over grants that became "
-        "usable in the period.", "hours", higher_is_better=False),
-    Kpi("ttd_p90_hours", "time_to_data", "Time to data (p90)",
+        "usable in the period.",
+        "hours",
+        higher_is_better=False,
+    ),
+    Kpi(
+        "ttd_p90_hours",
+        "time_to_data",
+        "Time to data (p90)",
         "90th percentile of hours from submission to usable grant, over grants that became usable in the period.",
-        "hours", higher_is_better=False),
-    Kpi("waiting_median_hours", "time_to_data", "Waiting for approval (median)",
+        "hours",
+        higher_is_better=False,
+    ),
+    Kpi(
+        "waiting_median_hours",
+        "time_to_data",
+        "Waiting for approval (median)",
         "Median hours from submission to approval, over grants that became usable in the period.",
-        "hours", higher_is_better=False),
-    Kpi("provisioning_median_hours", "time_to_data", "Provisioning (median)",
+        "hours",
+        higher_is_better=False,
+    ),
+    Kpi(
+        "provisioning_median_hours",
+        "time_to_data",
+        "Provisioning (median)",
         "Median hours from approval to usable grant, over grants that became usable in the period.",
-        "hours", higher_is_better=False),
-    Kpi("approval_lead_median_hours", "time_to_data", "Approval step lead time (median)",
+        "hours",
+        higher_is_better=False,
+    ),
+    Kpi(
+        "approval_lead_median_hours",
+        "time_to_data",
+        "Approval step lead time (median)",
         "Median hours an approval step waited from becoming pending to its decision, over steps decided in the period.",
-        "hours", higher_is_better=False),
-    Kpi("backlog", "time_to_data", "Backlog",
+        "hours",
+        higher_is_better=False,
+    ),
+    Kpi(
+        "backlog",
+        "time_to_data",
+        "Backlog",
         "Access requests submitted and not yet approved, rejected or cancelled at the end of the period.",
-        "count", higher_is_better=False, state=True),
-    Kpi("past_sla", "time_to_data", "Requests past SLA",
+        "count",
+        higher_is_better=False,
+        state=True,
+    ),
+    Kpi(
+        "past_sla",
+        "time_to_data",
+        "Requests past SLA",
         "Requests in the backlog at the end of the period that have waited longer than their policy's SLA "
-        "(business days from submission).", "count", higher_is_better=False, state=True),
-    Kpi("approval_rate", "time_to_data", "Approval rate",
-        "Share of access requests decided in the period that were approved (the rest were rejected).", "share"),
-    Kpi("cross_domain_share", "reuse", "Cross-domain reuse",
+        "(business days from submission).",
+        "count",
+        higher_is_better=False,
+        state=True,
+    ),
+    Kpi(
+        "approval_rate",
+        "time_to_data",
+        "Approval rate",
+        "Share of access requests decided in the period that were approved (the rest were rejected).",
+        "share",
+    ),
+    Kpi(
+        "cross_domain_share",
+        "reuse",
+        "Cross-domain reuse",
         "Share of grants active at the end of the period whose consumer's domain differs from the producer's "
-        "(a consumer outside every domain counts as another domain).", "share", state=True),
-    Kpi("products_multi_domain", "reuse", "Products reused by 2+ domains",
+        "(a consumer outside every domain counts as another domain).",
+        "share",
+        state=True,
+    ),
+    Kpi(
+        "products_multi_domain",
+        "reuse",
+        "Products reused by 2+ domains",
         "Data products with active grants to consumers of at least two different domains at the end of the period.",
-        "count", state=True),
-    Kpi("live_value", "value", "Estimated annual value of live use cases",
+        "count",
+        state=True,
+    ),
+    Kpi(
+        "live_value",
+        "value",
+        "Estimated annual value of live use cases",
         "Sum of the estimated annual value of use cases that are live, in their currency (split equally between "
-        "the data products a use case uses when filtered by domain).", "money", state=True),
-    Kpi("products_without_use_case", "value", "Products with no live use case",
-        "Listed data products that no live use case uses.", "count", higher_is_better=False, state=True),
-    Kpi("monthly_cost", "cost", "Platform cost per month",
+        "the data products a use case uses when filtered by domain).",
+        "money",
+        state=True,
+    ),
+    Kpi(
+        "products_without_use_case",
+        "value",
+        "Products with no live use case",
+        "Listed data products that no live use case uses.",
+        "count",
+        higher_is_better=False,
+        state=True,
+    ),
+    Kpi(
+        "monthly_cost",
+        "cost",
+        "Platform cost per month",
         "Storage of the data products' assets (GiB) × each platform's rate per GB-month, plus each platform's "
-        "fixed monthly cost split equally between its data products.", "money_per_month", higher_is_better=False,
-        state=True),
-    Kpi("cost_per_consumer", "cost", "Cost per active consumer",
-        "Platform cost per month divided by the active consumers at the end of the period.", "money_per_month",
-        higher_is_better=False, state=True),
-    Kpi("contract_coverage", "coverage", "Products with a data contract",
-        "Share of listed data products with an active data contract.", "share", state=True),
-    Kpi("description_coverage", "coverage", "Products with a description",
-        "Share of listed data products with a description and a named owner team.", "share", state=True),
-    Kpi("quality_passing", "coverage", "Products passing quality checks",
-        "Share of listed data products that have quality checks and none failing.", "share", state=True),
-    Kpi("retirement_candidates", "coverage", "Retirement candidates",
+        "fixed monthly cost split equally between its data products.",
+        "money_per_month",
+        higher_is_better=False,
+        state=True,
+    ),
+    Kpi(
+        "cost_per_consumer",
+        "cost",
+        "Cost per active consumer",
+        "Platform cost per month divided by the active consumers at the end of the period.",
+        "money_per_month",
+        higher_is_better=False,
+        state=True,
+    ),
+    Kpi(
+        "contract_coverage",
+        "coverage",
+        "Products with a data contract",
+        "Share of listed data products with an active data contract.",
+        "share",
+        state=True,
+    ),
+    Kpi(
+        "description_coverage",
+        "coverage",
+        "Products with a description",
+        "Share of listed data products with a description and a named owner team.",
+        "share",
+        state=True,
+    ),
+    Kpi(
+        "quality_passing",
+        "coverage",
+        "Products passing quality checks",
+        "Share of listed data products that have quality checks and none failing.",
+        "share",
+        state=True,
+    ),
+    Kpi(
+        "retirement_candidates",
+        "coverage",
+        "Retirement candidates",
         "Listed data products neither viewed nor holding an active grant in the 90 days ending with the period.",
-        "count", higher_is_better=False, state=True),
+        "count",
+        higher_is_better=False,
+        state=True,
+    ),
     Kpi("searches", "demand", "Searches", "Searches run in the period (a query typed as you go counts once).", "count"),
-    Kpi("zero_result_share", "demand", "Searches with no result",
-        "Share of the period's searches that found no data product (unmet demand).", "share",
-        higher_is_better=False),
-    Kpi("sync_success_rate", "health", "Sync success rate",
-        "Share of metadata sync runs that finished in the period and succeeded.", "share"),
-    Kpi("drift_found", "health", "Drift found",
-        "Differences between grants and what a platform had, found by reconciliation in the period.", "count",
-        higher_is_better=False),
+    Kpi(
+        "zero_result_share",
+        "demand",
+        "Searches with no result",
+        "Share of the period's searches that found no data product (unmet demand).",
+        "share",
+        higher_is_better=False,
+    ),
+    Kpi(
+        "sync_success_rate",
+        "health",
+        "Sync success rate",
+        "Share of metadata sync runs that finished in the period and succeeded.",
+        "share",
+    ),
+    Kpi(
+        "drift_found",
+        "health",
+        "Drift found",
+        "Differences between grants and what a platform had, found by reconciliation in the period.",
+        "count",
+        higher_is_better=False,
+    ),
 ]
 _NEEDS = {
-    "published_products": ("products",), "products_with_consumer": ("grant_active",), "wau": (),
-    "mau": (), "active_consumers": ("grant_active",), "teams_consuming_share": ("teams", "grant_active"),
-    "backlog": ("request_submitted",), "past_sla": ("request_submitted",), "cross_domain_share": ("grant_active",),
-    "products_multi_domain": ("grant_active",), "products_without_use_case": ("products",),
-    "retirement_candidates": ("products",), "drift_found": ("grant_active",),
+    "published_products": ("products",),
+    "products_with_consumer": ("grant_active",),
+    "wau": (),
+    "mau": (),
+    "active_consumers": ("grant_active",),
+    "teams_consuming_share": ("teams", "grant_active"),
+    "backlog": ("request_submitted",),
+    "past_sla": ("request_submitted",),
+    "cross_domain_share": ("grant_active",),
+    "products_multi_domain": ("grant_active",),
+    "products_without_use_case": ("products",),
+    "retirement_candidates": ("products",),
+    "drift_found": ("grant_active",),
 }
 _KPI_LIST = [Kpi(**{**k.__dict__, "needs": _NEEDS.get(k.key, ())}) for k in _KPI_LIST]
 KPIS: dict[str, Kpi] = {k.key: k for k in _KPI_LIST}
@@ -281,6 +452,7 @@ def _grant_rows_at(at: datetime, domain_id, cache: dict | None) -> list[tuple]:
             spans = _grant_spans(at, at, domain_id)
         micros = _micros(at)
         return [g for g in spans if g[6] < micros and (g[7] is None or g[7] >= micros)]
+
     return _memo(cache, ("grants", at, domain_id), compute)
 
 
@@ -300,8 +472,8 @@ def _consumers(grants: list[tuple]) -> set:
 
 # --- the KPIs ----------------------------------------------------------------------------------
 
-def kpi_values(period: Period, keys: list[str] | None = None, *, cache: dict | None = None
-               ) -> dict[str, float | None]:
+
+def kpi_values(period: Period, keys: list[str] | None = None, *, cache: dict | None = None) -> dict[str, float | None]:
     """``{key: value or None}`` for the KPIs ``keys`` (default: all) over ``period``. ``cache``:
     one request's memo (see above); a KPI already computed for the same period (a state KPI: the
     same end) and domain is not computed again."""
@@ -312,8 +484,9 @@ def kpi_values(period: Period, keys: list[str] | None = None, *, cache: dict | N
         # A state KPI depends on the period's end only (and the domain), a flow on both ends.
         memo_key = ("kpi", key, None if KPIS[key].state else period.since, period.until, period.domain_id)
         if memo_key not in cache:
-            cache[memo_key] = (_COMPUTE[key](period, cache)
-                               if all(_has(need, period, cache) for need in KPIS[key].needs) else None)
+            cache[memo_key] = (
+                _COMPUTE[key](period, cache) if all(_has(need, period, cache) for need in KPIS[key].needs) else None
+            )
         out[key] = cache[memo_key]
     return out
 
@@ -373,9 +546,15 @@ def _active_users(days: int):
     def compute(period, cache):
         params: list = [period.until - timedelta(days=days), period.until]
         dom = _dom("e", period.domain_id, params)
-        return _one(f"""SELECT count(DISTINCT e.user_id) FROM {E} e WHERE e.at >= %s AND e.at < %s
+        return (
+            _one(
+                f"""SELECT count(DISTINCT e.user_id) FROM {E} e WHERE e.at >= %s AND e.at < %s
                         AND e.kind IN ('product_view', 'search', 'request_submitted') AND e.user_id IS NOT NULL {dom}""",
-                    params) or None
+                params,
+            )
+            or None
+        )
+
     return compute
 
 
@@ -394,8 +573,11 @@ def _teams_consuming(period, cache):
 def _self_service(period, cache):
     params: list = [period.since, period.until]
     dom = _dom("e", period.domain_id, params)
-    auto, total = _rows(f"""SELECT count(*) FILTER (WHERE (e.data->>'auto')::boolean), count(*) FROM {E} e
-                            WHERE e.kind = 'request_approved' AND e.at >= %s AND e.at < %s {dom}""", params)[0]
+    auto, total = _rows(
+        f"""SELECT count(*) FILTER (WHERE (e.data->>'auto')::boolean), count(*) FROM {E} e
+                            WHERE e.kind = 'request_approved' AND e.at >= %s AND e.at < %s {dom}""",
+        params,
+    )[0]
     return _share(auto, total)
 
 
@@ -439,7 +621,8 @@ def ttd_stats_many(periods: list[Period], *, cache: dict | None = None) -> list[
         dom = _dom("g", todo[0].domain_id, params)
         found: list[dict] = [{"all": (None, None, None, None, 0), "week": {}, "classification": {}} for _ in todo]
         for bucket, week, classification, grouping, *row in _rows(
-                _TTD_SQL.format(bucket=f"CASE {buckets} END", dom=dom), params):
+            _TTD_SQL.format(bucket=f"CASE {buckets} END", dom=dom), params
+        ):
             out = found[bucket]
             if grouping == 3:
                 out["all"] = tuple(row)
@@ -461,8 +644,9 @@ def ttd_stats(period: Period, *, cache: dict | None = None) -> dict:
     return ttd_stats_many([period], cache=cache)[0]
 
 
-def time_to_data(period: Period, *, cache: dict | None = None
-                 ) -> tuple[float | None, float | None, float | None, float | None]:
+def time_to_data(
+    period: Period, *, cache: dict | None = None
+) -> tuple[float | None, float | None, float | None, float | None]:
     """(submitted → usable median, its p90, submitted → approved median, approved → usable median)
     in hours, over grants that became usable in ``period``."""
     return tuple(_hours(x) for x in ttd_stats(period, cache=cache)["all"][:4])
@@ -471,14 +655,20 @@ def time_to_data(period: Period, *, cache: dict | None = None
 def _ttd(index: int):
     def compute(period, cache):
         return time_to_data(period, cache=cache)[index]
+
     return compute
 
 
 def _approval_lead(period, cache):
     params: list = [period.since, period.until]
     dom = _dom("e", period.domain_id, params)
-    return _hours(_one(f"""SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e.seconds) FROM {E} e
-                           WHERE e.kind = 'step_decided' AND e.at >= %s AND e.at < %s {dom}""", params))
+    return _hours(
+        _one(
+            f"""SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e.seconds) FROM {E} e
+                           WHERE e.kind = 'step_decided' AND e.at >= %s AND e.at < %s {dom}""",
+            params,
+        )
+    )
 
 
 _BACKLOG_SPANS = f"""
@@ -515,13 +705,18 @@ def backlog_at(at: datetime, domain_id=None, *, cache: dict | None = None) -> li
     """Requests waiting for a decision at ``at``: ``[(request id, submitted at, product id)]``
     (extensions included), oldest first: submitted before ``at`` and no approval, rejection or
     cancellation of the request before ``at``."""
+
     def compute():
         first, last, spans = (cache or {}).get(("backlog_spans", domain_id)) or (None, None, None)
         if spans is None or not first <= at <= last:
             spans = _backlog_spans(at, at, domain_id)
         micros = _micros(at)
-        return [(s[0], _EPOCH + timedelta(microseconds=s[1]), s[2]) for s in spans
-                if s[1] < micros and (s[3] is None or s[3] >= micros)]
+        return [
+            (s[0], _EPOCH + timedelta(microseconds=s[1]), s[2])
+            for s in spans
+            if s[1] < micros and (s[3] is None or s[3] >= micros)
+        ]
+
     return _memo(cache, ("backlog", at, domain_id), compute)
 
 
@@ -536,9 +731,10 @@ def past_sla_at(at: datetime, domain_id=None, backlog=None) -> list[int]:
     from apps.access.policy import add_business_days
 
     backlog = backlog if backlog is not None else backlog_at(at, domain_id)
-    sla = dict(AccessRequest.objects.filter(pk__in=[b[0] for b in backlog]).values_list("pk", "policy__sla_business_days"))
-    return [pk for pk, submitted, _ in backlog
-            if add_business_days(submitted, sla.get(pk) or 2) < at]
+    sla = dict(
+        AccessRequest.objects.filter(pk__in=[b[0] for b in backlog]).values_list("pk", "policy__sla_business_days")
+    )
+    return [pk for pk, submitted, _ in backlog if add_business_days(submitted, sla.get(pk) or 2) < at]
 
 
 def _past_sla(period, cache):
@@ -549,9 +745,12 @@ def _past_sla(period, cache):
 def _approval_rate(period, cache):
     params: list = [period.since, period.until]
     dom = _dom("e", period.domain_id, params)
-    approved, total = _rows(f"""SELECT count(*) FILTER (WHERE e.kind = 'request_approved'), count(*) FROM {E} e
+    approved, total = _rows(
+        f"""SELECT count(*) FILTER (WHERE e.kind = 'request_approved'), count(*) FROM {E} e
                                 WHERE e.kind IN ('request_approved', 'request_rejected') AND e.at >= %s AND e.at < %s
-                                {dom}""", params)[0]
+                                {dom}""",
+        params,
+    )[0]
     return _share(approved, total)
 
 
@@ -566,8 +765,9 @@ def _multi_domain(period, cache):
     return sum(1 for n in products.values() if n >= 2)
 
 
-def value_per_product(domain_id=None, status: str = "live", *, cache: dict | None = None
-                      ) -> dict[int, dict[str, Decimal]]:
+def value_per_product(
+    domain_id=None, status: str = "live", *, cache: dict | None = None
+) -> dict[int, dict[str, Decimal]]:
     """``{product id: {currency: value per year}}``: each use case of ``status`` splits its value
     equally between its data products."""
     from .models import UseCase
@@ -575,12 +775,14 @@ def value_per_product(domain_id=None, status: str = "live", *, cache: dict | Non
     def compute():
         out: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         for use_case in UseCase.objects.filter(status=status, estimated_annual_value__isnull=False).prefetch_related(
-                "data_products"):
+            "data_products"
+        ):
             products = list(use_case.data_products.all())
             for product in products:
                 if domain_id is None or product.domain_id == domain_id:
                     out[product.pk][use_case.currency] += use_case.estimated_annual_value / len(products)
         return out
+
     return _memo(cache, ("value", status, domain_id), compute)
 
 
@@ -588,9 +790,11 @@ def _live_value(period, cache):
     from .models import UseCase
 
     if period.domain_id is None:
+
         def total():
             values = UseCase.objects.filter(status="live", estimated_annual_value__isnull=False)
             return float(sum(v.estimated_annual_value for v in values)) if values else None
+
         return _memo(cache, ("live_value",), total)
     per = value_per_product(period.domain_id, cache=cache)
     return round(float(sum(sum(v.values()) for v in per.values())), 2) if per else None
@@ -607,14 +811,17 @@ def cost_per_product(domain_id=None, *, cache: dict | None = None) -> dict[int, 
     from apps.catalog.choices import LISTED_STATUSES
 
     def compute():
-        rows = _rows("""
+        rows = _rows(
+            """
             SELECT p.id, p.domain_id, o.platform_id, coalesce(sum(a.size_bytes), 0)
             FROM catalog_dataproduct p
             JOIN catalog_outputport o ON o.data_product_id = p.id
             LEFT JOIN catalog_asset a ON a.platform_id = o.platform_id AND a.schema = o.schema
                  AND (o.table = '' OR a.name = o.table) AND a.removed_at IS NULL
             WHERE p.status = ANY(%s)
-            GROUP BY p.id, p.domain_id, o.platform_id""", [list(LISTED_STATUSES)])
+            GROUP BY p.id, p.domain_id, o.platform_id""",
+            [list(LISTED_STATUSES)],
+        )
         rates = _cost_rates(cache)
         per_platform = defaultdict(set)
         for pid, _, platform_id, _ in rows:
@@ -624,9 +831,11 @@ def cost_per_product(domain_id=None, *, cache: dict | None = None) -> dict[int, 
             rate = rates.get(platform_id)
             if rate is None or (domain_id is not None and did != domain_id):
                 continue
-            out[pid] += (float(size) / GIB * float(rate.per_gb_month)
-                         + float(rate.fixed_monthly) / len(per_platform[platform_id]))
+            out[pid] += float(size) / GIB * float(rate.per_gb_month) + float(rate.fixed_monthly) / len(
+                per_platform[platform_id]
+            )
         return {k: round(v, 2) for k, v in out.items()}
+
     return _memo(cache, ("cost", domain_id), compute)
 
 
@@ -650,16 +859,19 @@ def _cost_per_consumer(period, cache):
 
 def _quality_sets(cache) -> tuple[set, set]:
     """(product ids with quality checks, product ids with a failing check): the current checks."""
+
     def compute():
         from apps.catalog.models import QualityCheck
 
         checked, failing = set(), set()
         for pid, status in QualityCheck.objects.filter(removed_at__isnull=True).values_list(
-                "asset__platform__output_ports__data_product_id", "status"):
+            "asset__platform__output_ports__data_product_id", "status"
+        ):
             checked.add(pid)
             if status in ("fail", "error"):
                 failing.add(pid)
         return checked, failing
+
     return _memo(cache, ("quality",), compute)
 
 
@@ -678,6 +890,7 @@ def _coverage(kind: str):
             ids = set(products.values_list("pk", flat=True))
             part = len((checked - failing) & ids)
         return _share(part, total)
+
     return compute
 
 
@@ -693,10 +906,14 @@ def retirement_candidates(period: Period, *, cache: dict | None = None) -> list[
     granted = {g[1] for g in _grant_rows_at(period.until, period.domain_id, cache)}
     # Per listed product, two index probes on (kind, data product, at) instead of reading every
     # view of the 90 days.
-    return [pk for pk in _listed_products(period)
-            .exclude(Exists(recent.filter(kind="product_view")))
-            .exclude(Exists(recent.filter(kind__in=["grant_expired", "grant_revoked"])))
-            .values_list("pk", flat=True) if pk not in granted]
+    return [
+        pk
+        for pk in _listed_products(period)
+        .exclude(Exists(recent.filter(kind="product_view")))
+        .exclude(Exists(recent.filter(kind__in=["grant_expired", "grant_revoked"])))
+        .values_list("pk", flat=True)
+        if pk not in granted
+    ]
 
 
 def _retirement(period, cache):
@@ -704,9 +921,15 @@ def _retirement(period, cache):
 
 
 def _search_counts(period, cache) -> tuple[int, int]:
-    return _memo(cache, ("searches", period.since, period.until), lambda: _rows(
-        f"""SELECT count(*), count(*) FILTER (WHERE result_count = 0) FROM {E}
-            WHERE kind = 'search' AND at >= %s AND at < %s""", [period.since, period.until])[0])
+    return _memo(
+        cache,
+        ("searches", period.since, period.until),
+        lambda: _rows(
+            f"""SELECT count(*), count(*) FILTER (WHERE result_count = 0) FROM {E}
+            WHERE kind = 'search' AND at >= %s AND at < %s""",
+            [period.since, period.until],
+        )[0],
+    )
 
 
 def _searches(period, cache):
@@ -723,8 +946,11 @@ def _zero_share(period, cache):
 
 
 def _sync_success(period, cache):
-    ok, total = _rows(f"""SELECT count(*) FILTER (WHERE data->>'status' = 'succeeded'), count(*) FROM {E}
-                          WHERE kind = 'sync_run' AND at >= %s AND at < %s""", [period.since, period.until])[0]
+    ok, total = _rows(
+        f"""SELECT count(*) FILTER (WHERE data->>'status' = 'succeeded'), count(*) FROM {E}
+                          WHERE kind = 'sync_run' AND at >= %s AND at < %s""",
+        [period.since, period.until],
+    )[0]
     return _share(ok, total)
 
 
@@ -738,17 +964,34 @@ def _drift(period, cache):
 
 
 _COMPUTE = {
-    "published_products": _published, "products_with_consumer": _products_with_consumer,
-    "wau": _active_users(7), "mau": _active_users(30), "active_consumers": _active_consumers,
-    "teams_consuming_share": _teams_consuming, "self_service_share": _self_service,
-    "ttd_median_hours": _ttd(0), "ttd_p90_hours": _ttd(1), "waiting_median_hours": _ttd(2),
-    "provisioning_median_hours": _ttd(3), "approval_lead_median_hours": _approval_lead,
-    "backlog": _backlog, "past_sla": _past_sla, "approval_rate": _approval_rate,
-    "cross_domain_share": _cross_domain, "products_multi_domain": _multi_domain,
-    "live_value": _live_value, "products_without_use_case": _without_use_case,
-    "monthly_cost": _monthly_cost, "cost_per_consumer": _cost_per_consumer,
-    "contract_coverage": _coverage("contract"), "description_coverage": _coverage("description"),
-    "quality_passing": _coverage("quality"), "retirement_candidates": _retirement,
-    "searches": _searches, "zero_result_share": _zero_share, "sync_success_rate": _sync_success, "drift_found": _drift,
+    "published_products": _published,
+    "products_with_consumer": _products_with_consumer,
+    "wau": _active_users(7),
+    "mau": _active_users(30),
+    "active_consumers": _active_consumers,
+    "teams_consuming_share": _teams_consuming,
+    "self_service_share": _self_service,
+    "ttd_median_hours": _ttd(0),
+    "ttd_p90_hours": _ttd(1),
+    "waiting_median_hours": _ttd(2),
+    "provisioning_median_hours": _ttd(3),
+    "approval_lead_median_hours": _approval_lead,
+    "backlog": _backlog,
+    "past_sla": _past_sla,
+    "approval_rate": _approval_rate,
+    "cross_domain_share": _cross_domain,
+    "products_multi_domain": _multi_domain,
+    "live_value": _live_value,
+    "products_without_use_case": _without_use_case,
+    "monthly_cost": _monthly_cost,
+    "cost_per_consumer": _cost_per_consumer,
+    "contract_coverage": _coverage("contract"),
+    "description_coverage": _coverage("description"),
+    "quality_passing": _coverage("quality"),
+    "retirement_candidates": _retirement,
+    "searches": _searches,
+    "zero_result_share": _zero_share,
+    "sync_success_rate": _sync_success,
+    "drift_found": _drift,
 }
 assert set(_COMPUTE) == set(KPIS)

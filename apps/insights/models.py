@@ -26,33 +26,56 @@ class UsageEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=24, choices=UsageEventKind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     data_product = models.ForeignKey(
-        "catalog.DataProduct", on_delete=models.CASCADE, null=True, blank=True, related_name="usage_events",
+        "catalog.DataProduct",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="usage_events",
     )
     query = models.CharField(max_length=200, blank=True)
-    filters = models.JSONField(default=dict, blank=True, help_text="Facet filters of a search, e.g. {'domain': ['sales']}.")
+    filters = models.JSONField(
+        default=dict, blank=True, help_text="Facet filters of a search, e.g. {'domain': ['sales']}."
+    )
     result_count = models.PositiveIntegerField(null=True, blank=True, help_text="Data products found (searches only).")
     domain = models.ForeignKey(
-        "catalog.Domain", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        "catalog.Domain",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The producer's domain (the data product's).",
     )
     consumer_team = models.ForeignKey(
-        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        "accounts.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The consuming team: the team asked for, else the requester's first team.",
     )
     consumer_domain = models.ForeignKey(
-        "catalog.Domain", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        "catalog.Domain",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The consuming team's domain (the domain it owns, or where it owns data products).",
     )
-    platform = models.ForeignKey("platforms.Platform", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    platform = models.ForeignKey(
+        "platforms.Platform", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     classification = models.CharField(max_length=16, blank=True)
     access_request_id = models.BigIntegerField(null=True, blank=True)
     grant_id = models.BigIntegerField(null=True, blank=True)
     seconds = models.FloatField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="A duration the event closes, in seconds: a step's wait (step decided), submitted → decided "
-                  "(approved / rejected), a sync run's length.",
+        "(approved / rejected), a sync run's length.",
     )
     data = models.JSONField(default=dict, blank=True, help_text="Details, e.g. {'auto': true}, {'step_kind': 'owner'}.")
 
@@ -62,27 +85,54 @@ class UsageEvent(models.Model):
             models.Index(fields=["kind", "data_product", "at"], name="usage_kind_product_at"),
             models.Index(fields=["user", "kind", "at"], name="usage_user_kind_at"),
             models.Index(
-                fields=["at"], name="usage_zero_result_searches",
+                fields=["at"],
+                name="usage_zero_result_searches",
                 condition=models.Q(kind="search", result_count=0),
             ),
             models.Index(fields=["kind", "at"], name="usage_kind_at"),
-            models.Index(fields=["grant_id", "kind"], name="usage_grant_kind", condition=models.Q(grant_id__isnull=False)),
+            models.Index(
+                fields=["grant_id", "kind"], name="usage_grant_kind", condition=models.Q(grant_id__isnull=False)
+            ),
             # The KPI dashboard's reads (apps.insights.kpis and charts), each answered from one of
             # these alone (index-only scans): grants active and requests waiting at an instant,
             # approval lead time and rates, self-service share (data: {"auto": ...}), time to data
             # (per request: submitted, approved, usable) ...
-            models.Index(fields=["kind", "at"], name="usage_lifecycle_at",
-                         include=["access_request_id", "data_product", "domain", "consumer_team", "consumer_domain",
-                                  "platform", "classification", "seconds", "data"],
-                         condition=models.Q(kind__in=LIFECYCLE_KINDS)),
-            models.Index(fields=["access_request_id", "kind"], name="usage_request_kind_at", include=["at"],
-                         condition=models.Q(access_request_id__isnull=False)),
+            models.Index(
+                fields=["kind", "at"],
+                name="usage_lifecycle_at",
+                include=[
+                    "access_request_id",
+                    "data_product",
+                    "domain",
+                    "consumer_team",
+                    "consumer_domain",
+                    "platform",
+                    "classification",
+                    "seconds",
+                    "data",
+                ],
+                condition=models.Q(kind__in=LIFECYCLE_KINDS),
+            ),
+            models.Index(
+                fields=["access_request_id", "kind"],
+                name="usage_request_kind_at",
+                include=["at"],
+                condition=models.Q(access_request_id__isnull=False),
+            ),
             # ... weekly / monthly active users, active users per week ...
-            models.Index(fields=["at"], name="usage_activity", include=["user", "domain"],
-                         condition=models.Q(kind__in=ACTIVITY_KINDS, user__isnull=False)),
+            models.Index(
+                fields=["at"],
+                name="usage_activity",
+                include=["user", "domain"],
+                condition=models.Q(kind__in=ACTIVITY_KINDS, user__isnull=False),
+            ),
             # ... and searches, top searches, searches with no result.
-            models.Index(fields=["at"], name="usage_search_at", include=["result_count", "query"],
-                         condition=models.Q(kind=UsageEventKind.SEARCH)),
+            models.Index(
+                fields=["at"],
+                name="usage_search_at",
+                include=["result_count", "query"],
+                condition=models.Q(kind=UsageEventKind.SEARCH),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,8 +148,9 @@ class UseCase(TimeStampedModel):
     """
 
     name = models.CharField(max_length=200)
-    consuming_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, null=True, blank=True,
-                                       related_name="use_cases")
+    consuming_team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="use_cases"
+    )
     data_products = models.ManyToManyField("catalog.DataProduct", blank=True, related_name="use_cases")
     access_requests = models.ManyToManyField("access.AccessRequest", blank=True, related_name="use_cases")
     status = models.CharField(max_length=16, choices=UseCaseStatus.choices, default=UseCaseStatus.PLANNED)
@@ -107,7 +158,9 @@ class UseCase(TimeStampedModel):
     currency = models.CharField(max_length=3, default="EUR")
     link = models.URLField(blank=True)
     description = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -140,11 +193,15 @@ class KpiTarget(TimeStampedModel):
     direction = models.CharField(max_length=16, choices=TargetDirection.choices, default=TargetDirection.AT_LEAST)
     start = models.DateField()
     end = models.DateField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["kpi", "-end"]
-        constraints = [models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="kpi_target_end_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="kpi_target_end_after_start")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kpi} {self.get_direction_display()} {self.value} by {self.end}"
@@ -164,7 +221,9 @@ class KpiSnapshot(models.Model):
         ordering = ["day"]
         constraints = [
             models.UniqueConstraint(fields=["day", "domain"], name="kpi_snapshot_day_domain"),
-            models.UniqueConstraint(fields=["day"], condition=models.Q(domain__isnull=True), name="kpi_snapshot_day_all"),
+            models.UniqueConstraint(
+                fields=["day"], condition=models.Q(domain__isnull=True), name="kpi_snapshot_day_all"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ Executives, governance stewards and admins see every domain; the members of a do
 team (and of the owner teams of its data products) with the owner role see that domain's;
 everyone else sees no dashboard (404). Only stewards (and admins) set targets and cost rates.
 """
+
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
@@ -14,8 +15,12 @@ def kpi_sees_all(user) -> bool:
 
     if not user.is_authenticated:
         return False
-    return bool(user.is_superuser or user.is_steward or user.has_perm("audit.view_auditevent")
-                or user.groups.filter(name=EXECUTIVES_GROUP).exists())
+    return bool(
+        user.is_superuser
+        or user.is_steward
+        or user.has_perm("audit.view_auditevent")
+        or user.groups.filter(name=EXECUTIVES_GROUP).exists()
+    )
 
 
 def kpi_domain_ids(user) -> list[int] | None:
@@ -30,8 +35,11 @@ def kpi_domain_ids(user) -> list[int] | None:
     if not user.is_authenticated:
         return []
     teams = user.memberships.filter(role=TeamRole.OWNER).values_list("team_id", flat=True)
-    return list(Domain.objects.filter(Q(owner_team_id__in=teams) | Q(data_products__owner_team_id__in=teams))
-                .values_list("pk", flat=True).distinct())
+    return list(
+        Domain.objects.filter(Q(owner_team_id__in=teams) | Q(data_products__owner_team_id__in=teams))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
 
 
 def kpi_can_view(user, domain_id: int | None = None) -> bool:

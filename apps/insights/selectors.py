@@ -1,5 +1,6 @@
 """Reads over the insights fact table for popularity, the dashboards' filters, targets and the
 lists behind the charts (drill-down). KPI numbers themselves live in ``kpis.py``/``charts.py``."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -24,7 +25,9 @@ def zero_result_searches(*, since=None) -> QuerySet:
     return (
         UsageEvent.objects.filter(kind=UsageEventKind.SEARCH, result_count=0, at__gte=since)
         .exclude(query="")
-        .values("query").annotate(n=Count("id"), last_at=Max("at")).order_by("-n", "-last_at")
+        .values("query")
+        .annotate(n=Count("id"), last_at=Max("at"))
+        .order_by("-n", "-last_at")
     )
 
 
@@ -34,8 +37,9 @@ def product_view_count(*, data_product, since=None) -> int:
     return UsageEvent.objects.filter(kind=UsageEventKind.PRODUCT_VIEW, data_product=data_product, at__gte=since).count()
 
 
-def kpi_period_for(*, user, range_: str = "90", start: date | None = None, end: date | None = None,
-                   domain_id: int | None = None) -> kpis.Period:
+def kpi_period_for(
+    *, user, range_: str = "90", start: date | None = None, end: date | None = None, domain_id: int | None = None
+) -> kpis.Period:
     """The period and domain ``user`` asked for, checked: Http404 when they may not see that
     domain's (or the whole mesh's) KPIs. ``range_``: "30", "90", "365" (days ending today) or
     "custom" with ``start`` and ``end``. A domain owner without ``domain_id`` gets their first domain."""
@@ -61,7 +65,7 @@ def kpi_domains(*, user) -> QuerySet:
 
 
 def kpi_target_status(target: KpiTarget | None, value) -> str | None:
-    """"on track" / "behind" for ``value`` against ``target`` (None without a target or a value)."""
+    """ "on track" / "behind" for ``value`` against ``target`` (None without a target or a value)."""
     if target is None or value is None:
         return None
     ok = value >= target.value if target.direction == TargetDirection.AT_LEAST else value <= target.value
@@ -96,8 +100,10 @@ def kpi_tiles(*, period: kpis.Period, cache: dict | None = None, source: str = "
     current = kpis.kpi_values(period, cache=cache)
     stored = state_values_stored(period, before.end, cache=cache) if source == "snapshot" else None
     if stored is not None:
-        previous = {**{key: stored[key] for key in kpis.STATE_KPIS},
-                    **kpis.kpi_values(before, [k for k, kpi in kpis.KPIS.items() if not kpi.state], cache=cache)}
+        previous = {
+            **{key: stored[key] for key in kpis.STATE_KPIS},
+            **kpis.kpi_values(before, [k for k, kpi in kpis.KPIS.items() if not kpi.state], cache=cache),
+        }
     else:
         previous = kpis.kpi_values(before, cache=cache)
     targets = kpi_targets(period=period)
@@ -106,8 +112,16 @@ def kpi_tiles(*, period: kpis.Period, cache: dict | None = None, source: str = "
         value, before_value = current[key], previous[key]
         change = None if value is None or before_value is None else round(value - before_value, 4)
         target = targets.get(key)
-        tiles.append({"kpi": kpi, "value": value, "previous": before_value, "change": change, "target": target,
-                      "status": kpi_target_status(target, value)})
+        tiles.append(
+            {
+                "kpi": kpi,
+                "value": value,
+                "previous": before_value,
+                "change": change,
+                "target": target,
+                "status": kpi_target_status(target, value),
+            }
+        )
     return tiles
 
 
@@ -132,7 +146,9 @@ def _kpi_dashboard_compute(period: kpis.Period, source: str) -> dict:
     if source == "live":
         # every trend point and the previous period's end: the grants and the backlog of all of
         # them in one query each
-        instants = [kpis.day_start(day + timedelta(days=1)) for day in [*series_days(period), period.start - timedelta(days=1)]]
+        instants = [
+            kpis.day_start(day + timedelta(days=1)) for day in [*series_days(period), period.start - timedelta(days=1)]
+        ]
         kpis.grants_prefetch(instants, period.domain_id, cache=cache)
         kpis.backlog_prefetch(instants, period.domain_id, cache=cache)
     tiles = kpi_tiles(period=period, cache=cache, source=source)
@@ -144,8 +160,10 @@ def _kpi_dashboard_compute(period: kpis.Period, source: str) -> dict:
 
 
 DRILL_LISTS = {
-    "past_sla": "Requests past their SLA", "backlog": "Requests waiting for a decision",
-    "retirement": "Retirement candidates", "no_use_case": "Products with no live use case",
+    "past_sla": "Requests past their SLA",
+    "backlog": "Requests waiting for a decision",
+    "retirement": "Retirement candidates",
+    "no_use_case": "Products with no live use case",
     "grants_usable": "Grants that became usable",
 }
 
@@ -158,20 +176,33 @@ def kpi_drill_list(*, name: str, period: kpis.Period, point: str = "") -> tuple[
 
     if name in ("past_sla", "backlog"):
         backlog = kpis.backlog_at(period.until, period.domain_id)
-        ids = kpis.past_sla_at(period.until, period.domain_id, backlog) if name == "past_sla" else [b[0] for b in backlog]
+        ids = (
+            kpis.past_sla_at(period.until, period.domain_id, backlog) if name == "past_sla" else [b[0] for b in backlog]
+        )
         submitted = {b[0]: b[1] for b in backlog}
         requests = AccessRequest.objects.filter(pk__in=ids).select_related("requester", "output_port__data_product")
-        return (["request", "data product", "requester", "submitted", "status"],
-                [[f"#{r.pk}", r.output_port.data_product.name, r.requester.username,
-                  timezone.localtime(submitted[r.pk]).strftime("%Y-%m-%d %H:%M"), r.get_status_display()]
-                 for r in sorted(requests, key=lambda r: submitted[r.pk])])
+        return (
+            ["request", "data product", "requester", "submitted", "status"],
+            [
+                [
+                    f"#{r.pk}",
+                    r.output_port.data_product.name,
+                    r.requester.username,
+                    timezone.localtime(submitted[r.pk]).strftime("%Y-%m-%d %H:%M"),
+                    r.get_status_display(),
+                ]
+                for r in sorted(requests, key=lambda r: submitted[r.pk])
+            ],
+        )
     if name in ("retirement", "no_use_case"):
         if name == "retirement":
             qs = DataProduct.objects.filter(pk__in=kpis.retirement_candidates(period))
         else:
             qs = kpis._listed_products(period).exclude(use_cases__status="live")
-        return (["data product", "domain", "owner team"],
-                [[p.name, p.domain.name, p.owner_team.name] for p in qs.select_related("domain", "owner_team")])
+        return (
+            ["data product", "domain", "owner team"],
+            [[p.name, p.domain.name, p.owner_team.name] for p in qs.select_related("domain", "owner_team")],
+        )
     if name == "grants_usable":
         since, until = period.since, period.until
         if point:
@@ -184,7 +215,16 @@ def kpi_drill_list(*, name: str, period: kpis.Period, point: str = "") -> tuple[
         if period.domain_id:
             events = events.filter(domain_id=period.domain_id)
         events = events.select_related("data_product").order_by("at")
-        return (["request", "data product", "usable at", "hours from submission"],
-                [[f"#{e.access_request_id}", e.data_product.name if e.data_product else "",
-                  timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"), kpis._hours(e.seconds)] for e in events])
+        return (
+            ["request", "data product", "usable at", "hours from submission"],
+            [
+                [
+                    f"#{e.access_request_id}",
+                    e.data_product.name if e.data_product else "",
+                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                    kpis._hours(e.seconds),
+                ]
+                for e in events
+            ],
+        )
     raise Http404

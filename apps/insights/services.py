@@ -4,6 +4,7 @@ KPI targets, daily snapshots and retention.
 Recording an event is an INSERT inside the caller's transaction: it commits with the change it
 describes and rolls back with it ("on commit", without a signal or a second transaction).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,20 +35,38 @@ def _consumer(access_request) -> tuple[int | None, int | None]:
 
     team_id = access_request.on_behalf_of_team_id
     if team_id is None:
-        team_id = (TeamMembership.objects.filter(user_id=access_request.requester_id)
-                   .order_by("created_at", "id").values_list("team_id", flat=True).first())
+        team_id = (
+            TeamMembership.objects.filter(user_id=access_request.requester_id)
+            .order_by("created_at", "id")
+            .values_list("team_id", flat=True)
+            .first()
+        )
     if team_id is None:
         return None, None
     domain_id = Domain.objects.filter(owner_team_id=team_id).order_by("id").values_list("id", flat=True).first()
     if domain_id is None:
-        domain_id = (DataProduct.objects.filter(owner_team_id=team_id).order_by("domain_id")
-                     .values_list("domain_id", flat=True).first())
+        domain_id = (
+            DataProduct.objects.filter(owner_team_id=team_id)
+            .order_by("domain_id")
+            .values_list("domain_id", flat=True)
+            .first()
+        )
     return team_id, domain_id
 
 
 def event_record(
-    *, kind: str | None, actor=None, at=None, access_request=None, grants=None, step=None, data_product=None,
-    platform=None, sync_run=None, seconds: float | None = None, data: dict | None = None,
+    *,
+    kind: str | None,
+    actor=None,
+    at=None,
+    access_request=None,
+    grants=None,
+    step=None,
+    data_product=None,
+    platform=None,
+    sync_run=None,
+    seconds: float | None = None,
+    data: dict | None = None,
 ) -> list[UsageEvent]:
     """Append events to the fact table: the ONE write path for everything but views and searches.
 
@@ -92,8 +111,13 @@ def event_record(
     if sync_run is not None:
         row.platform_id, row.at = sync_run.platform_id, sync_run.finished_at or at
         row.seconds = (row.at - sync_run.started_at).total_seconds()
-        data.update(run=sync_run.pk, status=sync_run.status, created=sync_run.created_count, updated=sync_run.updated_count,
-                    removed=sync_run.removed_count)
+        data.update(
+            run=sync_run.pk,
+            status=sync_run.status,
+            created=sync_run.created_count,
+            updated=sync_run.updated_count,
+            removed=sync_run.removed_count,
+        )
     row.save()
     return [row]
 
@@ -106,8 +130,11 @@ def _fill_from_request(row: UsageEvent, access_request) -> None:
     row.platform_id = port.platform_id
     if access_request.extends_id:
         row.data.setdefault("extension", True)
-    submitted = (UsageEvent.objects.filter(access_request_id=access_request.pk, kind=K.REQUEST_SUBMITTED)
-                 .values("consumer_team_id", "consumer_domain_id").first())
+    submitted = (
+        UsageEvent.objects.filter(access_request_id=access_request.pk, kind=K.REQUEST_SUBMITTED)
+        .values("consumer_team_id", "consumer_domain_id")
+        .first()
+    )
     if submitted is not None:
         row.consumer_team_id, row.consumer_domain_id = submitted["consumer_team_id"], submitted["consumer_domain_id"]
     else:
@@ -120,32 +147,54 @@ def _record_grants(kind: str, grants, *, at, user, data) -> list[UsageEvent]:
     grants = list(grants)
     if not grants:
         return []
-    requests = {r.pk: r for r in AccessRequest.objects.select_related("output_port__data_product")
-                .filter(pk__in=[g.access_request_id for g in grants])}
-    consumers = {e["access_request_id"]: e for e in UsageEvent.objects.filter(
-        kind=K.REQUEST_SUBMITTED, access_request_id__in=list(requests)).values(
-        "access_request_id", "consumer_team_id", "consumer_domain_id")}
+    requests = {
+        r.pk: r
+        for r in AccessRequest.objects.select_related("output_port__data_product").filter(
+            pk__in=[g.access_request_id for g in grants]
+        )
+    }
+    consumers = {
+        e["access_request_id"]: e
+        for e in UsageEvent.objects.filter(kind=K.REQUEST_SUBMITTED, access_request_id__in=list(requests)).values(
+            "access_request_id", "consumer_team_id", "consumer_domain_id"
+        )
+    }
     rows = []
     for grant in grants:
         request = requests[grant.access_request_id]
         product = request.output_port.data_product
         consumer = consumers.get(request.pk)
-        team_id, domain_id = ((consumer["consumer_team_id"], consumer["consumer_domain_id"]) if consumer
-                              else _consumer(request))
-        rows.append(UsageEvent(
-            kind=kind, at=at, user=user, data=dict(data), access_request_id=request.pk, grant_id=grant.pk,
-            data_product_id=product.pk, domain_id=product.domain_id, classification=product.classification,
-            platform_id=grant.platform_id, consumer_team_id=team_id, consumer_domain_id=domain_id,
-            seconds=(at - request.submitted_at).total_seconds() if request.submitted_at else None,
-        ))
+        team_id, domain_id = (
+            (consumer["consumer_team_id"], consumer["consumer_domain_id"]) if consumer else _consumer(request)
+        )
+        rows.append(
+            UsageEvent(
+                kind=kind,
+                at=at,
+                user=user,
+                data=dict(data),
+                access_request_id=request.pk,
+                grant_id=grant.pk,
+                data_product_id=product.pk,
+                domain_id=product.domain_id,
+                classification=product.classification,
+                platform_id=grant.platform_id,
+                consumer_team_id=team_id,
+                consumer_domain_id=domain_id,
+                seconds=(at - request.submitted_at).total_seconds() if request.submitted_at else None,
+            )
+        )
     return UsageEvent.objects.bulk_create(rows)
 
 
 def usage_event_record_view(*, user, data_product) -> UsageEvent:
     """Record that ``user`` opened ``data_product``'s page."""
     return UsageEvent.objects.create(
-        kind=K.PRODUCT_VIEW, user=user if user.is_authenticated else None, data_product=data_product,
-        domain_id=data_product.domain_id, classification=data_product.classification,
+        kind=K.PRODUCT_VIEW,
+        user=user if user.is_authenticated else None,
+        data_product=data_product,
+        domain_id=data_product.domain_id,
+        classification=data_product.classification,
     )
 
 
@@ -160,14 +209,19 @@ def usage_event_record_search(*, user, query: str, filters: dict, result_count: 
     if user is not None:
         last = (
             UsageEvent.objects.filter(user=user, kind=K.SEARCH, at__gte=now - SEARCH_SETTLE_WINDOW)
-            .order_by("-at", "-id").first()
+            .order_by("-at", "-id")
+            .first()
         )
         if last and last.query and query and (query.startswith(last.query) or last.query.startswith(query)):
             last.query, last.filters, last.result_count, last.at = query, filters, result_count, now
             last.save(update_fields=["query", "filters", "result_count", "at"])
             return last
     return UsageEvent.objects.create(
-        kind=K.SEARCH, user=user, query=query, filters=filters, result_count=result_count,
+        kind=K.SEARCH,
+        user=user,
+        query=query,
+        filters=filters,
+        result_count=result_count,
     )
 
 
@@ -204,22 +258,44 @@ def data_product_demand_record(*, actor, query: str, note: str = "") -> UsageEve
     from apps.notifications.services import notify
 
     query = query.strip()[:200]
-    row = UsageEvent.objects.create(kind=K.PRODUCT_REQUESTED, user=actor if actor.is_authenticated else None,
-                                    query=query, filters={"asked": True, "note": note.strip()[:500]}, result_count=0)
+    row = UsageEvent.objects.create(
+        kind=K.PRODUCT_REQUESTED,
+        user=actor if actor.is_authenticated else None,
+        query=query,
+        filters={"asked": True, "note": note.strip()[:500]},
+        result_count=0,
+    )
     stewards = get_user_model().objects.filter(groups__name=STEWARDS_GROUP, is_active=True)
     who = actor.get_full_name() or actor.username
-    notify(recipients=stewards, verb=Verb.PRODUCT_DEMAND, subject=f"Data product asked for: {query}",
-           message=f"{who} searched for “{query}”, found no data product and asks for one.",
-           url=reverse("insights:dashboard"), dedupe_key=f"demand:{actor.pk}:{query.lower()}:{timezone.now():%Y-%m-%d}")
+    notify(
+        recipients=stewards,
+        verb=Verb.PRODUCT_DEMAND,
+        subject=f"Data product asked for: {query}",
+        message=f"{who} searched for “{query}”, found no data product and asks for one.",
+        url=reverse("insights:dashboard"),
+        dedupe_key=f"demand:{actor.pk}:{query.lower()}:{timezone.now():%Y-%m-%d}",
+    )
     return row
 
 
 # --- use cases, cost rates, targets ----------------------------------------------------------
 
+
 @transaction.atomic
-def use_case_save(*, actor, name: str, consuming_team=None, data_products=(), status: str = "planned",
-                  estimated_annual_value=None, currency: str = "EUR", link: str = "", description: str = "",
-                  use_case: UseCase | None = None, access_request=None) -> UseCase:
+def use_case_save(
+    *,
+    actor,
+    name: str,
+    consuming_team=None,
+    data_products=(),
+    status: str = "planned",
+    estimated_annual_value=None,
+    currency: str = "EUR",
+    link: str = "",
+    description: str = "",
+    use_case: UseCase | None = None,
+    access_request=None,
+) -> UseCase:
     """Create (or update ``use_case``) a use case of data products. ``estimated_annual_value``:
     Decimal or None, per year in ``currency`` (3 letters). ``access_request``: attach it.
     Raises ApplicationError with field errors on bad input."""
@@ -238,9 +314,18 @@ def use_case_save(*, actor, name: str, consuming_team=None, data_products=(), st
         use_case.access_requests.add(access_request)
         use_case.data_products.add(access_request.output_port.data_product)
     dashboard_cache.invalidate_on_commit()
-    audit_record(actor=actor, action="use_case.changed" if before else "use_case.created", obj=use_case,
-                 before=before, after={"name": use_case.name, "status": use_case.status,
-                                       "value": str(use_case.estimated_annual_value or ""), "currency": use_case.currency})
+    audit_record(
+        actor=actor,
+        action="use_case.changed" if before else "use_case.created",
+        obj=use_case,
+        before=before,
+        after={
+            "name": use_case.name,
+            "status": use_case.status,
+            "value": str(use_case.estimated_annual_value or ""),
+            "currency": use_case.currency,
+        },
+    )
     return use_case
 
 
@@ -260,27 +345,42 @@ def use_case_attach(*, actor, access_request, name: str) -> UseCase | None:
         return existing
     from apps.accounts.models import Team
 
-    return use_case_save(actor=actor, name=name, consuming_team=Team.objects.filter(pk=team_id).first(),
-                         access_request=access_request)
+    return use_case_save(
+        actor=actor, name=name, consuming_team=Team.objects.filter(pk=team_id).first(), access_request=access_request
+    )
 
 
 @transaction.atomic
-def platform_cost_rate_set(*, actor, platform, per_gb_month, fixed_monthly=0, currency: str = "EUR") -> PlatformCostRate:
+def platform_cost_rate_set(
+    *, actor, platform, per_gb_month, fixed_monthly=0, currency: str = "EUR"
+) -> PlatformCostRate:
     """Set the platform's storage cost: ``per_gb_month`` per GiB-month plus ``fixed_monthly``, both
     Decimal ≥ 0 in ``currency``. Audited. Raises ApplicationError on bad input."""
     from apps.audit.services import audit_record
 
     rate, _ = PlatformCostRate.objects.get_or_create(platform=platform)
-    before = {"per_gb_month": str(rate.per_gb_month), "fixed_monthly": str(rate.fixed_monthly), "currency": rate.currency}
+    before = {
+        "per_gb_month": str(rate.per_gb_month),
+        "fixed_monthly": str(rate.fixed_monthly),
+        "currency": rate.currency,
+    }
     if per_gb_month is None or per_gb_month < 0 or fixed_monthly is None or fixed_monthly < 0:
         raise ApplicationError("Costs cannot be negative.", {"per_gb_month": ["Must be 0 or more."]})
     rate.per_gb_month, rate.fixed_monthly, rate.currency = per_gb_month, fixed_monthly, currency.upper()
     _full_clean(rate)
     rate.save()
     dashboard_cache.invalidate_on_commit()
-    audit_record(actor=actor, action="platform.cost_rate_changed", obj=platform, before=before,
-                 after={"per_gb_month": str(rate.per_gb_month), "fixed_monthly": str(rate.fixed_monthly),
-                        "currency": rate.currency})
+    audit_record(
+        actor=actor,
+        action="platform.cost_rate_changed",
+        obj=platform,
+        before=before,
+        after={
+            "per_gb_month": str(rate.per_gb_month),
+            "fixed_monthly": str(rate.fixed_monthly),
+            "currency": rate.currency,
+        },
+    )
     return rate
 
 
@@ -302,9 +402,19 @@ def kpi_target_set(*, actor, kpi: str, value: float, direction: str, start, end,
     _full_clean(target)
     target.save()
     dashboard_cache.invalidate_on_commit()
-    audit_record(actor=actor, action="kpi_target.created", obj=target, after={
-        "kpi": kpi, "value": value, "direction": direction, "start": str(start), "end": str(end),
-        "domain": str(domain or "")})
+    audit_record(
+        actor=actor,
+        action="kpi_target.created",
+        obj=target,
+        after={
+            "kpi": kpi,
+            "value": value,
+            "direction": direction,
+            "start": str(start),
+            "end": str(end),
+            "domain": str(domain or ""),
+        },
+    )
     return target
 
 

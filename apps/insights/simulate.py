@@ -7,6 +7,7 @@ notifies exactly as on a worker; ``grant_revoke`` likewise. Simulating six month
 the real warehouse would create and drop thousands of roles there for nothing: the KPIs count
 the portal's facts, and tests/access prove the real grants on PostgreSQL and MariaDB.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -19,7 +20,9 @@ class SimulatedGrantAdapter(GrantAdapter):
     """Says what it would do; touches no platform."""
 
     def apply(self, spec) -> GrantResult:
-        return GrantResult(statements=[f"(simulated) GRANT {', '.join(spec.privileges)} ON {spec.schema} TO {spec.principal}"])
+        return GrantResult(
+            statements=[f"(simulated) GRANT {', '.join(spec.privileges)} ON {spec.schema} TO {spec.principal}"]
+        )
 
     def revoke(self, spec) -> GrantResult:
         return GrantResult(statements=[f"(simulated) REVOKE {spec.role_name} FROM {spec.principal}"])

@@ -7,6 +7,7 @@ A state KPI depends only on the end of its period (and the domain), so the snaps
 also the value of every period ending that day: the trend points, the previous period's state
 tiles and the whole past weeks of ``charts.active_users_by_week`` (``wau`` of their Sunday) read it.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -38,8 +39,9 @@ def kpi_snapshots_catch_up(*, until: date | None = None, max_days: int = 400) ->
     back. Returns the number of days written."""
     until = until or kpis.today() - timedelta(days=1)
     first = until - timedelta(days=max_days - 1)
-    have = set(KpiSnapshot.objects.filter(domain__isnull=True, day__gte=first, day__lte=until)
-               .values_list("day", flat=True))
+    have = set(
+        KpiSnapshot.objects.filter(domain__isnull=True, day__gte=first, day__lte=until).values_list("day", flat=True)
+    )
     days = 0
     day = first
     while day <= until:
@@ -65,11 +67,16 @@ def period_snapshots(period: kpis.Period, *, cache: dict | None = None) -> dict[
     """``{day: values}`` of the stored snapshots of ``period``'s domain that a dashboard of
     ``period`` can use, in one query: its trend points (:func:`series_days`) and the last day of the
     previous period; only days before today (today's is never final)."""
+
     def compute():
         days = [*series_days(period), period.start - timedelta(days=1)]
         today = kpis.today()
-        return {s.day: s.values for s in KpiSnapshot.objects.filter(day__in=days, domain_id=period.domain_id)
-                if s.day < today}
+        return {
+            s.day: s.values
+            for s in KpiSnapshot.objects.filter(day__in=days, domain_id=period.domain_id)
+            if s.day < today
+        }
+
     return kpis._memo(cache, ("snapshots", period.start, period.end, period.domain_id), compute)
 
 
@@ -83,8 +90,9 @@ def state_values_stored(period: kpis.Period, day: date, *, cache: dict | None = 
     return _complete(period_snapshots(period, cache=cache).get(day))
 
 
-def state_series_all(period: kpis.Period, *, source: str = "snapshot", today_values: dict | None = None,
-                     cache: dict | None = None) -> dict[str, list[tuple[date, float | None]]]:
+def state_series_all(
+    period: kpis.Period, *, source: str = "snapshot", today_values: dict | None = None, cache: dict | None = None
+) -> dict[str, list[tuple[date, float | None]]]:
     """``{state KPI key: [(day, value)]}`` at each point of :func:`series_days`. ``source="snapshot"``
     reads daily snapshots where they exist (days before today) and computes the other points live
     (all state KPIs of a day in one pass); ``"live"`` computes every point (the grants and the
@@ -94,8 +102,11 @@ def state_series_all(period: kpis.Period, *, source: str = "snapshot", today_val
     days = series_days(period)
     cache = {} if cache is None else cache
     stored = period_snapshots(period, cache=cache) if source == "snapshot" else {}
-    missing = [day for day in days if _complete(stored.get(day)) is None
-               and not (today_values is not None and day == period.end)]
+    missing = [
+        day
+        for day in days
+        if _complete(stored.get(day)) is None and not (today_values is not None and day == period.end)
+    ]
     if len(missing) > 1:
         instants = [kpis.day_start(day + timedelta(days=1)) for day in missing]
         kpis.grants_prefetch(instants, period.domain_id, cache=cache)

@@ -1,5 +1,6 @@
 """Periodic insights work (registered in mesh_portal/celery.py): daily KPI snapshots and pruning
 of the fact table. Tasks hold no logic."""
+
 from celery import shared_task
 
 

@@ -1,4 +1,5 @@
 """The KPI dashboard pages (thin: forms, selectors, templates). Who sees what: ``permissions``."""
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,13 @@ def _period(request):
     if request.GET and not form.is_valid():
         return form, None
     data = form.cleaned_data if request.GET else {}
-    period = selectors.kpi_period_for(user=request.user, range_=data.get("range") or "90", start=data.get("start"),
-                                      end=data.get("end"), domain_id=data.get("domain"))
+    period = selectors.kpi_period_for(
+        user=request.user,
+        range_=data.get("range") or "90",
+        start=data.get("start"),
+        end=data.get("end"),
+        domain_id=data.get("domain"),
+    )
     return form, period
 
 
@@ -35,18 +41,31 @@ def dashboard(request):
     """``/insights/``: KPI tiles with their change against the previous period, then every chart."""
     form, period = _period(request)
     if period is None:
-        return render(request, "insights/dashboard.html", {"form": form, "domains": selectors.kpi_domains(user=request.user)},
-                      status=400)
+        return render(
+            request,
+            "insights/dashboard.html",
+            {"form": form, "domains": selectors.kpi_domains(user=request.user)},
+            status=400,
+        )
     source = (form.cleaned_data.get("source") if request.GET else "") or "snapshot"
     shown = selectors.kpi_dashboard(period=period, source=source)
     built = shown["charts"]
-    return render(request, "insights/dashboard.html", {
-        "form": form, "period": period, "tiles": shown["tiles"], "charts": built,
-        "charts_json": [c.as_dict() for c in built],
-        "TIME_ZONE": settings.TIME_ZONE,
-        "domains": selectors.kpi_domains(user=request.user), "query": request.GET.urlencode(),
-        "can_set_targets": kpi_target_can_set(request.user), "target_form": KpiTargetForm(),
-    })
+    return render(
+        request,
+        "insights/dashboard.html",
+        {
+            "form": form,
+            "period": period,
+            "tiles": shown["tiles"],
+            "charts": built,
+            "charts_json": [c.as_dict() for c in built],
+            "TIME_ZONE": settings.TIME_ZONE,
+            "domains": selectors.kpi_domains(user=request.user),
+            "query": request.GET.urlencode(),
+            "can_set_targets": kpi_target_can_set(request.user),
+            "target_form": KpiTargetForm(),
+        },
+    )
 
 
 @login_required
@@ -74,9 +93,20 @@ def drill(request, name: str):
         return HttpResponse("Bad filter.", status=400, content_type="text/plain")
     if name not in selectors.DRILL_LISTS:
         raise Http404
-    columns, rows = selectors.kpi_drill_list(name=name, period=period, point=form.cleaned_data.get("point", "") if request.GET else "")
-    return render(request, "insights/drill.html", {"title": selectors.DRILL_LISTS[name], "columns": columns,
-                                                   "rows": rows, "period": period, "query": request.GET.urlencode()})
+    columns, rows = selectors.kpi_drill_list(
+        name=name, period=period, point=form.cleaned_data.get("point", "") if request.GET else ""
+    )
+    return render(
+        request,
+        "insights/drill.html",
+        {
+            "title": selectors.DRILL_LISTS[name],
+            "columns": columns,
+            "rows": rows,
+            "period": period,
+            "query": request.GET.urlencode(),
+        },
+    )
 
 
 @login_required
@@ -96,8 +126,15 @@ def target_create(request):
 
         domain = Domain.objects.filter(pk=data["domain"]).first()
     try:
-        services.kpi_target_set(actor=request.user, kpi=data["kpi"], value=data["value"], direction=data["direction"],
-                                start=data["start"], end=data["end"], domain=domain)
+        services.kpi_target_set(
+            actor=request.user,
+            kpi=data["kpi"],
+            value=data["value"],
+            direction=data["direction"],
+            start=data["start"],
+            end=data["end"],
+            domain=domain,
+        )
     except (ApplicationError, PermissionDenied) as exc:
         messages.error(request, str(exc))
     else:
@@ -115,7 +152,11 @@ def request_product(request):
         return redirect("catalog:marketplace")
     services.data_product_demand_record(actor=request.user, query=query)
     messages.success(request, f"The governance team was asked for a data product about “{query}”.")
-    return redirect(request.POST.get("next") or "catalog:marketplace") if url_is_safe(request) else redirect("catalog:marketplace")
+    return (
+        redirect(request.POST.get("next") or "catalog:marketplace")
+        if url_is_safe(request)
+        else redirect("catalog:marketplace")
+    )
 
 
 def url_is_safe(request) -> bool:

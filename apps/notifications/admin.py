@@ -22,8 +22,11 @@ class NotificationAdmin(admin.ModelAdmin):
 
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
-    secret = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                             help_text="Leave empty to keep the current secret.")
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="Leave empty to keep the current secret.",
+    )
 
     class Meta:
         model = WebhookEndpoint

@@ -8,5 +8,8 @@ def unread(request):
 
     from .selectors import notification_unread_count
 
-    return {"unread_notifications_count": lambda: cached_for_user(
-        user, "unread_notifications", lambda: notification_unread_count(user=user))}
+    return {
+        "unread_notifications_count": lambda: cached_for_user(
+            user, "unread_notifications", lambda: notification_unread_count(user=user)
+        )
+    }

@@ -26,15 +26,19 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     # E-mail leaves the web request: a task sends it after commit, a beat sweep sends what a lost task missed.
     email_subject = models.CharField(max_length=300, blank=True, help_text="Subject of the e-mail copy.")
-    emailed_at = models.DateTimeField(null=True, blank=True,
-                                      help_text="When the e-mail copy was sent (or given up: recipient without address).")
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the e-mail copy was sent (or given up: recipient without address)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"])]
         constraints = [
-            models.UniqueConstraint(fields=["recipient", "dedupe_key"], condition=~models.Q(dedupe_key=""),
-                                    name="notification_dedupe_unique"),
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="notification_dedupe_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -51,11 +55,14 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=120)
     url = models.URLField(max_length=500)
     secret_encrypted = models.TextField(
-        blank=True, editable=False,
+        blank=True,
+        editable=False,
         help_text="The shared HMAC secret, encrypted (apps.core.crypto: rotating keys); never shown again.",
     )
     events = ArrayField(
-        models.CharField(max_length=40, choices=WebhookEvent.choices), default=list, blank=True,
+        models.CharField(max_length=40, choices=WebhookEvent.choices),
+        default=list,
+        blank=True,
         help_text="Empty means every event.",
     )
     active = models.BooleanField(default=True)
@@ -93,14 +100,18 @@ class WebhookDelivery(models.Model):
     event = models.CharField(max_length=40, choices=WebhookEvent.choices)
     dedupe_key = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+    )
     attempts = models.PositiveIntegerField(default=0)
     status_code = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(
-        null=True, blank=True, db_index=True,
+        null=True,
+        blank=True,
+        db_index=True,
         help_text="When a pending delivery is tried again (exponential backoff); the sweep re-enqueues it if lost.",
     )
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -109,8 +120,11 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "dedupe_key"], condition=~models.Q(dedupe_key=""),
-                                    name="webhook_delivery_dedupe_unique"),
+            models.UniqueConstraint(
+                fields=["endpoint", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="webhook_delivery_dedupe_unique",
+            ),
         ]
 
     def __str__(self) -> str:

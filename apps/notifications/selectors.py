@@ -1,4 +1,5 @@
 """Reads for notifications: a user only ever sees their own."""
+
 from __future__ import annotations
 
 from django.db.models import QuerySet

@@ -3,6 +3,7 @@
 Callers (``apps.access.services``) say *what happened*; this module decides how people and
 systems hear about it. Emails go through Django's email backend (console in the demo).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,9 @@ class WebhookTransientError(Exception):
         self.retry_in = retry_in
 
 
-def notify(*, recipients: Iterable, verb: str, obj=None, subject: str, message: str, url: str = "",
-           dedupe_key: str = "") -> list[Notification]:
+def notify(
+    *, recipients: Iterable, verb: str, obj=None, subject: str, message: str, url: str = "", dedupe_key: str = ""
+) -> list[Notification]:
     """Tell each of ``recipients`` (users; duplicates and inactive users skipped) in the in-app
     inbox and by email. With ``dedupe_key`` a recipient who already got that notification gets
     nothing new. Returns the notifications created.
@@ -61,8 +63,13 @@ def notify(*, recipients: Iterable, verb: str, obj=None, subject: str, message: 
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(
-                    recipient=user, verb=verb, message=message, url=url, dedupe_key=dedupe_key,
-                    object_type=_object_type(obj) if obj is not None else "", object_id=str(obj.pk) if obj is not None else "",
+                    recipient=user,
+                    verb=verb,
+                    message=message,
+                    url=url,
+                    dedupe_key=dedupe_key,
+                    object_type=_object_type(obj) if obj is not None else "",
+                    object_id=str(obj.pk) if obj is not None else "",
                 )
         except IntegrityError:  # a concurrent run created it first
             continue
@@ -90,8 +97,12 @@ def notification_email_send(*, notification_ids: list[int]) -> int:
     sent = 0
     for pk in notification_ids:
         with transaction.atomic():
-            notification = (Notification.objects.select_for_update(skip_locked=True).select_related("recipient")
-                            .filter(pk=pk, emailed_at__isnull=True).first())
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .select_related("recipient")
+                .filter(pk=pk, emailed_at__isnull=True)
+                .first()
+            )
             if notification is None:
                 continue
             user = notification.recipient
@@ -101,7 +112,9 @@ def notification_email_send(*, notification_ids: list[int]) -> int:
                 try:
                     send_mail(f"[Mesh Portal] {subject}", f"{notification.message}{link}\n", None, [user.email])
                 except Exception as exc:  # noqa: BLE001 - SMTP errors of every kind: the sweep tries again
-                    logger.warning("E-mail of notification %s not sent (%s); the sweep will retry.", pk, type(exc).__name__)
+                    logger.warning(
+                        "E-mail of notification %s not sent (%s); the sweep will retry.", pk, type(exc).__name__
+                    )
                     continue
                 sent += 1
             notification.emailed_at = timezone.now()
@@ -113,9 +126,13 @@ def notification_email_due() -> int:
     """Beat: send the copies whose task was lost (older than :data:`EMAIL_SWEEP_AFTER`, younger than
     :data:`EMAIL_GIVE_UP_AFTER`). Returns the number sent."""
     now = timezone.now()
-    ids = list(Notification.objects.filter(emailed_at__isnull=True, created_at__lte=now - EMAIL_SWEEP_AFTER,
-                                           created_at__gte=now - EMAIL_GIVE_UP_AFTER)
-               .order_by("created_at").values_list("pk", flat=True)[:500])
+    ids = list(
+        Notification.objects.filter(
+            emailed_at__isnull=True, created_at__lte=now - EMAIL_SWEEP_AFTER, created_at__gte=now - EMAIL_GIVE_UP_AFTER
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
     return notification_email_send(notification_ids=ids)
 
 
@@ -133,6 +150,7 @@ def _object_type(obj) -> str:
 
 
 # --- webhooks ----------------------------------------------------------------------------------
+
 
 def webhook_publish(*, event: str, payload: dict, dedupe_key: str = "") -> list[WebhookDelivery]:
     """Queue ``event`` for every active endpoint subscribed to it; each delivery is sent by a
@@ -191,17 +209,23 @@ def webhook_deliver(*, delivery_id: int, final_attempt: bool = False) -> Webhook
     if delivery.status != DeliveryStatus.PENDING:
         return delivery
     endpoint = delivery.endpoint
-    body = json.dumps({"id": str(delivery.event_id), "event": delivery.event, "data": delivery.payload},
-                      sort_keys=True).encode()
+    body = json.dumps(
+        {"id": str(delivery.event_id), "event": delivery.event, "data": delivery.payload}, sort_keys=True
+    ).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "User-Agent": "MeshPortal-Webhook/1",
-        EVENT_HEADER: delivery.event,
-        EVENT_ID_HEADER: str(delivery.event_id),
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
-    })
+    request = urllib.request.Request(
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "MeshPortal-Webhook/1",
+            EVENT_HEADER: delivery.event,
+            EVENT_ID_HEADER: str(delivery.event_id),
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
+        },
+    )
     delivery.attempts += 1
     delivery.last_attempt_at = timezone.now()
     status_code, error, transient = None, "", False
@@ -228,15 +252,35 @@ def webhook_deliver(*, delivery_id: int, final_attempt: bool = False) -> Webhook
     else:
         retry_in = webhook_retry_delay(delivery.attempts)
         delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-    delivery.save(update_fields=["attempts", "last_attempt_at", "status_code", "error", "status", "delivered_at",
-                                 "next_attempt_at"])
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_attempt_at",
+            "status_code",
+            "error",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
     if error and transient and not final_attempt:
-        logger.info("Webhook delivery %s to %s failed (%s); attempt %s, next in %.0f s", delivery.pk, endpoint.name,
-                    error, delivery.attempts, retry_in)
+        logger.info(
+            "Webhook delivery %s to %s failed (%s); attempt %s, next in %.0f s",
+            delivery.pk,
+            endpoint.name,
+            error,
+            delivery.attempts,
+            retry_in,
+        )
         raise WebhookTransientError(error, retry_in=retry_in)
     if delivery.status == DeliveryStatus.FAILED:
-        logger.warning("Webhook delivery %s to %s failed for good after %s attempt(s): %s", delivery.pk,
-                       endpoint.name, delivery.attempts, error)
+        logger.warning(
+            "Webhook delivery %s to %s failed for good after %s attempt(s): %s",
+            delivery.pk,
+            endpoint.name,
+            delivery.attempts,
+            error,
+        )
     return delivery
 
 
@@ -251,8 +295,10 @@ def webhook_redeliver(*, delivery_id: int, actor) -> WebhookDelivery:
 
     delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
     if delivery.status == DeliveryStatus.PENDING:
-        raise ApplicationError("This delivery is still pending: it will be tried again on its own.",
-                               {"status": ["Only a failed or delivered delivery can be redelivered."]})
+        raise ApplicationError(
+            "This delivery is still pending: it will be tried again on its own.",
+            {"status": ["Only a failed or delivered delivery can be redelivered."]},
+        )
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = timezone.now()
@@ -270,9 +316,14 @@ def webhook_retry_due(*, grace_seconds: float = 300.0, limit: int = 500) -> int:
     from django.db.models import Q
 
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    due = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).filter(
-        Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at__isnull=True, created_at__lte=cutoff),
-    ).order_by("created_at").values_list("pk", flat=True)[:limit])
+    due = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
+        .filter(
+            Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at__isnull=True, created_at__lte=cutoff),
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     from .tasks import webhook_deliver_task
 
     for delivery_id in due:

@@ -1,4 +1,5 @@
 """Celery tasks for e-mail copies of notifications and for webhooks. They take ids and call one service."""
+
 from __future__ import annotations
 
 from celery import shared_task

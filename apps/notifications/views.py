@@ -1,4 +1,5 @@
 """The notification inbox. Users see and mark only their own notifications."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required

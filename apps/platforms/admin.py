@@ -8,7 +8,8 @@ class PlatformAdminForm(forms.ModelForm):
     """The password is write-only: never rendered back, blank keeps the stored one."""
 
     password = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Stored encrypted; leave blank to keep the current one. Prefer 'password env var'.",
     )
     clear_password = forms.BooleanField(required=False, help_text="Forget the stored password.")
@@ -73,8 +74,14 @@ class ExposureAssignmentAdmin(admin.ModelAdmin):
         if change:
             return
         created = exposure_assignment_create(
-            actor=request.user, platform=obj.platform, database=obj.database, schema=obj.schema, table=obj.table,
-            domain=obj.domain, data_product=obj.data_product)
+            actor=request.user,
+            platform=obj.platform,
+            database=obj.database,
+            schema=obj.schema,
+            table=obj.table,
+            domain=obj.domain,
+            data_product=obj.data_product,
+        )
         obj.pk = created.pk
         obj._state.adding = False
 
@@ -90,8 +97,17 @@ class ExposureAssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ["platform", "status", "phase", "started_at", "finished_at", "created_count", "updated_count",
-                    "unchanged_count", "removed_count"]
+    list_display = [
+        "platform",
+        "status",
+        "phase",
+        "started_at",
+        "finished_at",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "removed_count",
+    ]
     list_filter = ["platform", "status"]
     readonly_fields = [f.name for f in SyncRun._meta.fields]
 

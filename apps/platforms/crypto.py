@@ -1,5 +1,6 @@
 """Encryption of platform passwords at rest: :mod:`apps.core.crypto` (MultiFernet, rotating keys),
 with the platform's own message when a stored password cannot be decrypted."""
+
 from apps.core import crypto as _core
 from apps.core.exceptions import ApplicationError
 

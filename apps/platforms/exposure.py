@@ -23,6 +23,7 @@ The model (``docs/security.md``, "Governed exposure"):
 Functions here are reads; the writes (ports, decisions, assignments) are in
 ``apps.catalog.services`` and :func:`exposure_assignment_create` / :func:`exposure_assignment_delete`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,12 @@ SYSTEM_SCHEMAS: dict[str, frozenset[str]] = {
 SYSTEM_SCHEMA_PREFIXES: dict[str, tuple[str, ...]] = {"postgresql": ("pg_",)}
 
 #: Classifications from the least to the most strict.
-CLASSIFICATION_ORDER = [Classification.PUBLIC, Classification.INTERNAL, Classification.CONFIDENTIAL,
-                        Classification.RESTRICTED]
+CLASSIFICATION_ORDER = [
+    Classification.PUBLIC,
+    Classification.INTERNAL,
+    Classification.CONFIDENTIAL,
+    Classification.RESTRICTED,
+]
 
 
 def is_system_location(kind: str, schema: str) -> bool:
@@ -188,9 +193,12 @@ def exposure_review_list(*, user, status: str = "pending_review") -> QuerySet:
         return OutputPort.objects.none()
     ports = OutputPort.objects.filter(exposure_status=status).exclude(data_product__owner_team__memberships__user=user)
     if not (user.is_steward or user.has_perm("platforms.change_platform")):
-        ports = ports.filter(platform__owner_team__memberships__user=user,
-                             platform__owner_team__memberships__role=TeamRole.OWNER)
-    return ports.select_related("platform", "data_product__domain", "exposure_decided_by").order_by("-updated_at", "-pk")
+        ports = ports.filter(
+            platform__owner_team__memberships__user=user, platform__owner_team__memberships__role=TeamRole.OWNER
+        )
+    return ports.select_related("platform", "data_product__domain", "exposure_decided_by").order_by(
+        "-updated_at", "-pk"
+    )
 
 
 def exposure_review_get(*, user, pk: int):
@@ -208,11 +216,15 @@ def exposure_review_get(*, user, pk: int):
 def exposure_assignment_list(*, platform) -> QuerySet:
     from .models import ExposureAssignment
 
-    return ExposureAssignment.objects.filter(platform=platform).select_related(
-        "domain", "data_product", "assigned_by").order_by("database", "schema", "table")
+    return (
+        ExposureAssignment.objects.filter(platform=platform)
+        .select_related("domain", "data_product", "assigned_by")
+        .order_by("database", "schema", "table")
+    )
 
 
 # --- assignments (writes) ------------------------------------------------------------------------
+
 
 def _audit(**kwargs) -> None:
     from apps.audit.services import audit_record  # access sits above platforms: imported at call time
@@ -221,8 +233,9 @@ def _audit(**kwargs) -> None:
 
 
 @transaction.atomic
-def exposure_assignment_create(*, actor, platform, schema: str, domain, data_product=None, table: str = "",
-                               database: str = ""):
+def exposure_assignment_create(
+    *, actor, platform, schema: str, domain, data_product=None, table: str = "", database: str = ""
+):
     """Assign a location of ``platform`` to ``domain`` (or to ``data_product`` of it): its ports
     there are then approved exposures, and with a product sync keeps a port there (a mapping rule).
 
@@ -235,13 +248,28 @@ def exposure_assignment_create(*, actor, platform, schema: str, domain, data_pro
 
     if actor is not None and not exposure_may_assign(user=actor, platform=platform):
         raise PermissionDenied("Only the platform's operators and stewards assign its locations.")
-    assignment = ExposureAssignment(platform=platform, schema=schema, table=table, database=database, domain=domain,
-                                    data_product=data_product, assigned_by=actor)
+    assignment = ExposureAssignment(
+        platform=platform,
+        schema=schema,
+        table=table,
+        database=database,
+        domain=domain,
+        data_product=data_product,
+        assigned_by=actor,
+    )
     assignment.full_clean()
     assignment.save()
-    _audit(actor=actor, action="exposure_assignment.created", obj=assignment, after={
-        "platform": platform.slug, "location": assignment.location, "domain": str(domain),
-        "data_product": str(data_product or "")})
+    _audit(
+        actor=actor,
+        action="exposure_assignment.created",
+        obj=assignment,
+        after={
+            "platform": platform.slug,
+            "location": assignment.location,
+            "domain": str(domain),
+            "data_product": str(data_product or ""),
+        },
+    )
     return assignment
 
 
@@ -252,7 +280,15 @@ def exposure_assignment_delete(*, actor, assignment) -> None:
     as ``exposure_assignment.deleted``."""
     if actor is not None and not exposure_may_assign(user=actor, platform=assignment.platform):
         raise PermissionDenied("Only the platform's operators and stewards assign its locations.")
-    _audit(actor=actor, action="exposure_assignment.deleted", obj=assignment, before={
-        "platform": assignment.platform.slug, "location": assignment.location, "domain": str(assignment.domain),
-        "data_product": str(assignment.data_product or "")})
+    _audit(
+        actor=actor,
+        action="exposure_assignment.deleted",
+        obj=assignment,
+        before={
+            "platform": assignment.platform.slug,
+            "location": assignment.location,
+            "domain": str(assignment.domain),
+            "data_product": str(assignment.data_product or ""),
+        },
+    )
     assignment.delete()

@@ -1,4 +1,5 @@
 """Forms of the platform pages."""
+
 from __future__ import annotations
 
 from django import forms
@@ -13,8 +14,12 @@ class DbtArtifactsForm(forms.Form):
     ``dbt_artifacts_upload`` checks that each file is the dbt artifact it claims to be."""
 
     manifest = forms.FileField(label="manifest.json", help_text="Required. dbt manifest schema v12 (dbt 1.8 or later).")
-    catalog = forms.FileField(label="catalog.json", required=False, help_text="Optional, from dbt docs generate: column types.")
-    run_results = forms.FileField(label="run_results.json", required=False, help_text="Optional, from dbt build or dbt test: test results.")
+    catalog = forms.FileField(
+        label="catalog.json", required=False, help_text="Optional, from dbt docs generate: column types."
+    )
+    run_results = forms.FileField(
+        label="run_results.json", required=False, help_text="Optional, from dbt build or dbt test: test results."
+    )
 
     def _clean_file(self, name: str) -> bytes:
         upload = self.cleaned_data.get(name)
@@ -32,7 +37,6 @@ class DbtArtifactsForm(forms.Form):
 
     def clean_run_results(self) -> bytes:
         return self._clean_file("run_results")
-
 
 
 class PlatformSyncSettingsForm(forms.ModelForm):

@@ -40,7 +40,11 @@ class Platform(TimeStampedModel):
     kind = models.CharField(max_length=20, choices=PlatformKind.choices)
     description = models.TextField(blank=True)
     owner_team = models.ForeignKey(
-        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="platforms",
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="platforms",
         help_text="The platform team that administers it.",
     )
     host = models.CharField(max_length=255, blank=True, help_text="Host name, IP, or a Unix socket directory.")
@@ -48,38 +52,49 @@ class Platform(TimeStampedModel):
     database = models.CharField(max_length=255, blank=True)
     username = models.CharField(max_length=255, blank=True, help_text="The portal's service account.")
     password_env_var = models.CharField(
-        max_length=255, blank=True,
+        max_length=255,
+        blank=True,
         help_text="Name of the environment variable that holds the service account's password.",
     )
     password_encrypted = models.TextField(blank=True, editable=False)
     include_schemas = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Schemas (databases on MariaDB) to sync; empty means every non-system schema.",
     )
     public_host = models.CharField(
-        max_length=255, blank=True, help_text="Host consumers connect to, shown on 'how to connect' (defaults to host).",
+        max_length=255,
+        blank=True,
+        help_text="Host consumers connect to, shown on 'how to connect' (defaults to host).",
     )
     reserved_locations = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Locations the service account needs for itself, never exposable: schema names (databases on "
-                  "MariaDB), or `database.schema`, or `database.*` for a whole PostgreSQL database.",
+        "MariaDB), or `database.schema`, or `database.*` for a whole PostgreSQL database.",
     )
     sync_enabled = models.BooleanField(default=True)
     sync_interval_minutes = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
         help_text="Minutes between scheduled syncs (5 minutes to 7 days).",
     )
     # dbt platforms only. ``database`` then names the database the dbt target builds into as
     # the manifest spells it, when it differs from the warehouse platform's (blank: the same).
     warehouse = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="dbt_projects",
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dbt_projects",
         limit_choices_to={"kind__in": ["postgresql", "mariadb"]},
         help_text="dbt only: the warehouse platform whose database the dbt project builds. Its assets get the dbt metadata.",
     )
     dbt_artifacts_path = models.CharField(
-        max_length=500, blank=True,
+        max_length=500,
+        blank=True,
         help_text="dbt only: directory on the worker holding manifest.json, catalog.json and run_results.json "
-                  "(dbt's target/). Uploaded artifacts are read instead when they are newer.",
+        "(dbt's target/). Uploaded artifacts are read instead when they are newer.",
     )
 
     class Meta:
@@ -134,7 +149,9 @@ class SyncRun(models.Model):
         constraints = [
             # A platform never has two runs in progress at once.
             models.UniqueConstraint(
-                fields=["platform"], condition=models.Q(status="running"), name="sync_run_one_running_per_platform",
+                fields=["platform"],
+                condition=models.Q(status="running"),
+                name="sync_run_one_running_per_platform",
             ),
         ]
 
@@ -192,6 +209,7 @@ class DbtArtifactUpload(models.Model):
     def __str__(self) -> str:
         return f"dbt artifacts for {self.platform} uploaded {self.uploaded_at:%Y-%m-%d %H:%M}"
 
+
 class ExposureAssignment(TimeStampedModel):
     """An exposure assignment: a location of a platform (a schema, or a database on MariaDB; one
     table when ``table`` is set) given by the platform's operators or a steward to a domain, or to
@@ -210,17 +228,28 @@ class ExposureAssignment(TimeStampedModel):
     table = models.CharField(max_length=255, blank=True, help_text="Blank: the whole schema.")
     domain = models.ForeignKey("catalog.Domain", on_delete=models.CASCADE, related_name="exposure_assignments")
     data_product = models.ForeignKey(
-        "catalog.DataProduct", on_delete=models.CASCADE, null=True, blank=True, related_name="exposure_assignments",
+        "catalog.DataProduct",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="exposure_assignments",
         help_text="Optional: the only data product that may expose it; sync gives it an output port there.",
     )
     assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:
         ordering = ["platform", "database", "schema", "table"]
-        constraints = [models.UniqueConstraint(fields=["platform", "database", "schema", "table"],
-                                               name="exposure_assignment_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "database", "schema", "table"], name="exposure_assignment_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         target = self.data_product or self.domain

@@ -6,6 +6,7 @@ Platforms are administered by their owner team's owners and by staff holding the
 stewards and the team's other members may look (sync history) but not operate. Anyone else gets
 404, exactly as for a platform that does not exist.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,9 +26,13 @@ def platform_can_operate(*, user, platform: Platform) -> bool:
         return False
     if user.has_perm("platforms.change_platform"):
         return True
-    return platform.owner_team_id is not None and platform.owner_team.memberships.filter(
-        user=user, role=TeamRole.OWNER,
-    ).exists()
+    return (
+        platform.owner_team_id is not None
+        and platform.owner_team.memberships.filter(
+            user=user,
+            role=TeamRole.OWNER,
+        ).exists()
+    )
 
 
 def platform_visible(*, user) -> QuerySet[Platform]:
@@ -73,8 +78,10 @@ def dbt_platform_context(*, platform: Platform) -> dict:
     ``DbtArtifactUpload`` without its JSON texts, or ``None``), ``warehouse`` (the linked
     platform or ``None``), and ``dbt_asset_count`` (assets carrying this project's metadata)."""
     latest = (
-        DbtArtifactUpload.objects.filter(platform=platform).select_related("uploaded_by")
-        .defer("manifest_json", "catalog_json", "run_results_json").first()
+        DbtArtifactUpload.objects.filter(platform=platform)
+        .select_related("uploaded_by")
+        .defer("manifest_json", "catalog_json", "run_results_json")
+        .first()
     )
     return {
         "latest_upload": latest,
@@ -106,14 +113,22 @@ def platform_identity_list_for_platform(*, platform: Platform) -> QuerySet:
     """Every user's login on ``platform`` (for its operators), by username."""
     from .models import PlatformIdentity
 
-    return PlatformIdentity.objects.filter(platform=platform).select_related("user", "platform").order_by("user__username", "pk")
+    return (
+        PlatformIdentity.objects.filter(platform=platform)
+        .select_related("user", "platform")
+        .order_by("user__username", "pk")
+    )
 
 
 def team_platform_identity_list(*, platform: Platform) -> QuerySet:
     """Every team's principal on ``platform`` (for its operators), by team name."""
     from .models import TeamPlatformIdentity
 
-    return TeamPlatformIdentity.objects.filter(platform=platform).select_related("team", "platform").order_by("team__name", "pk")
+    return (
+        TeamPlatformIdentity.objects.filter(platform=platform)
+        .select_related("team", "platform")
+        .order_by("team__name", "pk")
+    )
 
 
 # -- who has access today -------------------------------------------------------------------
@@ -153,7 +168,7 @@ class GranteeAccess:
 
 
 def who_has_access(*, user, product: DataProduct) -> list[GranteeAccess] | None:
-    """"Who has access today" on ``product``, one row per (platform, grantee): the privileges it
+    """ "Who has access today" on ``product``, one row per (platform, grantee): the privileges it
     holds and on which assets, and the portal's ``Grant`` when the grantee is a grant's role.
     ``None`` when ``user`` may not see it: only the product's team (``view_dataproduct`` on it),
     stewards and admins see the platform's principals. Two queries besides the permission check.
@@ -161,7 +176,8 @@ def who_has_access(*, user, product: DataProduct) -> list[GranteeAccess] | None:
     from apps.access.models import Grant
 
     if not user.is_authenticated or not (
-        user.has_perm("catalog.view_dataproduct", product) or user.has_perm("catalog.view_dataproduct")
+        user.has_perm("catalog.view_dataproduct", product)
+        or user.has_perm("catalog.view_dataproduct")
         or _is_steward(user)
     ):
         return None
@@ -169,7 +185,8 @@ def who_has_access(*, user, product: DataProduct) -> list[GranteeAccess] | None:
     for privilege in asset_privileges_for_product(product=product):
         asset = privilege.asset
         row = rows.setdefault(
-            (asset.platform_id, privilege.grantee), GranteeAccess(platform=asset.platform, grantee=privilege.grantee),
+            (asset.platform_id, privilege.grantee),
+            GranteeAccess(platform=asset.platform, grantee=privilege.grantee),
         )
         if privilege.privilege not in row.privileges:
             row.privileges.append(privilege.privilege)
@@ -179,7 +196,8 @@ def who_has_access(*, user, product: DataProduct) -> list[GranteeAccess] | None:
         row.is_grantable |= privilege.is_grantable
     if rows:
         grants = Grant.objects.filter(
-            platform_id__in={platform_id for platform_id, _ in rows}, role_name__in={grantee for _, grantee in rows},
+            platform_id__in={platform_id for platform_id, _ in rows},
+            role_name__in={grantee for _, grantee in rows},
         ).exclude(role_name="")
         for grant in grants:
             if row := rows.get((grant.platform_id, grant.role_name)):

@@ -3,6 +3,7 @@
 Who may see or operate a platform is decided in ``selectors`` (``platform_get``); forbidden
 answers 404 like missing.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,8 +36,9 @@ def _detail_context(request, platform, settings_form=None, requested_at: datetim
     can_operate = selectors.platform_can_operate(user=request.user, platform=platform)
     if requested_at is None:  # the runs table polls after "Sync now" until the requested run finished
         requested_at = parse_datetime(request.GET.get("since", "")) if request.GET.get("since") else None
-    awaited = requested_at is not None and not any(r.started_at >= requested_at and r.status != SyncRunStatus.RUNNING
-                                                    for r in runs)
+    awaited = requested_at is not None and not any(
+        r.started_at >= requested_at and r.status != SyncRunStatus.RUNNING for r in runs
+    )
     return {
         "platform": platform,
         "runs": runs,
@@ -87,8 +89,11 @@ def platform_dbt_upload(request, slug: str):
     if form.is_valid():
         try:
             dbt_artifacts_upload(
-                platform=platform, actor=request.user, manifest=form.cleaned_data["manifest"],
-                catalog=form.cleaned_data["catalog"], run_results=form.cleaned_data["run_results"],
+                platform=platform,
+                actor=request.user,
+                manifest=form.cleaned_data["manifest"],
+                catalog=form.cleaned_data["catalog"],
+                run_results=form.cleaned_data["run_results"],
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -107,7 +112,9 @@ def platform_settings(request, slug: str):
     if form.is_valid():
         try:
             sync_services.platform_sync_settings_update(
-                platform=platform, actor=request.user, sync_enabled=form.cleaned_data["sync_enabled"],
+                platform=platform,
+                actor=request.user,
+                sync_enabled=form.cleaned_data["sync_enabled"],
                 sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
             )
         except ApplicationError as exc:

@@ -19,8 +19,12 @@ class TrustSignal(models.TextChoices):
 
 
 #: ``trust_summary``'s level -> the search document's trust signal.
-TRUST_BY_LEVEL = {"good": TrustSignal.TRUSTED, "warning": TrustSignal.ISSUES, "poor": TrustSignal.ISSUES,
-                  "none": TrustSignal.NONE}
+TRUST_BY_LEVEL = {
+    "good": TrustSignal.TRUSTED,
+    "warning": TrustSignal.ISSUES,
+    "poor": TrustSignal.ISSUES,
+    "none": TrustSignal.NONE,
+}
 
 
 class SearchSort(models.TextChoices):

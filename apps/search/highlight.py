@@ -1,4 +1,5 @@
 """Turn highlighted text from a backend into safe HTML."""
+
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 

@@ -10,6 +10,7 @@ Weights: product name A; summary and tags B; description, domain and owner team 
 and descriptions of its assets and columns D. Names like ``humanresources.employeepayhistory``
 or ``employee_id`` are split on ``.`` and ``_`` first so their parts are words.
 """
+
 from __future__ import annotations
 
 from django.db import connection, transaction
@@ -90,10 +91,13 @@ _INSERT_TEXTS = f"""
 
 # Popularity over the last 30 days (the formula is apps/search/ranking.py's): active grants
 # (consumers) weigh most, then access requests, then page views.
-_POPULARITY = """
+_POPULARITY = (
+    """
     UPDATE search_productdocument d
     SET consumer_count = s.consumers, view_count = s.views, request_count = s.requests,
-        popularity = """ + ranking.popularity_sql(consumers="s.consumers", requests="s.requests", views="s.views") + """
+        popularity = """
+    + ranking.popularity_sql(consumers="s.consumers", requests="s.requests", views="s.views")
+    + """
     FROM (
         SELECT doc.product_id,
                coalesce(g.n, 0) AS consumers, coalesce(v.n, 0) AS views, coalesce(r.n, 0) AS requests
@@ -119,6 +123,7 @@ _POPULARITY = """
     WHERE d.product_id = s.product_id
       AND (d.consumer_count, d.view_count, d.request_count) IS DISTINCT FROM (s.consumers, s.views, s.requests)
 """
+)
 
 # The vocabulary for autocomplete and typo correction: words of 3-40 letters/digits (not only
 # digits) from names, summaries, tags, descriptions, asset and column names and descriptions.
@@ -157,8 +162,10 @@ def index_products(*, product_ids: list[int] | None = None) -> int:
             cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [_LOCK_ALL])
         else:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s::bigint)", [_LOCK_ALL])
-            cursor.execute("SELECT pg_advisory_xact_lock(%s::int, id::int) FROM unnest(%s::bigint[]) AS id ORDER BY id",
-                           [_LOCK_PRODUCT, params["ids"]])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s::int, id::int) FROM unnest(%s::bigint[]) AS id ORDER BY id",
+                [_LOCK_PRODUCT, params["ids"]],
+            )
         if product_ids is None:
             # TRUNCATE refuses to run while deferred FK checks of this transaction are pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -176,8 +183,9 @@ def index_products(*, product_ids: list[int] | None = None) -> int:
         if product_ids is None:
             cursor.execute("TRUNCATE search_searchterm")
         # Incremental runs add new words; frequencies are recounted by a full reindex.
-        cursor.execute(_TERMS.format(on_conflict="NOTHING" if product_ids else "UPDATE SET frequency = EXCLUDED.frequency"),
-                       params)
+        cursor.execute(
+            _TERMS.format(on_conflict="NOTHING" if product_ids else "UPDATE SET frequency = EXCLUDED.frequency"), params
+        )
     return written
 
 
@@ -199,7 +207,12 @@ def _index_trust(cursor, product_ids: list[int] | None) -> None:
         """UPDATE search_productdocument d SET trust = t.trust, trust_card = t.card::jsonb
            FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t(product_id, trust, card)
            WHERE d.product_id = t.product_id""",
-        [ids, [TRUST_BY_LEVEL[summaries[i]["level"]] for i in ids], [json.dumps(trust_card(summaries[i])) for i in ids]])
+        [
+            ids,
+            [TRUST_BY_LEVEL[summaries[i]["level"]] for i in ids],
+            [json.dumps(trust_card(summaries[i])) for i in ids],
+        ],
+    )
 
 
 def popularity_refresh(*, product_ids: list[int] | None = None) -> int:

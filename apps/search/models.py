@@ -4,6 +4,7 @@ Rows here are derived from the catalog (never edited by hand) by ``apps.search.i
 rebuilt on commit of a catalog change (Celery) or by ``manage.py reindex``. The Elasticsearch
 backend indexes the same rows, so both backends rank the same facts.
 """
+
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
@@ -30,10 +31,17 @@ class ProductSearchDocument(models.Model):
     platform_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     has_contract = models.BooleanField(default=False)
     quality = models.CharField(max_length=8, choices=QualitySignal.choices, default=QualitySignal.NONE)
-    trust = models.CharField(max_length=8, choices=TrustSignal.choices, default=TrustSignal.NONE,
-                             help_text="From the data contract: trusted, has issues, or no contract.")
-    trust_card = models.JSONField(default=dict, blank=True,
-                                  help_text="What the product card's trust badge shows (contracts.selectors.trust_card).")
+    trust = models.CharField(
+        max_length=8,
+        choices=TrustSignal.choices,
+        default=TrustSignal.NONE,
+        help_text="From the data contract: trusted, has issues, or no contract.",
+    )
+    trust_card = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the product card's trust badge shows (contracts.selectors.trust_card).",
+    )
     consumer_count = models.PositiveIntegerField(default=0, help_text="Active grants.")
     view_count = models.PositiveIntegerField(default=0, help_text="Page views in the last 30 days.")
     request_count = models.PositiveIntegerField(default=0, help_text="Access requests in the last 30 days.")

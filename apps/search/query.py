@@ -4,6 +4,7 @@
 ``["pay", "history"]``; the last word counts as a prefix while the user is still typing it
 (the text does not end with a space), so results appear as you type.
 """
+
 from __future__ import annotations
 
 import re

@@ -17,6 +17,7 @@ the same number in both, rendered here to SQL (:func:`score_sql`, :func:`popular
 ``backends/elasticsearch.py``); :func:`score` and :func:`popularity` evaluate it in Python.
 ``tests/search/test_ranking.py`` checks that the PostgreSQL order is the Python order.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,12 @@ import math
 TEXT_WEIGHTS: dict[str, float] = {"A": 1.0, "B": 0.4, "C": 0.2, "D": 0.1}
 # Elasticsearch product field -> weight class (boost = class weight / class D's weight).
 ES_PRODUCT_FIELD_CLASSES: dict[str, str] = {
-    "name": "A", "summary": "B", "tags.text": "B", "description": "C", "domain_name": "C", "owner_team_name": "C",
+    "name": "A",
+    "summary": "B",
+    "tags.text": "B",
+    "description": "C",
+    "domain_name": "C",
+    "owner_team_name": "C",
 }
 # Matching assets and columns (a nested query, best entry per product): label above description.
 ES_ENTRY_FIELD_BOOSTS: dict[str, float] = {"entries.label": 2.0, "entries.description": 1.0}
@@ -74,11 +80,13 @@ def multiplier(*, popularity: float, has_contract: bool, quality: str, status: s
     return m
 
 
-def score(relevance: float, *, popularity: float, has_contract: bool, quality: str, status: str,
-          trust: str = "none") -> float:
+def score(
+    relevance: float, *, popularity: float, has_contract: bool, quality: str, status: str, trust: str = "none"
+) -> float:
     """The ranking score of a product whose text match is ``relevance``."""
-    return relevance * multiplier(popularity=popularity, has_contract=has_contract, quality=quality, status=status,
-                                  trust=trust)
+    return relevance * multiplier(
+        popularity=popularity, has_contract=has_contract, quality=quality, status=status, trust=trust
+    )
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
@@ -139,8 +147,11 @@ def score_painless() -> str:
         f"double s = _score * (1 + Math.log(1 + pop) / {_num(POPULARITY_DAMPING)});",
         f"if (doc['has_contract'].size() > 0 && doc['has_contract'].value) {{ s *= {_num(CONTRACT_MULTIPLIER)}; }}",
     ]
-    for var, field, multipliers in (("q", "quality", QUALITY_MULTIPLIERS), ("st", "status", STATUS_MULTIPLIERS),
-                                    ("tr", "trust", TRUST_MULTIPLIERS)):
+    for var, field, multipliers in (
+        ("q", "quality", QUALITY_MULTIPLIERS),
+        ("st", "status", STATUS_MULTIPLIERS),
+        ("tr", "trust", TRUST_MULTIPLIERS),
+    ):
         lines.append(f"String {var} = {_painless_keyword(field, 'none')};")
         for key, value in multipliers.items():
             lines.append(f"if ({var} == '{key}') {{ s *= {_num(value)}; }}")

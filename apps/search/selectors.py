@@ -1,5 +1,6 @@
 """Reads for search: what the marketplace calls. Results are restricted to what the user may
 see with the catalog's own rules (``apps.catalog.selectors``: drafts only for their owners)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -59,7 +60,9 @@ def search_params_from(data, *, page_size: int = 20) -> SearchParams:
     lookups = {"domain": Domain, "team": Team, "platform": Platform}
     for facet, model in lookups.items():
         if facet in filters:
-            filters[facet] = [str(pk) for pk in model.objects.filter(slug__in=filters[facet]).values_list("pk", flat=True)]
+            filters[facet] = [
+                str(pk) for pk in model.objects.filter(slug__in=filters[facet]).values_list("pk", flat=True)
+            ]
             if not filters[facet]:
                 filters[facet] = ["0"]  # a filter on something that does not exist matches nothing
     sort = data.get("sort", SearchSort.RELEVANCE)
@@ -68,8 +71,11 @@ def search_params_from(data, *, page_size: int = 20) -> SearchParams:
     except (TypeError, ValueError):
         page = 1
     return SearchParams(
-        query=(data.get("q") or "").strip()[:200], filters=filters,
-        sort=sort if sort in SearchSort.values else SearchSort.RELEVANCE, page=min(page, 500), page_size=page_size,
+        query=(data.get("q") or "").strip()[:200],
+        filters=filters,
+        sort=sort if sort in SearchSort.values else SearchSort.RELEVANCE,
+        page=min(page, 500),
+        page_size=page_size,
     )
 
 
@@ -97,10 +103,14 @@ def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[
     names: dict[str, dict[str, tuple[str, str]]] = {}  # facet -> key -> (label, url value)
     for facet, model in (("domain", Domain), ("team", Team), ("platform", Platform)):
         ids = [int(k) for k in raw.get(facet, {}) if k.isdigit()]
-        names[facet] = {str(o.pk): (o.name, o.slug) for o in model.objects.filter(pk__in=ids).only("pk", "name", "slug")}
+        names[facet] = {
+            str(o.pk): (o.name, o.slug) for o in model.objects.filter(pk__in=ids).only("pk", "name", "slug")
+        }
     static = {
-        "classification": dict(Classification.choices), "status": dict(DataProductStatus.choices),
-        "quality": dict(QualitySignal.choices), "contract": {"yes": "Has a data contract", "no": "No data contract"},
+        "classification": dict(Classification.choices),
+        "status": dict(DataProductStatus.choices),
+        "quality": dict(QualitySignal.choices),
+        "contract": {"yes": "Has a data contract", "no": "No data contract"},
         "trust": dict(TrustSignal.choices),
     }
     facets = []
@@ -112,8 +122,11 @@ def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[
                 name, slug = names[facet].get(key, (key, key))
                 values.append(FacetValue(key=slug, label=name, count=count, selected=key in selected))
             else:
-                values.append(FacetValue(key=key, label=static.get(facet, {}).get(key, key), count=count,
-                                         selected=key in selected))
+                values.append(
+                    FacetValue(
+                        key=key, label=static.get(facet, {}).get(key, key), count=count, selected=key in selected
+                    )
+                )
         # The 12 largest values, plus any the user selected (a filter never disappears from view).
         shown = values[:FACET_VALUES_SHOWN] + [v for v in values[FACET_VALUES_SHOWN:] if v.selected]
         facets.append(Facet(name=facet, label=label, values=shown))
@@ -148,15 +161,23 @@ def _products_in_order(ids: list[int]) -> list[DataProduct]:
 
 def search_popular(*, user, limit: int = 6) -> list[DataProduct]:
     """Most used visible products (popularity: grants, requests, views over 30 days)."""
-    ids = list(_visible_documents(user=user).exclude(status="deprecated")
-               .order_by("-popularity", "name").values_list("product_id", flat=True)[:limit])
+    ids = list(
+        _visible_documents(user=user)
+        .exclude(status="deprecated")
+        .order_by("-popularity", "name")
+        .values_list("product_id", flat=True)[:limit]
+    )
     return _products_in_order(ids)
 
 
 def search_newest(*, user, limit: int = 6) -> list[DataProduct]:
     """Newest visible products."""
-    ids = list(_visible_documents(user=user).exclude(status="deprecated")
-               .order_by("-created_at").values_list("product_id", flat=True)[:limit])
+    ids = list(
+        _visible_documents(user=user)
+        .exclude(status="deprecated")
+        .order_by("-created_at")
+        .values_list("product_id", flat=True)[:limit]
+    )
     return _products_in_order(ids)
 
 
@@ -172,14 +193,19 @@ def product_card_facts(*, user, products) -> None:
     from .models import ProductSearchDocument
 
     ids = [p.pk for p in products]
-    docs = {d["product_id"]: d for d in ProductSearchDocument.objects.filter(product_id__in=ids)
-            .values("product_id", "consumer_count", "has_contract", "quality", "trust_card")}
+    docs = {
+        d["product_id"]: d
+        for d in ProductSearchDocument.objects.filter(product_id__in=ids).values(
+            "product_id", "consumer_count", "has_contract", "quality", "trust_card"
+        )
+    }
     states: dict[int, str] = {}
     if user.is_authenticated:
-        for product_id, status in (AccessRequest.objects.filter(
-                requester=user, output_port__data_product_id__in=ids,
-                status__in=[S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE])
-                .values_list("output_port__data_product_id", "status")):
+        for product_id, status in AccessRequest.objects.filter(
+            requester=user,
+            output_port__data_product_id__in=ids,
+            status__in=[S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE],
+        ).values_list("output_port__data_product_id", "status"):
             states[product_id] = "active" if status == S.ACTIVE or states.get(product_id) == "active" else "pending"
     for product in products:
         doc = docs.get(product.pk, {})

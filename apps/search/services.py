@@ -4,6 +4,7 @@ Catalog writes call ``search_index_schedule`` inside their transaction; the rebu
 Celery worker once the transaction commits (``transaction.on_commit``), so a rolled-back change
 never reaches the index and a request never waits for indexing.
 """
+
 from __future__ import annotations
 
 from django.db import transaction

@@ -1,4 +1,5 @@
 """The shapes every search backend takes and returns (backend-neutral, plain dataclasses)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -33,6 +33,7 @@ Incremental: a node's metadata is written only when its fingerprint moves; colum
 edges and quality checks are compared with what is stored and only differences written, so a
 re-sync of unchanged artifacts writes nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,12 +73,23 @@ logger = logging.getLogger(__name__)
 UPLOADS_KEPT = 5
 # Columns written by the bulk updates below, with their PostgreSQL types.
 _ASSET_DBT_COLUMNS = {
-    "dbt_platform_id": "bigint", "dbt_unique_id": "text", "dbt_resource_type": "text", "dbt_materialization": "text",
-    "dbt_description": "text", "dbt_tags": "text[]", "dbt_meta": "jsonb", "dbt_exposures": "jsonb",
-    "dbt_fingerprint": "text", "updated_at": "timestamptz",
+    "dbt_platform_id": "bigint",
+    "dbt_unique_id": "text",
+    "dbt_resource_type": "text",
+    "dbt_materialization": "text",
+    "dbt_description": "text",
+    "dbt_tags": "text[]",
+    "dbt_meta": "jsonb",
+    "dbt_exposures": "jsonb",
+    "dbt_fingerprint": "text",
+    "updated_at": "timestamptz",
 }
 _QUALITY_CHECK_COLUMNS = {
-    "name": "text", "column_name": "text", "status": "text", "message": "text", "last_run_at": "timestamptz",
+    "name": "text",
+    "column_name": "text",
+    "status": "text",
+    "message": "text",
+    "last_run_at": "timestamptz",
     "removed_at": "timestamptz",
 }
 # Which node keeps the asset's dbt fields when several point at one relation.
@@ -105,8 +117,8 @@ def dbt_catalog_apply(*, platform: Platform, project: DbtProject, now) -> SyncCo
     catalog_apply(platform=platform, discovered=list({p.key: p for p in placeholders.values()}.values()), now=now)
     if placeholders:
         own = dict(
-            ((schema, name), pk) for pk, schema, name in
-            Asset.objects.filter(platform=platform).values_list("pk", "schema", "name")
+            ((schema, name), pk)
+            for pk, schema, name in Asset.objects.filter(platform=platform).values_list("pk", "schema", "name")
         )
         for uid, item in placeholders.items():
             asset_of[uid] = own[item.key]
@@ -116,7 +128,10 @@ def dbt_catalog_apply(*, platform: Platform, project: DbtProject, now) -> SyncCo
         owner_of.setdefault(asset_of[rel.unique_id], rel)
 
     enriched_before = _enrich(
-        platform=platform, owner_of=owner_of, project_ids={r.unique_id for r in project.relations}, counts=counts,
+        platform=platform,
+        owner_of=owner_of,
+        project_ids={r.unique_id for r in project.relations},
+        counts=counts,
         now=now,
     )
     _column_docs_apply(owner_of=owner_of, cleared_ids=enriched_before - set(owner_of))
@@ -151,7 +166,11 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
     taken: set[tuple[str, str]] = set()
     for rel in project.relations:
         pk = None
-        if warehouse is not None and rel.materialization != "ephemeral" and rel.database.lower() in ("", target_database):
+        if (
+            warehouse is not None
+            and rel.materialization != "ephemeral"
+            and rel.database.lower() in ("", target_database)
+        ):
             key = (rel.schema, rel.identifier)
             pk = exact.get(key)
             if pk is None:
@@ -173,12 +192,17 @@ def _match(*, platform: Platform, project: DbtProject) -> tuple[dict[str, int], 
             continue
         taken.add(key)
         placeholders[rel.unique_id] = DiscoveredAsset(
-            schema=schema, name=rel.identifier,
+            schema=schema,
+            name=rel.identifier,
             kind=AssetKind.DBT_MODEL if rel.resource_type == "model" else AssetKind.TABLE,
             description=rel.description,
             columns=tuple(
-                DiscoveredColumn(name=c.name, ordinal=c.ordinal, data_type=(c.data_type or "unknown")[:255],
-                                 description=c.description)
+                DiscoveredColumn(
+                    name=c.name,
+                    ordinal=c.ordinal,
+                    data_type=(c.data_type or "unknown")[:255],
+                    description=c.description,
+                )
                 for c in rel.columns
             ),
         )
@@ -200,15 +224,20 @@ def _home_database(project: DbtProject) -> str:
 
 
 def _enrich(
-    *, platform: Platform, owner_of: dict[int, DbtRelation], project_ids: set[str], counts: SyncCounts, now,
+    *,
+    platform: Platform,
+    owner_of: dict[int, DbtRelation],
+    project_ids: set[str],
+    counts: SyncCounts,
+    now,
 ) -> set[int]:
     """Write the ``dbt_*`` fields of assets whose node changed; clear them on assets this
     platform enriched before and no longer does. Returns the ids it had enriched before."""
     current = {
         pk: (dbt_platform_id, unique_id, fingerprint)
-        for pk, dbt_platform_id, unique_id, fingerprint in
-        Asset.objects.filter(Q(dbt_platform=platform) | Q(pk__in=list(owner_of)))
-        .values_list("pk", "dbt_platform_id", "dbt_unique_id", "dbt_fingerprint")
+        for pk, dbt_platform_id, unique_id, fingerprint in Asset.objects.filter(
+            Q(dbt_platform=platform) | Q(pk__in=list(owner_of))
+        ).values_list("pk", "dbt_platform_id", "dbt_unique_id", "dbt_fingerprint")
     }
     enriched_before = {pk for pk, (platform_id, _, _) in current.items() if platform_id == platform.pk}
     rows: list[dict] = []
@@ -226,18 +255,37 @@ def _enrich(
             counts.updated += 1
         else:
             counts.created += 1
-        rows.append({
-            "id": pk, "dbt_platform_id": platform.pk, "dbt_unique_id": rel.unique_id,
-            "dbt_resource_type": rel.resource_type, "dbt_materialization": rel.materialization[:32],
-            "dbt_description": rel.description, "dbt_tags": [t[:100] for t in rel.tags], "dbt_meta": rel.meta,
-            "dbt_exposures": list(rel.exposures), "dbt_fingerprint": fingerprint, "updated_at": now,
-        })
+        rows.append(
+            {
+                "id": pk,
+                "dbt_platform_id": platform.pk,
+                "dbt_unique_id": rel.unique_id,
+                "dbt_resource_type": rel.resource_type,
+                "dbt_materialization": rel.materialization[:32],
+                "dbt_description": rel.description,
+                "dbt_tags": [t[:100] for t in rel.tags],
+                "dbt_meta": rel.meta,
+                "dbt_exposures": list(rel.exposures),
+                "dbt_fingerprint": fingerprint,
+                "updated_at": now,
+            }
+        )
     for pk in enriched_before - set(owner_of):
-        rows.append({
-            "id": pk, "dbt_platform_id": None, "dbt_unique_id": "", "dbt_resource_type": "",
-            "dbt_materialization": "", "dbt_description": "", "dbt_tags": [], "dbt_meta": {}, "dbt_exposures": [],
-            "dbt_fingerprint": "", "updated_at": now,
-        })
+        rows.append(
+            {
+                "id": pk,
+                "dbt_platform_id": None,
+                "dbt_unique_id": "",
+                "dbt_resource_type": "",
+                "dbt_materialization": "",
+                "dbt_description": "",
+                "dbt_tags": [],
+                "dbt_meta": {},
+                "dbt_exposures": [],
+                "dbt_fingerprint": "",
+                "updated_at": now,
+            }
+        )
         if current[pk][1] not in project_ids:  # else the node moved to another asset (counted there)
             counts.removed += 1
     _bulk_set(Asset, rows, _ASSET_DBT_COLUMNS)
@@ -275,8 +323,10 @@ def _lineage_apply(*, platform: Platform, project: DbtProject, asset_of: dict[st
         if parent in asset_of and asset_of[parent] != asset_of[rel.unique_id]
     }
     existing = {
-        (source_id, target_id): pk for pk, source_id, target_id in
-        AssetRelation.objects.filter(kind=AssetRelationKind.LINEAGE, name=name).values_list("pk", "source_id", "target_id")
+        (source_id, target_id): pk
+        for pk, source_id, target_id in AssetRelation.objects.filter(
+            kind=AssetRelationKind.LINEAGE, name=name
+        ).values_list("pk", "source_id", "target_id")
     }
     stale = [pk for edge, pk in existing.items() if edge not in wanted]
     for chunk in chunks(stale):
@@ -286,22 +336,24 @@ def _lineage_apply(*, platform: Platform, project: DbtProject, asset_of: dict[st
             AssetRelation(source_id=source_id, target_id=target_id, kind=AssetRelationKind.LINEAGE, name=name)
             for source_id, target_id in sorted(wanted - set(existing))
         ],
-        batch_size=BATCH_SIZE, ignore_conflicts=True,
+        batch_size=BATCH_SIZE,
+        ignore_conflicts=True,
     )
 
 
 def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scope: set[int], now) -> None:
     """Upsert one check per test on its asset; checks no longer in the project (or whose test
     moved to another asset) are marked removed, and come back if they reappear."""
-    wanted = {
-        (asset_of[t.attached_to], t.unique_id): t for t in project.tests if t.attached_to in asset_of
-    }
+    wanted = {(asset_of[t.attached_to], t.unique_id): t for t in project.tests if t.attached_to in asset_of}
     fields = ["name", "column_name", "status", "message", "last_run_at", "removed_at"]
     rows: list[dict] = []
     seen: set[tuple[int, str]] = set()
     for chunk in chunks(sorted(scope)):
         stored = QualityCheck.objects.filter(source=QualityCheckSource.DBT, asset_id__in=chunk).values_list(
-            "pk", "asset_id", "unique_id", *fields,
+            "pk",
+            "asset_id",
+            "unique_id",
+            *fields,
         )
         for pk, asset_id, unique_id, *values in stored:
             key = (asset_id, unique_id)
@@ -313,8 +365,12 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
                 continue
             seen.add(key)
             target = {
-                "name": test.name, "column_name": test.column_name, "status": test.status,
-                "message": test.message, "last_run_at": test.last_run_at, "removed_at": None,
+                "name": test.name,
+                "column_name": test.column_name,
+                "status": test.status,
+                "message": test.message,
+                "last_run_at": test.last_run_at,
+                "removed_at": None,
             }
             if not test.has_result:
                 # The latest run_results.json did not run this test: keep the result we know.
@@ -325,10 +381,17 @@ def _quality_checks_apply(*, project: DbtProject, asset_of: dict[str, int], scop
     QualityCheck.objects.bulk_create(
         [
             QualityCheck(
-                asset_id=asset_id, source=QualityCheckSource.DBT, unique_id=uid, name=t.name,
-                column_name=t.column_name, status=t.status, message=t.message, last_run_at=t.last_run_at,
+                asset_id=asset_id,
+                source=QualityCheckSource.DBT,
+                unique_id=uid,
+                name=t.name,
+                column_name=t.column_name,
+                status=t.status,
+                message=t.message,
+                last_run_at=t.last_run_at,
             )
-            for (asset_id, uid), t in sorted(wanted.items()) if (asset_id, uid) not in seen
+            for (asset_id, uid), t in sorted(wanted.items())
+            if (asset_id, uid) not in seen
         ],
         batch_size=BATCH_SIZE,
     )
@@ -368,7 +431,11 @@ def _json_value(value):
 
 @transaction.atomic
 def dbt_artifacts_upload(
-    *, platform: Platform, actor: User, manifest: str | bytes, catalog: str | bytes = "",
+    *,
+    platform: Platform,
+    actor: User,
+    manifest: str | bytes,
+    catalog: str | bytes = "",
     run_results: str | bytes = "",
 ) -> DbtArtifactUpload:
     """Store a set of dbt artifacts for ``platform`` and schedule its sync after commit.
@@ -412,8 +479,12 @@ def dbt_artifacts_upload(
     if errors:
         raise ValidationError(errors)
     upload = DbtArtifactUpload(
-        platform=platform, uploaded_by=actor, manifest_json=texts["manifest"], catalog_json=texts["catalog"],
-        run_results_json=texts["run_results"], dbt_version=parsed_manifest.metadata.dbt_version[:32],
+        platform=platform,
+        uploaded_by=actor,
+        manifest_json=texts["manifest"],
+        catalog_json=texts["catalog"],
+        run_results_json=texts["run_results"],
+        dbt_version=parsed_manifest.metadata.dbt_version[:32],
         generated_at=parsed_manifest.metadata.generated_at,
     )
     upload.full_clean()

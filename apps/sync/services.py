@@ -6,6 +6,7 @@ with the catalog (``Asset``, ``Column``, ``AssetRelation``) and applies the diff
 transaction. Unchanged assets are recognised by their fingerprint and cost no write, so a re-sync
 of 10,000 tables is one read of the platform and one query on the catalog.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,15 @@ SYNC_RUN_STALE_AFTER = timedelta(seconds=2 * SYNC_TIME_LIMIT_SECONDS)
 BATCH_SIZE = 1000
 
 _ASSET_SYNCED_FIELDS = [
-    "kind", "description", "row_count_estimate", "size_bytes", "last_analyzed_at", "fingerprint", "privileges_fingerprint",
-    "last_changed_at", "removed_at",
+    "kind",
+    "description",
+    "row_count_estimate",
+    "size_bytes",
+    "last_analyzed_at",
+    "fingerprint",
+    "privileges_fingerprint",
+    "last_changed_at",
+    "removed_at",
 ]
 # Refreshed on unchanged assets without counting as a change (no updated_at, no last_changed_at).
 _ASSET_OUTSIDE_FINGERPRINT_FIELDS = ["row_count_estimate", "size_bytes", "last_analyzed_at", "privileges_fingerprint"]
@@ -127,10 +135,18 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
             run.removed_count = counts.removed
             run.finished_at = timezone.now()
             run.phase, run.progress_done = SyncPhase.DONE, total
-            run.save(update_fields=[
-                "status", "created_count", "updated_count", "unchanged_count", "removed_count", "finished_at",
-                "phase", "progress_done",
-            ])
+            run.save(
+                update_fields=[
+                    "status",
+                    "created_count",
+                    "updated_count",
+                    "unchanged_count",
+                    "removed_count",
+                    "finished_at",
+                    "phase",
+                    "progress_done",
+                ]
+            )
             event_record(kind=UsageEventKind.SYNC_RUN, sync_run=run)
     except ConnectorError as exc:
         logger.warning("Sync of platform %s (id %s) failed: %s", platform, platform.pk, exc.message)
@@ -144,7 +160,12 @@ def platform_sync(*, platform: Platform, actor: User | None = None) -> SyncRun:
     else:
         logger.info(
             "Synced platform %s (id %s): %s created, %s updated, %s unchanged, %s removed",
-            platform, platform.pk, counts.created, counts.updated, counts.unchanged, counts.removed,
+            platform,
+            platform.pk,
+            counts.created,
+            counts.updated,
+            counts.unchanged,
+            counts.removed,
         )
     progress_reporter.reset(progress_token)
     return run
@@ -163,14 +184,17 @@ def schema_mapping_apply(*, platform: Platform) -> list[OutputPort]:
     from apps.catalog import services as catalog_services
 
     mappings = list(
-        ExposureAssignment.objects.filter(platform=platform, table="", data_product__isnull=False)
-        .select_related("data_product")
+        ExposureAssignment.objects.filter(platform=platform, table="", data_product__isnull=False).select_related(
+            "data_product"
+        )
     )
     if not mappings:
         return []
     existing = set(
         OutputPort.objects.filter(
-            platform=platform, table="", data_product__in=[m.data_product_id for m in mappings],
+            platform=platform,
+            table="",
+            data_product__in=[m.data_product_id for m in mappings],
         ).values_list("data_product_id", "database", "schema")
     )
     created = []
@@ -182,18 +206,28 @@ def schema_mapping_apply(*, platform: Platform) -> list[OutputPort]:
         suffix = 2
         while name in taken:
             name, suffix = f"{base} ({suffix})", suffix + 1
-        created.append(catalog_services.output_port_create(
-            actor=None, data_product=mapping.data_product, name=name, platform=platform, schema=mapping.schema,
-            database=mapping.database,
-            description=f"Every table and view of the `{mapping.schema}` schema on {platform.name} (mapping rule).",
-        ))
+        created.append(
+            catalog_services.output_port_create(
+                actor=None,
+                data_product=mapping.data_product,
+                name=name,
+                platform=platform,
+                schema=mapping.schema,
+                database=mapping.database,
+                description=f"Every table and view of the `{mapping.schema}` schema on {platform.name} (mapping rule).",
+            )
+        )
         existing.add((mapping.data_product_id, mapping.database, mapping.schema))
     return created
 
 
 @transaction.atomic
 def platform_sync_settings_update(
-    *, platform: Platform, actor: User, sync_enabled: bool | None = None, sync_interval_minutes: int | None = None,
+    *,
+    platform: Platform,
+    actor: User,
+    sync_enabled: bool | None = None,
+    sync_interval_minutes: int | None = None,
 ) -> Platform:
     """Set whether ``platform`` syncs on schedule and every how many minutes (5 to 10,080, a
     week); ``None`` leaves a setting as it is. The next due time counts from the last run's
@@ -206,8 +240,10 @@ def platform_sync_settings_update(
     before = {"sync_enabled": platform.sync_enabled, "sync_interval_minutes": platform.sync_interval_minutes}
     if sync_interval_minutes is not None:
         if not 5 <= sync_interval_minutes <= 7 * 24 * 60:
-            raise ApplicationError("The sync interval is out of range.",
-                                   {"sync_interval_minutes": ["Between 5 and 10080 minutes (a week)."]})
+            raise ApplicationError(
+                "The sync interval is out of range.",
+                {"sync_interval_minutes": ["Between 5 and 10080 minutes (a week)."]},
+            )
         platform.sync_interval_minutes = sync_interval_minutes
     if sync_enabled is not None:
         platform.sync_enabled = sync_enabled
@@ -215,8 +251,13 @@ def platform_sync_settings_update(
     if after != before:
         platform.save(update_fields=["sync_enabled", "sync_interval_minutes", "updated_at"])
         audit_record(actor=actor, action="platform.schedule_changed", obj=platform, before=before, after=after)
-        logger.info("%s set the sync of platform %s to %s every %s min", actor, platform.pk,
-                    "on" if platform.sync_enabled else "off", platform.sync_interval_minutes)
+        logger.info(
+            "%s set the sync of platform %s to %s every %s min",
+            actor,
+            platform.pk,
+            "on" if platform.sync_enabled else "off",
+            platform.sync_interval_minutes,
+        )
     return platform
 
 
@@ -228,11 +269,15 @@ def platform_sync_due() -> list[int]:
     """
     now = timezone.now()
     interval = Func(
-        F("sync_interval_minutes"), function="make_interval", template="make_interval(mins => %(expressions)s)",
+        F("sync_interval_minutes"),
+        function="make_interval",
+        template="make_interval(mins => %(expressions)s)",
         output_field=DurationField(),
     )
     in_progress = SyncRun.objects.filter(
-        platform=OuterRef("pk"), status=SyncRunStatus.RUNNING, started_at__gt=now - SYNC_RUN_STALE_AFTER,
+        platform=OuterRef("pk"),
+        status=SyncRunStatus.RUNNING,
+        started_at__gt=now - SYNC_RUN_STALE_AFTER,
     )
     due = (
         Platform.objects.filter(sync_enabled=True)
@@ -254,9 +299,12 @@ def _sync_run_start(*, platform: Platform, actor: User | None) -> SyncRun:
     now = timezone.now()
     with transaction.atomic():
         stale = SyncRun.objects.filter(
-            platform=platform, status=SyncRunStatus.RUNNING, started_at__lte=now - SYNC_RUN_STALE_AFTER,
+            platform=platform,
+            status=SyncRunStatus.RUNNING,
+            started_at__lte=now - SYNC_RUN_STALE_AFTER,
         ).update(
-            status=SyncRunStatus.FAILED, finished_at=now,
+            status=SyncRunStatus.FAILED,
+            finished_at=now,
             error="Abandoned: the worker stopped before the sync finished.",
         )
         if stale:
@@ -264,7 +312,10 @@ def _sync_run_start(*, platform: Platform, actor: User | None) -> SyncRun:
     try:
         with transaction.atomic():
             return SyncRun.objects.create(
-                platform=platform, triggered_by=actor, status=SyncRunStatus.RUNNING, started_at=now,
+                platform=platform,
+                triggered_by=actor,
+                status=SyncRunStatus.RUNNING,
+                started_at=now,
             )
     except IntegrityError:
         raise ApplicationError(f"A sync of {platform} is already running.") from None
@@ -298,9 +349,17 @@ def _sync_run_fail(run: SyncRun, error: str) -> None:
     run.finished_at = timezone.now()
     # Nothing was applied (the catalog transaction rolled back), whatever was counted.
     run.created_count = run.updated_count = run.unchanged_count = run.removed_count = 0
-    run.save(update_fields=[
-        "status", "error", "finished_at", "created_count", "updated_count", "unchanged_count", "removed_count",
-    ])
+    run.save(
+        update_fields=[
+            "status",
+            "error",
+            "finished_at",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "removed_count",
+        ]
+    )
     event_record(kind=UsageEventKind.SYNC_RUN, sync_run=run)
 
 
@@ -326,7 +385,14 @@ def catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now)
     existing: dict[tuple[str, str], Asset] = {
         (a.schema, a.name): a
         for a in Asset.objects.filter(platform=platform).only(
-            "id", "schema", "name", "fingerprint", "removed_at", "row_count_estimate", "size_bytes", "last_analyzed_at",
+            "id",
+            "schema",
+            "name",
+            "fingerprint",
+            "removed_at",
+            "row_count_estimate",
+            "size_bytes",
+            "last_analyzed_at",
             "privileges_fingerprint",
         )
     }
@@ -344,7 +410,8 @@ def catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now)
         current = existing.get(key)
         # None: the connector does not read privileges; keep what the catalog has.
         privileges_fingerprint = (
-            item.privileges_fingerprint() if item.privileges is not None
+            item.privileges_fingerprint()
+            if item.privileges is not None
             else (current.privileges_fingerprint if current is not None else "")
         )
         previous_privileges = current.privileges_fingerprint if current is not None else ""
@@ -369,18 +436,31 @@ def catalog_apply(*, platform: Platform, discovered: list[DiscoveredAsset], now)
         else:
             counts.updated += 1
         counts.changed_keys.add(key)
-        to_write.append(Asset(
-            platform=platform, schema=item.schema, name=item.name, kind=item.kind,
-            description=item.description, row_count_estimate=item.row_count_estimate, size_bytes=item.size_bytes,
-            last_analyzed_at=item.last_analyzed_at, fingerprint=fingerprint,
-            privileges_fingerprint=privileges_fingerprint, last_changed_at=now, removed_at=None,
-        ))
+        to_write.append(
+            Asset(
+                platform=platform,
+                schema=item.schema,
+                name=item.name,
+                kind=item.kind,
+                description=item.description,
+                row_count_estimate=item.row_count_estimate,
+                size_bytes=item.size_bytes,
+                last_analyzed_at=item.last_analyzed_at,
+                fingerprint=fingerprint,
+                privileges_fingerprint=privileges_fingerprint,
+                last_changed_at=now,
+                removed_at=None,
+            )
+        )
         to_write_discovered.append(item)
 
     # New and changed assets in one upsert; PostgreSQL returns every row's id.
     Asset.objects.bulk_create(
-        to_write, batch_size=BATCH_SIZE, update_conflicts=True,
-        unique_fields=["platform", "schema", "name"], update_fields=[*_ASSET_SYNCED_FIELDS, "updated_at"],
+        to_write,
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["platform", "schema", "name"],
+        update_fields=[*_ASSET_SYNCED_FIELDS, "updated_at"],
     )
     if stats_changed:
         # Statistics and privileges, not a change of the asset: neither updated_at nor last_changed_at moves.
@@ -415,15 +495,20 @@ def _privileges_replace(*, changed: list[tuple[tuple[str, str], DiscoveredAsset]
     AssetPrivilege.objects.bulk_create(
         [
             AssetPrivilege(
-                asset_id=ids[key], grantee=p.grantee[:255], privilege=p.privilege[:32], is_grantable=p.is_grantable,
+                asset_id=ids[key],
+                grantee=p.grantee[:255],
+                privilege=p.privilege[:32],
+                is_grantable=p.is_grantable,
                 via_schema=p.via_schema,
             )
             for key, item in changed
             # A privilege held both on the table and through its schema is stored once.
-            for p in {(p.grantee, p.privilege): p for p in sorted(item.privileges, key=lambda p: p.via_schema,
-                                                                  reverse=True)}.values()
+            for p in {
+                (p.grantee, p.privilege): p for p in sorted(item.privileges, key=lambda p: p.via_schema, reverse=True)
+            }.values()
         ],
-        batch_size=BATCH_SIZE, ignore_conflicts=True,
+        batch_size=BATCH_SIZE,
+        ignore_conflicts=True,
     )
 
 
@@ -444,20 +529,30 @@ def _columns_replace(*, assets: list[Asset], discovered: list[DiscoveredAsset]) 
     Column.objects.bulk_create(
         [
             Column(
-                asset_id=asset.pk, name=col.name, ordinal=col.ordinal, data_type=col.data_type,
-                description=col.description, nullable=col.nullable, is_primary_key=col.is_primary_key,
+                asset_id=asset.pk,
+                name=col.name,
+                ordinal=col.ordinal,
+                data_type=col.data_type,
+                description=col.description,
+                nullable=col.nullable,
+                is_primary_key=col.is_primary_key,
                 default=col.default,
             )
             for asset, item in zip(assets, discovered, strict=True)
             for col in item.columns
         ],
-        batch_size=BATCH_SIZE, update_conflicts=True, unique_fields=["asset", "name"],
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["asset", "name"],
         update_fields=_COLUMN_SYNCED_FIELDS,
     )
 
 
 def _foreign_keys_rebuild(
-    *, discovered: list[DiscoveredAsset], ids: dict[tuple[str, str], int], changed_keys: set[tuple[str, str]],
+    *,
+    discovered: list[DiscoveredAsset],
+    ids: dict[tuple[str, str], int],
+    changed_keys: set[tuple[str, str]],
     arrived_ids: set[int],
 ) -> None:
     """Replace the foreign-key relations of changed assets, and add those of unchanged assets
@@ -473,17 +568,23 @@ def _foreign_keys_rebuild(
             target_id = ids.get((fk.referred_schema, fk.referred_table))
             if target_id is None or not (source_changed or target_id in arrived_ids):
                 continue
-            relations.append(AssetRelation(
-                source_id=ids[item.key], target_id=target_id, kind=AssetRelationKind.FOREIGN_KEY,
-                name=fk.name, source_columns=list(fk.columns), target_columns=list(fk.referred_columns),
-            ))
+            relations.append(
+                AssetRelation(
+                    source_id=ids[item.key],
+                    target_id=target_id,
+                    kind=AssetRelationKind.FOREIGN_KEY,
+                    name=fk.name,
+                    source_columns=list(fk.columns),
+                    target_columns=list(fk.referred_columns),
+                )
+            )
     AssetRelation.objects.bulk_create(relations, batch_size=BATCH_SIZE, ignore_conflicts=True)
 
 
 def chunks(items: list, size: int = 5000):
     """``items`` in slices of at most ``size`` (an ``IN (...)`` list PostgreSQL plans well)."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # -- operator actions (UI and API) ------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 ``platform_sync_due_task`` is scheduled in ``mesh_portal/celery.py`` (every minute).
 """
+
 from __future__ import annotations
 
 import logging

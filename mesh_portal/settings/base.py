@@ -3,6 +3,7 @@
 Everything that differs between deployments comes from environment variables, documented in
 ``.env.example``. ``local``, ``test`` and ``production`` each define ``DATABASES`` and the broker.
 """
+
 from datetime import timedelta
 from pathlib import Path
 
@@ -132,7 +133,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 PERMISSIONS_POLICY = env(
     "PERMISSIONS_POLICY",
     default="accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
-            "payment=(), usb=(), interest-cohort=()",
+    "payment=(), usb=(), interest-cohort=()",
 )
 
 # --- Login lockout (django-axes) ------------------------------------------------------------------
@@ -248,8 +249,12 @@ def shared_cache(redis_url: str) -> dict:
     if redis_url.startswith("redis+socket://"):
         redis_url = "unix://" + redis_url.removeprefix("redis+socket://")
     # Fails open (apps.core.cache): a Redis outage is a cache miss, never a 500.
-    return {"BACKEND": "apps.core.cache.FailOpenRedisCache", "LOCATION": redis_url, "KEY_PREFIX": "mp",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}
+    return {
+        "BACKEND": "apps.core.cache.FailOpenRedisCache",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": "mp",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+    }
 
 
 # Persistent database connections: opening one costs a PostgreSQL backend process per request
@@ -295,7 +300,10 @@ INSIGHTS_RETENTION_DAYS = env.int("INSIGHTS_RETENTION_DAYS", default=730)
 # `manage.py rotate_credentials`); the older single PLATFORM_CREDENTIALS_KEY is appended. Empty:
 # derived from SECRET_KEY (local and test only; production refuses to start without keys).
 PLATFORM_CREDENTIALS_KEY = env("PLATFORM_CREDENTIALS_KEY", default="")
-CREDENTIALS_KEYS = [*env.list("PLATFORM_CREDENTIALS_KEYS", default=[]), *([PLATFORM_CREDENTIALS_KEY] if PLATFORM_CREDENTIALS_KEY else [])]
+CREDENTIALS_KEYS = [
+    *env.list("PLATFORM_CREDENTIALS_KEYS", default=[]),
+    *([PLATFORM_CREDENTIALS_KEY] if PLATFORM_CREDENTIALS_KEY else []),
+]
 # Every role the portal creates on a platform starts with this prefix, so that several portals
 # (or test runs) can share one cluster and reconciliation only ever touches its own roles.
 GRANT_ROLE_PREFIX = env("GRANT_ROLE_PREFIX", default="mp_grant_")

@@ -9,6 +9,7 @@ served by WhiteNoise from ``STATIC_ROOT``, content-hashed, gzip/brotli-compresse
 year (``mesh_portal/staticfiles.py``); edits under ``static/`` then need another ``collectstatic``.
 Without it (a plain ``manage.py runserver``), static files come straight from ``static/``.
 """
+
 from .base import *  # noqa: F403
 from .base import CACHES, DATABASE_CONN_MAX_AGE, env, shared_cache
 

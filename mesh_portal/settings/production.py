@@ -3,6 +3,7 @@
 Required: ``SECRET_KEY`` (50+ random characters, not a public one), ``PLATFORM_CREDENTIALS_KEYS``
 (Fernet keys), ``DATABASE_URL``, ``REDIS_URL``, ``ALLOWED_HOSTS``.
 """
+
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.crypto import valid_fernet_key as _valid_fernet_key
@@ -20,8 +21,13 @@ _PUBLIC_SECRET_KEYS = {
     "local-compose-only-insecure-secret-key-0123456789abcdefghijklmn",
     "test-secret-key-not-for-production-0123456789abcdefghijklmnop",
 }
-if (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY in _PUBLIC_SECRET_KEYS  # noqa: F405
-        or SECRET_KEY.startswith("django-insecure") or "insecure" in SECRET_KEY.lower()):  # noqa: F405
+if (
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY in _PUBLIC_SECRET_KEYS  # noqa: F405
+    or SECRET_KEY.startswith("django-insecure")
+    or "insecure" in SECRET_KEY.lower()
+):  # noqa: F405
     raise ImproperlyConfigured(
         "SECRET_KEY is too weak or public: use 50+ random characters, e.g. "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
@@ -34,7 +40,9 @@ if not CREDENTIALS_KEYS:  # noqa: F405
     )
 _bad_keys = [i for i, key in enumerate(CREDENTIALS_KEYS, 1) if not _valid_fernet_key(key)]  # noqa: F405
 if _bad_keys:
-    raise ImproperlyConfigured(f"PLATFORM_CREDENTIALS_KEYS: key {_bad_keys[0]} is not a Fernet key (32 url-safe base64 bytes).")
+    raise ImproperlyConfigured(
+        f"PLATFORM_CREDENTIALS_KEYS: key {_bad_keys[0]} is not a Fernet key (32 url-safe base64 bytes)."
+    )
 
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -3,6 +3,7 @@
 ``CELERY_TASK_ALWAYS_EAGER`` runs a task inline *only where a test commits and runs on-commit
 callbacks*; the end-to-end test in ``tests/access/test_worker_e2e.py`` runs a real worker.
 """
+
 import secrets
 
 from .base import *  # noqa: F403
@@ -10,9 +11,7 @@ from .base import CACHES, env, shared_cache
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
-DATABASES = {
-    "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/mesh_portal")
-}
+DATABASES = {"default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/mesh_portal")}
 # Real Redis, its own database number so a test run never touches the demo's queues.
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/13")
 CELERY_BROKER_URL = REDIS_URL
@@ -36,8 +35,14 @@ TEST_WAREHOUSE_PG_URL = env("TEST_WAREHOUSE_PG_URL", default="postgresql://postg
 TEST_WAREHOUSE_MARIADB_URL = env("TEST_WAREHOUSE_MARIADB_URL", default="mysql://root@127.0.0.1:3306/test")
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # The API's generated tests send thousands of requests a minute; throttling has its own test.
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {  # noqa: F405
-    "anon": "100000/minute", "user": "100000/minute", "failed_auth": "100000/minute"}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {  # noqa: F405
+        "anon": "100000/minute",
+        "user": "100000/minute",
+        "failed_auth": "100000/minute",
+    },
+}
 # Login lockout stays on (its tests log in wrongly on purpose); tests sign in with force_login,
 # which axes does not count.
 

@@ -1,6 +1,7 @@
 """Personas and a product on the real warehouses (PostgreSQL AdventureWorks, a small MariaDB
 database), for access and grant tests; ``stack`` gives the grant proof tests one interface over
 both platforms; a headless Debian Chromium for the browser tests."""
+
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,13 @@ from tests.catalog.factories import DataProductFactory, OutputPortFactory
 @pytest.fixture
 def aw_platform(db, aw_warehouse):
     return Platform.objects.create(
-        slug="aw", name="AdventureWorks", kind="postgresql", host=aw_warehouse["host"], port=aw_warehouse["port"],
-        database=aw_warehouse["dbname"], username=aw_warehouse["user"],
+        slug="aw",
+        name="AdventureWorks",
+        kind="postgresql",
+        host=aw_warehouse["host"],
+        port=aw_warehouse["port"],
+        database=aw_warehouse["dbname"],
+        username=aw_warehouse["user"],
     )
 
 
@@ -44,8 +50,9 @@ def make_personas(*, platform, schema: str, login: str, password: str) -> Simple
     a Confidential product with a port on ``schema``; the default access policies and purposes
     (``analytics``, ``regulatory``)."""
     access_policy_ensure_defaults()
-    owner, approver, consumer, unrelated, steward = (UserFactory(username=n) for n in
-                                                      ("owner", "approver", "consumer", "unrelated", "steward"))
+    owner, approver, consumer, unrelated, steward = (
+        UserFactory(username=n) for n in ("owner", "approver", "consumer", "unrelated", "steward")
+    )
     team = TeamFactory(name="HR Data", slug="hr-data")
     team_membership_set(team=team, user=owner, role=TeamRole.OWNER)
     team_membership_set(team=team, user=approver, role=TeamRole.APPROVER)
@@ -55,10 +62,20 @@ def make_personas(*, platform, schema: str, login: str, password: str) -> Simple
     product = DataProductFactory(name="Employees", slug="employees", owner_team=team, terms_of_use="Be nice.")
     port = OutputPortFactory(data_product=product, name="hr schema", platform=platform, schema=schema)
     PlatformIdentity.objects.create(user=consumer, platform=platform, principal=login)
-    return SimpleNamespace(owner=owner, approver=approver, consumer=consumer, unrelated=unrelated, steward=steward,
-                           team=team, product=product, port=port, login=login, password=password,
-                           analytics=Purpose.objects.get(slug="analytics"),
-                           regulatory=Purpose.objects.get(slug="regulatory-reporting"))
+    return SimpleNamespace(
+        owner=owner,
+        approver=approver,
+        consumer=consumer,
+        unrelated=unrelated,
+        steward=steward,
+        team=team,
+        product=product,
+        port=port,
+        login=login,
+        password=password,
+        analytics=Purpose.objects.get(slug="analytics"),
+        regulatory=Purpose.objects.get(slug="regulatory-reporting"),
+    )
 
 
 @pytest.fixture
@@ -67,11 +84,18 @@ def personas(db, aw_platform, pg_consumer_login):
     return make_personas(platform=aw_platform, schema="humanresources", login=login, password=password)
 
 
-def consumer_can_select(aw_warehouse, login: str, password: str, table: str = "humanresources.employee",
-                        column: str | None = None) -> bool:
+def consumer_can_select(
+    aw_warehouse, login: str, password: str, table: str = "humanresources.employee", column: str | None = None
+) -> bool:
     """Connect to the warehouse *as the consumer* and run the SELECT (of ``column``, else ``count(*)``)."""
-    with psycopg.connect(host=aw_warehouse["host"], port=aw_warehouse["port"], dbname=aw_warehouse["dbname"],
-                         user=login, password=password, connect_timeout=5) as conn:
+    with psycopg.connect(
+        host=aw_warehouse["host"],
+        port=aw_warehouse["port"],
+        dbname=aw_warehouse["dbname"],
+        user=login,
+        password=password,
+        connect_timeout=5,
+    ) as conn:
         what = sql.Identifier(column) if column else sql.SQL("count(*)")
         try:
             conn.execute(sql.SQL("SELECT {} FROM {}").format(what, sql.Identifier(*table.split(".")))).fetchall()
@@ -89,19 +113,34 @@ def browser():
 
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
 
 # --- MariaDB ----------------------------------------------------------------------------------
 
+
 def _mariadb_params() -> dict:
     url = urlparse(settings.TEST_WAREHOUSE_MARIADB_URL)
-    return {"host": url.hostname or "127.0.0.1", "port": url.port or 3306, "user": url.username or "root",
-            "password": url.password or ""}
+    return {
+        "host": url.hostname or "127.0.0.1",
+        "port": url.port or 3306,
+        "user": url.username or "root",
+        "password": url.password or "",
+    }
 
 
 def mariadb_admin(statement: str, params=None) -> list:
@@ -115,7 +154,9 @@ def mariadb_admin(statement: str, params=None) -> list:
         conn.close()
 
 
-def mariadb_consumer_can_select(login: str, password: str, database: str, table: str, column: str | None = None) -> bool:
+def mariadb_consumer_can_select(
+    login: str, password: str, database: str, table: str, column: str | None = None
+) -> bool:
     """Connect to MariaDB *as the consumer* (a fresh session: its default role applies) and SELECT."""
     params = {**_mariadb_params(), "user": login, "password": password}
     conn = pymysql.connect(**params, charset="utf8mb4", autocommit=True)
@@ -142,7 +183,8 @@ def mariadb_warehouse():
     prefix = settings.GRANT_ROLE_PREFIX
     wh, sales = f"{prefix}wh", f"{prefix}sales"
     for statement in (
-        f"CREATE DATABASE {quote_identifier(wh)}", f"CREATE DATABASE {quote_identifier(sales)}",
+        f"CREATE DATABASE {quote_identifier(wh)}",
+        f"CREATE DATABASE {quote_identifier(sales)}",
         f"CREATE TABLE {quote_identifier(wh)}.employee (id int primary key, name varchar(50), salary int)",
         f"CREATE TABLE {quote_identifier(wh)}.payhistory (id int primary key, employee_id int, rate int)",
         f"CREATE TABLE {quote_identifier(sales)}.customer (id int primary key, name varchar(50))",
@@ -172,11 +214,13 @@ def mariadb_consumer_login(mariadb_warehouse):
 @pytest.fixture
 def mariadb_platform(db, mariadb_warehouse):
     p = _mariadb_params()
-    return Platform.objects.create(slug="maria", name="MariaDB warehouse", kind="mariadb", host=p["host"],
-                                   port=p["port"], username=p["user"])
+    return Platform.objects.create(
+        slug="maria", name="MariaDB warehouse", kind="mariadb", host=p["host"], port=p["port"], username=p["user"]
+    )
 
 
 # --- one interface over both platforms, for the proof tests -------------------------------------
+
 
 @dataclass
 class Stack:
@@ -184,11 +228,11 @@ class Stack:
 
     kind: str
     personas: SimpleNamespace
-    table: str                # a table of the port
-    other: tuple[str, str]    # (schema, table) outside the port
-    scope: list[str]          # a column scope ...
-    allowed_column: str       # ... a column in it ...
-    denied_column: str        # ... and one outside it
+    table: str  # a table of the port
+    other: tuple[str, str]  # (schema, table) outside the port
+    scope: list[str]  # a column scope ...
+    allowed_column: str  # ... a column in it ...
+    denied_column: str  # ... and one outside it
     warehouse: object
 
     def can_select(self, table: str | None = None, column: str | None = None, schema: str | None = None) -> bool:
@@ -212,8 +256,11 @@ class Stack:
         return ".".join(quote_identifier(n) for n in names)
 
     def revoke_by_hand(self, role: str) -> str:
-        return f"REVOKE SELECT ON {self.q(self.personas.port.schema, self.table)} FROM {self.q(role)}" \
-            if self.kind == "postgresql" else f"REVOKE SELECT ON {quote_db_pattern(self.personas.port.schema)}.* FROM {self.q(role)}"
+        return (
+            f"REVOKE SELECT ON {self.q(self.personas.port.schema, self.table)} FROM {self.q(role)}"
+            if self.kind == "postgresql"
+            else f"REVOKE SELECT ON {quote_db_pattern(self.personas.port.schema)}.* FROM {self.q(role)}"
+        )
 
     def add_by_hand(self, role: str) -> list[str]:
         schema, table = self.other
@@ -253,20 +300,38 @@ def stack(request, db) -> Stack:
     if request.param == "postgresql":
         warehouse = request.getfixturevalue("aw_warehouse")
         login, password = request.getfixturevalue("pg_consumer_login")
-        personas = make_personas(platform=request.getfixturevalue("aw_platform"), schema="humanresources",
-                                 login=login, password=password)
-        return Stack("postgresql", personas, table="employee", other=("sales", "customer"),
-                     scope=["businessentityid", "jobtitle"], allowed_column="jobtitle", denied_column="birthdate",
-                     warehouse=warehouse)
+        personas = make_personas(
+            platform=request.getfixturevalue("aw_platform"), schema="humanresources", login=login, password=password
+        )
+        return Stack(
+            "postgresql",
+            personas,
+            table="employee",
+            other=("sales", "customer"),
+            scope=["businessentityid", "jobtitle"],
+            allowed_column="jobtitle",
+            denied_column="birthdate",
+            warehouse=warehouse,
+        )
     warehouse = request.getfixturevalue("mariadb_warehouse")
     login, password = request.getfixturevalue("mariadb_consumer_login")
-    personas = make_personas(platform=request.getfixturevalue("mariadb_platform"), schema=warehouse.wh,
-                             login=login, password=password)
-    return Stack("mariadb", personas, table="employee", other=(warehouse.sales, "customer"),
-                 scope=["id", "name"], allowed_column="name", denied_column="salary", warehouse=warehouse)
+    personas = make_personas(
+        platform=request.getfixturevalue("mariadb_platform"), schema=warehouse.wh, login=login, password=password
+    )
+    return Stack(
+        "mariadb",
+        personas,
+        table="employee",
+        other=(warehouse.sales, "customer"),
+        scope=["id", "name"],
+        allowed_column="name",
+        denied_column="salary",
+        warehouse=warehouse,
+    )
 
 
 # --- a real Celery worker process ---------------------------------------------------------------
+
 
 def start_celery_worker(*extra_args: str) -> subprocess.Popen:
     """A ``celery worker`` subprocess on the test settings, the test database and our Redis db
@@ -281,9 +346,25 @@ def start_celery_worker(*extra_args: str) -> subprocess.Popen:
         "GRANT_ROLE_PREFIX": settings.GRANT_ROLE_PREFIX,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mesh_portal", "worker", "--pool", "solo", "-l", "warning",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", *extra_args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mesh_portal",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "warning",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *extra_args,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -1,4 +1,5 @@
 """Factories for access tests: products of a given classification on the personas' platform."""
+
 from apps.catalog.models import OutputPort
 from tests.catalog.factories import DataProductFactory, OutputPortFactory
 

@@ -3,6 +3,7 @@
 Before migration ``access.0007`` ``AuditEvent.objects.filter(...).update()`` and ``.delete()`` succeeded and
 nothing could tell an edited trail from an honest one.
 """
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -18,8 +19,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def events():
     actor = User.objects.create_user("auditor", password="x")
-    return [audit_record(actor=actor, action=f"test.step_{i}", obj=actor, after={"i": i}, message=f"event {i}")
-            for i in range(4)]
+    return [
+        audit_record(actor=actor, action=f"test.step_{i}", obj=actor, after={"i": i}, message=f"event {i}")
+        for i in range(4)
+    ]
 
 
 def _bypass_append_only(sql: str, params=()):
@@ -39,7 +42,8 @@ def test_queryset_update_and_delete_are_refused_by_the_database(events):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE access_auditevent SET actor_id = NULL WHERE id = %s", [ids[0]])
     assert sorted(AuditEvent.objects.filter(pk__in=ids).values_list("message", flat=True)) == [
-        f"event {i}" for i in range(4)]
+        f"event {i}" for i in range(4)
+    ]
 
 
 def test_each_event_is_chained_to_the_previous_one(events):
@@ -72,7 +76,9 @@ def test_a_recomputed_hash_still_breaks_the_next_link(events):
     """Rewriting an event and its own hash is caught by the following event's prev_hash."""
     _bypass_append_only(
         "UPDATE access_auditevent SET message = 'forged', hash = access_auditevent_hash(prev_hash, at, actor_id,"
-        " action, object_type, object_id, before, after, 'forged') WHERE id = %s", [events[1].pk])
+        " action, object_type, object_id, before, after, 'forged') WHERE id = %s",
+        [events[1].pk],
+    )
     report = audit_chain_verify()
     assert [(b.event_id, b.reason) for b in report.breaks] == [(events[2].pk, "link")]
 

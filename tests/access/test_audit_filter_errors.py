@@ -1,6 +1,7 @@
 """Issue 11: a bad filter value on the stewards' audit page or CSV export never yields the
 unfiltered trail (it used to drop every filter: ``audit.csv?actor=hana&since=2026-13-01``
 exported all events of every actor with status 200)."""
+
 import pytest
 from django.urls import reverse
 

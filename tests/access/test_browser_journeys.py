@@ -1,6 +1,7 @@
 """The journeys of issue 4 in a real browser (Debian's Chromium via Playwright): Public →
 instant approval; Restricted → owner, a reminder from the beat task, then a steward; the audit
 log shows every step. (Confidential → owner approves: ``test_browser_straight_path.py``.)"""
+
 import os
 from datetime import timedelta
 
@@ -74,9 +75,15 @@ def test_restricted_goes_to_the_owner_then_a_steward_with_a_reminder(live_server
     page.wait_for_selector("#request-status >> text=Active")
     # the audit log shows every step
     page.goto(f"{base}/access/governance/audit/?object_type=access_request&object_id={access_request.pk}")
-    for action in ("access_request.created", "access_request.pending_approval", "access_request.step_approved",
-                   "access_request.step_pending", "access_request.reminder_sent", "access_request.approved",
-                   "access_request.active"):
+    for action in (
+        "access_request.created",
+        "access_request.pending_approval",
+        "access_request.step_approved",
+        "access_request.step_pending",
+        "access_request.reminder_sent",
+        "access_request.approved",
+        "access_request.active",
+    ):
         page.wait_for_selector(f"code:text-is('{action}')")
     page.screenshot(path=os.path.join(SHOTS, "audit_restricted.png"), full_page=True)
     page.goto(f"{base}/access/governance/policies/")

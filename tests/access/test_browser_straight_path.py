@@ -4,6 +4,7 @@ downloaded browser): consumer requests, owner approves, consumer sees the active
 Skipped, with the reason, on a machine without /usr/bin/chromium or the playwright package;
 ``.ci/run`` installs both so CI runs it.
 """
+
 import os
 import re
 import shutil

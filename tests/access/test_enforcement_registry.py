@@ -1,5 +1,6 @@
 """Grant adapters and sync connectors share one registry style: a dict keyed by platform kind in
 the package's ``__init__``, the class loaded on first use, bound to the platform."""
+
 import pytest
 
 from apps.access.enforcement import ADAPTERS, PlatformGrantError, get_grant_adapter
@@ -13,9 +14,13 @@ from tests.platforms.factories import PlatformFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(("kind", "adapter_class"), [
-    (PlatformKind.POSTGRESQL, PostgresGrantAdapter), (PlatformKind.MARIADB, MariaDBGrantAdapter),
-])
+@pytest.mark.parametrize(
+    ("kind", "adapter_class"),
+    [
+        (PlatformKind.POSTGRESQL, PostgresGrantAdapter),
+        (PlatformKind.MARIADB, MariaDBGrantAdapter),
+    ],
+)
 def test_each_database_kind_has_its_grant_adapter_bound_to_the_platform(kind, adapter_class):
     # given
     platform = PlatformFactory(kind=kind)

@@ -1,6 +1,7 @@
 """Governed exposure against the real warehouses (issue 11, Critical): an owner cannot expose
 another product's schema or a system schema and have grants follow. Each test connects *as the
 consumer* and runs the SELECT the issue's reviewer ran."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -47,20 +48,32 @@ def mesh(db, aw_platform, pg_consumer_login):
     sales = DataProductFactory(slug="sales-orders", owner_team=sales_team, classification="public")
     persons = DataProductFactory(slug="persons", owner_team=person_team, classification="restricted")
     for product, schema in ((sales, "sales"), (persons, "person")):
-        exposure_assignment_create(actor=None, platform=aw_platform, schema=schema, domain=product.domain,
-                                   data_product=product)
+        exposure_assignment_create(
+            actor=None, platform=aw_platform, schema=schema, domain=product.domain, data_product=product
+        )
     from apps.catalog.services import output_port_create
 
     sales_port = output_port_create(actor=sam, data_product=sales, name="sales", platform=aw_platform, schema="sales")
-    person_port = output_port_create(actor=pete, data_product=persons, name="person", platform=aw_platform,
-                                     schema="person")
+    person_port = output_port_create(
+        actor=pete, data_product=persons, name="person", platform=aw_platform, schema="person"
+    )
     login, password = pg_consumer_login
     PlatformIdentity.objects.create(user=ana, platform=aw_platform, principal=login)
     from types import SimpleNamespace
 
-    return SimpleNamespace(sam=sam, pete=pete, ana=ana, greta=greta, sales=sales, persons=persons,
-                           sales_port=sales_port, person_port=person_port, login=login, password=password,
-                           platform=aw_platform)
+    return SimpleNamespace(
+        sam=sam,
+        pete=pete,
+        ana=ana,
+        greta=greta,
+        sales=sales,
+        persons=persons,
+        sales_port=sales_port,
+        person_port=person_port,
+        login=login,
+        password=password,
+        platform=aw_platform,
+    )
 
 
 def request_access(client, port, purpose="Campaign analysis"):
@@ -75,9 +88,11 @@ def test_an_owner_cannot_expose_another_products_schema(mesh, aw_warehouse, djan
 
     # when: sam adds a port on the Restricted product's schema, and ana asks for it
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(mesh.sam).post(f"/api/v1/data-products/{mesh.sales.slug}/output-ports/",
-                                             {"name": "bonus", "platform": mesh.platform.slug, "schema": "person"},
-                                             format="json")
+        response = client_for(mesh.sam).post(
+            f"/api/v1/data-products/{mesh.sales.slug}/output-ports/",
+            {"name": "bonus", "platform": mesh.platform.slug, "schema": "person"},
+            format="json",
+        )
         asked = request_access(client_for(mesh.ana), OutputPort.objects.get(name="bonus"))
 
     # then: the port exists but awaits an exposure review; no request can target it
@@ -94,16 +109,20 @@ def test_an_owner_cannot_expose_another_products_schema(mesh, aw_warehouse, djan
 @pytest.mark.parametrize("schema", ["pg_catalog", "PG_CATALOG", "information_schema", "pg_toast", "pg_temp_1"])
 def test_a_system_schema_is_refused_by_the_api(mesh, schema):
     # when
-    response = client_for(mesh.sam).post(f"/api/v1/data-products/{mesh.sales.slug}/output-ports/",
-                                         {"name": "sys", "platform": mesh.platform.slug, "schema": schema}, format="json")
+    response = client_for(mesh.sam).post(
+        f"/api/v1/data-products/{mesh.sales.slug}/output-ports/",
+        {"name": "sys", "platform": mesh.platform.slug, "schema": schema},
+        format="json",
+    )
     # then
     assert response.status_code == 400
     assert "schema" in response.json()["errors"]
     assert not OutputPort.objects.filter(name="sys").exists()
 
 
-def test_the_grant_adapter_refuses_pg_catalog_even_for_an_approved_port(mesh, aw_warehouse,
-                                                                        django_capture_on_commit_callbacks):
+def test_the_grant_adapter_refuses_pg_catalog_even_for_an_approved_port(
+    mesh, aw_warehouse, django_capture_on_commit_callbacks
+):
     # given: a port on pg_catalog that reached the database without the services (defence in depth)
     port = OutputPortFactory(data_product=mesh.sales, name="catalog", platform=mesh.platform, schema="pg_catalog")
 
@@ -119,19 +138,33 @@ def test_the_grant_adapter_refuses_pg_catalog_even_for_an_approved_port(mesh, aw
 
 
 def test_publish_contract_servers_follow_the_same_rules(mesh, aw_warehouse, django_capture_on_commit_callbacks):
-    contract = ("apiVersion: v3.0.2\nkind: DataContract\nid: sales-v2\nversion: 2.0.0\nstatus: active\n"
-                "dataProduct: Sales\nservers:\n  - server: {name}\n    type: postgres\n    host: h\n    port: 5432\n"
-                "    database: " + aw_warehouse["dbname"] + "\n    schema: {schema}\n")
+    contract = (
+        "apiVersion: v3.0.2\nkind: DataContract\nid: sales-v2\nversion: 2.0.0\nstatus: active\n"
+        "dataProduct: Sales\nservers:\n  - server: {name}\n    type: postgres\n    host: h\n    port: 5432\n"
+        "    database: " + aw_warehouse["dbname"] + "\n    schema: {schema}\n"
+    )
     client = client_for(mesh.sam)
 
     # when: a server on another product's schema, then one on pg_catalog
     with django_capture_on_commit_callbacks(execute=True):
-        person = client.post("/api/v1/data-products/publish-contract/", {
-            "contract": contract.format(name="bonus", schema="person"), "data_product": mesh.sales.slug,
-            "platform": mesh.platform.slug}, format="json")
-    system = client.post("/api/v1/data-products/publish-contract/", {
-        "contract": contract.format(name="sys", schema="pg_catalog").replace("2.0.0", "2.0.1"),
-        "data_product": mesh.sales.slug, "platform": mesh.platform.slug}, format="json")
+        person = client.post(
+            "/api/v1/data-products/publish-contract/",
+            {
+                "contract": contract.format(name="bonus", schema="person"),
+                "data_product": mesh.sales.slug,
+                "platform": mesh.platform.slug,
+            },
+            format="json",
+        )
+    system = client.post(
+        "/api/v1/data-products/publish-contract/",
+        {
+            "contract": contract.format(name="sys", schema="pg_catalog").replace("2.0.0", "2.0.1"),
+            "data_product": mesh.sales.slug,
+            "platform": mesh.platform.slug,
+        },
+        format="json",
+    )
 
     # then
     assert person.status_code == 200, person.json()
@@ -155,8 +188,9 @@ def test_a_mapping_rule_on_a_taken_schema_gives_a_port_awaiting_review(mesh):
     assert "schema" in excinfo.value.message_dict
     # when: a rule gives `person` (already exposed by Persons) to the sales product too, table by table
     ExposureAssignment.objects.filter(schema="person").delete()
-    exposure_assignment_create(actor=None, platform=mesh.platform, schema="person", domain=mesh.sales.domain,
-                               data_product=mesh.sales)
+    exposure_assignment_create(
+        actor=None, platform=mesh.platform, schema="person", domain=mesh.sales.domain, data_product=mesh.sales
+    )
     created = schema_mapping_apply(platform=mesh.platform)
 
     # then: sync made the port, but a second owner needs a steward
@@ -165,22 +199,29 @@ def test_a_mapping_rule_on_a_taken_schema_gives_a_port_awaiting_review(mesh):
 
 
 def test_a_second_exposure_approved_by_a_steward_takes_the_strictest_classification(
-        mesh, aw_warehouse, django_capture_on_commit_callbacks):
+    mesh, aw_warehouse, django_capture_on_commit_callbacks
+):
     # given: sam's port on person, approved by the steward
     from apps.catalog.services import output_port_create
 
     with django_capture_on_commit_callbacks(execute=True):
-        port = output_port_create(actor=mesh.sam, data_product=mesh.sales, name="bonus", platform=mesh.platform,
-                                  schema="person")
-    response = client_for(mesh.greta).post(f"/api/v1/exposure-reviews/{port.pk}/approve/", {"comment": "ok"},
-                                           format="json")
+        port = output_port_create(
+            actor=mesh.sam, data_product=mesh.sales, name="bonus", platform=mesh.platform, schema="person"
+        )
+    response = client_for(mesh.greta).post(
+        f"/api/v1/exposure-reviews/{port.pk}/approve/", {"comment": "ok"}, format="json"
+    )
     assert response.status_code == 200, response.json()
 
     # when: ana asks for it through the Public product
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_submit(
-            requester=mesh.ana, output_port=port, purpose="Audit of contacts", expires_at=timezone.now() + timedelta(days=10),
-            purpose_category=Purpose.objects.get(slug="audit"))
+            requester=mesh.ana,
+            output_port=port,
+            purpose="Audit of contacts",
+            expires_at=timezone.now() + timedelta(days=10),
+            purpose_category=Purpose.objects.get(slug="audit"),
+        )
 
     # then: Restricted policy (owner, then steward), not Public's automatic approval
     assert request.status == "pending_approval"
@@ -191,6 +232,7 @@ def test_a_second_exposure_approved_by_a_steward_takes_the_strictest_classificat
 
 # --- MariaDB ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("schema", ["mysql", "MYSQL", "information_schema", "performance_schema", "sys"])
 def test_mariadb_system_databases_are_refused_by_the_api(db, mariadb_platform, schema):
     from apps.accounts.choices import TeamRole
@@ -199,20 +241,25 @@ def test_mariadb_system_databases_are_refused_by_the_api(db, mariadb_platform, s
     owner = UserFactory()
     product = DataProductFactory(classification="public")
     team_membership_set(team=product.owner_team, user=owner, role=TeamRole.OWNER)
-    response = client_for(owner).post(f"/api/v1/data-products/{product.slug}/output-ports/",
-                                      {"name": "sys", "platform": mariadb_platform.slug, "schema": schema}, format="json")
+    response = client_for(owner).post(
+        f"/api/v1/data-products/{product.slug}/output-ports/",
+        {"name": "sys", "platform": mariadb_platform.slug, "schema": schema},
+        format="json",
+    )
     assert response.status_code == 400 and "schema" in response.json()["errors"]
 
 
-def test_mariadb_adapter_refuses_the_mysql_database(db, mariadb_platform, mariadb_consumer_login,
-                                                    django_capture_on_commit_callbacks):
+def test_mariadb_adapter_refuses_the_mysql_database(
+    db, mariadb_platform, mariadb_consumer_login, django_capture_on_commit_callbacks
+):
     # given: a port on `mysql` that bypassed the services, and a consumer with a login
     services.access_policy_ensure_defaults()
     login, password = mariadb_consumer_login
     consumer = UserFactory()
     PlatformIdentity.objects.create(user=consumer, platform=mariadb_platform, principal=login)
-    port = OutputPortFactory(data_product=DataProductFactory(classification="public"), platform=mariadb_platform,
-                             schema="mysql")
+    port = OutputPortFactory(
+        data_product=DataProductFactory(classification="public"), platform=mariadb_platform, schema="mysql"
+    )
 
     # when
     with django_capture_on_commit_callbacks(execute=True):

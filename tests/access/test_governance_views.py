@@ -1,5 +1,6 @@
 """Steward pages (policies, purposes, audit log with CSV export), the request form's policy
 choices, and permissions following team membership."""
+
 import csv
 import io
 from datetime import timedelta
@@ -23,16 +24,29 @@ pytestmark = pytest.mark.django_db
 
 
 def submit(p, port=None, **kw):
-    return services.access_request_submit(requester=kw.pop("requester", p.consumer), output_port=port or p.port,
-                                          purpose="Headcount", purpose_category=p.analytics,
-                                          expires_at=timezone.now() + timedelta(days=30), **kw)
+    return services.access_request_submit(
+        requester=kw.pop("requester", p.consumer),
+        output_port=port or p.port,
+        purpose="Headcount",
+        purpose_category=p.analytics,
+        expires_at=timezone.now() + timedelta(days=30),
+        **kw,
+    )
 
 
 def test_a_steward_edits_a_policy_in_the_ui_and_a_new_version_is_kept(client, personas):
     client.force_login(personas.steward)
-    response = client.post(reverse("access:policy_edit", args=["internal"]), {
-        "auto_approve": "never", "approval_steps": ["owner"], "max_duration_days": "60",
-        "sla_business_days": "1", "allowed_purposes": [personas.analytics.pk], "change_note": "No more auto"})
+    response = client.post(
+        reverse("access:policy_edit", args=["internal"]),
+        {
+            "auto_approve": "never",
+            "approval_steps": ["owner"],
+            "max_duration_days": "60",
+            "sla_business_days": "1",
+            "allowed_purposes": [personas.analytics.pk],
+            "change_note": "No more auto",
+        },
+    )
     assert response.status_code == 302
     current = AccessPolicy.objects.get(classification="internal", is_current=True)
     assert (current.version, current.auto_approve, current.max_duration_days) == (2, "never", 60)
@@ -41,11 +55,14 @@ def test_a_steward_edits_a_policy_in_the_ui_and_a_new_version_is_kept(client, pe
     page = client.get(reverse("access:policies"))
     assert b"Internal policy v2" in page.content and b"No more auto" in page.content
     # bad input: field errors, status 400, nothing saved
-    response = client.post(reverse("access:policy_edit", args=["internal"]), {
-        "auto_approve": "never", "max_duration_days": "-3", "sla_business_days": "1"})
+    response = client.post(
+        reverse("access:policy_edit", args=["internal"]),
+        {"auto_approve": "never", "max_duration_days": "-3", "sla_business_days": "1"},
+    )
     assert response.status_code == 400 and "max_duration_days" in response.context["form"].errors
-    response = client.post(reverse("access:policy_edit", args=["internal"]), {
-        "auto_approve": "never", "sla_business_days": "1"})
+    response = client.post(
+        reverse("access:policy_edit", args=["internal"]), {"auto_approve": "never", "sla_business_days": "1"}
+    )
     assert response.status_code == 400 and "approval_steps" in response.context["form"].errors
     assert AccessPolicy.objects.filter(classification="internal").count() == 2
 
@@ -71,9 +88,17 @@ def test_the_request_form_offers_what_the_policy_allows(client, personas):
     assert [v for v, _ in form.fields["duration"].choices] == ["30", "90", "custom"]  # at most 90 days, no permanent
     assert {p.slug for p in form.fields["purpose_category"].queryset} == {"regulatory-reporting", "audit", "operations"}
     # a custom date beyond the maximum comes back as a field error
-    response = client.post(reverse("access:request_create", args=[port.data_product.slug]), {
-        "output_port": port.pk, "purpose_category": personas.regulatory.pk, "purpose": "x", "duration": "custom",
-        "end_date": (timezone.now() + timedelta(days=200)).date().isoformat(), "accept_terms": "on"})
+    response = client.post(
+        reverse("access:request_create", args=[port.data_product.slug]),
+        {
+            "output_port": port.pk,
+            "purpose_category": personas.regulatory.pk,
+            "purpose": "x",
+            "duration": "custom",
+            "end_date": (timezone.now() + timedelta(days=200)).date().isoformat(),
+            "accept_terms": "on",
+        },
+    )
     assert response.status_code == 400 and "at most 90 days" in str(response.context["form"].errors["end_date"])
 
 
@@ -84,10 +109,14 @@ def test_an_active_consumer_is_sent_to_the_extension_form(client, personas, djan
     client.force_login(personas.consumer)
     response = client.get(reverse("access:request_create", args=[port.data_product.slug]) + f"?port={port.pk}")
     assert response["Location"] == reverse("access:extend", args=[original.pk])
-    response = client.post(reverse("access:extend", args=[original.pk]), {"duration": "custom", "end_date": "2001-01-01"})
+    response = client.post(
+        reverse("access:extend", args=[original.pk]), {"duration": "custom", "end_date": "2001-01-01"}
+    )
     assert response.status_code == 400 and "end_date" in response.context["form"].errors
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("access:extend", args=[original.pk]), {"duration": "180", "justification": "More"})
+        response = client.post(
+            reverse("access:extend", args=[original.pk]), {"duration": "180", "justification": "More"}
+        )
     assert response.status_code == 302
     original.refresh_from_db()
     assert original.expires_at > timezone.now() + timedelta(days=170)
@@ -104,7 +133,9 @@ def test_the_audit_log_filters_and_exports_csv(client, personas):
     response = client.get(reverse("access:audit_export"), {"action": "access_request.rejected"})
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [(r["actor"], r["action"], r["object_id"]) for r in rows] == [("owner", "access_request.rejected", str(request.pk))]
+    assert [(r["actor"], r["action"], r["object_id"]) for r in rows] == [
+        ("owner", "access_request.rejected", str(request.pk))
+    ]
     assert '"rejected"' in rows[0]["after"] and "Use the aggregate" == rows[0]["message"]
 
 
@@ -117,7 +148,9 @@ def test_audit_events_cannot_be_changed_or_deleted(personas, admin_client):
     with pytest.raises(ValueError):
         event.delete()
     # the admin offers no add, change or delete
-    assert admin_client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    )
     assert AuditEvent.objects.get(pk=event.pk).message != "tampered"
 
 
@@ -183,14 +216,26 @@ def test_inbox_and_audit_pages_do_not_grow_queries_with_rows(client, personas):
 def test_an_approver_delegates_in_the_ui_and_bad_dates_are_field_errors(client, personas):
     client.force_login(personas.owner)
     today = timezone.localdate()
-    response = client.post(reverse("access:delegations"), {
-        "delegate": personas.unrelated.pk, "starts": today.isoformat(), "ends": (today - timedelta(days=2)).isoformat()})
+    response = client.post(
+        reverse("access:delegations"),
+        {
+            "delegate": personas.unrelated.pk,
+            "starts": today.isoformat(),
+            "ends": (today - timedelta(days=2)).isoformat(),
+        },
+    )
     assert response.status_code == 400 and "ends" in response.context["form"].errors
     response = client.post(reverse("access:delegations"), {"delegate": "nobody", "starts": "x", "ends": ""})
     assert response.status_code == 400 and {"delegate", "starts", "ends"} <= set(response.context["form"].errors)
-    response = client.post(reverse("access:delegations"), {
-        "delegate": personas.unrelated.pk, "starts": today.isoformat(), "ends": (today + timedelta(days=7)).isoformat(),
-        "reason": "Holiday"})
+    response = client.post(
+        reverse("access:delegations"),
+        {
+            "delegate": personas.unrelated.pk,
+            "starts": today.isoformat(),
+            "ends": (today + timedelta(days=7)).isoformat(),
+            "reason": "Holiday",
+        },
+    )
     assert response.status_code == 302
     request = submit(personas)
     client.force_login(personas.unrelated)
@@ -210,11 +255,28 @@ def test_the_form_offers_the_ports_columns_as_scope(client, personas):
     url = reverse("access:request_create", args=[personas.product.slug])
     choices = client.get(url).context["form"].fields["columns"].choices
     assert choices == [("humanresources.employee", [("employee.jobtitle", "jobtitle"), ("employee.salary", "salary")])]
-    response = client.post(url, {"output_port": personas.port.pk, "purpose_category": personas.analytics.pk,
-                                 "purpose": "Org chart", "duration": "30", "columns": ["employee.jobtitle"],
-                                 "accept_terms": "on"})
+    response = client.post(
+        url,
+        {
+            "output_port": personas.port.pk,
+            "purpose_category": personas.analytics.pk,
+            "purpose": "Org chart",
+            "duration": "30",
+            "columns": ["employee.jobtitle"],
+            "accept_terms": "on",
+        },
+    )
     assert response.status_code == 302
     assert AccessRequest.objects.get(requester=personas.consumer).columns == ["employee.jobtitle"]
-    response = client.post(url, {"output_port": personas.port.pk, "purpose_category": personas.analytics.pk,
-                                 "purpose": "x", "duration": "30", "columns": ["employee.nope"], "accept_terms": "on"})
+    response = client.post(
+        url,
+        {
+            "output_port": personas.port.pk,
+            "purpose_category": personas.analytics.pk,
+            "purpose": "x",
+            "duration": "30",
+            "columns": ["employee.nope"],
+            "accept_terms": "on",
+        },
+    )
     assert response.status_code == 400 and "columns" in response.context["form"].errors

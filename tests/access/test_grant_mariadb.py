@@ -1,5 +1,6 @@
 """MariaDB grant adapter against the real local MariaDB: quoting with hostile names, the
 database-level wildcard trap, idempotency, and the one-default-role rule."""
+
 import pymysql
 import pytest
 from django.conf import settings
@@ -10,14 +11,17 @@ from apps.access.enforcement.mariadb import MariaDBGrantAdapter, quote_db_patter
 from .conftest import mariadb_admin, mariadb_consumer_can_select
 
 
-@pytest.mark.parametrize("name,quoted", [
-    ("plain", "`plain`"),
-    ("back`tick", "`back``tick`"),
-    ("``", "``````"),
-    ("x`; DROP DATABASE mysql; --", "`x``; DROP DATABASE mysql; --`"),
-    ("it's \"quoted\"", "`it's \"quoted\"`"),
-    ("çalışan", "`çalışan`"),
-])
+@pytest.mark.parametrize(
+    "name,quoted",
+    [
+        ("plain", "`plain`"),
+        ("back`tick", "`back``tick`"),
+        ("``", "``````"),
+        ("x`; DROP DATABASE mysql; --", "`x``; DROP DATABASE mysql; --`"),
+        ('it\'s "quoted"', '`it\'s "quoted"`'),
+        ("çalışan", "`çalışan`"),
+    ],
+)
 def test_quote_identifier_wraps_in_backticks_and_doubles_embedded_ones(name, quoted):
     assert quote_identifier(name) == quoted
 
@@ -39,10 +43,12 @@ def _spec(login, schema, **kwargs):
 @pytest.fixture
 def hostile_db(mariadb_warehouse):
     """A database, table and columns with quotes, backticks, semicolons and unicode in their names."""
-    db, table = f"{settings.GRANT_ROLE_PREFIX}we\"ird`; DROP", "Mixed `Case`; çalışan"
+    db, table = f'{settings.GRANT_ROLE_PREFIX}we"ird`; DROP', "Mixed `Case`; çalışan"
     mariadb_admin(f"CREATE DATABASE {quote_identifier(db)}")
-    mariadb_admin(f"CREATE TABLE {quote_identifier(db)}.{quote_identifier(table)} "
-                  f"({quote_identifier('ïd`; x')} int, {quote_identifier('sécret')} int)")
+    mariadb_admin(
+        f"CREATE TABLE {quote_identifier(db)}.{quote_identifier(table)} "
+        f"({quote_identifier('ïd`; x')} int, {quote_identifier('sécret')} int)"
+    )
     yield db, table
     mariadb_admin(f"DROP DATABASE {quote_identifier(db)}")
 

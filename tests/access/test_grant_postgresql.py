@@ -1,4 +1,5 @@
 """The straight path for real: connect to the warehouse *as the consumer* and run the SELECT."""
+
 from datetime import timedelta
 
 import psycopg
@@ -19,8 +20,12 @@ pytestmark = pytest.mark.django_db
 def approve(personas, django_capture_on_commit_callbacks, **submit_kwargs):
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_submit(
-            requester=personas.consumer, output_port=personas.port, purpose="Headcount report",
-            expires_at=timezone.now() + timedelta(days=30), **submit_kwargs)
+            requester=personas.consumer,
+            output_port=personas.port,
+            purpose="Headcount report",
+            expires_at=timezone.now() + timedelta(days=30),
+            **submit_kwargs,
+        )
     with django_capture_on_commit_callbacks(execute=True):  # runs grant_apply_task (eager in tests)
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
     request.refresh_from_db()
@@ -86,10 +91,13 @@ def test_a_missing_schema_fails_the_grant_with_the_reason(personas, django_captu
     assert "does not exist" in request.grant.status_reason
 
 
-@pytest.mark.parametrize("schema,table", [
-    ('we"ird; DROP TABLE x;--', "Mixed Case"),
-    ("bıgınt", "çalışan"),
-])
+@pytest.mark.parametrize(
+    "schema,table",
+    [
+        ('we"ird; DROP TABLE x;--', "Mixed Case"),
+        ("bıgınt", "çalışan"),
+    ],
+)
 def test_hostile_identifiers_are_quoted(personas, aw_warehouse, pg_consumer_login, schema, table):
     # given: a schema and table with quotes, semicolons and unicode in their names
     with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
@@ -119,8 +127,11 @@ def test_hostile_column_and_login_names_in_a_column_scope(personas, aw_warehouse
     login = f'{personas.login}"; DROP ROLE postgres; --é'
     with psycopg.connect(aw_warehouse["conninfo"], autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL("CREATE TABLE {} ({} int, {} int)").format(
-            sql.Identifier(schema, table), sql.Identifier(column), sql.Identifier(other)))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} ({} int, {} int)").format(
+                sql.Identifier(schema, table), sql.Identifier(column), sql.Identifier(other)
+            )
+        )
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw'").format(sql.Identifier(login)))
     spec = GrantSpec(role_name=f"{personas.login}_c", principal=login, schema=schema, columns=(column, "absent"))
     adapter = get_grant_adapter(personas.port.platform)
@@ -138,8 +149,9 @@ def test_hostile_column_and_login_names_in_a_column_scope(personas, aw_warehouse
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
 
 
-def test_pending_grants_of_one_schema_are_applied_in_one_batch(personas, aw_warehouse, pg_consumer_login,
-                                                               django_capture_on_commit_callbacks):
+def test_pending_grants_of_one_schema_are_applied_in_one_batch(
+    personas, aw_warehouse, pg_consumer_login, django_capture_on_commit_callbacks
+):
     # given: three consumers approved; the third one's login does not exist on the platform
     from tests.accounts.factories import UserFactory
 
@@ -153,7 +165,9 @@ def test_pending_grants_of_one_schema_are_applied_in_one_batch(personas, aw_ware
     PlatformIdentity.objects.create(user=ghost, platform=personas.port.platform, principal="no_such_login_mpt")
     grants = []
     for user in (personas.consumer, second, ghost):
-        request = services.access_request_submit(requester=user, output_port=personas.port, purpose="Batch", expires_at=timezone.now() + timedelta(days=90))
+        request = services.access_request_submit(
+            requester=user, output_port=personas.port, purpose="Batch", expires_at=timezone.now() + timedelta(days=90)
+        )
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)  # tasks not run
         grants.append(request.grant)
     # when: one apply task runs
@@ -177,7 +191,9 @@ def test_an_unreachable_platform_leaves_the_batch_retryable(personas, django_cap
     PlatformIdentity.objects.create(user=second, platform=personas.port.platform, principal=f"{personas.login}_z")
     grants = []
     for user in (personas.consumer, second):
-        request = services.access_request_submit(requester=user, output_port=personas.port, purpose="Batch", expires_at=timezone.now() + timedelta(days=90))
+        request = services.access_request_submit(
+            requester=user, output_port=personas.port, purpose="Batch", expires_at=timezone.now() + timedelta(days=90)
+        )
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
         grants.append(request.grant)
     personas.port.platform.port = 1  # nothing listens there: connection refused
@@ -208,5 +224,6 @@ def test_a_column_scoped_request_grants_only_those_columns(personas, aw_warehous
     # then: active; the consumer reads the scoped column and nothing else
     assert (request.status, request.grant.status) == ("active", "active"), request.grant.status_reason
     assert consumer_can_select(aw_warehouse, personas.login, personas.password, "humanresources.employee", "jobtitle")
-    assert not consumer_can_select(aw_warehouse, personas.login, personas.password, "humanresources.employee",
-                                   "nationalidnumber")
+    assert not consumer_can_select(
+        aw_warehouse, personas.login, personas.password, "humanresources.employee", "nationalidnumber"
+    )

@@ -2,6 +2,7 @@
 denied before approval, allowed after, denied after expiry and after an owner's revocation; a
 column scope allows only its columns; reconciliation puts back what was dropped by hand and
 takes away what was added by hand."""
+
 from datetime import timedelta
 
 import pytest
@@ -23,8 +24,12 @@ def approve(stack, django_capture_on_commit_callbacks, *, columns=(), team=None)
     p = stack.personas
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_submit(
-            requester=p.consumer, output_port=p.port, purpose="Headcount report",
-            expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=team)
+            requester=p.consumer,
+            output_port=p.port,
+            purpose="Headcount report",
+            expires_at=timezone.now() + timedelta(days=30),
+            on_behalf_of_team=team,
+        )
     if columns:
         AccessRequest.objects.filter(pk=request.pk).update(columns=list(columns))
     with django_capture_on_commit_callbacks(execute=True):  # runs grant_apply_task (eager caller in tests)
@@ -33,7 +38,9 @@ def approve(stack, django_capture_on_commit_callbacks, *, columns=(), team=None)
     return request
 
 
-def test_select_is_denied_before_approval_allowed_after_and_denied_after_expiry(stack, django_capture_on_commit_callbacks):
+def test_select_is_denied_before_approval_allowed_after_and_denied_after_expiry(
+    stack, django_capture_on_commit_callbacks
+):
     # given
     assert not stack.can_select()
     # when
@@ -97,8 +104,11 @@ def test_a_grant_dropped_by_hand_is_back_after_one_reconcile_run(stack, django_c
     # given: a platform admin drops the role (and with it the consumer's access)
     request = approve(stack, django_capture_on_commit_callbacks)
     role = request.grant.role_name
-    stack.admin(f"DROP ROLE {stack.q(role)}" if stack.kind == "mariadb"
-                else f"DROP OWNED BY {stack.q(role)}; DROP ROLE {stack.q(role)}")
+    stack.admin(
+        f"DROP ROLE {stack.q(role)}"
+        if stack.kind == "mariadb"
+        else f"DROP OWNED BY {stack.q(role)}; DROP ROLE {stack.q(role)}"
+    )
     assert not stack.can_select()
     # when
     drifts = services.platform_reconcile(platform_id=stack.personas.port.platform_id)
@@ -122,7 +132,9 @@ def test_a_privilege_revoked_by_hand_is_reapplied(stack, django_capture_on_commi
     assert [(d.kind, d.action) for d in drifts] == [("missing", "reapplied")]
     assert "SELECT" in drifts[0].summary and not drifts[0].error
     assert stack.can_select()
-    assert AuditEvent.objects.filter(object_type="grant", object_id=str(request.grant.pk), action="grant.drift_missing").exists()
+    assert AuditEvent.objects.filter(
+        object_type="grant", object_id=str(request.grant.pk), action="grant.drift_missing"
+    ).exists()
 
 
 def test_a_privilege_added_by_hand_to_the_managed_role_is_removed(stack, django_capture_on_commit_callbacks):
@@ -188,17 +200,19 @@ def test_two_grants_of_one_consumer_are_usable_at_once(stack, django_capture_on_
     p = stack.personas
     approve(stack, django_capture_on_commit_callbacks)
     product = DataProductFactory(name="Customers", slug="customers", owner_team=p.team)
-    port = OutputPortFactory(data_product=product, name="sales", platform=p.port.platform, schema=stack.other[0],
-                             table=stack.other[1])
+    port = OutputPortFactory(
+        data_product=product, name="sales", platform=p.port.platform, schema=stack.other[0], table=stack.other[1]
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        second = services.access_request_submit(requester=p.consumer, output_port=port, purpose="Churn", expires_at=timezone.now() + timedelta(days=90))
+        second = services.access_request_submit(
+            requester=p.consumer, output_port=port, purpose="Churn", expires_at=timezone.now() + timedelta(days=90)
+        )
     with django_capture_on_commit_callbacks(execute=True):
         services.access_request_approve(access_request_id=second.pk, actor=p.owner)
     # then: both work in one fresh session (MariaDB: one default role reaches both)
     assert Grant.objects.get(access_request=second).status == "active"
     assert stack.can_select()
     assert stack.can_select(table=stack.other[1], schema=stack.other[0])
-
 
 
 def test_a_revoked_grant_recreated_by_hand_is_dropped_again(stack, django_capture_on_commit_callbacks):
@@ -208,15 +222,21 @@ def test_a_revoked_grant_recreated_by_hand_is_dropped_again(stack, django_captur
     services.grant_revoke(grant_id=request.grant.pk, reason="ended")
     p = stack.personas
     if stack.kind == "postgresql":
-        for statement in (f"CREATE ROLE {stack.q(role)}", f"GRANT USAGE ON SCHEMA {stack.q(p.port.schema)} TO {stack.q(role)}",
-                          f"GRANT SELECT ON ALL TABLES IN SCHEMA {stack.q(p.port.schema)} TO {stack.q(role)}",
-                          f"GRANT {stack.q(role)} TO {stack.q(p.login)}"):
+        for statement in (
+            f"CREATE ROLE {stack.q(role)}",
+            f"GRANT USAGE ON SCHEMA {stack.q(p.port.schema)} TO {stack.q(role)}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA {stack.q(p.port.schema)} TO {stack.q(role)}",
+            f"GRANT {stack.q(role)} TO {stack.q(p.login)}",
+        ):
             stack.admin(statement)
     else:
         from apps.access.enforcement.mariadb import MariaDBGrantAdapter, quote_db_pattern
 
-        for statement in (f"CREATE ROLE {stack.q(role)}", f"GRANT SELECT ON {quote_db_pattern(p.port.schema)}.* TO {stack.q(role)}",
-                          f"GRANT {stack.q(role)} TO {stack.q(MariaDBGrantAdapter.umbrella_role(p.login, '%'))}"):
+        for statement in (
+            f"CREATE ROLE {stack.q(role)}",
+            f"GRANT SELECT ON {quote_db_pattern(p.port.schema)}.* TO {stack.q(role)}",
+            f"GRANT {stack.q(role)} TO {stack.q(MariaDBGrantAdapter.umbrella_role(p.login, '%'))}",
+        ):
             stack.admin(statement)
     assert stack.can_select()
     # when

@@ -1,5 +1,6 @@
 """Grant pages: owners revoke with a reason, the product page lists consumers, the platform page
 shows drift to its admins, users see their platform logins. Forbidden answers 404."""
+
 from datetime import timedelta
 
 import pytest
@@ -17,8 +18,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def active(personas, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        request = services.access_request_submit(requester=personas.consumer, output_port=personas.port,
-                                                 purpose="Headcount", expires_at=timezone.now() + timedelta(days=9))
+        request = services.access_request_submit(
+            requester=personas.consumer,
+            output_port=personas.port,
+            purpose="Headcount",
+            expires_at=timezone.now() + timedelta(days=9),
+        )
     with django_capture_on_commit_callbacks(execute=True):
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
     request.refresh_from_db()
@@ -26,10 +31,19 @@ def active(personas, django_capture_on_commit_callbacks):
     return request
 
 
-@pytest.mark.parametrize("persona,status", [
-    ("unrelated", 404), ("consumer", 302), ("steward", 404), ("approver", 302), ("owner", 302),
-])
-def test_only_owners_approvers_and_the_consumer_may_revoke(client, personas, active, persona, status, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize(
+    "persona,status",
+    [
+        ("unrelated", 404),
+        ("consumer", 302),
+        ("steward", 404),
+        ("approver", 302),
+        ("owner", 302),
+    ],
+)
+def test_only_owners_approvers_and_the_consumer_may_revoke(
+    client, personas, active, persona, status, django_capture_on_commit_callbacks
+):
     # given
     client.force_login(getattr(personas, persona))
     # when
@@ -71,9 +85,13 @@ def test_the_product_page_lists_its_consumers(client, personas, active, django_a
 
 def test_the_platform_page_shows_drift_to_its_admins(client, personas, active, admin_user):
     # given
-    GrantDrift.objects.create(grant=active.grant, platform=personas.port.platform, kind="missing",
-                              summary="Removed outside the portal: SELECT on table humanresources.employee.",
-                              action="reapplied")
+    GrantDrift.objects.create(
+        grant=active.grant,
+        platform=personas.port.platform,
+        kind="missing",
+        summary="Removed outside the portal: SELECT on table humanresources.employee.",
+        action="reapplied",
+    )
     # when
     client.force_login(admin_user)
     response = client.get(reverse("platforms:detail", args=[personas.port.platform.slug]))

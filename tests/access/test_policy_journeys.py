@@ -1,6 +1,7 @@
 """The three journeys of issue 4 against the real database, plus the policy rules around them:
 Public → approved at once; Confidential → the owner approves; Restricted → owner, then a
 governance steward, with a reminder and an escalation fired by the beat task."""
+
 from datetime import timedelta
 
 import pytest
@@ -26,15 +27,23 @@ pytestmark = pytest.mark.django_db
 
 
 def submit(p, port, **overrides):
-    kwargs = dict(requester=p.consumer, output_port=port, purpose="Quarterly report", purpose_category=p.analytics,
-                  expires_at=timezone.now() + timedelta(days=30))
+    kwargs = dict(
+        requester=p.consumer,
+        output_port=port,
+        purpose="Quarterly report",
+        purpose_category=p.analytics,
+        expires_at=timezone.now() + timedelta(days=30),
+    )
     kwargs.update(overrides)
     return services.access_request_submit(**kwargs)
 
 
 def actions(request):
-    return list(AuditEvent.objects.filter(object_type="access_request", object_id=str(request.pk))
-                .order_by("id").values_list("action", flat=True))
+    return list(
+        AuditEvent.objects.filter(object_type="access_request", object_id=str(request.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
 
 
 def test_public_product_is_approved_at_once_and_granted(personas, aw_warehouse, django_capture_on_commit_callbacks):
@@ -50,8 +59,13 @@ def test_public_product_is_approved_at_once_and_granted(personas, aw_warehouse, 
     assert not request.steps.exists()
     assert "automatically" in request.approval_source
     assert consumer_can_select(aw_warehouse, personas.login, personas.password)
-    assert actions(request) == ["access_request.created", "access_request.submitted", "access_request.approved",
-                                "access_request.provisioning", "access_request.active"]
+    assert actions(request) == [
+        "access_request.created",
+        "access_request.submitted",
+        "access_request.approved",
+        "access_request.provisioning",
+        "access_request.active",
+    ]
     assert Notification.objects.filter(recipient=personas.consumer, verb="grant_active").exists()
 
 
@@ -70,7 +84,12 @@ def test_confidential_product_waits_for_the_owner(personas, django_capture_on_co
     # then
     request.refresh_from_db()
     step.refresh_from_db()
-    assert (request.status, step.status, step.decided_by, step.comment) == ("provisioning", "approved", personas.approver, "ok")
+    assert (request.status, step.status, step.decided_by, step.comment) == (
+        "provisioning",
+        "approved",
+        personas.approver,
+        "ok",
+    )
     assert "access_request.step_approved" in actions(request)
 
 
@@ -163,11 +182,14 @@ def test_internal_is_automatic_inside_the_domain_only(personas, django_capture_o
     assert outside.status == "pending_approval" and outside.steps.get().kind == "owner"
 
 
-@pytest.mark.parametrize("classification,overrides,field", [
-    ("restricted", {"expires_at": timezone.now() + timedelta(days=120)}, "expires_at"),
-    ("confidential", {"expires_at": None}, "expires_at"),
-    ("restricted", {}, "purpose_category"),  # analytics is not allowed for Restricted data
-])
+@pytest.mark.parametrize(
+    "classification,overrides,field",
+    [
+        ("restricted", {"expires_at": timezone.now() + timedelta(days=120)}, "expires_at"),
+        ("confidential", {"expires_at": None}, "expires_at"),
+        ("restricted", {}, "purpose_category"),  # analytics is not allowed for Restricted data
+    ],
+)
 def test_policy_limits_duration_and_purpose(personas, classification, overrides, field):
     port = port_for(personas, classification)
     with pytest.raises(ApplicationError) as exc:
@@ -181,12 +203,25 @@ def test_editing_a_policy_creates_a_version_and_old_requests_keep_theirs(persona
     old = submit(personas, personas.port)
     # when
     with pytest.raises(ApplicationError):
-        services.access_policy_update(actor=personas.owner, classification="confidential", auto_approve="never",
-                                      approval_steps=["owner"], max_duration_days=30, allow_permanent=False,
-                                      sla_business_days=1)
-    v2 = services.access_policy_update(actor=personas.steward, classification="confidential", auto_approve="never",
-                                       approval_steps=["owner", "steward"], max_duration_days=30,
-                                       allow_permanent=False, sla_business_days=1, change_note="Tighter after audit")
+        services.access_policy_update(
+            actor=personas.owner,
+            classification="confidential",
+            auto_approve="never",
+            approval_steps=["owner"],
+            max_duration_days=30,
+            allow_permanent=False,
+            sla_business_days=1,
+        )
+    v2 = services.access_policy_update(
+        actor=personas.steward,
+        classification="confidential",
+        auto_approve="never",
+        approval_steps=["owner", "steward"],
+        max_duration_days=30,
+        allow_permanent=False,
+        sla_business_days=1,
+        change_note="Tighter after audit",
+    )
     # then
     versions = AccessPolicy.objects.filter(classification="confidential").order_by("version")
     assert [(p.version, p.is_current) for p in versions] == [(1, False), (2, True)]
@@ -195,11 +230,22 @@ def test_editing_a_policy_creates_a_version_and_old_requests_keep_theirs(persona
     new = submit(personas, personas.port, requester=personas.unrelated)
     assert new.policy == v2 and [s.kind for s in new.steps.all()] == ["owner", "steward"]
     event = AuditEvent.objects.get(action="access_policy.changed")
-    assert (event.actor, event.before["max_duration_days"], event.after["max_duration_days"]) == (personas.steward, 180, 30)
+    assert (event.actor, event.before["max_duration_days"], event.after["max_duration_days"]) == (
+        personas.steward,
+        180,
+        30,
+    )
     # bad input is a field error, nothing saved
     with pytest.raises(ApplicationError) as exc:
-        services.access_policy_update(actor=personas.steward, classification="confidential", auto_approve="never",
-                                      approval_steps=[], max_duration_days=30, allow_permanent=False, sla_business_days=1)
+        services.access_policy_update(
+            actor=personas.steward,
+            classification="confidential",
+            auto_approve="never",
+            approval_steps=[],
+            max_duration_days=30,
+            allow_permanent=False,
+            sla_business_days=1,
+        )
     assert "approval_steps" in exc.value.extra
     assert AccessPolicy.objects.filter(classification="confidential").count() == 2
 
@@ -209,9 +255,15 @@ def test_data_contract_approvers_replace_the_owner_step(personas):
     from apps.catalog.models import DataContract
 
     named = UserFactory(username="dpo")
-    DataContract.objects.create(data_product=personas.product, contract_id="hr", version="1.0.0", status="active",
-                                document={"roles": [{"role": "hr_read", "access": "read",
-                                                     "firstLevelApprovers": "dpo", "secondLevelApprovers": "na"}]})
+    DataContract.objects.create(
+        data_product=personas.product,
+        contract_id="hr",
+        version="1.0.0",
+        status="active",
+        document={
+            "roles": [{"role": "hr_read", "access": "read", "firstLevelApprovers": "dpo", "secondLevelApprovers": "na"}]
+        },
+    )
     # when
     request = submit(personas, personas.port)
     # then
@@ -230,8 +282,11 @@ def test_delegation_lets_a_colleague_decide_while_away(personas):
     colleague = UserFactory(username="colleague")
     assert request not in access_request_inbox(user=colleague)
     delegation = services.approver_delegation_create(
-        delegator=personas.owner, delegate=colleague, starts=timezone.now() - timedelta(hours=1),
-        ends=timezone.now() + timedelta(days=7))
+        delegator=personas.owner,
+        delegate=colleague,
+        starts=timezone.now() - timedelta(hours=1),
+        ends=timezone.now() + timedelta(days=7),
+    )
     # then: the delegate sees it and decides; the step records for whom
     assert request in access_request_inbox(user=colleague)
     services.access_request_approve(access_request_id=request.pk, actor=colleague, comment="for Owner")
@@ -247,15 +302,23 @@ def test_delegation_lets_a_colleague_decide_while_away(personas):
 
 def test_delegation_input_errors_are_field_errors(personas):
     with pytest.raises(ApplicationError) as exc:
-        services.approver_delegation_create(delegator=personas.consumer, delegate=personas.consumer,
-                                            starts=timezone.now(), ends=timezone.now() - timedelta(days=1))
+        services.approver_delegation_create(
+            delegator=personas.consumer,
+            delegate=personas.consumer,
+            starts=timezone.now(),
+            ends=timezone.now() - timedelta(days=1),
+        )
     assert {"delegate", "ends"} <= set(exc.value.extra)
 
 
 def test_segregation_of_duties_holds_for_delegates(personas):
     # given: the owner delegates to the consumer, who then asks for access
-    services.approver_delegation_create(delegator=personas.owner, delegate=personas.consumer,
-                                        starts=timezone.now() - timedelta(hours=1), ends=timezone.now() + timedelta(days=1))
+    services.approver_delegation_create(
+        delegator=personas.owner,
+        delegate=personas.consumer,
+        starts=timezone.now() - timedelta(hours=1),
+        ends=timezone.now() + timedelta(days=1),
+    )
     request = submit(personas, personas.port)
     # then: the consumer cannot approve their own request through the delegation
     with pytest.raises(PermissionDenied, match="your own request"):
@@ -276,8 +339,12 @@ def test_an_active_consumer_gets_an_extension_not_a_second_request(personas, dja
     # when: an extension to 60 days
     new_end = timezone.now() + timedelta(days=60)
     with django_capture_on_commit_callbacks(execute=True):
-        extension = services.access_request_extend(requester=personas.consumer, access_request_id=original.pk,
-                                                   expires_at=new_end, justification="Project extended")
+        extension = services.access_request_extend(
+            requester=personas.consumer,
+            access_request_id=original.pk,
+            expires_at=new_end,
+            justification="Project extended",
+        )
     # then: approved by the Public policy and applied to the active access and its grant
     extension.refresh_from_db()
     original.refresh_from_db()
@@ -285,19 +352,23 @@ def test_an_active_consumer_gets_an_extension_not_a_second_request(personas, dja
     assert original.expires_at == new_end and Grant.objects.get(access_request=original).expires_at == new_end
     assert "access_request.extended" in actions(original)
     with pytest.raises(ApplicationError) as exc:
-        services.access_request_extend(requester=personas.consumer, access_request_id=original.pk,
-                                       expires_at=timezone.now() + timedelta(days=1))
+        services.access_request_extend(
+            requester=personas.consumer, access_request_id=original.pk, expires_at=timezone.now() + timedelta(days=1)
+        )
     assert "expires_at" in exc.value.extra
 
 
-def test_an_extension_of_confidential_access_goes_to_the_owner(personas, aw_warehouse, django_capture_on_commit_callbacks):
+def test_an_extension_of_confidential_access_goes_to_the_owner(
+    personas, aw_warehouse, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         original = submit(personas, personas.port)
         services.access_request_approve(access_request_id=original.pk, actor=personas.owner)
     original.refresh_from_db()
     assert original.status == "active"
-    extension = services.access_request_extend(requester=personas.consumer, access_request_id=original.pk,
-                                               expires_at=timezone.now() + timedelta(days=90))
+    extension = services.access_request_extend(
+        requester=personas.consumer, access_request_id=original.pk, expires_at=timezone.now() + timedelta(days=90)
+    )
     assert extension.status == "pending_approval" and extension in access_request_inbox(user=personas.owner)
     services.access_request_approve(access_request_id=extension.pk, actor=personas.approver)
     extension.refresh_from_db()
@@ -351,9 +422,13 @@ def test_decisions_and_revocation_reach_the_requester(personas, aw_warehouse, dj
 def test_unknown_contract_approver_names_fall_back_to_the_policy(personas):
     from apps.catalog.models import DataContract
 
-    DataContract.objects.create(data_product=personas.product, contract_id="hr", version="2.0.0", status="active",
-                                document={"roles": [{"role": "r", "access": "read",
-                                                     "firstLevelApprovers": "Reporting Manager"}]})
+    DataContract.objects.create(
+        data_product=personas.product,
+        contract_id="hr",
+        version="2.0.0",
+        status="active",
+        document={"roles": [{"role": "r", "access": "read", "firstLevelApprovers": "Reporting Manager"}]},
+    )
     request = submit(personas, personas.port)
     assert request.steps.get().kind == "owner"
     assert "Reporting Manager match no user or team" in request.approval_source

@@ -1,4 +1,5 @@
 """Reconciliation is scheduled per platform by beat and leaves revocations in progress alone."""
+
 from datetime import timedelta
 
 import pytest
@@ -22,12 +23,17 @@ def test_the_beat_task_reconciles_each_platform_with_active_grants(stack, django
     # given: an active grant whose role was dropped by hand
     p = stack.personas
     with django_capture_on_commit_callbacks(execute=True):
-        request = services.access_request_submit(requester=p.consumer, output_port=p.port, purpose="KPI", expires_at=timezone.now() + timedelta(days=90))
+        request = services.access_request_submit(
+            requester=p.consumer, output_port=p.port, purpose="KPI", expires_at=timezone.now() + timedelta(days=90)
+        )
     with django_capture_on_commit_callbacks(execute=True):
         services.access_request_approve(access_request_id=request.pk, actor=p.owner)
     grant = Grant.objects.get(access_request=request)
-    stack.admin(f"DROP ROLE {stack.q(grant.role_name)}" if stack.kind == "mariadb"
-                else f"DROP OWNED BY {stack.q(grant.role_name)}; DROP ROLE {stack.q(grant.role_name)}")
+    stack.admin(
+        f"DROP ROLE {stack.q(grant.role_name)}"
+        if stack.kind == "mariadb"
+        else f"DROP OWNED BY {stack.q(grant.role_name)}; DROP ROLE {stack.q(grant.role_name)}"
+    )
     # when: beat fires (tasks run eagerly in tests)
     platform_reconcile_due_task()
     # then
@@ -39,7 +45,12 @@ def test_the_beat_task_reconciles_each_platform_with_active_grants(stack, django
 def test_a_grant_being_revoked_is_not_reconciled_back(personas, django_capture_on_commit_callbacks):
     # given: an owner's revocation was committed, its task has not run yet
     with django_capture_on_commit_callbacks(execute=True):
-        request = services.access_request_submit(requester=personas.consumer, output_port=personas.port, purpose="KPI", expires_at=timezone.now() + timedelta(days=90))
+        request = services.access_request_submit(
+            requester=personas.consumer,
+            output_port=personas.port,
+            purpose="KPI",
+            expires_at=timezone.now() + timedelta(days=90),
+        )
     with django_capture_on_commit_callbacks(execute=True):
         services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
     services.grant_revoke_request(grant_id=request.grant.pk, actor=personas.owner, reason="Ends today")
@@ -53,7 +64,9 @@ def test_a_consumer_login_dropped_on_the_platform_is_reported_once(stack, django
     # given: an active grant, then the consumer's login is dropped outside the portal
     p = stack.personas
     with django_capture_on_commit_callbacks(execute=True):
-        request = services.access_request_submit(requester=p.consumer, output_port=p.port, purpose="KPI", expires_at=timezone.now() + timedelta(days=90))
+        request = services.access_request_submit(
+            requester=p.consumer, output_port=p.port, purpose="KPI", expires_at=timezone.now() + timedelta(days=90)
+        )
     with django_capture_on_commit_callbacks(execute=True):
         services.access_request_approve(access_request_id=request.pk, actor=p.owner)
     if stack.kind == "postgresql":

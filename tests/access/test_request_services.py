@@ -1,4 +1,5 @@
 """Access request services: validation, segregation of duties, decisions, audit, on-commit."""
+
 from datetime import timedelta
 
 import pytest
@@ -17,8 +18,12 @@ pytestmark = pytest.mark.django_db
 
 
 def submit(p, **overrides):
-    kwargs = dict(requester=p.consumer, output_port=p.port, purpose="Headcount report",
-                  expires_at=timezone.now() + timedelta(days=30))
+    kwargs = dict(
+        requester=p.consumer,
+        output_port=p.port,
+        purpose="Headcount report",
+        expires_at=timezone.now() + timedelta(days=30),
+    )
     kwargs.update(overrides)
     return services.access_request_submit(**kwargs)
 
@@ -33,17 +38,22 @@ def test_submit_puts_the_request_in_the_owners_inbox(personas, django_capture_on
 
     assert list(access_request_inbox(user=personas.owner)) == [request]
     assert list(access_request_inbox(user=personas.consumer)) == []
-    assert [e.action for e in AuditEvent.objects.filter(object_type="access_request", object_id=str(request.pk)).order_by("id")] == [
-        "access_request.created", "access_request.submitted", "access_request.pending_approval"]
+    assert [
+        e.action
+        for e in AuditEvent.objects.filter(object_type="access_request", object_id=str(request.pk)).order_by("id")
+    ] == ["access_request.created", "access_request.submitted", "access_request.pending_approval"]
     from django.core import mail
 
     assert {to for m in mail.outbox for to in m.to} == {"owner@example.com", "approver@example.com"}
 
 
-@pytest.mark.parametrize("overrides,field", [
-    ({"purpose": "  "}, "purpose"),
-    ({"expires_at": timezone.now() - timedelta(days=1)}, "expires_at"),
-])
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"purpose": "  "}, "purpose"),
+        ({"expires_at": timezone.now() - timedelta(days=1)}, "expires_at"),
+    ],
+)
 def test_submit_rejects_bad_input_with_field_errors(personas, overrides, field):
     with pytest.raises(ApplicationError) as exc:
         submit(personas, **overrides)
@@ -115,10 +125,15 @@ def test_reject_needs_a_reason_and_records_it(personas):
     with pytest.raises(ApplicationError) as exc:
         services.access_request_reject(access_request_id=request.pk, actor=personas.owner, reason=" ")
     assert "reason" in exc.value.extra
-    services.access_request_reject(access_request_id=request.pk, actor=personas.owner, reason="Use the aggregate product")
+    services.access_request_reject(
+        access_request_id=request.pk, actor=personas.owner, reason="Use the aggregate product"
+    )
     request.refresh_from_db()
     assert (request.status, request.decided_by, request.decision_comment) == (
-        "rejected", personas.owner, "Use the aggregate product")
+        "rejected",
+        personas.owner,
+        "Use the aggregate product",
+    )
 
 
 def test_only_the_requester_cancels_and_only_before_the_decision(personas):

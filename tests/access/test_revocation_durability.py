@@ -6,6 +6,7 @@ the broker is a private ``redis-server`` on a spare port that the test stops and
 shared Redis is never touched); an unreachable platform is a platform row pointing at a closed
 port.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -60,7 +61,8 @@ def _age(grant_id: int, seconds: float = 3600) -> None:
 
 
 def test_revocation_while_the_broker_is_down_answers_202_and_converges_after(
-        personas, aw_warehouse, client, broker, django_capture_on_commit_callbacks):
+    personas, aw_warehouse, client, broker, django_capture_on_commit_callbacks
+):
     # given: an active grant (applied before the outage)
     celery_app.conf.task_always_eager = True
     request = approve(personas, django_capture_on_commit_callbacks)
@@ -70,8 +72,9 @@ def test_revocation_while_the_broker_is_down_answers_202_and_converges_after(
     broker.stop()
     client.force_login(personas.owner)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/api/v1/grants/{request.grant.pk}/revoke/", {"reason": "Project over"},
-                               content_type="application/json")
+        response = client.post(
+            f"/api/v1/grants/{request.grant.pk}/revoke/", {"reason": "Project over"}, content_type="application/json"
+        )
     # then: the revocation is recorded (never a 500), the task could not be published
     assert response.status_code == 202, response.content
     grant = Grant.objects.get(pk=request.grant.pk)
@@ -95,12 +98,16 @@ def test_revocation_while_the_broker_is_down_answers_202_and_converges_after(
 
 
 def test_approval_while_the_broker_is_down_is_recorded_and_applied_by_the_sweep(
-        personas, aw_warehouse, client, broker, django_capture_on_commit_callbacks):
+    personas, aw_warehouse, client, broker, django_capture_on_commit_callbacks
+):
     # given
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_submit(
-            requester=personas.consumer, output_port=personas.port, purpose="Headcount report",
-            expires_at=timezone.now() + timedelta(days=30))
+            requester=personas.consumer,
+            output_port=personas.port,
+            purpose="Headcount report",
+            expires_at=timezone.now() + timedelta(days=30),
+        )
     broker.stop()
     # when: the owner approves through the API during the outage
     client.force_login(personas.owner)
@@ -126,8 +133,9 @@ def test_the_api_keeps_answering_when_the_throttle_cache_is_down(personas, clien
     # given: the cache the throttles count in is a Redis that is not running
     dead = f"redis://127.0.0.1:{free_port()}/0"
     client.force_login(personas.consumer)
-    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                               "LOCATION": dead}}):
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}}
+    ):
         # when
         response = client.get("/api/v1/data-products/")
     # then: throttling fails open (a log line), the call is served
@@ -135,7 +143,8 @@ def test_the_api_keeps_answering_when_the_throttle_cache_is_down(personas, clien
 
 
 def test_exhausted_retries_end_failed_with_an_alert_and_an_operator_can_retry(
-        personas, aw_warehouse, django_capture_on_commit_callbacks, django_user_model):
+    personas, aw_warehouse, django_capture_on_commit_callbacks, django_user_model
+):
     # given: an active grant, then the platform becomes unreachable
     request = approve(personas, django_capture_on_commit_callbacks)
     platform = personas.port.platform
@@ -174,8 +183,9 @@ def test_exhausted_retries_end_failed_with_an_alert_and_an_operator_can_retry(
 def test_reconcile_finishes_stuck_and_failed_revocations(personas, aw_warehouse, django_capture_on_commit_callbacks):
     # given: two grants whose revocation was decided but never reached the platform
     stuck = approve(personas, django_capture_on_commit_callbacks).grant
-    Grant.objects.filter(pk=stuck.pk).update(status="revoking", revoke_requested_at=timezone.now(),
-                                             revoke_reason="Contract ended", revoke_expired=True)
+    Grant.objects.filter(pk=stuck.pk).update(
+        status="revoking", revoke_requested_at=timezone.now(), revoke_reason="Contract ended", revoke_expired=True
+    )
     _age(stuck.pk)
     assert consumer_can_select(aw_warehouse, personas.login, personas.password)
     # when: the reconcile loop runs for the platform
@@ -189,7 +199,8 @@ def test_reconcile_finishes_stuck_and_failed_revocations(personas, aw_warehouse,
 
 
 def test_expiry_is_recorded_before_the_task_so_a_lost_task_is_swept(
-        personas, aw_warehouse, django_capture_on_commit_callbacks):
+    personas, aw_warehouse, django_capture_on_commit_callbacks
+):
     # given
     grant = approve(personas, django_capture_on_commit_callbacks).grant
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))

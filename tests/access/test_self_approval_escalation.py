@@ -2,6 +2,7 @@
 does not wait forever. At submission the step goes to the escalation path (the domain's owner
 team, else the governance stewards), it is audited, and the requester is told in plain words on
 the submit confirmation and the request page. Real PostgreSQL, the personas of ``conftest``."""
+
 from datetime import timedelta
 
 import pytest
@@ -43,8 +44,12 @@ def solo(personas):
 
 def submit(requester, port, p):
     return services.access_request_submit(
-        requester=requester, output_port=port, purpose="Payroll check", purpose_category=p.analytics,
-        expires_at=timezone.now() + timedelta(days=30))
+        requester=requester,
+        output_port=port,
+        purpose="Payroll check",
+        purpose_category=p.analytics,
+        expires_at=timezone.now() + timedelta(days=30),
+    )
 
 
 def test_the_only_approver_asking_goes_to_the_domain_owner_team(solo, django_capture_on_commit_callbacks):
@@ -58,9 +63,11 @@ def test_the_only_approver_asking_goes_to_the_domain_owner_team(solo, django_cap
     assert "escalated" in step.label and "Domain owners" in step.label
     assert approval_escalation_notes(access_request=request) == [
         "You are the only approver of Solo Team, the team that owns Payroll, so your request goes to "
-        f"Domain owners, the owner team of the {solo.solo_port.data_product.domain} domain instead."]
-    escalated = AuditEvent.objects.get(object_type="access_request", object_id=str(request.pk),
-                                       action="access_request.escalated")
+        f"Domain owners, the owner team of the {solo.solo_port.data_product.domain} domain instead."
+    ]
+    escalated = AuditEvent.objects.get(
+        object_type="access_request", object_id=str(request.pk), action="access_request.escalated"
+    )
     assert escalated.actor == solo.sam and "the requester is the only approver of Solo Team" in escalated.message
     assert escalated.before["kind"] == "owner" and escalated.after["kind"] == "named"
     # the domain owner is told and can decide; sam still cannot
@@ -84,7 +91,8 @@ def test_the_domain_owned_by_the_same_one_person_team_goes_to_the_stewards(solo,
     step = request.steps.get()
     assert step.kind == "steward" and step.team is None
     assert approval_escalation_notes(access_request=request)[0].endswith(
-        "so your request goes to the governance stewards instead.")
+        "so your request goes to the governance stewards instead."
+    )
     assert Notification.objects.filter(verb="decision_needed", recipient=solo.steward).exists()
     services.access_request_approve(access_request_id=request.pk, actor=solo.steward, comment="ok")
     request.refresh_from_db()
@@ -114,9 +122,16 @@ def test_an_escalated_step_is_still_reminded_but_not_escalated_again(solo, djang
 
 def test_the_requester_is_told_on_the_confirmation_and_the_request_page(solo, client):
     client.force_login(solo.sam)
-    response = client.post(reverse("access:request_create", args=["payroll"]), {
-        "output_port": solo.solo_port.pk, "purpose_category": solo.analytics.pk, "purpose": "Payroll check",
-        "duration": "90", "accept_terms": "on"})
+    response = client.post(
+        reverse("access:request_create", args=["payroll"]),
+        {
+            "output_port": solo.solo_port.pk,
+            "purpose_category": solo.analytics.pk,
+            "purpose": "Payroll check",
+            "duration": "90",
+            "accept_terms": "on",
+        },
+    )
     assert response.status_code == 302, response.content[:2000]
     flash = [str(m) for m in get_messages(response.wsgi_request)]
     assert any("You are the only approver of Solo Team" in m and "goes to Domain owners" in m for m in flash), flash

@@ -4,6 +4,7 @@ Rows are unsaved model instances with ``save`` and the audit writer replaced by 
 is under test is the table lookup in the one transition helper (``apps.audit.transitions``) as
 the access services configure it, not the database.
 """
+
 import itertools
 
 import pytest

@@ -2,6 +2,7 @@
 that is a named, keyboard-focusable region (``<div class="table-wrap" role="region"
 aria-label="…" tabindex="0">``), so a 390 px screen never scrolls the page sideways and the
 box's hidden columns stay reachable by keyboard. (The browser journeys measure the overflow.)"""
+
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -46,16 +47,29 @@ def table_parents(html: str) -> list[dict]:
 def test_every_table_on_the_logged_in_pages_scrolls_in_a_named_focusable_region(personas, client):
     # given: a pending request (the owner's inbox and home have a row) and an admin
     request = services.access_request_submit(
-        requester=personas.consumer, output_port=personas.port, purpose="Headcount", purpose_category=personas.analytics,
-        expires_at=timezone.now() + timedelta(days=30))
+        requester=personas.consumer,
+        output_port=personas.port,
+        purpose="Headcount",
+        purpose_category=personas.analytics,
+        expires_at=timezone.now() + timedelta(days=30),
+    )
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
     platform = personas.port.platform.slug
     pages = {
-        personas.consumer: ["/access/requests/", f"/access/requests/{request.pk}/", "/access/identities/",
-                            "/products/employees/", "/products/employees/?tab=consumers"],
+        personas.consumer: [
+            "/access/requests/",
+            f"/access/requests/{request.pk}/",
+            "/access/identities/",
+            "/products/employees/",
+            "/products/employees/?tab=consumers",
+        ],
         personas.owner: ["/access/inbox/", "/people/owner/", "/teams/hr-data/", "/access/delegations/"],
-        personas.steward: ["/access/governance/policies/", "/access/governance/audit/", "/access/governance/purposes/",
-                           "/governance/exposure-reviews/"],
+        personas.steward: [
+            "/access/governance/policies/",
+            "/access/governance/audit/",
+            "/access/governance/purposes/",
+            "/governance/exposure-reviews/",
+        ],
         admin: ["/platforms/", f"/platforms/{platform}/"],
     }
     tables = 0

@@ -2,6 +2,7 @@
 
 Forbidden objects answer 404 like missing ones; anonymous users are sent to the login page.
 """
+
 from datetime import timedelta
 
 import pytest
@@ -24,11 +25,18 @@ def world(personas):
     personas.admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     personas.anonymous = None
     personas.request = services.access_request_submit(
-        requester=personas.consumer, output_port=personas.port, purpose="Headcount",
-        expires_at=timezone.now() + timedelta(days=30))
+        requester=personas.consumer,
+        output_port=personas.port,
+        purpose="Headcount",
+        expires_at=timezone.now() + timedelta(days=30),
+    )
     personas.draft = DataProductFactory(slug="draft-product", status="draft", owner_team=personas.team)
     personas.delegation = services.approver_delegation_create(
-        delegator=personas.owner, delegate=personas.approver, starts=timezone.now(), ends=timezone.now() + timedelta(days=3))
+        delegator=personas.owner,
+        delegate=personas.approver,
+        starts=timezone.now(),
+        ends=timezone.now() + timedelta(days=3),
+    )
     [personas.notification] = notify(recipients=[personas.consumer], verb="decided", subject="s", message="m")
     return personas
 
@@ -46,56 +54,119 @@ STEWARDS_ONLY_POST = dict(anonymous=302, unrelated=404, consumer=404, owner=404,
 
 # view name -> kwargs builder, method, expected status per persona
 MATRIX = {
-    "marketplace": (lambda w: reverse("catalog:marketplace"), "get",
-                    dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
-    "product": (lambda w: reverse("catalog:product_detail", args=[w.product.slug]), "get",
-                dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
-    "draft_product": (lambda w: reverse("catalog:product_detail", args=[w.draft.slug]), "get",
-                      dict(anonymous=302, unrelated=404, consumer=404, owner=200, steward=200, admin=200)),
-    "request_form": (lambda w: reverse("access:request_create", args=[w.product.slug]), "get",
-                     dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
-    "draft_request_form": (lambda w: reverse("access:request_create", args=[w.draft.slug]), "get",
-                           dict(anonymous=302, unrelated=404, consumer=404, owner=200, steward=200, admin=200)),
-    "request_detail": (lambda w: reverse("access:request_detail", args=[w.request.pk]), "get",
-                       dict(anonymous=302, unrelated=404, consumer=200, owner=200, steward=200, admin=200)),
-    "missing_request": (lambda w: reverse("access:request_detail", args=[999999]), "get",
-                        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=404)),
-    "inbox": (lambda w: reverse("access:inbox"), "get",
-              dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
-    "mine": (lambda w: reverse("access:mine"), "get",
-             dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
+    "marketplace": (
+        lambda w: reverse("catalog:marketplace"),
+        "get",
+        dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200),
+    ),
+    "product": (
+        lambda w: reverse("catalog:product_detail", args=[w.product.slug]),
+        "get",
+        dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200),
+    ),
+    "draft_product": (
+        lambda w: reverse("catalog:product_detail", args=[w.draft.slug]),
+        "get",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=200, steward=200, admin=200),
+    ),
+    "request_form": (
+        lambda w: reverse("access:request_create", args=[w.product.slug]),
+        "get",
+        dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200),
+    ),
+    "draft_request_form": (
+        lambda w: reverse("access:request_create", args=[w.draft.slug]),
+        "get",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=200, steward=200, admin=200),
+    ),
+    "request_detail": (
+        lambda w: reverse("access:request_detail", args=[w.request.pk]),
+        "get",
+        dict(anonymous=302, unrelated=404, consumer=200, owner=200, steward=200, admin=200),
+    ),
+    "missing_request": (
+        lambda w: reverse("access:request_detail", args=[999999]),
+        "get",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=404),
+    ),
+    "inbox": (
+        lambda w: reverse("access:inbox"),
+        "get",
+        dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200),
+    ),
+    "mine": (
+        lambda w: reverse("access:mine"),
+        "get",
+        dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200),
+    ),
     # Someone who may see the request but has no right to decide it gets 403 (issue 12), not a message.
-    "reject": (lambda w: reverse("access:reject", args=[w.request.pk]), "post",
-               dict(anonymous=302, unrelated=404, consumer=403, owner=302, steward=403, admin=302)),
-    "cancel": (lambda w: reverse("access:cancel", args=[w.request.pk]), "post",
-               dict(anonymous=302, unrelated=404, consumer=302, owner=302, steward=302, admin=302)),
-    "retry": (lambda w: reverse("access:retry", args=[w.request.pk]), "post",
-              dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=302)),
-    "extend": (lambda w: reverse("access:extend", args=[w.request.pk]), "get",
-               dict(anonymous=302, unrelated=404, consumer=200, owner=404, steward=404, admin=404)),
-    "delegations": (lambda w: reverse("access:delegations"), "get",
-                    dict(anonymous=302, unrelated=404, consumer=404, owner=200, steward=200, admin=200)),
-    "delegation_end": (lambda w: reverse("access:delegation_end", args=[w.delegation.pk]), "post",
-                       dict(anonymous=302, unrelated=404, consumer=404, owner=302, steward=404, admin=404)),
+    "reject": (
+        lambda w: reverse("access:reject", args=[w.request.pk]),
+        "post",
+        dict(anonymous=302, unrelated=404, consumer=403, owner=302, steward=403, admin=302),
+    ),
+    "cancel": (
+        lambda w: reverse("access:cancel", args=[w.request.pk]),
+        "post",
+        dict(anonymous=302, unrelated=404, consumer=302, owner=302, steward=302, admin=302),
+    ),
+    "retry": (
+        lambda w: reverse("access:retry", args=[w.request.pk]),
+        "post",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=302),
+    ),
+    "extend": (
+        lambda w: reverse("access:extend", args=[w.request.pk]),
+        "get",
+        dict(anonymous=302, unrelated=404, consumer=200, owner=404, steward=404, admin=404),
+    ),
+    "delegations": (
+        lambda w: reverse("access:delegations"),
+        "get",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=200, steward=200, admin=200),
+    ),
+    "delegation_end": (
+        lambda w: reverse("access:delegation_end", args=[w.delegation.pk]),
+        "post",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=302, steward=404, admin=404),
+    ),
     "policies": (lambda w: reverse("access:policies"), "get", STEWARDS_ONLY),
     "policy_edit": (lambda w: reverse("access:policy_edit", args=["restricted"]), "get", STEWARDS_ONLY),
     "policy_edit_post": (lambda w: reverse("access:policy_edit", args=["restricted"]), "post", STEWARDS_ONLY_POST),
     "purposes": (lambda w: reverse("access:purposes"), "get", STEWARDS_ONLY),
-    "purpose_edit": (lambda w: reverse("access:purpose_edit", args=[Purpose.objects.get(slug="audit").pk]), "get",
-                     STEWARDS_ONLY),
+    "purpose_edit": (
+        lambda w: reverse("access:purpose_edit", args=[Purpose.objects.get(slug="audit").pk]),
+        "get",
+        STEWARDS_ONLY,
+    ),
     "audit": (lambda w: reverse("access:audit"), "get", STEWARDS_ONLY),
     "audit_export": (lambda w: reverse("access:audit_export"), "get", STEWARDS_ONLY),
-    "notifications": (lambda w: reverse("notifications:inbox"), "get",
-                      dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
-    "notification_read": (lambda w: reverse("notifications:read", args=[w.notification.pk]), "post",
-                          dict(anonymous=302, unrelated=404, consumer=302, owner=404, steward=404, admin=404)),
-    "platforms": (lambda w: reverse("platforms:list"), "get",
-                  dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)),
+    "notifications": (
+        lambda w: reverse("notifications:inbox"),
+        "get",
+        dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200),
+    ),
+    "notification_read": (
+        lambda w: reverse("notifications:read", args=[w.notification.pk]),
+        "post",
+        dict(anonymous=302, unrelated=404, consumer=302, owner=404, steward=404, admin=404),
+    ),
+    "platforms": (
+        lambda w: reverse("platforms:list"),
+        "get",
+        dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200),
+    ),
     # Stewards see a platform's sync history; only its team's owners and admins operate it.
-    "platform_detail": (lambda w: reverse("platforms:detail", args=[w.port.platform.slug]), "get",
-                        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=200, admin=200)),
-    "platform_sync": (lambda w: reverse("platforms:sync_now", args=[w.port.platform.slug]), "post",
-                      dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=302)),
+    "platform_detail": (
+        lambda w: reverse("platforms:detail", args=[w.port.platform.slug]),
+        "get",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=200, admin=200),
+    ),
+    "platform_sync": (
+        lambda w: reverse("platforms:sync_now", args=[w.port.platform.slug]),
+        "post",
+        dict(anonymous=302, unrelated=404, consumer=404, owner=404, steward=404, admin=302),
+    ),
 }
 
 
@@ -131,26 +202,50 @@ def test_inbox_lists_only_what_the_user_decides(client, world):
 
 def test_request_form_shows_field_errors_not_a_500(client, world):
     client.force_login(world.unrelated)
-    response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": world.port.pk, "purpose": "", "duration": "custom", "end_date": "2001-01-01"})
+    response = client.post(
+        reverse("access:request_create", args=[world.product.slug]),
+        {"output_port": world.port.pk, "purpose": "", "duration": "custom", "end_date": "2001-01-01"},
+    )
     assert response.status_code == 400
     form = response.context["form"]
     assert "purpose" in form.errors and "accept_terms" in form.errors
-    response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": world.port.pk, "purpose": "x", "duration": "custom",
-                            "purpose_category": world.analytics.pk, "end_date": "2001-01-01", "accept_terms": "on"})
+    response = client.post(
+        reverse("access:request_create", args=[world.product.slug]),
+        {
+            "output_port": world.port.pk,
+            "purpose": "x",
+            "duration": "custom",
+            "purpose_category": world.analytics.pk,
+            "end_date": "2001-01-01",
+            "accept_terms": "on",
+        },
+    )
     assert response.status_code == 400 and "end_date" in response.context["form"].errors
-    response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": "not-a-number", "purpose": "x", "duration": "90", "accept_terms": "on",
-                            "purpose_category": world.analytics.pk})
+    response = client.post(
+        reverse("access:request_create", args=[world.product.slug]),
+        {
+            "output_port": "not-a-number",
+            "purpose": "x",
+            "duration": "90",
+            "accept_terms": "on",
+            "purpose_category": world.analytics.pk,
+        },
+    )
     assert response.status_code == 400 and "output_port" in response.context["form"].errors
 
 
 def test_a_duplicate_request_is_refused_on_the_form(client, world):
     client.force_login(world.consumer)
-    response = client.post(reverse("access:request_create", args=[world.product.slug]),
-                           {"output_port": world.port.pk, "purpose": "again", "duration": "90", "accept_terms": "on",
-                            "purpose_category": world.analytics.pk})
+    response = client.post(
+        reverse("access:request_create", args=[world.product.slug]),
+        {
+            "output_port": world.port.pk,
+            "purpose": "again",
+            "duration": "90",
+            "accept_terms": "on",
+            "purpose_category": world.analytics.pk,
+        },
+    )
     assert response.status_code == 400
     assert "already have an open request" in str(response.context["form"].errors["output_port"])
 

@@ -4,6 +4,7 @@ Nothing runs eagerly here: approval commits, the on-commit hook publishes to Red
 ``celery worker`` subprocess (test settings, the test database) applies the grant on the real
 PostgreSQL warehouse, and the consumer's SELECT succeeds.
 """
+
 import time
 from datetime import timedelta
 
@@ -19,8 +20,11 @@ def test_approval_becomes_a_real_grant_through_the_worker(personas, aw_warehouse
     # given
     worker = celery_workers()
     request = services.access_request_submit(
-        requester=personas.consumer, output_port=personas.port, purpose="Attrition dashboard",
-        expires_at=timezone.now() + timedelta(days=90))
+        requester=personas.consumer,
+        output_port=personas.port,
+        purpose="Attrition dashboard",
+        expires_at=timezone.now() + timedelta(days=90),
+    )
     assert not consumer_can_select(aw_warehouse, personas.login, personas.password)
     # when
     approved_at = time.monotonic()

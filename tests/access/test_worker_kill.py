@@ -1,6 +1,7 @@
 """Killing the worker mid-apply (SIGKILL of a real ``celery worker`` while the apply waits on a
 lock held on the platform) and starting another converges to active, with one role, on each
 platform."""
+
 import signal
 import time
 from datetime import timedelta
@@ -24,7 +25,9 @@ def wait_for(predicate, timeout: float = 90, what: str = ""):
 def test_killing_the_worker_mid_apply_converges_to_active_without_duplicate_roles(stack, celery_workers):
     # given: the consumer's request, and the platform-side grant lock held so the apply blocks
     p = stack.personas
-    request = services.access_request_submit(requester=p.consumer, output_port=p.port, purpose="Attrition", expires_at=timezone.now() + timedelta(days=90))
+    request = services.access_request_submit(
+        requester=p.consumer, output_port=p.port, purpose="Attrition", expires_at=timezone.now() + timedelta(days=90)
+    )
     first = celery_workers()
     with stack.grant_lock_held():
         services.access_request_approve(access_request_id=request.pk, actor=p.owner)

@@ -1,5 +1,6 @@
 """Issue 11: API tokens are stored hashed (knox), expire, are shown once, and the admin shows
 their prefix only (``/admin/authtoken/tokenproxy/`` used to list every key in clear)."""
+
 import importlib
 
 import pytest
@@ -44,8 +45,10 @@ def test_existing_drf_tokens_are_migrated_to_digests_and_keep_working():
     user = UserFactory(username="legacy")
     key = "0123456789abcdef0123456789abcdef01234567"
     with connection.cursor() as cursor:
-        cursor.execute('CREATE TABLE IF NOT EXISTS authtoken_token ("key" varchar(40) PRIMARY KEY, '
-                       '"created" timestamptz NOT NULL, "user_id" bigint NOT NULL)')
+        cursor.execute(
+            'CREATE TABLE IF NOT EXISTS authtoken_token ("key" varchar(40) PRIMARY KEY, '
+            '"created" timestamptz NOT NULL, "user_id" bigint NOT NULL)'
+        )
         cursor.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [key, user.pk])
     # when the migration's step runs
     migration = importlib.import_module("apps.accounts.migrations.0002_api_tokens_hashed")

@@ -1,6 +1,7 @@
 """Issue 11: web login locks out after repeated failures (django-axes), and failed API token
 authentications are throttled per address (100 wrong passwords for ``admin`` then the right one,
 and any number of wrong tokens, used to be accepted)."""
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient

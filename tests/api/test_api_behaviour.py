@@ -1,5 +1,6 @@
 """What a script author notices: the request → approve flow over tokens, publishing from an ODCS
 file (idempotent), the one error body, throttling, tokens, the docs page."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,9 +27,15 @@ def test_request_access_then_approve_over_tokens(world, django_capture_on_commit
     # given the unrelated user wants the employees port
     consumer, owner = api_client(world.unrelated), api_client(world.owner)
     # when they request access and the owner approves from the inbox
-    created = consumer.post("/api/v1/access-requests/", {"output_port": world.port.pk, "purpose": "Headcount report",
-                                                    "expires_at": (timezone.now() + timedelta(days=30)).isoformat()},
-                            format="json")
+    created = consumer.post(
+        "/api/v1/access-requests/",
+        {
+            "output_port": world.port.pk,
+            "purpose": "Headcount report",
+            "expires_at": (timezone.now() + timedelta(days=30)).isoformat(),
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
     request_id = created.json()["id"]
     assert created.json()["status"] == "pending_approval"
@@ -46,37 +53,48 @@ def test_request_access_then_approve_over_tokens(world, django_capture_on_commit
 
 
 def test_a_decision_on_your_own_request_is_refused_with_the_reason(world):
-    response = api_client(world.consumer).post(f"/api/v1/access-requests/{world.request.pk}/approve/", {}, format="json")
+    response = api_client(world.consumer).post(
+        f"/api/v1/access-requests/{world.request.pk}/approve/", {}, format="json"
+    )
     assert response.status_code == 403
     assert "Only approvers" in response.json()["message"]
     assert AccessRequest.objects.get(pk=world.request.pk).status == "pending_approval"
 
 
 def test_reject_needs_a_reason(world):
-    response = api_client(world.owner).post(f"/api/v1/access-requests/{world.request.pk}/reject/", {"reason": " "},
-                                            format="json")
+    response = api_client(world.owner).post(
+        f"/api/v1/access-requests/{world.request.pk}/reject/", {"reason": " "}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["errors"] == {"reason": ["A reason is required to reject."]}
 
 
 def test_bad_input_gets_field_errors_not_a_500(world):
     client = api_client(world.unrelated)
-    response = client.post("/api/v1/access-requests/", {"output_port": "x", "purpose": "", "expires_at": "yesterday"},
-                           format="json")
+    response = client.post(
+        "/api/v1/access-requests/", {"output_port": "x", "purpose": "", "expires_at": "yesterday"}, format="json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"message", "errors"}
     assert {"output_port", "purpose", "expires_at"} <= set(body["errors"])
-    past = client.post("/api/v1/access-requests/", {"output_port": world.port.pk, "purpose": "x",
-                                                    "expires_at": "2001-01-01T00:00:00Z"}, format="json")
+    past = client.post(
+        "/api/v1/access-requests/",
+        {"output_port": world.port.pk, "purpose": "x", "expires_at": "2001-01-01T00:00:00Z"},
+        format="json",
+    )
     assert past.status_code == 400 and "expires_at" in past.json()["errors"]
-    hidden = client.post("/api/v1/access-requests/", {"output_port": world.draft_port.pk, "purpose": "x"}, format="json")
+    hidden = client.post(
+        "/api/v1/access-requests/", {"output_port": world.draft_port.pk, "purpose": "x"}, format="json"
+    )
     assert hidden.status_code == 400 and "output_port" in hidden.json()["errors"]
 
 
 def test_errors_have_one_body(world):
     assert api_client().get("/api/v1/data-products/").json() == {
-        "message": "Authentication credentials were not provided.", "errors": {}}
+        "message": "Authentication credentials were not provided.",
+        "errors": {},
+    }
     assert api_client(world.unrelated).get("/api/v1/data-products/draft-product/").json()["errors"] == {}
     assert api_client(world.unrelated).get("/api/v1/no-such-endpoint/").status_code == 404
     assert api_client(world.unrelated).get("/api/v1/no-such-endpoint/").json()["message"] == "Not found."
@@ -116,8 +134,11 @@ def test_product_list_runs_a_fixed_number_of_queries(world, django_assert_max_nu
 
 def test_owner_creates_publishes_and_deprecates_a_product(world):
     client = api_client(world.owner)
-    created = client.post("/api/v1/data-products/", {"slug": "pay", "name": "Pay", "domain": "human-resources",
-                                                      "owner_team": "hr-data", "tags": ["pay"]}, format="json")
+    created = client.post(
+        "/api/v1/data-products/",
+        {"slug": "pay", "name": "Pay", "domain": "human-resources", "owner_team": "hr-data", "tags": ["pay"]},
+        format="json",
+    )
     assert created.status_code == 201 and created.json()["status"] == "draft"
     assert api_client(world.unrelated).get("/api/v1/data-products/pay/").status_code == 404
     assert client.post("/api/v1/data-products/pay/publish/").json()["status"] == "published"
@@ -172,34 +193,45 @@ def test_a_contract_with_servers_creates_output_ports_and_updates_in_place(world
     assert [p["schema"] for p in body["output_ports"]] == ["humanresources"]
     assert "Aggregate only." in body["terms_of_use"]
     # when version 1.1.0 changes the purpose
-    updated = client.post("/api/v1/data-products/publish-contract/",
-                          {"contract": contract.replace("1.0.0", "1.1.0").replace("over time", "since 2010")}, format="json")
+    updated = client.post(
+        "/api/v1/data-products/publish-contract/",
+        {"contract": contract.replace("1.0.0", "1.1.0").replace("over time", "since 2010")},
+        format="json",
+    )
     assert updated.status_code == 200
     assert "data_contract.created:1.1.0" in updated.json()["changes"]
     assert updated.json()["data_product"]["summary"] == "Pay rates per employee since 2010."
     assert DataContract.objects.filter(data_product__slug="pay-history").count() == 2
 
 
-@pytest.mark.parametrize("contract,field", [
-    ("a: [unclosed", "contract"),
-    ("- just\n- a list\n", "contract"),
-    ("apiVersion: v3.0.2\nkind: DataContract\nid: x\nversion: 1\nschema: not-a-list\n", "contract.schema"),
-    ("apiVersion: v3.0.2\nkind: DataContract\nname: no id\n", "contract.id"),
-])
+@pytest.mark.parametrize(
+    "contract,field",
+    [
+        ("a: [unclosed", "contract"),
+        ("- just\n- a list\n", "contract"),
+        ("apiVersion: v3.0.2\nkind: DataContract\nid: x\nversion: 1\nschema: not-a-list\n", "contract.schema"),
+        ("apiVersion: v3.0.2\nkind: DataContract\nname: no id\n", "contract.id"),
+    ],
+)
 def test_a_bad_contract_is_a_field_error_and_writes_nothing(world, contract, field):
     response = api_client(world.owner).post(
         "/api/v1/data-products/publish-contract/",
-        {"contract": contract, "domain": "human-resources", "owner_team": "hr-data"}, format="json")
+        {"contract": contract, "domain": "human-resources", "owner_team": "hr-data"},
+        format="json",
+    )
     assert response.status_code == 400, response.content
     assert any(key.startswith(field) for key in response.json()["errors"]), response.json()
     assert DataProduct.objects.count() == 2
 
 
 def test_someone_elses_product_cannot_be_overwritten_from_a_file(world):
-    contract = ("apiVersion: v3.0.2\nkind: DataContract\nid: e\nversion: 9.0.0\nstatus: active\nname: employees\n"
-                "dataProduct: Employees\n")
-    response = api_client(world.unrelated).post("/api/v1/data-products/publish-contract/", {"contract": contract},
-                                                format="json")
+    contract = (
+        "apiVersion: v3.0.2\nkind: DataContract\nid: e\nversion: 9.0.0\nstatus: active\nname: employees\n"
+        "dataProduct: Employees\n"
+    )
+    response = api_client(world.unrelated).post(
+        "/api/v1/data-products/publish-contract/", {"contract": contract}, format="json"
+    )
     assert response.status_code == 403
     assert not DataContract.objects.exists()
 

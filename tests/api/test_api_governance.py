@@ -1,5 +1,6 @@
 """What a script author notices in the endpoints added for search, extensions, policies,
 purposes, delegations, drift, platform identities, notifications and unmet demand."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,6 +27,7 @@ def later(days: int) -> str:
 
 # --- search -------------------------------------------------------------------------------------
 
+
 def test_search_groups_matching_columns_under_their_product_with_facets(world):
     # given the catalog is indexed (the worker does this after commit)
     index_products()
@@ -45,10 +47,12 @@ def test_search_facets_filter_and_drafts_stay_hidden(world):
     consumer, owner = api_client(world.consumer), api_client(world.owner)
     # a facet value that matches nothing empties the results; drafts only for their owners
     assert consumer.get("/api/v1/search/", {"classification": "restricted"}).json()["total"] == 0
-    assert "draft-product" not in [h["data_product"]["slug"] for h in
-                                   consumer.get("/api/v1/search/", {"q": "draft"}).json()["results"]]
-    assert "draft-product" in [h["data_product"]["slug"] for h in
-                               owner.get("/api/v1/search/", {"q": "draft"}).json()["results"]]
+    assert "draft-product" not in [
+        h["data_product"]["slug"] for h in consumer.get("/api/v1/search/", {"q": "draft"}).json()["results"]
+    ]
+    assert "draft-product" in [
+        h["data_product"]["slug"] for h in owner.get("/api/v1/search/", {"q": "draft"}).json()["results"]
+    ]
 
 
 def test_search_rejects_bad_parameters_with_field_errors(world):
@@ -65,10 +69,19 @@ def test_autocomplete_suggests_products_by_name(world):
 
 # --- access requests: purpose, columns, extension ---------------------------------------------------
 
+
 def test_request_with_purpose_and_column_scope_is_recorded(world):
-    response = api_client(world.unrelated).post("/api/v1/access-requests/", {
-        "output_port": world.port.pk, "purpose": "Attrition model", "purpose_category": world.purpose.slug,
-        "columns": ["employee.jobtitle"], "expires_at": later(30)}, format="json")
+    response = api_client(world.unrelated).post(
+        "/api/v1/access-requests/",
+        {
+            "output_port": world.port.pk,
+            "purpose": "Attrition model",
+            "purpose_category": world.purpose.slug,
+            "columns": ["employee.jobtitle"],
+            "expires_at": later(30),
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["purpose_category"] == world.purpose.slug
@@ -77,8 +90,11 @@ def test_request_with_purpose_and_column_scope_is_recorded(world):
 
 
 def test_a_column_the_port_does_not_have_is_a_field_error(world):
-    response = api_client(world.unrelated).post("/api/v1/access-requests/", {
-        "output_port": world.port.pk, "purpose": "Attrition model", "columns": ["employee.salary"]}, format="json")
+    response = api_client(world.unrelated).post(
+        "/api/v1/access-requests/",
+        {"output_port": world.port.pk, "purpose": "Attrition model", "columns": ["employee.salary"]},
+        format="json",
+    )
     assert response.status_code == 400
     assert "columns" in response.json()["errors"]
     assert not AccessRequest.objects.filter(requester=world.unrelated).exists()
@@ -88,26 +104,38 @@ def test_the_consumer_extends_active_access_through_the_approval_chain(world):
     # given active access (set directly: the API tests run no warehouse)
     AccessRequest.objects.filter(pk=world.approved.pk).update(status="active")
     # when the consumer asks for a later end
-    response = api_client(world.consumer).post(f"/api/v1/access-requests/{world.approved.pk}/extend/",
-                                               {"expires_at": later(180), "justification": "Project runs longer"},
-                                               format="json")
+    response = api_client(world.consumer).post(
+        f"/api/v1/access-requests/{world.approved.pk}/extend/",
+        {"expires_at": later(180), "justification": "Project runs longer"},
+        format="json",
+    )
     # then an extension request waits for the owners, pointing at the original
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["extends"] == world.approved.pk and body["status"] == "pending_approval"
     # and a second one is refused with the reason
-    again = api_client(world.consumer).post(f"/api/v1/access-requests/{world.approved.pk}/extend/",
-                                            {"expires_at": later(200)}, format="json")
+    again = api_client(world.consumer).post(
+        f"/api/v1/access-requests/{world.approved.pk}/extend/", {"expires_at": later(200)}, format="json"
+    )
     assert again.status_code == 400 and "expires_at" in again.json()["errors"]
 
 
 # --- policies and purposes (stewards) ---------------------------------------------------------------
 
+
 def test_a_steward_saves_a_new_policy_version_and_the_old_one_is_kept(world):
     steward = api_client(world.steward)
-    response = steward.post("/api/v1/policies/", {
-        "classification": "internal", "auto_approve": "never", "approval_steps": ["owner", "steward"],
-        "allowed_purposes": [world.purpose.slug], "change_note": "Steward sign-off"}, format="json")
+    response = steward.post(
+        "/api/v1/policies/",
+        {
+            "classification": "internal",
+            "auto_approve": "never",
+            "approval_steps": ["owner", "steward"],
+            "allowed_purposes": [world.purpose.slug],
+            "change_note": "Steward sign-off",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["version"] == 2
     current = steward.get("/api/v1/policies/internal/").json()
@@ -121,15 +149,20 @@ def test_a_steward_saves_a_new_policy_version_and_the_old_one_is_kept(world):
 
 
 def test_a_policy_that_never_approves_needs_a_step(world):
-    response = api_client(world.steward).post("/api/v1/policies/", {
-        "classification": "internal", "auto_approve": "never", "approval_steps": []}, format="json")
+    response = api_client(world.steward).post(
+        "/api/v1/policies/",
+        {"classification": "internal", "auto_approve": "never", "approval_steps": []},
+        format="json",
+    )
     assert response.status_code == 400
     assert "approval_steps" in response.json()["errors"]
     assert AccessPolicy.objects.filter(classification="internal").count() == 1
 
 
 def test_retired_purposes_disappear_for_consumers(world):
-    response = api_client(world.steward).patch(f"/api/v1/purposes/{world.purpose.pk}/", {"active": False}, format="json")
+    response = api_client(world.steward).patch(
+        f"/api/v1/purposes/{world.purpose.pk}/", {"active": False}, format="json"
+    )
     assert response.status_code == 200 and response.json()["active"] is False
     slugs = [p["slug"] for p in api_client(world.consumer).get("/api/v1/purposes/").json()["results"]]
     assert world.purpose.slug not in slugs
@@ -138,6 +171,7 @@ def test_retired_purposes_disappear_for_consumers(world):
 
 
 # --- delegations ------------------------------------------------------------------------------------
+
 
 def test_a_delegate_sees_the_delegation_and_only_the_delegator_ends_it(world):
     approver = api_client(world.approver)
@@ -150,25 +184,32 @@ def test_a_delegate_sees_the_delegation_and_only_the_delegator_ends_it(world):
 
 
 def test_delegating_to_yourself_is_a_field_error(world):
-    response = api_client(world.owner).post("/api/v1/delegations/", {"delegate": "owner", "ends": later(3)}, format="json")
+    response = api_client(world.owner).post(
+        "/api/v1/delegations/", {"delegate": "owner", "ends": later(3)}, format="json"
+    )
     assert response.status_code == 400 and "delegate" in response.json()["errors"]
 
 
 # --- platforms: drift and identities -----------------------------------------------------------------
 
+
 def test_operators_read_grant_drift(world):
     body = api_client(world.admin).get(f"/api/v1/platforms/{world.platform.slug}/grant-drifts/").json()
     assert [(d["grant"], d["consumer"], d["kind"], d["action"]) for d in body["results"]] == [
-        (world.grant.pk, "consumer", "missing", "reapplied")]
+        (world.grant.pk, "consumer", "missing", "reapplied")
+    ]
 
 
 def test_users_can_no_longer_map_their_own_login(world):
     # when the consumer tries to point their grants at another login
-    response = api_client(world.consumer).post("/api/v1/me/platform-identities/",
-                                               {"platform": "warehouse", "principal": "postgres"}, format="json")
+    response = api_client(world.consumer).post(
+        "/api/v1/me/platform-identities/", {"platform": "warehouse", "principal": "postgres"}, format="json"
+    )
     # then it is refused and their mapping is unchanged; they still read it
     assert response.status_code == 405
-    assert list(PlatformIdentity.objects.filter(user=world.consumer).values_list("principal", flat=True)) == ["consumer_login"]
+    assert list(PlatformIdentity.objects.filter(user=world.consumer).values_list("principal", flat=True)) == [
+        "consumer_login"
+    ]
     mine = api_client(world.consumer).get("/api/v1/me/platform-identities/").json()["results"]
     assert [(i["platform"], i["principal"]) for i in mine] == [("warehouse", "consumer_login")]
 
@@ -180,7 +221,9 @@ def test_an_operator_maps_logins_and_another_users_login_is_refused(world):
     assert taken.status_code == 400 and "principal" in taken.json()["errors"]
     created = admin.post(url, {"user": "unrelated", "principal": "unrelated_login"}, format="json")
     assert created.status_code == 201 and created.json()["user"] == "unrelated"
-    assert AuditEvent.objects.filter(action="platform_identity.created", actor=world.admin).count() == 2  # + the world's
+    assert (
+        AuditEvent.objects.filter(action="platform_identity.created", actor=world.admin).count() == 2
+    )  # + the world's
     deleted = admin.delete(f"{url}{created.json()['id']}/")
     assert deleted.status_code == 204
     assert not PlatformIdentity.objects.filter(user=world.unrelated).exists()
@@ -210,6 +253,7 @@ def test_an_operator_maps_a_teams_role(world):
 
 
 # --- notifications and unmet demand ------------------------------------------------------------------
+
 
 def test_notifications_list_unread_and_mark_read(world):
     consumer = api_client(world.consumer)

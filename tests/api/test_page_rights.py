@@ -5,6 +5,7 @@ ones (``can_decide``, ``can_revoke``) on a mixed fixture: consumer, owner, appro
 owner), steward, superuser, an inactive approver, and segregation-of-duties cases (own request, own
 team's request, an earlier step decided, a delegator barred). The list endpoints' query counts do not
 grow with the number of rows."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -30,7 +31,12 @@ from tests.catalog.factories import OutputPortFactory
 
 def _submit(requester, port, **kwargs):
     return access_services.access_request_submit(
-        requester=requester, output_port=port, purpose="Analysis", expires_at=timezone.now() + timedelta(days=30), **kwargs)
+        requester=requester,
+        output_port=port,
+        purpose="Analysis",
+        expires_at=timezone.now() + timedelta(days=30),
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -47,8 +53,10 @@ def mixed(world, django_capture_on_commit_callbacks):
     team_membership_set(team=w.team, user=inactive, role=TeamRole.APPROVER)
     inactive.is_active = False
     inactive.save(update_fields=["is_active"])
-    ports = [OutputPortFactory(data_product=w.product, name=f"port {i}", platform=w.platform, schema=f"s{i}")
-             for i in range(6)]
+    ports = [
+        OutputPortFactory(data_product=w.product, name=f"port {i}", platform=w.platform, schema=f"s{i}")
+        for i in range(6)
+    ]
     with django_capture_on_commit_callbacks(execute=False):
         own = _submit(w.owner, ports[0])
         for_team = _submit(w.unrelated, ports[1], on_behalf_of_team=analysts)
@@ -66,8 +74,13 @@ def mixed(world, django_capture_on_commit_callbacks):
     first.status, first.decided_by, first.on_behalf_of = ApprovalStepStatus.APPROVED, w.approver, w.owner
     first.save(update_fields=["status", "decided_by", "on_behalf_of"])
     ApprovalStep.objects.filter(access_request=four_eyes, order__gt=first.order).delete()
-    second = ApprovalStep.objects.create(access_request=four_eyes, order=first.order + 1, kind=ApprovalStepKind.NAMED,
-                                         status=ApprovalStepStatus.PENDING, team=w.team)
+    second = ApprovalStep.objects.create(
+        access_request=four_eyes,
+        order=first.order + 1,
+        kind=ApprovalStepKind.NAMED,
+        status=ApprovalStepStatus.PENDING,
+        team=w.team,
+    )
     second.named_users.set([w.approver, w.steward])
     Grant.objects.filter(access_request=revoked).update(status=GrantStatus.REVOKED)
     Grant.objects.filter(access_request=failed).update(status=GrantStatus.FAILED)
@@ -77,8 +90,16 @@ def mixed(world, django_capture_on_commit_callbacks):
 
 
 def _people(w):
-    return {"anonymous": AnonymousUser(), "consumer": w.consumer, "owner": w.owner, "approver": w.approver,
-            "unrelated": w.unrelated, "steward": w.steward, "admin": w.admin, "inactive": w.inactive}
+    return {
+        "anonymous": AnonymousUser(),
+        "consumer": w.consumer,
+        "owner": w.owner,
+        "approver": w.approver,
+        "unrelated": w.unrelated,
+        "steward": w.steward,
+        "admin": w.admin,
+        "inactive": w.inactive,
+    }
 
 
 def _fresh(user):
@@ -129,7 +150,8 @@ def test_visible_to_is_what_the_selectors_return(mixed):
         assert set(Grant.objects.visible_to(user)) == set(selectors.grant_visible(user=user)), name
     assert not AccessRequest.objects.visible_to(AnonymousUser()).exists()
     assert set(AccessRequest.objects.visible_to(_fresh(mixed.consumer))) == set(
-        AccessRequest.objects.filter(requester=mixed.consumer))
+        AccessRequest.objects.filter(requester=mixed.consumer)
+    )
     assert AccessRequest.objects.visible_to(_fresh(mixed.steward)).count() == AccessRequest.objects.count()
     # escalated steps show the request to the domain's owner team only while escalated: covered by the selector tests
 
@@ -151,10 +173,14 @@ def _more_requests(w, n: int, capture):
     (their grants pending)."""
     with capture(execute=False):
         for i in range(n):
-            _submit(w.consumer, OutputPortFactory(data_product=w.product, name=f"extra {i}", platform=w.platform,
-                                                  schema=f"x{i}"))
-            approved = _submit(w.consumer, OutputPortFactory(data_product=w.product, name=f"more {i}",
-                                                             platform=w.platform, schema=f"y{i}"))
+            _submit(
+                w.consumer,
+                OutputPortFactory(data_product=w.product, name=f"extra {i}", platform=w.platform, schema=f"x{i}"),
+            )
+            approved = _submit(
+                w.consumer,
+                OutputPortFactory(data_product=w.product, name=f"more {i}", platform=w.platform, schema=f"y{i}"),
+            )
             access_services.access_request_approve(access_request_id=approved.pk, actor=w.owner)
 
 

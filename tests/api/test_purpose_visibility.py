@@ -1,5 +1,6 @@
 """Issue 11: a stated purpose is shown to the product's owners, stewards and the requester only
 (any signed-in user used to read it on /people/<user>/ and on the product's consumers tab)."""
+
 import pytest
 
 from apps.access.models import Grant
@@ -12,8 +13,17 @@ def active(world):
     return world
 
 
-@pytest.mark.parametrize("who,sees", [("unrelated", False), ("approver", False), ("consumer", True),
-                                      ("owner", True), ("steward", True), ("admin", True)])
+@pytest.mark.parametrize(
+    "who,sees",
+    [
+        ("unrelated", False),
+        ("approver", False),
+        ("consumer", True),
+        ("owner", True),
+        ("steward", True),
+        ("admin", True),
+    ],
+)
 def test_who_may_see_a_purpose(active, who, sees):
     assert may_see_purpose(getattr(active, who), active.approved) is sees
 

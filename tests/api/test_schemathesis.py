@@ -8,6 +8,7 @@ explicit-example and coverage phases that is about 3,700 requests over 71 operat
 number of cases sent is written to ``var/schemathesis-<worker>.json`` and printed at the end of
 the run (see ``tests/api/conftest.py``).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ CHECKS = [
 ]
 CASES: Counter[str] = Counter()
 _RAW_SCHEMA = None
-COUNTS_FILE = Path(__file__).resolve().parents[2] / "var" / f"schemathesis-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
+COUNTS_FILE = (
+    Path(__file__).resolve().parents[2] / "var" / f"schemathesis-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
+)
 
 
 @pytest.fixture
@@ -74,8 +77,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_api_conforms_to_its_schema(case, consumer_token, django_capture_on_commit_callbacks):
     # given a generated request; when the consumer sends it (side effects captured, not run)
     with django_capture_on_commit_callbacks(execute=False):

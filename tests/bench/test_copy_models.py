@@ -1,4 +1,5 @@
 """The benchmarks' COPY helper takes its column list from the model, so new columns get their defaults."""
+
 import pytest
 from django.db import connection
 
@@ -15,8 +16,11 @@ def test_copy_models_fills_the_fields_a_row_leaves_out_with_their_model_defaults
         # when
         written = copy_models(cursor.cursor, Asset, [{"platform_id": platform.pk, "schema": "s", "name": "t"}])
         asset = Asset.objects.get(platform=platform)
-        copy_models(cursor.cursor, Column, ({"asset_id": asset.pk, "name": f"c{i}", "ordinal": i, "data_type": "int"}
-                                            for i in range(1, 4)))
+        copy_models(
+            cursor.cursor,
+            Column,
+            ({"asset_id": asset.pk, "name": f"c{i}", "ordinal": i, "data_type": "int"} for i in range(1, 4)),
+        )
     # then every other field has the model's default
     assert written == 1
     assert asset.kind == "table" and asset.dbt_tags == [] and asset.dbt_meta == {} and asset.first_seen_at

@@ -1,6 +1,7 @@
 """A real browser for the persona journeys: Debian's Chromium through Playwright, a page checker
 (axe-core, console errors, failed assets, phone overflow, screenshots), and the personas on the
 real AdventureWorks warehouse (``tests/access/conftest.py``) with a synced platform."""
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,19 @@ def chromium():
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     assert os.path.exists(CHROMIUM), f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium)"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--disable-quic", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--no-first-run",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -58,13 +69,19 @@ class PageChecker:
         self.context.add_init_script(script=AXE_JS)
         self.page = self.context.new_page()
         self.problems: list[str] = []
-        self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on(
+            "console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+        )
         self.page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
         self.page.on("response", self._response)
         self.visited: list[str] = []
 
     def _response(self, response):
-        if response.status >= 400 and response.url.startswith(self.base) and response.request.resource_type != "document":
+        if (
+            response.status >= 400
+            and response.url.startswith(self.base)
+            and response.request.resource_type != "document"
+        ):
             self.problems.append(f"{response.status} for asset {response.url}")
 
     def log_in(self, username: str, password: str = PASSWORD) -> None:
@@ -90,7 +107,8 @@ class PageChecker:
         violations = page.evaluate(
             """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
                  .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                 .map(v => `${v.impact} ${v.id}: ` + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))""")
+                 .map(v => `${v.impact} ${v.id}: ` + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))"""
+        )
         assert not violations, f"{self.persona}/{name} ({self.viewport}) axe: {violations}"
         if self.viewport == "phone":
             width = page.evaluate("document.documentElement.scrollWidth")
@@ -100,7 +118,9 @@ class PageChecker:
                 .filter(t => { const box = t.closest('.table-wrap') || t; return box.scrollWidth > box.clientWidth + 1; })
                 .filter(t => !t.closest('[role=region][tabindex="0"][aria-label], table[tabindex="0"][aria-label]'))
                 .map(t => (t.querySelector('caption, th') || t).textContent.trim().slice(0, 40))""")
-            assert not unreachable, f"{self.persona}/{name}: tables scroll outside a focusable, named region: {unreachable}"
+            assert not unreachable, (
+                f"{self.persona}/{name}: tables scroll outside a focusable, named region: {unreachable}"
+            )
         assert not self.problems, f"{self.persona}/{name} ({self.viewport}): {self.problems}"
 
     def close(self) -> None:
@@ -145,8 +165,12 @@ def world(db, aw_platform, pg_consumer_login):  # noqa: F811 - aw_platform is th
     platform_sync(platform=aw_platform)
     personas.executive = UserFactory(username="executive", first_name="Eve", last_name="Exec")
     personas.executive.groups.add(Group.objects.get_or_create(name=EXECUTIVES_GROUP)[0])
-    personas.admin = UserFactory(username="admin", first_name="Ada", last_name="Admin", is_staff=True, is_superuser=True)
-    personas.product.description = "Everyone who works for Adventure Works.\n\n| column | meaning |\n|---|---|\n| `salary` | yearly, in USD |"
+    personas.admin = UserFactory(
+        username="admin", first_name="Ada", last_name="Admin", is_staff=True, is_superuser=True
+    )
+    personas.product.description = (
+        "Everyone who works for Adventure Works.\n\n| column | meaning |\n|---|---|\n| `salary` | yearly, in USD |"
+    )
     personas.product.save()
     index_products()
     return personas

@@ -2,6 +2,7 @@
 desktop and a 390 px phone viewport. Each page visited is checked by ``PageChecker``: axe-core
 finds no serious/critical violation, no console error, no failed page asset, no sideways
 scrolling on the phone; screenshots land in ``var/test-artifacts/<persona>/``."""
+
 from __future__ import annotations
 
 import re
@@ -70,23 +71,46 @@ def test_business_user_finds_requests_and_watches_access_become_active(world, ch
     assert page.locator("#request-status .status-line .tag").inner_text() != "Pending approval"
     consumer.check("request-decided")
     consumer.visit("/access/requests/", "my-access")
-    replay_on_phone(checker, "business-user", "consumer", [
-        ("/", "marketplace"), ("/?q=employes&classification=confidential", "search-facet"),
-        ("/?q=zzqqxx", "search-nothing"), ("/products/employees/", "product"),
-        ("/products/employees/?tab=schema", "product-schema"), ("/products/employees/?tab=ports", "product-output-ports"),
-        ("/access/products/employees/request/", "request-form"), (f"/access/requests/{access_request.pk}/", "request-decided"),
-        ("/access/requests/", "my-access"),
-    ])
+    replay_on_phone(
+        checker,
+        "business-user",
+        "consumer",
+        [
+            ("/", "marketplace"),
+            ("/?q=employes&classification=confidential", "search-facet"),
+            ("/?q=zzqqxx", "search-nothing"),
+            ("/products/employees/", "product"),
+            ("/products/employees/?tab=schema", "product-schema"),
+            ("/products/employees/?tab=ports", "product-output-ports"),
+            ("/access/products/employees/request/", "request-form"),
+            (f"/access/requests/{access_request.pk}/", "request-decided"),
+            ("/access/requests/", "my-access"),
+        ],
+    )
 
 
 def test_owner_approves_from_the_inbox_and_revokes(world, checker):
     access_request = services.access_request_submit(
-        requester=world.consumer, output_port=world.port, purpose="Attrition dashboard",
-        purpose_category=world.analytics, justification="", expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=None, columns=[])
+        requester=world.consumer,
+        output_port=world.port,
+        purpose="Attrition dashboard",
+        purpose_category=world.analytics,
+        justification="",
+        expires_at=timezone.now() + timedelta(days=30),
+        on_behalf_of_team=None,
+        columns=[],
+    )
     # a second request stays pending: the inbox and the owner's home keep a table row on the phone
     waiting = services.access_request_submit(
-        requester=world.unrelated, output_port=world.port, purpose="Headcount planning for the next fiscal year",
-        purpose_category=world.analytics, justification="", expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=None, columns=[])
+        requester=world.unrelated,
+        output_port=world.port,
+        purpose="Headcount planning for the next fiscal year",
+        purpose_category=world.analytics,
+        justification="",
+        expires_at=timezone.now() + timedelta(days=30),
+        on_behalf_of_team=None,
+        columns=[],
+    )
     owner = checker("owner")
     page = owner.page
     owner.log_in("owner")
@@ -104,17 +128,31 @@ def test_owner_approves_from_the_inbox_and_revokes(world, checker):
     page.click("button:has-text('Revoke access now')")
     page.wait_for_selector("text=Revoked")
     owner.check("request-revoked")
-    replay_on_phone(checker, "owner", "owner", [
-        ("/people/owner/", "home"), ("/access/inbox/", "inbox"), (f"/access/requests/{access_request.pk}/", "request-revoked"),
-        (f"/access/requests/{waiting.pk}/", "request-to-decide"),
-    ])
+    replay_on_phone(
+        checker,
+        "owner",
+        "owner",
+        [
+            ("/people/owner/", "home"),
+            ("/access/inbox/", "inbox"),
+            (f"/access/requests/{access_request.pk}/", "request-revoked"),
+            (f"/access/requests/{waiting.pk}/", "request-to-decide"),
+        ],
+    )
 
 
 def test_steward_decides_the_second_step_and_reads_the_audit_log(world, checker):
     port = port_for(world, "restricted", name="Salaries", slug="salaries", terms_of_use="Need to know only.")
     access_request = services.access_request_submit(
-        requester=world.consumer, output_port=port, purpose="Filing", purpose_category=world.regulatory,
-        justification="", expires_at=timezone.now() + timedelta(days=30), on_behalf_of_team=None, columns=[])
+        requester=world.consumer,
+        output_port=port,
+        purpose="Filing",
+        purpose_category=world.regulatory,
+        justification="",
+        expires_at=timezone.now() + timedelta(days=30),
+        on_behalf_of_team=None,
+        columns=[],
+    )
     services.access_request_approve(access_request_id=access_request.pk, actor=world.owner, comment="ok")
     steward = checker("steward")
     page = steward.page
@@ -131,10 +169,17 @@ def test_steward_decides_the_second_step_and_reads_the_audit_log(world, checker)
     with page.expect_download() as download:
         page.click("a:has-text('CSV')")
     assert download.value.suggested_filename.endswith(".csv")
-    replay_on_phone(checker, "steward", "steward", [
-        (home, "home"), ("/access/governance/policies/", "policies"), ("/access/governance/audit/", "audit"),
-        (f"/access/requests/{access_request.pk}/", "second-step"),
-    ])
+    replay_on_phone(
+        checker,
+        "steward",
+        "steward",
+        [
+            (home, "home"),
+            ("/access/governance/policies/", "policies"),
+            ("/access/governance/audit/", "audit"),
+            (f"/access/requests/{access_request.pk}/", "second-step"),
+        ],
+    )
 
 
 def test_executive_lands_on_the_kpi_dashboard(world, checker):

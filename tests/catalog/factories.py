@@ -77,8 +77,15 @@ class DataContractFactory(DjangoModelFactory):
     contract_id = factory.Sequence(lambda n: f"urn:datacontract:{n}")
     version = "1.0.0"
     status = "active"
-    document = factory.LazyAttribute(lambda c: {"apiVersion": "v3.0.2", "kind": "DataContract", "id": c.contract_id,
-                                                "version": c.version, "status": c.status})
+    document = factory.LazyAttribute(
+        lambda c: {
+            "apiVersion": "v3.0.2",
+            "kind": "DataContract",
+            "id": c.contract_id,
+            "version": c.version,
+            "status": c.status,
+        }
+    )
 
 
 class QualityCheckFactory(DjangoModelFactory):

@@ -1,6 +1,7 @@
 """Governed exposure without a warehouse: the output port services, exposure reviews (service,
 API and page, with their permission matrix), exposure assignments, and the Internal
 "same domain" rule (issue 11)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -52,26 +53,51 @@ def world(db):
     team_membership_set(team=persons.owner_team, user=pete, role=TeamRole.OWNER)
     exposure_assignment_create(actor=greta, platform=platform, schema="sales", domain=sales.domain, data_product=sales)
     exposure_assignment_create(actor=olaf, platform=platform, schema="person", domain=persons.domain)
-    person_port = services.output_port_create(actor=pete, data_product=persons, name="person", platform=platform,
-                                              schema="person")
-    return SimpleNamespace(sam=sam, pete=pete, olaf=olaf, greta=greta, nobody=nobody, platform=platform, sales=sales,
-                           persons=persons, person_port=person_port)
+    person_port = services.output_port_create(
+        actor=pete, data_product=persons, name="person", platform=platform, schema="person"
+    )
+    return SimpleNamespace(
+        sam=sam,
+        pete=pete,
+        olaf=olaf,
+        greta=greta,
+        nobody=nobody,
+        platform=platform,
+        sales=sales,
+        persons=persons,
+        person_port=person_port,
+    )
 
 
 def pending_port(world) -> OutputPort:
-    return services.output_port_create(actor=world.sam, data_product=world.sales, name="bonus", platform=world.platform,
-                                       schema="person")
+    return services.output_port_create(
+        actor=world.sam, data_product=world.sales, name="bonus", platform=world.platform, schema="person"
+    )
 
 
 # --- system locations ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kind", "schema", "system"), [
-    ("postgresql", "pg_catalog", True), ("postgresql", "information_schema", True), ("postgresql", "pg_toast", True),
-    ("postgresql", "pg_toast_temp_3", True), ("postgresql", "pg_temp_12", True), ("postgresql", "Pg_Catalog", True),
-    ("postgresql", "sales", False), ("postgresql", "mysql", False),
-    ("mariadb", "mysql", True), ("mariadb", "information_schema", True), ("mariadb", "performance_schema", True),
-    ("mariadb", "sys", True), ("mariadb", "SYS", True), ("mariadb", "pg_catalog", False), ("mariadb", "shop", False),
-])
+
+@pytest.mark.parametrize(
+    ("kind", "schema", "system"),
+    [
+        ("postgresql", "pg_catalog", True),
+        ("postgresql", "information_schema", True),
+        ("postgresql", "pg_toast", True),
+        ("postgresql", "pg_toast_temp_3", True),
+        ("postgresql", "pg_temp_12", True),
+        ("postgresql", "Pg_Catalog", True),
+        ("postgresql", "sales", False),
+        ("postgresql", "mysql", False),
+        ("mariadb", "mysql", True),
+        ("mariadb", "information_schema", True),
+        ("mariadb", "performance_schema", True),
+        ("mariadb", "sys", True),
+        ("mariadb", "SYS", True),
+        ("mariadb", "pg_catalog", False),
+        ("mariadb", "shop", False),
+    ],
+)
 def test_system_locations(kind, schema, system):
     assert is_system_location(kind, schema) is system
 
@@ -83,17 +109,25 @@ def test_the_platforms_reserved_locations_are_never_exposable(world):
     # when / then
     for schema, database in (("portal_admin", ""), ("public", "mesh_portal")):
         with pytest.raises(ApplicationError) as excinfo:
-            services.output_port_create(actor=world.sam, data_product=world.sales, name=f"x{schema}",
-                                        platform=world.platform, schema=schema, database=database)
+            services.output_port_create(
+                actor=world.sam,
+                data_product=world.sales,
+                name=f"x{schema}",
+                platform=world.platform,
+                schema=schema,
+                database=database,
+            )
         assert "reserved" in excinfo.value.extra["schema"][0]
 
 
 # --- the output port services ---------------------------------------------------------------------
 
+
 def test_a_port_on_its_assigned_schema_is_approved_and_audited(world):
     # when
-    port = services.output_port_create(actor=world.sam, data_product=world.sales, name="orders",
-                                       platform=world.platform, schema="sales")
+    port = services.output_port_create(
+        actor=world.sam, data_product=world.sales, name="orders", platform=world.platform, schema="sales"
+    )
     # then
     assert port.exposure_status == "approved" and port.exposure_reason == ""
     event = AuditEvent.objects.get(action="output_port.created", object_id=str(port.pk))
@@ -101,15 +135,19 @@ def test_a_port_on_its_assigned_schema_is_approved_and_audited(world):
 
 
 def test_a_port_outside_the_assignments_awaits_review_and_stewards_and_operators_are_told(
-        world, django_capture_on_commit_callbacks):
+    world, django_capture_on_commit_callbacks
+):
     # when
     with django_capture_on_commit_callbacks(execute=True):
         port = pending_port(world)
     # then
     assert port.exposure_status == "pending_review"
     assert "assigned to the" in port.exposure_reason and "already exposed by" in port.exposure_reason
-    told = set(Notification.objects.filter(object_type="outputport", object_id=str(port.pk))
-               .values_list("recipient__username", flat=True))
+    told = set(
+        Notification.objects.filter(object_type="outputport", object_id=str(port.pk)).values_list(
+            "recipient__username", flat=True
+        )
+    )
     assert told == {"greta", "olaf"}
 
 
@@ -134,14 +172,16 @@ def test_a_product_assignment_excludes_other_products_of_the_domain(world):
 
 def test_only_owners_add_ports(world):
     with pytest.raises(PermissionDenied):
-        services.output_port_create(actor=world.nobody, data_product=world.sales, name="x", platform=world.platform,
-                                    schema="sales")
+        services.output_port_create(
+            actor=world.nobody, data_product=world.sales, name="x", platform=world.platform, schema="sales"
+        )
 
 
 def test_moving_a_port_judges_it_again_and_is_audited(world):
     # given
-    port = services.output_port_create(actor=world.sam, data_product=world.sales, name="orders",
-                                       platform=world.platform, schema="sales")
+    port = services.output_port_create(
+        actor=world.sam, data_product=world.sales, name="orders", platform=world.platform, schema="sales"
+    )
     # when
     moved = services.output_port_update(actor=world.sam, port=port, schema="person")
     # then
@@ -152,9 +192,13 @@ def test_moving_a_port_judges_it_again_and_is_audited(world):
 
 def test_a_port_with_access_requests_cannot_move_or_be_deleted(world):
     # given: a request on Persons' port
-    access_services.access_request_submit(requester=UserFactory(), output_port=world.person_port, purpose="audit",
-                                          purpose_category=Purpose.objects.get(slug="audit"),
-                                          expires_at=timezone.now() + timedelta(days=5))
+    access_services.access_request_submit(
+        requester=UserFactory(),
+        output_port=world.person_port,
+        purpose="audit",
+        purpose_category=Purpose.objects.get(slug="audit"),
+        expires_at=timezone.now() + timedelta(days=5),
+    )
     # when / then
     with pytest.raises(ApplicationError):
         services.output_port_update(actor=world.pete, port=world.person_port, schema="sales")
@@ -163,8 +207,9 @@ def test_a_port_with_access_requests_cannot_move_or_be_deleted(world):
 
 
 def test_deleting_a_port_is_audited(world):
-    port = services.output_port_create(actor=world.sam, data_product=world.sales, name="orders",
-                                       platform=world.platform, schema="sales")
+    port = services.output_port_create(
+        actor=world.sam, data_product=world.sales, name="orders", platform=world.platform, schema="sales"
+    )
     services.output_port_delete(actor=world.sam, port=port)
     assert not OutputPort.objects.filter(pk=port.pk).exists()
     assert AuditEvent.objects.get(action="output_port.deleted", object_id=str(port.pk)).actor == world.sam
@@ -172,9 +217,18 @@ def test_deleting_a_port_is_audited(world):
 
 # --- exposure reviews: API permission matrix ------------------------------------------------------
 
-@pytest.mark.parametrize(("who", "code"), [
-    (None, 403), ("nobody", 404), ("sam", 404), ("pete", 404), ("olaf", 200), ("greta", 200),
-])
+
+@pytest.mark.parametrize(
+    ("who", "code"),
+    [
+        (None, 403),
+        ("nobody", 404),
+        ("sam", 404),
+        ("pete", 404),
+        ("olaf", 200),
+        ("greta", 200),
+    ],
+)
 def test_who_may_approve_an_exposure(world, who, code):
     # given
     port = pending_port(world)
@@ -211,8 +265,10 @@ def test_the_review_list_shows_what_each_reviewer_may_decide(world):
     # given
     port = pending_port(world)
     # when
-    seen = {who: [r["id"] for r in client_for(getattr(world, who)).get("/api/v1/exposure-reviews/").json()["results"]]
-            for who in ("greta", "olaf", "sam", "nobody")}
+    seen = {
+        who: [r["id"] for r in client_for(getattr(world, who)).get("/api/v1/exposure-reviews/").json()["results"]]
+        for who in ("greta", "olaf", "sam", "nobody")
+    }
     # then
     assert seen == {"greta": [port.pk], "olaf": [port.pk], "sam": [], "nobody": []}
 
@@ -239,20 +295,27 @@ def test_an_owner_cannot_decide_on_the_page(world, client):
 
 # --- assignments ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("who", "code"), [("nobody", 404), ("sam", 404), ("olaf", 201), ("greta", 201)])
 def test_who_may_assign_a_location(world, who, code):
     response = client_for(getattr(world, who)).post(
-        "/api/v1/platforms/wh/exposure-assignments/", {"schema": "production", "domain": world.sales.domain.slug},
-        format="json")
+        "/api/v1/platforms/wh/exposure-assignments/",
+        {"schema": "production", "domain": world.sales.domain.slug},
+        format="json",
+    )
     assert response.status_code == code
     if code == 201:
-        assert AuditEvent.objects.get(action="exposure_assignment.created", object_id=str(response.json()["id"])).actor \
-            == getattr(world, who)
+        assert AuditEvent.objects.get(
+            action="exposure_assignment.created", object_id=str(response.json()["id"])
+        ).actor == getattr(world, who)
 
 
 def test_assigning_a_system_schema_is_refused(world):
-    response = client_for(world.greta).post("/api/v1/platforms/wh/exposure-assignments/",
-                                            {"schema": "pg_catalog", "domain": world.sales.domain.slug}, format="json")
+    response = client_for(world.greta).post(
+        "/api/v1/platforms/wh/exposure-assignments/",
+        {"schema": "pg_catalog", "domain": world.sales.domain.slug},
+        format="json",
+    )
     assert response.status_code == 400 and "schema" in response.json()["errors"]
 
 
@@ -265,12 +328,19 @@ def test_withdrawing_an_assignment_is_audited(world):
 
 # --- Internal "same domain" auto-approval (issue 11, Medium) ----------------------------------------
 
+
 def test_a_draft_product_in_the_domain_does_not_make_a_team_in_the_domain(world):
     # given: an Internal product of the Persons domain; sam's team makes a draft product there
     internal = DataProductFactory(domain=world.persons.domain, classification="internal")
     port = OutputPortFactory(data_product=internal, platform=world.platform, schema="contacts")
-    services.data_product_create(name="Trojan", slug="trojan", domain=world.persons.domain,
-                                 owner_team=world.sales.owner_team, status="draft", actor=world.sam)
+    services.data_product_create(
+        name="Trojan",
+        slug="trojan",
+        domain=world.persons.domain,
+        owner_team=world.sales.owner_team,
+        status="draft",
+        actor=world.sam,
+    )
     # when
     request = access_services.access_request_submit(requester=world.sam, output_port=port, purpose="x")
     # then: not approved at once; the owner decides
@@ -287,8 +357,13 @@ def test_a_published_product_of_the_requesters_team_in_the_domain_counts(world):
 def test_the_admin_assigns_through_the_service(world, admin_client):
     # when: a system schema, then a real one
     url = "/admin/platforms/exposureassignment/add/"
-    data = {"platform": world.platform.pk, "database": "", "table": "", "domain": world.sales.domain.pk,
-            "data_product": ""}
+    data = {
+        "platform": world.platform.pk,
+        "database": "",
+        "table": "",
+        "domain": world.sales.domain.pk,
+        "data_product": "",
+    }
     refused = admin_client.post(url, {**data, "schema": "information_schema"})
     added = admin_client.post(url, {**data, "schema": "marketing"})
     # then

@@ -1,5 +1,6 @@
 """Lineage and quality of a data product (``data_product_lineage``, ``data_product_quality``) on
 jaffle_shop synced from PostgreSQL and its dbt artifacts, and how the product page shows them."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 def synced(jaffle_warehouse, dbt_platform, artifacts_dir):
     def expose(manifest):
         manifest["exposures"]["exposure.jaffle_shop.revenue"] = {
-            "unique_id": "exposure.jaffle_shop.revenue", "name": "revenue", "label": "Revenue dashboard",
-            "type": "dashboard", "url": "javascript:alert(1)", "owner": {"name": "Finance"},
+            "unique_id": "exposure.jaffle_shop.revenue",
+            "name": "revenue",
+            "label": "Revenue dashboard",
+            "type": "dashboard",
+            "url": "javascript:alert(1)",
+            "owner": {"name": "Finance"},
             "depends_on": {"nodes": ["model.jaffle_shop.orders"]},
         }
 
@@ -35,8 +40,9 @@ def synced(jaffle_warehouse, dbt_platform, artifacts_dir):
 def _product(warehouse, *tables, status="published"):
     product = DataProductFactory(name="Customer orders", slug="customer-orders", status=status)
     for table in tables:
-        OutputPortFactory(data_product=product, name=table, platform=warehouse, schema="analytics", table=table,
-                          port_type="table")
+        OutputPortFactory(
+            data_product=product, name=table, platform=warehouse, schema="analytics", table=table, port_type="table"
+        )
     return product
 
 
@@ -56,8 +62,12 @@ def test_lineage_walks_upstream_to_the_seeds(synced, django_assert_num_queries):
     # then
     assert [a.name for a in lineage.assets] == ["customers", "orders"]
     assert [(n.asset.name, n.depth) for n in lineage.upstream] == [
-        ("stg_customers", 1), ("stg_orders", 1), ("stg_payments", 1),
-        ("raw_customers", 2), ("raw_orders", 2), ("raw_payments", 2),
+        ("stg_customers", 1),
+        ("stg_orders", 1),
+        ("stg_payments", 1),
+        ("raw_customers", 2),
+        ("raw_orders", 2),
+        ("raw_payments", 2),
     ]
     assert lineage.downstream == []
     assert len(lineage.edges) == 8
@@ -112,8 +122,9 @@ def test_product_page_shows_dbt_docs_quality_and_lineage(client, synced):
 
     # when: the overview, schema, quality and lineage tabs
     url = reverse("catalog:product_detail", args=[product.slug])
-    page = "".join(client.get(url, {"tab": tab} if tab else {}).content.decode()
-                   for tab in ("", "schema", "quality", "lineage"))
+    page = "".join(
+        client.get(url, {"tab": tab} if tab else {}).content.decode() for tab in ("", "schema", "quality", "lineage")
+    )
 
     # then
     assert "This table has basic information about a customer" in page  # dbt description, no DB comment
@@ -133,4 +144,7 @@ def test_draft_product_lineage_is_not_shown_to_strangers(client, synced):
     client.force_login(UserFactory())
     assert client.get(reverse("catalog:product_detail", args=[product.slug])).status_code == 404
     client.force_login(owner)
-    assert b"stg_customers" in client.get(reverse("catalog:product_detail", args=[product.slug]), {"tab": "lineage"}).content
+    assert (
+        b"stg_customers"
+        in client.get(reverse("catalog:product_detail", args=[product.slug]), {"tab": "lineage"}).content
+    )

@@ -1,6 +1,7 @@
 """Query counts of the busiest pages, pinned (issue 13): a change that adds a query per page, or
 one per row (N+1), fails here. The counts are for a consumer with no team, no delegations, inside
 the test's transaction (so the navigation badges are computed, not read from the cache)."""
+
 import pytest
 from django.urls import reverse
 
@@ -59,7 +60,16 @@ def test_search_and_home_run_a_fixed_number_of_queries(client, shop):
     assert _count(client, reverse("catalog:marketplace")) == HOME_QUERIES
 
 
-PRODUCT_PAGE_QUERIES = {'overview': 29, 'ports': 18, 'schema': 21, 'contract': 21, 'quality': 20, 'lineage': 22,
-                        'consumers': 21, 'access': 18, 'activity': 21}
+PRODUCT_PAGE_QUERIES = {
+    "overview": 29,
+    "ports": 18,
+    "schema": 21,
+    "contract": 21,
+    "quality": 20,
+    "lineage": 22,
+    "consumers": 21,
+    "access": 18,
+    "activity": 21,
+}
 SEARCH_QUERIES = 25
 HOME_QUERIES = 21

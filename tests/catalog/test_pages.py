@@ -1,4 +1,5 @@
 """Marketplace, product tabs, domain/team/person pages: permission matrix and what users see."""
+
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -26,19 +27,36 @@ def world(catalog):
     the grant workflow itself is tested in tests/access) and an admin."""
     consumer = UserFactory(username="consumer")
     port = catalog.pay.output_ports.get()
-    request = AccessRequest.objects.create(requester=consumer, output_port=port, purpose="Headcount report",
-                                           status="active", submitted_at=timezone.now(),
-                                           expires_at=timezone.now() + timedelta(days=30))
-    Grant.objects.create(access_request=request, platform=port.platform, principal="consumer_login", schema=port.schema,
-                         status="active", applied_at=timezone.now(), expires_at=request.expires_at)
+    request = AccessRequest.objects.create(
+        requester=consumer,
+        output_port=port,
+        purpose="Headcount report",
+        status="active",
+        submitted_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    Grant.objects.create(
+        access_request=request,
+        platform=port.platform,
+        principal="consumer_login",
+        schema=port.schema,
+        status="active",
+        applied_at=timezone.now(),
+        expires_at=request.expires_at,
+    )
     catalog.pay.classification = "confidential"  # the owner decides: the request waits in their inbox
     catalog.pay.save(update_fields=["classification"])
-    pending = access_request_submit(requester=catalog.unrelated, output_port=port, purpose="Curious",
-                                    expires_at=timezone.now() + timedelta(days=30))
+    pending = access_request_submit(
+        requester=catalog.unrelated, output_port=port, purpose="Curious", expires_at=timezone.now() + timedelta(days=30)
+    )
     index_products()
-    return SimpleNamespace(**vars(catalog), consumer=consumer, admin=UserFactory(username="root", is_staff=True,
-                                                                                   is_superuser=True),
-                           anonymous=None, pending=pending)
+    return SimpleNamespace(
+        **vars(catalog),
+        consumer=consumer,
+        admin=UserFactory(username="root", is_staff=True, is_superuser=True),
+        anonymous=None,
+        pending=pending,
+    )
 
 
 ALL = dict(anonymous=302, unrelated=200, consumer=200, owner=200, steward=200, admin=200)
@@ -49,10 +67,17 @@ MATRIX = {
     "home": (lambda w: reverse("catalog:marketplace"), ALL),
     "search": (lambda w: reverse("catalog:marketplace") + "?q=salary&domain=hr&sort=name", ALL),
     "autocomplete": (lambda w: reverse("catalog:autocomplete") + "?q=cust", ALL),
-    **{f"product_{tab}": (lambda w, tab=tab: reverse("catalog:product_detail", args=[w.pay.slug]) + f"?tab={tab}", ALL)
-       for tab in TABS},
-    **{f"draft_{tab}": (lambda w, tab=tab: reverse("catalog:product_detail", args=[w.draft.slug]) + f"?tab={tab}", DRAFT)
-       for tab in TABS},
+    **{
+        f"product_{tab}": (lambda w, tab=tab: reverse("catalog:product_detail", args=[w.pay.slug]) + f"?tab={tab}", ALL)
+        for tab in TABS
+    },
+    **{
+        f"draft_{tab}": (
+            lambda w, tab=tab: reverse("catalog:product_detail", args=[w.draft.slug]) + f"?tab={tab}",
+            DRAFT,
+        )
+        for tab in TABS
+    },
     "missing_product": (lambda w: reverse("catalog:product_detail", args=["nope"]), MISSING),
     "domain": (lambda w: reverse("catalog:domain_detail", args=[w.hr.slug]), ALL),
     "missing_domain": (lambda w: reverse("catalog:domain_detail", args=["nope"]), MISSING),
@@ -78,9 +103,13 @@ def test_permission_matrix(client, world, view, persona):
 
 def test_draft_names_never_leak_through_search_or_pages(client, world):
     client.force_login(world.unrelated)
-    for url in (reverse("catalog:marketplace") + "?q=churn", reverse("catalog:autocomplete") + "?q=churn",
-                reverse("catalog:domain_detail", args=[world.hr.slug]), reverse("catalog:team_detail", args=[world.hr_team.slug]),
-                reverse("catalog:person_detail", args=["owner"])):
+    for url in (
+        reverse("catalog:marketplace") + "?q=churn",
+        reverse("catalog:autocomplete") + "?q=churn",
+        reverse("catalog:domain_detail", args=[world.hr.slug]),
+        reverse("catalog:team_detail", args=[world.hr_team.slug]),
+        reverse("catalog:person_detail", args=["owner"]),
+    ):
         assert b"Customer churn draft" not in client.get(url).content, url
 
 
@@ -132,8 +161,14 @@ def test_schema_tab_shows_columns_types_keys_and_descriptions(client, world):
     # given: the pay table references the sales customer table
     pay_asset = world.platform.assets.get(schema="humanresources")
     customer_asset = world.platform.assets.get(schema="sales")
-    AssetRelation.objects.create(source=pay_asset, target=customer_asset, kind="foreign_key", name="fk",
-                                 source_columns=["rate"], target_columns=["customerid"])
+    AssetRelation.objects.create(
+        source=pay_asset,
+        target=customer_asset,
+        kind="foreign_key",
+        name="fk",
+        source_columns=["rate"],
+        target_columns=["customerid"],
+    )
     client.force_login(world.unrelated)
     # when
     html = client.get(reverse("catalog:product_detail", args=[world.pay.slug]), {"tab": "schema"}).content.decode()
@@ -144,7 +179,9 @@ def test_schema_tab_shows_columns_types_keys_and_descriptions(client, world):
 
 def test_lineage_tab_draws_upstream_and_downstream_products(client, world):
     pay_asset = world.platform.assets.get(schema="humanresources")
-    AssetRelation.objects.create(source=world.platform.assets.get(schema="purchasing"), target=pay_asset, kind="lineage")
+    AssetRelation.objects.create(
+        source=world.platform.assets.get(schema="purchasing"), target=pay_asset, kind="lineage"
+    )
     AssetRelation.objects.create(source=pay_asset, target=world.platform.assets.get(schema="sales"), kind="lineage")
     client.force_login(world.unrelated)
     response = client.get(reverse("catalog:product_detail", args=[world.pay.slug]), {"tab": "lineage"})
@@ -155,13 +192,26 @@ def test_lineage_tab_draws_upstream_and_downstream_products(client, world):
 
 
 def test_contract_and_quality_tabs_render_what_is_known(client, world):
-    DataContractFactory(data_product=world.pay, document={
-        "apiVersion": "v3.0.2", "kind": "DataContract", "id": "pay", "version": "2.0.0", "status": "active",
-        "description": {"purpose": "Pay analytics"},
-        "schema": [{"name": "employeepayhistory", "properties": [
-            {"name": "rate", "logicalType": "number", "required": True, "description": "Salary hourly rate"}]}],
-        "slaProperties": [{"property": "latency", "value": 1, "unit": "d"}],
-    })
+    DataContractFactory(
+        data_product=world.pay,
+        document={
+            "apiVersion": "v3.0.2",
+            "kind": "DataContract",
+            "id": "pay",
+            "version": "2.0.0",
+            "status": "active",
+            "description": {"purpose": "Pay analytics"},
+            "schema": [
+                {
+                    "name": "employeepayhistory",
+                    "properties": [
+                        {"name": "rate", "logicalType": "number", "required": True, "description": "Salary hourly rate"}
+                    ],
+                }
+            ],
+            "slaProperties": [{"property": "latency", "value": 1, "unit": "d"}],
+        },
+    )
     QualityCheckFactory(asset=world.platform.assets.get(schema="humanresources"), name="rate_positive", status="fail")
     client.force_login(world.unrelated)
     url = reverse("catalog:product_detail", args=[world.pay.slug])
@@ -205,6 +255,8 @@ def test_my_access_lists_my_grants_with_status_and_expiry(client, world):
     grants = list(response.context["grants"])
     assert [g.access_request.purpose for g in grants] == ["Headcount report"]
     html = response.content.decode()
-    assert "Employees and pay history" in html and "Active" in html and grants[0].expires_at.strftime("%Y-%m-%d") in html
+    assert (
+        "Employees and pay history" in html and "Active" in html and grants[0].expires_at.strftime("%Y-%m-%d") in html
+    )
     client.force_login(world.unrelated)
     assert list(client.get(reverse("access:mine")).context["grants"]) == []

@@ -1,5 +1,6 @@
 """Issue 16 without a browser: where each persona lands, what the navigation offers, the
 marketplace cards' access state, disjunctive facets and "ask for this data"."""
+
 import pytest
 from django.urls import reverse
 
@@ -10,12 +11,15 @@ from .test_pages import world  # noqa: F401 - the fixture
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("persona, landing", [
-    ("consumer", lambda w: reverse("catalog:marketplace")),
-    ("owner", lambda w: reverse("catalog:person_detail", args=[w.owner.username])),
-    ("steward", lambda w: reverse("access:policies")),
-    ("admin", lambda w: reverse("platforms:list")),
-])
+@pytest.mark.parametrize(
+    "persona, landing",
+    [
+        ("consumer", lambda w: reverse("catalog:marketplace")),
+        ("owner", lambda w: reverse("catalog:person_detail", args=[w.owner.username])),
+        ("steward", lambda w: reverse("access:policies")),
+        ("admin", lambda w: reverse("platforms:list")),
+    ],
+)
 def test_each_persona_lands_on_their_page(client, world, persona, landing):  # noqa: F811
     # given
     client.force_login(getattr(world, persona))

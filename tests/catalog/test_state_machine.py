@@ -1,5 +1,6 @@
 """The data product lifecycle table is the single source of truth: every (from, to) pair is checked
 through the catalog's transition (the one helper, ``apps.audit.transitions``) on stored products."""
+
 import itertools
 
 import pytest
@@ -49,18 +50,35 @@ def test_the_bulk_transition_writes_nothing_when_one_move_is_refused(admin):
     draft, retired = DataProductFactory(status="draft"), DataProductFactory(status="retired")
     # when: both are to be published
     with pytest.raises(ApplicationError, match=f"{retired.name} is retired; it cannot become published"):
-        transition_bulk([draft, retired], DataProductStatus.PUBLISHED, table=DATA_PRODUCT_TRANSITIONS, actor=admin,
-                        action="data_product.published", subject=lambda p: p.name)
+        transition_bulk(
+            [draft, retired],
+            DataProductStatus.PUBLISHED,
+            table=DATA_PRODUCT_TRANSITIONS,
+            actor=admin,
+            action="data_product.published",
+            subject=lambda p: p.name,
+        )
     # then: neither moved, nothing audited
-    assert set(DataProduct.objects.filter(pk__in=[draft.pk, retired.pk]).values_list("status", flat=True)) == {"draft", "retired"}
+    assert set(DataProduct.objects.filter(pk__in=[draft.pk, retired.pk]).values_list("status", flat=True)) == {
+        "draft",
+        "retired",
+    }
     assert not AuditEvent.objects.filter(action="data_product.published").exists()
 
 
 def test_the_bulk_transition_moves_and_audits_every_row(admin):
     products = [DataProductFactory(status="draft") for _ in range(3)]
-    transition_bulk(products, DataProductStatus.PUBLISHED, table=DATA_PRODUCT_TRANSITIONS, actor=admin,
-                    action="data_product.published", message="Launch.")
-    assert set(DataProduct.objects.filter(pk__in=[p.pk for p in products]).values_list("status", flat=True)) == {"published"}
+    transition_bulk(
+        products,
+        DataProductStatus.PUBLISHED,
+        table=DATA_PRODUCT_TRANSITIONS,
+        actor=admin,
+        action="data_product.published",
+        message="Launch.",
+    )
+    assert set(DataProduct.objects.filter(pk__in=[p.pk for p in products]).values_list("status", flat=True)) == {
+        "published"
+    }
     events = AuditEvent.objects.filter(action="data_product.published")
     assert sorted(events.values_list("object_id", flat=True)) == sorted(str(p.pk) for p in products)
     assert {(e.message, e.actor_id) for e in events} == {("Launch.", admin.pk)}

@@ -1,6 +1,7 @@
 """A small world for contract tests: an HR domain and team with an owner, a product with an
 output port on a platform whose catalog holds the humanresources schema (no warehouse needed),
 and a consumer with an active grant."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -59,10 +60,26 @@ def hr(db):
     domain = DomainFactory(name="Human Resources", slug="human-resources", owner_team=team)
     platform = PlatformFactory(name="Warehouse", slug="warehouse", database="warehouse")
     employee = AssetFactory(platform=platform, schema="humanresources", name="employee")
-    ColumnFactory(asset=employee, name="businessentityid", data_type="integer", nullable=False, is_primary_key=True, ordinal=1)
+    ColumnFactory(
+        asset=employee, name="businessentityid", data_type="integer", nullable=False, is_primary_key=True, ordinal=1
+    )
     ColumnFactory(asset=employee, name="jobtitle", data_type="character varying(50)", nullable=False, ordinal=2)
-    product = DataProductFactory(name="Employees", slug="employees", domain=domain, owner_team=team,
-                                 classification="confidential", summary="Who works here.")
+    product = DataProductFactory(
+        name="Employees",
+        slug="employees",
+        domain=domain,
+        owner_team=team,
+        classification="confidential",
+        summary="Who works here.",
+    )
     port = OutputPortFactory(data_product=product, name="warehouse", platform=platform, schema="humanresources")
-    return SimpleNamespace(team=team, owner=owner, domain=domain, platform=platform, product=product, port=port,
-                           employee=employee, unrelated=UserFactory(username="stranger"))
+    return SimpleNamespace(
+        team=team,
+        owner=owner,
+        domain=domain,
+        platform=platform,
+        product=product,
+        port=port,
+        employee=employee,
+        unrelated=UserFactory(username="stranger"),
+    )

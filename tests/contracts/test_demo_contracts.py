@@ -1,6 +1,7 @@
 """The demo shows every contract state on the generated warehouse rows: a contract per product,
 zero drift but on Persons (drifts on purpose), every rule passing but Sales' "Shipped orders have
 a ship date" (an open incident), HR's latency SLA met, and hourly quality runs to draw trends."""
+
 from __future__ import annotations
 
 import pytest

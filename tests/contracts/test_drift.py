@@ -1,5 +1,6 @@
 """Drift against the real AdventureWorks warehouse after a metadata sync: a contract written for
 ``humanresources`` shows no drift; a drifted copy shows exactly its drift."""
+
 from __future__ import annotations
 
 import copy
@@ -39,7 +40,10 @@ def _publish(product, owner, document, version="1.0.0"):
 
 
 def _found(product):
-    return sorted((f.kind, f.object_name, f.property_name) for f in DriftFinding.objects.filter(data_product=product, status="open"))
+    return sorted(
+        (f.kind, f.object_name, f.property_name)
+        for f in DriftFinding.objects.filter(data_product=product, status="open")
+    )
 
 
 def test_the_humanresources_contract_has_no_drift(hr_synced):
@@ -55,28 +59,38 @@ def test_a_drifted_copy_shows_exactly_its_drift(hr_synced):
     drifted = copy.deepcopy(doc)
     objects = {o["name"]: o for o in drifted["schema"]}
     props = {p["name"]: p for p in objects["employee"]["properties"]}
-    props["jobtitle"]["physicalType"] = "character varying(20)"            # type mismatch
+    props["jobtitle"]["physicalType"] = "character varying(20)"  # type mismatch
     props["loginid"]["logicalType"] = "integer"
-    props["loginid"].pop("physicalType")                                    # logical type mismatch
-    objects["employee"]["properties"].remove(props["gender"])               # extra column on the platform
+    props["loginid"].pop("physicalType")  # logical type mismatch
+    objects["employee"]["properties"].remove(props["gender"])  # extra column on the platform
     objects["employee"]["properties"].append({"name": "badge", "logicalType": "string"})  # missing column
-    props["organizationnode"]["required"] = True                          # nullable on the platform
-    props["nationalidnumber"]["primaryKey"] = True                          # not a key on the platform
+    props["organizationnode"]["required"] = True  # nullable on the platform
+    props["nationalidnumber"]["primaryKey"] = True  # not a key on the platform
     drifted["schema"].append({"name": "payroll", "properties": [{"name": "id"}]})  # missing table
-    drifted["servers"] = [{"server": "warehouse", "type": "postgres", "host": "h", "port": 5432,
-                           "database": platform.database, "schema": "humanresources",
-                           "customProperties": [{"property": "platform", "value": platform.slug}]}]
+    drifted["servers"] = [
+        {
+            "server": "warehouse",
+            "type": "postgres",
+            "host": "h",
+            "port": 5432,
+            "database": platform.database,
+            "schema": "humanresources",
+            "customProperties": [{"property": "platform", "value": platform.slug}],
+        }
+    ]
     _publish(product, owner, drifted)
     contract_drift_check(product_id=product.pk)
-    assert _found(product) == sorted([
-        (DriftKind.TYPE_MISMATCH, "employee", "jobtitle"),
-        (DriftKind.TYPE_MISMATCH, "employee", "loginid"),
-        (DriftKind.EXTRA_COLUMN, "employee", "gender"),
-        (DriftKind.MISSING_COLUMN, "employee", "badge"),
-        (DriftKind.NULLABILITY, "employee", "organizationnode"),
-        (DriftKind.PRIMARY_KEY, "employee", "nationalidnumber"),
-        (DriftKind.MISSING_TABLE, "payroll", ""),
-    ])
+    assert _found(product) == sorted(
+        [
+            (DriftKind.TYPE_MISMATCH, "employee", "jobtitle"),
+            (DriftKind.TYPE_MISMATCH, "employee", "loginid"),
+            (DriftKind.EXTRA_COLUMN, "employee", "gender"),
+            (DriftKind.MISSING_COLUMN, "employee", "badge"),
+            (DriftKind.NULLABILITY, "employee", "organizationnode"),
+            (DriftKind.PRIMARY_KEY, "employee", "nationalidnumber"),
+            (DriftKind.MISSING_TABLE, "payroll", ""),
+        ]
+    )
     # an owner accepts one with a reason; it stays accepted on the next check
     finding = DriftFinding.objects.get(data_product=product, kind=DriftKind.EXTRA_COLUMN)
     with pytest.raises(ApplicationError):
@@ -96,6 +110,9 @@ def test_drift_shows_on_the_product_and_platform_pages(hr_synced, client):
     _publish(product, owner, doc)
     contract_drift_check(product_id=product.pk)
     client.force_login(owner)
-    assert "Table payroll is not on the platform." in client.get(f"/products/{product.slug}/?tab=contract").content.decode()
+    assert (
+        "Table payroll is not on the platform."
+        in client.get(f"/products/{product.slug}/?tab=contract").content.decode()
+    )
     response = client.post(f"/products/{product.slug}/drift/check/")
     assert response.status_code == 302

@@ -1,5 +1,6 @@
 """Importing contracts: validation against the ODCS JSON Schema, nothing half-saved, the
 product changed only where the contract says so, statuses as written, servers checked."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,23 +37,34 @@ def _errors(text: str) -> dict:
 
 
 def test_every_schema_error_has_its_json_path_and_reason():
-    text = ("kind: DataContract\nid: x\nversion: 1.0.0\nschema:\n  - name: t\n    properties:\n"
-            "      - {name: a}\n      - {name: b}\n      - {name: c}\n      - {name: d, logicalType: numbr}\n")
+    text = (
+        "kind: DataContract\nid: x\nversion: 1.0.0\nschema:\n  - name: t\n    properties:\n"
+        "      - {name: a}\n      - {name: b}\n      - {name: c}\n      - {name: d, logicalType: numbr}\n"
+    )
     errors = _errors(text)
     assert errors["contract.apiVersion"] == ["This field is required by ODCS."]
     assert errors["contract.status"] == ["This field is required by ODCS."]
     assert errors["contract.schema[0].properties[3].logicalType"][0].startswith("'numbr' is not one of ['string'")
 
 
-@pytest.mark.parametrize("text,key", [
-    ("a: [unclosed", "contract"),
-    ("- a list\n", "contract"),
-    ("a: &anchor [1]\nb: *anchor\n", "contract"),
-    ("apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\nnotAField: 1\n", "contract.notAField"),
-    ("apiVersion: v9.9.9\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\n", "contract.apiVersion"),
-    ("apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\n"
-     "schema: [{name: t, properties: [{name: a, logicalType: notatype}]}]\n", "contract.schema[0].properties[0].logicalType"),
-])
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("a: [unclosed", "contract"),
+        ("- a list\n", "contract"),
+        ("a: &anchor [1]\nb: *anchor\n", "contract"),
+        (
+            "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\nnotAField: 1\n",
+            "contract.notAField",
+        ),
+        ("apiVersion: v9.9.9\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\n", "contract.apiVersion"),
+        (
+            "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\n"
+            "schema: [{name: t, properties: [{name: a, logicalType: notatype}]}]\n",
+            "contract.schema[0].properties[0].logicalType",
+        ),
+    ],
+)
 def test_bad_input_is_a_field_error(text, key):
     assert key in _errors(text)
 
@@ -62,7 +74,9 @@ def test_deep_nesting_and_huge_documents_are_refused(settings):
     assert "contract" in _errors("a: " + "[" * 100 + "]" * 100)
     settings.INPUT_CONTRACT_MAX_BYTES = 1_000_000
     assert "too large" in _errors("a: '" + "x" * 1_100_000 + "'")["contract"][0]
-    assert "contract.contractCreatedTs" not in _errors("contractCreatedTs: 2026-01-01T10:00:00Z\n")  # a string, as in JSON
+    assert "contract.contractCreatedTs" not in _errors(
+        "contractCreatedTs: 2026-01-01T10:00:00Z\n"
+    )  # a string, as in JSON
 
 
 def test_a_quality_rule_without_name_renders_on_the_contract_tab(hr, client):
@@ -90,8 +104,10 @@ def test_publishing_without_dataproduct_never_renames_or_reclassifies(hr):
 
 
 def test_an_explicit_rename_and_classification_are_listed(hr):
-    text = contract_text().replace("dataProduct: Employees", "dataProduct: Staff") + \
-        "customProperties:\n  - property: classification\n    value: restricted\n"
+    text = (
+        contract_text().replace("dataProduct: Employees", "dataProduct: Staff")
+        + "customProperties:\n  - property: classification\n    value: restricted\n"
+    )
     result = data_contract_publish(actor=hr.owner, contract=text, data_product="employees")
     product = DataProduct.objects.get(slug="employees")
     assert (product.name, product.classification) == ("Staff", "restricted")
@@ -106,9 +122,11 @@ def test_statuses_are_stored_as_written(hr, status):
 
 
 def test_a_server_on_a_schema_the_platform_lacks_is_refused_and_nothing_is_saved(hr):
-    text = contract_text() + ("servers:\n  - server: lake\n    type: postgres\n    host: h\n    port: 5432\n"
-                              "    database: warehouse\n    schema: nosuchschema\n"
-                              "    customProperties: [{property: platform, value: warehouse}]\n")
+    text = contract_text() + (
+        "servers:\n  - server: lake\n    type: postgres\n    host: h\n    port: 5432\n"
+        "    database: warehouse\n    schema: nosuchschema\n"
+        "    customProperties: [{property: platform, value: warehouse}]\n"
+    )
     with pytest.raises(ApplicationError) as excinfo:
         data_contract_publish(actor=hr.owner, contract=text, data_product="employees")
     assert "contract.servers[0].schema" in excinfo.value.extra
@@ -117,17 +135,21 @@ def test_a_server_on_a_schema_the_platform_lacks_is_refused_and_nothing_is_saved
 
 
 def test_a_server_on_another_database_is_refused(hr):
-    text = contract_text() + ("servers:\n  - server: warehouse\n    type: postgres\n    host: h\n    port: 5432\n"
-                              "    database: elsewhere\n    schema: humanresources\n")
+    text = contract_text() + (
+        "servers:\n  - server: warehouse\n    type: postgres\n    host: h\n    port: 5432\n"
+        "    database: elsewhere\n    schema: humanresources\n"
+    )
     with pytest.raises(ApplicationError) as excinfo:
         data_contract_publish(actor=hr.owner, contract=text, data_product="employees")
     assert "contract.servers[0].database" in excinfo.value.extra
 
 
 def test_a_server_on_a_known_schema_creates_the_port_once(hr):
-    text = contract_text() + ("servers:\n  - server: hr2\n    type: postgres\n    host: h\n    port: 5432\n"
-                              "    database: warehouse\n    schema: humanresources\n"
-                              "    customProperties: [{property: platform, value: warehouse}]\n")
+    text = contract_text() + (
+        "servers:\n  - server: hr2\n    type: postgres\n    host: h\n    port: 5432\n"
+        "    database: warehouse\n    schema: humanresources\n"
+        "    customProperties: [{property: platform, value: warehouse}]\n"
+    )
     first = data_contract_publish(actor=hr.owner, contract=text, data_product="employees")
     again = data_contract_publish(actor=hr.owner, contract=text, data_product="employees")
     assert "output_port.created:hr2" in first.changes and again.changes == []
@@ -135,8 +157,10 @@ def test_a_server_on_a_known_schema_creates_the_port_once(hr):
 
 def test_an_invalid_contract_leaves_the_product_untouched(hr):
     stamp = DataProduct.objects.get(slug="employees").updated_at
-    text = contract_text().replace("logicalType: string", "logicalType: numbr") + \
-        "customProperties:\n  - property: classification\n    value: public\n"
+    text = (
+        contract_text().replace("logicalType: string", "logicalType: numbr")
+        + "customProperties:\n  - property: classification\n    value: public\n"
+    )
     with pytest.raises(ApplicationError):
         data_contract_publish(actor=hr.owner, contract=text, data_product="employees")
     assert DataProduct.objects.get(slug="employees").updated_at == stamp
@@ -146,25 +170,32 @@ def test_an_invalid_contract_leaves_the_product_untouched(hr):
 def test_the_same_version_with_other_content_is_refused(hr):
     data_contract_publish(actor=hr.owner, contract=contract_text(), data_product="employees")
     with pytest.raises(ApplicationError) as excinfo:
-        data_contract_publish(actor=hr.owner, contract=contract_text().replace("varchar(50)", "varchar(80)"),
-                              data_product="employees")
+        data_contract_publish(
+            actor=hr.owner, contract=contract_text().replace("varchar(50)", "varchar(80)"), data_product="employees"
+        )
     assert "contract.version" in excinfo.value.extra
     # a status change of the same version is a lifecycle step, accepted
-    result = data_contract_publish(actor=hr.owner, contract=contract_text().replace("status: active", "status: deprecated"),
-                                   data_product="employees")
+    result = data_contract_publish(
+        actor=hr.owner,
+        contract=contract_text().replace("status: active", "status: deprecated"),
+        data_product="employees",
+    )
     assert result.changes == ["data_contract.status:active->deprecated"]
 
 
 def test_owners_import_by_paste_and_upload_and_see_every_error(hr, client):
     client.force_login(hr.owner)
-    bad = client.post("/products/employees/contract/import/",
-                      {"contract": contract_text().replace("logicalType: string", "logicalType: numbr")})
+    bad = client.post(
+        "/products/employees/contract/import/",
+        {"contract": contract_text().replace("logicalType: string", "logicalType: numbr")},
+    )
     assert bad.status_code == 400
     assert "schema[0].properties[1].logicalType: &#x27;numbr&#x27; is not one of" in bad.content.decode()
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    good = client.post("/products/employees/contract/import/",
-                       {"file": SimpleUploadedFile("c.yaml", contract_text().encode())})
+    good = client.post(
+        "/products/employees/contract/import/", {"file": SimpleUploadedFile("c.yaml", contract_text().encode())}
+    )
     assert good.status_code == 302
     assert DataContract.objects.get(data_product=hr.product).source_yaml == contract_text()
     download = client.get(f"/products/employees/contract/{DataContract.objects.get().pk}/download/")
@@ -196,19 +227,32 @@ def test_each_example_publishes_and_its_contract_page_reads_without_yaml(hr, cli
 
 # -- the pure plan of a publish (no database) --------------------------------------------------
 
+
 def _publish_plan(**overrides):
     from apps.contracts.services import contract_publish_plan
 
-    args = dict(product_state={"name": "Employees"}, wanted={"name": "Employees"},
-                ports=[("pg", {"schema": "hr", "database": ""})], port_state={"pg": {"schema": "hr", "database": ""}},
-                contract_state=({"v": 1}, "active"), version="1.0.0", document={"v": 1}, status="active")
+    args = dict(
+        product_state={"name": "Employees"},
+        wanted={"name": "Employees"},
+        ports=[("pg", {"schema": "hr", "database": ""})],
+        port_state={"pg": {"schema": "hr", "database": ""}},
+        contract_state=({"v": 1}, "active"),
+        version="1.0.0",
+        document={"v": 1},
+        status="active",
+    )
     return contract_publish_plan(**(args | overrides))
 
 
 def test_publish_plan_unchanged_writes_nothing():
     plan = _publish_plan()
     assert (plan.create_product, plan.product_updates, plan.port_writes, plan.contract_write, plan.changes) == (
-        False, {}, [], False, [])
+        False,
+        {},
+        [],
+        False,
+        [],
+    )
 
 
 def test_publish_plan_new_product_creates_ports_and_version():
@@ -219,9 +263,12 @@ def test_publish_plan_new_product_creates_ports_and_version():
 
 
 def test_publish_plan_lists_only_what_differs():
-    plan = _publish_plan(wanted={"name": "Staff", "description": "x"}, product_state={"name": "Employees", "description": "x"},
-                         ports=[("pg", {"schema": "hr2", "database": ""}), ("pg", {"schema": "hr2", "database": ""})],
-                         contract_state=({"v": 1}, "draft"))
+    plan = _publish_plan(
+        wanted={"name": "Staff", "description": "x"},
+        product_state={"name": "Employees", "description": "x"},
+        ports=[("pg", {"schema": "hr2", "database": ""}), ("pg", {"schema": "hr2", "database": ""})],
+        contract_state=({"v": 1}, "draft"),
+    )
     assert plan.product_updates == {"name": "Staff"}
     assert [(w.name, w.fields, w.create) for w in plan.port_writes] == [("pg", {"schema": "hr2"}, False)]
     assert plan.changes == ["data_product.updated:name", "output_port.updated:pg", "data_contract.status:draft->active"]

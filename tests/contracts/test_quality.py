@@ -1,5 +1,6 @@
 """Quality rules run on jaffle_shop's raw seeds loaded into PostgreSQL AND MariaDB, with known
 results; hostile SQL cannot write and times out cleanly."""
+
 from __future__ import annotations
 
 import csv
@@ -18,9 +19,11 @@ from apps.core.exceptions import ApplicationError
 from tests.sync.conftest import mariadb_ident
 
 SEEDS = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "jaffle_shop" / "seeds"
-TABLES = {"raw_customers": ("id integer", "first_name varchar(50)", "last_name varchar(50)"),
-          "raw_orders": ("id integer", "user_id integer", "order_date date", "status varchar(20)"),
-          "raw_payments": ("id integer", "order_id integer", "payment_method varchar(20)", "amount integer")}
+TABLES = {
+    "raw_customers": ("id integer", "first_name varchar(50)", "last_name varchar(50)"),
+    "raw_orders": ("id integer", "user_id integer", "order_date date", "status varchar(20)"),
+    "raw_payments": ("id integer", "order_id integer", "payment_method varchar(20)", "amount integer"),
+}
 
 
 def rows(table):
@@ -32,42 +35,110 @@ ORDERS, PAYMENTS = rows("raw_orders"), rows("raw_payments")
 NOW = dt.datetime(2018, 4, 15, tzinfo=dt.UTC)
 
 CONTRACT = {
-    "apiVersion": "v3.1.0", "kind": "DataContract", "id": "jaffle", "version": "1.0.0", "status": "active",
+    "apiVersion": "v3.1.0",
+    "kind": "DataContract",
+    "id": "jaffle",
+    "version": "1.0.0",
+    "status": "active",
     "schema": [
-        {"name": "customers", "physicalName": "raw_customers", "quality": [
-            {"name": "customers count", "metric": "rowCount", "mustBe": 100},
-            {"name": "not empty", "metric": "rowCount", "mustNotBe": 0},
-            {"name": "no duplicate names", "metric": "duplicateValues", "arguments": {"properties": ["first_name", "last_name"]},
-             "mustBeLessOrEqualTo": 10},
-        ], "properties": [{"name": "id", "quality": [{"name": "unique ids", "metric": "duplicateValues", "mustBe": 0}]},
-                          {"name": "first_name"}, {"name": "last_name"}]},
-        {"name": "orders", "physicalName": "raw_orders", "quality": [
-            {"name": "many orders", "metric": "rowCount", "mustBeGreaterThan": 1000},
-            {"name": "enough orders", "metric": "rowCount", "mustBeGreaterOrEqualTo": 99},
-            {"name": "sql: future orders", "type": "sql", "query": "SELECT COUNT(*) FROM ${object} WHERE order_date > '2018-12-31'",
-             "mustBe": 0},
-            {"name": "sql: broken", "type": "sql", "query": "SELECT COUNT(*) FROM ${object} WHERE no_such_column = 1", "mustBe": 0},
-            {"name": "described only", "type": "text", "description": "Orders are checked by hand."},
-        ], "properties": [
-            {"name": "status", "quality": [
-                {"name": "known statuses", "metric": "invalidValues",
-                 "arguments": {"validValues": ["placed", "shipped", "completed", "return_pending", "returned"]}, "mustBe": 0},
-                {"name": "only completed", "metric": "invalidValues", "arguments": {"validValues": ["completed"]},
-                 "mustBeLessThan": 5},
-                {"name": "status pattern", "metric": "invalidValues", "arguments": {"pattern": "^[a-z_]+$"}, "mustBe": 0},
-            ]},
-            {"name": "user_id", "quality": [
-                {"name": "repeat customers", "metric": "duplicateValues", "mustNotBeBetween": [0, 10]},
-                {"name": "no null users", "metric": "nullValues", "unit": "percent", "mustBeLessThan": 1},
-            ]},
-            {"name": "order_date"}, {"name": "id"},
-            {"name": "ghost", "quality": [{"name": "ghost column", "metric": "nullValues", "mustBe": 0}]},
-        ]},
-        {"name": "payments", "physicalName": "raw_payments", "properties": [
-            {"name": "amount", "quality": [
-                {"name": "zero amounts", "metric": "missingValues", "arguments": {"missingValues": [0]}, "mustBeBetween": [0, 100]}]},
-            {"name": "payment_method", "quality": [{"name": "no null methods", "metric": "nullValues", "mustBe": 0}]},
-        ]},
+        {
+            "name": "customers",
+            "physicalName": "raw_customers",
+            "quality": [
+                {"name": "customers count", "metric": "rowCount", "mustBe": 100},
+                {"name": "not empty", "metric": "rowCount", "mustNotBe": 0},
+                {
+                    "name": "no duplicate names",
+                    "metric": "duplicateValues",
+                    "arguments": {"properties": ["first_name", "last_name"]},
+                    "mustBeLessOrEqualTo": 10,
+                },
+            ],
+            "properties": [
+                {"name": "id", "quality": [{"name": "unique ids", "metric": "duplicateValues", "mustBe": 0}]},
+                {"name": "first_name"},
+                {"name": "last_name"},
+            ],
+        },
+        {
+            "name": "orders",
+            "physicalName": "raw_orders",
+            "quality": [
+                {"name": "many orders", "metric": "rowCount", "mustBeGreaterThan": 1000},
+                {"name": "enough orders", "metric": "rowCount", "mustBeGreaterOrEqualTo": 99},
+                {
+                    "name": "sql: future orders",
+                    "type": "sql",
+                    "query": "SELECT COUNT(*) FROM ${object} WHERE order_date > '2018-12-31'",
+                    "mustBe": 0,
+                },
+                {
+                    "name": "sql: broken",
+                    "type": "sql",
+                    "query": "SELECT COUNT(*) FROM ${object} WHERE no_such_column = 1",
+                    "mustBe": 0,
+                },
+                {"name": "described only", "type": "text", "description": "Orders are checked by hand."},
+            ],
+            "properties": [
+                {
+                    "name": "status",
+                    "quality": [
+                        {
+                            "name": "known statuses",
+                            "metric": "invalidValues",
+                            "arguments": {
+                                "validValues": ["placed", "shipped", "completed", "return_pending", "returned"]
+                            },
+                            "mustBe": 0,
+                        },
+                        {
+                            "name": "only completed",
+                            "metric": "invalidValues",
+                            "arguments": {"validValues": ["completed"]},
+                            "mustBeLessThan": 5,
+                        },
+                        {
+                            "name": "status pattern",
+                            "metric": "invalidValues",
+                            "arguments": {"pattern": "^[a-z_]+$"},
+                            "mustBe": 0,
+                        },
+                    ],
+                },
+                {
+                    "name": "user_id",
+                    "quality": [
+                        {"name": "repeat customers", "metric": "duplicateValues", "mustNotBeBetween": [0, 10]},
+                        {"name": "no null users", "metric": "nullValues", "unit": "percent", "mustBeLessThan": 1},
+                    ],
+                },
+                {"name": "order_date"},
+                {"name": "id"},
+                {"name": "ghost", "quality": [{"name": "ghost column", "metric": "nullValues", "mustBe": 0}]},
+            ],
+        },
+        {
+            "name": "payments",
+            "physicalName": "raw_payments",
+            "properties": [
+                {
+                    "name": "amount",
+                    "quality": [
+                        {
+                            "name": "zero amounts",
+                            "metric": "missingValues",
+                            "arguments": {"missingValues": [0]},
+                            "mustBeBetween": [0, 100],
+                        }
+                    ],
+                },
+                {
+                    "name": "payment_method",
+                    "quality": [{"name": "no null methods", "metric": "nullValues", "mustBe": 0}],
+                },
+            ],
+        },
     ],
     "slaProperties": [
         {"property": "latency", "value": 30, "unit": "d", "element": "orders.order_date"},
@@ -82,12 +153,22 @@ ZERO_AMOUNTS = sum(p["amount"] == "0" for p in PAYMENTS)
 NEWEST_AGE_DAYS = (NOW.date() - max(dt.date.fromisoformat(o["order_date"]) for o in ORDERS)).days
 
 EXPECTED = {  # name -> (status, measured)
-    "customers count": ("pass", 100), "not empty": ("pass", 100), "no duplicate names": ("pass", None),
-    "unique ids": ("pass", 0), "many orders": ("fail", 99), "enough orders": ("pass", 99),
-    "sql: future orders": ("pass", 0), "sql: broken": ("error", None),
-    "known statuses": ("pass", 0), "only completed": ("fail", NOT_COMPLETED), "status pattern": ("pass", 0),
-    "repeat customers": ("pass" if DUP_USERS > 10 else "fail", DUP_USERS), "no null users": ("pass", 0),
-    "ghost column": ("error", None), "zero amounts": ("pass", ZERO_AMOUNTS), "no null methods": ("pass", 0),
+    "customers count": ("pass", 100),
+    "not empty": ("pass", 100),
+    "no duplicate names": ("pass", None),
+    "unique ids": ("pass", 0),
+    "many orders": ("fail", 99),
+    "enough orders": ("pass", 99),
+    "sql: future orders": ("pass", 0),
+    "sql: broken": ("error", None),
+    "known statuses": ("pass", 0),
+    "only completed": ("fail", NOT_COMPLETED),
+    "status pattern": ("pass", 0),
+    "repeat customers": ("pass" if DUP_USERS > 10 else "fail", DUP_USERS),
+    "no null users": ("pass", 0),
+    "ghost column": ("error", None),
+    "zero amounts": ("pass", ZERO_AMOUNTS),
+    "no null methods": ("pass", 0),
     "SLA latency": ("pass", NEWEST_AGE_DAYS),
 }
 
@@ -127,9 +208,11 @@ def mariadb_jaffle(make_mariadb_database):
         ns.sql(f"CREATE TABLE {ns.ident}.{mariadb_ident(table)} ({', '.join(columns)})")
         data = rows(table)
         names = list(data[0])
-        ns.sql(f"INSERT INTO {ns.ident}.{mariadb_ident(table)} ({', '.join(names)}) VALUES "
-               + ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(data)),
-               [r[n] for r in data for n in names])
+        ns.sql(
+            f"INSERT INTO {ns.ident}.{mariadb_ident(table)} ({', '.join(names)}) VALUES "
+            + ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(data)),
+            [r[n] for r in data for n in names],
+        )
     return ns
 
 
@@ -138,7 +221,11 @@ def test_rules_on_postgresql(pg_jaffle):
 
 
 def test_rules_on_mariadb(mariadb_jaffle):
-    check(contract_quality_evaluate(platform=mariadb_jaffle.platform, schema=mariadb_jaffle.name, document=CONTRACT, now=NOW))
+    check(
+        contract_quality_evaluate(
+            platform=mariadb_jaffle.platform, schema=mariadb_jaffle.name, document=CONTRACT, now=NOW
+        )
+    )
 
 
 def test_an_unreachable_platform_is_an_error_never_a_pass(pg_jaffle):
@@ -149,29 +236,45 @@ def test_an_unreachable_platform_is_an_error_never_a_pass(pg_jaffle):
 
 
 def _sql_rule(query):
-    return {**CONTRACT, "slaProperties": [], "schema": [{"name": "orders", "physicalName": "raw_orders",
-                                                          "quality": [{"name": "hostile", "type": "sql", "query": query, "mustBe": 0}]}]}
+    return {
+        **CONTRACT,
+        "slaProperties": [],
+        "schema": [
+            {
+                "name": "orders",
+                "physicalName": "raw_orders",
+                "quality": [{"name": "hostile", "type": "sql", "query": query, "mustBe": 0}],
+            }
+        ],
+    }
 
 
-@pytest.mark.parametrize("query", [
-    "DELETE FROM ${object}",
-    "SELECT 1; DROP TABLE ${object}",
-    "SELECT 1); DELETE FROM ${object}; SELECT (1",
-    "WITH d AS (DELETE FROM ${object} RETURNING 1) SELECT COUNT(*) FROM d",
-    "SELECT COUNT(*) FROM ${object} WHERE (SELECT pg_sleep(5)) IS NOT NULL",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM ${object}",
+        "SELECT 1; DROP TABLE ${object}",
+        "SELECT 1); DELETE FROM ${object}; SELECT (1",
+        "WITH d AS (DELETE FROM ${object} RETURNING 1) SELECT COUNT(*) FROM d",
+        "SELECT COUNT(*) FROM ${object} WHERE (SELECT pg_sleep(5)) IS NOT NULL",
+    ],
+)
 def test_hostile_sql_cannot_write_and_times_out_on_postgresql(pg_jaffle, warehouse_sql, query, pg_admin_conninfo):
     # given a quality role with only SELECT on the schema (the platform's account switches to it)
     role = f"{settings.GRANT_ROLE_PREFIX}quality"
     with psycopg.connect(pg_admin_conninfo, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
             conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-    warehouse_sql(sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r}; GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r}").format(
-        s=sql.Identifier(pg_jaffle.name), r=sql.Identifier(role)))
+    warehouse_sql(
+        sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r}; GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r}").format(
+            s=sql.Identifier(pg_jaffle.name), r=sql.Identifier(role)
+        )
+    )
     settings.CONTRACT_QUALITY_PG_ROLE = role
     try:
-        [outcome] = contract_quality_evaluate(platform=pg_jaffle.platform, schema=pg_jaffle.name,
-                                              document=_sql_rule(query), timeout_seconds=0.5)
+        [outcome] = contract_quality_evaluate(
+            platform=pg_jaffle.platform, schema=pg_jaffle.name, document=_sql_rule(query), timeout_seconds=0.5
+        )
     finally:
         settings.CONTRACT_QUALITY_PG_ROLE = ""
     # then the rule is an error with a reason, and the table is intact
@@ -179,18 +282,24 @@ def test_hostile_sql_cannot_write_and_times_out_on_postgresql(pg_jaffle, warehou
     if "pg_sleep" in query:
         assert outcome.reason.startswith("Timed out after 0.5 s")
     with psycopg.connect(settings.TEST_WAREHOUSE_PG_URL.rsplit("/", 1)[0] + "/" + pg_jaffle.platform.database) as conn:
-        count = conn.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(pg_jaffle.name, "raw_orders"))).fetchone()[0]
+        count = conn.execute(
+            sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(pg_jaffle.name, "raw_orders"))
+        ).fetchone()[0]
     assert count == len(ORDERS)
 
 
-@pytest.mark.parametrize("query", [
-    "DELETE FROM ${object}",
-    "SELECT 1; DROP TABLE ${object}",
-    "SELECT COUNT(*) FROM ${object} WHERE SLEEP(5) = 0",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM ${object}",
+        "SELECT 1; DROP TABLE ${object}",
+        "SELECT COUNT(*) FROM ${object} WHERE SLEEP(5) = 0",
+    ],
+)
 def test_hostile_sql_cannot_write_and_times_out_on_mariadb(mariadb_jaffle, query):
-    [outcome] = contract_quality_evaluate(platform=mariadb_jaffle.platform, schema=mariadb_jaffle.name,
-                                          document=_sql_rule(query), timeout_seconds=0.5)
+    [outcome] = contract_quality_evaluate(
+        platform=mariadb_jaffle.platform, schema=mariadb_jaffle.name, document=_sql_rule(query), timeout_seconds=0.5
+    )
     assert outcome.status == "error" and outcome.reason, outcome
     assert mariadb_jaffle.sql(f"SELECT COUNT(*) FROM {mariadb_jaffle.ident}.raw_orders")[0][0] == len(ORDERS)
 
@@ -220,7 +329,9 @@ def test_a_run_stores_results_opens_incidents_and_owners_move_them(pg_jaffle, hr
     incident_transition(incident_id=incident.pk, product=hr.product, actor=hr.owner, to="acknowledged")
     with pytest.raises(ApplicationError):
         incident_transition(incident_id=incident.pk, product=hr.product, actor=hr.owner, to="open")
-    incident = incident_transition(incident_id=incident.pk, product=hr.product, actor=hr.owner, to="resolved", comment="Fixed")
+    incident = incident_transition(
+        incident_id=incident.pk, product=hr.product, actor=hr.owner, to="resolved", comment="Fixed"
+    )
     assert (incident.acknowledged_by, incident.resolved_by) == (hr.owner, hr.owner)
 
 

@@ -1,6 +1,7 @@
 """Importing a contract from a repository checkout under CONTRACT_REPOSITORY_ROOT: files there
 are published like any contract; anything else (the network, paths outside the root, symlinks
 out of it, other file types, huge files) is refused with the reason, and nothing is written."""
+
 from __future__ import annotations
 
 from io import StringIO
@@ -36,29 +37,35 @@ def test_a_file_in_a_checkout_is_published_and_recorded(hr, checkouts):
     record = ContractImport.objects.get()
     assert (record.source, record.source_path) == ("repo", FILE)
     # and a file:// URL (or an absolute path) inside the root names the same file: nothing new
-    again = data_contract_import_from_repository(actor=hr.owner, path=(checkouts / FILE).as_uri(), data_product="employees")
+    again = data_contract_import_from_repository(
+        actor=hr.owner, path=(checkouts / FILE).as_uri(), data_product="employees"
+    )
     assert again.changes == []
 
 
-@pytest.mark.parametrize("path,reason", [
-    ("../outside.odcs.yaml", "outside the repository checkouts"),
-    ("{tmp}/outside.odcs.yaml", "outside the repository checkouts"),
-    ("hr-data/escape.yaml", "outside the repository checkouts"),  # a symlink to a file outside
-    ("https://git.example.com/hr-data/raw/main/contracts/employees.odcs.yaml", "over the network"),
-    ("git@git.example.com:hr-data.git", "over the network"),
-    ("file://fileserver/share/employees.odcs.yaml", "Only files on this server"),
-    ("hr-data/contracts/missing.yaml", "No file hr-data/contracts/missing.yaml"),
-    ("hr-data/contracts", "No file"),
-    ("hr-data/notes.txt", "not a YAML or JSON file"),
-    ("hr-data/contracts/employees.odcs.yaml\x00.txt", "Name the contract file"),
-    ("", "Name the contract file"),
-])
+@pytest.mark.parametrize(
+    "path,reason",
+    [
+        ("../outside.odcs.yaml", "outside the repository checkouts"),
+        ("{tmp}/outside.odcs.yaml", "outside the repository checkouts"),
+        ("hr-data/escape.yaml", "outside the repository checkouts"),  # a symlink to a file outside
+        ("https://git.example.com/hr-data/raw/main/contracts/employees.odcs.yaml", "over the network"),
+        ("git@git.example.com:hr-data.git", "over the network"),
+        ("file://fileserver/share/employees.odcs.yaml", "Only files on this server"),
+        ("hr-data/contracts/missing.yaml", "No file hr-data/contracts/missing.yaml"),
+        ("hr-data/contracts", "No file"),
+        ("hr-data/notes.txt", "not a YAML or JSON file"),
+        ("hr-data/contracts/employees.odcs.yaml\x00.txt", "Name the contract file"),
+        ("", "Name the contract file"),
+    ],
+)
 def test_anything_else_is_refused_with_the_reason(hr, checkouts, path, reason):
     (checkouts / "hr-data" / "escape.yaml").symlink_to(checkouts.parent / "outside.odcs.yaml")
     (checkouts / "hr-data" / "notes.txt").write_text(contract_text())
     with pytest.raises(ApplicationError) as refused:
-        data_contract_import_from_repository(actor=hr.owner, path=path.replace("{tmp}", str(checkouts.parent)),
-                                             data_product="employees")
+        data_contract_import_from_repository(
+            actor=hr.owner, path=path.replace("{tmp}", str(checkouts.parent)), data_product="employees"
+        )
     assert reason in refused.value.message and list(refused.value.extra) == ["path"]
     assert not DataContract.objects.exists()
 

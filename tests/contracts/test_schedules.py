@@ -1,5 +1,6 @@
 """Quality rules on their own schedules: the rule's cron, else the contract's ``qualitySchedule``,
 else the product's default, else the portal's interval; the beat runs only the rules due."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,23 +29,41 @@ DAILY, HOURLY, WEEKLY = "0 6 * * *", "0 * * * *", "0 6 * * 1"
 
 
 def document(contract_schedule: str = "") -> dict:
-    doc = {"schema": [{"name": "employee", "quality": [
-        {"name": "own", "metric": "rowCount", "mustBeGreaterThan": 0, "scheduler": "cron", "schedule": DAILY},
-        {"name": "inherits", "metric": "rowCount", "mustBeGreaterThan": 0},
-        {"name": "described", "type": "text", "description": "Checked by hand."},
-    ]}], "slaProperties": [{"property": "latency", "value": 1, "unit": "d", "element": "employee.modifieddate",
-                            "schedule": WEEKLY}]}
+    doc = {
+        "schema": [
+            {
+                "name": "employee",
+                "quality": [
+                    {
+                        "name": "own",
+                        "metric": "rowCount",
+                        "mustBeGreaterThan": 0,
+                        "scheduler": "cron",
+                        "schedule": DAILY,
+                    },
+                    {"name": "inherits", "metric": "rowCount", "mustBeGreaterThan": 0},
+                    {"name": "described", "type": "text", "description": "Checked by hand."},
+                ],
+            }
+        ],
+        "slaProperties": [
+            {"property": "latency", "value": 1, "unit": "d", "element": "employee.modifieddate", "schedule": WEEKLY}
+        ],
+    }
     if contract_schedule:
         doc["customProperties"] = [{"property": "qualitySchedule", "value": contract_schedule}]
     return doc
 
 
-@pytest.mark.parametrize("contract_cron,product_cron,expected", [
-    ("", "", ("", "default")),
-    ("", HOURLY, (HOURLY, "product")),
-    ("*/15 * * * *", HOURLY, ("*/15 * * * *", "contract")),
-    ("not a cron", HOURLY, (HOURLY, "product")),  # unreadable: the next level applies
-])
+@pytest.mark.parametrize(
+    "contract_cron,product_cron,expected",
+    [
+        ("", "", ("", "default")),
+        ("", HOURLY, (HOURLY, "product")),
+        ("*/15 * * * *", HOURLY, ("*/15 * * * *", "contract")),
+        ("not a cron", HOURLY, (HOURLY, "product")),  # unreadable: the next level applies
+    ],
+)
 def test_the_first_schedule_set_wins(contract_cron, product_cron, expected):
     doc = document(contract_cron)
     own, inherits = doc["schema"][0]["quality"][:2]
@@ -78,8 +97,9 @@ def test_schedules_the_portal_cannot_follow_are_reported():
 @pytest.mark.django_db
 def test_the_beat_runs_only_the_rules_due(hr, monkeypatch):
     # given: the product's contract and the results of a full run an hour and a half ago
-    contract = DataContract.objects.create(data_product=hr.product, contract_id="x", version="1.0.0", status="active",
-                                           document=document())
+    contract = DataContract.objects.create(
+        data_product=hr.product, contract_id="x", version="1.0.0", status="active", document=document()
+    )
     assert contract_quality_due(now=NOW) == {hr.product.pk: None}  # never ran: every rule
     run = QualityRun.objects.create(data_contract=contract, data_product=hr.product)
     for key in ("employee:name:own", "employee:name:inherits", "sla:latency@employee.modifieddate"):
@@ -105,12 +125,35 @@ def test_a_run_of_some_rules_keeps_the_others_latest_results(hr, pg_jaffle_platf
     # given: a contract on a real PostgreSQL schema, run once in full
     hr.port.platform, hr.port.schema = pg_jaffle_platform.platform, pg_jaffle_platform.name
     hr.port.save()
-    data_contract_publish(actor=hr.owner, contract=yaml.safe_dump({
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "sched", "version": "1.0.0", "status": "active",
-        "schema": [{"name": "t", "physicalName": "t", "quality": [
-            {"name": "rows", "metric": "rowCount", "mustBe": 3},
-            {"name": "nightly", "metric": "rowCount", "mustBe": 3, "scheduler": "cron", "schedule": "0 2 * * *"}]}]}),
-        data_product="employees")
+    data_contract_publish(
+        actor=hr.owner,
+        contract=yaml.safe_dump(
+            {
+                "apiVersion": "v3.1.0",
+                "kind": "DataContract",
+                "id": "sched",
+                "version": "1.0.0",
+                "status": "active",
+                "schema": [
+                    {
+                        "name": "t",
+                        "physicalName": "t",
+                        "quality": [
+                            {"name": "rows", "metric": "rowCount", "mustBe": 3},
+                            {
+                                "name": "nightly",
+                                "metric": "rowCount",
+                                "mustBe": 3,
+                                "scheduler": "cron",
+                                "schedule": "0 2 * * *",
+                            },
+                        ],
+                    }
+                ],
+            }
+        ),
+        data_product="employees",
+    )
     assert contract_quality_run(product_id=hr.product.pk).passed == 2
     # when: only the rule due runs
     run = contract_quality_run(product_id=hr.product.pk, rule_keys=["t:name:rows"])
@@ -142,5 +185,6 @@ def test_owners_set_the_product_default(hr):
     assert row.schedule == HOURLY and row.updated_by == hr.owner
     assert quality_schedule_set(product=hr.product, actor=hr.owner, schedule="") is None
     assert not ProductQualitySchedule.objects.exists()
-    assert list(AuditEvent.objects.filter(action__startswith="quality_schedule").values_list("action", flat=True)
-                .order_by("pk")) == ["quality_schedule.set", "quality_schedule.removed"]
+    assert list(
+        AuditEvent.objects.filter(action__startswith="quality_schedule").values_list("action", flat=True).order_by("pk")
+    ) == ["quality_schedule.set", "quality_schedule.removed"]

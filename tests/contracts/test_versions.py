@@ -1,6 +1,7 @@
 """Contract versions: a breaking change needs a major version (or the domain's policy warns),
 an accepted breaking change tells every active consumer (in-app, email, webhook), and the
 contract page shows history and the diff between two versions."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,10 +25,23 @@ NARROWED = contract_text().replace("varchar(50)", "varchar(20)")
 @pytest.fixture
 def consumer(hr):
     user = UserFactory(username="ana", email="ana@example.com")
-    request = AccessRequest.objects.create(requester=user, output_port=hr.port, purpose="Headcount", status="active",
-                                           submitted_at=timezone.now(), expires_at=timezone.now() + timedelta(days=30))
-    Grant.objects.create(access_request=request, platform=hr.platform, principal="demo_ana", schema="humanresources",
-                         status="active", applied_at=timezone.now(), expires_at=request.expires_at)
+    request = AccessRequest.objects.create(
+        requester=user,
+        output_port=hr.port,
+        purpose="Headcount",
+        status="active",
+        submitted_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    Grant.objects.create(
+        access_request=request,
+        platform=hr.platform,
+        principal="demo_ana",
+        schema="humanresources",
+        status="active",
+        applied_at=timezone.now(),
+        expires_at=request.expires_at,
+    )
     return user
 
 
@@ -37,7 +51,9 @@ def test_a_breaking_change_without_a_major_bump_is_refused(hr):
         data_contract_publish(actor=hr.owner, contract=NARROWED.replace("1.0.0", "1.1.0"), data_product="employees")
     errors = excinfo.value.extra
     assert errors["contract.version"] == ["Breaking changes need a major version (e.g. 2.0.0)."]
-    assert errors["breaking_changes"] == ["employee.jobtitle: physical type varchar(50) → varchar(20) (narrowed or changed)."]
+    assert errors["breaking_changes"] == [
+        "employee.jobtitle: physical type varchar(50) → varchar(20) (narrowed or changed)."
+    ]
     assert hr.product.data_contracts.count() == 1
 
 
@@ -52,18 +68,23 @@ def test_a_non_breaking_change_is_a_minor_version(hr, consumer):
 def test_the_domain_may_warn_instead_of_refusing(hr):
     DomainContractPolicy.objects.create(domain=hr.domain, breaking_changes=BreakingChangePolicy.WARN)
     data_contract_publish(actor=hr.owner, contract=contract_text(), data_product="employees")
-    result = data_contract_publish(actor=hr.owner, contract=NARROWED.replace("1.0.0", "1.1.0"), data_product="employees")
+    result = data_contract_publish(
+        actor=hr.owner, contract=NARROWED.replace("1.0.0", "1.1.0"), data_product="employees"
+    )
     assert result.breaking and "without a major version bump" in result.warnings[0]
 
 
 def test_an_accepted_breaking_change_tells_every_active_consumer(hr, consumer, django_capture_on_commit_callbacks):
     # given a consumer with an active grant and a webhook subscribed to the event
-    endpoint = WebhookEndpoint.objects.create(name="itsm", url="http://127.0.0.1:9/hook", secret="s",
-                                              events=["data_contract.breaking_change"])
+    endpoint = WebhookEndpoint.objects.create(
+        name="itsm", url="http://127.0.0.1:9/hook", secret="s", events=["data_contract.breaking_change"]
+    )
     data_contract_publish(actor=hr.owner, contract=contract_text(), data_product="employees")
     # when a major version narrows a column
     with django_capture_on_commit_callbacks(execute=True):
-        result = data_contract_publish(actor=hr.owner, contract=NARROWED.replace("1.0.0", "2.0.0"), data_product="employees")
+        result = data_contract_publish(
+            actor=hr.owner, contract=NARROWED.replace("1.0.0", "2.0.0"), data_product="employees"
+        )
     # then the consumer is told in-app and by email, and the webhook gets the diff
     assert result.breaking and not result.warnings
     note = Notification.objects.get(recipient=consumer, verb="contract_breaking")
@@ -77,7 +98,9 @@ def test_an_accepted_breaking_change_tells_every_active_consumer(hr, consumer, d
 
 def test_the_contract_page_shows_history_and_any_diff(hr, client):
     first = data_contract_publish(actor=hr.owner, contract=contract_text(), data_product="employees")
-    second = data_contract_publish(actor=hr.owner, contract=NARROWED.replace("1.0.0", "2.0.0"), data_product="employees")
+    second = data_contract_publish(
+        actor=hr.owner, contract=NARROWED.replace("1.0.0", "2.0.0"), data_product="employees"
+    )
     client.force_login(hr.unrelated)  # a published product: anyone signed in reads its contract
     page = client.get(f"/products/employees/?tab=contract&from={first.data_contract.pk}&to={second.data_contract.pk}")
     body = page.content.decode()
@@ -92,14 +115,22 @@ def test_the_api_answers_400_with_paths_and_lists_the_diff(hr):
     from tests.api.conftest import api_client
 
     client = api_client(hr.owner)
-    bad = client.post("/api/v1/data-products/publish-contract/",
-                      {"contract": contract_text().replace("logicalType: string", "logicalType: numbr"),
-                       "data_product": "employees"}, format="json")
+    bad = client.post(
+        "/api/v1/data-products/publish-contract/",
+        {"contract": contract_text().replace("logicalType: string", "logicalType: numbr"), "data_product": "employees"},
+        format="json",
+    )
     assert bad.status_code == 400
     assert "contract.schema[0].properties[1].logicalType" in bad.json()["errors"]
-    ok = client.post("/api/v1/data-products/publish-contract/", {"contract": contract_text(), "data_product": "employees"},
-                     format="json")
+    ok = client.post(
+        "/api/v1/data-products/publish-contract/",
+        {"contract": contract_text(), "data_product": "employees"},
+        format="json",
+    )
     assert ok.status_code == 200 and ok.json()["changes"] == ["data_contract.created:1.0.0"]
-    refused = client.post("/api/v1/data-products/publish-contract/",
-                          {"contract": NARROWED.replace("1.0.0", "1.0.1"), "data_product": "employees"}, format="json")
+    refused = client.post(
+        "/api/v1/data-products/publish-contract/",
+        {"contract": NARROWED.replace("1.0.0", "1.0.1"), "data_product": "employees"},
+        format="json",
+    )
     assert refused.status_code == 400 and "breaking_changes" in refused.json()["errors"]

@@ -1,5 +1,6 @@
 """Issue 11: credentials keys rotate (MultiFernet: the first key encrypts, all decrypt) and
 ``manage.py rotate_credentials`` re-encrypts every stored secret with the first key."""
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command

@@ -1,5 +1,6 @@
 """The navigation badges are cached per user, yet a change shows on the very next request
 (apps.core.freshness): transactional tests, so writes commit as they do in production."""
+
 import re
 from datetime import timedelta
 
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _badges(client) -> dict[str, int]:
     html = client.get(reverse("catalog:marketplace")).content.decode()
-    return {kind: int(n) for n, kind in re.findall(r'(\d+)<span class="visually-hidden"> (waiting|unread)</span>', html)}
+    return {
+        kind: int(n) for n, kind in re.findall(r'(\d+)<span class="visually-hidden"> (waiting|unread)</span>', html)
+    }
 
 
 @pytest.fixture
@@ -36,8 +39,9 @@ def world():
 
 
 def _submit(consumer, port):
-    return access_services.access_request_submit(requester=consumer, output_port=port, purpose="reporting",
-                                                 expires_at=timezone.now() + timedelta(days=30))
+    return access_services.access_request_submit(
+        requester=consumer, output_port=port, purpose="reporting", expires_at=timezone.now() + timedelta(days=30)
+    )
 
 
 def test_a_new_request_and_its_decision_show_on_the_next_request(client, world):

@@ -3,6 +3,7 @@ app's private names (``_name``). Within an app, modules may share private helper
 
 The layer and "selectors never import services" contracts are in pyproject.toml (``make lint``).
 """
+
 from __future__ import annotations
 
 import ast

@@ -1,5 +1,6 @@
 """Issue 11: a strict Content-Security-Policy (nonces, no inline script), Referrer-Policy and
 Permissions-Policy on every page; and the template rules that keep the policy workable."""
+
 import re
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Deployment guards: production settings refuse bad config; migrations are committed;
 ``check --deploy`` is clean; probes answer."""
+
 import os
 import subprocess
 import sys
@@ -22,7 +23,9 @@ PROD_ENV = {
 def run_manage(*args, env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in PROD_ENV and k != "DEBUG"}
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -30,16 +33,19 @@ def test_check_deploy_is_clean_with_production_settings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("override,message", [
-    ({"SECRET_KEY": ""}, "SECRET_KEY is required"),
-    ({"DEBUG": "True"}, "DEBUG must be off"),
-    # issue 11: a short key, the compose file's public default, no credentials key, a bad one
-    ({"SECRET_KEY": "short"}, "SECRET_KEY is too weak or public"),
-    ({"SECRET_KEY": "local-compose-only-insecure-secret-key-0123456789abcdefghijklmn"}, "too weak or public"),
-    ({"SECRET_KEY": "a" * 60}, "too weak or public"),
-    ({"PLATFORM_CREDENTIALS_KEYS": ""}, "PLATFORM_CREDENTIALS_KEYS is required"),
-    ({"PLATFORM_CREDENTIALS_KEYS": "not-a-key"}, "is not a Fernet key"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY is required"),
+        ({"DEBUG": "True"}, "DEBUG must be off"),
+        # issue 11: a short key, the compose file's public default, no credentials key, a bad one
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is too weak or public"),
+        ({"SECRET_KEY": "local-compose-only-insecure-secret-key-0123456789abcdefghijklmn"}, "too weak or public"),
+        ({"SECRET_KEY": "a" * 60}, "too weak or public"),
+        ({"PLATFORM_CREDENTIALS_KEYS": ""}, "PLATFORM_CREDENTIALS_KEYS is required"),
+        ({"PLATFORM_CREDENTIALS_KEYS": "not-a-key"}, "is not a Fernet key"),
+    ],
+)
 def test_production_refuses_to_start_misconfigured(override, message):
     result = run_manage("check", env_overrides={**PROD_ENV, **override})
     assert result.returncode != 0

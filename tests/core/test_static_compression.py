@@ -2,6 +2,7 @@
 manifest storages of ``mesh_portal/staticfiles.py`` (the demo's, with ``DEBUG`` on, and
 production's). ``collectstatic`` runs over the project's own ``static/`` into a temporary
 ``STATIC_ROOT``; the files are fetched through the whole middleware stack (the test client)."""
+
 import gzip
 import os
 import re
@@ -29,8 +30,10 @@ def collected(request, settings, tmp_path):
     # static/ only (not the admin's or the API docs' files): the vendored minified JavaScript that
     # names a source map it does not ship is in there
     settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
-    settings.STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                         "staticfiles": {"BACKEND": backend}}
+    settings.STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": backend},
+    }
     settings.WHITENOISE_USE_FINDERS = False
     settings.WHITENOISE_AUTOREFRESH = False
     call_command("collectstatic", "--noinput", verbosity=0)
@@ -60,10 +63,17 @@ def test_without_accept_encoding_the_plain_file_is_served(collected, client):
 
 def test_the_demo_settings_serve_the_collected_compressed_files():
     """``make demo`` exports STATIC_COLLECTED=1 (and runs collectstatic, then runserver --nostatic)."""
-    code = ("from django.conf import settings as s; import django; django.setup(); "
-            "print(s.STORAGES['staticfiles']['BACKEND'], s.WHITENOISE_USE_FINDERS, s.WHITENOISE_AUTOREFRESH)")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mesh_portal.settings.local", "STATIC_COLLECTED": "1",
-           "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused", "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    code = (
+        "from django.conf import settings as s; import django; django.setup(); "
+        "print(s.STORAGES['staticfiles']['BACKEND'], s.WHITENOISE_USE_FINDERS, s.WHITENOISE_AUTOREFRESH)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mesh_portal.settings.local",
+        "STATIC_COLLECTED": "1",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["mesh_portal.staticfiles.HashedCompressedStaticFilesStorage", "False", "False"]

@@ -1,4 +1,5 @@
 """The demo's simulated history fills every KPI the executive sees (through the real services)."""
+
 import pytest
 
 from apps.access.models import AccessRequest
@@ -12,10 +13,26 @@ pytestmark = pytest.mark.django_db
 
 # Filled after a short history; the rest need more than 60 days or real-time data (today's backlog).
 EXPECTED_FILLED = {
-    "published_products", "products_with_consumer", "wau", "mau", "active_consumers", "teams_consuming_share",
-    "self_service_share", "ttd_median_hours", "ttd_p90_hours", "waiting_median_hours", "provisioning_median_hours",
-    "approval_lead_median_hours", "approval_rate", "cross_domain_share", "live_value",
-    "products_without_use_case", "monthly_cost", "cost_per_consumer", "searches", "zero_result_share",
+    "published_products",
+    "products_with_consumer",
+    "wau",
+    "mau",
+    "active_consumers",
+    "teams_consuming_share",
+    "self_service_share",
+    "ttd_median_hours",
+    "ttd_p90_hours",
+    "waiting_median_hours",
+    "provisioning_median_hours",
+    "approval_lead_median_hours",
+    "approval_rate",
+    "cross_domain_share",
+    "live_value",
+    "products_without_use_case",
+    "monthly_cost",
+    "cost_per_consumer",
+    "searches",
+    "zero_result_share",
     "sync_success_rate",
 }
 

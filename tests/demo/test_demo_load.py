@@ -1,5 +1,6 @@
 """The demo on real input: AdventureWorks becomes five domains with products, and the synced
 catalog shows its 68 tables with their descriptions on the product pages."""
+
 import pytest
 from django.urls import reverse
 
@@ -19,7 +20,12 @@ def test_demo_load_is_idempotent_and_syncs_adventureworks(aw_warehouse, client):
     loader.demo_load(warehouse_url=aw_warehouse["conninfo"], enqueue_sync=False)
     # then
     assert sorted(Domain.objects.values_list("name", flat=True)) == [
-        "Human Resources", "Person", "Production", "Purchasing", "Sales"]
+        "Human Resources",
+        "Person",
+        "Production",
+        "Purchasing",
+        "Sales",
+    ]
     assert DataProduct.objects.count() == 5 + 1  # and jaffle_shop's "Customer orders"
     assert set(User.objects.values_list("username", flat=True)) == {u[0] for u in loader.USERS}
     platform = Platform.objects.get(slug=loader.PLATFORM_SLUG)
@@ -49,11 +55,13 @@ def test_demo_ports_are_approved_exposures_and_greta_has_one_review(aw_warehouse
     # then: the five business schemas and jaffle_shop's are assigned; every demo port is approved but one
     platform = Platform.objects.get(slug=loader.PLATFORM_SLUG)
     assert sorted(ExposureAssignment.objects.filter(platform=platform).values_list("schema", flat=True)) == sorted(
-        loader.PRODUCTS)
+        loader.PRODUCTS
+    )
     assert ExposureAssignment.objects.filter(platform__slug=loader.JAFFLE_WAREHOUSE_SLUG).count() == 1
     pending = OutputPort.objects.exclude(exposure_status="approved")
     assert [(p.data_product.slug, p.location.split(".", 1)[1], p.exposure_status) for p in pending] == [
-        ("sales-orders-and-customers", "person.businessentitycontact", "pending_review")]
+        ("sales-orders-and-customers", "person.businessentitycontact", "pending_review")
+    ]
     assert OutputPort.objects.filter(exposure_status="approved").count() == 5 + 2
     # and greta sees it on her review page
     client.force_login(User.objects.get(username="greta"))

@@ -1,6 +1,7 @@
 """The demo's jaffle_shop: its database built from the dbt artifacts, the warehouse and dbt
 platforms syncing on a schedule, and the "Customer orders" product showing dbt docs, quality
 and lineage on the warehouse's tables."""
+
 import psycopg
 import pytest
 from django.urls import reverse

@@ -1,6 +1,7 @@
 """A known history at fixed times, built through the real services (grants on a simulated
 platform, see apps.insights.simulate), for the KPI tests. All times are Europe/Berlin (UTC+1 in
 January 2026); the expected values are worked out by hand in the tests."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -38,11 +39,14 @@ def build_history() -> SimpleNamespace:
     h = SimpleNamespace()
     with travel(at(1, 9)):
         access.access_policy_ensure_defaults()
-        h.hr_team, h.sales_team, h.marketing = (TeamFactory(name=n, slug=n.lower()) for n in ("HR", "Sales", "Marketing"))
+        h.hr_team, h.sales_team, h.marketing = (
+            TeamFactory(name=n, slug=n.lower()) for n in ("HR", "Sales", "Marketing")
+        )
         h.hr = domain_create(name="Human Resources", slug="hr", owner_team=h.hr_team)
         h.sales = domain_create(name="Sales", slug="sales", owner_team=h.sales_team)
-        h.hana, h.hank, h.ana, h.sam, h.eric, h.greta = (UserFactory(username=n) for n in
-                                                          ("hana", "hank", "ana", "sam", "eric", "greta"))
+        h.hana, h.hank, h.ana, h.sam, h.eric, h.greta = (
+            UserFactory(username=n) for n in ("hana", "hank", "ana", "sam", "eric", "greta")
+        )
         team_membership_set(team=h.hr_team, user=h.hana, role=TeamRole.OWNER)
         team_membership_set(team=h.hr_team, user=h.hank, role=TeamRole.MEMBER)
         team_membership_set(team=h.sales_team, user=h.sam, role=TeamRole.OWNER)
@@ -53,20 +57,37 @@ def build_history() -> SimpleNamespace:
         for user in (h.ana, h.sam, h.hank):
             PlatformIdentity.objects.create(user=user, platform=h.platform, principal=f"login_{user.username}")
         TeamPlatformIdentity.objects.create(team=h.sales_team, platform=h.platform, principal="role_sales")
-        h.pay = DataProductFactory(name="Pay", slug="pay", domain=h.hr, owner_team=h.hr_team, classification="confidential",
-                                   description="Pay history.")
-        h.open = DataProductFactory(name="Open", slug="open", domain=h.hr, owner_team=h.hr_team, classification="public")
+        h.pay = DataProductFactory(
+            name="Pay",
+            slug="pay",
+            domain=h.hr,
+            owner_team=h.hr_team,
+            classification="confidential",
+            description="Pay history.",
+        )
+        h.open = DataProductFactory(
+            name="Open", slug="open", domain=h.hr, owner_team=h.hr_team, classification="public"
+        )
         for product, schema in ((h.pay, "pay"), (h.open, "open")):
-            exposure_assignment_create(actor=None, platform=h.platform, schema=schema, domain=h.hr, data_product=product)
+            exposure_assignment_create(
+                actor=None, platform=h.platform, schema=schema, domain=h.hr, data_product=product
+            )
         h.pay_port = output_port_create(actor=None, data_product=h.pay, name="pay", platform=h.platform, schema="pay")
-        h.open_port = output_port_create(actor=None, data_product=h.open, name="open", platform=h.platform, schema="open")
+        h.open_port = output_port_create(
+            actor=None, data_product=h.open, name="open", platform=h.platform, schema="open"
+        )
     analytics = Purpose.objects.get(slug="analytics")
 
     def submit(user, port, moment, team=None):
         with travel(moment):
-            return access.access_request_submit(requester=user, output_port=port, purpose="Reporting",
-                                                purpose_category=analytics, on_behalf_of_team=team,
-                                                expires_at=moment + timedelta(days=90))
+            return access.access_request_submit(
+                requester=user,
+                output_port=port,
+                purpose="Reporting",
+                purpose_category=analytics,
+                on_behalf_of_team=team,
+                expires_at=moment + timedelta(days=90),
+            )
 
     def approve(request, moment):
         with travel(moment):
@@ -86,7 +107,9 @@ def build_history() -> SimpleNamespace:
         access.access_request_reject(access_request_id=h.r3.pk, actor=h.hana, reason="Not for sales.")
     # E1: ana extends R1 on Thursday; approved two hours later.
     with travel(at(8, 9)):
-        h.e1 = access.access_request_extend(requester=h.ana, access_request_id=h.r1.pk, expires_at=at(5, 9) + timedelta(days=120))
+        h.e1 = access.access_request_extend(
+            requester=h.ana, access_request_id=h.r1.pk, expires_at=at(5, 9) + timedelta(days=120)
+        )
     approve(h.e1, at(8, 11))
     # R1 revoked on Friday 9 January ...
     with travel(at(9, 12)), simulated_platform_grants():

@@ -1,4 +1,5 @@
 """The insights pages and API: who sees what, filters, CSV, drill-down, targets, snapshots."""
+
 from datetime import date
 
 import pytest
@@ -17,8 +18,13 @@ CUSTOM = {"range": "custom", "start": "2026-01-05", "end": "2026-01-18"}
 
 def test_who_sees_the_dashboard(client, history):
     url = reverse("insights:dashboard")
-    for user, status in [(history.eric, 200), (history.greta, 200), (history.hana, 200), (history.ana, 404),
-                         (history.hank, 404)]:
+    for user, status in [
+        (history.eric, 200),
+        (history.greta, 200),
+        (history.hana, 200),
+        (history.ana, 404),
+        (history.hank, 404),
+    ]:
         client.force_login(user)
         assert client.get(url, CUSTOM).status_code == status, user
     # a domain owner sees their domain's only
@@ -40,8 +46,12 @@ def test_dashboard_shows_tiles_definitions_and_charts(client, history):
 
 def test_bad_filter_is_400_not_500(client, history):
     client.force_login(history.eric)
-    assert client.get(reverse("insights:dashboard"), {"range": "custom", "start": "2026-02-01",
-                                                      "end": "2026-01-01"}).status_code == 400
+    assert (
+        client.get(
+            reverse("insights:dashboard"), {"range": "custom", "start": "2026-02-01", "end": "2026-01-01"}
+        ).status_code
+        == 400
+    )
     assert client.get(reverse("insights:dashboard"), {"range": "custom", "start": "nope"}).status_code == 400
 
 
@@ -52,7 +62,9 @@ def test_chart_csv_and_drill_down_to_requests_past_sla(client, history):
     assert csv.splitlines()[1] == "confidential,8.25,11.25,7.0,1.25,2"
     page = client.get(reverse("insights:drill", args=["past_sla"]), CUSTOM).content.decode()
     assert f"#{history.r6.pk}" in page and f"#{history.r5.pk}" not in page
-    week = client.get(reverse("insights:drill", args=["grants_usable"]), {**CUSTOM, "point": "2026-01-12"}).content.decode()
+    week = client.get(
+        reverse("insights:drill", args=["grants_usable"]), {**CUSTOM, "point": "2026-01-12"}
+    ).content.decode()
     assert f"#{history.r2.pk}" in week and f"#{history.r1.pk}" not in week
 
 
@@ -72,8 +84,10 @@ def test_api_values_and_chart_with_permissions(client, history):
 
 def test_a_steward_sets_a_target_and_the_tile_says_on_track(client, history):
     client.force_login(history.greta)
-    response = client.post(reverse("insights:target_create"), {
-        "kpi": "ttd_median_hours", "value": 24, "direction": "at_most", "start": "2026-01-01", "end": "2026-03-31"})
+    response = client.post(
+        reverse("insights:target_create"),
+        {"kpi": "ttd_median_hours", "value": 24, "direction": "at_most", "start": "2026-01-01", "end": "2026-03-31"},
+    )
     assert response.status_code == 302
     assert KpiTarget.objects.get().kpi == "ttd_median_hours"
     page = client.get(reverse("insights:dashboard"), CUSTOM).content.decode()

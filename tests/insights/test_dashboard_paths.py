@@ -1,6 +1,7 @@
 """The dashboard's fast paths give the numbers of the slow ones: one memo per page, trend lines
 computed live in one pass, the previous period and past weeks from daily snapshots, and the
 short-lived cache of the computed dashboard (per domain filter, invalidated by writes)."""
+
 import re
 from datetime import date, timedelta
 
@@ -97,9 +98,16 @@ def test_top_searches_and_searches_with_no_result_in_one_pass(history):
     from apps.insights.models import UsageEvent
     from tests.insights.history import at
 
-    for query, results, n in [("Payroll", 0, 3), ("orders", 5, 2), ("payroll", 0, 1), ("Churn", 0, 1), ("orders", 9, 1)]:
-        UsageEvent.objects.bulk_create(UsageEvent(kind="search", at=at(16, 10), query=query, result_count=results)
-                                       for _ in range(n))
+    for query, results, n in [
+        ("Payroll", 0, 3),
+        ("orders", 5, 2),
+        ("payroll", 0, 1),
+        ("Churn", 0, 1),
+        ("orders", 9, 1),
+    ]:
+        UsageEvent.objects.bulk_create(
+            UsageEvent(kind="search", at=at(16, 10), query=query, result_count=results) for _ in range(n)
+        )
     cache: dict = {}
     top = charts.top_searches(PERIOD, cache, limit=2)
     zero = charts.top_searches(PERIOD, cache, zero=True, limit=2)
@@ -126,8 +134,9 @@ def _new_transaction() -> None:
     connection._insights_dashboard_registered_in = None
 
 
-def test_the_cached_dashboard_is_per_domain_and_a_target_shows_at_once(client, history, cached,
-                                                                     django_capture_on_commit_callbacks):
+def test_the_cached_dashboard_is_per_domain_and_a_target_shows_at_once(
+    client, history, cached, django_capture_on_commit_callbacks
+):
     url = reverse("insights:dashboard")
     # given: HR's owner loads HR's dashboard (computed, then cached)
     client.force_login(history.hana)
@@ -151,8 +160,16 @@ def test_the_cached_dashboard_is_per_domain_and_a_target_shows_at_once(client, h
     assert "on track" not in client.get(url, CUSTOM).content.decode()
     _new_transaction()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("insights:target_create"), {
-            "kpi": "ttd_median_hours", "value": 24, "direction": "at_most", "start": "2026-01-01", "end": "2026-03-31"})
+        client.post(
+            reverse("insights:target_create"),
+            {
+                "kpi": "ttd_median_hours",
+                "value": 24,
+                "direction": "at_most",
+                "start": "2026-01-01",
+                "end": "2026-03-31",
+            },
+        )
     assert "on track" in client.get(url, CUSTOM).content.decode()
     # and live (every point computed) is never cached
     with CaptureQueriesContext(connection) as queries:
@@ -162,7 +179,8 @@ def test_the_cached_dashboard_is_per_domain_and_a_target_shows_at_once(client, h
 
 
 def test_access_lifecycle_events_invalidate_the_cached_dashboard_once_per_transaction(
-        history, cached, django_capture_on_commit_callbacks):
+    history, cached, django_capture_on_commit_callbacks
+):
     from django.core.cache import caches
 
     from apps.insights.choices import UsageEventKind

@@ -1,4 +1,5 @@
 """KPI numbers on a known history (tests/insights/history.py), worked out by hand."""
+
 from datetime import date
 
 import pytest
@@ -106,7 +107,26 @@ def test_the_backfill_gives_the_same_numbers(history):
     UsageEvent.objects.exclude(kind="product_view").delete()
     usage_events_backfill()
     after = kpis.kpi_values(PERIOD)
-    assert {k: after[k] for k in ("ttd_median_hours", "ttd_p90_hours", "backlog", "approval_rate",
-                                  "self_service_share", "active_consumers", "cross_domain_share")} == \
-           {k: before[k] for k in ("ttd_median_hours", "ttd_p90_hours", "backlog", "approval_rate",
-                                   "self_service_share", "active_consumers", "cross_domain_share")}
+    assert {
+        k: after[k]
+        for k in (
+            "ttd_median_hours",
+            "ttd_p90_hours",
+            "backlog",
+            "approval_rate",
+            "self_service_share",
+            "active_consumers",
+            "cross_domain_share",
+        )
+    } == {
+        k: before[k]
+        for k in (
+            "ttd_median_hours",
+            "ttd_p90_hours",
+            "backlog",
+            "approval_rate",
+            "self_service_share",
+            "active_consumers",
+            "cross_domain_share",
+        )
+    }

@@ -1,4 +1,5 @@
 """Usage events: product views and searches (zero results = unmet demand)."""
+
 import pytest
 from django.urls import reverse
 
@@ -26,7 +27,10 @@ def test_typing_as_you_go_records_one_search_for_the_settled_query(catalog):
         usage_event_record_search(user=catalog.unrelated, query=text, filters={}, result_count=found)
     usage_event_record_search(user=catalog.unrelated, query="vendors", filters={}, result_count=1)
     # then
-    assert list(UsageEvent.objects.order_by("at").values_list("query", "result_count")) == [("salary", 1), ("vendors", 1)]
+    assert list(UsageEvent.objects.order_by("at").values_list("query", "result_count")) == [
+        ("salary", 1),
+        ("vendors", 1),
+    ]
 
 
 def test_opening_a_product_records_a_view_but_switching_tabs_does_not(client, catalog):

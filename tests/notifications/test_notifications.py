@@ -1,5 +1,6 @@
 """Notifications: the in-app inbox with its badge, email, and signed webhooks delivered to a
 real local HTTP server (``http.server`` in a thread), with retries and a delivery log."""
+
 import hashlib
 import hmac
 import json
@@ -76,7 +77,12 @@ def test_a_webhook_is_signed_and_logged(receiver, django_capture_on_commit_callb
     assert verify("s3cret", headers, body)
     assert headers["X-Mesh-Event"] == "grant.active" and headers["X-Mesh-Event-Id"] == str(delivery.event_id)
     assert json.loads(body) == {"id": str(delivery.event_id), "event": "grant.active", "data": {"grant": {"id": 7}}}
-    assert (delivery.endpoint, delivery.status, delivery.status_code, delivery.attempts) == (endpoint, "delivered", 200, 1)
+    assert (delivery.endpoint, delivery.status, delivery.status_code, delivery.attempts) == (
+        endpoint,
+        "delivered",
+        200,
+        1,
+    )
     assert not verify("wrong", headers, body)
 
 
@@ -120,8 +126,14 @@ def test_a_client_error_fails_for_good_and_an_unreachable_one_is_logged(receiver
 def test_notify_stores_once_and_emails(client, django_capture_on_commit_callbacks):
     user = UserFactory(username="nina")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        created = services.notify(recipients=[user, user], verb="decided", subject="S", message="Your request was approved",
-                                  url="/access/requests/1/", dedupe_key="k1")
+        created = services.notify(
+            recipients=[user, user],
+            verb="decided",
+            subject="S",
+            message="Your request was approved",
+            url="/access/requests/1/",
+            dedupe_key="k1",
+        )
         again = services.notify(recipients=[user], verb="decided", subject="S", message="again", dedupe_key="k1")
     assert len(created) == 1 and again == []
     # the e-mail leaves the request: nothing is sent before the commit, a task sends it after
@@ -134,7 +146,10 @@ def test_notify_stores_once_and_emails(client, django_capture_on_commit_callback
     # the badge and the inbox show it; marking read clears the badge
     client.force_login(user)
     page = client.get(reverse("notifications:inbox"))
-    assert b"Your request was approved" in page.content and b'1<span class="visually-hidden"> unread</span>' in page.content
+    assert (
+        b"Your request was approved" in page.content
+        and b'1<span class="visually-hidden"> unread</span>' in page.content
+    )
     response = client.post(reverse("notifications:read", args=[created[0].pk]), {"next": "/access/requests/1/"})
     assert response["Location"] == "/access/requests/1/"
     assert Notification.objects.get().read_at is not None

@@ -2,6 +2,7 @@
 retries still gets the event (exponential backoff over hours, configurable), a failed delivery
 can be redelivered from the admin and the API, and the shared secret is stored encrypted.
 Deliveries go to a real local HTTP server through Celery (eager mode) and the real database."""
+
 import pytest
 from django.db import connection
 
@@ -45,7 +46,9 @@ def test_the_default_backoff_spans_hours(settings):
     assert sum(delays) > 12 * 3600  # the attempts span more than twelve hours
 
 
-def test_an_endpoint_down_for_many_attempts_still_gets_the_event(receiver, settings, django_capture_on_commit_callbacks):
+def test_an_endpoint_down_for_many_attempts_still_gets_the_event(
+    receiver, settings, django_capture_on_commit_callbacks
+):
     # given an endpoint that fails 9 times (the old task gave up after 7 attempts)
     settings.WEBHOOK_MAX_ATTEMPTS = 12
     receiver.statuses = [503] * 9
@@ -91,11 +94,15 @@ def test_a_failed_delivery_is_redelivered_from_the_api(receiver, settings, djang
 
 def test_a_failed_delivery_is_redelivered_from_the_admin(receiver, admin_client, django_capture_on_commit_callbacks):
     endpoint = WebhookEndpoint.objects.create(name="ITSM", url=receiver.url, secret="k")
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event="grant.active", payload={}, status="failed",
-                                              attempts=25, error="HTTP 503")
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="grant.active", payload={}, status="failed", attempts=25, error="HTTP 503"
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/admin/notifications/webhookdelivery/", {
-            "action": "redeliver", "_selected_action": [delivery.pk]}, follow=True)
+        response = admin_client.post(
+            "/admin/notifications/webhookdelivery/",
+            {"action": "redeliver", "_selected_action": [delivery.pk]},
+            follow=True,
+        )
     assert response.status_code == 200
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == ("delivered", 1, "")
@@ -115,14 +122,32 @@ def test_the_webhook_secret_is_stored_encrypted_and_still_signs(receiver, django
 
 def test_the_admin_keeps_the_secret_when_left_empty(admin_client, receiver):
     endpoint = WebhookEndpoint.objects.create(name="Jira", url=receiver.url, secret="keep-me")
-    response = admin_client.post(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/", {
-        "name": "Jira 2", "url": receiver.url, "secret": "", "events": [], "active": "on",
-        "deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0"})
+    response = admin_client.post(
+        f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/",
+        {
+            "name": "Jira 2",
+            "url": receiver.url,
+            "secret": "",
+            "events": [],
+            "active": "on",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302, response.content[:2000]
     endpoint.refresh_from_db()
     assert endpoint.name == "Jira 2" and endpoint.secret == "keep-me"
-    admin_client.post(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/", {
-        "name": "Jira 2", "url": receiver.url, "secret": "new-one", "events": [], "active": "on",
-        "deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0"})
+    admin_client.post(
+        f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/",
+        {
+            "name": "Jira 2",
+            "url": receiver.url,
+            "secret": "new-one",
+            "events": [],
+            "active": "on",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+        },
+    )
     endpoint.refresh_from_db()
     assert endpoint.secret == "new-one"

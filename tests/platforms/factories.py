@@ -1,4 +1,5 @@
 """Factories for platforms and their sync runs."""
+
 from __future__ import annotations
 
 import factory

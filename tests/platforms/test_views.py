@@ -1,5 +1,6 @@
 """Platform pages: who may see and operate them, the run in progress, sync settings; and the
 "who has access today" section of the product page."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -28,7 +29,8 @@ def world():
     team = TeamFactory(name="Data Platform")
     w = SimpleNamespace(anonymous=None, platform=PlatformFactory(slug="wh", name="Warehouse", owner_team=team))
     w.unrelated, w.team_member, w.team_owner, w.steward, w.staff = (
-        UserFactory(username=n) for n in ("unrelated", "team_member", "team_owner", "steward", "staff"))
+        UserFactory(username=n) for n in ("unrelated", "team_member", "team_owner", "steward", "staff")
+    )
     team_membership_set(team=team, user=w.team_member, role=TeamRole.MEMBER)
     team_membership_set(team=team, user=w.team_owner, role=TeamRole.OWNER)
     Group.objects.get_or_create(name=STEWARDS_GROUP)[0].user_set.add(w.steward)
@@ -40,16 +42,31 @@ def world():
 
 # view -> (url, method, expected status per persona)
 MATRIX = {
-    "list": (lambda w: reverse("platforms:list"), "get",
-             dict(anonymous=302, unrelated=200, team_member=200, team_owner=200, steward=200, staff=200)),
-    "detail": (lambda w: reverse("platforms:detail", args=["wh"]), "get",
-               dict(anonymous=302, unrelated=404, team_member=200, team_owner=200, steward=200, staff=200)),
-    "missing": (lambda w: reverse("platforms:detail", args=["nope"]), "get",
-                dict(anonymous=302, unrelated=404, team_member=404, team_owner=404, steward=404, staff=404)),
-    "sync_now": (lambda w: reverse("platforms:sync_now", args=["wh"]), "post",
-                 dict(anonymous=302, unrelated=404, team_member=404, team_owner=302, steward=404, staff=302)),
-    "settings": (lambda w: reverse("platforms:settings", args=["wh"]), "post",
-                 dict(anonymous=302, unrelated=404, team_member=404, team_owner=302, steward=404, staff=302)),
+    "list": (
+        lambda w: reverse("platforms:list"),
+        "get",
+        dict(anonymous=302, unrelated=200, team_member=200, team_owner=200, steward=200, staff=200),
+    ),
+    "detail": (
+        lambda w: reverse("platforms:detail", args=["wh"]),
+        "get",
+        dict(anonymous=302, unrelated=404, team_member=200, team_owner=200, steward=200, staff=200),
+    ),
+    "missing": (
+        lambda w: reverse("platforms:detail", args=["nope"]),
+        "get",
+        dict(anonymous=302, unrelated=404, team_member=404, team_owner=404, steward=404, staff=404),
+    ),
+    "sync_now": (
+        lambda w: reverse("platforms:sync_now", args=["wh"]),
+        "post",
+        dict(anonymous=302, unrelated=404, team_member=404, team_owner=302, steward=404, staff=302),
+    ),
+    "settings": (
+        lambda w: reverse("platforms:settings", args=["wh"]),
+        "post",
+        dict(anonymous=302, unrelated=404, team_member=404, team_owner=302, steward=404, staff=302),
+    ),
 }
 
 
@@ -76,7 +93,9 @@ def test_sync_now_enqueues_only_after_commit(client, world, django_capture_on_co
 
     enqueued = []
     # Celery's publish is replaced to see *when* it happens (the broker is not what is under test).
-    monkeypatch.setattr(platform_sync_task, "apply_async", lambda args=(), kwargs=None, **_: enqueued.append(tuple(args)))
+    monkeypatch.setattr(
+        platform_sync_task, "apply_async", lambda args=(), kwargs=None, **_: enqueued.append(tuple(args))
+    )
     client.force_login(world.team_owner)
 
     # when
@@ -93,8 +112,14 @@ def test_sync_now_enqueues_only_after_commit(client, world, django_capture_on_co
 def test_run_in_progress_shows_phase_and_counts_and_polls(client, world):
     # given
     SyncRunFactory(platform=world.platform, status=SyncRunStatus.FAILED, error="Cannot connect to h:1: refused.")
-    SyncRunFactory(platform=world.platform, status=SyncRunStatus.RUNNING, phase=SyncPhase.READING,
-                   progress_done=2, progress_total=5, triggered_by=world.team_owner)
+    SyncRunFactory(
+        platform=world.platform,
+        status=SyncRunStatus.RUNNING,
+        phase=SyncPhase.READING,
+        progress_done=2,
+        progress_total=5,
+        triggered_by=world.team_owner,
+    )
     client.force_login(world.steward)
 
     # when
@@ -144,8 +169,9 @@ def test_bad_interval_is_a_field_error_and_changes_nothing(client, world, value)
     client.force_login(world.team_owner)
 
     # when
-    response = client.post(reverse("platforms:settings", args=["wh"]),
-                           {"sync_enabled": "on", "sync_interval_minutes": value})
+    response = client.post(
+        reverse("platforms:settings", args=["wh"]), {"sync_enabled": "on", "sync_interval_minutes": value}
+    )
 
     # then
     assert response.status_code == 400
@@ -179,8 +205,11 @@ def product_with_privileges(world):
     other = Asset.objects.create(platform=world.platform, schema="hr", name="salary")
     gone = Asset.objects.create(platform=world.platform, schema="sales", name="old", removed_at="2025-01-01T00:00Z")
     for asset, grantee, privilege in [
-        (orders, "reporting", "SELECT"), (lines, "reporting", "SELECT"), (orders, "etl", "INSERT"),
-        (other, "hr_only", "SELECT"), (gone, "ghost", "SELECT"),
+        (orders, "reporting", "SELECT"),
+        (lines, "reporting", "SELECT"),
+        (orders, "etl", "INSERT"),
+        (other, "hr_only", "SELECT"),
+        (gone, "ghost", "SELECT"),
     ]:
         AssetPrivilege.objects.create(asset=asset, grantee=grantee, privilege=privilege)
     owner = UserFactory(username="product_owner")
@@ -214,7 +243,9 @@ def test_business_users_do_not_see_the_platform_principals(client, world, produc
 
 
 def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
-    client, personas, django_capture_on_commit_callbacks,  # noqa: F811  (fixture)
+    client,
+    personas,
+    django_capture_on_commit_callbacks,  # noqa: F811  (fixture)
 ):
     # given: an access request approved and applied for real on the warehouse
     from datetime import timedelta
@@ -226,8 +257,11 @@ def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
 
     with django_capture_on_commit_callbacks(execute=True):
         request = access_services.access_request_submit(
-            requester=personas.consumer, output_port=personas.port, purpose="Headcount",
-            expires_at=timezone.now() + timedelta(days=30))
+            requester=personas.consumer,
+            output_port=personas.port,
+            purpose="Headcount",
+            expires_at=timezone.now() + timedelta(days=30),
+        )
     with django_capture_on_commit_callbacks(execute=True):
         access_services.access_request_approve(access_request_id=request.pk, actor=personas.owner)
     grant = request.grant.__class__.objects.get(access_request=request)
@@ -236,7 +270,9 @@ def test_a_portal_grant_shows_as_who_has_access_after_the_next_sync(
     # when
     platform_sync(platform=personas.port.platform)
     client.force_login(personas.owner)
-    html = client.get(reverse("catalog:product_detail", args=[personas.product.slug]), {"tab": "consumers"}).content.decode()
+    html = client.get(
+        reverse("catalog:product_detail", args=[personas.product.slug]), {"tab": "consumers"}
+    ).content.decode()
 
     # then
     assert f"<code>{grant.role_name}</code>" in html

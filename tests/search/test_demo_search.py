@@ -1,6 +1,7 @@
 """Done-when on real input: on the AdventureWorks demo a business user types "salary" and finds
 "Employees and pay history" through the warehouse's own column comments, sees facets, and the
 product page shows owners, schema, lineage (references) and consumers."""
+
 import pytest
 from django.urls import reverse
 

@@ -3,6 +3,7 @@
 No Elasticsearch server runs here: responses are hand-built fixtures (tests/search/recorded/,
 labelled as such). ``test_live_*`` runs against a real cluster when ``ELASTICSEARCH_URL`` is set.
 """
+
 import json
 import os
 from pathlib import Path
@@ -39,14 +40,26 @@ def test_mapping_has_analyzers_nested_entries_and_a_completion_field():
     assert mapping["suggest"]["type"] == "completion"
     assert {"mp_english", "mp_identifier", "mp_edge"} <= set(analyzers)
     assert analyzers["mp_identifier"]["tokenizer"] == "mp_identifier_split"  # employee_id -> employee, id
-    for facet_field in ("domain_id", "owner_team_id", "classification", "platform_ids", "tags", "status", "quality", "trust"):
+    for facet_field in (
+        "domain_id",
+        "owner_team_id",
+        "classification",
+        "platform_ids",
+        "tags",
+        "status",
+        "quality",
+        "trust",
+    ):
         assert mapping[facet_field]["type"] == "keyword"
 
 
 def test_search_body_requires_every_word_fuzzily_filters_visibility_and_ranks_like_postgres():
     # when
-    body = build_search(SearchParams(query="custmer orders", filters={"contract": ["yes"], "domain": ["3"]}, sort="relevance"),
-                        visibility=Visibility(own_product_ids=(9,)), index="products").to_dict()
+    body = build_search(
+        SearchParams(query="custmer orders", filters={"contract": ["yes"], "domain": ["3"]}, sort="relevance"),
+        visibility=Visibility(own_product_ids=(9,)),
+        index="products",
+    ).to_dict()
     # then
     function_score = body["query"]["function_score"]
     script = function_score["functions"][0]["script_score"]["script"]["source"]
@@ -60,18 +73,32 @@ def test_search_body_requires_every_word_fuzzily_filters_visibility_and_ranks_li
     assert first_word[1]["nested"]["path"] == "entries"
     assert any("match_phrase_prefix" in clause for clause in must[1]["bool"]["should"])  # last word: prefix
     filters = query["filter"]
-    assert {"bool": {"should": [{"terms": {"status": ["published", "deprecated"]}}, {"terms": {"product_id": [9]}}]}} in filters
+    assert {
+        "bool": {"should": [{"terms": {"status": ["published", "deprecated"]}}, {"terms": {"product_id": [9]}}]}
+    } in filters
     assert {"terms": {"has_contract": [True]}} in filters and {"terms": {"domain_id": ["3"]}} in filters
-    assert set(body["aggs"]) == {"domain", "team", "classification", "platform", "tag", "status", "contract", "quality",
-                                 "trust"}
+    assert set(body["aggs"]) == {
+        "domain",
+        "team",
+        "classification",
+        "platform",
+        "tag",
+        "status",
+        "contract",
+        "quality",
+        "trust",
+    }
     assert body["highlight"]["pre_tags"] == ["\x02"]
     assert body["sort"][0] == "_score"
     assert body["track_total_hits"] is True and body["size"] == 20
 
 
 def test_stewards_search_without_a_visibility_filter_and_sorts_apply():
-    body = build_search(SearchParams(query="", sort="name", page=3, page_size=10), visibility=Visibility(sees_all=True),
-                        index="products").to_dict()
+    body = build_search(
+        SearchParams(query="", sort="name", page=3, page_size=10),
+        visibility=Visibility(sees_all=True),
+        index="products",
+    ).to_dict()
     assert body["query"]["function_score"]["query"]["bool"].get("filter", []) == []
     assert body["sort"][0] == {"name.raw": "asc"} and body["from"] == 20
 
@@ -103,8 +130,10 @@ def test_a_recorded_suggest_response_hides_other_teams_drafts():
     assert suggest["completion"]["fuzzy"] == {"fuzziness": "AUTO", "prefix_length": 1}
 
 
-live = pytest.mark.skipif(not os.environ.get("ELASTICSEARCH_URL"),
-                          reason="needs a live Elasticsearch: set ELASTICSEARCH_URL to run it (none runs on this machine)")
+live = pytest.mark.skipif(
+    not os.environ.get("ELASTICSEARCH_URL"),
+    reason="needs a live Elasticsearch: set ELASTICSEARCH_URL to run it (none runs on this machine)",
+)
 
 
 @live

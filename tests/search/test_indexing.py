@@ -1,4 +1,5 @@
 """The index follows catalog changes on commit, through Celery, and `manage.py reindex`."""
+
 import pytest
 from django.core.management import call_command
 
@@ -16,8 +17,9 @@ def test_a_new_product_is_indexed_after_commit_not_before(django_capture_on_comm
     team, domain = TeamFactory(), DomainFactory()
     # when: created inside a transaction that has not committed yet
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        product = catalog_services.data_product_create(name="Fleet telemetry", slug="fleet", domain=domain,
-                                                       owner_team=team, status="published")
+        product = catalog_services.data_product_create(
+            name="Fleet telemetry", slug="fleet", domain=domain, owner_team=team, status="published"
+        )
         # then: nothing indexed, one callback waiting for the commit
         assert not ProductSearchDocument.objects.filter(product=product).exists()
     assert len(callbacks) == 1
@@ -32,21 +34,27 @@ def test_an_output_port_brings_its_tables_and_columns_into_the_index(django_capt
     platform = PlatformFactory()
     asset = AssetFactory(platform=platform, schema="fleet", name="trips", description="One row per trip")
     ColumnFactory(asset=asset, name="odometer_km", description="Distance driven")
-    product = catalog_services.data_product_create(name="Fleet", slug="fleet", domain=DomainFactory(),
-                                                   owner_team=TeamFactory(), status="published")
+    product = catalog_services.data_product_create(
+        name="Fleet", slug="fleet", domain=DomainFactory(), owner_team=TeamFactory(), status="published"
+    )
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        catalog_services.output_port_create(actor=None, data_product=product, name="fleet", platform=platform, schema="fleet")
+        catalog_services.output_port_create(
+            actor=None, data_product=product, name="fleet", platform=platform, schema="fleet"
+        )
     # then
     assert set(SearchEntry.objects.filter(product=product).values_list("kind", "label")) == {
-        ("asset", "fleet.trips"), ("column", "odometer_km")}
+        ("asset", "fleet.trips"),
+        ("column", "odometer_km"),
+    }
     assert SearchTerm.objects.filter(term="odometer").exists()
 
 
 def test_reindex_rebuilds_everything(capsys):
     # given: an index row that no longer matches the catalog
-    product = catalog_services.data_product_create(name="Fleet", slug="fleet", domain=DomainFactory(),
-                                                   owner_team=TeamFactory(), status="published")
+    product = catalog_services.data_product_create(
+        name="Fleet", slug="fleet", domain=DomainFactory(), owner_team=TeamFactory(), status="published"
+    )
     call_command("reindex")
     ProductSearchDocument.objects.filter(product=product).update(name="stale")
     # when
@@ -66,8 +74,9 @@ def test_concurrent_reindexing_of_the_same_product_never_collides():
 
     from apps.search.indexing import index_products
 
-    product = catalog_services.data_product_create(name="Fleet", slug="fleet", domain=DomainFactory(),
-                                                   owner_team=TeamFactory(), status="published")
+    product = catalog_services.data_product_create(
+        name="Fleet", slug="fleet", domain=DomainFactory(), owner_team=TeamFactory(), status="published"
+    )
     errors, barrier = [], threading.Barrier(4)
 
     def run(ids):

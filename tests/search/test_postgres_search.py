@@ -1,4 +1,5 @@
 """PostgreSQL search on a small real catalog: matching, typos, ranking, visibility, facets."""
+
 from datetime import timedelta
 
 import pytest
@@ -56,7 +57,8 @@ def test_the_word_being_typed_matches_as_a_prefix(catalog):
 
 def test_a_quoted_phrase_matches_words_in_order(catalog):
     assert names(search_products(user=catalog.unrelated, params=SearchParams(query='"pay history"'))) == [
-        "Employees and pay history"]
+        "Employees and pay history"
+    ]
     assert names(search_products(user=catalog.unrelated, params=SearchParams(query='"history pay"'))) == []
 
 
@@ -103,22 +105,36 @@ def test_facets_count_every_match_and_filters_narrow(catalog):
     assert facets["contract"] == {"no": page.total}
     assert facets["platform"] == {"warehouse": page.total}
     # when filtering on a domain the query does not match
-    page = search_products(user=catalog.unrelated, params=SearchParams(query="customer", filters={"domain": [str(catalog.hr.pk)]}))
+    page = search_products(
+        user=catalog.unrelated, params=SearchParams(query="customer", filters={"domain": [str(catalog.hr.pk)]})
+    )
     assert page.total == 0
 
 
 def test_sorting_by_name_and_newest(catalog):
-    by_name = names(search_products(user=catalog.steward, params=SearchParams(query="", filters={"domain": [str(catalog.sales.pk)]}, sort="name")))
+    by_name = names(
+        search_products(
+            user=catalog.steward,
+            params=SearchParams(query="", filters={"domain": [str(catalog.sales.pk)]}, sort="name"),
+        )
+    )
     assert by_name == sorted(by_name, key=str.lower)
-    newest = search_products(user=catalog.steward, params=SearchParams(filters={"domain": [str(catalog.sales.pk)]}, sort="newest"))
+    newest = search_products(
+        user=catalog.steward, params=SearchParams(filters={"domain": [str(catalog.sales.pk)]}, sort="newest")
+    )
     created = [hit.product.created_at for hit in newest.hits]
     assert created == sorted(created, reverse=True)
 
 
 def test_highlights_escape_catalog_text(catalog):
     # given: an owner put markup (and a highlight marker) into a product name
-    product = DataProductFactory(name="<script>alert(1)</script> Payroll \x02x\x03", slug="xss", summary="Payroll data",
-                                 domain=catalog.hr, owner_team=catalog.hr_team)
+    product = DataProductFactory(
+        name="<script>alert(1)</script> Payroll \x02x\x03",
+        slug="xss",
+        summary="Payroll data",
+        domain=catalog.hr,
+        owner_team=catalog.hr_team,
+    )
     index_products(product_ids=[product.pk])
     # when
     hit = search_products(user=catalog.unrelated, params=SearchParams(query="payroll")).hits[0]
@@ -135,7 +151,8 @@ def test_autocomplete_suggests_products_and_words_and_tolerates_typos(catalog):
     typo = search_autocomplete(user=catalog.unrelated, text="custmer")
     assert "sales-orders" in [s.slug for s in typo]
     assert search_autocomplete(user=catalog.unrelated, text="churn") == [] or all(
-        s.slug != "churn-draft" for s in search_autocomplete(user=catalog.unrelated, text="churn"))
+        s.slug != "churn-draft" for s in search_autocomplete(user=catalog.unrelated, text="churn")
+    )
     assert search_autocomplete(user=AnonymousUser(), text="custo") == []
 
 
@@ -143,8 +160,11 @@ def test_popularity_counts_grants_requests_and_recent_views_only(catalog):
     # given: 10 recent views and 10 views from last year
     UsageEvent.objects.bulk_create(
         [UsageEvent(kind="product_view", data_product=catalog.vendors) for _ in range(10)]
-        + [UsageEvent(kind="product_view", data_product=catalog.vendors, at=timezone.now() - timedelta(days=365))
-           for _ in range(10)])
+        + [
+            UsageEvent(kind="product_view", data_product=catalog.vendors, at=timezone.now() - timedelta(days=365))
+            for _ in range(10)
+        ]
+    )
     # when
     popularity_refresh(product_ids=[catalog.vendors.pk])
     # then

@@ -2,6 +2,7 @@
 ``apps/search/ranking.py`` gives when evaluated in Python, and the Elasticsearch Painless script
 is generated from the same constants (no Elasticsearch runs here, so the script is checked as text).
 """
+
 from datetime import timedelta
 from itertools import product as combinations
 
@@ -30,15 +31,21 @@ TRUST = ("trusted", "issues")
 def equally_relevant(catalog):
     """72 products that match "ledger" alike (same name words, summary, tags and tables), each
     with its own combination of popularity, contract, quality, status and trust."""
-    kw = dict(platform=catalog.platform, domain=catalog.sales, owner_team=catalog.sales_team,
-              summary="General ledger.", table="entries")
+    kw = dict(
+        platform=catalog.platform,
+        domain=catalog.sales,
+        owner_team=catalog.sales_team,
+        summary="General ledger.",
+        table="entries",
+    )
     products = {}
     for i, signals in enumerate(combinations(POPULARITY, CONTRACT, QUALITY, STATUS, TRUST)):
         products[product_with_table(name="Ledger", slug=f"ledger-{i}", schema=f"books{i}", **kw).pk] = signals
     index_products(product_ids=list(products))
     for pk, (popularity, has_contract, quality, status, trust) in products.items():
         ProductSearchDocument.objects.filter(product_id=pk).update(
-            popularity=popularity, has_contract=has_contract, quality=quality, status=status, trust=trust)
+            popularity=popularity, has_contract=has_contract, quality=quality, status=status, trust=trust
+        )
     return products
 
 
@@ -48,23 +55,34 @@ def test_postgres_orders_products_as_the_formula_does(equally_relevant, monkeypa
     # and: the order the formula gives in Python, for products equally relevant
     expected = sorted(
         equally_relevant,
-        key=lambda pk: (-ranking.multiplier(
-            popularity=equally_relevant[pk][0], has_contract=equally_relevant[pk][1],
-            quality=equally_relevant[pk][2], status=equally_relevant[pk][3],
-            trust=equally_relevant[pk][4]), pk),
+        key=lambda pk: (
+            -ranking.multiplier(
+                popularity=equally_relevant[pk][0],
+                has_contract=equally_relevant[pk][1],
+                quality=equally_relevant[pk][2],
+                status=equally_relevant[pk][3],
+                trust=equally_relevant[pk][4],
+            ),
+            pk,
+        ),
     )
 
     # when: the PostgreSQL backend ranks them
     results = postgres.PostgresBackend().search(
-        SearchParams(query="ledger", page_size=100), visibility=Visibility(sees_all=True))
+        SearchParams(query="ledger", page_size=100), visibility=Visibility(sees_all=True)
+    )
 
     # then: the same order, and each score is one relevance times the Python multiplier
     assert [hit.product_id for hit in results.hits] == expected
     relevances = {
-        hit.score / ranking.multiplier(
-            popularity=equally_relevant[hit.product_id][0], has_contract=equally_relevant[hit.product_id][1],
-            quality=equally_relevant[hit.product_id][2], status=equally_relevant[hit.product_id][3],
-            trust=equally_relevant[hit.product_id][4])
+        hit.score
+        / ranking.multiplier(
+            popularity=equally_relevant[hit.product_id][0],
+            has_contract=equally_relevant[hit.product_id][1],
+            quality=equally_relevant[hit.product_id][2],
+            status=equally_relevant[hit.product_id][3],
+            trust=equally_relevant[hit.product_id][4],
+        )
         for hit in results.hits
     }
     assert max(relevances) == pytest.approx(min(relevances), rel=1e-5)
@@ -74,16 +92,20 @@ def test_popularity_in_the_index_is_the_formula(catalog):
     # given: 7 recent page views and 3 old ones
     UsageEvent.objects.bulk_create(
         [UsageEvent(kind="product_view", data_product=catalog.vendors) for _ in range(7)]
-        + [UsageEvent(kind="product_view", data_product=catalog.vendors, at=timezone.now() - timedelta(days=40))
-           for _ in range(3)])
+        + [
+            UsageEvent(kind="product_view", data_product=catalog.vendors, at=timezone.now() - timedelta(days=40))
+            for _ in range(3)
+        ]
+    )
 
     # when
     popularity_refresh(product_ids=[catalog.vendors.pk])
 
     # then
     doc = ProductSearchDocument.objects.get(product=catalog.vendors)
-    assert doc.popularity == pytest.approx(ranking.popularity(
-        consumers=doc.consumer_count, requests=doc.request_count, views=doc.view_count))
+    assert doc.popularity == pytest.approx(
+        ranking.popularity(consumers=doc.consumer_count, requests=doc.request_count, views=doc.view_count)
+    )
     assert doc.popularity == pytest.approx(7 * ranking.POPULARITY_WEIGHTS["views"])
 
 
@@ -95,7 +117,11 @@ def test_painless_script_and_field_boosts_come_from_the_same_constants(monkeypat
     assert script == ranking.score_painless()
     assert f"/ {ranking.POPULARITY_DAMPING!r})" in script
     assert f"s *= {ranking.CONTRACT_MULTIPLIER!r};" in script
-    for key, value in {**ranking.QUALITY_MULTIPLIERS, **ranking.STATUS_MULTIPLIERS, **ranking.TRUST_MULTIPLIERS}.items():
+    for key, value in {
+        **ranking.QUALITY_MULTIPLIERS,
+        **ranking.STATUS_MULTIPLIERS,
+        **ranking.TRUST_MULTIPLIERS,
+    }.items():
         assert f"== '{key}') {{ s *= {value!r}; }}" in script
     assert elasticsearch.PRODUCT_FIELDS == ranking.es_product_fields()
     assert elasticsearch.PRODUCT_FIELDS[0] == "name^10"  # A / D = 1.0 / 0.1

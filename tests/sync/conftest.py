@@ -3,6 +3,7 @@
 Tests that change the warehouse do so only in a schema of their own (``make_scratch_schema``),
 dropped afterwards, so the AdventureWorks schemas stay as loaded for every other test.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -21,8 +22,13 @@ from tests.platforms.factories import PlatformFactory
 def aw_platform(db, aw_warehouse):
     """A PostgreSQL platform on the warehouse that syncs the five AdventureWorks business schemas."""
     return PlatformFactory(
-        name="AdventureWorks", slug="adventureworks", host=aw_warehouse["host"], port=aw_warehouse["port"],
-        database=aw_warehouse["dbname"], username=aw_warehouse["user"], include_schemas=list(BUSINESS_SCHEMAS),
+        name="AdventureWorks",
+        slug="adventureworks",
+        host=aw_warehouse["host"],
+        port=aw_warehouse["port"],
+        database=aw_warehouse["dbname"],
+        username=aw_warehouse["user"],
+        include_schemas=list(BUSINESS_SCHEMAS),
     )
 
 
@@ -53,8 +59,11 @@ def make_scratch_schema(db, aw_warehouse, warehouse_sql):
         warehouse_sql(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
         namespaces.append(name)
         platform = PlatformFactory(
-            host=aw_warehouse["host"], port=aw_warehouse["port"], database=aw_warehouse["dbname"],
-            username=aw_warehouse["user"], include_schemas=[name],
+            host=aw_warehouse["host"],
+            port=aw_warehouse["port"],
+            database=aw_warehouse["dbname"],
+            username=aw_warehouse["user"],
+            include_schemas=[name],
         )
         ident = sql.Identifier(name).as_string(None)
         return SimpleNamespace(name=name, platform=platform, ident=ident, sql=warehouse_sql)
@@ -79,8 +88,12 @@ def mariadb_server() -> dict:
     from django.conf import settings
 
     url = urlsplit(settings.TEST_WAREHOUSE_MARIADB_URL)
-    return {"host": url.hostname or "127.0.0.1", "port": url.port or 3306, "user": unquote(url.username or "root"),
-            "password": unquote(url.password or "")}
+    return {
+        "host": url.hostname or "127.0.0.1",
+        "port": url.port or 3306,
+        "user": unquote(url.username or "root"),
+        "password": unquote(url.password or ""),
+    }
 
 
 @pytest.fixture
@@ -123,8 +136,12 @@ def make_mariadb_database(db, mariadb_server, mariadb_sql):
         mariadb_sql(f"CREATE DATABASE {mariadb_ident(name)} CHARACTER SET utf8mb4")
         databases.append(name)
         platform = PlatformFactory(
-            kind=PlatformKind.MARIADB, host=mariadb_server["host"], port=mariadb_server["port"], database="",
-            username=mariadb_server["user"], include_schemas=[name],
+            kind=PlatformKind.MARIADB,
+            host=mariadb_server["host"],
+            port=mariadb_server["port"],
+            database="",
+            username=mariadb_server["user"],
+            include_schemas=[name],
         )
         if mariadb_server["password"]:
             platform.set_password(mariadb_server["password"])

@@ -3,6 +3,7 @@ process), a warehouse platform on it and a dbt platform reading the shared artif
 
 Import them into a test module with ``from tests.sync.dbt_fixtures import *``.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,11 @@ def jaffle_db(pg_admin_conninfo):
     conninfo = psycopg.conninfo.make_conninfo(**info)
     load_jaffle_shop(conninfo)
     yield {
-        "dbname": dbname, "conninfo": conninfo, "host": info.get("host", "127.0.0.1"),
-        "port": int(info.get("port", 5432)), "user": info.get("user", "postgres"),
+        "dbname": dbname,
+        "conninfo": conninfo,
+        "host": info.get("host", "127.0.0.1"),
+        "port": int(info.get("port", 5432)),
+        "user": info.get("user", "postgres"),
     }
     with psycopg.connect(pg_admin_conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
@@ -46,8 +50,13 @@ def jaffle_db(pg_admin_conninfo):
 def jaffle_warehouse(db, jaffle_db):
     """The PostgreSQL platform on the jaffle_shop database, syncing schema ``analytics``."""
     return PlatformFactory(
-        name="Jaffle warehouse", slug="jaffle-warehouse", host=jaffle_db["host"], port=jaffle_db["port"],
-        database=jaffle_db["dbname"], username=jaffle_db["user"], include_schemas=[SCHEMA],
+        name="Jaffle warehouse",
+        slug="jaffle-warehouse",
+        host=jaffle_db["host"],
+        port=jaffle_db["port"],
+        database=jaffle_db["dbname"],
+        username=jaffle_db["user"],
+        include_schemas=[SCHEMA],
     )
 
 
@@ -82,6 +91,13 @@ def dbt_platform(db, jaffle_warehouse, artifacts_dir):
     """The dbt platform reading ``artifacts_dir``, building ``jaffle_warehouse`` (the manifest
     calls the database ``jaffle_shop``)."""
     return PlatformFactory(
-        name="Jaffle dbt", slug="jaffle-dbt", kind=PlatformKind.DBT, host="", port=None, database="jaffle_shop",
-        username="", warehouse=jaffle_warehouse, dbt_artifacts_path=str(artifacts_dir.path),
+        name="Jaffle dbt",
+        slug="jaffle-dbt",
+        kind=PlatformKind.DBT,
+        host="",
+        port=None,
+        database="jaffle_shop",
+        username="",
+        warehouse=jaffle_warehouse,
+        dbt_artifacts_path=str(artifacts_dir.path),
     )

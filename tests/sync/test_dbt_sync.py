@@ -1,5 +1,6 @@
 """dbt sync on real input: jaffle_shop built in PostgreSQL, its warehouse synced by the database
 connector, then its dbt artifacts (manifest v12, catalog, run results) joined onto the same assets."""
+
 from __future__ import annotations
 
 import json
@@ -18,19 +19,33 @@ from tests.sync.dbt_fixtures import *  # noqa: F403
 pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 
 CATALOG_TABLES = tuple(m._meta.db_table for m in (Asset, Column, AssetRelation, QualityCheck))
-RELATIONS = {"raw_customers", "raw_orders", "raw_payments", "stg_customers", "stg_orders", "stg_payments",
-             "customers", "orders"}
+RELATIONS = {
+    "raw_customers",
+    "raw_orders",
+    "raw_payments",
+    "stg_customers",
+    "stg_orders",
+    "stg_payments",
+    "customers",
+    "orders",
+}
 LINEAGE = {
-    ("raw_customers", "stg_customers"), ("raw_orders", "stg_orders"), ("raw_payments", "stg_payments"),
-    ("stg_customers", "customers"), ("stg_orders", "customers"), ("stg_payments", "customers"),
-    ("stg_orders", "orders"), ("stg_payments", "orders"),
+    ("raw_customers", "stg_customers"),
+    ("raw_orders", "stg_orders"),
+    ("raw_payments", "stg_payments"),
+    ("stg_customers", "customers"),
+    ("stg_orders", "customers"),
+    ("stg_payments", "customers"),
+    ("stg_orders", "orders"),
+    ("stg_payments", "orders"),
 }
 JAFFLE_TESTS = 20
 
 
 def _catalog_writes(queries) -> list[str]:
     return [
-        q["sql"] for q in queries
+        q["sql"]
+        for q in queries
         if q["sql"].lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
         and any(f'"{table}"' in q["sql"] for table in CATALOG_TABLES)
     ]
@@ -69,7 +84,9 @@ def test_warehouse_and_dbt_join_into_one_asset_per_relation(jaffle_warehouse, db
     assert customers.display_description.startswith("This table has basic information about a customer")
     # column docs next to the database's types
     order_id = Column.objects.get(asset=orders, name="order_id")
-    assert order_id.data_type == "INTEGER" and order_id.display_description == "This is a unique identifier for an order"
+    assert (
+        order_id.data_type == "INTEGER" and order_id.display_description == "This is a unique identifier for an order"
+    )
     # lineage: seeds -> staging -> marts
     assert _lineage() == LINEAGE
     # tests as quality checks with their results; column tests keep the column
@@ -77,7 +94,10 @@ def test_warehouse_and_dbt_join_into_one_asset_per_relation(jaffle_warehouse, db
     assert checks.count() == JAFFLE_TESTS
     assert set(checks.values_list("status", flat=True)) == {QualityCheckStatus.PASS}
     assert set(checks.filter(asset=orders).values_list("name", "column_name")) >= {
-        ("unique", "order_id"), ("not_null", "amount"), ("accepted_values", "status"), ("relationships", "customer_id"),
+        ("unique", "order_id"),
+        ("not_null", "amount"),
+        ("accepted_values", "status"),
+        ("relationships", "customer_id"),
     }
     assert all(c.last_run_at is not None for c in checks)
 
@@ -131,7 +151,10 @@ def test_nodes_without_warehouse_asset_live_on_the_dbt_platform_until_built(jaff
     own = Asset.objects.filter(platform=dbt_platform, removed_at__isnull=True)
     assert set(own.values_list("name", flat=True)) == RELATIONS
     assert own.get(name="customers").kind == AssetKind.DBT_MODEL
-    assert Column.objects.get(asset__platform=dbt_platform, asset__name="customers", name="customer_id").data_type == "integer"
+    assert (
+        Column.objects.get(asset__platform=dbt_platform, asset__name="customers", name="customer_id").data_type
+        == "integer"
+    )
     assert _lineage() == LINEAGE
     assert QualityCheck.objects.filter(asset__platform=dbt_platform).count() == JAFFLE_TESTS
 
@@ -149,7 +172,9 @@ def test_nodes_without_warehouse_asset_live_on_the_dbt_platform_until_built(jaff
     assert set(edges.values_list("source__platform", flat=True)) == {jaffle_warehouse.pk}
     assert _lineage() == LINEAGE
     active = QualityCheck.objects.filter(removed_at__isnull=True)
-    assert active.count() == JAFFLE_TESTS and set(active.values_list("asset__platform", flat=True)) == {jaffle_warehouse.pk}
+    assert active.count() == JAFFLE_TESTS and set(active.values_list("asset__platform", flat=True)) == {
+        jaffle_warehouse.pk
+    }
 
 
 def test_names_match_case_insensitively_and_sources_give_lineage(jaffle_warehouse, dbt_platform, artifacts_dir):
@@ -157,13 +182,22 @@ def test_names_match_case_insensitively_and_sources_give_lineage(jaffle_warehous
     def change(manifest):
         manifest["nodes"]["model.jaffle_shop.orders"]["alias"] = "ORDERS"
         manifest["sources"]["source.jaffle_shop.payments_api.events"] = {
-            "unique_id": "source.jaffle_shop.payments_api.events", "resource_type": "source", "name": "events",
-            "source_name": "payments_api", "database": "jaffle_shop", "schema": "raw_api", "identifier": "events",
-            "description": "Payment events from the payments API", "columns": {}, "tags": ["api"],
-            "meta": {"owner": "payments-team"}, "config": {"enabled": True},
+            "unique_id": "source.jaffle_shop.payments_api.events",
+            "resource_type": "source",
+            "name": "events",
+            "source_name": "payments_api",
+            "database": "jaffle_shop",
+            "schema": "raw_api",
+            "identifier": "events",
+            "description": "Payment events from the payments API",
+            "columns": {},
+            "tags": ["api"],
+            "meta": {"owner": "payments-team"},
+            "config": {"enabled": True},
         }
         manifest["nodes"]["model.jaffle_shop.stg_payments"]["depends_on"]["nodes"].append(
-            "source.jaffle_shop.payments_api.events")
+            "source.jaffle_shop.payments_api.events"
+        )
 
     artifacts_dir.edit("manifest.json", change)
     _synced(jaffle_warehouse)
@@ -176,7 +210,9 @@ def test_names_match_case_insensitively_and_sources_give_lineage(jaffle_warehous
     assert orders.dbt_unique_id == "model.jaffle_shop.orders"
     assert not Asset.objects.filter(name__iexact="orders", platform=dbt_platform).exists()
     events = Asset.objects.get(platform=dbt_platform, schema="raw_api", name="events")
-    assert events.dbt_resource_type == "source" and events.dbt_owner == "payments-team" and events.kind == AssetKind.TABLE
+    assert (
+        events.dbt_resource_type == "source" and events.dbt_owner == "payments-team" and events.kind == AssetKind.TABLE
+    )
     assert ("events", "stg_payments") in _lineage()
 
 
@@ -191,8 +227,12 @@ def test_test_results_and_exposures(jaffle_warehouse, dbt_platform, artifacts_di
 
     def expose(manifest):
         manifest["exposures"]["exposure.jaffle_shop.revenue"] = {
-            "unique_id": "exposure.jaffle_shop.revenue", "name": "revenue", "label": "Revenue dashboard",
-            "type": "dashboard", "url": "https://bi.example.com/revenue", "maturity": "high",
+            "unique_id": "exposure.jaffle_shop.revenue",
+            "name": "revenue",
+            "label": "Revenue dashboard",
+            "type": "dashboard",
+            "url": "https://bi.example.com/revenue",
+            "maturity": "high",
             "owner": {"name": "Finance", "email": "finance@example.com"},
             "depends_on": {"nodes": ["model.jaffle_shop.orders"]},
         }
@@ -213,8 +253,12 @@ def test_test_results_and_exposures(jaffle_warehouse, dbt_platform, artifacts_di
     assert orders.dbt_exposures[0]["owner"] == "Finance"
 
     # when: the test passes again
-    artifacts_dir.edit("run_results.json", lambda rr: [r.update(status="pass", failures=0, message=None)
-                                                       for r in rr["results"] if r["unique_id"] == failing])
+    artifacts_dir.edit(
+        "run_results.json",
+        lambda rr: [
+            r.update(status="pass", failures=0, message=None) for r in rr["results"] if r["unique_id"] == failing
+        ],
+    )
     with CaptureQueriesContext(connection) as ctx:
         run = _synced(dbt_platform)
 
@@ -236,7 +280,9 @@ def test_a_model_removed_from_the_project_loses_its_dbt_metadata_only(jaffle_war
             deps = node.get("depends_on", {}).get("nodes", [])
             if "model.jaffle_shop.stg_payments" in deps:
                 deps.remove("model.jaffle_shop.stg_payments")
-        for uid in [u for u, n in manifest["nodes"].items() if n.get("attached_node") == "model.jaffle_shop.stg_payments"]:
+        for uid in [
+            u for u, n in manifest["nodes"].items() if n.get("attached_node") == "model.jaffle_shop.stg_payments"
+        ]:
             del manifest["nodes"][uid]
 
     artifacts_dir.edit("manifest.json", drop_stg_payments)
@@ -257,21 +303,39 @@ def test_a_model_removed_from_the_project_loses_its_dbt_metadata_only(jaffle_war
     ("artifact", "content", "message"),
     [
         ("manifest.json", '{"metadata": {"dbt_schema_version": ', "manifest.json is not valid JSON"),
-        ("manifest.json", json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v7.json"}}),
-         "manifest.json has dbt manifest schema v7 (written by dbt 1.3); Mesh Portal reads v12"),
-        ("manifest.json", json.dumps({"name": "my-app", "version": "1.0.0"}),
-         "manifest.json is not a dbt manifest: it has no metadata.dbt_schema_version"),
+        (
+            "manifest.json",
+            json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v7.json"}}),
+            "manifest.json has dbt manifest schema v7 (written by dbt 1.3); Mesh Portal reads v12",
+        ),
+        (
+            "manifest.json",
+            json.dumps({"name": "my-app", "version": "1.0.0"}),
+            "manifest.json is not a dbt manifest: it has no metadata.dbt_schema_version",
+        ),
         ("manifest.json", None, "manifest.json not found in"),
         ("run_results.json", "[1, 2", "run_results.json is not valid JSON"),
-        ("catalog.json", json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"}}),
-         "catalog.json is a dbt manifest, not a catalog"),
-        ("manifest.json", json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
-                                      "nodes": {"model.x.y": {"unique_id": "model.x.y"}}}),
-         "manifest.json does not have the expected structure at 'nodes.model.x.y.resource_type'"),
+        (
+            "catalog.json",
+            json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"}}),
+            "catalog.json is a dbt manifest, not a catalog",
+        ),
+        (
+            "manifest.json",
+            json.dumps(
+                {
+                    "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+                    "nodes": {"model.x.y": {"unique_id": "model.x.y"}},
+                }
+            ),
+            "manifest.json does not have the expected structure at 'nodes.model.x.y.resource_type'",
+        ),
     ],
     ids=["malformed", "v7", "not-dbt", "missing", "bad-run-results", "swapped-files", "bad-structure"],
 )
-def test_bad_artifacts_fail_the_run_and_keep_the_catalog(jaffle_warehouse, dbt_platform, artifacts_dir, artifact, content, message):
+def test_bad_artifacts_fail_the_run_and_keep_the_catalog(
+    jaffle_warehouse, dbt_platform, artifacts_dir, artifact, content, message
+):
     # given: a good sync
     _synced(jaffle_warehouse)
     _synced(dbt_platform)
@@ -321,13 +385,22 @@ def test_ephemeral_model_is_kept_in_lineage_on_the_dbt_platform(jaffle_warehouse
     # given: orders is built through an ephemeral model (inlined by dbt, never a relation)
     def add_ephemeral(manifest):
         manifest["nodes"]["model.jaffle_shop.int_order_payments"] = {
-            "unique_id": "model.jaffle_shop.int_order_payments", "resource_type": "model", "name": "int_order_payments",
-            "database": "jaffle_shop", "schema": "analytics", "alias": "int_order_payments",
-            "description": "Payments per order", "config": {"materialized": "ephemeral", "enabled": True},
-            "depends_on": {"nodes": ["model.jaffle_shop.stg_payments"]}, "columns": {}, "tags": ["intermediate"],
+            "unique_id": "model.jaffle_shop.int_order_payments",
+            "resource_type": "model",
+            "name": "int_order_payments",
+            "database": "jaffle_shop",
+            "schema": "analytics",
+            "alias": "int_order_payments",
+            "description": "Payments per order",
+            "config": {"materialized": "ephemeral", "enabled": True},
+            "depends_on": {"nodes": ["model.jaffle_shop.stg_payments"]},
+            "columns": {},
+            "tags": ["intermediate"],
         }
         manifest["nodes"]["model.jaffle_shop.orders"]["depends_on"]["nodes"] = [
-            "model.jaffle_shop.stg_orders", "model.jaffle_shop.int_order_payments"]
+            "model.jaffle_shop.stg_orders",
+            "model.jaffle_shop.int_order_payments",
+        ]
 
     artifacts_dir.edit("manifest.json", add_ephemeral)
     _synced(jaffle_warehouse)
@@ -338,7 +411,11 @@ def test_ephemeral_model_is_kept_in_lineage_on_the_dbt_platform(jaffle_warehouse
     # then: 9 nodes, the ephemeral one on the dbt platform, the chain unbroken
     assert run.created_count == 9
     ephemeral = Asset.objects.get(platform=dbt_platform, name="int_order_payments")
-    assert (ephemeral.kind, ephemeral.dbt_materialization, ephemeral.dbt_tags) == (AssetKind.DBT_MODEL, "ephemeral", ["intermediate"])
+    assert (ephemeral.kind, ephemeral.dbt_materialization, ephemeral.dbt_tags) == (
+        AssetKind.DBT_MODEL,
+        "ephemeral",
+        ["intermediate"],
+    )
     edges = _lineage()
     assert {("stg_payments", "int_order_payments"), ("int_order_payments", "orders")} <= edges
     assert ("stg_payments", "orders") not in edges
@@ -347,14 +424,18 @@ def test_ephemeral_model_is_kept_in_lineage_on_the_dbt_platform(jaffle_warehouse
 def test_a_run_without_some_tests_keeps_their_last_result(jaffle_warehouse, dbt_platform, artifacts_dir):
     # given: a failing test synced
     failing = "test.jaffle_shop.unique_orders_order_id.fed79b3a6e"
-    artifacts_dir.edit("run_results.json", lambda rr: [r.update(status="fail", failures=2)
-                                                       for r in rr["results"] if r["unique_id"] == failing])
+    artifacts_dir.edit(
+        "run_results.json",
+        lambda rr: [r.update(status="fail", failures=2) for r in rr["results"] if r["unique_id"] == failing],
+    )
     _synced(jaffle_warehouse)
     _synced(dbt_platform)
 
     # when: the next invocation was `dbt run` (no test results at all)
-    artifacts_dir.edit("run_results.json", lambda rr: rr.update(
-        results=[r for r in rr["results"] if not r["unique_id"].startswith("test.")]))
+    artifacts_dir.edit(
+        "run_results.json",
+        lambda rr: rr.update(results=[r for r in rr["results"] if not r["unique_id"].startswith("test.")]),
+    )
     _synced(dbt_platform)
 
     # then: the failure is still known
@@ -371,10 +452,20 @@ def test_same_schema_and_name_in_two_databases_stay_two_assets_without_a_warehou
 
     def change(manifest):
         manifest["sources"]["source.jaffle_shop.raw.orders"] = {
-            "unique_id": "source.jaffle_shop.raw.orders", "resource_type": "source", "name": "orders",
-            "source_name": "raw", "database": "raw", "schema": "analytics", "identifier": "orders",
-            "description": "Orders as the shop exports them", "tags": [], "meta": {}, "config": {"enabled": True},
-            "columns": {"order_ref": {"name": "order_ref", "description": "The shop's order number", "data_type": "text"}},
+            "unique_id": "source.jaffle_shop.raw.orders",
+            "resource_type": "source",
+            "name": "orders",
+            "source_name": "raw",
+            "database": "raw",
+            "schema": "analytics",
+            "identifier": "orders",
+            "description": "Orders as the shop exports them",
+            "tags": [],
+            "meta": {},
+            "config": {"enabled": True},
+            "columns": {
+                "order_ref": {"name": "order_ref", "description": "The shop's order number", "data_type": "text"}
+            },
         }
         manifest["nodes"]["model.jaffle_shop.orders"]["depends_on"]["nodes"].append("source.jaffle_shop.raw.orders")
 

@@ -1,5 +1,6 @@
 """Uploading dbt artifacts on the platform page: owners only, bad files answer 400 with the
 field's error and store nothing, a good upload is stored and synced (and later syncs re-read it)."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.platform]
 
 
 def _file(name: str, content: bytes | None = None) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content if content is not None else (JAFFLE_TARGET / name).read_bytes(),
-                              content_type="application/json")
+    return SimpleUploadedFile(
+        name, content if content is not None else (JAFFLE_TARGET / name).read_bytes(), content_type="application/json"
+    )
 
 
 @pytest.fixture
@@ -41,8 +43,9 @@ def _described_manifest() -> bytes:
     return json.dumps(manifest).encode()
 
 
-def test_owner_uploads_artifacts_and_the_sync_reads_them(client, owner, dbt_platform, jaffle_warehouse,
-                                                         django_capture_on_commit_callbacks):
+def test_owner_uploads_artifacts_and_the_sync_reads_them(
+    client, owner, dbt_platform, jaffle_warehouse, django_capture_on_commit_callbacks
+):
     # given
     platform_sync(platform=jaffle_warehouse)
     client.force_login(owner)
@@ -50,10 +53,14 @@ def test_owner_uploads_artifacts_and_the_sync_reads_them(client, owner, dbt_plat
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {
-            "manifest": _file("manifest.json", _described_manifest()),
-            "catalog": _file("catalog.json"), "run_results": _file("run_results.json"),
-        })
+        response = client.post(
+            url,
+            {
+                "manifest": _file("manifest.json", _described_manifest()),
+                "catalog": _file("catalog.json"),
+                "run_results": _file("run_results.json"),
+            },
+        )
 
     # then: stored, synced from the upload (newer than the directory's files)
     assert response.status_code == 302
@@ -72,16 +79,20 @@ def test_owner_uploads_artifacts_and_the_sync_reads_them(client, owner, dbt_plat
 @pytest.mark.parametrize(
     ("field", "content", "error"),
     [
-        ("manifest", b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v7.json"}}',
-         "has dbt manifest schema v7"),
+        (
+            "manifest",
+            b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v7.json"}}',
+            "has dbt manifest schema v7",
+        ),
         ("manifest", b"\xff\xfe not json", "is not UTF-8 text"),
         ("manifest", b"{oops", "is not valid JSON"),
         ("run_results", b'{"metadata": {}}', "run_results.json is not a dbt run results file"),
     ],
     ids=["v7", "binary", "malformed", "not-run-results"],
 )
-def test_bad_files_answer_400_with_the_field_error(client, owner, dbt_platform, field, content, error,
-                                                   django_capture_on_commit_callbacks):
+def test_bad_files_answer_400_with_the_field_error(
+    client, owner, dbt_platform, field, content, error, django_capture_on_commit_callbacks
+):
     # given
     client.force_login(owner)
     files = {"manifest": _file("manifest.json")}
@@ -103,7 +114,9 @@ def test_missing_manifest_is_a_field_error(client, owner, dbt_platform):
     client.force_login(owner)
 
     # when
-    response = client.post(reverse("platforms:dbt_upload", args=[dbt_platform.slug]), {"catalog": _file("catalog.json")})
+    response = client.post(
+        reverse("platforms:dbt_upload", args=[dbt_platform.slug]), {"catalog": _file("catalog.json")}
+    )
 
     # then
     assert response.status_code == 400 and "This field is required." in response.content.decode()
@@ -138,7 +151,9 @@ def test_upload_to_a_database_platform_is_404(client, owner, jaffle_warehouse):
     client.force_login(owner)
 
     # when
-    response = client.post(reverse("platforms:dbt_upload", args=[jaffle_warehouse.slug]), {"manifest": _file("manifest.json")})
+    response = client.post(
+        reverse("platforms:dbt_upload", args=[jaffle_warehouse.slug]), {"manifest": _file("manifest.json")}
+    )
 
     # then
     assert response.status_code == 404

@@ -1,5 +1,6 @@
 """Mapping rules: a platform's schema mapped to a domain and data product shows its tables,
 today's and tomorrow's, on the product."""
+
 from __future__ import annotations
 
 import pytest
@@ -86,4 +87,5 @@ def test_demo_maps_the_five_business_schemas(aw_platform):
     assert sorted(m.schema for m in mappings) == sorted(BUSINESS_SCHEMAS)
     assert all(m.data_product.domain == m.domain for m in mappings)
     assert sorted(OutputPort.objects.filter(data_product__in=products).values_list("schema", flat=True)) == sorted(
-        BUSINESS_SCHEMAS)
+        BUSINESS_SCHEMAS
+    )

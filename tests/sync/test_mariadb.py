@@ -1,5 +1,6 @@
 """Metadata sync of a MariaDB platform against the real local MariaDB (databases and users with a
 random ``mpt_<hex>_`` prefix, dropped after each test)."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,16 +23,22 @@ CATALOG_TABLES = tuple(m._meta.db_table for m in (Asset, Column, AssetRelation, 
 def _shop(d) -> None:
     """A small shop: customers, orders (FK, defaults, comments), a partitioned events table, a view."""
     q = d.ident
-    d.sql(f"CREATE TABLE {q}.customers (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, "
-          f"email VARCHAR(200) NOT NULL COMMENT 'Login e-mail', "
-          f"tier ENUM('Gold','Silver') NOT NULL DEFAULT 'Silver') COMMENT 'One row per customer'")
-    d.sql(f"CREATE TABLE {q}.orders (id BIGINT PRIMARY KEY, customer_id INT UNSIGNED NOT NULL, "
-          f"total DECIMAL(10,2) NOT NULL DEFAULT 0.00 COMMENT 'EUR, tax included', "
-          f"placed_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, note TEXT NULL, "
-          f"CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)) ENGINE=InnoDB")
-    d.sql(f"CREATE TABLE {q}.events (at DATE NOT NULL, v INT) PARTITION BY RANGE (YEAR(at)) "
-          f"(PARTITION p2024 VALUES LESS THAN (2025), PARTITION p2025 VALUES LESS THAN (2026), "
-          f"PARTITION pmax VALUES LESS THAN MAXVALUE)")
+    d.sql(
+        f"CREATE TABLE {q}.customers (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, "
+        f"email VARCHAR(200) NOT NULL COMMENT 'Login e-mail', "
+        f"tier ENUM('Gold','Silver') NOT NULL DEFAULT 'Silver') COMMENT 'One row per customer'"
+    )
+    d.sql(
+        f"CREATE TABLE {q}.orders (id BIGINT PRIMARY KEY, customer_id INT UNSIGNED NOT NULL, "
+        f"total DECIMAL(10,2) NOT NULL DEFAULT 0.00 COMMENT 'EUR, tax included', "
+        f"placed_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, note TEXT NULL, "
+        f"CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)) ENGINE=InnoDB"
+    )
+    d.sql(
+        f"CREATE TABLE {q}.events (at DATE NOT NULL, v INT) PARTITION BY RANGE (YEAR(at)) "
+        f"(PARTITION p2024 VALUES LESS THAN (2025), PARTITION p2025 VALUES LESS THAN (2026), "
+        f"PARTITION pmax VALUES LESS THAN MAXVALUE)"
+    )
     d.sql(f"CREATE VIEW {q}.big_orders AS SELECT id, total FROM {q}.orders WHERE total > 100")
     d.sql(f"INSERT INTO {q}.customers (email) VALUES ('a@example.com'), ('b@example.com'), ('c@example.com')")
     d.sql(f"ANALYZE TABLE {q}.customers")
@@ -50,7 +57,9 @@ def test_first_sync_reads_tables_views_partitions_columns_and_keys(make_mariadb_
     assert run.created_count == 4
     assets = {a.name: a for a in Asset.objects.filter(platform=d.platform)}
     assert {n: a.kind for n, a in assets.items()} == {
-        "customers": AssetKind.TABLE, "orders": AssetKind.TABLE, "events": AssetKind.TABLE,
+        "customers": AssetKind.TABLE,
+        "orders": AssetKind.TABLE,
+        "events": AssetKind.TABLE,
         "big_orders": AssetKind.VIEW,
     }  # the partitioned table is one asset, its three partitions none
     assert {a.schema for a in assets.values()} == {d.name}
@@ -62,7 +71,12 @@ def test_first_sync_reads_tables_views_partitions_columns_and_keys(make_mariadb_
 
     columns = {c.name: c for c in orders.columns.all()}
     assert list(orders.columns.order_by("ordinal").values_list("name", flat=True)) == [
-        "id", "customer_id", "total", "placed_at", "note"]
+        "id",
+        "customer_id",
+        "total",
+        "placed_at",
+        "note",
+    ]
     assert columns["id"].is_primary_key and not columns["total"].is_primary_key
     assert columns["customer_id"].data_type == "INT(10) UNSIGNED" and columns["customer_id"].nullable is False
     assert columns["total"].data_type == "DECIMAL(10,2)" and columns["total"].default == "0.00"
@@ -83,10 +97,12 @@ def test_first_sync_reads_tables_views_partitions_columns_and_keys(make_mariadb_
 def test_on_update_current_timestamp_is_kept_in_the_default(make_mariadb_database):
     # given: columns MariaDB updates automatically (ON UPDATE lives in COLUMNS.EXTRA, not COLUMN_DEFAULT)
     d = make_mariadb_database("onupd")
-    d.sql(f"CREATE TABLE {d.ident}.stock (sku INT PRIMARY KEY, "
-          f"changed_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, "
-          f"touched_at DATETIME(3) NULL ON UPDATE CURRENT_TIMESTAMP(3), "
-          f"created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+    d.sql(
+        f"CREATE TABLE {d.ident}.stock (sku INT PRIMARY KEY, "
+        f"changed_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, "
+        f"touched_at DATETIME(3) NULL ON UPDATE CURRENT_TIMESTAMP(3), "
+        f"created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
 
     # when
     run = platform_sync(platform=d.platform)
@@ -111,9 +127,12 @@ def test_resync_without_changes_writes_nothing(make_mariadb_database):
 
     # then
     assert (run.created_count, run.updated_count, run.unchanged_count) == (0, 0, 4)
-    writes = [q["sql"] for q in ctx.captured_queries
-              if q["sql"].split(" ", 1)[0] in {"INSERT", "UPDATE", "DELETE"}
-              and any(f'"{t}"' in q["sql"] for t in CATALOG_TABLES)]
+    writes = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].split(" ", 1)[0] in {"INSERT", "UPDATE", "DELETE"}
+        and any(f'"{t}"' in q["sql"] for t in CATALOG_TABLES)
+    ]
     assert writes == []
 
 
@@ -138,10 +157,14 @@ def test_changes_on_mariadb_update_the_catalog_and_dropped_tables_are_marked_rem
 def test_unicode_and_mixed_case_names_survive(make_mariadb_database):
     # given
     d = make_mariadb_database("bıgınt")
-    d.sql(f"CREATE TABLE {d.ident}.`MixedCase` (`Id` INT PRIMARY KEY, `Ünïcode, col` TEXT, `with space` INT) "
-          "COMMENT 'Ça marche — 日本語'")
-    d.sql(f"CREATE TABLE {d.ident}.`Çhild` (`Id` INT, CONSTRAINT `FK Çhild→Mixed` FOREIGN KEY (`Id`) "
-          f"REFERENCES {d.ident}.`MixedCase` (`Id`))")
+    d.sql(
+        f"CREATE TABLE {d.ident}.`MixedCase` (`Id` INT PRIMARY KEY, `Ünïcode, col` TEXT, `with space` INT) "
+        "COMMENT 'Ça marche — 日本語'"
+    )
+    d.sql(
+        f"CREATE TABLE {d.ident}.`Çhild` (`Id` INT, CONSTRAINT `FK Çhild→Mixed` FOREIGN KEY (`Id`) "
+        f"REFERENCES {d.ident}.`MixedCase` (`Id`))"
+    )
     d.sql(f"CREATE VIEW {d.ident}.`Väy` AS SELECT `Id` FROM {d.ident}.`MixedCase`")
 
     # when
@@ -154,7 +177,10 @@ def test_unicode_and_mixed_case_names_survive(make_mariadb_database):
     mixed = Asset.objects.get(platform=d.platform, schema=d.name, name="MixedCase")
     assert mixed.description == "Ça marche — 日本語"
     assert list(mixed.columns.order_by("ordinal").values_list("name", flat=True)) == [
-        "Id", "Ünïcode, col", "with space"]
+        "Id",
+        "Ünïcode, col",
+        "with space",
+    ]
     relation = AssetRelation.objects.get(source__name="Çhild", source__platform=d.platform)
     assert (relation.target, relation.name, relation.source_columns) == (mixed, "FK Çhild→Mixed", ["Id"])
     assert Asset.objects.get(platform=d.platform, name="Väy").kind == AssetKind.VIEW
@@ -166,8 +192,10 @@ def test_foreign_key_across_databases_links_assets(make_mariadb_database):
     d = make_mariadb_database("sales")
     ref = make_mariadb_database("ref")
     ref.sql(f"CREATE TABLE {ref.ident}.currency (code CHAR(3) PRIMARY KEY)")
-    d.sql(f"CREATE TABLE {d.ident}.orders (id INT PRIMARY KEY, code CHAR(3), "
-          f"FOREIGN KEY (code) REFERENCES {ref.ident}.currency (code))")
+    d.sql(
+        f"CREATE TABLE {d.ident}.orders (id INT PRIMARY KEY, code CHAR(3), "
+        f"FOREIGN KEY (code) REFERENCES {ref.ident}.currency (code))"
+    )
     d.platform.include_schemas = [d.name, ref.name]
     d.platform.save()
 
@@ -196,12 +224,17 @@ def test_table_and_database_privileges_are_synced_and_follow_revokes(make_mariad
 
     # then
     def held(name):
-        return set(AssetPrivilege.objects.filter(asset__platform=d.platform, asset__name=name)
-                   .values_list("grantee", "privilege", "is_grantable", "via_schema"))
+        return set(
+            AssetPrivilege.objects.filter(asset__platform=d.platform, asset__name=name).values_list(
+                "grantee", "privilege", "is_grantable", "via_schema"
+            )
+        )
 
     reader_q, analyst_q = f"'{reader}'@'%'", f"'{analyst}'@'%'"
     assert held("orders") == {
-        (reader_q, "SELECT", True, False), (reader_q, "INSERT", True, False), (analyst_q, "SELECT", False, True),
+        (reader_q, "SELECT", True, False),
+        (reader_q, "INSERT", True, False),
+        (analyst_q, "SELECT", False, True),
     }
     assert held("customers") == {(analyst_q, "SELECT", False, True)}
     assert held("big_orders") == {(analyst_q, "SELECT", False, True)}
@@ -242,8 +275,10 @@ def test_wrong_password_fails_readably_without_the_password(make_mariadb_databas
 
     # then
     assert run.status == SyncRunStatus.FAILED
-    assert run.error == (f"Authentication failed for user '{user}' on {d.platform.host}:{d.platform.port}: "
-                         "wrong password or unknown user.")
+    assert run.error == (
+        f"Authentication failed for user '{user}' on {d.platform.host}:{d.platform.port}: "
+        "wrong password or unknown user."
+    )
     assert "s3cret" not in run.error
 
 
@@ -304,8 +339,10 @@ def test_missing_privileges_fail_instead_of_removing_everything(make_mariadb_dat
     run = platform_sync(platform=d.platform)
 
     # then
-    assert run.error == (f"User '{user}' may not use database '{d.name}' on "
-                         f"{d.platform.host}:{d.platform.port} (missing privileges on it).")
+    assert run.error == (
+        f"User '{user}' may not use database '{d.name}' on "
+        f"{d.platform.host}:{d.platform.port} (missing privileges on it)."
+    )
 
 
 def test_connector_is_registered_and_checks_the_server(make_mariadb_database):

@@ -1,4 +1,5 @@
 """Metadata sync (``platform_sync``) against the real AdventureWorks warehouse on the local PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -33,7 +34,8 @@ def _asset(platform, qualified_name: str) -> Asset:
 
 def _catalog_writes(queries) -> list[str]:
     return [
-        q["sql"] for q in queries
+        q["sql"]
+        for q in queries
         if q["sql"].lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
         and any(f'"{table}"' in q["sql"] for table in CATALOG_TABLES)
     ]
@@ -58,7 +60,11 @@ def test_first_sync_creates_adventureworks_catalog(aw_platform, django_user_mode
     assert assets.filter(kind=AssetKind.VIEW).count() == AW_VIEWS
     assert assets.filter(kind=AssetKind.MATERIALIZED_VIEW).count() == AW_MATVIEWS
     assert set(assets.values_list("schema", flat=True)) == {
-        "humanresources", "person", "production", "purchasing", "sales",
+        "humanresources",
+        "person",
+        "production",
+        "purchasing",
+        "sales",
     }
     assert Column.objects.filter(asset__platform=aw_platform).count() == AW_COLUMNS
     assert AssetRelation.objects.filter(source__platform=aw_platform).count() == AW_FOREIGN_KEYS
@@ -68,7 +74,11 @@ def test_first_sync_creates_adventureworks_catalog(aw_platform, django_user_mode
     assert len(pay.fingerprint) == 64 and pay.removed_at is None and pay.last_changed_at is not None
     columns = {c.name: c for c in pay.columns.all()}
     assert list(pay.columns.order_by("ordinal").values_list("name", flat=True)) == [
-        "businessentityid", "ratechangedate", "rate", "payfrequency", "modifieddate",
+        "businessentityid",
+        "ratechangedate",
+        "rate",
+        "payfrequency",
+        "modifieddate",
     ]
     assert columns["rate"].description == "Salary hourly rate."
     assert columns["rate"].data_type == "NUMERIC" and columns["rate"].nullable is False
@@ -76,7 +86,8 @@ def test_first_sync_creates_adventureworks_catalog(aw_platform, django_user_mode
     assert {n for n, c in columns.items() if c.is_primary_key} == {"businessentityid", "ratechangedate"}
 
     employee_to_person = AssetRelation.objects.get(
-        source=_asset(aw_platform, "humanresources.employee"), target=_asset(aw_platform, "person.person"),
+        source=_asset(aw_platform, "humanresources.employee"),
+        target=_asset(aw_platform, "person.person"),
     )
     assert employee_to_person.kind == AssetRelationKind.FOREIGN_KEY
     assert employee_to_person.name == "FK_Employee_Person_BusinessEntityID"
@@ -160,7 +171,9 @@ def test_new_table_column_and_comments_are_created_and_updated(make_scratch_sche
     assert orders.description == "One row per order."
     assert orders.last_changed_at >= run.started_at
     assert list(orders.columns.order_by("ordinal").values_list("name", "ordinal")) == [
-        ("id", 1), ("total", 2), ("customer_id", 3),
+        ("id", 1),
+        ("total", 2),
+        ("customer_id", 3),
     ]
     assert orders.columns.get(name="total").description == "Total in EUR, tax included."
     assert orders.columns.get(name="id").pk == id_column.pk  # surviving columns keep their id
@@ -183,7 +196,8 @@ def test_dropped_column_and_changed_type_update_the_asset(make_scratch_schema):
     assert run.updated_count == 1
     columns = Asset.objects.get(platform=s.platform, name="t").columns.order_by("ordinal")
     assert [(c.name, c.ordinal, c.data_type, c.nullable) for c in columns] == [
-        ("a", 1, "INTEGER", False), ("c", 2, "VARCHAR(20)", True),
+        ("a", 1, "INTEGER", False),
+        ("c", 2, "VARCHAR(20)", True),
     ]
 
 
@@ -243,9 +257,11 @@ def test_mixed_case_and_unicode_names_survive_a_sync(make_scratch_schema):
     # given
     s = make_scratch_schema("bıgınt")
     s.sql(f'CREATE TABLE {s.ident}."MixedCase" ("Id" int PRIMARY KEY, "Ünïcode, col" text, "with space" int)')
-    s.sql(f'CREATE TABLE {s.ident}."Çhild" ("Id" int, CONSTRAINT "FK Çhild→Mixed" FOREIGN KEY ("Id") '
-          f'REFERENCES {s.ident}."MixedCase" ("Id"))')
-    s.sql(f'COMMENT ON TABLE {s.ident}."MixedCase" IS \'Ça marche — 日本語\'')
+    s.sql(
+        f'CREATE TABLE {s.ident}."Çhild" ("Id" int, CONSTRAINT "FK Çhild→Mixed" FOREIGN KEY ("Id") '
+        f'REFERENCES {s.ident}."MixedCase" ("Id"))'
+    )
+    s.sql(f"COMMENT ON TABLE {s.ident}.\"MixedCase\" IS 'Ça marche — 日本語'")
     s.sql(f'CREATE VIEW {s.ident}."Väy" AS SELECT "Id" FROM {s.ident}."MixedCase"')
 
     # when
@@ -289,8 +305,10 @@ def test_partitions_are_not_assets_but_their_parent_is(make_scratch_schema):
     # given
     s = make_scratch_schema()
     s.sql(f"CREATE TABLE {s.ident}.events (at date NOT NULL, v int) PARTITION BY RANGE (at)")
-    s.sql(f"CREATE TABLE {s.ident}.events_2025 PARTITION OF {s.ident}.events "
-          "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+    s.sql(
+        f"CREATE TABLE {s.ident}.events_2025 PARTITION OF {s.ident}.events "
+        "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"
+    )
 
     # when
     platform_sync(platform=s.platform)
@@ -307,16 +325,24 @@ def test_foreign_keys_declared_on_partitions_belong_to_the_parent(make_scratch_s
     s.sql(f"CREATE TABLE {q}.customers (id int PRIMARY KEY)")
     s.sql(f"CREATE TABLE {q}.stores (id int PRIMARY KEY)")
     s.sql(f"CREATE TABLE {q}.products (id int PRIMARY KEY)")
-    s.sql(f"CREATE TABLE {q}.sales (at date NOT NULL, customer_id int, store_id int, product_id int, "
-          f"CONSTRAINT sales_product_fk FOREIGN KEY (product_id) REFERENCES {q}.products (id)) PARTITION BY RANGE (at)")
+    s.sql(
+        f"CREATE TABLE {q}.sales (at date NOT NULL, customer_id int, store_id int, product_id int, "
+        f"CONSTRAINT sales_product_fk FOREIGN KEY (product_id) REFERENCES {q}.products (id)) PARTITION BY RANGE (at)"
+    )
     s.sql(f"CREATE TABLE {q}.sales_2024 PARTITION OF {q}.sales FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')")
     s.sql(f"CREATE TABLE {q}.sales_2025 PARTITION OF {q}.sales FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-    s.sql(f"ALTER TABLE {q}.sales_2024 ADD CONSTRAINT sales_2024_customer_fk "
-          f"FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)")
-    s.sql(f"ALTER TABLE {q}.sales_2025 ADD CONSTRAINT sales_2025_customer_fk "
-          f"FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)")
-    s.sql(f"ALTER TABLE {q}.sales_2025 ADD CONSTRAINT sales_2025_store_fk "
-          f"FOREIGN KEY (store_id) REFERENCES {q}.stores (id)")
+    s.sql(
+        f"ALTER TABLE {q}.sales_2024 ADD CONSTRAINT sales_2024_customer_fk "
+        f"FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)"
+    )
+    s.sql(
+        f"ALTER TABLE {q}.sales_2025 ADD CONSTRAINT sales_2025_customer_fk "
+        f"FOREIGN KEY (customer_id) REFERENCES {q}.customers (id)"
+    )
+    s.sql(
+        f"ALTER TABLE {q}.sales_2025 ADD CONSTRAINT sales_2025_store_fk "
+        f"FOREIGN KEY (store_id) REFERENCES {q}.stores (id)"
+    )
 
     # when
     run = platform_sync(platform=s.platform)
@@ -324,7 +350,11 @@ def test_foreign_keys_declared_on_partitions_belong_to_the_parent(make_scratch_s
     # then: the parent asset carries each key once; partitions are still not assets
     assert run.status == SyncRunStatus.SUCCEEDED, run.error
     assert set(Asset.objects.filter(platform=s.platform).values_list("name", flat=True)) == {
-        "customers", "stores", "products", "sales"}
+        "customers",
+        "stores",
+        "products",
+        "sales",
+    }
     relations = AssetRelation.objects.filter(source__platform=s.platform, kind=AssetRelationKind.FOREIGN_KEY)
     assert sorted(relations.values_list("source__name", "name", "target__name", "source_columns")) == [
         ("sales", "sales_2024_customer_fk", "customers", ["customer_id"]),
@@ -466,7 +496,9 @@ def test_abandoned_run_does_not_block_syncs_forever(make_scratch_schema):
     # given
     s = make_scratch_schema()
     abandoned = SyncRunFactory(
-        platform=s.platform, status=SyncRunStatus.RUNNING, started_at=timezone.now() - SYNC_RUN_STALE_AFTER * 2,
+        platform=s.platform,
+        status=SyncRunStatus.RUNNING,
+        started_at=timezone.now() - SYNC_RUN_STALE_AFTER * 2,
     )
 
     # when
@@ -561,8 +593,10 @@ def test_fingerprint_ignores_row_estimate_and_foreign_key_order_but_not_metadata
 def test_last_analyzed_time_and_defaults_are_read(make_scratch_schema):
     # given
     s = make_scratch_schema()
-    s.sql(f"CREATE TABLE {s.ident}.t (id int GENERATED ALWAYS AS IDENTITY, n serial, "
-          f"status text NOT NULL DEFAULT 'new', at timestamptz DEFAULT now(), plain int)")
+    s.sql(
+        f"CREATE TABLE {s.ident}.t (id int GENERATED ALWAYS AS IDENTITY, n serial, "
+        f"status text NOT NULL DEFAULT 'new', at timestamptz DEFAULT now(), plain int)"
+    )
     platform_sync(platform=s.platform)
     asset = Asset.objects.get(platform=s.platform, name="t")
     assert asset.last_analyzed_at is None  # never analyzed
@@ -582,7 +616,8 @@ def test_last_analyzed_time_and_defaults_are_read(make_scratch_schema):
 
 
 def test_existing_privileges_are_synced_without_the_owner_and_follow_revokes(
-    pg_consumer_login, make_scratch_schema,  # in this order: the login outlives the schema that grants to it
+    pg_consumer_login,
+    make_scratch_schema,  # in this order: the login outlives the schema that grants to it
 ):
     # given: a login may read and insert into orders; everyone may read the view
     s = make_scratch_schema()
@@ -590,8 +625,11 @@ def test_existing_privileges_are_synced_without_the_owner_and_follow_revokes(
     s.sql(f"CREATE TABLE {s.ident}.orders (id int PRIMARY KEY)")
     s.sql(f"CREATE TABLE {s.ident}.quiet (id int)")
     s.sql(f"CREATE VIEW {s.ident}.v AS SELECT id FROM {s.ident}.orders")
-    s.sql(sql.SQL("GRANT SELECT, INSERT ON {}.orders TO {} WITH GRANT OPTION").format(
-        sql.Identifier(s.name), sql.Identifier(login)))
+    s.sql(
+        sql.SQL("GRANT SELECT, INSERT ON {}.orders TO {} WITH GRANT OPTION").format(
+            sql.Identifier(s.name), sql.Identifier(login)
+        )
+    )
     s.sql(sql.SQL("GRANT SELECT ON {}.v TO PUBLIC").format(sql.Identifier(s.name)))
 
     # when
@@ -599,8 +637,11 @@ def test_existing_privileges_are_synced_without_the_owner_and_follow_revokes(
 
     # then: the owner (postgres) is left out
     def held(name):
-        return set(AssetPrivilege.objects.filter(asset__platform=s.platform, asset__name=name)
-                   .values_list("grantee", "privilege", "is_grantable"))
+        return set(
+            AssetPrivilege.objects.filter(asset__platform=s.platform, asset__name=name).values_list(
+                "grantee", "privilege", "is_grantable"
+            )
+        )
 
     assert held("orders") == {(login, "SELECT", True), (login, "INSERT", True)}
     assert held("v") == {("PUBLIC", "SELECT", False)}
@@ -625,17 +666,23 @@ def test_partitioned_table_privileges_belong_to_the_parent(pg_consumer_login, ma
     s = make_scratch_schema()
     login, _ = pg_consumer_login
     s.sql(f"CREATE TABLE {s.ident}.events (at date NOT NULL) PARTITION BY RANGE (at)")
-    s.sql(f"CREATE TABLE {s.ident}.events_2025 PARTITION OF {s.ident}.events "
-          "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-    s.sql(sql.SQL("GRANT SELECT ON {}.events, {}.events_2025 TO {}").format(
-        sql.Identifier(s.name), sql.Identifier(s.name), sql.Identifier(login)))
+    s.sql(
+        f"CREATE TABLE {s.ident}.events_2025 PARTITION OF {s.ident}.events "
+        "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"
+    )
+    s.sql(
+        sql.SQL("GRANT SELECT ON {}.events, {}.events_2025 TO {}").format(
+            sql.Identifier(s.name), sql.Identifier(s.name), sql.Identifier(login)
+        )
+    )
 
     # when
     platform_sync(platform=s.platform)
 
     # then
     assert list(AssetPrivilege.objects.filter(asset__platform=s.platform).values_list("asset__name", "grantee")) == [
-        ("events", login)]
+        ("events", login)
+    ]
 
 
 # -- progress ----------------------------------------------------------------------------------

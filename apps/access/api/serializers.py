@@ -1,4 +1,5 @@
 """Access API shapes: access requests, decisions, grants, audit events, KPIs."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema_field
@@ -26,9 +27,12 @@ class GrantBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Grant
         fields = ["id", "status", "status_reason", "principal", "role_name", "applied_at", "expires_at"]
-        extra_kwargs = {"id": {"help_text": "Grant id."}, "status": {"help_text": "pending, applying, active, revoking, revoked or failed."},
-                        "applied_at": {"help_text": "When it became active on the platform."},
-                        "expires_at": {"help_text": "When it will be revoked; null: permanent."}}
+        extra_kwargs = {
+            "id": {"help_text": "Grant id."},
+            "status": {"help_text": "pending, applying, active, revoking, revoked or failed."},
+            "applied_at": {"help_text": "When it became active on the platform."},
+            "expires_at": {"help_text": "When it will be revoked; null: permanent."},
+        }
 
 
 class _PageRightsListSerializer(serializers.ListSerializer):
@@ -71,24 +75,62 @@ class GrantListSerializer(_PageRightsListSerializer):
 
 
 class AccessRequestSerializer(serializers.ModelSerializer):
-    data_product = serializers.SlugRelatedField(source="output_port.data_product", slug_field="slug", read_only=True,
-                                                help_text="Slug of the data product.")
-    output_port_name = serializers.CharField(source="output_port.name", read_only=True, help_text="Name of the output port.")
-    requester = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username of the consumer.")
-    on_behalf_of_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True, help_text="Team slug, or null: for the requester.")
-    purpose_category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
-                                                    help_text="Slug of the declared purpose (see `purposes/`), or null.")
-    policy_version = serializers.IntegerField(source="policy.version", read_only=True, allow_null=True,
-                                              help_text="Version of the access policy that decided it.")
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Who approved or rejected it.")
+    data_product = serializers.SlugRelatedField(
+        source="output_port.data_product", slug_field="slug", read_only=True, help_text="Slug of the data product."
+    )
+    output_port_name = serializers.CharField(
+        source="output_port.name", read_only=True, help_text="Name of the output port."
+    )
+    requester = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Username of the consumer."
+    )
+    on_behalf_of_team = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="Team slug, or null: for the requester."
+    )
+    purpose_category = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="Slug of the declared purpose (see `purposes/`), or null.",
+    )
+    policy_version = serializers.IntegerField(
+        source="policy.version",
+        read_only=True,
+        allow_null=True,
+        help_text="Version of the access policy that decided it.",
+    )
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Who approved or rejected it."
+    )
     grant = serializers.SerializerMethodField(help_text="The grant on the platform, once approved.")
     can_decide = serializers.SerializerMethodField(help_text="Whether you may approve or reject it now.")
 
     class Meta:
         model = AccessRequest
-        fields = ["id", "data_product", "output_port", "output_port_name", "requester", "on_behalf_of_team", "purpose_category",
-                  "purpose", "justification", "columns", "extends", "policy_version", "expires_at", "status", "submitted_at", "decided_at", "decided_by",
-                  "decision_comment", "grant", "can_decide", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "data_product",
+            "output_port",
+            "output_port_name",
+            "requester",
+            "on_behalf_of_team",
+            "purpose_category",
+            "purpose",
+            "justification",
+            "columns",
+            "extends",
+            "policy_version",
+            "expires_at",
+            "status",
+            "submitted_at",
+            "decided_at",
+            "decided_by",
+            "decision_comment",
+            "grant",
+            "can_decide",
+            "created_at",
+            "updated_at",
+        ]
         list_serializer_class = AccessRequestListSerializer
         extra_kwargs = {
             "id": {"help_text": "Access request id."},
@@ -97,7 +139,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "justification": {"help_text": "Why the requester needs it."},
             "columns": {"help_text": "Column scope as `table.column` names; empty: every column."},
             "extends": {"help_text": "For an extension: id of the active request it prolongs; else null."},
-            "status": {"help_text": "draft → submitted → pending_approval → approved → provisioning → active → expired | revoked; or rejected, cancelled, failed."},
+            "status": {
+                "help_text": "draft → submitted → pending_approval → approved → provisioning → active → expired | revoked; or rejected, cancelled, failed."
+            },
             "submitted_at": {"help_text": "ISO 8601."},
             "decided_at": {"help_text": "ISO 8601."},
             "decision_comment": {"help_text": "The approver's comment, or the reason for a rejection."},
@@ -122,24 +166,47 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 class AccessRequestCreateSerializer(serializers.Serializer):
     """Ask for access to one output port. The product's owners decide."""
 
-    output_port = serializers.PrimaryKeyRelatedField(queryset=OutputPort.objects.none(), help_text="Id of the output port (see a product's `output_ports`).")
+    output_port = serializers.PrimaryKeyRelatedField(
+        queryset=OutputPort.objects.none(), help_text="Id of the output port (see a product's `output_ports`)."
+    )
     purpose = serializers.CharField(max_length=200, help_text="What you will use the data for (shown to approvers).")
-    justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
-                                          help_text="Why you need it.")
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
-                                           help_text="When access ends (ISO 8601, in the future); null or absent: permanent.")
-    on_behalf_of_team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none(), required=False, allow_null=True,
-                                                     default=None, help_text="Slug of a team you belong to; absent: yourself.")
+    justification = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, help_text="Why you need it."
+    )
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When access ends (ISO 8601, in the future); null or absent: permanent.",
+    )
+    on_behalf_of_team = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Team.objects.none(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Slug of a team you belong to; absent: yourself.",
+    )
     purpose_category = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Purpose.objects.none(), required=False, allow_null=True, default=None,
+        slug_field="slug",
+        queryset=Purpose.objects.none(),
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Slug of the declared purpose (see `purposes/?classification=`); the product's policy may require one "
-                  "of its allowed purposes.")
+        "of its allowed purposes.",
+    )
     columns = serializers.ListField(
-        child=serializers.CharField(max_length=255), required=False, default=list, max_length=500,
+        child=serializers.CharField(max_length=255),
+        required=False,
+        default=list,
+        max_length=500,
         help_text="Column scope: `table.column` names of the port's tables (see `output-ports/{id}/assets/`); "
-                  "empty or absent: every column.")
-    accept_terms = serializers.BooleanField(required=False, default=False,
-                                            help_text="Must be true when the data product has terms of use.")
+        "empty or absent: every column.",
+    )
+    accept_terms = serializers.BooleanField(
+        required=False, default=False, help_text="Must be true when the data product has terms of use."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -160,46 +227,83 @@ class AccessRequestCreateSerializer(serializers.Serializer):
 class ExtendSerializer(serializers.Serializer):
     """Ask to prolong active access."""
 
-    expires_at = serializers.DateTimeField(allow_null=True, help_text="The new end (ISO 8601, after the current one); "
-                                                                      "null: permanent, if the policy allows it.")
-    justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
-                                          help_text="Why you need it longer.")
+    expires_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="The new end (ISO 8601, after the current one); null: permanent, if the policy allows it.",
+    )
+    justification = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, help_text="Why you need it longer."
+    )
 
 
 class ApproveSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
-                                    help_text="Optional note for the requester.")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, help_text="Optional note for the requester."
+    )
 
 
 class RejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, max_length=5000, help_text="Why: required, shown to the requester.")
+    reason = serializers.CharField(
+        allow_blank=True, max_length=5000, help_text="Why: required, shown to the requester."
+    )
 
 
 class GrantAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = GrantAttempt
         fields = ["action", "started_at", "duration_ms", "succeeded", "summary", "error"]
-        extra_kwargs = {"action": {"help_text": "apply or revoke."}, "started_at": {"help_text": "ISO 8601."},
-                        "duration_ms": {"help_text": "Milliseconds."}, "succeeded": {"help_text": "Whether it worked."},
-                        "summary": {"help_text": "What was run (no secrets)."}, "error": {"help_text": "Why it failed."}}
+        extra_kwargs = {
+            "action": {"help_text": "apply or revoke."},
+            "started_at": {"help_text": "ISO 8601."},
+            "duration_ms": {"help_text": "Milliseconds."},
+            "succeeded": {"help_text": "Whether it worked."},
+            "summary": {"help_text": "What was run (no secrets)."},
+            "error": {"help_text": "Why it failed."},
+        }
 
 
 class GrantSerializer(serializers.ModelSerializer):
     platform = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the platform.")
-    data_product = serializers.SlugRelatedField(source="access_request.output_port.data_product", slug_field="slug",
-                                                read_only=True, help_text="Slug of the data product.")
-    consumer = serializers.SlugRelatedField(source="access_request.requester", slug_field="username", read_only=True,
-                                            help_text="Username of the consumer.")
+    data_product = serializers.SlugRelatedField(
+        source="access_request.output_port.data_product",
+        slug_field="slug",
+        read_only=True,
+        help_text="Slug of the data product.",
+    )
+    consumer = serializers.SlugRelatedField(
+        source="access_request.requester", slug_field="username", read_only=True, help_text="Username of the consumer."
+    )
     can_revoke = serializers.SerializerMethodField(help_text="Whether you may revoke it.")
     revocation_failed = serializers.BooleanField(
-        read_only=True, help_text="The revocation gave up: access MAY STILL EXIST on the platform until an operator "
-                                  "retries it or the reconcile loop removes it.")
+        read_only=True,
+        help_text="The revocation gave up: access MAY STILL EXIST on the platform until an operator "
+        "retries it or the reconcile loop removes it.",
+    )
 
     class Meta:
         model = Grant
-        fields = ["id", "access_request", "data_product", "consumer", "platform", "principal", "role_name", "privileges",
-                  "schema", "tables", "status", "status_reason", "starts_at", "expires_at", "applied_at", "revoked_at",
-                  "revoke_requested_at", "revocation_failed", "can_revoke", "created_at"]
+        fields = [
+            "id",
+            "access_request",
+            "data_product",
+            "consumer",
+            "platform",
+            "principal",
+            "role_name",
+            "privileges",
+            "schema",
+            "tables",
+            "status",
+            "status_reason",
+            "starts_at",
+            "expires_at",
+            "applied_at",
+            "revoked_at",
+            "revoke_requested_at",
+            "revocation_failed",
+            "can_revoke",
+            "created_at",
+        ]
         list_serializer_class = GrantListSerializer
         extra_kwargs = {
             "id": {"help_text": "Grant id."},
@@ -233,23 +337,28 @@ class GrantDetailSerializer(GrantSerializer):
 
 
 class RevokeSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
-                                   help_text="Why (recorded in the audit trail).")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, help_text="Why (recorded in the audit trail)."
+    )
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Username; null for the system.")
+    actor = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username; null for the system."
+    )
     label = serializers.CharField(read_only=True, help_text="Readable wording of `action`.")
 
     class Meta:
         model = AuditEvent
         fields = ["id", "at", "actor", "action", "label", "object_type", "object_id", "before", "after", "message"]
         extra_kwargs = {
-            "id": {"help_text": "Event id."}, "at": {"help_text": "ISO 8601."},
+            "id": {"help_text": "Event id."},
+            "at": {"help_text": "ISO 8601."},
             "action": {"help_text": "e.g. `access_request.approved`, `grant.active`."},
             "object_type": {"help_text": "e.g. `access_request`, `grant`, `dataproduct`."},
             "object_id": {"help_text": "Id of that object."},
-            "before": {"help_text": "State before (e.g. status)."}, "after": {"help_text": "State after."},
+            "before": {"help_text": "State before (e.g. status)."},
+            "after": {"help_text": "State after."},
             "message": {"help_text": "Comment or reason."},
         }
 
@@ -265,41 +374,64 @@ class KpiSerializer(serializers.Serializer):
     active_grants = serializers.IntegerField(help_text="Grants active on platforms now.")
     access_requests = serializers.DictField(child=serializers.IntegerField(), help_text="Access requests per status.")
     median_approval_lead_time_seconds = serializers.FloatField(
-        allow_null=True, help_text="Median seconds from submission to approval; null before the first approval.")
-    unmet_demand = KpiUnmetDemandSerializer(many=True, help_text="The 20 most frequent searches that found no data "
-                                                                 "product over the last 30 days, most frequent first.")
-
-
+        allow_null=True, help_text="Median seconds from submission to approval; null before the first approval."
+    )
+    unmet_demand = KpiUnmetDemandSerializer(
+        many=True,
+        help_text="The 20 most frequent searches that found no data "
+        "product over the last 30 days, most frequent first.",
+    )
 
 
 # --- governance: policies, purposes, delegations, drift ------------------------------------------
+
 
 class PurposeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Purpose
         fields = ["id", "slug", "name", "description", "active"]
-        extra_kwargs = {"id": {"help_text": "Purpose id."}, "slug": {"help_text": "Stable identifier (`purpose_category`)."},
-                        "name": {"help_text": "Readable name."}, "description": {"help_text": "When it applies."},
-                        "active": {"help_text": "Retired purposes are inactive (never deleted)."}}
+        extra_kwargs = {
+            "id": {"help_text": "Purpose id."},
+            "slug": {"help_text": "Stable identifier (`purpose_category`)."},
+            "name": {"help_text": "Readable name."},
+            "description": {"help_text": "When it applies."},
+            "active": {"help_text": "Retired purposes are inactive (never deleted)."},
+        }
 
 
 class PurposeWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120, help_text="Readable name (unique).")
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
-                                        help_text="When it applies.")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, help_text="When it applies."
+    )
     active = serializers.BooleanField(required=False, default=True, help_text="False retires it.")
 
 
 class AccessPolicySerializer(serializers.ModelSerializer):
-    allowed_purposes = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True,
-                                                    help_text="Purpose slugs allowed; empty: every active purpose.")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                              help_text="Steward who saved it; null for the default.")
+    allowed_purposes = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True, help_text="Purpose slugs allowed; empty: every active purpose."
+    )
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Steward who saved it; null for the default."
+    )
 
     class Meta:
         model = AccessPolicy
-        fields = ["id", "classification", "version", "is_current", "auto_approve", "approval_steps", "max_duration_days",
-                  "allow_permanent", "allowed_purposes", "sla_business_days", "change_note", "created_by", "created_at"]
+        fields = [
+            "id",
+            "classification",
+            "version",
+            "is_current",
+            "auto_approve",
+            "approval_steps",
+            "max_duration_days",
+            "allow_permanent",
+            "allowed_purposes",
+            "sla_business_days",
+            "change_note",
+            "created_by",
+            "created_at",
+        ]
         extra_kwargs = {
             "id": {"help_text": "Id of this version."},
             "version": {"help_text": "1, 2, ... per classification."},
@@ -317,34 +449,67 @@ class AccessPolicySerializer(serializers.ModelSerializer):
 class AccessPolicyWriteSerializer(serializers.Serializer):
     """A new version of the policy of one classification (the previous one is kept)."""
 
-    classification = serializers.ChoiceField(choices=Classification.choices, help_text="Which classification it governs.")
+    classification = serializers.ChoiceField(
+        choices=Classification.choices, help_text="Which classification it governs."
+    )
     auto_approve = serializers.ChoiceField(choices=AutoApprove.choices, help_text="always, same_domain or never.")
     approval_steps = serializers.ListField(
-        child=serializers.ChoiceField(choices=[ApprovalStepKind.OWNER, ApprovalStepKind.STEWARD]), max_length=2,
-        required=False, default=list, help_text="The chain in order (each kind once): owner, steward.")
-    max_duration_days = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=36500,
-                                                 help_text="Longest access in days; null: no maximum.")
-    allow_permanent = serializers.BooleanField(required=False, default=False, help_text="Allow access without an end date.")
-    sla_business_days = serializers.IntegerField(required=False, default=2, min_value=0, max_value=365,
-                                                 help_text="Business days before approvers are reminded.")
-    allowed_purposes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Purpose.objects.all(),
-                                                    required=False, default=list,
-                                                    help_text="Purpose slugs allowed; empty: every active purpose.")
-    change_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300,
-                                        help_text="Why (kept with the version and in the audit trail).")
+        child=serializers.ChoiceField(choices=[ApprovalStepKind.OWNER, ApprovalStepKind.STEWARD]),
+        max_length=2,
+        required=False,
+        default=list,
+        help_text="The chain in order (each kind once): owner, steward.",
+    )
+    max_duration_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=36500,
+        help_text="Longest access in days; null: no maximum.",
+    )
+    allow_permanent = serializers.BooleanField(
+        required=False, default=False, help_text="Allow access without an end date."
+    )
+    sla_business_days = serializers.IntegerField(
+        required=False, default=2, min_value=0, max_value=365, help_text="Business days before approvers are reminded."
+    )
+    allowed_purposes = serializers.SlugRelatedField(
+        slug_field="slug",
+        many=True,
+        queryset=Purpose.objects.all(),
+        required=False,
+        default=list,
+        help_text="Purpose slugs allowed; empty: every active purpose.",
+    )
+    change_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=300,
+        help_text="Why (kept with the version and in the audit trail).",
+    )
 
 
 class DelegationSerializer(serializers.ModelSerializer):
-    delegator = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Who handed over their approvals.")
-    delegate = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Who decides in their place.")
+    delegator = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Who handed over their approvals."
+    )
+    delegate = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Who decides in their place."
+    )
     running = serializers.SerializerMethodField(help_text="Whether it is in force now.")
 
     class Meta:
         model = ApproverDelegation
         fields = ["id", "delegator", "delegate", "starts", "ends", "reason", "running", "created_at"]
-        extra_kwargs = {"id": {"help_text": "Delegation id."}, "starts": {"help_text": "ISO 8601."},
-                        "ends": {"help_text": "ISO 8601."}, "reason": {"help_text": "e.g. holidays."},
-                        "created_at": {"help_text": "ISO 8601."}}
+        extra_kwargs = {
+            "id": {"help_text": "Delegation id."},
+            "starts": {"help_text": "ISO 8601."},
+            "ends": {"help_text": "ISO 8601."},
+            "reason": {"help_text": "e.g. holidays."},
+            "created_at": {"help_text": "ISO 8601."},
+        }
 
     def get_running(self, obj) -> bool:
         from django.utils import timezone
@@ -353,25 +518,42 @@ class DelegationSerializer(serializers.ModelSerializer):
 
 
 class DelegationCreateSerializer(serializers.Serializer):
-    delegate = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
-                                            help_text="Username of the colleague who decides in your place.")
-    starts = serializers.DateTimeField(required=False, default=None, allow_null=True,
-                                       help_text="ISO 8601; absent or null: now.")
+    delegate = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        help_text="Username of the colleague who decides in your place.",
+    )
+    starts = serializers.DateTimeField(
+        required=False, default=None, allow_null=True, help_text="ISO 8601; absent or null: now."
+    )
     ends = serializers.DateTimeField(help_text="ISO 8601, in the future and after `starts`.")
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200, help_text="e.g. holidays.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200, help_text="e.g. holidays."
+    )
 
 
 class GrantDriftSerializer(serializers.ModelSerializer):
-    consumer = serializers.SlugRelatedField(source="grant.access_request.requester", slug_field="username", read_only=True,
-                                            help_text="Username of the consumer whose grant drifted.")
-    team = serializers.SlugRelatedField(source="grant.access_request.on_behalf_of_team", slug_field="slug", read_only=True,
-                                        allow_null=True, help_text="Team slug when the grant is the team's.")
+    consumer = serializers.SlugRelatedField(
+        source="grant.access_request.requester",
+        slug_field="username",
+        read_only=True,
+        help_text="Username of the consumer whose grant drifted.",
+    )
+    team = serializers.SlugRelatedField(
+        source="grant.access_request.on_behalf_of_team",
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="Team slug when the grant is the team's.",
+    )
 
     class Meta:
         model = GrantDrift
         fields = ["id", "grant", "consumer", "team", "at", "kind", "found", "summary", "action", "error"]
         extra_kwargs = {
-            "id": {"help_text": "Drift id."}, "grant": {"help_text": "Grant id."}, "at": {"help_text": "When reconciliation found it."},
+            "id": {"help_text": "Drift id."},
+            "grant": {"help_text": "Grant id."},
+            "at": {"help_text": "When reconciliation found it."},
             "kind": {"help_text": "role_missing, missing, extra or revoked_role."},
             "found": {"help_text": "Privileges as `[kind, [object path], privilege]`."},
             "summary": {"help_text": "What differed, in words."},

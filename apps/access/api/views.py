@@ -2,6 +2,7 @@
 (list, revoke, retry), access policies and purposes (stewards), approver delegations, the audit
 trail (stewards) and KPIs. Reads go through ``apps.access.selectors``,
 every change through ``apps.access.services`` (the same rules as the UI)."""
+
 from __future__ import annotations
 
 import django_filters
@@ -31,13 +32,18 @@ ID = "[0-9]{1,18}"
 
 class AccessRequestFilter(django_filters.FilterSet):
     scope = django_filters.ChoiceFilter(
-        method="_noop", choices=[("mine", "mine"), ("inbox", "inbox"), ("all", "all")], empty_label=None,
+        method="_noop",
+        choices=[("mine", "mine"), ("inbox", "inbox"), ("all", "all")],
+        empty_label=None,
         help_text="`mine`: your requests; `inbox`: waiting for your decision; `all` (default): every request you may see.",
     )
     status = django_filters.ChoiceFilter(choices=AccessRequestStatus.choices, help_text="Request status.")
-    data_product = django_filters.CharFilter(field_name="output_port__data_product__slug", max_length=100,
-                                             help_text="Data product slug.")
-    output_port = django_filters.NumberFilter(field_name="output_port_id", min_value=1, max_value=2**62, help_text="Output port id.")
+    data_product = django_filters.CharFilter(
+        field_name="output_port__data_product__slug", max_length=100, help_text="Data product slug."
+    )
+    output_port = django_filters.NumberFilter(
+        field_name="output_port_id", min_value=1, max_value=2**62, help_text="Output port id."
+    )
 
     class Meta:
         model = AccessRequest
@@ -48,15 +54,28 @@ class AccessRequestFilter(django_filters.FilterSet):
 
 
 REQUEST_EXAMPLE = OpenApiExample(
-    "Request access", request_only=True,
-    value={"output_port": 42, "purpose_category": "reporting", "purpose": "Quarterly headcount report",
-           "justification": "HR analytics team", "expires_at": "2030-06-30T23:59:59Z",
-           "columns": ["employee.businessentityid", "employee.jobtitle"], "on_behalf_of_team": None, "accept_terms": True},
+    "Request access",
+    request_only=True,
+    value={
+        "output_port": 42,
+        "purpose_category": "reporting",
+        "purpose": "Quarterly headcount report",
+        "justification": "HR analytics team",
+        "expires_at": "2030-06-30T23:59:59Z",
+        "columns": ["employee.businessentityid", "employee.jobtitle"],
+        "on_behalf_of_team": None,
+        "accept_terms": True,
+    },
 )
 APPROVE_EXAMPLE = OpenApiExample("Approve", request_only=True, value={"comment": "OK for the headcount report."})
-EXTEND_EXAMPLE = OpenApiExample("Extend", request_only=True,
-                                value={"expires_at": "2031-06-30T23:59:59Z", "justification": "The project runs a year longer."})
-REJECT_EXAMPLE = OpenApiExample("Reject", request_only=True, value={"reason": "Use the aggregated headcount product instead."})
+EXTEND_EXAMPLE = OpenApiExample(
+    "Extend",
+    request_only=True,
+    value={"expires_at": "2031-06-30T23:59:59Z", "justification": "The project runs a year longer."},
+)
+REJECT_EXAMPLE = OpenApiExample(
+    "Reject", request_only=True, value={"reason": "Use the aggregated headcount product instead."}
+)
 
 
 @extend_schema_view(
@@ -89,63 +108,92 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         return Response(self.get_serializer(access_request).data, status=code)
 
     @extend_schema(
-        summary="Request access to an output port", tags=["access"], request=s.AccessRequestCreateSerializer,
-        responses={201: s.AccessRequestSerializer}, examples=[REQUEST_EXAMPLE],
+        summary="Request access to an output port",
+        tags=["access"],
+        request=s.AccessRequestCreateSerializer,
+        responses={201: s.AccessRequestSerializer},
+        examples=[REQUEST_EXAMPLE],
         description="Creates and submits the request. The current access policy of the product's classification "
-                    "decides: approved at once, or `pending_approval` with its approval chain (owner team, steward). "
-                    "`purpose_category`, `expires_at` and `columns` must fit the policy (field errors say why). One "
-                    "open request per consumer and output port; with active access, use `extend/`.",
+        "decides: approved at once, or `pending_approval` with its approval chain (owner team, steward). "
+        "`purpose_category`, `expires_at` and `columns` must fit the policy (field errors say why). One "
+        "open request per consumer and output port; with active access, use `extend/`.",
     )
     def create(self, request):
         serializer = s.AccessRequestCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         access_request = services.access_request_submit(
-            requester=request.user, output_port=data["output_port"], purpose=data["purpose"],
-            justification=data["justification"], expires_at=data["expires_at"],
-            on_behalf_of_team=data["on_behalf_of_team"], purpose_category=data["purpose_category"],
+            requester=request.user,
+            output_port=data["output_port"],
+            purpose=data["purpose"],
+            justification=data["justification"],
+            expires_at=data["expires_at"],
+            on_behalf_of_team=data["on_behalf_of_team"],
+            purpose_category=data["purpose_category"],
             columns=data["columns"],
         )
         return self._detail(access_request.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Approve an access request", tags=["access"], request=s.ApproveSerializer,
-                   responses=s.AccessRequestSerializer, examples=[APPROVE_EXAMPLE],
-                   description="Approvers of the product's owner team, never for their own request or their own team's "
-                               "(segregation of duties). The grant is applied on the platform by a worker within seconds.")
+    @extend_schema(
+        summary="Approve an access request",
+        tags=["access"],
+        request=s.ApproveSerializer,
+        responses=s.AccessRequestSerializer,
+        examples=[APPROVE_EXAMPLE],
+        description="Approvers of the product's owner team, never for their own request or their own team's "
+        "(segregation of duties). The grant is applied on the platform by a worker within seconds.",
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk: str):
         access_request = self.get_object()
         serializer = s.ApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.access_request_approve(access_request_id=access_request.pk, actor=request.user,
-                                        comment=serializer.validated_data["comment"])
+        services.access_request_approve(
+            access_request_id=access_request.pk, actor=request.user, comment=serializer.validated_data["comment"]
+        )
         return self._detail(access_request.pk)
 
-    @extend_schema(summary="Reject an access request", tags=["access"], request=s.RejectSerializer,
-                   responses=s.AccessRequestSerializer, examples=[REJECT_EXAMPLE])
+    @extend_schema(
+        summary="Reject an access request",
+        tags=["access"],
+        request=s.RejectSerializer,
+        responses=s.AccessRequestSerializer,
+        examples=[REJECT_EXAMPLE],
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk: str):
         access_request = self.get_object()
         serializer = s.RejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.access_request_reject(access_request_id=access_request.pk, actor=request.user,
-                                       reason=serializer.validated_data["reason"])
+        services.access_request_reject(
+            access_request_id=access_request.pk, actor=request.user, reason=serializer.validated_data["reason"]
+        )
         return self._detail(access_request.pk)
 
-    @extend_schema(summary="Cancel your access request", tags=["access"], request=None, responses=s.AccessRequestSerializer,
-                   description="The requester withdraws a request that was not decided yet.")
+    @extend_schema(
+        summary="Cancel your access request",
+        tags=["access"],
+        request=None,
+        responses=s.AccessRequestSerializer,
+        description="The requester withdraws a request that was not decided yet.",
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk: str):
         access_request = self.get_object()
         services.access_request_cancel(access_request_id=access_request.pk, actor=request.user)
         return self._detail(access_request.pk)
 
-    @extend_schema(summary="Ask to extend your active access", tags=["access"], request=s.ExtendSerializer,
-                   responses={201: s.AccessRequestSerializer}, examples=[EXTEND_EXAMPLE],
-                   description="The consumer of an active access asks for a later end date. This creates an "
-                               "extension request (`extends` set to this request) that goes through the current "
-                               "policy's approval chain; once approved, the access and its grant get the new end "
-                               "(the extension ends `applied`). 201 with the extension request.")
+    @extend_schema(
+        summary="Ask to extend your active access",
+        tags=["access"],
+        request=s.ExtendSerializer,
+        responses={201: s.AccessRequestSerializer},
+        examples=[EXTEND_EXAMPLE],
+        description="The consumer of an active access asks for a later end date. This creates an "
+        "extension request (`extends` set to this request) that goes through the current "
+        "policy's approval chain; once approved, the access and its grant get the new end "
+        "(the extension ends `applied`). 201 with the extension request.",
+    )
     @action(detail=True, methods=["post"])
     def extend(self, request, pk: str):
         access_request = self.get_object()
@@ -153,16 +201,20 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         serializer = s.ExtendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         extension = services.access_request_extend(
-            requester=request.user, access_request_id=access_request.pk,
-            expires_at=serializer.validated_data["expires_at"], justification=serializer.validated_data["justification"])
+            requester=request.user,
+            access_request_id=access_request.pk,
+            expires_at=serializer.validated_data["expires_at"],
+            justification=serializer.validated_data["justification"],
+        )
         return self._detail(extension.pk, status.HTTP_201_CREATED)
 
 
 class GrantFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=GrantStatus.choices, help_text="Grant status.")
     platform = django_filters.CharFilter(field_name="platform__slug", max_length=80, help_text="Platform slug.")
-    data_product = django_filters.CharFilter(field_name="access_request__output_port__data_product__slug", max_length=100,
-                                             help_text="Data product slug.")
+    data_product = django_filters.CharFilter(
+        field_name="access_request__output_port__data_product__slug", max_length=100, help_text="Data product slug."
+    )
 
     class Meta:
         model = Grant
@@ -189,25 +241,39 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return s.GrantDetailSerializer if self.action == "retrieve" else s.GrantSerializer
 
     def _detail(self, pk: int, code=status.HTTP_200_OK):
-        return Response(s.GrantDetailSerializer(selectors.grant_get(user=self.request.user, pk=pk),
-                                                context=self.get_serializer_context()).data, status=code)
+        return Response(
+            s.GrantDetailSerializer(
+                selectors.grant_get(user=self.request.user, pk=pk), context=self.get_serializer_context()
+            ).data,
+            status=code,
+        )
 
-    @extend_schema(summary="Revoke a grant", tags=["access"], request=s.RevokeSerializer,
-                   responses={202: s.GrantDetailSerializer},
-                   description="The consumer, the product's approvers or a platform operator. The revoke runs on "
-                               "the worker; the grant becomes `revoked` and the request `revoked`.")
+    @extend_schema(
+        summary="Revoke a grant",
+        tags=["access"],
+        request=s.RevokeSerializer,
+        responses={202: s.GrantDetailSerializer},
+        description="The consumer, the product's approvers or a platform operator. The revoke runs on "
+        "the worker; the grant becomes `revoked` and the request `revoked`.",
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk: str):
         grant = self.get_object()
-        require(permissions.grant_revoke_permitted(user=request.user, grant=grant),
-                "Only the consumer, the product's approvers or a platform operator can revoke this grant.")
+        require(
+            permissions.grant_revoke_permitted(user=request.user, grant=grant),
+            "Only the consumer, the product's approvers or a platform operator can revoke this grant.",
+        )
         serializer = s.RevokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.grant_revoke_request(grant_id=grant.pk, actor=request.user, reason=serializer.validated_data["reason"])
         return self._detail(grant.pk, status.HTTP_202_ACCEPTED)
 
-    @extend_schema(summary="Retry a failed grant (platform operators)", tags=["access"], request=None,
-                   responses={202: s.GrantDetailSerializer})
+    @extend_schema(
+        summary="Retry a failed grant (platform operators)",
+        tags=["access"],
+        request=None,
+        responses={202: s.GrantDetailSerializer},
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request, pk: str):
         grant = self.get_object()
@@ -239,9 +305,13 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 class KpiView(APIView):
     """Marketplace KPIs for executives, stewards and admins."""
 
-    @extend_schema(summary="Marketplace KPIs", tags=["governance"], responses=s.KpiSerializer,
-                   description="Data products and access requests per status, active grants, the median approval "
-                               "lead time, and unmet demand: the most frequent searches that found nothing.")
+    @extend_schema(
+        summary="Marketplace KPIs",
+        tags=["governance"],
+        responses=s.KpiSerializer,
+        description="Data products and access requests per status, active grants, the median approval "
+        "lead time, and unmet demand: the most frequent searches that found nothing.",
+    )
     def get(self, request):
         require(kpi_can_view(request.user), "Only executives and stewards see the KPIs.")
         body = {**selectors.kpi_summary(), "unmet_demand": list(zero_result_searches()[:20])}
@@ -249,6 +319,7 @@ class KpiView(APIView):
 
 
 # --- governance: access policies and purposes (stewards), delegations (approvers) --------------
+
 
 class AccessPolicyFilter(django_filters.FilterSet):
     classification = django_filters.ChoiceFilter(choices=Classification.choices, help_text="Classification.")
@@ -259,10 +330,20 @@ class AccessPolicyFilter(django_filters.FilterSet):
         fields = ["classification", "is_current"]
 
 
-POLICY_EXAMPLE = OpenApiExample("New Confidential policy", request_only=True, value={
-    "classification": "confidential", "auto_approve": "never", "approval_steps": ["owner", "steward"],
-    "max_duration_days": 180, "allow_permanent": False, "sla_business_days": 2,
-    "allowed_purposes": ["regulatory-reporting"], "change_note": "Steward sign-off for confidential data."})
+POLICY_EXAMPLE = OpenApiExample(
+    "New Confidential policy",
+    request_only=True,
+    value={
+        "classification": "confidential",
+        "auto_approve": "never",
+        "approval_steps": ["owner", "steward"],
+        "max_duration_days": 180,
+        "allow_permanent": False,
+        "sla_business_days": 2,
+        "allowed_purposes": ["regulatory-reporting"],
+        "change_note": "Steward sign-off for confidential data.",
+    },
+)
 
 
 @extend_schema_view(
@@ -296,11 +377,15 @@ class AccessPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             raise Http404("No such policy.")
         return policy
 
-    @extend_schema(summary="Save a new version of a classification's access policy (stewards)", tags=["governance"],
-                   request=s.AccessPolicyWriteSerializer, responses={201: s.AccessPolicySerializer},
-                   examples=[POLICY_EXAMPLE],
-                   description="The new version becomes current for new requests; earlier versions are kept and "
-                               "requests keep the version that decided them. Recorded in the audit trail.")
+    @extend_schema(
+        summary="Save a new version of a classification's access policy (stewards)",
+        tags=["governance"],
+        request=s.AccessPolicyWriteSerializer,
+        responses={201: s.AccessPolicySerializer},
+        examples=[POLICY_EXAMPLE],
+        description="The new version becomes current for new requests; earlier versions are kept and "
+        "requests keep the version that decided them. Recorded in the audit trail.",
+    )
     def create(self, request):
         self._require_steward()
         serializer = s.AccessPolicyWriteSerializer(data=request.data)
@@ -311,8 +396,10 @@ class AccessPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 class PurposeFilter(django_filters.FilterSet):
     classification = django_filters.ChoiceFilter(
-        method="_noop", choices=Classification.choices,
-        help_text="Only the purposes the current policy of this classification allows (what a request may declare).")
+        method="_noop",
+        choices=Classification.choices,
+        help_text="Only the purposes the current policy of this classification allows (what a request may declare).",
+    )
     active = django_filters.BooleanFilter(help_text="Active (pickable) or retired.")
 
     class Meta:
@@ -345,8 +432,12 @@ class PurposeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             classification = None  # the filter reports the bad value as a 400
         return selectors.purpose_available(user=self.request.user, classification=classification)
 
-    @extend_schema(summary="Add a purpose (stewards)", tags=["governance"], request=s.PurposeWriteSerializer,
-                   responses={201: s.PurposeSerializer})
+    @extend_schema(
+        summary="Add a purpose (stewards)",
+        tags=["governance"],
+        request=s.PurposeWriteSerializer,
+        responses={201: s.PurposeSerializer},
+    )
     def create(self, request):
         require(permissions.is_steward(request.user), "Only governance stewards can edit purposes.")
         serializer = s.PurposeWriteSerializer(data=request.data)
@@ -354,22 +445,38 @@ class PurposeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         purpose = services.purpose_save(actor=request.user, **serializer.validated_data)
         return Response(s.PurposeSerializer(purpose).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Change or retire a purpose (stewards)", tags=["governance"],
-                   request=s.PurposeWriteSerializer(partial=True), responses=s.PurposeSerializer,
-                   description="`active: false` retires it: it can no longer be picked; past requests keep it.")
+    @extend_schema(
+        summary="Change or retire a purpose (stewards)",
+        tags=["governance"],
+        request=s.PurposeWriteSerializer(partial=True),
+        responses=s.PurposeSerializer,
+        description="`active: false` retires it: it can no longer be picked; past requests keep it.",
+    )
     def partial_update(self, request, pk: str):
         purpose = self.get_object()
         require(permissions.is_steward(request.user), "Only governance stewards can edit purposes.")
         serializer = s.PurposeWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        data = {"name": purpose.name, "description": purpose.description, "active": purpose.active,
-                **serializer.validated_data}
+        data = {
+            "name": purpose.name,
+            "description": purpose.description,
+            "active": purpose.active,
+            **serializer.validated_data,
+        }
         purpose = services.purpose_save(actor=request.user, purpose=purpose, **data)
         return Response(s.PurposeSerializer(purpose).data)
 
 
-DELEGATION_EXAMPLE = OpenApiExample("Holidays", request_only=True, value={
-    "delegate": "approver", "starts": "2030-07-01T00:00:00Z", "ends": "2030-07-15T00:00:00Z", "reason": "Holidays"})
+DELEGATION_EXAMPLE = OpenApiExample(
+    "Holidays",
+    request_only=True,
+    value={
+        "delegate": "approver",
+        "starts": "2030-07-01T00:00:00Z",
+        "ends": "2030-07-15T00:00:00Z",
+        "reason": "Holidays",
+    },
+)
 
 
 @extend_schema_view(
@@ -390,19 +497,33 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return ApproverDelegation.objects.none()
         return selectors.delegation_list(user=self.request.user)
 
-    @extend_schema(summary="Delegate your approvals (approvers)", tags=["access"], request=s.DelegationCreateSerializer,
-                   responses={201: s.DelegationSerializer}, examples=[DELEGATION_EXAMPLE])
+    @extend_schema(
+        summary="Delegate your approvals (approvers)",
+        tags=["access"],
+        request=s.DelegationCreateSerializer,
+        responses={201: s.DelegationSerializer},
+        examples=[DELEGATION_EXAMPLE],
+    )
     def create(self, request):
-        require(permissions.user_is_approver(user=request.user), "Only approvers (team owners, approvers, stewards) can delegate.")
+        require(
+            permissions.user_is_approver(user=request.user),
+            "Only approvers (team owners, approvers, stewards) can delegate.",
+        )
         serializer = s.DelegationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         delegation = services.approver_delegation_create(
-            delegator=request.user, delegate=data["delegate"], starts=data["starts"] or timezone.now(),
-            ends=data["ends"], reason=data["reason"])
+            delegator=request.user,
+            delegate=data["delegate"],
+            starts=data["starts"] or timezone.now(),
+            ends=data["ends"],
+            reason=data["reason"],
+        )
         return Response(s.DelegationSerializer(delegation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="End a delegation you gave, now", tags=["access"], request=None, responses=s.DelegationSerializer)
+    @extend_schema(
+        summary="End a delegation you gave, now", tags=["access"], request=None, responses=s.DelegationSerializer
+    )
     @action(detail=True, methods=["post"])
     def end(self, request, pk: str):
         delegation = self.get_object()

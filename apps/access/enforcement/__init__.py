@@ -2,6 +2,7 @@
 (:class:`GrantAdapter`), registered in :data:`ADAPTERS` the same way as the sync connectors
 (``apps.sync.connectors.CONNECTORS``). Modules are imported on first use.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -15,7 +16,12 @@ if TYPE_CHECKING:
     from apps.platforms.models import Platform
 
 __all__ = [
-    "ADAPTERS", "GrantAdapter", "GrantSpec", "PlatformGrantError", "TransientPlatformError", "get_grant_adapter",
+    "ADAPTERS",
+    "GrantAdapter",
+    "GrantSpec",
+    "PlatformGrantError",
+    "TransientPlatformError",
+    "get_grant_adapter",
 ]
 
 # PlatformKind value -> "module:Class" of its grant adapter.

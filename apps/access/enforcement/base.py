@@ -9,6 +9,7 @@ Reconciliation compares two sets of :class:`Privilege` that an adapter computes 
 :meth:`GrantAdapter.inspect` call: ``wanted`` (what :meth:`GrantAdapter.apply` would create
 given the objects the platform has now) and ``actual`` (what the grant's role really holds).
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

@@ -31,6 +31,7 @@ with ``GET_LOCK``. PyMySQL has no identifier composition: every identifier goes 
 database-level grants through :func:`quote_db_pattern` (``_`` and ``%`` are wildcards there).
 Values (names compared in ``mysql.*``) are always bound parameters.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,15 +60,35 @@ _LOCK_WAIT_S = 5
 #: Privilege columns of ``mysql.db`` / ``mysql.user`` → the privilege's SQL name. Doubles as the
 #: allow-list of privilege words that may appear in a statement.
 _PRIV_COLUMNS = {
-    "Select_priv": "SELECT", "Insert_priv": "INSERT", "Update_priv": "UPDATE", "Delete_priv": "DELETE",
-    "Create_priv": "CREATE", "Drop_priv": "DROP", "Grant_priv": "GRANT OPTION", "References_priv": "REFERENCES",
-    "Index_priv": "INDEX", "Alter_priv": "ALTER", "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
-    "Lock_tables_priv": "LOCK TABLES", "Create_view_priv": "CREATE VIEW", "Show_view_priv": "SHOW VIEW",
-    "Create_routine_priv": "CREATE ROUTINE", "Alter_routine_priv": "ALTER ROUTINE", "Execute_priv": "EXECUTE",
-    "Event_priv": "EVENT", "Trigger_priv": "TRIGGER", "Delete_history_priv": "DELETE HISTORY",
-    "Reload_priv": "RELOAD", "Shutdown_priv": "SHUTDOWN", "Process_priv": "PROCESS", "File_priv": "FILE",
-    "Show_db_priv": "SHOW DATABASES", "Super_priv": "SUPER", "Repl_slave_priv": "REPLICATION SLAVE",
-    "Repl_client_priv": "REPLICATION CLIENT", "Create_user_priv": "CREATE USER",
+    "Select_priv": "SELECT",
+    "Insert_priv": "INSERT",
+    "Update_priv": "UPDATE",
+    "Delete_priv": "DELETE",
+    "Create_priv": "CREATE",
+    "Drop_priv": "DROP",
+    "Grant_priv": "GRANT OPTION",
+    "References_priv": "REFERENCES",
+    "Index_priv": "INDEX",
+    "Alter_priv": "ALTER",
+    "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
+    "Lock_tables_priv": "LOCK TABLES",
+    "Create_view_priv": "CREATE VIEW",
+    "Show_view_priv": "SHOW VIEW",
+    "Create_routine_priv": "CREATE ROUTINE",
+    "Alter_routine_priv": "ALTER ROUTINE",
+    "Execute_priv": "EXECUTE",
+    "Event_priv": "EVENT",
+    "Trigger_priv": "TRIGGER",
+    "Delete_history_priv": "DELETE HISTORY",
+    "Reload_priv": "RELOAD",
+    "Shutdown_priv": "SHUTDOWN",
+    "Process_priv": "PROCESS",
+    "File_priv": "FILE",
+    "Show_db_priv": "SHOW DATABASES",
+    "Super_priv": "SUPER",
+    "Repl_slave_priv": "REPLICATION SLAVE",
+    "Repl_client_priv": "REPLICATION CLIENT",
+    "Create_user_priv": "CREATE USER",
     "Create_tablespace_priv": "CREATE TABLESPACE",
 }
 _ALLOWED_PRIVILEGES = frozenset(_PRIV_COLUMNS.values())
@@ -76,6 +97,7 @@ _SET_WORDS = {"GRANT": "GRANT OPTION", "DELETE VERSIONING ROWS": "DELETE HISTORY
 
 
 # --- quoting (audited: the only way a name reaches a statement) ---------------------------------
+
 
 def quote_identifier(name: str) -> str:
     """``name`` as a MariaDB quoted identifier: in backticks, each embedded backtick doubled.
@@ -142,9 +164,16 @@ class MariaDBGrantAdapter(GrantAdapter):
         params = self.platform.connection_params()
         try:
             return pymysql.connect(
-                host=params.host or "127.0.0.1", port=params.port, user=params.username or None,
-                password=params.password or "", database=None, charset="utf8mb4", autocommit=True,
-                connect_timeout=5, read_timeout=60, write_timeout=60,
+                host=params.host or "127.0.0.1",
+                port=params.port,
+                user=params.username or None,
+                password=params.password or "",
+                database=None,
+                charset="utf8mb4",
+                autocommit=True,
+                connect_timeout=5,
+                read_timeout=60,
+                write_timeout=60,
             )
         except pymysql.err.MySQLError as exc:
             raise _translate(exc, f"Cannot connect to {self.platform.name} ({params.host}:{params.port})") from None
@@ -159,6 +188,7 @@ class MariaDBGrantAdapter(GrantAdapter):
                 if cur.fetchone()[0] != 1:
                     raise TransientPlatformError(f"Grant {spec.role_name} is locked by another worker; retrying later.")
                 try:
+
                     def execute(statement: str) -> None:
                         cur.execute(statement)
                         result.statements.append(statement)
@@ -220,10 +250,14 @@ class MariaDBGrantAdapter(GrantAdapter):
                     )
                 for table, columns in scoped.items():
                     cols = ", ".join(quote_identifier(c) for c in columns)
-                    execute(f"GRANT {privileges} ({cols}) ON {quote_identifier(spec.schema)}.{quote_identifier(table)} TO {role}")
+                    execute(
+                        f"GRANT {privileges} ({cols}) ON {quote_identifier(spec.schema)}.{quote_identifier(table)} TO {role}"
+                    )
             elif spec.tables:
                 for table in spec.tables:
-                    execute(f"GRANT {privileges} ON {quote_identifier(spec.schema)}.{quote_identifier(table)} TO {role}")
+                    execute(
+                        f"GRANT {privileges} ON {quote_identifier(spec.schema)}.{quote_identifier(table)} TO {role}"
+                    )
             else:
                 execute(f"GRANT {privileges} ON {quote_db_pattern(spec.schema)}.* TO {role}")
             if not is_role:
@@ -258,20 +292,27 @@ class MariaDBGrantAdapter(GrantAdapter):
                 route: set[Privilege] = set()
                 if not is_role:
                     account = f"{user}@{host}"
-                    wanted |= {Privilege("route", (account, holder), "MEMBER"),
-                               Privilege("route", (account, holder), "DEFAULT ROLE")}
-                    cur.execute("SELECT 1 FROM mysql.roles_mapping WHERE User = %s AND Host = %s AND Role = %s",
-                                [user, host, holder])
+                    wanted |= {
+                        Privilege("route", (account, holder), "MEMBER"),
+                        Privilege("route", (account, holder), "DEFAULT ROLE"),
+                    }
+                    cur.execute(
+                        "SELECT 1 FROM mysql.roles_mapping WHERE User = %s AND Host = %s AND Role = %s",
+                        [user, host, holder],
+                    )
                     if cur.fetchone():
                         route.add(Privilege("route", (account, holder), "MEMBER"))
                     cur.execute("SELECT default_role FROM mysql.user WHERE User = %s AND Host = %s", [user, host])
                     if (cur.fetchone() or [""])[0] == holder:
                         route.add(Privilege("route", (account, holder), "DEFAULT ROLE"))
-                cur.execute("SELECT 1 FROM mysql.user WHERE User = %s AND Host = '' AND is_role = 'Y'", [spec.role_name])
+                cur.execute(
+                    "SELECT 1 FROM mysql.user WHERE User = %s AND Host = '' AND is_role = 'Y'", [spec.role_name]
+                )
                 if not cur.fetchone():
                     return Inspection(role_exists=False, actual=frozenset(route), wanted=frozenset(wanted))
-                return Inspection(role_exists=True, actual=frozenset(_actual(cur, spec.role_name) | route),
-                                  wanted=frozenset(wanted))
+                return Inspection(
+                    role_exists=True, actual=frozenset(_actual(cur, spec.role_name) | route), wanted=frozenset(wanted)
+                )
         except pymysql.err.MySQLError as exc:
             raise _translate(exc) from None
         finally:
@@ -281,8 +322,10 @@ class MariaDBGrantAdapter(GrantAdapter):
         conn = self._connect()
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT User FROM mysql.user WHERE is_role = 'Y' AND LEFT(User, CHAR_LENGTH(%s)) = %s",
-                            [prefix, prefix])
+                cur.execute(
+                    "SELECT User FROM mysql.user WHERE is_role = 'Y' AND LEFT(User, CHAR_LENGTH(%s)) = %s",
+                    [prefix, prefix],
+                )
                 return {user for (user,) in cur.fetchall()}
         except pymysql.err.MySQLError as exc:
             raise _translate(exc) from None
@@ -318,10 +361,14 @@ class MariaDBGrantAdapter(GrantAdapter):
                 elif p.kind == "schema":
                     execute(f"REVOKE {verb} ON {quote_db_pattern(p.target[0])}.* FROM {role}")
                 elif p.kind == "table":
-                    execute(f"REVOKE {verb} ON {quote_identifier(p.target[0])}.{quote_identifier(p.target[1])} FROM {role}")
+                    execute(
+                        f"REVOKE {verb} ON {quote_identifier(p.target[0])}.{quote_identifier(p.target[1])} FROM {role}"
+                    )
                 else:
-                    execute(f"REVOKE {verb} ({quote_identifier(p.target[2])}) ON "
-                            f"{quote_identifier(p.target[0])}.{quote_identifier(p.target[1])} FROM {role}")
+                    execute(
+                        f"REVOKE {verb} ({quote_identifier(p.target[2])}) ON "
+                        f"{quote_identifier(p.target[0])}.{quote_identifier(p.target[1])} FROM {role}"
+                    )
 
         return self._run(spec, body)
 
@@ -335,7 +382,11 @@ def _actual(cur, role: str) -> set[Privilege]:
     cur.execute("SELECT * FROM mysql.user WHERE User = %s AND Host = ''", [role])
     names = [d[0] for d in cur.description]
     for row in cur.fetchall():
-        found |= {Privilege("global", ("*",), _PRIV_COLUMNS[c]) for c, v in zip(names, row, strict=True) if c in columns and v == "Y"}
+        found |= {
+            Privilege("global", ("*",), _PRIV_COLUMNS[c])
+            for c, v in zip(names, row, strict=True)
+            if c in columns and v == "Y"
+        }
     cur.execute("SELECT * FROM mysql.db WHERE User = %s AND Host = ''", [role])
     names = [d[0] for d in cur.description]
     for row in cur.fetchall():
@@ -345,8 +396,9 @@ def _actual(cur, role: str) -> set[Privilege]:
     cur.execute("SELECT Db, Table_name, Table_priv FROM mysql.tables_priv WHERE User = %s AND Host = ''", [role])
     for db, table, value in cur.fetchall():
         found |= {Privilege("table", (db, table), w) for w in _set_words(value)}
-    cur.execute("SELECT Db, Table_name, Column_name, Column_priv FROM mysql.columns_priv WHERE User = %s AND Host = ''",
-                [role])
+    cur.execute(
+        "SELECT Db, Table_name, Column_name, Column_priv FROM mysql.columns_priv WHERE User = %s AND Host = ''", [role]
+    )
     for db, table, column, value in cur.fetchall():
         found |= {Privilege("column", (db, table, column), w) for w in _set_words(value)}
     return found
@@ -357,8 +409,10 @@ def _scoped_columns(cur, spec: GrantSpec) -> dict[str, list[str]]:
     # Entries are ``table.column`` (an access request's scope) or bare names: compare both ways.
     names = sorted({*spec.columns, *(c.rsplit(".", 1)[-1] for c in spec.columns)})
     placeholders = ", ".join(["%s"] * len(names))
-    query = (f"SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
-             f"AND COLUMN_NAME IN ({placeholders})")
+    query = (
+        f"SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+        f"AND COLUMN_NAME IN ({placeholders})"
+    )
     params = [spec.schema, *names]
     if spec.tables:
         query += f" AND TABLE_NAME IN ({', '.join(['%s'] * len(spec.tables))})"

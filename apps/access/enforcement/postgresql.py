@@ -21,6 +21,7 @@ the same tables would otherwise fail with "tuple concurrently updated", and two 
 the same grant (a redelivered task) never create it twice. Identifiers are always quoted by
 ``psycopg.sql.Identifier``.
 """
+
 from __future__ import annotations
 
 import psycopg
@@ -148,8 +149,12 @@ class PostgresGrantAdapter(GrantAdapter):
         def body(conn, execute, _spec):
             names = sorted({s.principal for s in specs} | {s.role_name for s in specs})
             roles = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [names])}
-            schemas = {n for (n,) in conn.execute(
-                "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [sorted({s.schema for s in specs})])}
+            schemas = {
+                n
+                for (n,) in conn.execute(
+                    "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [sorted({s.schema for s in specs})]
+                )
+            }
             valid = []
             for i, spec in enumerate(specs):
                 if refusal := system_location_refusal(self.platform, spec.schema, spec.database):  # defence in depth
@@ -157,7 +162,8 @@ class PostgresGrantAdapter(GrantAdapter):
                 elif spec.principal not in roles:
                     outcomes[i] = PlatformGrantError(
                         f"The login {spec.principal!r} does not exist on {self.platform.name}; "
-                        "ask the platform team to create it or fix the identity mapping.")
+                        "ask the platform team to create it or fix the identity mapping."
+                    )
                 elif spec.schema not in schemas:
                     outcomes[i] = PlatformGrantError(f"Schema {spec.schema!r} does not exist on {self.platform.name}.")
                 else:
@@ -166,28 +172,47 @@ class PostgresGrantAdapter(GrantAdapter):
             script: list[tuple[sql.Composable, list[int], sql.Composed | None]] = []
             for i in valid:
                 if specs[i].role_name not in roles:
-                    script.append((sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(specs[i].role_name)), [i], None))
+                    script.append(
+                        (sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(specs[i].role_name)), [i], None)
+                    )
             groups: dict[tuple, list[int]] = {}
             for i in valid:
                 spec = specs[i]
                 groups.setdefault((spec.schema, spec.tables, tuple(_checked_privileges(spec.privileges))), []).append(i)
             for (schema, tables, privileges), members in groups.items():
                 privilege_list = sql.SQL(", ").join(sql.SQL(p) for p in privileges)
-                templates = [sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Placeholder("g"))]
+                templates = [
+                    sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Placeholder("g"))
+                ]
                 if tables:
                     objects = sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
-                    templates.append(sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, objects, sql.Placeholder("g")))
+                    templates.append(
+                        sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, objects, sql.Placeholder("g"))
+                    )
                 else:
-                    templates.append(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(
-                        privilege_list, sql.Identifier(schema), sql.Placeholder("g")))
-                    templates.append(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
-                        sql.Identifier(schema), privilege_list, sql.Placeholder("g")))
+                    templates.append(
+                        sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(
+                            privilege_list, sql.Identifier(schema), sql.Placeholder("g")
+                        )
+                    )
+                    templates.append(
+                        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
+                            sql.Identifier(schema), privilege_list, sql.Placeholder("g")
+                        )
+                    )
                 grantees = sql.SQL(", ").join(sql.Identifier(specs[i].role_name) for i in members)
                 for template in templates:
                     script.append((_fill(template, grantees), members, template))
             for i in valid:
-                script.append((sql.SQL("GRANT {} TO {}").format(
-                    sql.Identifier(specs[i].role_name), sql.Identifier(specs[i].principal)), [i], None))
+                script.append(
+                    (
+                        sql.SQL("GRANT {} TO {}").format(
+                            sql.Identifier(specs[i].role_name), sql.Identifier(specs[i].principal)
+                        ),
+                        [i],
+                        None,
+                    )
+                )
             if script:
                 # One round trip: without parameters psycopg sends the script as a simple query.
                 conn.execute(sql.SQL(";\n").join(statement for statement, _, _ in script))
@@ -224,17 +249,24 @@ class PostgresGrantAdapter(GrantAdapter):
                     f"None of the columns {', '.join(spec.columns)} exist in the tables of {spec.schema!r}."
                 )
             for table, columns in scoped.items():
-                execute(sql.SQL("GRANT {} ({}) ON {} TO {}").format(
-                    privilege_list, sql.SQL(", ").join(map(sql.Identifier, columns)),
-                    sql.Identifier(spec.schema, table), role,
-                ))
+                execute(
+                    sql.SQL("GRANT {} ({}) ON {} TO {}").format(
+                        privilege_list,
+                        sql.SQL(", ").join(map(sql.Identifier, columns)),
+                        sql.Identifier(spec.schema, table),
+                        role,
+                    )
+                )
         elif spec.tables:
             tables = sql.SQL(", ").join(sql.Identifier(spec.schema, t) for t in spec.tables)
             execute(sql.SQL("GRANT {} ON {} TO {}").format(privilege_list, tables, role))
         else:
             execute(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(privilege_list, schema, role))
-            execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
-                schema, privilege_list, role))
+            execute(
+                sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT {} ON TABLES TO {}").format(
+                    schema, privilege_list, role
+                )
+            )
         execute(sql.SQL("GRANT {} TO {}").format(role, sql.Identifier(spec.principal)))
 
     def revoke(self, spec: GrantSpec) -> GrantResult:
@@ -266,7 +298,9 @@ class PostgresGrantAdapter(GrantAdapter):
     def managed_roles(self, prefix: str) -> set[str]:
         try:
             with self._connect("") as conn:
-                return {r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", [prefix])}
+                return {
+                    r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", [prefix])
+                }
         except psycopg.OperationalError as exc:
             raise TransientPlatformError(_first_line(exc)) from None
 
@@ -277,9 +311,14 @@ class PostgresGrantAdapter(GrantAdapter):
             for table, columns in _scoped_columns(conn, spec).items():
                 wanted |= {Privilege("column", (spec.schema, table, c), p) for c in columns for p in privileges}
         else:
-            tables = spec.tables or [t for (t,) in conn.execute(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relkind = ANY(%s)", [spec.schema, _TABLE_KINDS])]
+            tables = spec.tables or [
+                t
+                for (t,) in conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relkind = ANY(%s)",
+                    [spec.schema, _TABLE_KINDS],
+                )
+            ]
             wanted |= {Privilege("table", (spec.schema, t), p) for t in tables for p in privileges}
             if not spec.tables:
                 wanted |= {Privilege("default", (spec.schema,), p) for p in privileges}
@@ -294,21 +333,32 @@ class PostgresGrantAdapter(GrantAdapter):
             for p in sorted(privileges):
                 if p.kind == "default" and " ON " in p.privilege:
                     continue  # default privileges on sequences/functions: never granted by the portal
-                verb = sql.SQL(_checked_privileges([p.privilege])[0]) if p.kind in ("table", "column", "default") else None
+                verb = (
+                    sql.SQL(_checked_privileges([p.privilege])[0]) if p.kind in ("table", "column", "default") else None
+                )
                 if p.kind == "member" and _role_exists(conn, p.target[0]):
                     execute(sql.SQL("REVOKE {} FROM {}").format(role, sql.Identifier(p.target[0])))
                 elif p.kind == "schema":
                     schema_privilege = {"USAGE": "USAGE", "CREATE": "CREATE"}[p.privilege]
-                    execute(sql.SQL("REVOKE {} ON SCHEMA {} FROM {}").format(
-                        sql.SQL(schema_privilege), sql.Identifier(p.target[0]), role))
+                    execute(
+                        sql.SQL("REVOKE {} ON SCHEMA {} FROM {}").format(
+                            sql.SQL(schema_privilege), sql.Identifier(p.target[0]), role
+                        )
+                    )
                 elif p.kind == "table":
                     execute(sql.SQL("REVOKE {} ON {} FROM {}").format(verb, sql.Identifier(*p.target), role))
                 elif p.kind == "column":
-                    execute(sql.SQL("REVOKE {} ({}) ON {} FROM {}").format(
-                        verb, sql.Identifier(p.target[2]), sql.Identifier(*p.target[:2]), role))
+                    execute(
+                        sql.SQL("REVOKE {} ({}) ON {} FROM {}").format(
+                            verb, sql.Identifier(p.target[2]), sql.Identifier(*p.target[:2]), role
+                        )
+                    )
                 elif p.kind == "default":
-                    execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} REVOKE {} ON TABLES FROM {}").format(
-                        sql.Identifier(p.target[0]), verb, role))
+                    execute(
+                        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} REVOKE {} ON TABLES FROM {}").format(
+                            sql.Identifier(p.target[0]), verb, role
+                        )
+                    )
 
         return self._run(spec, body)
 
@@ -320,18 +370,21 @@ def _actual(conn, role_oid: int) -> frozenset[Privilege]:
     ):
         found.add(Privilege("member", (member,), "MEMBER"))
     for schema, privilege in conn.execute(
-        "SELECT n.nspname, a.privilege_type FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee = %s", [role_oid]
+        "SELECT n.nspname, a.privilege_type FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee = %s",
+        [role_oid],
     ):
         found.add(Privilege("schema", (schema,), privilege))
     for schema, table, privilege in conn.execute(
         "SELECT n.nspname, c.relname, a.privilege_type FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
-        "aclexplode(c.relacl) a WHERE a.grantee = %s", [role_oid]
+        "aclexplode(c.relacl) a WHERE a.grantee = %s",
+        [role_oid],
     ):
         found.add(Privilege("table", (schema, table), privilege))
     for schema, table, column, privilege in conn.execute(
         "SELECT n.nspname, c.relname, att.attname, a.privilege_type FROM pg_attribute att "
         "JOIN pg_class c ON c.oid = att.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace, "
-        "aclexplode(att.attacl) a WHERE a.grantee = %s AND NOT att.attisdropped", [role_oid]
+        "aclexplode(att.attacl) a WHERE a.grantee = %s AND NOT att.attisdropped",
+        [role_oid],
     ):
         found.add(Privilege("column", (schema, table, column), privilege))
     for schema, objtype, privilege in conn.execute(

@@ -15,6 +15,7 @@ checks the move against ``ACCESS_REQUEST_TRANSITIONS`` / ``GRANT_TRANSITIONS`` /
 allowed), writes an audit event, and schedules side effects with ``transaction.on_commit`` so
 nothing reaches the broker for a transaction that rolls back.
 """
+
 from ._base import AUDIT_OBJECT_TYPES, audit_record
 from .approvals import (
     access_request_approve,
@@ -52,13 +53,43 @@ from .revocations import (
 from .transitions import _grant_transition, _transition
 
 __all__ = [
-    "APPLY_BATCH_SIZE", "APPLY_DRAIN_BATCHES", "APPLY_TAKEOVER_AFTER", "AUDIT_OBJECT_TYPES", "EXPIRY_REASON", "REVOKING_STALE_AFTER",
-    "_grant_transition", "_spec", "_transition",
-    "access_policy_ensure_defaults", "access_policy_update", "access_request_approve", "access_request_cancel",
-    "access_request_extend", "access_request_reject", "access_request_remind_due", "access_request_submit",
-    "access_requests_notify", "approver_delegation_create", "approver_delegation_end", "audit_record",
-    "grant_apply", "grant_create", "grant_expire_due",
-    "grant_expiring_notify", "grant_mark_failed", "grant_pending_stuck", "grant_principal", "grant_reconcile",
-    "grant_retry", "grant_revoke", "grant_revoke_give_up", "grant_revoke_request", "grant_revoking_stuck", "grant_role_name",
-    "platform_ids_to_reconcile", "platform_reconcile", "purpose_save", "step_approvers",
+    "APPLY_BATCH_SIZE",
+    "APPLY_DRAIN_BATCHES",
+    "APPLY_TAKEOVER_AFTER",
+    "AUDIT_OBJECT_TYPES",
+    "EXPIRY_REASON",
+    "REVOKING_STALE_AFTER",
+    "_grant_transition",
+    "_spec",
+    "_transition",
+    "access_policy_ensure_defaults",
+    "access_policy_update",
+    "access_request_approve",
+    "access_request_cancel",
+    "access_request_extend",
+    "access_request_reject",
+    "access_request_remind_due",
+    "access_request_submit",
+    "access_requests_notify",
+    "approver_delegation_create",
+    "approver_delegation_end",
+    "audit_record",
+    "grant_apply",
+    "grant_create",
+    "grant_expire_due",
+    "grant_expiring_notify",
+    "grant_mark_failed",
+    "grant_pending_stuck",
+    "grant_principal",
+    "grant_reconcile",
+    "grant_retry",
+    "grant_revoke",
+    "grant_revoke_give_up",
+    "grant_revoke_request",
+    "grant_revoking_stuck",
+    "grant_role_name",
+    "platform_ids_to_reconcile",
+    "platform_reconcile",
+    "purpose_save",
+    "step_approvers",
 ]

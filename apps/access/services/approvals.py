@@ -1,4 +1,5 @@
 """Approvals: decision authority, segregation of duties, deciding steps, delegation."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -44,9 +45,13 @@ def _escalation_wording(step: ApprovalStep) -> tuple[str, str]:
         return f"You are the only approver of {who}", f"the requester is the only approver of {team_name}"
     if not people:
         return f"Nobody at {who} can approve requests", f"nobody at {team_name} can approve requests"
-    barred = "you" + (f" and the members of {access_request.on_behalf_of_team}" if access_request.on_behalf_of_team_id else "")
-    return (f"Segregation of duties bars {barred} from deciding, and nobody else at {who} can",
-            f"segregation of duties bars every approver of {team_name}")
+    barred = "you" + (
+        f" and the members of {access_request.on_behalf_of_team}" if access_request.on_behalf_of_team_id else ""
+    )
+    return (
+        f"Segregation of duties bars {barred} from deciding, and nobody else at {who} can",
+        f"segregation of duties bars every approver of {team_name}",
+    )
 
 
 def _escalate_at_submission(step: ApprovalStep, *, actor) -> bool:
@@ -75,9 +80,14 @@ def _escalate_at_submission(step: ApprovalStep, *, actor) -> bool:
     step.escalated_at = timezone.now()
     step.escalation_reason = f"{for_requester}, so your request goes to {target} instead."[:400]
     step.save(update_fields=["kind", "team", "label", "escalated_at", "escalation_reason"])
-    audit_record(actor=actor, action="access_request.escalated", obj=step.access_request, before=before,
-                 after={**step.as_dict(), "escalated_at": step.escalated_at.isoformat()},
-                 message=f"Routed at submission to {target}: {neutral}.")
+    audit_record(
+        actor=actor,
+        action="access_request.escalated",
+        obj=step.access_request,
+        before=before,
+        after={**step.as_dict(), "escalated_at": step.escalated_at.isoformat()},
+        message=f"Routed at submission to {target}: {neutral}.",
+    )
     return True
 
 
@@ -85,8 +95,16 @@ def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> Non
     """Every step approved (or none needed): approved, then a grant (or, for an extension, the
     new end date applied to the active access)."""
     now = timezone.now()
-    _transition(access_request, S.APPROVED, actor=actor, action="access_request.approved", message=comment,
-                decided_by=actor, decided_at=now, decision_comment=comment)
+    _transition(
+        access_request,
+        S.APPROVED,
+        actor=actor,
+        action="access_request.approved",
+        message=comment,
+        decided_by=actor,
+        decided_at=now,
+        decision_comment=comment,
+    )
     pk = access_request.pk
     transaction.on_commit(lambda: _notify_requester(pk, "approved"), robust=True)
     if access_request.extends_id is not None:
@@ -99,20 +117,39 @@ def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> Non
 def _apply_extension(extension: AccessRequest, *, actor) -> None:
     original = _locked(extension.extends_id)
     if original.status != S.ACTIVE:
-        raise ApplicationError(f"Request #{original.pk} is {original.get_status_display().lower()}; it can no longer be extended.")
+        raise ApplicationError(
+            f"Request #{original.pk} is {original.get_status_display().lower()}; it can no longer be extended."
+        )
     before = _jsonable(original.expires_at)
     original.expires_at = extension.expires_at
     original.save(update_fields=["expires_at", "updated_at"])
-    audit_record(actor=actor, action="access_request.extended", obj=original, before={"expires_at": before},
-                 after={"expires_at": _jsonable(original.expires_at)}, message=f"Extension #{extension.pk} approved.")
+    audit_record(
+        actor=actor,
+        action="access_request.extended",
+        obj=original,
+        before={"expires_at": before},
+        after={"expires_at": _jsonable(original.expires_at)},
+        message=f"Extension #{extension.pk} approved.",
+    )
     grant = Grant.objects.select_for_update().filter(access_request=original).first()
     if grant is not None:
         grant.expires_at = extension.expires_at
         grant.save(update_fields=["expires_at", "updated_at"])
-        audit_record(actor=actor, action="grant.extended", obj=grant, before={"expires_at": before},
-                     after={"expires_at": _jsonable(grant.expires_at)}, message=f"Extension #{extension.pk} approved.")
-    _transition(extension, S.APPLIED, actor=actor, action="access_request.applied",
-                message=f"Access of request #{original.pk} now ends {_jsonable(extension.expires_at) or 'never'}.")
+        audit_record(
+            actor=actor,
+            action="grant.extended",
+            obj=grant,
+            before={"expires_at": before},
+            after={"expires_at": _jsonable(grant.expires_at)},
+            message=f"Extension #{extension.pk} approved.",
+        )
+    _transition(
+        extension,
+        S.APPLIED,
+        actor=actor,
+        action="access_request.applied",
+        message=f"Access of request #{original.pk} now ends {_jsonable(extension.expires_at) or 'never'}.",
+    )
 
 
 def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment: str) -> None:
@@ -120,9 +157,19 @@ def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment
     after = {**step.as_dict(), "decided_by": str(actor)}
     if on_behalf_of:
         after["on_behalf_of"] = str(on_behalf_of)
-    _step_transition(step, decision, actor=actor, action=f"access_request.step_{decision}", message=comment,
-                     audit_before=step.as_dict(), audit_after=after, decided_by=actor, on_behalf_of=on_behalf_of,
-                     decided_at=timezone.now(), comment=comment)
+    _step_transition(
+        step,
+        decision,
+        actor=actor,
+        action=f"access_request.step_{decision}",
+        message=comment,
+        audit_before=step.as_dict(),
+        audit_after=after,
+        decided_by=actor,
+        on_behalf_of=on_behalf_of,
+        decided_at=timezone.now(),
+        comment=comment,
+    )
     event_record(kind=UsageEventKind.STEP_DECIDED, actor=actor, step=step)
 
 
@@ -141,10 +188,17 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
     following = access_request.steps.filter(order__gt=step.order).order_by("order").first()
     if following is not None:
         pk = access_request.pk
-        _step_transition(following, ApprovalStepStatus.PENDING, actor=actor, action="access_request.step_pending",
-                         message=f"Waiting for: {following.label}.", audit_before={"step": following.order},
-                         audit_after=following.as_dict(), activated_at=timezone.now(),
-                         on_commit=lambda: _notify_approvers(pk))
+        _step_transition(
+            following,
+            ApprovalStepStatus.PENDING,
+            actor=actor,
+            action="access_request.step_pending",
+            message=f"Waiting for: {following.label}.",
+            audit_before={"step": following.order},
+            audit_after=following.as_dict(),
+            activated_at=timezone.now(),
+            on_commit=lambda: _notify_approvers(pk),
+        )
         return access_request
     _approve_final(access_request, actor=actor, comment=comment.strip())
     return access_request
@@ -162,8 +216,16 @@ def access_request_reject(*, access_request_id: int, actor, reason: str) -> Acce
     step, principal = require_decide(actor=actor, access_request=access_request)
     _decide_step(step, actor=actor, principal=principal, decision=ApprovalStepStatus.REJECTED, comment=reason.strip())
     _steps_cancel(access_request, statuses=[ApprovalStepStatus.WAITING])
-    _transition(access_request, S.REJECTED, actor=actor, action="access_request.rejected", message=reason,
-                decided_by=actor, decided_at=timezone.now(), decision_comment=reason.strip())
+    _transition(
+        access_request,
+        S.REJECTED,
+        actor=actor,
+        action="access_request.rejected",
+        message=reason,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        decision_comment=reason.strip(),
+    )
     transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"), robust=True)
     return access_request
 
@@ -184,17 +246,25 @@ def approver_delegation_create(*, delegator, delegate, starts, ends, reason: str
         errors["ends"] = ["The end must be after the start."]
     elif ends <= timezone.now():
         errors["ends"] = ["The end must be in the future."]
-    approves = delegator.is_steward or TeamMembership.objects.filter(
-        user=delegator, role__in=[TeamRole.OWNER, TeamRole.APPROVER]).exists()
+    approves = (
+        delegator.is_steward
+        or TeamMembership.objects.filter(user=delegator, role__in=[TeamRole.OWNER, TeamRole.APPROVER]).exists()
+    )
     if not approves:
         errors.setdefault("delegate", []).append("You approve nothing, so there is nothing to delegate.")
     if errors:
         raise ApplicationError("The delegation has errors.", errors)
-    delegation = ApproverDelegation(delegator=delegator, delegate=delegate, starts=starts, ends=ends, reason=reason.strip())
+    delegation = ApproverDelegation(
+        delegator=delegator, delegate=delegate, starts=starts, ends=ends, reason=reason.strip()
+    )
     delegation.full_clean()
     delegation.save()
-    audit_record(actor=delegator, action="delegation.created", obj=delegation, after={
-        "delegate": str(delegate), "starts": starts.isoformat(), "ends": ends.isoformat()})
+    audit_record(
+        actor=delegator,
+        action="delegation.created",
+        obj=delegation,
+        after={"delegate": str(delegate), "starts": starts.isoformat(), "ends": ends.isoformat()},
+    )
     return delegation
 
 
@@ -210,5 +280,11 @@ def approver_delegation_end(*, actor, delegation_id: int) -> ApproverDelegation:
     before = {"ends": delegation.ends.isoformat()}
     delegation.ends = max(now, delegation.starts + timedelta(seconds=1))
     delegation.save(update_fields=["ends", "updated_at"])
-    audit_record(actor=actor, action="delegation.ended", obj=delegation, before=before, after={"ends": delegation.ends.isoformat()})
+    audit_record(
+        actor=actor,
+        action="delegation.ended",
+        obj=delegation,
+        before=before,
+        after={"ends": delegation.ends.isoformat()},
+    )
     return delegation

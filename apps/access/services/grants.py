@@ -1,4 +1,5 @@
 """Grants: create, apply (batched), fail, retry, revoke, expire; their transitions."""
+
 from __future__ import annotations
 
 import time
@@ -47,9 +48,14 @@ def grant_create(*, access_request: AccessRequest, actor, starts_at=None) -> Gra
     transaction."""
     port = access_request.output_port
     grant = Grant.objects.create(
-        access_request=access_request, platform=port.platform, schema=port.schema,
-        tables=[port.table] if port.table else [], columns=list(access_request.columns or []), privileges=["SELECT"],
-        starts_at=starts_at or timezone.now(), expires_at=access_request.expires_at,
+        access_request=access_request,
+        platform=port.platform,
+        schema=port.schema,
+        tables=[port.table] if port.table else [],
+        columns=list(access_request.columns or []),
+        privileges=["SELECT"],
+        starts_at=starts_at or timezone.now(),
+        expires_at=access_request.expires_at,
     )
     audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
     _enqueue_apply(grant.pk)
@@ -68,19 +74,31 @@ def grant_principal(grant: Grant, *, known: dict | None = None) -> tuple[str | N
     access_request = grant.access_request
     team = access_request.on_behalf_of_team
     if team is not None:
-        principal = (known["teams"].get(team.pk) if known is not None else
-                     TeamPlatformIdentity.objects.filter(team=team, platform=grant.platform_id)
-                     .values_list("principal", flat=True).first())
+        principal = (
+            known["teams"].get(team.pk)
+            if known is not None
+            else TeamPlatformIdentity.objects.filter(team=team, platform=grant.platform_id)
+            .values_list("principal", flat=True)
+            .first()
+        )
         if principal is None:
-            return None, (f"Waiting for a team role: {team} has no principal on {grant.platform}. "
-                          "A platform admin must map one (Team platform identities).")
+            return None, (
+                f"Waiting for a team role: {team} has no principal on {grant.platform}. "
+                "A platform admin must map one (Team platform identities)."
+            )
         return principal, ""
-    principal = (known["users"].get(access_request.requester_id) if known is not None else
-                 PlatformIdentity.objects.filter(user=access_request.requester_id, platform=grant.platform_id)
-                 .values_list("principal", flat=True).first())
+    principal = (
+        known["users"].get(access_request.requester_id)
+        if known is not None
+        else PlatformIdentity.objects.filter(user=access_request.requester_id, platform=grant.platform_id)
+        .values_list("principal", flat=True)
+        .first()
+    )
     if principal is None:
-        return None, (f"Waiting for a login: {access_request.requester} has no identity on "
-                      f"{grant.platform}. A platform admin must map one (Platform identities).")
+        return None, (
+            f"Waiting for a login: {access_request.requester} has no identity on "
+            f"{grant.platform}. A platform admin must map one (Platform identities)."
+        )
     return principal, ""
 
 
@@ -89,23 +107,35 @@ def _identities(grants: list[Grant], platform_id: int) -> dict:
     users = {g.access_request.requester_id for g in grants}
     teams = {g.access_request.on_behalf_of_team_id for g in grants} - {None}
     return {
-        "users": dict(PlatformIdentity.objects.filter(platform=platform_id, user__in=users).values_list("user", "principal")),
-        "teams": dict(TeamPlatformIdentity.objects.filter(platform=platform_id, team__in=teams).values_list("team", "principal")),
+        "users": dict(
+            PlatformIdentity.objects.filter(platform=platform_id, user__in=users).values_list("user", "principal")
+        ),
+        "teams": dict(
+            TeamPlatformIdentity.objects.filter(platform=platform_id, team__in=teams).values_list("team", "principal")
+        ),
     }
 
 
 def _spec(grant: Grant) -> GrantSpec:
     return GrantSpec(
-        role_name=grant.role_name or grant_role_name(grant), principal=grant.principal, schema=grant.schema,
-        database=grant.access_request.output_port.database, tables=tuple(grant.tables),
-        columns=tuple(grant.columns), privileges=tuple(grant.privileges),
+        role_name=grant.role_name or grant_role_name(grant),
+        principal=grant.principal,
+        schema=grant.schema,
+        database=grant.access_request.output_port.database,
+        tables=tuple(grant.tables),
+        columns=tuple(grant.columns),
+        privileges=tuple(grant.privileges),
     )
 
 
 def _record_attempt(grant: Grant, action: str, started: float, *, summary: str = "", error: str = "") -> None:
     GrantAttempt.objects.create(
-        grant=grant, action=action, duration_ms=int((time.monotonic() - started) * 1000),
-        succeeded=not error, summary=summary, error=error,
+        grant=grant,
+        action=action,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        succeeded=not error,
+        summary=summary,
+        error=error,
     )
 
 
@@ -122,7 +152,12 @@ APPLY_DRAIN_BATCHES = 8
 APPLY_TAKEOVER_AFTER = timedelta(seconds=20)
 
 
-_GRANT_RELATED = ("access_request__output_port", "access_request__on_behalf_of_team", "access_request__requester", "platform")
+_GRANT_RELATED = (
+    "access_request__output_port",
+    "access_request__on_behalf_of_team",
+    "access_request__requester",
+    "platform",
+)
 
 
 def grant_apply(*, grant_id: int, takeover: bool = False) -> Grant:
@@ -144,7 +179,11 @@ def grant_apply(*, grant_id: int, takeover: bool = False) -> Grant:
         grant = Grant.objects.select_for_update(of=("self",)).select_related(*_GRANT_RELATED).get(pk=grant_id)
         if grant.status not in (GrantStatus.PENDING, GrantStatus.APPLYING, GrantStatus.FAILED):
             return grant  # active, revoking or revoked: nothing to apply
-        if grant.status == GrantStatus.APPLYING and not takeover and grant.updated_at > timezone.now() - APPLY_TAKEOVER_AFTER:
+        if (
+            grant.status == GrantStatus.APPLYING
+            and not takeover
+            and grant.updated_at > timezone.now() - APPLY_TAKEOVER_AFTER
+        ):
             return grant  # claimed by another worker's batch a moment ago
         claimed = _claim_batch(grant)
     if claimed:
@@ -165,10 +204,16 @@ def _claim_batch(grant: Grant, *, first: bool = True) -> list[Grant]:
     """Move ``grant`` (when ``first``) and other pending grants on its schema to applying, with
     their principal and role; grants without an identity stay pending with the reason."""
     others = (
-        Grant.objects.select_for_update(of=("self",), skip_locked=True).select_related(*_GRANT_RELATED)
-        .filter(status=GrantStatus.PENDING, platform_id=grant.platform_id, schema=grant.schema,
-                access_request__output_port__database=grant.access_request.output_port.database)
-        .exclude(pk=grant.pk).order_by("pk")[: APPLY_BATCH_SIZE - (1 if first else 0)]
+        Grant.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related(*_GRANT_RELATED)
+        .filter(
+            status=GrantStatus.PENDING,
+            platform_id=grant.platform_id,
+            schema=grant.schema,
+            access_request__output_port__database=grant.access_request.output_port.database,
+        )
+        .exclude(pk=grant.pk)
+        .order_by("pk")[: APPLY_BATCH_SIZE - (1 if first else 0)]
     )
     candidates = [grant, *others] if first else list(others)
     known = _identities(candidates, grant.platform_id)
@@ -198,9 +243,19 @@ def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
     try:
         outcomes = get_grant_adapter(claimed[0].platform).apply_many(specs)
     except TransientPlatformError as exc:
-        GrantAttempt.objects.bulk_create([
-            GrantAttempt(grant=g, action=GrantAction.APPLY, duration_ms=int((time.monotonic() - started) * 1000),
-                         started_at=started_at, succeeded=False, error=str(exc)) for g in claimed])
+        GrantAttempt.objects.bulk_create(
+            [
+                GrantAttempt(
+                    grant=g,
+                    action=GrantAction.APPLY,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    started_at=started_at,
+                    succeeded=False,
+                    error=str(exc),
+                )
+                for g in claimed
+            ]
+        )
         _release_claimed(ids=[g.pk for g in claimed if keep is None or g.pk != keep.pk], reason=str(exc))
         raise
     except PlatformGrantError as exc:  # the batch could not even start (e.g. unsupported platform)
@@ -209,9 +264,17 @@ def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
     duration_ms = int((time.monotonic() - started) * 1000)
     for g, outcome in zip(claimed, outcomes, strict=True):
         failure = isinstance(outcome, PlatformGrantError)
-        attempts.append(GrantAttempt(grant=g, action=GrantAction.APPLY, started_at=started_at, duration_ms=duration_ms,
-                                     succeeded=not failure,
-                                     summary="" if failure else outcome.summary, error=str(outcome) if failure else ""))
+        attempts.append(
+            GrantAttempt(
+                grant=g,
+                action=GrantAction.APPLY,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                succeeded=not failure,
+                summary="" if failure else outcome.summary,
+                error=str(outcome) if failure else "",
+            )
+        )
         (failed.append((g.pk, str(outcome))) if failure else applied.append(g.pk))
     GrantAttempt.objects.bulk_create(attempts)
     _mark_active(applied)
@@ -223,8 +286,12 @@ def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:
 def _mark_active(grant_ids: list[int]) -> None:
     """applying → active for the grants applied by one batch, and their requests → active (the
     same transition tables, checked row by row; written in bulk)."""
-    grants = list(Grant.objects.select_for_update(of=("self",)).select_related("platform")
-                  .filter(pk__in=grant_ids, status=GrantStatus.APPLYING).order_by("pk"))
+    grants = list(
+        Grant.objects.select_for_update(of=("self",))
+        .select_related("platform")
+        .filter(pk__in=grant_ids, status=GrantStatus.APPLYING)
+        .order_by("pk")
+    )
     if not grants:
         return
     now = timezone.now()
@@ -232,9 +299,18 @@ def _mark_active(grant_ids: list[int]) -> None:
     by_request = {g.access_request_id: g for g in grants}
     requests = list(AccessRequest.objects.select_for_update().filter(pk__in=by_request).order_by("pk"))
     moving = [r for r in requests if r.status != S.ACTIVE and S.ACTIVE in ACCESS_REQUEST_TRANSITIONS[r.status]]
-    transition_bulk(moving, S.ACTIVE, table=ACCESS_REQUEST_TRANSITIONS, actor=None, action="access_request.active",
-                    message=lambda r: (f"Role {by_request[r.pk].role_name} granted to {by_request[r.pk].principal} "
-                                       f"on {by_request[r.pk].platform}."), lock=False, at=now)
+    transition_bulk(
+        moving,
+        S.ACTIVE,
+        table=ACCESS_REQUEST_TRANSITIONS,
+        actor=None,
+        action="access_request.active",
+        message=lambda r: (
+            f"Role {by_request[r.pk].role_name} granted to {by_request[r.pk].principal} on {by_request[r.pk].platform}."
+        ),
+        lock=False,
+        at=now,
+    )
     event_record(kind=UsageEventKind.GRANT_ACTIVE, grants=[by_request[r.pk] for r in moving], at=now)
     if moving:
         from ..tasks import access_requests_notify_task
@@ -281,8 +357,9 @@ def grant_retry(*, grant_id: int, actor) -> Grant:
     if grant.status != GrantStatus.FAILED:
         raise ApplicationError("Only a failed grant can be retried.")
     if grant.revoke_requested_at is not None:
-        _grant_transition(grant, GrantStatus.REVOKING, actor=actor,
-                          reason=f"Retrying the revocation: {grant.revoke_reason}".strip())
+        _grant_transition(
+            grant, GrantStatus.REVOKING, actor=actor, reason=f"Retrying the revocation: {grant.revoke_reason}".strip()
+        )
         audit_record(actor=actor, action="grant.retry", obj=grant, message="Revocation retried.")
         enqueue_on_commit(_revoke_task(), grant.pk, actor_id=getattr(actor, "pk", None))
         return grant
@@ -299,6 +376,7 @@ def grant_pending_stuck(*, older_than: timedelta = timedelta(seconds=30)) -> lis
     (broker down at commit, worker killed) or waits for a login. Re-enqueued by beat."""
     cutoff = timezone.now() - older_than
     return list(
-        Grant.objects.filter(status__in=[GrantStatus.PENDING, GrantStatus.APPLYING], updated_at__lte=cutoff)
-        .values_list("pk", flat=True)[:500]
+        Grant.objects.filter(
+            status__in=[GrantStatus.PENDING, GrantStatus.APPLYING], updated_at__lte=cutoff
+        ).values_list("pk", flat=True)[:500]
     )

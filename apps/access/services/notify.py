@@ -1,4 +1,5 @@
 """Notifications and webhooks about access requests and grants (apps.notifications)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,19 +33,31 @@ def _payload(access_request: AccessRequest, **extra) -> dict:
     grant = Grant.objects.filter(access_request=access_request).first()
     return {
         "access_request": {
-            "id": access_request.pk, "status": access_request.status, "requester": access_request.requester.username,
+            "id": access_request.pk,
+            "status": access_request.status,
+            "requester": access_request.requester.username,
             "on_behalf_of_team": access_request.on_behalf_of_team.slug if access_request.on_behalf_of_team else None,
             "purpose": access_request.purpose,
             "purpose_category": access_request.purpose_category.slug if access_request.purpose_category else None,
-            "expires_at": _jsonable(access_request.expires_at), "columns": access_request.columns,
-            "extends": access_request.extends_id, "policy": str(access_request.policy or ""),
+            "expires_at": _jsonable(access_request.expires_at),
+            "columns": access_request.columns,
+            "extends": access_request.extends_id,
+            "policy": str(access_request.policy or ""),
             "decided_by": access_request.decided_by.username if access_request.decided_by else None,
             "decision_comment": access_request.decision_comment,
         },
-        "data_product": {"slug": product.slug, "name": product.name, "classification": product.classification,
-                         "domain": product.domain.slug, "owner_team": product.owner_team.slug},
-        "output_port": {"id": access_request.output_port_id, "name": access_request.output_port.name,
-                        "location": access_request.output_port.location},
+        "data_product": {
+            "slug": product.slug,
+            "name": product.name,
+            "classification": product.classification,
+            "domain": product.domain.slug,
+            "owner_team": product.owner_team.slug,
+        },
+        "output_port": {
+            "id": access_request.output_port_id,
+            "name": access_request.output_port.name,
+            "location": access_request.output_port.location,
+        },
         "grant": {"id": grant.pk, "status": grant.status, "expires_at": _jsonable(grant.expires_at)} if grant else None,
         **extra,
     }
@@ -52,8 +65,14 @@ def _payload(access_request: AccessRequest, **extra) -> dict:
 
 def _load(access_request_id: int) -> AccessRequest:
     return AccessRequest.objects.select_related(
-        "output_port__data_product__domain", "output_port__data_product__owner_team", "output_port__platform",
-        "requester", "on_behalf_of_team", "purpose_category", "policy", "decided_by",
+        "output_port__data_product__domain",
+        "output_port__data_product__owner_team",
+        "output_port__platform",
+        "requester",
+        "on_behalf_of_team",
+        "purpose_category",
+        "policy",
+        "decided_by",
     ).get(pk=access_request_id)
 
 
@@ -75,12 +94,19 @@ def step_approvers(*, step: ApprovalStep) -> list:
     access_request = step.access_request
     people = step_people(step=step)
     now = timezone.now()
-    delegates = [d.delegate for d in ApproverDelegation.objects.filter(
-        delegator__in=[p.pk for p in people], starts__lte=now, ends__gt=now).select_related("delegate")]
+    delegates = [
+        d.delegate
+        for d in ApproverDelegation.objects.filter(
+            delegator__in=[p.pk for p in people], starts__lte=now, ends__gt=now
+        ).select_related("delegate")
+    ]
 
     # Nobody is asked to decide what segregation of duties or four eyes would refuse them.
-    return [p for p in dict.fromkeys(people + delegates)
-            if sod_refusal(person=p, access_request=access_request, step=step) is None]
+    return [
+        p
+        for p in dict.fromkeys(people + delegates)
+        if sod_refusal(person=p, access_request=access_request, step=step) is None
+    ]
 
 
 def _end(value) -> str:
@@ -99,12 +125,16 @@ def _approver_wording(access_request: AccessRequest, step: ApprovalStep, *, remi
         waited = f" (waiting {days} day{'s' if days != 1 else ''})"
     subject = f"{'Reminder: ' if reminder else ''}{kind} #{access_request.pk} for {product.name} waits for your decision{waited}"
     if extension:
-        asks = (f"{access_request.requester} asks to extend their access to {access_request.output_port} "
-                f"({product.get_classification_display()}) from {_end(access_request.extends.expires_at)} "
-                f"to {_end(access_request.expires_at)}.")
+        asks = (
+            f"{access_request.requester} asks to extend their access to {access_request.output_port} "
+            f"({product.get_classification_display()}) from {_end(access_request.extends.expires_at)} "
+            f"to {_end(access_request.expires_at)}."
+        )
     else:
-        asks = (f"{access_request.requester} asks to read {access_request.output_port} "
-                f"({product.get_classification_display()}), until {_end(access_request.expires_at)}.")
+        asks = (
+            f"{access_request.requester} asks to read {access_request.output_port} "
+            f"({product.get_classification_display()}), until {_end(access_request.expires_at)}."
+        )
     message = f"{asks} Purpose: {access_request.purpose}. Step {step.order}: {step.label}."
     if waited:
         message += f" The request has waited{waited.removeprefix(' (waiting').removesuffix(')')} so far."
@@ -120,17 +150,26 @@ def _notify_approvers(access_request_id: int, *, verb: str = "", dedupe: str = "
     verb = verb or Verb.DECISION_NEEDED
     subject, message = _approver_wording(access_request, step, reminder=verb == Verb.REMINDER)
     notify(
-        recipients=step_approvers(step=step), verb=verb, obj=access_request,
-        subject=subject, message=message,
+        recipients=step_approvers(step=step),
+        verb=verb,
+        obj=access_request,
+        subject=subject,
+        message=message,
         url=reverse("access:request_detail", args=[access_request.pk]),
         dedupe_key=dedupe or f"decide:{step.pk}",
     )
     if verb == Verb.REMINDER:
-        webhook_publish(event=WebhookEvent.REQUEST_REMINDER, payload=_payload(access_request, step=step.as_dict()),
-                        dedupe_key=dedupe)
+        webhook_publish(
+            event=WebhookEvent.REQUEST_REMINDER,
+            payload=_payload(access_request, step=step.as_dict()),
+            dedupe_key=dedupe,
+        )
     else:
-        webhook_publish(event=WebhookEvent.REQUEST_SUBMITTED, payload=_payload(access_request, step=step.as_dict()),
-                        dedupe_key=f"access_request:{access_request.pk}:step:{step.order}")
+        webhook_publish(
+            event=WebhookEvent.REQUEST_SUBMITTED,
+            payload=_payload(access_request, step=step.as_dict()),
+            dedupe_key=f"access_request:{access_request.pk}:step:{step.order}",
+        )
 
 
 _REQUESTER_EVENTS = {
@@ -152,17 +191,24 @@ def _notify_requester(access_request_id: int, event: str) -> None:
     verb, webhook_event, wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
     key = f"access_request:{access_request.pk}:{event}"
     if verb is not None:
-        comment = f" Comment: {access_request.decision_comment}" if access_request.decision_comment and event in ("approved", "rejected") else ""
+        comment = (
+            f" Comment: {access_request.decision_comment}"
+            if access_request.decision_comment and event in ("approved", "rejected")
+            else ""
+        )
         if event == "approved" and access_request.extends_id is not None:
             comment = f" Your access now runs until {_end(access_request.expires_at)}.{comment}"
         grant = getattr(access_request, "grant", None) if event == "revoked" else None
         if grant is not None and grant.status_reason:
             comment = f" Reason: {grant.status_reason}"
         notify(
-            recipients=[access_request.requester], verb=verb, obj=access_request,
+            recipients=[access_request.requester],
+            verb=verb,
+            obj=access_request,
             subject=f"Your access request #{access_request.pk} {wording}",
             message=f"Your access to {access_request.output_port} (request #{access_request.pk}) {wording}.{comment}",
-            url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
+            url=reverse("access:request_detail", args=[access_request.pk]),
+            dedupe_key=key,
         )
     if webhook_event is not None:
         webhook_publish(event=webhook_event, payload=_payload(access_request, event=event), dedupe_key=key)
@@ -179,17 +225,25 @@ def grant_expiring_notify(*, now=None, within: timedelta = timedelta(days=7)) ->
     and end date (an extension re-arms it). Returns how many consumers were told."""
     now = now or timezone.now()
     told = 0
-    grants = (Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__gt=now, expires_at__lte=now + within)
-              .select_related("access_request").order_by("expires_at")[:500])
+    grants = (
+        Grant.objects.filter(status=GrantStatus.ACTIVE, expires_at__gt=now, expires_at__lte=now + within)
+        .select_related("access_request")
+        .order_by("expires_at")[:500]
+    )
     for grant in grants:
         access_request = _load(grant.access_request_id)
         key = f"grant:{grant.pk}:expiring:{grant.expires_at:%Y-%m-%d}"
         created = notify(
-            recipients=[access_request.requester], verb=Verb.GRANT_EXPIRING, obj=access_request,
+            recipients=[access_request.requester],
+            verb=Verb.GRANT_EXPIRING,
+            obj=access_request,
             subject=f"Your access to {access_request.output_port.data_product.name} ends on {grant.expires_at:%Y-%m-%d}",
-            message=(f"Your access to {access_request.output_port} ends on {grant.expires_at:%Y-%m-%d}. "
-                     "Ask for an extension from the request page if you still need it."),
-            url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
+            message=(
+                f"Your access to {access_request.output_port} ends on {grant.expires_at:%Y-%m-%d}. "
+                "Ask for an extension from the request page if you still need it."
+            ),
+            url=reverse("access:request_detail", args=[access_request.pk]),
+            dedupe_key=key,
         )
         webhook_publish(event=WebhookEvent.GRANT_EXPIRING, payload=_payload(access_request), dedupe_key=key)
         told += len(created)
@@ -204,12 +258,18 @@ def _alert_revocation_failed(grant_id: int) -> None:
     stewards = User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True).distinct()
     key = f"grant:{grant.pk}:revocation_failed:{timezone.now():%Y-%m-%d}"  # at most one alert a day
     notify(
-        recipients=stewards, verb=Verb.GRANT_FAILED, obj=access_request,
+        recipients=stewards,
+        verb=Verb.GRANT_FAILED,
+        obj=access_request,
         subject=f"Revocation of grant #{grant.pk} failed: access may still exist",
-        message=(f"The revocation of {access_request.requester}'s access to {access_request.output_port} "
-                 f"(grant #{grant.pk}, role {grant.role_name or '?'} on {grant.platform}) failed: {grant.status_reason} "
-                 "A platform operator can retry it from the request page."),
-        url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=key,
+        message=(
+            f"The revocation of {access_request.requester}'s access to {access_request.output_port} "
+            f"(grant #{grant.pk}, role {grant.role_name or '?'} on {grant.platform}) failed: {grant.status_reason} "
+            "A platform operator can retry it from the request page."
+        ),
+        url=reverse("access:request_detail", args=[access_request.pk]),
+        dedupe_key=key,
     )
-    webhook_publish(event=WebhookEvent.GRANT_FAILED, payload=_payload(access_request, event="revocation_failed"),
-                    dedupe_key=key)
+    webhook_publish(
+        event=WebhookEvent.GRANT_FAILED, payload=_payload(access_request, event="revocation_failed"), dedupe_key=key
+    )

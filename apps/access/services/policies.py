@@ -1,4 +1,5 @@
 """Access policies and purposes (stewards)."""
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -37,8 +38,9 @@ def access_policy_ensure_defaults(*, classification: str | None = None, actor=No
                 continue
             rule = dict(rule)
             purposes = rule.pop("purposes")
-            policy = AccessPolicy.objects.create(classification=value, version=1, is_current=True, created_by=None,
-                                                 change_note="Default policy", **rule)
+            policy = AccessPolicy.objects.create(
+                classification=value, version=1, is_current=True, created_by=None, change_note="Default policy", **rule
+            )
             policy.allowed_purposes.set(Purpose.objects.filter(slug__in=purposes))
             audit_record(actor=actor, action="access_policy.created", obj=policy, after=policy.as_dict())
     return access_policy_current(classification=classification) if classification else None
@@ -46,8 +48,16 @@ def access_policy_ensure_defaults(*, classification: str | None = None, actor=No
 
 @transaction.atomic
 def access_policy_update(
-    *, actor, classification: str, auto_approve: str, approval_steps: list[str], max_duration_days: int | None,
-    allow_permanent: bool, sla_business_days: int, allowed_purposes=(), change_note: str = "",
+    *,
+    actor,
+    classification: str,
+    auto_approve: str,
+    approval_steps: list[str],
+    max_duration_days: int | None,
+    allow_permanent: bool,
+    sla_business_days: int,
+    allowed_purposes=(),
+    change_note: str = "",
 ) -> AccessPolicy:
     """Save a new version of the policy for ``classification`` and make it current; the old
     version is kept (requests keep pointing at the version that decided them).
@@ -80,18 +90,33 @@ def access_policy_update(
     before = current.as_dict()
     AccessPolicy.objects.filter(pk=current.pk).update(is_current=False)
     policy = AccessPolicy.objects.create(
-        classification=classification, version=current.version + 1, is_current=True, auto_approve=auto_approve,
-        approval_steps=list(approval_steps), max_duration_days=max_duration_days, allow_permanent=allow_permanent,
-        sla_business_days=sla_business_days, change_note=change_note.strip(), created_by=actor,
+        classification=classification,
+        version=current.version + 1,
+        is_current=True,
+        auto_approve=auto_approve,
+        approval_steps=list(approval_steps),
+        max_duration_days=max_duration_days,
+        allow_permanent=allow_permanent,
+        sla_business_days=sla_business_days,
+        change_note=change_note.strip(),
+        created_by=actor,
     )
     policy.allowed_purposes.set(allowed_purposes)
-    audit_record(actor=actor, action="access_policy.changed", obj=policy, before=before, after=policy.as_dict(),
-                 message=change_note.strip())
+    audit_record(
+        actor=actor,
+        action="access_policy.changed",
+        obj=policy,
+        before=before,
+        after=policy.as_dict(),
+        message=change_note.strip(),
+    )
     return policy
 
 
 @transaction.atomic
-def purpose_save(*, actor, name: str, description: str = "", active: bool = True, purpose: Purpose | None = None) -> Purpose:
+def purpose_save(
+    *, actor, name: str, description: str = "", active: bool = True, purpose: Purpose | None = None
+) -> Purpose:
     """Create a purpose (``purpose`` None) or change one. Stewards only. Raises ApplicationError
     with field errors (``name``) for an empty or duplicate name."""
     if not (actor.is_authenticated and actor.is_steward):
@@ -113,6 +138,11 @@ def purpose_save(*, actor, name: str, description: str = "", active: bool = True
     purpose.name, purpose.description, purpose.active = name, description.strip(), active
     purpose.full_clean()
     purpose.save()
-    audit_record(actor=actor, action="purpose.changed" if before else "purpose.created", obj=purpose, before=before,
-                 after={"name": purpose.name, "description": purpose.description, "active": purpose.active})
+    audit_record(
+        actor=actor,
+        action="purpose.changed" if before else "purpose.created",
+        obj=purpose,
+        before=before,
+        after={"name": purpose.name, "description": purpose.description, "active": purpose.active},
+    )
     return purpose

@@ -1,5 +1,6 @@
 """Reconciliation: compare active grants with their platform and correct drift; finish
 revocations that are stuck or gave up; drop roles of revoked grants found again."""
+
 from __future__ import annotations
 
 import time
@@ -46,9 +47,12 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
     in progress is never undone. Raises TransientPlatformError when the platform is unreachable.
     """
     with transaction.atomic():
-        grant = (Grant.objects.select_for_update(of=("self",), skip_locked=True)
-                 .select_related("access_request__output_port", "platform")
-                 .filter(pk=grant_id, status=GrantStatus.ACTIVE).first())
+        grant = (
+            Grant.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("access_request__output_port", "platform")
+            .filter(pk=grant_id, status=GrantStatus.ACTIVE)
+            .first()
+        )
         if grant is None:
             return []
         adapter, spec = get_grant_adapter(grant.platform), _spec(grant)
@@ -57,8 +61,11 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
         except TransientPlatformError:
             raise
         except PlatformGrantError as exc:  # e.g. the consumer's login was dropped on the platform
-            return _record_drifts(grant, [(DriftKind.MISSING, frozenset(), DriftAction.FAILED,
-                                           f"Could not inspect role {spec.role_name}.")], error=str(exc))
+            return _record_drifts(
+                grant,
+                [(DriftKind.MISSING, frozenset(), DriftAction.FAILED, f"Could not inspect role {spec.role_name}.")],
+                error=str(exc),
+            )
         if found.in_sync:
             Grant.objects.filter(pk=grant.pk).update(verified_at=timezone.now())
             return []
@@ -79,15 +86,33 @@ def grant_reconcile(*, grant_id: int) -> list[GrantDrift]:
         _record_attempt(grant, GrantAction.RECONCILE, started, summary="\n".join(statements), error=error)
         findings = []
         if not found.role_exists:
-            findings.append((DriftKind.ROLE_MISSING, found.wanted, DriftAction.RECREATED,
-                             f"Role {spec.role_name} was missing on {grant.platform}."))
+            findings.append(
+                (
+                    DriftKind.ROLE_MISSING,
+                    found.wanted,
+                    DriftAction.RECREATED,
+                    f"Role {spec.role_name} was missing on {grant.platform}.",
+                )
+            )
         else:
             if found.missing:
-                findings.append((DriftKind.MISSING, found.missing, DriftAction.REAPPLIED,
-                                 f"Removed outside the portal: {_words(found.missing)}."))
+                findings.append(
+                    (
+                        DriftKind.MISSING,
+                        found.missing,
+                        DriftAction.REAPPLIED,
+                        f"Removed outside the portal: {_words(found.missing)}.",
+                    )
+                )
             if found.extra:
-                findings.append((DriftKind.EXTRA, found.extra, DriftAction.REMOVED,
-                                 f"Added outside the portal: {_words(found.extra)}."))
+                findings.append(
+                    (
+                        DriftKind.EXTRA,
+                        found.extra,
+                        DriftAction.REMOVED,
+                        f"Added outside the portal: {_words(found.extra)}.",
+                    )
+                )
         return _record_drifts(grant, findings, error=error)
 
 
@@ -98,15 +123,29 @@ def _record_drifts(grant: Grant, findings: list, *, error: str) -> list[GrantDri
     latest = GrantDrift.objects.filter(grant=grant).order_by("-at", "-pk").first()
     for kind, privileges, action, summary in findings:
         action = DriftAction.FAILED if error else action
-        if (latest is not None and action == DriftAction.FAILED and latest.action == DriftAction.FAILED
-                and (latest.kind, latest.summary, latest.error) == (kind, summary, error)):
+        if (
+            latest is not None
+            and action == DriftAction.FAILED
+            and latest.action == DriftAction.FAILED
+            and (latest.kind, latest.summary, latest.error) == (kind, summary, error)
+        ):
             continue
         drift = GrantDrift.objects.create(
-            grant=grant, platform=grant.platform, kind=kind, found=[p.as_json() for p in sorted(privileges)],
-            summary=summary, action=action, error=error,
+            grant=grant,
+            platform=grant.platform,
+            kind=kind,
+            found=[p.as_json() for p in sorted(privileges)],
+            summary=summary,
+            action=action,
+            error=error,
         )
-        audit_record(actor=None, action=f"grant.drift_{kind}", obj=grant, after={"action": drift.action},
-                     message=summary + (f" Not corrected: {error}" if error else ""))
+        audit_record(
+            actor=None,
+            action=f"grant.drift_{kind}",
+            obj=grant,
+            after={"action": drift.action},
+            message=summary + (f" Not corrected: {error}" if error else ""),
+        )
         drifts.append(drift)
     return drifts
 
@@ -124,7 +163,11 @@ def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
     Raises TransientPlatformError when the platform is unreachable (the beat task retries).
     """
     drifts: list[GrantDrift] = []
-    grant_ids = Grant.objects.filter(platform_id=platform_id, status=GrantStatus.ACTIVE).order_by("pk").values_list("pk", flat=True)
+    grant_ids = (
+        Grant.objects.filter(platform_id=platform_id, status=GrantStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     for grant_id in grant_ids.iterator(chunk_size=200):
         drifts += grant_reconcile(grant_id=grant_id)
     _finish_revocations(platform_id=platform_id)
@@ -134,9 +177,12 @@ def platform_reconcile(*, platform_id: int) -> list[GrantDrift]:
 def _finish_revocations(*, platform_id: int) -> list[int]:
     """Revoke again the grants of a platform whose revocation is stuck or gave up; the ids."""
     cutoff = timezone.now() - REVOKING_STALE_AFTER
-    stuck = (Grant.objects.filter(platform_id=platform_id, revoke_requested_at__isnull=False)
-             .filter(Q(status=GrantStatus.REVOKING, updated_at__lte=cutoff) | Q(status=GrantStatus.FAILED))
-             .order_by("pk").values_list("pk", flat=True)[:500])
+    stuck = (
+        Grant.objects.filter(platform_id=platform_id, revoke_requested_at__isnull=False)
+        .filter(Q(status=GrantStatus.REVOKING, updated_at__lte=cutoff) | Q(status=GrantStatus.FAILED))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
     done = []
     for grant_id in list(stuck):
         try:
@@ -156,7 +202,7 @@ def _drop_roles_of_revoked_grants(*, platform_id: int) -> list[GrantDrift]:
     if not Grant.objects.filter(platform_id=platform_id, status=GrantStatus.REVOKED).exists():
         return []
     adapter, prefix = get_grant_adapter(Platform.objects.get(pk=platform_id)), settings.GRANT_ROLE_PREFIX
-    ids = {int(name[len(prefix):]) for name in adapter.managed_roles(prefix) if name[len(prefix):].isdigit()}
+    ids = {int(name[len(prefix) :]) for name in adapter.managed_roles(prefix) if name[len(prefix) :].isdigit()}
     drifts = []
     for grant in Grant.objects.filter(pk__in=ids, platform_id=platform_id, status=GrantStatus.REVOKED).select_related(
         "access_request__output_port", "platform"
@@ -170,10 +216,16 @@ def _drop_roles_of_revoked_grants(*, platform_id: int) -> list[GrantDrift]:
             error = str(exc)
         _record_attempt(grant, GrantAction.RECONCILE, started, summary=summary, error=error)
         message = f"Role {grant.role_name} exists on {grant.platform} although the grant was revoked."
-        drifts.append(GrantDrift.objects.create(
-            grant=grant, platform=grant.platform, kind=DriftKind.REVOKED_ROLE, summary=message,
-            action=DriftAction.FAILED if error else DriftAction.REMOVED, error=error,
-        ))
+        drifts.append(
+            GrantDrift.objects.create(
+                grant=grant,
+                platform=grant.platform,
+                kind=DriftKind.REVOKED_ROLE,
+                summary=message,
+                action=DriftAction.FAILED if error else DriftAction.REMOVED,
+                error=error,
+            )
+        )
         audit_record(actor=None, action=f"grant.drift_{DriftKind.REVOKED_ROLE}", obj=grant, message=message)
     return drifts
 
@@ -181,5 +233,6 @@ def _drop_roles_of_revoked_grants(*, platform_id: int) -> list[GrantDrift]:
 def platform_ids_to_reconcile() -> list[int]:
     """Platforms with at least one grant that is active or must not exist (revoking, failed,
     revoked or expired): beat reconciles each of them."""
-    return list(Grant.objects.exclude(status=GrantStatus.PENDING).order_by()
-                .values_list("platform_id", flat=True).distinct())
+    return list(
+        Grant.objects.exclude(status=GrantStatus.PENDING).order_by().values_list("platform_id", flat=True).distinct()
+    )

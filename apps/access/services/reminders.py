@@ -1,4 +1,5 @@
 """Reminders and escalation of approval steps pending past their SLA (beat)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -40,20 +41,34 @@ def access_request_remind_due(*, now=None, batch_size: int = 500) -> dict[str, i
     least a calendar day), streamed in chunks of ``batch_size``."""
     now = now or timezone.now()
     counts = {"reminded": 0, "escalated": 0}
-    shortest = AccessPolicy.objects.filter(sla_business_days__gt=0).order_by("sla_business_days").values_list(
-        "sla_business_days", flat=True).first() or DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
+    shortest = (
+        AccessPolicy.objects.filter(sla_business_days__gt=0)
+        .order_by("sla_business_days")
+        .values_list("sla_business_days", flat=True)
+        .first()
+        or DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
+    )
     # A step escalated at submission (nobody but the requester could decide it) is still reminded once.
-    steps = (ApprovalStep.objects.filter(Q(escalated_at__isnull=True) | Q(reminded_at__isnull=True),
-                                         status=ApprovalStepStatus.PENDING,
-                                         access_request__status=S.PENDING_APPROVAL,
-                                         activated_at__lte=now - timedelta(days=shortest))
-             .select_related("access_request__policy").order_by("activated_at"))
+    steps = (
+        ApprovalStep.objects.filter(
+            Q(escalated_at__isnull=True) | Q(reminded_at__isnull=True),
+            status=ApprovalStepStatus.PENDING,
+            access_request__status=S.PENDING_APPROVAL,
+            activated_at__lte=now - timedelta(days=shortest),
+        )
+        .select_related("access_request__policy")
+        .order_by("activated_at")
+    )
     for step in steps.iterator(chunk_size=batch_size):
         policy = step.access_request.policy
         sla = policy.sla_business_days if policy else DEFAULT_POLICIES[Classification.CONFIDENTIAL]["sla_business_days"]
         if not sla:
             continue
-        if step.escalated_at is None and now >= add_business_days(step.activated_at, 2 * sla) and step.reminded_at is not None:
+        if (
+            step.escalated_at is None
+            and now >= add_business_days(step.activated_at, 2 * sla)
+            and step.reminded_at is not None
+        ):
             if ApprovalStep.objects.filter(pk=step.pk, escalated_at__isnull=True).update(escalated_at=now):
                 _escalate(step, now=now)
                 counts["escalated"] += 1
@@ -67,15 +82,22 @@ def access_request_remind_due(*, now=None, batch_size: int = 500) -> dict[str, i
 @transaction.atomic
 def _remind(step: ApprovalStep, *, now) -> None:
     access_request = step.access_request
-    audit_record(actor=None, action="access_request.reminder_sent", obj=access_request,
-                 before={"step": step.order, "reminded_at": None}, after={"step": step.order, "reminded_at": now.isoformat()},
-                 message=f"Pending longer than the SLA; reminded: {step.label}.")
+    audit_record(
+        actor=None,
+        action="access_request.reminder_sent",
+        obj=access_request,
+        before={"step": step.order, "reminded_at": None},
+        after={"step": step.order, "reminded_at": now.isoformat()},
+        message=f"Pending longer than the SLA; reminded: {step.label}.",
+    )
     _notify_approvers(access_request.pk, verb=Verb.REMINDER, dedupe=f"reminder:{step.pk}")
 
 
 @transaction.atomic
 def _escalate(step: ApprovalStep, *, now) -> None:
-    access_request = AccessRequest.objects.select_related("output_port__data_product__domain__owner_team").get(pk=step.access_request_id)
+    access_request = AccessRequest.objects.select_related("output_port__data_product__domain__owner_team").get(
+        pk=step.access_request_id
+    )
     domain = access_request.output_port.data_product.domain
     team = domain.owner_team
     recipients = []
@@ -83,13 +105,28 @@ def _escalate(step: ApprovalStep, *, now) -> None:
         recipients = list(team_approvers(team=team)) or list(team.members.filter(is_active=True))
     if not recipients:
         recipients = list(User.objects.filter(groups__name=STEWARDS_GROUP, is_active=True))
-    audit_record(actor=None, action="access_request.escalated", obj=access_request,
-                 before={"step": step.order, "escalated_at": None}, after={"step": step.order, "escalated_at": now.isoformat()},
-                 message=f"Pending longer than twice the SLA; escalated to {team or 'the governance stewards'}.")
-    notify(recipients=recipients, verb=Verb.ESCALATION, obj=access_request,
-           subject=f"Overdue: access request #{access_request.pk} for {access_request.output_port.data_product.name}",
-           message=(f"Access request #{access_request.pk} by {access_request.requester} has waited for "
-                    f"\"{step.label}\" longer than twice the SLA. As the {domain} domain owner, please follow up."),
-           url=reverse("access:request_detail", args=[access_request.pk]), dedupe_key=f"escalation:{step.pk}")
-    webhook_publish(event=WebhookEvent.REQUEST_REMINDER, payload=_payload(access_request, escalated=True),
-                    dedupe_key=f"escalation:{step.pk}")
+    audit_record(
+        actor=None,
+        action="access_request.escalated",
+        obj=access_request,
+        before={"step": step.order, "escalated_at": None},
+        after={"step": step.order, "escalated_at": now.isoformat()},
+        message=f"Pending longer than twice the SLA; escalated to {team or 'the governance stewards'}.",
+    )
+    notify(
+        recipients=recipients,
+        verb=Verb.ESCALATION,
+        obj=access_request,
+        subject=f"Overdue: access request #{access_request.pk} for {access_request.output_port.data_product.name}",
+        message=(
+            f"Access request #{access_request.pk} by {access_request.requester} has waited for "
+            f'"{step.label}" longer than twice the SLA. As the {domain} domain owner, please follow up.'
+        ),
+        url=reverse("access:request_detail", args=[access_request.pk]),
+        dedupe_key=f"escalation:{step.pk}",
+    )
+    webhook_publish(
+        event=WebhookEvent.REQUEST_REMINDER,
+        payload=_payload(access_request, escalated=True),
+        dedupe_key=f"escalation:{step.pk}",
+    )

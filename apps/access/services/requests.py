@@ -1,4 +1,5 @@
 """Access requests: submit, extend, cancel; routing a submitted request to its approval chain."""
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -49,12 +50,23 @@ def _validate_columns(output_port: OutputPort, columns: list[str]) -> tuple[list
     return sorted(set(normalised)), errors
 
 
-def _check_request_input(*, requester, output_port: OutputPort, purpose: str, purpose_category,
-                         expires_at, on_behalf_of_team, columns, policy: AccessPolicy) -> list[str]:
+def _check_request_input(
+    *,
+    requester,
+    output_port: OutputPort,
+    purpose: str,
+    purpose_category,
+    expires_at,
+    on_behalf_of_team,
+    columns,
+    policy: AccessPolicy,
+) -> list[str]:
     errors: dict[str, list[str]] = {}
     product = output_port.data_product
     if product.status not in (DataProductStatus.PUBLISHED, DataProductStatus.DEPRECATED):
-        errors.setdefault("output_port", []).append(f"{product.name} is {product.get_status_display().lower()}: it takes no access requests.")
+        errors.setdefault("output_port", []).append(
+            f"{product.name} is {product.get_status_display().lower()}: it takes no access requests."
+        )
     if not purpose.strip():
         errors.setdefault("purpose", []).append("Say what you will use the data for.")
     now = timezone.now()
@@ -65,8 +77,9 @@ def _check_request_input(*, requester, output_port: OutputPort, purpose: str, pu
     columns, column_errors = _validate_columns(output_port, columns or [])
     if column_errors:
         errors["columns"] = column_errors
-    for name, messages in policy_violations(policy=policy, purpose_category=purpose_category,
-                                            expires_at=expires_at, now=now).items():
+    for name, messages in policy_violations(
+        policy=policy, purpose_category=purpose_category, expires_at=expires_at, now=now
+    ).items():
         if name not in errors:
             errors[name] = messages
     if errors:
@@ -77,8 +90,12 @@ def _check_request_input(*, requester, output_port: OutputPort, purpose: str, pu
 def _route(access_request: AccessRequest, *, actor) -> None:
     """Submitted → approved at once, or pending approval with its chain of steps (policy)."""
     product = access_request.output_port.data_product
-    plan = approval_plan(policy=access_request.policy, product=product, requester=access_request.requester,
-                         team=access_request.on_behalf_of_team)
+    plan = approval_plan(
+        policy=access_request.policy,
+        product=product,
+        requester=access_request.requester,
+        team=access_request.on_behalf_of_team,
+    )
     access_request.approval_source = plan.source
     access_request.save(update_fields=["approval_source", "updated_at"])
     if plan.auto_approved:
@@ -88,7 +105,11 @@ def _route(access_request: AccessRequest, *, actor) -> None:
     steps = []
     for order, step_plan in enumerate(plan.steps, start=1):
         step = ApprovalStep.objects.create(
-            access_request=access_request, order=order, kind=step_plan.kind, team=step_plan.team, label=step_plan.label,
+            access_request=access_request,
+            order=order,
+            kind=step_plan.kind,
+            team=step_plan.team,
+            label=step_plan.label,
             status=ApprovalStepStatus.PENDING if order == 1 else ApprovalStepStatus.WAITING,
             activated_at=now if order == 1 else None,
         )
@@ -97,18 +118,31 @@ def _route(access_request: AccessRequest, *, actor) -> None:
         steps.append(step)
     for step in steps:  # a step only the requester could decide would wait forever
         _escalate_at_submission(step, actor=actor)
-    _transition(access_request, S.PENDING_APPROVAL, actor=actor, action="access_request.pending_approval",
-                message=f"Waiting for: {steps[0].label}. Chain from {plan.source}.",
-                after_extra={"policy": str(access_request.policy), "steps": [
-                    {"kind": s.kind, "label": s.label} for s in steps]})
+    _transition(
+        access_request,
+        S.PENDING_APPROVAL,
+        actor=actor,
+        action="access_request.pending_approval",
+        message=f"Waiting for: {steps[0].label}. Chain from {plan.source}.",
+        after_extra={
+            "policy": str(access_request.policy),
+            "steps": [{"kind": s.kind, "label": s.label} for s in steps],
+        },
+    )
     pk = access_request.pk
     transaction.on_commit(lambda: _notify_approvers(pk), robust=True)
 
 
 @transaction.atomic
 def access_request_submit(
-    *, requester, output_port: OutputPort, purpose: str, justification: str = "",
-    expires_at=None, on_behalf_of_team: Team | None = None, purpose_category: Purpose | None = None,
+    *,
+    requester,
+    output_port: OutputPort,
+    purpose: str,
+    justification: str = "",
+    expires_at=None,
+    on_behalf_of_team: Team | None = None,
+    purpose_category: Purpose | None = None,
     columns: list[str] | None = None,
 ) -> AccessRequest:
     """Create and submit a request to read ``output_port``. The current access policy of the
@@ -123,33 +157,63 @@ def access_request_submit(
     (then ask for an extension: :func:`access_request_extend`).
     """
     classification = request_classification(output_port=output_port)  # governed exposure: approved ports only
-    policy = access_policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
+    policy = access_policy_current(classification=classification) or access_policy_ensure_defaults(
+        classification=classification
+    )
     columns = _check_request_input(
-        requester=requester, output_port=output_port, purpose=purpose, purpose_category=purpose_category,
-        expires_at=expires_at, on_behalf_of_team=on_behalf_of_team, columns=columns, policy=policy,
+        requester=requester,
+        output_port=output_port,
+        purpose=purpose,
+        purpose_category=purpose_category,
+        expires_at=expires_at,
+        on_behalf_of_team=on_behalf_of_team,
+        columns=columns,
+        policy=policy,
     )
     # Serialise concurrent submissions of the same consumer for the same port.
     OutputPort.objects.select_for_update().filter(pk=output_port.pk).first()
-    existing = AccessRequest.objects.filter(requester=requester, output_port=output_port, status__in=OPEN_REQUEST_STATES).first()
+    existing = AccessRequest.objects.filter(
+        requester=requester, output_port=output_port, status__in=OPEN_REQUEST_STATES
+    ).first()
     if existing:
         if existing.status == S.ACTIVE:
-            message = f"You already have access to this output port (request #{existing.pk}): ask for an extension instead."
+            message = (
+                f"You already have access to this output port (request #{existing.pk}): ask for an extension instead."
+            )
         else:
             message = f"You already have an open request for this output port (request #{existing.pk})."
         raise ApplicationError(message, {"output_port": [message]})
     access_request = AccessRequest(
-        requester=requester, output_port=output_port, purpose=purpose.strip(), justification=justification.strip(),
-        expires_at=expires_at, on_behalf_of_team=on_behalf_of_team, purpose_category=purpose_category,
-        columns=columns, policy=policy,
+        requester=requester,
+        output_port=output_port,
+        purpose=purpose.strip(),
+        justification=justification.strip(),
+        expires_at=expires_at,
+        on_behalf_of_team=on_behalf_of_team,
+        purpose_category=purpose_category,
+        columns=columns,
+        policy=policy,
     )
     access_request.full_clean()
     access_request.save()
-    audit_record(actor=requester, action="access_request.created", obj=access_request, after={
-        "status": S.DRAFT, "output_port": str(output_port), "purpose": access_request.purpose,
-        "purpose_category": str(purpose_category or ""), "expires_at": _jsonable(expires_at),
-        "on_behalf_of_team": str(on_behalf_of_team or ""), "columns": columns, "policy": str(policy),
-    })
-    _transition(access_request, S.SUBMITTED, actor=requester, action="access_request.submitted", submitted_at=timezone.now())
+    audit_record(
+        actor=requester,
+        action="access_request.created",
+        obj=access_request,
+        after={
+            "status": S.DRAFT,
+            "output_port": str(output_port),
+            "purpose": access_request.purpose,
+            "purpose_category": str(purpose_category or ""),
+            "expires_at": _jsonable(expires_at),
+            "on_behalf_of_team": str(on_behalf_of_team or ""),
+            "columns": columns,
+            "policy": str(policy),
+        },
+    )
+    _transition(
+        access_request, S.SUBMITTED, actor=requester, action="access_request.submitted", submitted_at=timezone.now()
+    )
     _route(access_request, actor=requester)
     return access_request
 
@@ -175,26 +239,50 @@ def access_request_extend(*, requester, access_request_id: int, expires_at, just
         message = f"Pick an end date after the current one ({original.expires_at:%Y-%m-%d})."
         raise ApplicationError(message, {"expires_at": [message]})
     classification = request_classification(output_port=original.output_port)
-    policy = access_policy_current(classification=classification) or access_policy_ensure_defaults(classification=classification)
+    policy = access_policy_current(classification=classification) or access_policy_ensure_defaults(
+        classification=classification
+    )
     _check_request_input(
-        requester=requester, output_port=original.output_port, purpose=original.purpose,
-        purpose_category=original.purpose_category, expires_at=expires_at,
-        on_behalf_of_team=original.on_behalf_of_team, columns=original.columns, policy=policy,
+        requester=requester,
+        output_port=original.output_port,
+        purpose=original.purpose,
+        purpose_category=original.purpose_category,
+        expires_at=expires_at,
+        on_behalf_of_team=original.on_behalf_of_team,
+        columns=original.columns,
+        policy=policy,
     )
     if AccessRequest.objects.filter(extends=original, status__in=UNDECIDED_REQUEST_STATES).exists():
         message = "An extension of this access is already waiting for a decision."
         raise ApplicationError(message, {"expires_at": [message]})
     extension = AccessRequest(
-        requester=requester, output_port=original.output_port, purpose=original.purpose,
-        purpose_category=original.purpose_category, justification=justification.strip(), expires_at=expires_at,
-        on_behalf_of_team=original.on_behalf_of_team, columns=original.columns, policy=policy, extends=original,
+        requester=requester,
+        output_port=original.output_port,
+        purpose=original.purpose,
+        purpose_category=original.purpose_category,
+        justification=justification.strip(),
+        expires_at=expires_at,
+        on_behalf_of_team=original.on_behalf_of_team,
+        columns=original.columns,
+        policy=policy,
+        extends=original,
     )
     extension.full_clean()
     extension.save()
-    audit_record(actor=requester, action="access_request.created", obj=extension, after={
-        "status": S.DRAFT, "extends": original.pk, "expires_at": _jsonable(expires_at), "policy": str(policy)})
-    _transition(extension, S.SUBMITTED, actor=requester, action="access_request.submitted",
-                submitted_at=timezone.now(), message=f"Extension of request #{original.pk}.")
+    audit_record(
+        actor=requester,
+        action="access_request.created",
+        obj=extension,
+        after={"status": S.DRAFT, "extends": original.pk, "expires_at": _jsonable(expires_at), "policy": str(policy)},
+    )
+    _transition(
+        extension,
+        S.SUBMITTED,
+        actor=requester,
+        action="access_request.submitted",
+        submitted_at=timezone.now(),
+        message=f"Extension of request #{original.pk}.",
+    )
     _route(extension, actor=requester)
     return extension
 

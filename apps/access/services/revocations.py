@@ -1,5 +1,6 @@
 """Revocations: who may revoke, recording a revocation, revoking on the platform, expiry, the sweep
 of stuck revocations and the give-up path (``docs/security.md``, "Revocations")."""
+
 from __future__ import annotations
 
 import time
@@ -34,7 +35,11 @@ def grant_revoke_request(*, grant_id: int, actor, reason: str) -> Grant:
     """
     if not reason.strip():
         raise ApplicationError("Say why the access is revoked.", {"reason": ["A reason is required to revoke."]})
-    grant = Grant.objects.select_for_update(of=("self",)).select_related("access_request__output_port__data_product").get(pk=grant_id)
+    grant = (
+        Grant.objects.select_for_update(of=("self",))
+        .select_related("access_request__output_port__data_product")
+        .get(pk=grant_id)
+    )
     if grant.status == GrantStatus.REVOKING and grant.revoke_requested_at is not None:
         if grant_revoke_permitted(user=actor, grant=grant):
             # Already decided and recorded: asking again publishes the task again (idempotent).
@@ -51,13 +56,15 @@ def _mark_revoking(grant: Grant, *, actor, reason: str, expired: bool) -> None:
     reason and kind stay) and move it to revoking."""
     if grant.revoke_requested_at is None:
         grant.revoke_requested_at, grant.revoke_reason, grant.revoke_expired = timezone.now(), reason, expired
-        Grant.objects.filter(pk=grant.pk).update(revoke_requested_at=grant.revoke_requested_at,
-                                                 revoke_reason=reason, revoke_expired=expired)
+        Grant.objects.filter(pk=grant.pk).update(
+            revoke_requested_at=grant.revoke_requested_at, revoke_reason=reason, revoke_expired=expired
+        )
     _grant_transition(grant, GrantStatus.REVOKING, actor=actor, reason=grant.revoke_reason)
 
 
-def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool = False,
-                 resume_failed: bool = False) -> Grant:
+def grant_revoke(
+    *, grant_id: int, actor=None, reason: str = "", expired: bool = False, resume_failed: bool = False
+) -> Grant:
     """Take a grant back on the platform; the request becomes revoked (or expired). Idempotent:
     the task, the revoking sweep, the reconcile loop and an operator's retry all call it.
 
@@ -69,7 +76,9 @@ def grant_revoke(*, grant_id: int, actor=None, reason: str = "", expired: bool =
     :func:`grant_revoke_give_up`).
     """
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
+        grant = (
+            Grant.objects.select_for_update().select_related("access_request__output_port", "platform").get(pk=grant_id)
+        )
         if grant.status == GrantStatus.REVOKED:
             return grant
         if grant.revocation_failed and not resume_failed:
@@ -104,8 +113,11 @@ def grant_expire_due(*, now=None) -> list[int]:
     now = now or timezone.now()
     ids = []
     with transaction.atomic():
-        for grant in (Grant.objects.select_for_update(skip_locked=True)
-                      .filter(status=GrantStatus.ACTIVE, expires_at__lte=now).order_by("pk")[:500]):
+        for grant in (
+            Grant.objects.select_for_update(skip_locked=True)
+            .filter(status=GrantStatus.ACTIVE, expires_at__lte=now)
+            .order_by("pk")[:500]
+        ):
             _mark_revoking(grant, actor=None, reason=EXPIRY_REASON, expired=True)
             ids.append(grant.pk)
     return ids
@@ -121,8 +133,11 @@ def grant_revoking_stuck(*, older_than: timedelta = REVOKING_STALE_AFTER) -> lis
     """Ids of grants still revoking a while after the decision (the task was lost or is
     retrying). The beat sweep re-enqueues them; :func:`grant_revoke` is idempotent."""
     cutoff = timezone.now() - older_than
-    return list(Grant.objects.filter(status=GrantStatus.REVOKING, updated_at__lte=cutoff)
-                .order_by("pk").values_list("pk", flat=True)[:500])
+    return list(
+        Grant.objects.filter(status=GrantStatus.REVOKING, updated_at__lte=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
 
 
 @transaction.atomic
@@ -134,8 +149,10 @@ def grant_revoke_give_up(*, grant_id: int, error: str) -> Grant:
     grant = Grant.objects.select_for_update().select_related("platform").get(pk=grant_id)
     if grant.status != GrantStatus.REVOKING:
         return grant
-    reason = (f"Revocation failed: {error} Access may still exist on {grant.platform}; "
-              "the reconcile loop keeps trying and a platform operator can retry.")
+    reason = (
+        f"Revocation failed: {error} Access may still exist on {grant.platform}; "
+        "the reconcile loop keeps trying and a platform operator can retry."
+    )
     _grant_transition(grant, GrantStatus.FAILED, reason=reason)
     grant_id_ = grant.pk
     transaction.on_commit(lambda: _alert_revocation_failed(grant_id_), robust=True)

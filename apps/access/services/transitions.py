@@ -1,6 +1,7 @@
 """The access models' settings of the one transition helper (:mod:`apps.audit.transitions`):
 access requests (``ACCESS_REQUEST_TRANSITIONS``), grants (``GRANT_TRANSITIONS``) and approval steps
 (``APPROVAL_STEP_TRANSITIONS``). Callers hold the request's (or grant's) row lock already."""
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -24,14 +25,29 @@ from ._base import S, _jsonable
 from .notify import _notify_requester
 
 
-def _transition(access_request: AccessRequest, to: str, *, actor, action: str, message: str = "",
-                after_extra: dict | None = None, **changes) -> None:
+def _transition(
+    access_request: AccessRequest,
+    to: str,
+    *,
+    actor,
+    action: str,
+    message: str = "",
+    after_extra: dict | None = None,
+    **changes,
+) -> None:
     """Move a locked request to ``to`` (``ApplicationError`` unless the table allows it), audited as
     ``action`` with the changed fields before and after; records the insights event, and tells the
     requester after commit when the access ended (revoked, expired, failed)."""
     audit_transitions.transition(
-        access_request, to, table=ACCESS_REQUEST_TRANSITIONS, actor=actor, action=action, message=message,
-        changes=changes, subject="This request", lock=False,
+        access_request,
+        to,
+        table=ACCESS_REQUEST_TRANSITIONS,
+        actor=actor,
+        action=action,
+        message=message,
+        changes=changes,
+        subject="This request",
+        lock=False,
         audit_before={f: _jsonable(getattr(access_request, f, None)) for f in changes},
         audit_after={**{f: _jsonable(v) for f, v in changes.items()}, **(after_extra or {})},
     )
@@ -47,34 +63,75 @@ def _grant_transition(grant: Grant, to: str, *, actor=None, reason: str = "", **
     """Move a locked grant to ``to`` with ``reason`` as its ``status_reason`` (``ApplicationError``
     unless the table allows it); audited as ``grant.<to>`` unless the status stays the same."""
     audit_transitions.transition(
-        grant, to, table=GRANT_TRANSITIONS, actor=actor, action=f"grant.{to}", message=reason,
-        changes={"status_reason": reason, **changes}, audit_unchanged=False, lock=False,
+        grant,
+        to,
+        table=GRANT_TRANSITIONS,
+        actor=actor,
+        action=f"grant.{to}",
+        message=reason,
+        changes={"status_reason": reason, **changes},
+        audit_unchanged=False,
+        lock=False,
     )
 
 
-def _bulk_grant_transition(grants: list[Grant], to: str, *, actor=None, reason: str = "",
-                           all: dict | None = None, per_grant: dict | None = None) -> None:
+def _bulk_grant_transition(
+    grants: list[Grant],
+    to: str,
+    *,
+    actor=None,
+    reason: str = "",
+    all: dict | None = None,
+    per_grant: dict | None = None,
+) -> None:
     """:func:`_grant_transition` for many locked grants at once (``all``: fields set on every grant,
     ``per_grant``: grant id -> fields), a handful of queries for a batch of 50 grants."""
     audit_transitions.transition_bulk(
-        grants, to, table=GRANT_TRANSITIONS, actor=actor, action=f"grant.{to}", message=reason,
-        changes={"status_reason": reason, **(all or {})}, per_object=per_grant, audit_unchanged=False, lock=False,
+        grants,
+        to,
+        table=GRANT_TRANSITIONS,
+        actor=actor,
+        action=f"grant.{to}",
+        message=reason,
+        changes={"status_reason": reason, **(all or {})},
+        per_object=per_grant,
+        audit_unchanged=False,
+        lock=False,
     )
 
 
-def _step_transition(step: ApprovalStep, to: str, *, actor, action: str | None, message: str = "",
-                     audit_before: dict | None = None, audit_after: dict | None = None,
-                     on_commit=None, **changes) -> None:
+def _step_transition(
+    step: ApprovalStep,
+    to: str,
+    *,
+    actor,
+    action: str | None,
+    message: str = "",
+    audit_before: dict | None = None,
+    audit_after: dict | None = None,
+    on_commit=None,
+    **changes,
+) -> None:
     """Move an approval step to ``to`` (``ApplicationError`` unless ``APPROVAL_STEP_TRANSITIONS``
     allows it); the audit event is about the step's request."""
     audit_transitions.transition(
-        step, to, table=APPROVAL_STEP_TRANSITIONS, actor=actor, action=action, message=message, changes=changes,
-        audit_object=step.access_request, audit_before=audit_before, audit_after=audit_after, on_commit=on_commit,
+        step,
+        to,
+        table=APPROVAL_STEP_TRANSITIONS,
+        actor=actor,
+        action=action,
+        message=message,
+        changes=changes,
+        audit_object=step.access_request,
+        audit_before=audit_before,
+        audit_after=audit_after,
+        on_commit=on_commit,
     )
 
 
 def _steps_cancel(access_request: AccessRequest, *, statuses) -> None:
     """The request's steps in ``statuses`` become cancelled (the request's own event records why)."""
     steps = list(access_request.steps.select_for_update().filter(status__in=statuses).order_by("order"))
-    audit_transitions.transition_bulk(steps, ApprovalStepStatus.CANCELLED, table=APPROVAL_STEP_TRANSITIONS, actor=None,
-                                      action=None, lock=False)
+    audit_transitions.transition_bulk(
+        steps, ApprovalStepStatus.CANCELLED, table=APPROVAL_STEP_TRANSITIONS, actor=None, action=None, lock=False
+    )

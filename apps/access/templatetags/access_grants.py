@@ -1,5 +1,6 @@
 """Template tags for the grant partials included by pages other apps own (product page,
 platform page), so each of those pages needs only one ``{% include %}`` line."""
+
 from django import template
 
 from apps.access import permissions, selectors

@@ -1,4 +1,5 @@
 """People and teams."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -17,7 +18,9 @@ class UserBriefSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(UserBriefSerializer):
-    is_steward = serializers.BooleanField(read_only=True, help_text="Governance steward (sees every request and the audit trail).")
+    is_steward = serializers.BooleanField(
+        read_only=True, help_text="Governance steward (sees every request and the audit trail)."
+    )
     teams = serializers.SerializerMethodField(help_text="Your teams and your role in each.")
 
     class Meta(UserBriefSerializer.Meta):
@@ -25,8 +28,10 @@ class MeSerializer(UserBriefSerializer):
         extra_kwargs = {**UserBriefSerializer.Meta.extra_kwargs, "is_superuser": {"help_text": "Administrator."}}
 
     def get_teams(self, obj) -> list[dict[str, str]]:
-        return [{"team": m.team.slug, "role": m.role}
-                for m in TeamMembership.objects.filter(user=obj).select_related("team").order_by("team__name")]
+        return [
+            {"team": m.team.slug, "role": m.role}
+            for m in TeamMembership.objects.filter(user=obj).select_related("team").order_by("team__name")
+        ]
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -35,16 +40,22 @@ class MembershipSerializer(serializers.ModelSerializer):
     class Meta:
         model = TeamMembership
         fields = ["user", "role", "created_at"]
-        extra_kwargs = {"role": {"help_text": "owner (edits products), approver (decides requests) or member (sees drafts)."},
-                        "created_at": {"help_text": "Member since (ISO 8601)."}}
+        extra_kwargs = {
+            "role": {"help_text": "owner (edits products), approver (decides requests) or member (sees drafts)."},
+            "created_at": {"help_text": "Member since (ISO 8601)."},
+        }
 
 
 class TeamSerializer(serializers.ModelSerializer):
     class Meta:
         model = Team
         fields = ["slug", "name", "description", "email", "created_at"]
-        extra_kwargs = {"slug": {"help_text": "Stable identifier."}, "name": {"help_text": "Display name."},
-                        "description": {"help_text": "What the team does."}, "created_at": {"help_text": "ISO 8601."}}
+        extra_kwargs = {
+            "slug": {"help_text": "Stable identifier."},
+            "name": {"help_text": "Display name."},
+            "description": {"help_text": "What the team does."},
+            "created_at": {"help_text": "ISO 8601."},
+        }
 
 
 class TeamDetailSerializer(TeamSerializer):
@@ -66,8 +77,11 @@ class TeamDetailSerializer(TeamSerializer):
 
 
 class MembershipWriteSerializer(serializers.Serializer):
-    username = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
-                                            help_text="Username of the person to add (or whose role to change).")
+    username = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        help_text="Username of the person to add (or whose role to change).",
+    )
     role = serializers.ChoiceField(choices=TeamRole.choices, default=TeamRole.MEMBER, help_text="Role in the team.")
 
 

@@ -1,4 +1,5 @@
 """Teams (with members) and the caller's own account."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -38,23 +39,32 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def _detail(self, team, code=status.HTTP_200_OK):
         return Response(s.TeamDetailSerializer(team, context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(summary="Add a member or change their role (team owners)", tags=["people"],
-                   request=s.MembershipWriteSerializer, responses=s.TeamDetailSerializer)
+    @extend_schema(
+        summary="Add a member or change their role (team owners)",
+        tags=["people"],
+        request=s.MembershipWriteSerializer,
+        responses=s.TeamDetailSerializer,
+    )
     @action(detail=True, methods=["post"])
     def members(self, request, slug: str):
         team = self.get_object()
-        require(selectors.team_can_manage(user=request.user, team=team), "Only the team's owners can change its members.")
+        require(
+            selectors.team_can_manage(user=request.user, team=team), "Only the team's owners can change its members."
+        )
         serializer = s.MembershipWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.team_membership_set(team=team, user=serializer.validated_data["username"],
-                                     role=serializer.validated_data["role"])
+        services.team_membership_set(
+            team=team, user=serializer.validated_data["username"], role=serializer.validated_data["role"]
+        )
         return self._detail(team)
 
     @extend_schema(summary="Remove a member (team owners)", tags=["people"], request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path=r"members/(?P<username>[\w.@+-]+)")
     def remove_member(self, request, slug: str, username: str):
         team = self.get_object()
-        require(selectors.team_can_manage(user=request.user, team=team), "Only the team's owners can change its members.")
+        require(
+            selectors.team_can_manage(user=request.user, team=team), "Only the team's owners can change its members."
+        )
         user = User.objects.filter(username=username, memberships__team=team).first()
         if user is None:
             return Response({"message": "No such member.", "errors": {}}, status=status.HTTP_404_NOT_FOUND)
@@ -73,8 +83,13 @@ class MeView(APIView):
 class TokenView(APIView):
     """Your API token (also on the profile page)."""
 
-    @extend_schema(summary="Create (or replace) your API token", tags=["me"], request=None, responses={201: s.TokenSerializer},
-                   description="Replaces any previous token, which stops working at once.")
+    @extend_schema(
+        summary="Create (or replace) your API token",
+        tags=["me"],
+        request=None,
+        responses={201: s.TokenSerializer},
+        description="Replaces any previous token, which stops working at once.",
+    )
     def post(self, request):
         token, key = services.api_token_create(user=request.user)
         body = {"key": key, "prefix": token.token_key, "created": token.created, "expiry": token.expiry}

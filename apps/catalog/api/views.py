@@ -4,6 +4,7 @@ file), output ports, assets with their columns and data contracts (search: ``app
 Reads go through ``apps.catalog.selectors`` (what the caller may see; 404 otherwise), writes
 through ``apps.catalog.services``.
 """
+
 from __future__ import annotations
 
 import django_filters
@@ -49,14 +50,18 @@ class DomainViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DataProductFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="_noop", max_length=200,
-                                  help_text="Words to find in names, descriptions, tags, domain, tables and columns (all must match).")
+    q = django_filters.CharFilter(
+        method="_noop",
+        max_length=200,
+        help_text="Words to find in names, descriptions, tags, domain, tables and columns (all must match).",
+    )
     domain = django_filters.CharFilter(field_name="domain__slug", max_length=80, help_text="Domain slug.")
     owner_team = django_filters.CharFilter(field_name="owner_team__slug", max_length=80, help_text="Owner team slug.")
     classification = django_filters.ChoiceFilter(choices=Classification.choices, help_text="Classification.")
     status = django_filters.ChoiceFilter(choices=DataProductStatus.choices, help_text="Lifecycle status.")
-    tag = django_filters.CharFilter(field_name="tags", lookup_expr="contains", method="_tag", max_length=50,
-                                    help_text="Products carrying this tag.")
+    tag = django_filters.CharFilter(
+        field_name="tags", lookup_expr="contains", method="_tag", max_length=50, help_text="Products carrying this tag."
+    )
 
     class Meta:
         model = DataProduct
@@ -97,19 +102,29 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         product = selectors.data_product_get(user=self.request.user, slug=product.slug)
         return Response(s.DataProductSerializer(product, context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(summary="Create a data product (draft)", tags=["catalog"], request=s.DataProductWriteSerializer,
-                   responses={201: s.DataProductSerializer})
+    @extend_schema(
+        summary="Create a data product (draft)",
+        tags=["catalog"],
+        request=s.DataProductWriteSerializer,
+        responses={201: s.DataProductSerializer},
+    )
     def create(self, request):
         serializer = s.DataProductWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        require(selectors.data_product_can_create(user=request.user, owner_team=data["owner_team"]),
-                f"Only owners of {data['owner_team']} can create its data products.")
+        require(
+            selectors.data_product_can_create(user=request.user, owner_team=data["owner_team"]),
+            f"Only owners of {data['owner_team']} can create its data products.",
+        )
         product = services.data_product_create(status=DataProductStatus.DRAFT, actor=request.user, **data)
         return self._detail(product, status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Change a data product (owners)", tags=["catalog"], request=s.DataProductUpdateSerializer,
-                   responses=s.DataProductSerializer)
+    @extend_schema(
+        summary="Change a data product (owners)",
+        tags=["catalog"],
+        request=s.DataProductUpdateSerializer,
+        responses=s.DataProductSerializer,
+    )
     def partial_update(self, request, slug: str):
         product = selectors.data_product_get_for_change(user=request.user, slug=slug)
         serializer = s.DataProductUpdateSerializer(data=request.data, partial=True)
@@ -117,29 +132,50 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = serializer.validated_data
         team = data.get("owner_team")
         if team is not None and team != product.owner_team:
-            require(selectors.data_product_can_create(user=request.user, owner_team=team),
-                    f"Only owners of {team} can move a data product to it.")
+            require(
+                selectors.data_product_can_create(user=request.user, owner_team=team),
+                f"Only owners of {team} can move a data product to it.",
+            )
         product = services.data_product_update(product=product, actor=request.user, **data)
         return self._detail(product)
 
-    @extend_schema(summary="Publish a data product", tags=["catalog"], request=None, responses=s.DataProductSerializer,
-                   description="draft (or deprecated) → published: listed in the marketplace, takes access requests.")
+    @extend_schema(
+        summary="Publish a data product",
+        tags=["catalog"],
+        request=None,
+        responses=s.DataProductSerializer,
+        description="draft (or deprecated) → published: listed in the marketplace, takes access requests.",
+    )
     @action(detail=True, methods=["post"])
     def publish(self, request, slug: str):
         product = selectors.data_product_get(user=request.user, slug=slug)
         return self._detail(services.data_product_publish(product=product, actor=request.user))
 
-    @extend_schema(summary="Deprecate a data product", tags=["catalog"], request=None, responses=s.DataProductSerializer,
-                   description="published → deprecated: still readable; consumers are told to move on.")
+    @extend_schema(
+        summary="Deprecate a data product",
+        tags=["catalog"],
+        request=None,
+        responses=s.DataProductSerializer,
+        description="published → deprecated: still readable; consumers are told to move on.",
+    )
     @action(detail=True, methods=["post"])
     def deprecate(self, request, slug: str):
         product = selectors.data_product_get(user=request.user, slug=slug)
         return self._detail(services.data_product_deprecate(product=product, actor=request.user))
 
-    @extend_schema(methods=["GET"], summary="List a data product's output ports", tags=["catalog"],
-                   responses=s.OutputPortSerializer(many=True))
-    @extend_schema(methods=["POST"], summary="Add an output port (owners)", tags=["catalog"],
-                   request=s.OutputPortWriteSerializer, responses={201: s.OutputPortSerializer})
+    @extend_schema(
+        methods=["GET"],
+        summary="List a data product's output ports",
+        tags=["catalog"],
+        responses=s.OutputPortSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add an output port (owners)",
+        tags=["catalog"],
+        request=s.OutputPortWriteSerializer,
+        responses={201: s.OutputPortSerializer},
+    )
     @action(detail=True, methods=["get", "post"], url_path="output-ports", pagination_class=None, filter_backends=[])
     def output_ports(self, request, slug: str):
         if request.method == "GET":
@@ -151,13 +187,16 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = dict(serializer.validated_data)
         platform = Platform.objects.filter(slug=data.pop("platform")).first()
         if platform is None:
-            return Response({"message": "No such platform.", "errors": {"platform": ["No platform with this slug."]}},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"message": "No such platform.", "errors": {"platform": ["No platform with this slug."]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         port = services.output_port_create(actor=request.user, data_product=product, platform=platform, **data)
         return Response(s.OutputPortSerializer(port).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="List a data product's data contracts", tags=["catalog"],
-                   responses=s.DataContractSerializer(many=True))
+    @extend_schema(
+        summary="List a data product's data contracts", tags=["catalog"], responses=s.DataContractSerializer(many=True)
+    )
     @action(detail=True, methods=["get"], url_path="data-contracts", pagination_class=None, filter_backends=[])
     def data_contracts(self, request, slug: str):
         product = selectors.data_product_get(user=request.user, slug=slug)
@@ -165,7 +204,8 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(s.DataContractSerializer(contracts, many=True).data)
 
     @extend_schema(
-        summary="Publish a data product from an ODCS data contract file (CI)", tags=["catalog"],
+        summary="Publish a data product from an ODCS data contract file (CI)",
+        tags=["catalog"],
         request={
             "application/json": s.ContractPublishSerializer,
             "multipart/form-data": s.ContractPublishSerializer,
@@ -182,16 +222,26 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "nothing (`changes` is empty). 201 when the product was created, else 200. Send the YAML as the raw "
             "body (`Content-Type: application/yaml`, options in the query string) or as `contract` in JSON."
         ),
-        examples=[OpenApiExample(
-            "Publish from CI", request_only=True, media_type="application/json",
-            value={"contract": "apiVersion: v3.0.2\nkind: DataContract\nid: orders-v1\nversion: 1.0.0\n"
-                               "status: active\nname: orders\ndataProduct: Orders\ndomain: sales\n"
-                               "team: {name: sales-data}\nservers:\n  - server: warehouse\n    type: postgres\n"
-                               "    schema: sales\n"},
-        )],
+        examples=[
+            OpenApiExample(
+                "Publish from CI",
+                request_only=True,
+                media_type="application/json",
+                value={
+                    "contract": "apiVersion: v3.0.2\nkind: DataContract\nid: orders-v1\nversion: 1.0.0\n"
+                    "status: active\nname: orders\ndataProduct: Orders\ndomain: sales\n"
+                    "team: {name: sales-data}\nservers:\n  - server: warehouse\n    type: postgres\n"
+                    "    schema: sales\n"
+                },
+            )
+        ],
     )
-    @action(detail=False, methods=["post"], url_path="publish-contract",
-            parser_classes=[LimitedJSONParser, YAMLTextParser, MultiPartParser, FormParser])
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="publish-contract",
+        parser_classes=[LimitedJSONParser, YAMLTextParser, MultiPartParser, FormParser],
+    )
     def publish_contract(self, request):
         # Permission before parsing: someone who may neither create nor change a product never
         # gets the (bounded, but still costly) YAML parse.
@@ -205,16 +255,23 @@ class DataProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if upload is not None:
             max_bytes = contract_limits()["max_bytes"]
             if upload.size > max_bytes:
-                raise ValidationError({"contract": [f"The file is too large: at most {max_bytes:,} bytes are accepted."]})
+                raise ValidationError(
+                    {"contract": [f"The file is too large: at most {max_bytes:,} bytes are accepted."]}
+                )
             data["contract"] = upload.read().decode("utf-8", errors="replace")
         serializer = s.ContractPublishSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         result = contract_services.data_contract_publish(actor=request.user, **serializer.validated_data)
         product = selectors.data_product_get(user=request.user, slug=result.data_product.slug)
-        body = {"created": result.created, "changes": result.changes,
-                "data_product": s.DataProductSerializer(product, context=self.get_serializer_context()).data,
-                "data_contract": s.DataContractSerializer(result.data_contract).data,
-                "diff": result.diff, "breaking": result.breaking, "warnings": result.warnings}
+        body = {
+            "created": result.created,
+            "changes": result.changes,
+            "data_product": s.DataProductSerializer(product, context=self.get_serializer_context()).data,
+            "data_contract": s.DataContractSerializer(result.data_contract).data,
+            "diff": result.diff,
+            "breaking": result.breaking,
+            "warnings": result.warnings,
+        }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
@@ -228,34 +285,50 @@ class OutputPortViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def get_object(self):
         return selectors.output_port_get(user=self.request.user, pk=int(self.kwargs["pk"]))
 
-    @extend_schema(summary="Change an output port (owners)", tags=["catalog"], request=s.OutputPortChangeSerializer,
-                   responses=s.OutputPortSerializer,
-                   description="A new location (platform, database, schema, table) is judged again: outside what the "
-                               "product's domain was assigned it awaits an exposure review. Refused while the port has "
-                               "access requests. Audited.")
+    @extend_schema(
+        summary="Change an output port (owners)",
+        tags=["catalog"],
+        request=s.OutputPortChangeSerializer,
+        responses=s.OutputPortSerializer,
+        description="A new location (platform, database, schema, table) is judged again: outside what the "
+        "product's domain was assigned it awaits an exposure review. Refused while the port has "
+        "access requests. Audited.",
+    )
     def partial_update(self, request, pk: str):
         port = self.get_object()
-        require(selectors.data_product_can_change(user=request.user, product=port.data_product),
-                "Only owners of the product's owner team can change its output ports.")
+        require(
+            selectors.data_product_can_change(user=request.user, product=port.data_product),
+            "Only owners of the product's owner team can change its output ports.",
+        )
         serializer = s.OutputPortChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         port = services.output_port_update(actor=request.user, port=port, **serializer.validated_data)
         return Response(s.OutputPortSerializer(port).data)
 
-    @extend_schema(summary="Delete an output port (owners)", tags=["catalog"], request=None, responses={204: None},
-                   description="Only a port that never took an access request. Audited.")
+    @extend_schema(
+        summary="Delete an output port (owners)",
+        tags=["catalog"],
+        request=None,
+        responses={204: None},
+        description="Only a port that never took an access request. Audited.",
+    )
     def destroy(self, request, pk: str):
         port = self.get_object()
-        require(selectors.data_product_can_change(user=request.user, product=port.data_product),
-                "Only owners of the product's owner team can delete its output ports.")
+        require(
+            selectors.data_product_can_change(user=request.user, product=port.data_product),
+            "Only owners of the product's owner team can delete its output ports.",
+        )
         services.output_port_delete(actor=request.user, port=port)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get_queryset(self):
         return selectors.output_port_visible(user=self.request.user)
 
-    @extend_schema(summary="List the assets (tables, views) an output port exposes", tags=["catalog"],
-                   responses=s.AssetSerializer(many=True))
+    @extend_schema(
+        summary="List the assets (tables, views) an output port exposes",
+        tags=["catalog"],
+        responses=s.AssetSerializer(many=True),
+    )
     @action(detail=True, methods=["get"], filter_backends=[])
     def assets(self, request, pk: str):
         port = self.get_object()
@@ -264,9 +337,15 @@ class OutputPortViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List exposure reviews you may decide", tags=["governance"],
-                       parameters=[OpenApiParameter("status", str, enum=[c for c, _ in ExposureStatus.choices],
-                                                    description="Default `pending_review`.")]),
+    list=extend_schema(
+        summary="List exposure reviews you may decide",
+        tags=["governance"],
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=[c for c, _ in ExposureStatus.choices], description="Default `pending_review`."
+            )
+        ],
+    ),
     retrieve=extend_schema(summary="Get an exposure review", tags=["governance"]),
 )
 class ExposureReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -293,16 +372,25 @@ class ExposureReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         port = decide(actor=request.user, port_id=port.pk, comment=serializer.validated_data["comment"])
         return Response(s.ExposureReviewSerializer(port).data)
 
-    @extend_schema(summary="Approve an exposure", tags=["governance"], request=s.ExposureDecisionSerializer,
-                   responses=s.ExposureReviewSerializer,
-                   description="The port takes access requests from now on; where another product exposes the same "
-                               "place, the strictest classification decides each request's approval chain. Audited.")
+    @extend_schema(
+        summary="Approve an exposure",
+        tags=["governance"],
+        request=s.ExposureDecisionSerializer,
+        responses=s.ExposureReviewSerializer,
+        description="The port takes access requests from now on; where another product exposes the same "
+        "place, the strictest classification decides each request's approval chain. Audited.",
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk: str):
         return self._decide(request, pk, services.output_port_exposure_approve)
 
-    @extend_schema(summary="Reject an exposure", tags=["governance"], request=s.ExposureDecisionSerializer,
-                   responses=s.ExposureReviewSerializer, description="A comment is required. Audited.")
+    @extend_schema(
+        summary="Reject an exposure",
+        tags=["governance"],
+        request=s.ExposureDecisionSerializer,
+        responses=s.ExposureReviewSerializer,
+        description="A comment is required. Audited.",
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk: str):
         return self._decide(request, pk, services.output_port_exposure_reject)
@@ -349,7 +437,9 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DataContractFilter(django_filters.FilterSet):
-    data_product = django_filters.CharFilter(field_name="data_product__slug", max_length=100, help_text="Data product slug.")
+    data_product = django_filters.CharFilter(
+        field_name="data_product__slug", max_length=100, help_text="Data product slug."
+    )
     status = django_filters.CharFilter(help_text="ODCS status as written (proposed, draft, active, production, ...).")
     contract_id = django_filters.CharFilter(max_length=255, help_text="ODCS `id`.")
 

@@ -1,4 +1,5 @@
 """Contract parts other pages embed: ``{% load contracts %}{% platform_contract_drift platform %}``."""
+
 from django import template
 
 register = template.Library()

@@ -6,6 +6,7 @@ errors in ``errors`` (nested fields are flattened to dotted names: ``tags.0``);
 body over Django's upload limits (too many fields or files, too big) 400; ``Http404`` 404 (also for objects the caller may not see); throttling
 429 with ``Retry-After``. ``errors`` is ``{}`` when there are no field errors.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """API filters: ordering with a stable tie-break (pagination never repeats or skips a row) and
 ISO 8601 date-time filters that refuse impossible UTC offsets with 400."""
+
 import datetime as _dt
 
 import django_filters
@@ -14,7 +15,12 @@ class StableOrderingFilter(OrderingFilter):
     """``?ordering=name`` / ``-created_at``; the primary key always breaks ties (pages are stable)."""
 
     def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view) or queryset.query.order_by or queryset.model._meta.ordering or [])
+        ordering = list(
+            super().get_ordering(request, queryset, view)
+            or queryset.query.order_by
+            or queryset.model._meta.ordering
+            or []
+        )
         if not any(field.lstrip("-") in ("pk", "id") for field in ordering):
             ordering.append("pk")
         return ordering

@@ -1,4 +1,5 @@
 """Page-number pagination: ``?page=2&page_size=100`` (at most 200 a page)."""
+
 from rest_framework import pagination
 
 

@@ -6,6 +6,7 @@
 - :class:`YAMLTextParser`: raw YAML bodies, so CI can
   ``curl --data-binary @contract.yaml -H 'Content-Type: application/yaml'``.
 """
+
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import BaseParser, JSONParser
 

@@ -1,4 +1,5 @@
 """Permission helpers for API views. The rules themselves live in each app's selectors."""
+
 from rest_framework.exceptions import PermissionDenied
 
 

@@ -1,4 +1,5 @@
 """OpenAPI generation: every operation documents the error answers it can give, with their body."""
+
 from drf_spectacular.openapi import AutoSchema as _AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 

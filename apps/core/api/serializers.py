@@ -1,4 +1,5 @@
 """Serializers shared by every app's API."""
+
 from rest_framework import serializers
 
 

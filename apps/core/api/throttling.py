@@ -5,6 +5,7 @@ the broker and Redis is down, DRF's throttles raise and every API call answers 5
 a protection against abuse, not a security boundary: during a cache outage we let the request
 through and log one warning line per request instead.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,12 @@ class FailOpenMixin:
         try:
             return super().allow_request(request, view)
         except Exception as exc:  # noqa: BLE001 - any cache backend error (redis, memcached, ...)
-            logger.warning("Throttle %s fails open: its cache is unavailable (%s: %s).",
-                           type(self).__name__, type(exc).__name__, exc)
+            logger.warning(
+                "Throttle %s fails open: its cache is unavailable (%s: %s).",
+                type(self).__name__,
+                type(exc).__name__,
+                exc,
+            )
             return True
 
 

@@ -1,4 +1,5 @@
 """``/api/v1/``: every app's API routes, plus the OpenAPI schema and Swagger UI under ``/api/``."""
+
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.urls import include, path
@@ -19,6 +20,9 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file (strict CSP: no inline script);
     # its page keeps one inline <style> and Swagger UI sets style attributes, allowed on this page only.
-    path("docs/", csp_update({"style-src": [UNSAFE_INLINE]})(
-        SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    path(
+        "docs/",
+        csp_update({"style-src": [UNSAFE_INLINE]})(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]

@@ -1,4 +1,5 @@
 """Site-wide error views that keep the API's error body for ``/api/`` URLs."""
+
 from django.http import JsonResponse
 from django.views import defaults
 

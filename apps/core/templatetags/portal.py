@@ -67,8 +67,13 @@ def audit_changes_tag(before, after) -> list[dict]:
         old, new = before.get(key), after.get(key)
         if key in before and key in after and old == new:
             continue
-        changes.append({"field": key.replace("_", " "), "before": _short(old) if key in before else None,
-                        "after": _short(new) if key in after else None})
+        changes.append(
+            {
+                "field": key.replace("_", " "),
+                "before": _short(old) if key in before else None,
+                "after": _short(new) if key in after else None,
+            }
+        )
     return changes
 
 

@@ -6,12 +6,16 @@ from ..kpis import KPIS
 class KpiQuerySerializer(serializers.Serializer):
     """The period and domain of a KPI read (query string)."""
 
-    range = serializers.ChoiceField(choices=["30", "90", "365", "custom"], default="90",
-                                    help_text="Days ending today, or custom with start and end.")
+    range = serializers.ChoiceField(
+        choices=["30", "90", "365", "custom"],
+        default="90",
+        help_text="Days ending today, or custom with start and end.",
+    )
     start = serializers.DateField(required=False, help_text="Custom range: first day (TIME_ZONE).")
     end = serializers.DateField(required=False, help_text="Custom range: last day, inclusive.")
-    domain = serializers.IntegerField(required=False, min_value=1, help_text="Producer domain id; default all "
-                                      "(a domain owner: their first domain).")
+    domain = serializers.IntegerField(
+        required=False, min_value=1, help_text="Producer domain id; default all (a domain owner: their first domain)."
+    )
 
     def validate(self, data):
         if data.get("range") == "custom":

@@ -80,8 +80,16 @@ def row_max(rows) -> float:
     return max(values) if values else 0
 
 
-DOMAIN_TILES = ["published_products", "active_consumers", "ttd_median_hours", "backlog", "past_sla",
-                "cross_domain_share", "live_value", "monthly_cost"]
+DOMAIN_TILES = [
+    "published_products",
+    "active_consumers",
+    "ttd_median_hours",
+    "backlog",
+    "past_sla",
+    "cross_domain_share",
+    "live_value",
+    "monthly_cost",
+]
 
 
 @register.inclusion_tag("insights/_domain_kpis.html", takes_context=True)

@@ -1,4 +1,5 @@
 """Notification API shapes."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -14,7 +15,9 @@ class NotificationSerializer(serializers.ModelSerializer):
         fields = ["id", "verb", "object_type", "object_id", "message", "url", "created_at", "read_at", "unread"]
         extra_kwargs = {
             "id": {"help_text": "Notification id."},
-            "verb": {"help_text": "What happened, decision_needed, decided, reminder, escalation, grant_active, grant_expiring, grant_revoked or grant_failed."},
+            "verb": {
+                "help_text": "What happened, decision_needed, decided, reminder, escalation, grant_active, grant_expiring, grant_revoked or grant_failed."
+            },
             "object_type": {"help_text": "e.g. `access_request`, `grant`."},
             "object_id": {"help_text": "Id of that object."},
             "message": {"help_text": "Readable text."},
@@ -38,6 +41,18 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         from apps.notifications.models import WebhookDelivery
 
         model = WebhookDelivery
-        fields = ["id", "endpoint", "event", "event_id", "status", "attempts", "status_code", "error", "created_at",
-                  "last_attempt_at", "next_attempt_at", "delivered_at"]
+        fields = [
+            "id",
+            "endpoint",
+            "event",
+            "event_id",
+            "status",
+            "attempts",
+            "status_code",
+            "error",
+            "created_at",
+            "last_attempt_at",
+            "next_attempt_at",
+            "delivered_at",
+        ]
         read_only_fields = fields

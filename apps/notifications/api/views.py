@@ -1,6 +1,7 @@
 """Your notifications (the inbox and its badge in the UI): list, mark one or all read.
 Reads through ``apps.notifications.selectors`` (only your own), writes through
 ``apps.notifications.services``."""
+
 from __future__ import annotations
 
 import django_filters
@@ -17,8 +18,9 @@ from . import serializers as s
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull",
-                                          help_text="`true`: only unread; `false`: only read.")
+    unread = django_filters.BooleanFilter(
+        field_name="read_at", lookup_expr="isnull", help_text="`true`: only unread; `false`: only read."
+    )
 
     class Meta:
         model = Notification
@@ -47,12 +49,12 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         notification = self.get_object()
         return Response({"marked": services.notification_mark_read(user=request.user, notification_id=notification.pk)})
 
-    @extend_schema(summary="Mark all your notifications read", tags=["me"], request=None, responses=s.MarkReadResultSerializer)
+    @extend_schema(
+        summary="Mark all your notifications read", tags=["me"], request=None, responses=s.MarkReadResultSerializer
+    )
     @action(detail=False, methods=["post"], url_path="read-all", filter_backends=[], pagination_class=None)
     def read_all(self, request):
         return Response({"marked": services.notification_mark_read(user=request.user)})
-
-
 
 
 class WebhookDeliveryFilter(django_filters.FilterSet):
@@ -82,9 +84,13 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
             return WebhookDelivery.objects.none()
         return selectors.webhook_delivery_list(user=self.request.user)
 
-    @extend_schema(summary="Redeliver a failed webhook delivery", tags=["governance"], request=None,
-                   responses={202: s.WebhookDeliverySerializer},
-                   description="Same event id, a fresh round of attempts; 400 while it is still pending.")
+    @extend_schema(
+        summary="Redeliver a failed webhook delivery",
+        tags=["governance"],
+        request=None,
+        responses={202: s.WebhookDeliverySerializer},
+        description="Same event id, a fresh round of attempts; 400 while it is still pending.",
+    )
     @action(detail=True, methods=["post"])
     def redeliver(self, request, pk: str):
         delivery = self.get_object()

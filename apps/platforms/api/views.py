@@ -1,6 +1,7 @@
 """Platform endpoints: platforms (operators see settings, sync runs and grant drift, change the
 schedule, trigger a sync, map users' and teams' logins) and your own platform identities (read
 only). Credentials are never exposed."""
+
 from __future__ import annotations
 
 import django_filters
@@ -54,28 +55,45 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_serializer_class(self):
         return s.PlatformSerializer if self.action == "list" else s.PlatformDetailSerializer
 
-    @extend_schema(summary="Change a platform's sync schedule (operators)", tags=["platforms"],
-                   request=s.PlatformScheduleSerializer, responses=s.PlatformDetailSerializer)
+    @extend_schema(
+        summary="Change a platform's sync schedule (operators)",
+        tags=["platforms"],
+        request=s.PlatformScheduleSerializer,
+        responses=s.PlatformDetailSerializer,
+    )
     def partial_update(self, request, slug: str):
         platform = self.get_object()
         serializer = s.PlatformScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        platform = sync_services.platform_sync_settings_update(platform=platform, actor=request.user, **serializer.validated_data)
+        platform = sync_services.platform_sync_settings_update(
+            platform=platform, actor=request.user, **serializer.validated_data
+        )
         return Response(s.PlatformDetailSerializer(platform, context=self.get_serializer_context()).data)
 
-    @extend_schema(methods=["GET"], summary="List a platform's sync runs (operators)", tags=["platforms"],
-                   responses=s.SyncRunSerializer(many=True),
-                   parameters=[OpenApiParameter("status", str, enum=SyncRunStatus.values, description="Run status.")])
-    @extend_schema(methods=["POST"], summary="Sync a platform now (operators)", tags=["platforms"], request=None,
-                   responses={202: s.PlatformDetailSerializer},
-                   description="Enqueues a metadata sync on the worker; the run appears in the sync runs when it starts.")
+    @extend_schema(
+        methods=["GET"],
+        summary="List a platform's sync runs (operators)",
+        tags=["platforms"],
+        responses=s.SyncRunSerializer(many=True),
+        parameters=[OpenApiParameter("status", str, enum=SyncRunStatus.values, description="Run status.")],
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Sync a platform now (operators)",
+        tags=["platforms"],
+        request=None,
+        responses={202: s.PlatformDetailSerializer},
+        description="Enqueues a metadata sync on the worker; the run appears in the sync runs when it starts.",
+    )
     @action(detail=True, methods=["get", "post"], url_path="sync-runs", filter_backends=[])
     def sync_runs(self, request, slug: str):
         platform = self.get_object()
         if request.method == "POST":
             sync_services.platform_sync_request(platform=platform, actor=request.user)
-            return Response(s.PlatformDetailSerializer(platform, context=self.get_serializer_context()).data,
-                            status=status.HTTP_202_ACCEPTED)
+            return Response(
+                s.PlatformDetailSerializer(platform, context=self.get_serializer_context()).data,
+                status=status.HTTP_202_ACCEPTED,
+            )
         filterset = SyncRunFilter(request.query_params, queryset=selectors.sync_run_list(platform=platform))
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
@@ -83,10 +101,13 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(s.SyncRunSerializer(page, many=True).data)
 
-    @extend_schema(summary="List grant drift found on a platform (operators)", tags=["platforms"],
-                   responses=GrantDriftSerializer(many=True),
-                   description="Differences reconciliation found between what active grants should give and what "
-                               "the platform had (changed outside the portal), and what was done about each; newest first.")
+    @extend_schema(
+        summary="List grant drift found on a platform (operators)",
+        tags=["platforms"],
+        responses=GrantDriftSerializer(many=True),
+        description="Differences reconciliation found between what active grants should give and what "
+        "the platform had (changed outside the portal), and what was done about each; newest first.",
+    )
     @action(detail=True, methods=["get"], url_path="grant-drifts", filter_backends=[])
     def grant_drifts(self, request, slug: str):
         platform = self.get_object()
@@ -99,25 +120,41 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise Http404("No such identity.")
         return identity
 
-    @extend_schema(methods=["GET"], summary="List users' logins on a platform (operators)", tags=["platforms"],
-                   responses=s.PlatformIdentitySerializer(many=True))
-    @extend_schema(methods=["POST"], summary="Map a user's login on a platform (operators)", tags=["platforms"],
-                   request=s.PlatformIdentityWriteSerializer, responses={201: s.PlatformIdentitySerializer},
-                   description="The login becomes the grantee of that user's grants on this platform. Only the "
-                               "platform's operators map logins, so nobody can point grants at a login that is not theirs.")
+    @extend_schema(
+        methods=["GET"],
+        summary="List users' logins on a platform (operators)",
+        tags=["platforms"],
+        responses=s.PlatformIdentitySerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Map a user's login on a platform (operators)",
+        tags=["platforms"],
+        request=s.PlatformIdentityWriteSerializer,
+        responses={201: s.PlatformIdentitySerializer},
+        description="The login becomes the grantee of that user's grants on this platform. Only the "
+        "platform's operators map logins, so nobody can point grants at a login that is not theirs.",
+    )
     @action(detail=True, methods=["get", "post"], url_path="identities", filter_backends=[])
     def identities(self, request, slug: str):
         platform = self.get_object()
         if request.method == "POST":
             serializer = s.PlatformIdentityWriteSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            identity = services.platform_identity_create(actor=request.user, platform=platform, **serializer.validated_data)
+            identity = services.platform_identity_create(
+                actor=request.user, platform=platform, **serializer.validated_data
+            )
             return Response(s.PlatformIdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(selectors.platform_identity_list_for_platform(platform=platform))
         return self.get_paginated_response(s.PlatformIdentitySerializer(page, many=True).data)
 
-    @extend_schema(summary="Delete a user's login mapping (operators)", tags=["platforms"], request=None, responses={204: None},
-                   description="Grants already applied stay on the platform until revoked or expired.")
+    @extend_schema(
+        summary="Delete a user's login mapping (operators)",
+        tags=["platforms"],
+        request=None,
+        responses={204: None},
+        description="Grants already applied stay on the platform until revoked or expired.",
+    )
     @action(detail=True, methods=["delete"], url_path=r"identities/(?P<identity_id>[0-9]{1,18})")
     def identity_delete(self, request, slug: str, identity_id: str):
         platform = self.get_object()
@@ -125,26 +162,37 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         services.platform_identity_delete(identity=identity, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(methods=["GET"], summary="List teams' principals on a platform (operators)", tags=["platforms"],
-                   responses=s.TeamPlatformIdentitySerializer(many=True))
-    @extend_schema(methods=["POST"], summary="Map a team's principal on a platform (operators)", tags=["platforms"],
-                   request=s.TeamPlatformIdentityWriteSerializer, responses={201: s.TeamPlatformIdentitySerializer},
-                   description="The principal (a group role on PostgreSQL) becomes the grantee of access requested on "
-                               "behalf of the team.")
+    @extend_schema(
+        methods=["GET"],
+        summary="List teams' principals on a platform (operators)",
+        tags=["platforms"],
+        responses=s.TeamPlatformIdentitySerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Map a team's principal on a platform (operators)",
+        tags=["platforms"],
+        request=s.TeamPlatformIdentityWriteSerializer,
+        responses={201: s.TeamPlatformIdentitySerializer},
+        description="The principal (a group role on PostgreSQL) becomes the grantee of access requested on "
+        "behalf of the team.",
+    )
     @action(detail=True, methods=["get", "post"], url_path="team-identities", filter_backends=[])
     def team_identities(self, request, slug: str):
         platform = self.get_object()
         if request.method == "POST":
             serializer = s.TeamPlatformIdentityWriteSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            identity = services.team_platform_identity_create(actor=request.user, platform=platform,
-                                                              **serializer.validated_data)
+            identity = services.team_platform_identity_create(
+                actor=request.user, platform=platform, **serializer.validated_data
+            )
             return Response(s.TeamPlatformIdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(selectors.team_platform_identity_list(platform=platform))
         return self.get_paginated_response(s.TeamPlatformIdentitySerializer(page, many=True).data)
 
-    @extend_schema(summary="Delete a team's principal mapping (operators)", tags=["platforms"], request=None,
-                   responses={204: None})
+    @extend_schema(
+        summary="Delete a team's principal mapping (operators)", tags=["platforms"], request=None, responses={204: None}
+    )
     @action(detail=True, methods=["delete"], url_path=r"team-identities/(?P<identity_id>[0-9]{1,18})")
     def team_identity_delete(self, request, slug: str, identity_id: str):
         platform = self.get_object()
@@ -152,31 +200,46 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         services.team_platform_identity_delete(identity=identity, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(methods=["GET"], summary="List a platform's exposure assignments", tags=["platforms"],
-                   responses=s.ExposureAssignmentSerializer(many=True))
-    @extend_schema(methods=["POST"], summary="Assign a location to a domain or data product (operators, stewards)",
-                   tags=["platforms"], request=s.ExposureAssignmentWriteSerializer,
-                   responses={201: s.ExposureAssignmentSerializer},
-                   description="Governed exposure: the domain's products (or the one product named) may expose the "
-                               "location through output ports without a review; with a product, sync keeps a port "
-                               "there (a mapping rule). System and reserved locations are refused. Audited.")
+    @extend_schema(
+        methods=["GET"],
+        summary="List a platform's exposure assignments",
+        tags=["platforms"],
+        responses=s.ExposureAssignmentSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Assign a location to a domain or data product (operators, stewards)",
+        tags=["platforms"],
+        request=s.ExposureAssignmentWriteSerializer,
+        responses={201: s.ExposureAssignmentSerializer},
+        description="Governed exposure: the domain's products (or the one product named) may expose the "
+        "location through output ports without a review; with a product, sync keeps a port "
+        "there (a mapping rule). System and reserved locations are refused. Audited.",
+    )
     @action(detail=True, methods=["get", "post"], url_path="exposure-assignments", filter_backends=[])
     def exposure_assignments(self, request, slug: str):
         platform = selectors.platform_get(user=request.user, slug=slug)
         if request.method == "POST":
-            require(exposure.exposure_may_assign(user=request.user, platform=platform),
-                    "Only the platform's operators and stewards assign its locations.")
+            require(
+                exposure.exposure_may_assign(user=request.user, platform=platform),
+                "Only the platform's operators and stewards assign its locations.",
+            )
             serializer = s.ExposureAssignmentWriteSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            assignment = exposure.exposure_assignment_create(actor=request.user, platform=platform,
-                                                             **serializer.validated_data)
+            assignment = exposure.exposure_assignment_create(
+                actor=request.user, platform=platform, **serializer.validated_data
+            )
             return Response(s.ExposureAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(exposure.exposure_assignment_list(platform=platform))
         return self.get_paginated_response(s.ExposureAssignmentSerializer(page, many=True).data)
 
-    @extend_schema(summary="Withdraw an exposure assignment (operators, stewards)", tags=["platforms"], request=None,
-                   responses={204: None},
-                   description="Ports already approved stay approved; new ports there need a review. Audited.")
+    @extend_schema(
+        summary="Withdraw an exposure assignment (operators, stewards)",
+        tags=["platforms"],
+        request=None,
+        responses={204: None},
+        description="Ports already approved stay approved; new ports there need a review. Audited.",
+    )
     @action(detail=True, methods=["delete"], url_path=r"exposure-assignments/(?P<assignment_id>[0-9]{1,18})")
     def exposure_assignment_delete(self, request, slug: str, assignment_id: str):
         platform = selectors.platform_get(user=request.user, slug=slug)

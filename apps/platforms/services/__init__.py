@@ -1,4 +1,5 @@
 """Writes for platforms (the registry, credentials and logins). Metadata sync is ``apps.sync``."""
+
 from .identities import (
     platform_identity_create,
     platform_identity_delete,
@@ -7,6 +8,8 @@ from .identities import (
 )
 
 __all__ = [
-    "platform_identity_create", "platform_identity_delete", "team_platform_identity_create",
+    "platform_identity_create",
+    "platform_identity_delete",
+    "team_platform_identity_create",
     "team_platform_identity_delete",
 ]

@@ -3,6 +3,7 @@
 The login is the grantee of the grants made for that user or team, so mapping one is a governance
 change: operators only, audited.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -37,8 +38,14 @@ def platform_identity_create(*, actor: User, user: User, platform: Platform, pri
     from apps.platforms.models import PlatformIdentity
 
     return _identity_create(
-        PlatformIdentity, actor=actor, platform=platform, principal=principal, owner_field="user", owner=user,
-        action="platform_identity.created", audit_owner=user.username,
+        PlatformIdentity,
+        actor=actor,
+        platform=platform,
+        principal=principal,
+        owner_field="user",
+        owner=user,
+        action="platform_identity.created",
+        audit_owner=user.username,
         blank_message="Give the login on the platform.",
         exists_message=f"{user} already has a login on this platform.",
         taken=("That login belongs to someone else.", "Already mapped to another user."),
@@ -52,8 +59,12 @@ def platform_identity_delete(*, identity, actor: User) -> None:
     from apps.audit.services import audit_record
 
     _require_operator(actor=actor, platform=identity.platform)
-    audit_record(actor=actor, action="platform_identity.deleted", obj=identity,
-                 before={"user": identity.user.username, "principal": identity.principal})
+    audit_record(
+        actor=actor,
+        action="platform_identity.deleted",
+        obj=identity,
+        before={"user": identity.user.username, "principal": identity.principal},
+    )
     identity.delete()
 
 
@@ -66,17 +77,34 @@ def team_platform_identity_create(*, actor: User, team, platform: Platform, prin
     from apps.platforms.models import TeamPlatformIdentity
 
     return _identity_create(
-        TeamPlatformIdentity, actor=actor, platform=platform, principal=principal, owner_field="team", owner=team,
-        action="team_platform_identity.created", audit_owner=team.slug,
+        TeamPlatformIdentity,
+        actor=actor,
+        platform=platform,
+        principal=principal,
+        owner_field="team",
+        owner=team,
+        action="team_platform_identity.created",
+        audit_owner=team.slug,
         blank_message="Give the team's role on the platform.",
         exists_message=f"{team} already has a principal on this platform.",
         taken=("That principal belongs to another team.", "Already mapped to another team."),
     )
 
 
-def _identity_create(model, *, actor: User, platform: Platform, principal: str, owner_field: str, owner,
-                     action: str, audit_owner: str, blank_message: str, exists_message: str,
-                     taken: tuple[str, str]):
+def _identity_create(
+    model,
+    *,
+    actor: User,
+    platform: Platform,
+    principal: str,
+    owner_field: str,
+    owner,
+    action: str,
+    audit_owner: str,
+    blank_message: str,
+    exists_message: str,
+    taken: tuple[str, str],
+):
     """Shared by the user and team identity services: operator check, one principal per owner
     and platform, a principal mapped to one owner only, audited."""
     from apps.audit.services import audit_record
@@ -102,6 +130,10 @@ def team_platform_identity_delete(*, identity, actor: User) -> None:
     from apps.audit.services import audit_record
 
     _require_operator(actor=actor, platform=identity.platform)
-    audit_record(actor=actor, action="team_platform_identity.deleted", obj=identity,
-                 before={"team": identity.team.slug, "principal": identity.principal})
+    audit_record(
+        actor=actor,
+        action="team_platform_identity.deleted",
+        obj=identity,
+        before={"team": identity.team.slug, "principal": identity.principal},
+    )
     identity.delete()

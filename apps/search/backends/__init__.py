@@ -1,5 +1,6 @@
 """Search backends behind one interface (``SearchBackend``): PostgreSQL (default) and
 Elasticsearch (when ``ELASTICSEARCH_URL`` is set, or ``SEARCH_BACKEND=elasticsearch``)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

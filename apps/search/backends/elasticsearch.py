@@ -10,6 +10,7 @@ suggester with fuzzy matching. Facet counts are terms aggregations over all matc
 Elasticsearch reference 8.x: "Function score query" (script_score), "Nested query" (inner_hits),
 "Completion suggester", "Highlighting".
 """
+
 from __future__ import annotations
 
 from elasticsearch.dsl import (
@@ -50,22 +51,41 @@ from .base import SearchBackend
 from .postgres import MATCHES_PER_PRODUCT, TAG_FACET_SIZE
 
 # English text: stemming like PostgreSQL's ``english`` configuration.
-english = analyzer("mp_english", tokenizer="standard",
-                   filter=["lowercase", token_filter("mp_english_stop", "stop", stopwords="_english_"),
-                           token_filter("mp_english_stem", "stemmer", language="english")])
+english = analyzer(
+    "mp_english",
+    tokenizer="standard",
+    filter=[
+        "lowercase",
+        token_filter("mp_english_stop", "stop", stopwords="_english_"),
+        token_filter("mp_english_stem", "stemmer", language="english"),
+    ],
+)
 # Identifiers (``humanresources.employeepayhistory``, ``employee_id``): split on . and _ first.
-identifier = analyzer("mp_identifier", tokenizer=tokenizer("mp_identifier_split", "pattern", pattern=r"[\W_]+"),
-                      filter=["lowercase", token_filter("mp_identifier_stem", "stemmer", language="english")])
+identifier = analyzer(
+    "mp_identifier",
+    tokenizer=tokenizer("mp_identifier_split", "pattern", pattern=r"[\W_]+"),
+    filter=["lowercase", token_filter("mp_identifier_stem", "stemmer", language="english")],
+)
 # As-you-type prefixes of names.
-edge = analyzer("mp_edge", tokenizer="standard",
-                filter=["lowercase", token_filter("mp_edge_ngram", "edge_ngram", min_gram=2, max_gram=20)])
+edge = analyzer(
+    "mp_edge",
+    tokenizer="standard",
+    filter=["lowercase", token_filter("mp_edge_ngram", "edge_ngram", min_gram=2, max_gram=20)],
+)
 
 # The ranking formula of apps/search/ranking.py, in Painless.
 SCORE_SCRIPT = ranking.score_painless()
 
 FACET_FIELDS = {
-    "domain": "domain_id", "team": "owner_team_id", "classification": "classification", "platform": "platform_ids",
-    "tag": "tags", "status": "status", "contract": "has_contract", "quality": "quality", "trust": "trust",
+    "domain": "domain_id",
+    "team": "owner_team_id",
+    "classification": "classification",
+    "platform": "platform_ids",
+    "tag": "tags",
+    "status": "status",
+    "contract": "has_contract",
+    "quality": "quality",
+    "trust": "trust",
 }
 SORTS = {
     SearchSort.RELEVANCE: ["_score", {"product_id": "asc"}],
@@ -91,7 +111,10 @@ class ProductIndexDocument(Document):
 
     product_id = Integer()
     slug = Keyword()
-    name = Text(analyzer=english, fields={"raw": Keyword(normalizer="lowercase"), "prefix": Text(analyzer=edge, search_analyzer="standard")})
+    name = Text(
+        analyzer=english,
+        fields={"raw": Keyword(normalizer="lowercase"), "prefix": Text(analyzer=edge, search_analyzer="standard")},
+    )
     summary = Text(analyzer=english)
     description = Text(analyzer=english)
     tags = Keyword(fields={"text": Text(analyzer=english)})
@@ -150,8 +173,12 @@ def build_search(params: SearchParams, *, visibility: Visibility, index: str) ->
         for i, word in enumerate(parsed.words):
             options = [
                 Q("multi_match", query=word, fuzziness="AUTO", prefix_length=1, fields=PRODUCT_FIELDS),
-                Q("nested", path="entries", query=Q("multi_match", query=word, fuzziness="AUTO", prefix_length=1,
-                                                    fields=ENTRY_FIELDS), score_mode="max"),
+                Q(
+                    "nested",
+                    path="entries",
+                    query=Q("multi_match", query=word, fuzziness="AUTO", prefix_length=1, fields=ENTRY_FIELDS),
+                    score_mode="max",
+                ),
             ]
             if parsed.prefix_last and i == len(parsed.words) - 1:
                 options.append(Q("match_phrase_prefix", **{"name.prefix": {"query": word}}))
@@ -159,28 +186,58 @@ def build_search(params: SearchParams, *, visibility: Visibility, index: str) ->
             must.append(Q("bool", should=options, minimum_should_match=1))
         for phrase in parsed.phrases:
             text = " ".join(phrase)
-            must.append(Q("bool", minimum_should_match=1, should=[
-                Q("multi_match", query=text, type="phrase", fields=PRODUCT_FIELDS),
-                Q("nested", path="entries", query=Q("multi_match", query=text, type="phrase", fields=ENTRY_FIELDS)),
-            ]))
+            must.append(
+                Q(
+                    "bool",
+                    minimum_should_match=1,
+                    should=[
+                        Q("multi_match", query=text, type="phrase", fields=PRODUCT_FIELDS),
+                        Q(
+                            "nested",
+                            path="entries",
+                            query=Q("multi_match", query=text, type="phrase", fields=ENTRY_FIELDS),
+                        ),
+                    ],
+                )
+            )
         # Not required: finds the matching assets/columns to show (inner hits, highlighted).
         entry_text = " ".join(parsed.words + [w for p in parsed.phrases for w in p])
-        show_matches = Q("nested", path="entries", score_mode="max", query=Q(
-            "multi_match", query=entry_text, fuzziness="AUTO", prefix_length=1, fields=ENTRY_FIELDS),
-            inner_hits={"size": MATCHES_PER_PRODUCT,
-                        "highlight": {**HIGHLIGHT, "fields": {"entries.label": {"number_of_fragments": 0},
-                                                              "entries.description": {"number_of_fragments": 1,
-                                                                                      "fragment_size": 160}}}})
+        show_matches = Q(
+            "nested",
+            path="entries",
+            score_mode="max",
+            query=Q("multi_match", query=entry_text, fuzziness="AUTO", prefix_length=1, fields=ENTRY_FIELDS),
+            inner_hits={
+                "size": MATCHES_PER_PRODUCT,
+                "highlight": {
+                    **HIGHLIGHT,
+                    "fields": {
+                        "entries.label": {"number_of_fragments": 0},
+                        "entries.description": {"number_of_fragments": 1, "fragment_size": 160},
+                    },
+                },
+            },
+        )
         text_query = Q("bool", must=must, should=[show_matches])
     query = Q("bool", must=[text_query], filter=filters)
-    s = s.query(Q("function_score", query=query, functions=[{"script_score": {"script": {"source": SCORE_SCRIPT}}}],
-                  boost_mode="replace"))
+    s = s.query(
+        Q(
+            "function_score",
+            query=query,
+            functions=[{"script_score": {"script": {"source": SCORE_SCRIPT}}}],
+            boost_mode="replace",
+        )
+    )
     sort = SORTS.get(params.sort, SORTS[SearchSort.RELEVANCE])
     if parsed.empty and params.sort == SearchSort.RELEVANCE:
         sort = SORTS[SearchSort.POPULARITY]
     s = s.sort(*sort)
     s = s.source(["product_id", "slug", "name", "summary"])
-    s = s.highlight_options(**HIGHLIGHT).highlight("name", number_of_fragments=0).highlight("summary", number_of_fragments=0)
+    s = (
+        s.highlight_options(**HIGHLIGHT)
+        .highlight("name", number_of_fragments=0)
+        .highlight("summary", number_of_fragments=0)
+    )
     for facet, field in FACET_FIELDS.items():
         s.aggs.bucket(facet, "terms", field=field, size=TAG_FACET_SIZE if facet == "tag" else 100)
     return s
@@ -193,7 +250,8 @@ def parse_search_response(body: dict, *, page: int, page_size: int) -> SearchRes
         source = raw.get("_source", {})
         highlight = raw.get("highlight", {})
         hit = ProductHit(
-            product_id=int(source["product_id"]), score=float(raw.get("_score") or 0),
+            product_id=int(source["product_id"]),
+            score=float(raw.get("_score") or 0),
             name_html=to_html((highlight.get("name") or [source.get("name", "")])[0]),
             summary_html=to_html((highlight.get("summary") or [source.get("summary", "")])[0]),
         )
@@ -202,11 +260,15 @@ def parse_search_response(body: dict, *, page: int, page_size: int) -> SearchRes
         hit.match_count = total.get("value", 0) if isinstance(total, dict) else int(total or 0)
         for entry in inner.get("hits", []):
             e_source, e_hl = entry.get("_source", {}), entry.get("highlight", {})
-            hit.matches.append(MatchHit(
-                kind=e_source.get("kind", ""), asset_id=e_source.get("asset_id"), column_id=e_source.get("column_id"),
-                label_html=to_html((e_hl.get("entries.label") or [e_source.get("label", "")])[0]),
-                description_html=to_html((e_hl.get("entries.description") or [e_source.get("description", "")])[0]),
-            ))
+            hit.matches.append(
+                MatchHit(
+                    kind=e_source.get("kind", ""),
+                    asset_id=e_source.get("asset_id"),
+                    column_id=e_source.get("column_id"),
+                    label_html=to_html((e_hl.get("entries.label") or [e_source.get("label", "")])[0]),
+                    description_html=to_html((e_hl.get("entries.description") or [e_source.get("description", "")])[0]),
+                )
+            )
         hits.append(hit)
     facets: dict[str, dict[str, int]] = {}
     for facet, agg in body.get("aggregations", {}).items():
@@ -218,15 +280,32 @@ def parse_search_response(body: dict, *, page: int, page_size: int) -> SearchRes
             counts[str(key)] = bucket["doc_count"]
         facets[facet] = counts
     total = body.get("hits", {}).get("total", {})
-    return SearchResults(total=total.get("value", 0) if isinstance(total, dict) else int(total or 0), hits=hits,
-                         facets=facets, page=page, page_size=page_size)
+    return SearchResults(
+        total=total.get("value", 0) if isinstance(total, dict) else int(total or 0),
+        hits=hits,
+        facets=facets,
+        page=page,
+        page_size=page_size,
+    )
 
 
 def build_suggest(text: str, *, index: str, size: int) -> Search:
     """Completion suggester request (fuzzy, so "custmer" completes to customer products)."""
-    return Search(index=index).extra(size=0).source(["product_id", "slug", "name", "status"]).suggest(
-        "products", text, completion={"field": "suggest", "size": size, "skip_duplicates": True,
-                                      "fuzzy": {"fuzziness": "AUTO", "prefix_length": 1}})
+    return (
+        Search(index=index)
+        .extra(size=0)
+        .source(["product_id", "slug", "name", "status"])
+        .suggest(
+            "products",
+            text,
+            completion={
+                "field": "suggest",
+                "size": size,
+                "skip_duplicates": True,
+                "fuzzy": {"fuzziness": "AUTO", "prefix_length": 1},
+            },
+        )
+    )
 
 
 def parse_suggest_response(body: dict, *, visibility: Visibility, limit: int) -> list[Suggestion]:
@@ -234,11 +313,17 @@ def parse_suggest_response(body: dict, *, visibility: Visibility, limit: int) ->
     suggestions = []
     for option in (body.get("suggest", {}).get("products") or [{}])[0].get("options", []):
         source = option.get("_source", {})
-        visible = visibility.sees_all or source.get("status") in LISTED_STATUSES or \
-            source.get("product_id") in visibility.own_product_ids
+        visible = (
+            visibility.sees_all
+            or source.get("status") in LISTED_STATUSES
+            or source.get("product_id") in visibility.own_product_ids
+        )
         if visible and not visibility.anonymous:
-            suggestions.append(Suggestion(text=source.get("name", ""), html=to_html(source.get("name", "")),
-                                          slug=source.get("slug", "")))
+            suggestions.append(
+                Suggestion(
+                    text=source.get("name", ""), html=to_html(source.get("name", "")), slug=source.get("slug", "")
+                )
+            )
     return suggestions[:limit]
 
 
@@ -282,8 +367,11 @@ class ElasticsearchBackend(SearchBackend):
         docs = list(documents_for(product_ids))
         present = {d.product_id for d in docs}
         actions = [d.to_dict(include_meta=True) | {"_index": self.index} for d in docs]
-        actions += [{"_op_type": "delete", "_index": self.index, "_id": pid}
-                    for pid in (product_ids or []) if pid not in present]
+        actions += [
+            {"_op_type": "delete", "_index": self.index, "_id": pid}
+            for pid in (product_ids or [])
+            if pid not in present
+        ]
         bulk(self.client, actions, raise_on_error=False, refresh="wait_for")
 
 
@@ -297,23 +385,38 @@ def documents_for(product_ids: list[int] | None):
     if product_ids is not None:
         docs = docs.filter(product_id__in=product_ids)
     for chunk_start in range(0, docs.count(), 1000):
-        chunk = list(docs.order_by("product_id")[chunk_start:chunk_start + 1000])
+        chunk = list(docs.order_by("product_id")[chunk_start : chunk_start + 1000])
         ids = [d.product_id for d in chunk]
         slugs = dict(DataProduct.objects.filter(pk__in=ids).values_list("pk", "slug"))
         descriptions = dict(DataProduct.objects.filter(pk__in=ids).values_list("pk", "description"))
         entries: dict[int, list[dict]] = {}
         for e in SearchEntry.objects.filter(product_id__in=ids).values(
-                "product_id", "kind", "asset_id", "column_id", "label", "description"):
+            "product_id", "kind", "asset_id", "column_id", "label", "description"
+        ):
             entries.setdefault(e.pop("product_id"), []).append(
-                {**e, "label": strip_markers(e["label"]), "description": strip_markers(e["description"])})
+                {**e, "label": strip_markers(e["label"]), "description": strip_markers(e["description"])}
+            )
         for d in chunk:
             yield ProductIndexDocument(
-                meta={"id": d.product_id}, product_id=d.product_id, slug=slugs.get(d.product_id, ""),
-                name=strip_markers(d.name), summary=strip_markers(d.summary),
-                description=strip_markers(descriptions.get(d.product_id, "")), tags=d.tags,
-                domain_id=str(d.domain_id), domain_name=d.domain.name, owner_team_id=str(d.owner_team_id),
-                owner_team_name=d.owner_team.name, classification=d.classification, status=d.status,
-                platform_ids=[str(p) for p in d.platform_ids], has_contract=d.has_contract, quality=d.quality, trust=d.trust,
-                popularity=d.popularity, created_at=d.created_at, entries=entries.get(d.product_id, []),
+                meta={"id": d.product_id},
+                product_id=d.product_id,
+                slug=slugs.get(d.product_id, ""),
+                name=strip_markers(d.name),
+                summary=strip_markers(d.summary),
+                description=strip_markers(descriptions.get(d.product_id, "")),
+                tags=d.tags,
+                domain_id=str(d.domain_id),
+                domain_name=d.domain.name,
+                owner_team_id=str(d.owner_team_id),
+                owner_team_name=d.owner_team.name,
+                classification=d.classification,
+                status=d.status,
+                platform_ids=[str(p) for p in d.platform_ids],
+                has_contract=d.has_contract,
+                quality=d.quality,
+                trust=d.trust,
+                popularity=d.popularity,
+                created_at=d.created_at,
+                entries=entries.get(d.product_id, []),
                 suggest={"input": [d.name, *d.tags], "weight": max(1, min(int(d.popularity) + 1, 1000))},
             )

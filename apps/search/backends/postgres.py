@@ -10,6 +10,7 @@ embedded ``pgserver`` of ``make demo`` does not ship it) the nearest terms come 
 
 PostgreSQL docs: "Controlling Text Search" (ts_rank weights, ts_headline), "pg_trgm".
 """
+
 from __future__ import annotations
 
 import difflib
@@ -120,8 +121,11 @@ def tsquery_text(parsed: ParsedQuery, corrections: dict[str, list[str]], *, weig
     carry tsquery operators."""
     groups = []
     for i, word in enumerate(parsed.words):
-        alternatives = [f"{word}:*{weights}" if parsed.prefix_last and i == len(parsed.words) - 1 else
-                        (f"{word}:{weights}" if weights else word)]
+        alternatives = [
+            f"{word}:*{weights}"
+            if parsed.prefix_last and i == len(parsed.words) - 1
+            else (f"{word}:{weights}" if weights else word)
+        ]
         alternatives += [f"{c}:{weights}" if weights else c for c in corrections.get(word, [])]
         groups.append("(" + " | ".join(alternatives) + ")")
     for phrase in parsed.phrases:
@@ -152,21 +156,38 @@ class PostgresBackend(SearchBackend):
         total, text_count, hits_json = row[0], row[1], row[2]
         facets = dict(zip(self._facet_names(), row[3:], strict=True))
         truncated = text_count >= max(TEXT_CANDIDATES, page * page_size) or total >= max(CANDIDATES, page * page_size)
-        hits = [ProductHit(product_id=h[0], score=h[1], name_html=to_html(h[2]), summary_html=to_html(h[3]))
-                for h in (hits_json if isinstance(hits_json, list) else json.loads(hits_json or "[]"))]
+        hits = [
+            ProductHit(product_id=h[0], score=h[1], name_html=to_html(h[2]), summary_html=to_html(h[3]))
+            for h in (hits_json if isinstance(hits_json, list) else json.loads(hits_json or "[]"))
+        ]
         if tsq and hits:
             self._attach_matches(hits, tsq)
-        facets = {name: (counts if isinstance(counts, dict) else json.loads(counts or "{}")) for name, counts in facets.items()}
+        facets = {
+            name: (counts if isinstance(counts, dict) else json.loads(counts or "{}"))
+            for name, counts in facets.items()
+        }
         return SearchResults(
-            total=total, hits=hits, facets=facets, page=page, page_size=page_size, truncated=truncated,
+            total=total,
+            hits=hits,
+            facets=facets,
+            page=page,
+            page_size=page_size,
+            truncated=truncated,
             corrections={w: c[0] for w, c in corrections.items()},
         )
 
     def _facet_names(self) -> list[str]:
         return list(FILTERS)
 
-    def _search_sql(self, tsq: str, params: SearchParams, visibility: Visibility, page: int, page_size: int,
-                    parsed_phrases: bool = False):
+    def _search_sql(
+        self,
+        tsq: str,
+        params: SearchParams,
+        visibility: Visibility,
+        page: int,
+        page_size: int,
+        parsed_phrases: bool = False,
+    ):
         """One statement: candidates, ranking, page, facet counts.
 
         A common word can match half of a 100,000-product catalog, and ranking or counting all of
@@ -180,9 +201,17 @@ class PostgresBackend(SearchBackend):
         """
         k = max(CANDIDATES, page * page_size)
         args: dict = {
-            "tsq": tsq, "weights": WEIGHTS, "hl": HEADLINE, "limit": page_size, "offset": (page - 1) * page_size,
-            "listed": list(LISTED_STATUSES), "own": list(visibility.own_product_ids), "tags": TAG_FACET_SIZE,
-            "k": k, "k_text": max(TEXT_CANDIDATES, page * page_size), "rerank": max(RERANK, page * page_size),
+            "tsq": tsq,
+            "weights": WEIGHTS,
+            "hl": HEADLINE,
+            "limit": page_size,
+            "offset": (page - 1) * page_size,
+            "listed": list(LISTED_STATUSES),
+            "own": list(visibility.own_product_ids),
+            "tags": TAG_FACET_SIZE,
+            "k": k,
+            "k_text": max(TEXT_CANDIDATES, page * page_size),
+            "rerank": max(RERANK, page * page_size),
         }
         where = ["TRUE"]
         if not visibility.sees_all:
@@ -232,12 +261,14 @@ class PostgresBackend(SearchBackend):
         for facet, (_, key) in FILTERS.items():
             if key:
                 facet_selects.append(
-                    f"(SELECT coalesce(json_object_agg(k, n), '{{}}') FROM (SELECT {key} AS k, count(*) AS n FROM m GROUP BY 1) f)")
+                    f"(SELECT coalesce(json_object_agg(k, n), '{{}}') FROM (SELECT {key} AS k, count(*) AS n FROM m GROUP BY 1) f)"
+                )
             else:
                 column = "platform_ids" if facet == "platform" else "tags"
                 facet_selects.append(
                     f"(SELECT coalesce(json_object_agg(k, n), '{{}}') FROM (SELECT unnest({column})::text AS k, count(*) AS n"
-                    f" FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %(tags)s) f)")
+                    f" FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %(tags)s) f)"
+                )
         sql = f"""
             WITH by_text AS MATERIALIZED ({text_candidates}),
             m AS MATERIALIZED (
@@ -289,13 +320,26 @@ class PostgresBackend(SearchBackend):
                 WHERE x.rn <= %(per)s
                 ORDER BY x.product_id, x.rn
                 """,
-                {"tsq": tsq, "ids": list(by_id), "hl": HEADLINE, "hl_short": HEADLINE_SHORT, "per": MATCHES_PER_PRODUCT},
+                {
+                    "tsq": tsq,
+                    "ids": list(by_id),
+                    "hl": HEADLINE,
+                    "hl_short": HEADLINE_SHORT,
+                    "per": MATCHES_PER_PRODUCT,
+                },
             )
             for product_id, kind, asset_id, column_id, label, description, n in cursor.fetchall():
                 hit = by_id[product_id]
                 hit.match_count = n
-                hit.matches.append(MatchHit(kind=kind, asset_id=asset_id, column_id=column_id,
-                                            label_html=to_html(label), description_html=to_html(description)))
+                hit.matches.append(
+                    MatchHit(
+                        kind=kind,
+                        asset_id=asset_id,
+                        column_id=column_id,
+                        label_html=to_html(label),
+                        description_html=to_html(description),
+                    )
+                )
 
     def autocomplete(self, text: str, *, visibility: Visibility, limit: int = 8) -> list[Suggestion]:
         parsed = parse(text)
@@ -328,14 +372,23 @@ class PostgresBackend(SearchBackend):
                     FROM {{source}} d JOIN catalog_dataproduct p ON p.id = d.product_id
                     WHERE {where}
                     ORDER BY d.popularity DESC, lower(d.name) LIMIT %(n)s"""
-            args = {"tsq": tsq, "listed": list(LISTED_STATUSES), "own": list(visibility.own_product_ids),
-                    "hl": HEADLINE, "n": max(1, limit // 2)}
+            args = {
+                "tsq": tsq,
+                "listed": list(LISTED_STATUSES),
+                "own": list(visibility.own_product_ids),
+                "hl": HEADLINE,
+                "n": max(1, limit // 2),
+            }
             popular = "(SELECT * FROM search_productdocument ORDER BY popularity DESC LIMIT 5000)"
             cursor.execute(sql.format(source=popular), args)
             rows = cursor.fetchall()
             if len(rows) < args["n"]:
-                cursor.execute(sql.format(source="search_productdocument").replace(
-                    "ORDER BY d.popularity DESC", "ORDER BY d.popularity + 0 DESC"), args)
+                cursor.execute(
+                    sql.format(source="search_productdocument").replace(
+                        "ORDER BY d.popularity DESC", "ORDER BY d.popularity + 0 DESC"
+                    ),
+                    args,
+                )
                 rows = cursor.fetchall()
             products = [Suggestion(text=name, html=to_html(hl), slug=slug) for slug, name, hl in rows]
         prefix = " ".join(parsed.words[:-1])

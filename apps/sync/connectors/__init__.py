@@ -5,6 +5,7 @@ Adding a platform kind means writing a :class:`Connector` subclass and adding a 
 adapters (``apps.access.enforcement.ADAPTERS``). Modules are imported on first use so the drivers
 load only when a platform of that kind exists.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -25,8 +26,14 @@ if TYPE_CHECKING:
     from apps.platforms.models import Platform
 
 __all__ = [
-    "CONNECTORS", "Connector", "ConnectorError", "DiscoveredAsset", "DiscoveredColumn", "DiscoveredForeignKey",
-    "DiscoveredPrivilege", "get_connector",
+    "CONNECTORS",
+    "Connector",
+    "ConnectorError",
+    "DiscoveredAsset",
+    "DiscoveredColumn",
+    "DiscoveredForeignKey",
+    "DiscoveredPrivilege",
+    "get_connector",
 ]
 
 # PlatformKind value -> "module:Class" of its connector.

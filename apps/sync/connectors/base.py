@@ -6,6 +6,7 @@ A connector reads a platform's catalog (PostgreSQL's ``pg_catalog``, MariaDB's
 and applying changes is the job of ``apps.sync.services.platform_sync``, the same for
 every kind of platform.
 """
+
 from __future__ import annotations
 
 import abc
@@ -133,7 +134,9 @@ class DiscoveredAsset:
 _COLUMN_FIELDS = tuple(f.name for f in fields(DiscoveredColumn))
 _FOREIGN_KEY_FIELDS = tuple(f.name for f in fields(DiscoveredForeignKey))
 _ASSET_FINGERPRINT_FIELDS = tuple(
-    f.name for f in fields(DiscoveredAsset) if f.name not in {"row_count_estimate", "size_bytes", "last_analyzed_at", "privileges"}
+    f.name
+    for f in fields(DiscoveredAsset)
+    if f.name not in {"row_count_estimate", "size_bytes", "last_analyzed_at", "privileges"}
 )
 
 # progress(done, total): called by connectors while they read; total may be None when unknown.
@@ -160,8 +163,9 @@ class Connector(abc.ABC):
         except ApplicationError as exc:
             raise ConnectorError(exc.message) from exc
 
-    def _select_schemas(self, available: list[str], *, is_system: Callable[[str], bool],
-                        missing_message: Callable[[list[str]], str]) -> list[str]:
+    def _select_schemas(
+        self, available: list[str], *, is_system: Callable[[str], bool], missing_message: Callable[[list[str]], str]
+    ) -> list[str]:
         """The schemas to read: the platform's ``include_schemas`` (deduplicated, in order), or
         every ``available`` one that is not a system schema when none is set. A wanted schema
         that is not ``available`` raises ConnectorError(``missing_message(missing)``): refusing

@@ -17,6 +17,7 @@ version for breaking changes) would be rejected, and it validates the whole mani
 docs, semantic models) where we read a handful of fields per node. The models below declare only
 what the sync reads and ignore the rest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,18 @@ CATALOG_VERSIONS = ("v1",)
 RUN_RESULTS_VERSIONS = ("v4", "v5", "v6")
 # dbt versions that wrote each manifest schema version, for the error message.
 _MANIFEST_DBT_VERSIONS = {
-    "v1": "0.19", "v2": "0.20", "v3": "0.21", "v4": "1.0", "v5": "1.1", "v6": "1.2", "v7": "1.3",
-    "v8": "1.4", "v9": "1.5", "v10": "1.6", "v11": "1.7", "v12": "1.8 or later",
+    "v1": "0.19",
+    "v2": "0.20",
+    "v3": "0.21",
+    "v4": "1.0",
+    "v5": "1.1",
+    "v6": "1.2",
+    "v7": "1.3",
+    "v8": "1.4",
+    "v9": "1.5",
+    "v10": "1.6",
+    "v11": "1.7",
+    "v12": "1.8 or later",
 }
 _SCHEMA_VERSION_RE = re.compile(r"/dbt/([a-z-]+)/(v\d+)\.json$")
 
@@ -47,8 +58,14 @@ RELATION_RESOURCE_TYPES = ("model", "seed", "snapshot", "source")
 
 # run_results.json status of a test -> apps.catalog.choices.QualityCheckStatus value.
 TEST_STATUS = {
-    "pass": "pass", "success": "pass", "fail": "fail", "warn": "warn", "error": "error",
-    "runtime error": "error", "skipped": "skipped", "skip": "skipped",
+    "pass": "pass",
+    "success": "pass",
+    "fail": "fail",
+    "warn": "warn",
+    "error": "error",
+    "runtime error": "error",
+    "skipped": "skipped",
+    "skip": "skipped",
 }
 
 
@@ -232,11 +249,19 @@ class DbtRelation:
         """sha256 (64 hex characters) of a canonical JSON of everything above."""
         # Built by hand: dataclasses.asdict() deep-copies and is the slowest part of a no-op sync.
         data = {
-            "unique_id": self.unique_id, "resource_type": self.resource_type, "name": self.name,
-            "database": self.database, "schema": self.schema, "identifier": self.identifier,
-            "materialization": self.materialization, "description": self.description, "tags": self.tags,
-            "meta": self.meta, "columns": [(c.name, c.ordinal, c.description, c.data_type) for c in self.columns],
-            "upstream": self.upstream, "exposures": self.exposures,
+            "unique_id": self.unique_id,
+            "resource_type": self.resource_type,
+            "name": self.name,
+            "database": self.database,
+            "schema": self.schema,
+            "identifier": self.identifier,
+            "materialization": self.materialization,
+            "description": self.description,
+            "tags": self.tags,
+            "meta": self.meta,
+            "columns": [(c.name, c.ordinal, c.description, c.data_type) for c in self.columns],
+            "upstream": self.upstream,
+            "exposures": self.exposures,
         }
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -298,7 +323,11 @@ def _load_json(artifact: str, text: str | bytes) -> dict:
     try:
         data = safe_load_json(text, field=artifact, what=artifact, **dbt_artifact_limits())
     except InputLimitError as exc:
-        hint = ": the file may be truncated; copy it again from dbt's target/ directory" if "Not valid JSON" in exc.message else ""
+        hint = (
+            ": the file may be truncated; copy it again from dbt's target/ directory"
+            if "Not valid JSON" in exc.message
+            else ""
+        )
         message = exc.message.replace("Not valid JSON", f"{artifact} is not valid JSON")
         raise ArtifactError(artifact, f"{message.rstrip('.')}{hint}.") from None
     if not isinstance(data, dict):
@@ -330,8 +359,9 @@ def _validate(artifact: str, model: type[BaseModel], data: dict) -> Any:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ArtifactError(
-            artifact, f"{artifact} does not have the expected structure at '{where}': {first['msg']} "
-                      f"({exc.error_count()} problem{'s' if exc.error_count() != 1 else ''} in all).",
+            artifact,
+            f"{artifact} does not have the expected structure at '{where}': {first['msg']} "
+            f"({exc.error_count()} problem{'s' if exc.error_count() != 1 else ''} in all).",
         ) from None
 
 
@@ -388,19 +418,26 @@ def project_from_texts(texts: ArtifactTexts) -> DbtProject:
     return _assemble(manifest, catalog, run_results, origin=texts.origin)
 
 
-def _assemble(manifest: _Manifest, catalog: _Catalog | None, run_results: _RunResults | None, origin: str) -> DbtProject:
+def _assemble(
+    manifest: _Manifest, catalog: _Catalog | None, run_results: _RunResults | None, origin: str
+) -> DbtProject:
     catalog_tables = {**catalog.nodes, **catalog.sources} if catalog else {}
     relation_ids = {
-        uid for uid, node in manifest.nodes.items()
+        uid
+        for uid, node in manifest.nodes.items()
         if node.resource_type in RELATION_RESOURCE_TYPES and node.config.enabled
     } | {uid for uid, source in manifest.sources.items() if source.config.enabled}
 
     exposures_of: dict[str, list[dict[str, Any]]] = {}
     for exposure in sorted(manifest.exposures.values(), key=lambda e: e.unique_id):
         summary = {
-            "unique_id": exposure.unique_id, "name": exposure.name, "label": exposure.label or exposure.name,
-            "type": exposure.type, "owner": exposure.owner.name or exposure.owner.email or "",
-            "url": exposure.url or "", "maturity": exposure.maturity or "",
+            "unique_id": exposure.unique_id,
+            "name": exposure.name,
+            "label": exposure.label or exposure.name,
+            "type": exposure.type,
+            "owner": exposure.owner.name or exposure.owner.email or "",
+            "url": exposure.url or "",
+            "maturity": exposure.maturity or "",
         }
         for parent in dict.fromkeys(exposure.depends_on.nodes):
             if parent in relation_ids:
@@ -421,13 +458,23 @@ def _assemble(manifest: _Manifest, catalog: _Catalog | None, run_results: _RunRe
             description = node.description or node.source_description or ""
             upstream = ()
         meta = {**node.config.meta, **node.meta}
-        relations.append(DbtRelation(
-            unique_id=uid, resource_type="source" if uid in manifest.sources else node.resource_type,
-            name=node.name, database=node.database or "", schema=node.schema_name, identifier=identifier,
-            materialization=materialization, description=description, tags=tuple(node.tags), meta=meta,
-            columns=_columns(node.columns, catalog_tables.get(uid)), upstream=upstream,
-            exposures=tuple(exposures_of.get(uid, ())),
-        ))
+        relations.append(
+            DbtRelation(
+                unique_id=uid,
+                resource_type="source" if uid in manifest.sources else node.resource_type,
+                name=node.name,
+                database=node.database or "",
+                schema=node.schema_name,
+                identifier=identifier,
+                materialization=materialization,
+                description=description,
+                tags=tuple(node.tags),
+                meta=meta,
+                columns=_columns(node.columns, catalog_tables.get(uid)),
+                upstream=upstream,
+                exposures=tuple(exposures_of.get(uid, ())),
+            )
+        )
 
     results = {r.unique_id: r for r in run_results.results} if run_results else {}
     fallback_time = run_results.metadata.generated_at if run_results else None
@@ -436,8 +483,13 @@ def _assemble(manifest: _Manifest, catalog: _Catalog | None, run_results: _RunRe
         node = manifest.nodes[uid]
         if node.resource_type != "test" or not node.config.enabled:
             continue
-        attached = node.attached_node if node.attached_node in relation_ids else next(
-            (p for p in node.depends_on.nodes if p in relation_ids), None,
+        attached = (
+            node.attached_node
+            if node.attached_node in relation_ids
+            else next(
+                (p for p in node.depends_on.nodes if p in relation_ids),
+                None,
+            )
         )
         if attached is None:
             continue  # a singular test on nothing we catalog
@@ -448,14 +500,27 @@ def _assemble(manifest: _Manifest, catalog: _Catalog | None, run_results: _RunRe
             message = _result_message(status, result)
             last_run_at = _finished_at(result) or fallback_time
         name = node.test_metadata.name if node.test_metadata and node.test_metadata.name else node.name
-        tests.append(DbtTest(
-            unique_id=uid, name=name[:255], attached_to=attached, column_name=(node.column_name or "")[:255],
-            status=status, message=message, last_run_at=_aware(last_run_at), has_result=result is not None,
-        ))
+        tests.append(
+            DbtTest(
+                unique_id=uid,
+                name=name[:255],
+                attached_to=attached,
+                column_name=(node.column_name or "")[:255],
+                status=status,
+                message=message,
+                last_run_at=_aware(last_run_at),
+                has_result=result is not None,
+            )
+        )
     return DbtProject(
-        project_name=manifest.metadata.project_name, dbt_version=manifest.metadata.dbt_version,
-        generated_at=_aware(manifest.metadata.generated_at), relations=relations, tests=tests, origin=origin,
-        has_catalog=catalog is not None, has_run_results=run_results is not None,
+        project_name=manifest.metadata.project_name,
+        dbt_version=manifest.metadata.dbt_version,
+        generated_at=_aware(manifest.metadata.generated_at),
+        relations=relations,
+        tests=tests,
+        origin=origin,
+        has_catalog=catalog is not None,
+        has_run_results=run_results is not None,
     )
 
 
@@ -467,8 +532,14 @@ def _columns(documented: dict[str, _Column], built: _CatalogTable | None) -> tup
         out = []
         for ordinal, col in enumerate(ordered, start=1):
             doc = docs.get(col.name) or docs_lower.get(col.name.lower())
-            out.append(DbtColumn(name=col.name, ordinal=ordinal, description=(doc.description if doc else ""),
-                                 data_type=col.type or (doc.data_type if doc and doc.data_type else "")))
+            out.append(
+                DbtColumn(
+                    name=col.name,
+                    ordinal=ordinal,
+                    description=(doc.description if doc else ""),
+                    data_type=col.type or (doc.data_type if doc and doc.data_type else ""),
+                )
+            )
         # Documented columns the built relation lacks are stale docs; the warehouse decides.
         return tuple(out)
     return tuple(
@@ -535,26 +606,32 @@ class DbtConnector(Connector):
                 return self._from_upload(upload)
             if not directory.is_dir():
                 raise ArtifactError(
-                    MANIFEST_FILE, f"The dbt artifacts directory '{directory}' does not exist on the sync worker: "
-                                   "check the platform's artifacts directory.",
+                    MANIFEST_FILE,
+                    f"The dbt artifacts directory '{directory}' does not exist on the sync worker: "
+                    "check the platform's artifacts directory.",
                 ) from None
             raise ArtifactError(
-                MANIFEST_FILE, f"{MANIFEST_FILE} not found in '{directory}': run `dbt build` and `dbt docs generate` "
-                               "there, or upload the artifacts.",
+                MANIFEST_FILE,
+                f"{MANIFEST_FILE} not found in '{directory}': run `dbt build` and `dbt docs generate` "
+                "there, or upload the artifacts.",
             ) from None
         except OSError as exc:
             raise ArtifactError(MANIFEST_FILE, f"Cannot read '{manifest_path}': {exc.strerror}.") from None
         if upload is not None and upload.uploaded_at.timestamp() > manifest_mtime:
             return self._from_upload(upload)
         return ArtifactTexts(
-            manifest=_read(manifest_path), catalog=_read(directory / CATALOG_FILE, optional=True),
-            run_results=_read(directory / RUN_RESULTS_FILE, optional=True), origin=f"directory {directory}",
+            manifest=_read(manifest_path),
+            catalog=_read(directory / CATALOG_FILE, optional=True),
+            run_results=_read(directory / RUN_RESULTS_FILE, optional=True),
+            origin=f"directory {directory}",
         )
 
     @staticmethod
     def _from_upload(upload) -> ArtifactTexts:
         return ArtifactTexts(
-            manifest=upload.manifest_json, catalog=upload.catalog_json, run_results=upload.run_results_json,
+            manifest=upload.manifest_json,
+            catalog=upload.catalog_json,
+            run_results=upload.run_results_json,
             origin=f"upload of {upload.uploaded_at:%Y-%m-%d %H:%M} UTC",
         )
 

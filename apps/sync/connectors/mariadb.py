@@ -25,6 +25,7 @@ What is read, and where from (MariaDB Knowledge Base, "Information Schema ... Ta
   privileges only to an account with ``SELECT`` on the ``mysql`` database; without it the list
   is the service account's own.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,10 +61,23 @@ TABLE_TYPE_TO_ASSET_KIND = {
 }
 # Database-level privileges that mean something on a table; the rest (CREATE ROUTINE, EVENT...)
 # are about the database itself.
-TABLE_LEVEL_PRIVILEGES = frozenset({
-    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "REFERENCES", "INDEX", "ALTER", "CREATE VIEW",
-    "SHOW VIEW", "TRIGGER", "DELETE HISTORY",
-})
+TABLE_LEVEL_PRIVILEGES = frozenset(
+    {
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "CREATE",
+        "DROP",
+        "REFERENCES",
+        "INDEX",
+        "ALTER",
+        "CREATE VIEW",
+        "SHOW VIEW",
+        "TRIGGER",
+        "DELETE HISTORY",
+    }
+)
 
 # MariaDB/MySQL client and server error numbers (MariaDB KB "MariaDB Error Codes").
 ER_DBACCESS_DENIED = 1044
@@ -132,9 +146,7 @@ class MariaDBConnector(Connector):
                 return []
             params = {"schemas": schemas}
             self.report_progress(0, 5)
-            tables = [
-                row for row in conn.execute(_TABLES_SQL, params) if row.TABLE_TYPE in TABLE_TYPE_TO_ASSET_KIND
-            ]
+            tables = [row for row in conn.execute(_TABLES_SQL, params) if row.TABLE_TYPE in TABLE_TYPE_TO_ASSET_KIND]
             self.report_progress(1, 5)
             columns: dict[tuple[str, str], list] = {}
             for row in conn.execute(_COLUMNS_SQL, params):
@@ -153,10 +165,13 @@ class MariaDBConnector(Connector):
             self.report_progress(5, 5)
             return sorted(
                 (
-                    _asset(row, columns.get((row.TABLE_SCHEMA, row.TABLE_NAME), []),
-                           primary_keys.get((row.TABLE_SCHEMA, row.TABLE_NAME), set()),
-                           foreign_keys.get((row.TABLE_SCHEMA, row.TABLE_NAME), {}),
-                           privileges.get((row.TABLE_SCHEMA, row.TABLE_NAME), ()))
+                    _asset(
+                        row,
+                        columns.get((row.TABLE_SCHEMA, row.TABLE_NAME), []),
+                        primary_keys.get((row.TABLE_SCHEMA, row.TABLE_NAME), set()),
+                        foreign_keys.get((row.TABLE_SCHEMA, row.TABLE_NAME), {}),
+                        privileges.get((row.TABLE_SCHEMA, row.TABLE_NAME), ()),
+                    )
                     for row in tables
                 ),
                 key=lambda asset: asset.key,
@@ -174,22 +189,29 @@ class MariaDBConnector(Connector):
             )
 
         visible = [row[0] for row in conn.execute(_SCHEMATA_SQL)]
-        return self._select_schemas(visible, is_system=lambda s: s.lower() in SYSTEM_DATABASES,
-                                    missing_message=missing_message)
+        return self._select_schemas(
+            visible, is_system=lambda s: s.lower() in SYSTEM_DATABASES, missing_message=missing_message
+        )
 
     def _privileges(self, conn: Connection, schemas: list[str], tables) -> dict[tuple[str, str], list]:
         found: dict[tuple[str, str], list[DiscoveredPrivilege]] = {}
         for row in conn.execute(_TABLE_PRIVILEGES_SQL, {"schemas": schemas}):
-            found.setdefault((row.TABLE_SCHEMA, row.TABLE_NAME), []).append(DiscoveredPrivilege(
-                grantee=row.GRANTEE, privilege=row.PRIVILEGE_TYPE, is_grantable=row.IS_GRANTABLE == "YES",
-            ))
+            found.setdefault((row.TABLE_SCHEMA, row.TABLE_NAME), []).append(
+                DiscoveredPrivilege(
+                    grantee=row.GRANTEE,
+                    privilege=row.PRIVILEGE_TYPE,
+                    is_grantable=row.IS_GRANTABLE == "YES",
+                )
+            )
         self.report_progress(4, 5)
         by_schema: dict[str, list[DiscoveredPrivilege]] = {}
         for row in conn.execute(_SCHEMA_PRIVILEGES_SQL):
             if row.PRIVILEGE_TYPE not in TABLE_LEVEL_PRIVILEGES:
                 continue
             privilege = DiscoveredPrivilege(
-                grantee=row.GRANTEE, privilege=row.PRIVILEGE_TYPE, is_grantable=row.IS_GRANTABLE == "YES",
+                grantee=row.GRANTEE,
+                privilege=row.PRIVILEGE_TYPE,
+                is_grantable=row.IS_GRANTABLE == "YES",
                 via_schema=True,
             )
             for schema in schemas:
@@ -226,7 +248,8 @@ class MariaDBConnector(Connector):
         """A connection whose session reads times in UTC; DBAPI errors become ConnectorError."""
         params = self._params()
         engine = sa.create_engine(
-            self._url(params), poolclass=NullPool,
+            self._url(params),
+            poolclass=NullPool,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "read_timeout": 300},
         )
         try:

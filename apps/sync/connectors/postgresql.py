@@ -17,6 +17,7 @@ References: PostgreSQL docs "pg_class" (``relkind``, ``reltuples``, ``relisparti
 (``format_type``, ``aclexplode``); "pg_stat_all_tables"; SQLAlchemy "Reflecting Database
 Objects" (``Inspector.get_multi_columns`` and friends).
 """
+
 from __future__ import annotations
 
 import logging
@@ -147,7 +148,9 @@ class PostgreSQLConnector(Connector):
             for row in conn.execute(_PRIVILEGES_SQL, {"schemas": schemas}):
                 privileges.setdefault((row.nspname, row.relname), []).append(
                     DiscoveredPrivilege(
-                        grantee=row.grantee, privilege=row.privilege_type, is_grantable=row.is_grantable,
+                        grantee=row.grantee,
+                        privilege=row.privilege_type,
+                        is_grantable=row.is_grantable,
                     )
                 )
             inspector = sa.inspect(conn)
@@ -161,18 +164,25 @@ class PostgreSQLConnector(Connector):
                 pks = inspector.get_multi_pk_constraint(schema=schema, kind=ObjectKind.ANY, scope=ObjectScope.DEFAULT)
                 fks = inspector.get_multi_foreign_keys(schema=schema, kind=ObjectKind.ANY, scope=ObjectScope.DEFAULT)
                 comments = inspector.get_multi_table_comment(
-                    schema=schema, kind=ObjectKind.ANY, scope=ObjectScope.DEFAULT,
+                    schema=schema,
+                    kind=ObjectKind.ANY,
+                    scope=ObjectScope.DEFAULT,
                 )
                 for key, table_columns in columns.items():
                     if key not in relations:
                         continue  # a partition, or created after the pg_class read (next sync gets it)
-                    raw.append((key, {
-                        "columns": table_columns,
-                        "pk": set((pks.get(key) or {}).get("constrained_columns") or ()),
-                        "fks": fks.get(key) or [],
-                        "comment": (comments.get(key) or {}).get("text") or "",
-                        "privileges": tuple(privileges.get(key, ())),
-                    }))
+                    raw.append(
+                        (
+                            key,
+                            {
+                                "columns": table_columns,
+                                "pk": set((pks.get(key) or {}).get("constrained_columns") or ()),
+                                "fks": fks.get(key) or [],
+                                "comment": (comments.get(key) or {}).get("text") or "",
+                                "privileges": tuple(privileges.get(key, ())),
+                            },
+                        )
+                    )
                 self.report_progress(done, len(schemas))
             self._add_partition_foreign_keys(conn, schemas, raw)
             type_names = self._unknown_type_names(conn, schemas, raw)
@@ -210,8 +220,10 @@ class PostgreSQLConnector(Connector):
             if data is None:
                 continue
             fk = {
-                "name": row.name, "constrained_columns": list(row.constrained_columns),
-                "referred_schema": row.referred_schema, "referred_table": row.referred_table,
+                "name": row.name,
+                "constrained_columns": list(row.constrained_columns),
+                "referred_schema": row.referred_schema,
+                "referred_table": row.referred_table,
                 "referred_columns": list(row.referred_columns),
             }
             if not any(_same_foreign_key(fk, other, row.root_schema) for other in data["fks"]):
@@ -230,7 +242,10 @@ class PostgreSQLConnector(Connector):
                 name=col["name"],
                 ordinal=ordinal,
                 data_type=_data_type(
-                    col["type"], dialect, type_names.get((schema, name, col["name"])), spelled_cache,
+                    col["type"],
+                    dialect,
+                    type_names.get((schema, name, col["name"])),
+                    spelled_cache,
                 ),
                 description=col.get("comment") or "",
                 nullable=bool(col.get("nullable", True)),
@@ -254,9 +269,16 @@ class PostgreSQLConnector(Connector):
         rows = relation.reltuples
         row_count = int(rows) if kind != AssetKind.VIEW and rows is not None and rows >= 0 else None
         return DiscoveredAsset(
-            schema=schema, name=name, kind=kind, description=data["comment"],
-            columns=columns, foreign_keys=foreign_keys, row_count_estimate=row_count, size_bytes=relation.size_bytes,
-            last_analyzed_at=relation.last_analyzed_at, privileges=data["privileges"],
+            schema=schema,
+            name=name,
+            kind=kind,
+            description=data["comment"],
+            columns=columns,
+            foreign_keys=foreign_keys,
+            row_count_estimate=row_count,
+            size_bytes=relation.size_bytes,
+            last_analyzed_at=relation.last_analyzed_at,
+            privileges=data["privileges"],
         )
 
     # -- connection ---------------------------------------------------------------------
@@ -386,7 +408,7 @@ def _driver_message(exc: DBAPIError, password: str) -> str:
 
 def _strip_prefixes(detail: str) -> str:
     # 'connection failed: connection to server at "h", port 1 failed: FATAL:  x' -> 'x'
-    detail = re.sub(r'^(connection (failed|is bad): )?connection to server (at|on) .*? failed: ', "", detail)
+    detail = re.sub(r"^(connection (failed|is bad): )?connection to server (at|on) .*? failed: ", "", detail)
     return re.sub(r"^(FATAL|ERROR):\s+", "", detail)
 
 

@@ -1,5 +1,6 @@
 """``manage.py api_token_create <username>``: create (or replace) a user's API token and print its
 key once (it is stored only as a digest). Replaces DRF's ``drf_create_token``."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts import services

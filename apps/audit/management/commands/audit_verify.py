@@ -4,6 +4,7 @@ Exit status 0 and "Audit chain intact: N events; head SEQ HASH" when every event
 elsewhere: it detects a trail rewritten in full); otherwise each broken link
 is listed (position, event id, reason) and the command exits with status 1. See ``docs/security.md``.
 """
+
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.selectors import audit_chain_verify
@@ -23,5 +24,7 @@ class Command(BaseCommand):
         for b in report.breaks:
             self.stdout.write(f"chain position {b.chain_seq} (event {b.event_id}): {b.reason} does not verify")
         if report.unchained:
-            self.stdout.write(f"{report.unchained} event(s) carry no chain position (written with the trigger disabled)")
+            self.stdout.write(
+                f"{report.unchained} event(s) carry no chain position (written with the trigger disabled)"
+            )
         raise CommandError(f"Audit chain broken: {len(report.breaks)} bad link(s) in {report.checked} events.")

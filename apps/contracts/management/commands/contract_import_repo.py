@@ -1,6 +1,7 @@
 """``manage.py contract_import_repo PATH --as USER [--product SLUG ...]``: publish a contract file
 from the repository checkouts under ``CONTRACT_REPOSITORY_ROOT`` (apps.contracts.repository),
 as that user, through the one import service. Exit status 1 with the reasons when refused."""
+
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,8 +15,12 @@ class Command(BaseCommand):
     help = "Import a data contract from a file in the repository checkouts (CONTRACT_REPOSITORY_ROOT)."
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="Relative to CONTRACT_REPOSITORY_ROOT, or an absolute path / file:// URL in it.")
-        parser.add_argument("--as", dest="username", required=True, help="The user who publishes (an owner of the product).")
+        parser.add_argument(
+            "path", help="Relative to CONTRACT_REPOSITORY_ROOT, or an absolute path / file:// URL in it."
+        )
+        parser.add_argument(
+            "--as", dest="username", required=True, help="The user who publishes (an owner of the product)."
+        )
         parser.add_argument("--product", default="", help="Data product slug (default: from the contract).")
         parser.add_argument("--domain", default="")
         parser.add_argument("--owner-team", default="")
@@ -27,14 +32,18 @@ class Command(BaseCommand):
             raise CommandError(f"No active user {options['username']!r}.")
         try:
             result = data_contract_import_from_repository(
-                actor=actor, path=options["path"], data_product=options["product"], domain=options["domain"],
-                owner_team=options["owner_team"], platform=options["platform"])
+                actor=actor,
+                path=options["path"],
+                data_product=options["product"],
+                domain=options["domain"],
+                owner_team=options["owner_team"],
+                platform=options["platform"],
+            )
         except PermissionDenied as exc:
             raise CommandError(str(exc)) from None
         except ApplicationError as exc:
             raise CommandError("\n".join([exc.message, *contract_errors_as_lines(exc.extra or {})])) from None
         changes = ", ".join(result.changes) or "nothing changed (already published)"
-        self.stdout.write(self.style.SUCCESS(
-            f"{result.data_product.slug} {result.data_contract.version}: {changes}"))
+        self.stdout.write(self.style.SUCCESS(f"{result.data_product.slug} {result.data_contract.version}: {changes}"))
         for warning in result.warnings:
             self.stdout.write(self.style.WARNING(warning))

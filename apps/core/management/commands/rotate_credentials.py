@@ -4,6 +4,7 @@ Run it after putting a new key first in ``PLATFORM_CREDENTIALS_KEYS`` (old keys 
 the old keys can be removed. Secrets no key opens are listed and left as they are (they must be
 entered again); the command then exits with status 1.
 """
+
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -35,4 +36,6 @@ class Command(BaseCommand):
                     rotated += 1
         self.stdout.write(f"Re-encrypted {rotated} secret(s) with the first key.")
         if failed:
-            raise CommandError(f"{len(failed)} secret(s) no configured key opens (enter them again): {', '.join(failed)}")
+            raise CommandError(
+                f"{len(failed)} secret(s) no configured key opens (enter them again): {', '.join(failed)}"
+            )

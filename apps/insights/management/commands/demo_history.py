@@ -4,8 +4,10 @@ from apps.insights.demo_history import demo_history
 
 
 class Command(BaseCommand):
-    help = ("Simulate six months of searches, views, requests, decisions, grants, expiries, use cases and syncs "
-            "through the real services (once: skipped when access requests exist). See apps/insights/demo_history.py.")
+    help = (
+        "Simulate six months of searches, views, requests, decisions, grants, expiries, use cases and syncs "
+        "through the real services (once: skipped when access requests exist). See apps/insights/demo_history.py."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=14)

@@ -12,5 +12,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.monotonic()
         written = search_reindex_all()
-        self.stdout.write(self.style.SUCCESS(
-            f"Indexed {written} data products on {get_backend().name} in {time.monotonic() - started:.1f} s."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Indexed {written} data products on {get_backend().name} in {time.monotonic() - started:.1f} s."
+            )
+        )
