@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.catalog.choices import Classification
 from apps.core.models import TimeStampedModel
+from apps.core.visibility import RestrictedQuerySet
 
 from .choices import (
     AccessRequestStatus,
@@ -104,37 +105,6 @@ class AccessPolicy(models.Model):
         }
 
 
-class AccessRequestQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "AccessRequestQuerySet":
-        """The requests ``user`` may see: their own; those they decide, by their own right or a running
-        delegator's (``catalog.decide_access_requests`` on the product, named approvers or approver-role
-        members of a step's team); those of the domain's owner team once a step is escalated; every request
-        for stewards, superusers and holders of the global ``access.view_accessrequest``
-        (:func:`apps.access.permissions.sees_all_requests`); none for anonymous users."""
-        from apps.catalog.selectors import data_product_with_permission
-
-        from .permissions import APPROVER_ROLES, delegators_of, sees_all_requests
-
-        if not user.is_authenticated:
-            return self.none()
-        if sees_all_requests(user):
-            return self.all()
-        principals = [user, *delegators_of(user=user)]
-        product_q = models.Q()
-        for principal in principals:
-            decidable = data_product_with_permission(user=principal, codename="decide_access_requests")
-            product_q |= models.Q(output_port__data_product__in=decidable.values("pk"))
-        step_ids = ApprovalStep.objects.filter(
-            models.Q(named_users__in=principals)
-            | models.Q(team__memberships__user__in=principals, team__memberships__role__in=APPROVER_ROLES)
-            | models.Q(
-                escalated_at__isnull=False,
-                access_request__output_port__data_product__domain__owner_team__memberships__user=user,
-            )
-        ).values("access_request_id")
-        return self.filter(models.Q(requester=user) | product_q | models.Q(pk__in=step_ids))
-
-
 class AccessRequest(TimeStampedModel):
     """A consumer's request to read a data product through one output port, for a purpose and a
     period. Its status follows ``ACCESS_REQUEST_TRANSITIONS``; every change goes through
@@ -205,7 +175,7 @@ class AccessRequest(TimeStampedModel):
         help_text="For an extension: the active request whose end date it moves.",
     )
 
-    objects = AccessRequestQuerySet.as_manager()
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -298,12 +268,6 @@ class ApproverDelegation(TimeStampedModel):
         return f"{self.delegator} → {self.delegate} ({self.starts:%Y-%m-%d}–{self.ends:%Y-%m-%d})"
 
 
-class GrantQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "GrantQuerySet":
-        """The grants of the access requests ``user`` may see (:meth:`AccessRequestQuerySet.visible_to`)."""
-        return self.filter(access_request__in=AccessRequest.objects.visible_to(user).values("pk"))
-
-
 class Grant(TimeStampedModel):
     """The platform-side fact of an approved access request: a role on the platform holding the
     privileges on the output port's objects (schema, tables, or only some columns), granted to
@@ -348,7 +312,7 @@ class Grant(TimeStampedModel):
     revoke_reason = models.TextField(blank=True, help_text="Why the access was revoked (the consumer is told).")
     revoke_expired = models.BooleanField(default=False, help_text="The revocation is the end of the access period.")
 
-    objects = GrantQuerySet.as_manager()
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

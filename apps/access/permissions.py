@@ -23,11 +23,14 @@ an :class:`apps.core.exceptions.ApplicationError` (HTTP 400).
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.choices import TeamRole
 from apps.accounts.models import TeamMembership
+from apps.catalog.selectors import data_product_with_permission
 from apps.core.exceptions import ApplicationError
+from apps.core.visibility import visibility_rule
 
 from .choices import OWNER_REVOCABLE_GRANT_STATES, AccessRequestStatus, ApprovalStepKind, ApprovalStepStatus
 from .models import AccessRequest, ApprovalStep, ApproverDelegation, Grant
@@ -331,3 +334,39 @@ def may_see_purpose(user, access_request: AccessRequest) -> bool:
 def sees_all_requests(user) -> bool:
     """Stewards, superusers and holders of the global ``access.view_accessrequest`` see every request."""
     return user.is_superuser or user.has_perm("access.view_accessrequest") or user.is_steward
+
+
+# --- who sees which rows (``Model.objects.visible_to(user)``, apps.core.visibility) ---------------
+
+
+@visibility_rule("access.AccessRequest")
+def access_requests_visible(queryset, user):
+    """The requests ``user`` may see: their own; those they decide, by their own right or a running
+    delegator's (``catalog.decide_access_requests`` on the product, named approvers or approver-role
+    members of a step's team); those of the domain's owner team once a step is escalated; every request
+    for stewards, superusers and holders of the global ``access.view_accessrequest``
+    (:func:`apps.access.permissions.sees_all_requests`); none for anonymous users."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if sees_all_requests(user):
+        return queryset.all()
+    principals = [user, *delegators_of(user=user)]
+    product_q = Q()
+    for principal in principals:
+        decidable = data_product_with_permission(user=principal, codename="decide_access_requests")
+        product_q |= Q(output_port__data_product__in=decidable.values("pk"))
+    step_ids = ApprovalStep.objects.filter(
+        Q(named_users__in=principals)
+        | Q(team__memberships__user__in=principals, team__memberships__role__in=APPROVER_ROLES)
+        | Q(
+            escalated_at__isnull=False,
+            access_request__output_port__data_product__domain__owner_team__memberships__user=user,
+        )
+    ).values("access_request_id")
+    return queryset.filter(Q(requester=user) | product_q | Q(pk__in=step_ids))
+
+
+@visibility_rule("access.Grant")
+def grants_visible(queryset, user):
+    """The grants of the access requests ``user`` may see (:func:`access_requests_visible`)."""
+    return queryset.filter(access_request__in=AccessRequest.objects.visible_to(user).values("pk"))

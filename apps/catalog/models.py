@@ -4,6 +4,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.core.visibility import RestrictedQuerySet
 
 from .choices import (
     AssetKind,
@@ -40,24 +41,6 @@ class Domain(TimeStampedModel):
         return self.name
 
 
-class DataProductQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "DataProductQuerySet":
-        """The products ``user`` may see: published and deprecated ones for everyone signed in, drafts and
-        retired ones for holders of ``view_dataproduct`` on them (their owner team, django-guardian), every
-        product for admins and stewards (:func:`apps.catalog.selectors.data_product_sees_all`); none for
-        anonymous users."""
-        from .choices import LISTED_STATUSES
-        from .selectors import data_product_own, data_product_sees_all
-
-        if not user.is_authenticated:
-            return self.none()
-        if data_product_sees_all(user=user):
-            return self.all()
-        return self.filter(
-            models.Q(status__in=LISTED_STATUSES) | models.Q(pk__in=data_product_own(user=user).values("pk"))
-        )
-
-
 class DataProduct(TimeStampedModel):
     """A data product: data a domain team publishes for others, with an owner, a classification
     and one or more output ports through which consumers read it."""
@@ -77,7 +60,7 @@ class DataProduct(TimeStampedModel):
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     terms_of_use = models.TextField(blank=True, help_text="Markdown; consumers accept it when requesting access.")
 
-    objects = DataProductQuerySet.as_manager()
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

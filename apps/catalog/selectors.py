@@ -12,7 +12,9 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from .choices import AssetRelationKind, DataContractStatus, QualityCheckStatus
+from apps.core.visibility import visibility_rule
+
+from .choices import LISTED_STATUSES, AssetRelationKind, DataContractStatus, QualityCheckStatus
 from .models import Asset, AssetRelation, Column, DataContract, DataProduct, Domain, OutputPort, QualityCheck
 
 
@@ -562,3 +564,16 @@ def data_product_activity(*, product: DataProduct, user, limit: int = 30) -> lis
                 }
             )
     return sorted(events, key=lambda e: e["at"], reverse=True)[:limit]
+
+
+@visibility_rule("catalog.DataProduct")
+def data_products_visible(queryset, user):
+    """The products ``user`` may see: published and deprecated ones for everyone signed in, drafts and
+    retired ones for holders of ``view_dataproduct`` on them (their owner team, django-guardian), every
+    product for admins and stewards (:func:`apps.catalog.selectors.data_product_sees_all`); none for
+    anonymous users."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if data_product_sees_all(user=user):
+        return queryset.all()
+    return queryset.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=data_product_own(user=user).values("pk")))

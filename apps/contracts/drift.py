@@ -340,7 +340,7 @@ def contract_drift_check(*, product_id: int) -> int:
         DriftFinding.objects.filter(data_product=product, status=DriftStatus.OPEN).values_list("key", flat=True)
     )
     if open_after != open_before:
-        from .services import search_reindex
+        from .indexing import search_reindex
 
         search_reindex(product.pk)  # the trust signal counts open drift
     return len(open_after)

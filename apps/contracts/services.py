@@ -23,6 +23,7 @@ from apps.core.exceptions import ApplicationError
 
 from .choices import BreakingChangePolicy, ImportSource
 from .diff import contract_diff, is_major_bump, semver_key
+from .indexing import search_reindex
 from .mapping import PortPlan, contract_to_product_plan
 from .models import ContractImport, DomainContractPolicy
 from .odcs import contract_parse
@@ -514,14 +515,6 @@ def _breaking_change_notify_later(import_id: int) -> None:
     from .tasks import contract_breaking_change_notify_task
 
     contract_breaking_change_notify_task.delay(import_id)
-
-
-def search_reindex(product_id: int) -> None:
-    """After commit, rebuild the product's search document (its trust signal and card facts
-    follow the contract, drift, quality runs and incidents)."""
-    from apps.search.services import search_index_schedule
-
-    search_index_schedule(product_ids=[product_id])
 
 
 def _drift_check_later(product_id: int) -> None:

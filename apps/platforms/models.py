@@ -260,7 +260,7 @@ class ExposureAssignment(TimeStampedModel):
         return ".".join(p for p in (self.database, self.schema, self.table) if p)
 
     def clean(self) -> None:
-        from .exposure import system_location_refusal
+        from .locations import system_location_refusal
 
         if self.data_product_id and self.domain_id and self.data_product.domain_id != self.domain_id:
             raise ValidationError({"data_product": "The data product belongs to another domain."})

@@ -63,7 +63,7 @@ from .connectors.dbt import (
     parse_manifest,
     parse_run_results,
 )
-from .services import BATCH_SIZE, SyncCounts, catalog_apply, chunks
+from .engine import BATCH_SIZE, SyncCounts, catalog_apply, chunks
 
 if TYPE_CHECKING:
     from apps.accounts.models import User

@@ -432,12 +432,12 @@ def test_missing_schema_fails_instead_of_removing_everything(aw_platform):
 
 def test_unexpected_error_rolls_back_and_is_recorded(aw_platform, monkeypatch):
     # given: writing the catalog fails halfway
-    from apps.sync import services
+    from apps.sync import engine
 
     def broken_rebuild(**kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services, "_foreign_keys_rebuild", broken_rebuild)
+    monkeypatch.setattr(engine, "_foreign_keys_rebuild", broken_rebuild)
 
     # when
     run = platform_sync(platform=aw_platform)

@@ -39,7 +39,7 @@ import hashlib
 import pymysql
 from django.conf import settings
 
-from apps.platforms.exposure import system_location_refusal
+from apps.platforms.locations import system_location_refusal
 
 from .base import (
     GrantAdapter,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import errors, sql
 
-from apps.platforms.exposure import system_location_refusal
+from apps.platforms.locations import system_location_refusal
 
 from .base import (
     GrantAdapter,
