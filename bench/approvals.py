@@ -179,7 +179,9 @@ def _measure(args) -> None:
     )
 
     steward = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser("bench-admin", "", "x")
-    events = selectors.audit_event_list(user=steward)
+    from apps.audit.selectors import audit_event_list
+
+    events = audit_event_list(user=steward)
     t = time.perf_counter()
     rows = sum(1 for _ in events.values_list("id", "action", "before", "after").iterator(chunk_size=2000))
     elapsed = time.perf_counter() - t

@@ -183,7 +183,7 @@ def _generated(models: int) -> dict[str, float]:
 
     from apps.platforms.models import Platform
     from apps.sync.connectors import DiscoveredAsset, DiscoveredColumn
-    from apps.sync.services import catalog_apply
+    from apps.sync.engine import catalog_apply
 
     Platform.objects.filter(slug__startswith="bench-gen").delete()
     warehouse = Platform.objects.create(
