@@ -51,8 +51,26 @@ def kpi_can_view(user, domain_id: int | None = None) -> bool:
 
 
 def kpi_can_view_any(user) -> bool:
-    allowed = kpi_domain_ids(user)
-    return allowed is None or bool(allowed)
+    """Whether ``user`` sees the KPIs of at least one domain (the navigation asks on every page):
+    the same rule as :func:`kpi_domain_ids` being None or non-empty, as one ``EXISTS`` query instead of
+    listing the domains (every product has a domain, so an owned product means a visible domain)."""
+    from django.db.models import Exists, OuterRef
+
+    from apps.accounts.choices import TeamRole
+    from apps.catalog.models import DataProduct, Domain
+
+    if kpi_sees_all(user):
+        return True
+    if not user.is_authenticated:
+        return False
+    return (
+        user.memberships.filter(role=TeamRole.OWNER)
+        .filter(
+            Exists(Domain.objects.filter(owner_team_id=OuterRef("team_id")))
+            | Exists(DataProduct.objects.filter(owner_team_id=OuterRef("team_id")))
+        )
+        .exists()
+    )
 
 
 def kpi_target_can_set(user) -> bool:

@@ -153,3 +153,15 @@ def test_all_trend_lines_at_once_match_one_by_one(history):
     together = state_series_all(PERIOD, source="snapshot")
     for key in kpis.STATE_KPIS:
         assert together[key] == state_series(PERIOD, key, source="live"), key
+
+
+def test_the_navigation_rule_agrees_with_the_domain_rule(history):
+    """``kpi_can_view_any`` (one EXISTS query, asked on every page) says yes exactly when
+    ``kpi_domain_ids`` is None (every domain) or lists at least one domain."""
+    from apps.accounts.models import User
+    from apps.insights.permissions import kpi_can_view_any, kpi_domain_ids
+
+    for user in User.objects.all():
+        allowed = kpi_domain_ids(user)
+        assert kpi_can_view_any(user) == (allowed is None or bool(allowed)), user.username
+    assert kpi_can_view_any(history.hana) and not kpi_can_view_any(history.ana)
