@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -40,11 +42,9 @@ class _PageRightsListSerializer(serializers.ListSerializer):
     ``rights(user=, objects=)`` (a bulk rule of :mod:`apps.access.permissions`) gives the ids, kept in the
     context under ``context_key`` for the rows' ``get_can_*``."""
 
-    context_key = ""
-
-    @staticmethod
-    def rights(*, user, objects) -> set[int]:
-        raise NotImplementedError
+    #: Set by each subclass: the context key, and ``rights(user=, objects=) -> set[int]`` (a staticmethod).
+    context_key: str
+    rights: Callable[..., set[int]]
 
     def to_representation(self, data):
         items = list(data.all() if hasattr(data, "all") else data)
@@ -54,24 +54,26 @@ class _PageRightsListSerializer(serializers.ListSerializer):
         return super().to_representation(items)
 
 
+def _decidable(*, user, objects) -> set[int]:
+    from apps.access.permissions import decidable_request_ids
+
+    return decidable_request_ids(user=user, requests=objects)
+
+
+def _revocable(*, user, objects) -> set[int]:
+    from apps.access.permissions import revocable_grant_ids
+
+    return revocable_grant_ids(user=user, grants=objects)
+
+
 class AccessRequestListSerializer(_PageRightsListSerializer):
     context_key = "decidable_request_ids"
-
-    @staticmethod
-    def rights(*, user, objects) -> set[int]:
-        from apps.access.permissions import decidable_request_ids
-
-        return decidable_request_ids(user=user, requests=objects)
+    rights = staticmethod(_decidable)
 
 
 class GrantListSerializer(_PageRightsListSerializer):
     context_key = "revocable_grant_ids"
-
-    @staticmethod
-    def rights(*, user, objects) -> set[int]:
-        from apps.access.permissions import revocable_grant_ids
-
-        return revocable_grant_ids(user=user, grants=objects)
+    rights = staticmethod(_revocable)
 
 
 class AccessRequestSerializer(serializers.ModelSerializer):
