@@ -37,6 +37,13 @@ def grant_apply_task(self, grant_id: int, takeover: bool = False) -> None:
         raise
 
 
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def grants_apply_task(grant_ids: list[int]) -> None:
+    """Grants approved in one transaction (at most ``APPLY_BATCH_SIZE``); transient platform
+    errors hand each grant to a retrying ``grant_apply_task``."""
+    services.grants_apply(grant_ids=grant_ids)
+
+
 @shared_task(
     bind=True,
     acks_late=True,
@@ -112,6 +119,11 @@ def platform_reconcile_due_task() -> None:
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def access_requests_notify_task(access_request_ids: list[int], event: str) -> None:
     services.access_requests_notify(access_request_ids=access_request_ids, event=event)
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def access_requests_notify_approvers_task(access_request_ids: list[int]) -> None:
+    services.access_requests_notify_approvers(access_request_ids=access_request_ids)
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)

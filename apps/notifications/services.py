@@ -14,7 +14,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -42,6 +44,19 @@ class WebhookTransientError(Exception):
         self.retry_in = retry_in
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell ``recipients`` (users): see :func:`notify`."""
+
+    recipients: tuple
+    verb: str
+    subject: str
+    message: str
+    obj: Any = None
+    url: str = ""
+    dedupe_key: str = ""
+
+
 def notify(
     *, recipients: Iterable, verb: str, obj=None, subject: str, message: str, url: str = "", dedupe_key: str = ""
 ) -> list[Notification]:
@@ -52,34 +67,77 @@ def notify(
     The in-app notification is written now; the e-mail copy is sent by ``notification_email_task``
     after commit (never inside the web request), and ``notification_email_due_task`` (beat) sends any
     copy whose task was lost (broker down)."""
-    created = []
-    seen = set()
-    for user in recipients:
-        if user is None or user.pk in seen or not user.is_active:
-            continue
-        seen.add(user.pk)
-        if dedupe_key and Notification.objects.filter(recipient=user, dedupe_key=dedupe_key).exists():
-            continue
-        try:
-            with transaction.atomic():
-                notification = Notification.objects.create(
+    notice = Notice(
+        recipients=tuple(recipients),
+        verb=verb,
+        obj=obj,
+        subject=subject,
+        message=message,
+        url=url,
+        dedupe_key=dedupe_key,
+    )
+    return notify_many([notice])
+
+
+def notify_many(notices: Iterable[Notice]) -> list[Notification]:
+    """:func:`notify` for many notices at once: one query for the notifications already sent
+    (``dedupe_key``), one ``INSERT`` for the new ones, one e-mail task. When a concurrent run
+    inserted one of them first (the unique ``(recipient, dedupe_key)``), they are written one
+    by one and the duplicates skipped. Returns the notifications created."""
+    rows: list[Notification] = []
+    for notice in notices:
+        seen = set()
+        for user in notice.recipients:
+            if user is None or user.pk in seen or not user.is_active:
+                continue
+            seen.add(user.pk)
+            rows.append(
+                Notification(
                     recipient=user,
-                    verb=verb,
-                    message=message,
-                    url=url,
-                    dedupe_key=dedupe_key,
-                    object_type=_object_type(obj) if obj is not None else "",
-                    object_id=str(obj.pk) if obj is not None else "",
+                    verb=notice.verb,
+                    message=notice.message,
+                    url=notice.url,
+                    dedupe_key=notice.dedupe_key,
+                    email_subject=notice.subject[:300],
+                    object_type=_object_type(notice.obj) if notice.obj is not None else "",
+                    object_id=str(notice.obj.pk) if notice.obj is not None else "",
                 )
-        except IntegrityError:  # a concurrent run created it first
-            continue
-        created.append(notification)
+            )
+    keyed = [n for n in rows if n.dedupe_key]
+    if keyed:
+        sent = set(
+            Notification.objects.filter(
+                recipient__in={n.recipient_id for n in keyed}, dedupe_key__in={n.dedupe_key for n in keyed}
+            ).values_list("recipient_id", "dedupe_key")
+        )
+        fresh = []
+        for n in rows:
+            if n.dedupe_key:
+                if (n.recipient_id, n.dedupe_key) in sent:
+                    continue
+                sent.add((n.recipient_id, n.dedupe_key))
+            fresh.append(n)
+        rows = fresh
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            created = Notification.objects.bulk_create(rows)
+    except IntegrityError:  # a concurrent run created one first: one by one, skipping duplicates
+        created = []
+        for n in rows:
+            n.pk = None
+            try:
+                with transaction.atomic():
+                    n.save(force_insert=True)
+            except IntegrityError:
+                continue
+            created.append(n)
     if created:
         from apps.core.tasks import enqueue_on_commit
 
         from .tasks import notification_email_task
 
-        Notification.objects.filter(pk__in=[n.pk for n in created]).update(email_subject=subject[:300])
         enqueue_on_commit(notification_email_task, [n.pk for n in created])
     return created
 
@@ -155,16 +213,35 @@ def _object_type(obj) -> str:
 def webhook_publish(*, event: str, payload: dict, dedupe_key: str = "") -> list[WebhookDelivery]:
     """Queue ``event`` for every active endpoint subscribed to it; each delivery is sent by a
     Celery task after commit. With ``dedupe_key`` an endpoint gets the event once."""
+    return webhook_publish_many([(event, payload, dedupe_key)])
+
+
+def webhook_publish_many(events: Iterable[tuple[str, dict, str]]) -> list[WebhookDelivery]:
+    """:func:`webhook_publish` for many ``(event, payload, dedupe_key)`` at once: one query for
+    the endpoints (nothing else when none is active), one per endpoint for the deliveries it
+    already has."""
+    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+    if not endpoints:
+        return []
+    events = list(events)
     deliveries = []
-    body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    for endpoint in WebhookEndpoint.objects.filter(active=True):
-        if not endpoint.wants(event):
-            continue
-        if dedupe_key and WebhookDelivery.objects.filter(endpoint=endpoint, dedupe_key=dedupe_key).exists():
-            continue
-        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, payload=body, dedupe_key=dedupe_key)
-        deliveries.append(delivery)
-        _enqueue_delivery(delivery.pk)
+    for endpoint in endpoints:
+        wanted = [(event, payload, key) for event, payload, key in events if endpoint.wants(event)]
+        keys = {key for _, _, key in wanted if key}
+        sent = set(
+            WebhookDelivery.objects.filter(endpoint=endpoint, dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+            if keys
+            else ()
+        )
+        for event, payload, key in wanted:
+            if key:
+                if key in sent:
+                    continue
+                sent.add(key)
+            body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+            delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, payload=body, dedupe_key=key)
+            deliveries.append(delivery)
+            _enqueue_delivery(delivery.pk)
     return deliveries
 
 

@@ -18,7 +18,9 @@ CELERY_BROKER_URL = REDIS_URL
 # The badges' cache (apps.core.freshness) on the real Redis, as in production; keys carry the
 # database name, so parallel test processes never share entries. Sessions stay in the database.
 CACHES["shared"] = shared_cache(REDIS_URL)
-CELERY_TASK_ALWAYS_EAGER = True
+# A real worker started by a test or a benchmark sets CELERY_TASK_ALWAYS_EAGER=false: the tasks
+# it publishes go through the broker as in production, not inline inside the task publishing them.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

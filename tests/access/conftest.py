@@ -344,6 +344,7 @@ def start_celery_worker(*extra_args: str) -> subprocess.Popen:
         "DJANGO_SETTINGS_MODULE": "mesh_portal.settings.test",
         "TEST_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "GRANT_ROLE_PREFIX": settings.GRANT_ROLE_PREFIX,
+        "CELERY_TASK_ALWAYS_EAGER": "false",  # what the worker publishes goes through the broker
     }
     return subprocess.Popen(
         [

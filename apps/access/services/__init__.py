@@ -35,8 +35,9 @@ from .grants import (
     grant_principal,
     grant_retry,
     grant_role_name,
+    grants_apply,
 )
-from .notify import access_requests_notify, grant_expiring_notify, step_approvers
+from .notify import access_requests_notify, access_requests_notify_approvers, grant_expiring_notify, step_approvers
 from .policies import access_policy_ensure_defaults, access_policy_update, purpose_save
 from .reconcile import grant_reconcile, platform_ids_to_reconcile, platform_reconcile
 from .reminders import access_request_remind_due
@@ -70,11 +71,13 @@ __all__ = [
     "access_request_reject",
     "access_request_remind_due",
     "access_request_submit",
+    "access_requests_notify_approvers",
     "access_requests_notify",
     "approver_delegation_create",
     "approver_delegation_end",
     "audit_record",
     "grant_apply",
+    "grants_apply",
     "grant_create",
     "grant_expire_due",
     "grant_expiring_notify",

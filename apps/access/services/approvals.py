@@ -26,7 +26,7 @@ from ..models import (
 from ..permissions import require_decide
 from ._base import S, _jsonable, _locked, audit_record
 from .grants import grant_create
-from .notify import _notify_approvers, _notify_requester, step_approvers, step_people
+from .notify import notify_approvers_on_commit, notify_requester_on_commit, step_approvers, step_people
 from .transitions import _step_transition, _steps_cancel, _transition
 
 
@@ -105,12 +105,13 @@ def _approve_final(access_request: AccessRequest, *, actor, comment: str) -> Non
         decided_at=now,
         decision_comment=comment,
     )
-    pk = access_request.pk
-    transaction.on_commit(lambda: _notify_requester(pk, "approved"), robust=True)
     if access_request.extends_id is not None:
+        notify_requester_on_commit(access_request.pk, "approved")
         _apply_extension(access_request, actor=actor)
         return
+    # The grant's apply task is published first: the consumer's access does not wait for notices.
     grant_create(access_request=access_request, actor=actor, starts_at=now)  # applied on commit
+    notify_requester_on_commit(access_request.pk, "approved")
     _transition(access_request, S.PROVISIONING, actor=actor, action="access_request.provisioning")
 
 
@@ -197,7 +198,7 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
             audit_before={"step": following.order},
             audit_after=following.as_dict(),
             activated_at=timezone.now(),
-            on_commit=lambda: _notify_approvers(pk),
+            on_commit=lambda: notify_approvers_on_commit(pk),
         )
         return access_request
     _approve_final(access_request, actor=actor, comment=comment.strip())
@@ -226,7 +227,7 @@ def access_request_reject(*, access_request_id: int, actor, reason: str) -> Acce
         decided_at=timezone.now(),
         decision_comment=reason.strip(),
     )
-    transaction.on_commit(lambda: _notify_requester(access_request_id, "rejected"), robust=True)
+    notify_requester_on_commit(access_request_id, "rejected")
     return access_request
 
 

@@ -17,7 +17,7 @@ from apps.access.enforcement import (
 )
 from apps.audit.transitions import transition_bulk
 from apps.core.exceptions import ApplicationError
-from apps.core.tasks import enqueue_on_commit
+from apps.core.tasks import enqueue_batch_on_commit, enqueue_on_commit
 from apps.insights.choices import UsageEventKind
 from apps.insights.services import event_record
 from apps.platforms.models import PlatformIdentity, TeamPlatformIdentity
@@ -42,6 +42,16 @@ def _enqueue_apply(grant_id: int) -> None:
     enqueue_on_commit(grant_apply_task, grant_id)
 
 
+def _enqueue_apply_new(grant_id: int) -> None:
+    """A new grant is applied by one ``grants_apply_task`` per ``APPLY_BATCH_SIZE`` grants created
+    in the same transaction (an owner approving a thousand requests publishes five tasks, not a
+    thousand, and the worker's pool applies them side by side). A lost task is found again by the
+    pending-grant sweep."""
+    from ..tasks import grants_apply_task
+
+    enqueue_batch_on_commit(grants_apply_task, grant_id, chunk=APPLY_BATCH_SIZE)
+
+
 def grant_create(*, access_request: AccessRequest, actor, starts_at=None) -> Grant:
     """The pending Grant of an approved request, carrying its output port's objects and column
     scope; applied by a worker once the caller's transaction commits. Call inside the approval's
@@ -58,7 +68,7 @@ def grant_create(*, access_request: AccessRequest, actor, starts_at=None) -> Gra
         expires_at=access_request.expires_at,
     )
     audit_record(actor=actor, action="grant.created", obj=grant, after={"status": grant.status})
-    _enqueue_apply(grant.pk)
+    _enqueue_apply_new(grant.pk)
     return grant
 
 
@@ -139,8 +149,11 @@ def _record_attempt(grant: Grant, action: str, started: float, *, summary: str =
     )
 
 
-#: Pending grants on the same schema claimed by one apply (one platform transaction for all).
-APPLY_BATCH_SIZE = 200
+#: Grants applied in one platform transaction (claimed by one apply, or published to one
+#: ``grants_apply_task``). 500: on the 2-core bench machine 1,000 approvals in one transaction
+#: became two tasks applied side by side, p95 0.83–0.96 s to the consumers' SELECT; at 200 the
+#: fifth task waited for a free pool process (p95 1.6 s with 4 processes). bench/README.md.
+APPLY_BATCH_SIZE = 500
 
 
 #: After its own grant, an apply task keeps claiming batches of pending grants on the same
@@ -215,8 +228,15 @@ def _claim_batch(grant: Grant, *, first: bool = True) -> list[Grant]:
         .exclude(pk=grant.pk)
         .order_by("pk")[: APPLY_BATCH_SIZE - (1 if first else 0)]
     )
-    candidates = [grant, *others] if first else list(others)
-    known = _identities(candidates, grant.platform_id)
+    return _claim([grant, *others] if first else list(others))
+
+
+def _claim(candidates: list[Grant]) -> list[Grant]:
+    """Locked grants of one platform → applying with their principal and role (one UPDATE, one
+    audit INSERT); those without an identity stay pending with the reason. Returns the claimed."""
+    if not candidates:
+        return []
+    known = _identities(candidates, candidates[0].platform_id)
     claimed, per_grant = [], {}
     for candidate in candidates:
         principal, reason = grant_principal(candidate, known=known)
@@ -228,10 +248,40 @@ def _claim_batch(grant: Grant, *, first: bool = True) -> list[Grant]:
             continue
         per_grant[candidate.pk] = {"principal": principal, "role_name": grant_role_name(candidate)}
         claimed.append(candidate)
-    if first is False and not claimed:
-        return []
     _bulk_grant_transition(claimed, GrantStatus.APPLYING, per_grant=per_grant)
     return claimed
+
+
+def grants_apply(*, grant_ids: list[int]) -> None:
+    """Apply the grants ``grant_ids`` created together (pending ones; one another worker holds
+    is left to it), one platform transaction per platform, as :func:`grant_apply` does for a
+    batch. A transient platform error puts them back to pending, each with a retrying
+    ``grant_apply_task`` of its own (raises nothing); a single id is :func:`grant_apply` (whose
+    batch also takes other pending grants on the schema)."""
+    if len(grant_ids) == 1:
+        try:
+            grant_apply(grant_id=grant_ids[0])
+        except TransientPlatformError as exc:
+            _release_claimed(ids=grant_ids, reason=str(exc))
+        return
+    with transaction.atomic():
+        locked = list(
+            Grant.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related(*_GRANT_RELATED)
+            .filter(pk__in=grant_ids, status=GrantStatus.PENDING)
+            .order_by("pk")
+        )
+        by_platform: dict[int, list[Grant]] = {}
+        for grant in locked:
+            by_platform.setdefault(grant.platform_id, []).append(grant)
+        batches = [_claim(grants) for grants in by_platform.values()]
+    for claimed in batches:
+        if not claimed:
+            continue
+        try:
+            _apply_batch(claimed, keep=None)
+        except TransientPlatformError:
+            continue  # back to pending, each with its own retrying task (see _apply_batch)
 
 
 def _apply_batch(claimed: list[Grant], *, keep: Grant | None) -> None:

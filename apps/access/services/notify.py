@@ -10,8 +10,9 @@ from django.utils import timezone
 from apps.accounts.choices import STEWARDS_GROUP
 from apps.accounts.models import User
 from apps.accounts.selectors import team_approvers
+from apps.core.tasks import enqueue_batch_on_commit
 from apps.notifications.choices import Verb, WebhookEvent
-from apps.notifications.services import notify, webhook_publish
+from apps.notifications.services import Notice, notify, notify_many, webhook_publish, webhook_publish_many
 
 from ..choices import (
     ApprovalStepKind,
@@ -26,11 +27,15 @@ from ..models import (
 from ..permissions import sod_refusal
 from ._base import _current_step, _jsonable
 
+_LOOK_UP = object()
 
-def _payload(access_request: AccessRequest, **extra) -> dict:
-    """The webhook body's ``data`` for a request event (no secrets, no credentials)."""
+
+def _payload(access_request: AccessRequest, *, grant=_LOOK_UP, **extra) -> dict:
+    """The webhook body's ``data`` for a request event (no secrets, no credentials); ``grant``:
+    the request's grant (or None) when the caller has it, else looked up."""
     product = access_request.output_port.data_product
-    grant = Grant.objects.filter(access_request=access_request).first()
+    if grant is _LOOK_UP:
+        grant = Grant.objects.filter(access_request=access_request).first()
     return {
         "access_request": {
             "id": access_request.pk,
@@ -64,6 +69,10 @@ def _payload(access_request: AccessRequest, **extra) -> dict:
 
 
 def _load(access_request_id: int) -> AccessRequest:
+    return _loading().get(pk=access_request_id)
+
+
+def _loading():
     return AccessRequest.objects.select_related(
         "output_port__data_product__domain",
         "output_port__data_product__owner_team",
@@ -73,7 +82,7 @@ def _load(access_request_id: int) -> AccessRequest:
         "purpose_category",
         "policy",
         "decided_by",
-    ).get(pk=access_request_id)
+    )
 
 
 def step_people(*, step: ApprovalStep) -> list:
@@ -184,40 +193,83 @@ _REQUESTER_EVENTS = {
 }
 
 
-def _notify_requester(access_request_id: int, event: str) -> None:
-    """Tell the requester (in-app and email) and the webhooks about ``event`` of their request:
-    approved, rejected, cancelled, active, revoked, expired or failed. Idempotent per event."""
-    access_request = _load(access_request_id)
-    verb, webhook_event, wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
-    key = f"access_request:{access_request.pk}:{event}"
-    if verb is not None:
-        comment = (
-            f" Comment: {access_request.decision_comment}"
-            if access_request.decision_comment and event in ("approved", "rejected")
-            else ""
-        )
-        if event == "approved" and access_request.extends_id is not None:
-            comment = f" Your access now runs until {_end(access_request.expires_at)}.{comment}"
-        grant = getattr(access_request, "grant", None) if event == "revoked" else None
-        if grant is not None and grant.status_reason:
-            comment = f" Reason: {grant.status_reason}"
-        notify(
-            recipients=[access_request.requester],
-            verb=verb,
-            obj=access_request,
-            subject=f"Your access request #{access_request.pk} {wording}",
-            message=f"Your access to {access_request.output_port} (request #{access_request.pk}) {wording}.{comment}",
-            url=reverse("access:request_detail", args=[access_request.pk]),
-            dedupe_key=key,
-        )
-    if webhook_event is not None:
-        webhook_publish(event=webhook_event, payload=_payload(access_request, event=event), dedupe_key=key)
+def _requester_notice(access_request: AccessRequest, event: str, grant: Grant | None) -> Notice:
+    _verb, _webhook_event, wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
+    comment = (
+        f" Comment: {access_request.decision_comment}"
+        if access_request.decision_comment and event in ("approved", "rejected")
+        else ""
+    )
+    if event == "approved" and access_request.extends_id is not None:
+        comment = f" Your access now runs until {_end(access_request.expires_at)}.{comment}"
+    if event == "revoked" and grant is not None and grant.status_reason:
+        comment = f" Reason: {grant.status_reason}"
+    return Notice(
+        recipients=(access_request.requester,),
+        verb=_verb,
+        obj=access_request,
+        subject=f"Your access request #{access_request.pk} {wording}",
+        message=f"Your access to {access_request.output_port} (request #{access_request.pk}) {wording}.{comment}",
+        url=reverse("access:request_detail", args=[access_request.pk]),
+        dedupe_key=f"access_request:{access_request.pk}:{event}",
+    )
+
+
+def access_requests_notify_approvers(*, access_request_ids: list[int]) -> None:
+    """Tell the current step's approvers of each request that it waits for them (nothing for a
+    request decided meanwhile)."""
+    for access_request_id in access_request_ids:
+        _notify_approvers(access_request_id)
+
+
+def notify_requester_on_commit(access_request_id: int, event: str) -> None:
+    """After commit, a worker tells the requester about ``event``: one
+    ``access_requests_notify_task`` per transaction and event however many requests it decided
+    (an owner approving a thousand at once waits for none of the notices); when the broker
+    refuses the task, the notices are written in this process instead."""
+    from ..tasks import access_requests_notify_task
+
+    enqueue_batch_on_commit(
+        access_requests_notify_task,
+        access_request_id,
+        event,
+        fallback=lambda ids: access_requests_notify(access_request_ids=ids, event=event),
+    )
+
+
+def notify_approvers_on_commit(access_request_id: int) -> None:
+    """After commit, a worker tells the current step's approvers that the request waits for them
+    (one ``access_requests_notify_approvers_task`` per transaction); in this process when the
+    broker refuses it."""
+    from ..tasks import access_requests_notify_approvers_task
+
+    enqueue_batch_on_commit(
+        access_requests_notify_approvers_task,
+        access_request_id,
+        fallback=lambda ids: access_requests_notify_approvers(access_request_ids=ids),
+    )
 
 
 def access_requests_notify(*, access_request_ids: list[int], event: str) -> None:
-    """Tell each requester that their request became ``event`` (the requester notification hook)."""
-    for access_request_id in access_request_ids:
-        _notify_requester(access_request_id, event)
+    """Tell each requester that their request became ``event`` (in-app and e-mail) and the
+    webhooks: approved, rejected, cancelled, active, revoked, expired or failed. Idempotent per
+    request and event. In bulk: a fixed number of queries however many requests."""
+    requests = list(_loading().filter(pk__in=access_request_ids).order_by("pk"))
+    if not requests:
+        return
+    verb, webhook_event, _wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
+    grants = {g.access_request_id: g for g in Grant.objects.filter(access_request__in=requests)}
+    if verb is not None:
+        notify_many([_requester_notice(r, event, grants.get(r.pk)) for r in requests])
+    if webhook_event is not None:
+        webhook_publish_many(
+            (
+                webhook_event,
+                _payload(r, grant=grants.get(r.pk), event=event),
+                f"access_request:{r.pk}:{event}",
+            )
+            for r in requests
+        )
 
 
 def grant_expiring_notify(*, now=None, within: timedelta = timedelta(days=7)) -> int:

@@ -30,7 +30,7 @@ from ..policy import (
 from ..selectors import access_policy_current
 from ._base import S, _jsonable, _locked, audit_record
 from .approvals import _approve_final, _escalate_at_submission
-from .notify import _notify_approvers, _notify_requester
+from .notify import notify_approvers_on_commit, notify_requester_on_commit
 from .policies import access_policy_ensure_defaults
 from .transitions import _steps_cancel, _transition
 
@@ -130,7 +130,7 @@ def _route(access_request: AccessRequest, *, actor) -> None:
         },
     )
     pk = access_request.pk
-    transaction.on_commit(lambda: _notify_approvers(pk), robust=True)
+    notify_approvers_on_commit(pk)
 
 
 @transaction.atomic
@@ -295,5 +295,5 @@ def access_request_cancel(*, access_request_id: int, actor) -> AccessRequest:
         raise ApplicationError("Only the requester can cancel a request.")
     _transition(access_request, S.CANCELLED, actor=actor, action="access_request.cancelled")
     _steps_cancel(access_request, statuses=[ApprovalStepStatus.PENDING, ApprovalStepStatus.WAITING])
-    transaction.on_commit(lambda: _notify_requester(access_request_id, "cancelled"), robust=True)
+    notify_requester_on_commit(access_request_id, "cancelled")
     return access_request

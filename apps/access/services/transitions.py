@@ -4,8 +4,6 @@ access requests (``ACCESS_REQUEST_TRANSITIONS``), grants (``GRANT_TRANSITIONS``)
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from apps.audit import transitions as audit_transitions
 from apps.insights.choices import REQUEST_STATUS_EVENTS
 from apps.insights.services import event_record
@@ -22,7 +20,7 @@ from ..models import (
     Grant,
 )
 from ._base import S, _jsonable
-from .notify import _notify_requester
+from .notify import notify_requester_on_commit
 
 
 def _transition(
@@ -56,7 +54,7 @@ def _transition(
     if access_request.pk is not None and to in (S.REVOKED, S.EXPIRED, S.FAILED):
         # Grant outcomes reach the requester whichever code path ended the grant.
         pk = access_request.pk
-        transaction.on_commit(lambda: _notify_requester(pk, to), robust=True)
+        notify_requester_on_commit(pk, to)
 
 
 def _grant_transition(grant: Grant, to: str, *, actor=None, reason: str = "", **changes) -> None:
