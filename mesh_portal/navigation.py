@@ -66,7 +66,14 @@ def navigation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav": SimpleLazyObject(lambda: navigation_for(user))}
+    from apps.core.freshness import cached_for_user
+
+    # Roles change with people (groups, memberships, permissions) and ownership (catalog) only.
+    return {
+        "nav": SimpleLazyObject(
+            lambda: cached_for_user(user, "navigation", lambda: navigation_for(user), topics=("people", "catalog"))
+        )
+    }
 
 
 @login_required

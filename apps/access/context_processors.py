@@ -10,6 +10,9 @@ def inbox(request):
 
     return {
         "pending_decisions_count": lambda: cached_for_user(
-            user, "pending_decisions", lambda: access_request_inbox(user=user).count()
+            user,
+            "pending_decisions",
+            lambda: access_request_inbox(user=user).count(),
+            topics=("access", "delegations", "people", "catalog"),
         )
     }

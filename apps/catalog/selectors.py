@@ -58,6 +58,23 @@ def data_product_with_permission(*, user, codename: str) -> QuerySet[DataProduct
     return DataProduct.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
 
 
+def data_product_visibility(*, user) -> tuple[bool, tuple[int, ...]]:
+    """``(sees_all, own_ids)``: whether ``user`` sees every data product
+    (:func:`data_product_sees_all`) and, if not, the ids of those whose drafts they may see
+    (:func:`data_product_own_ids`). Asked by every search and product page: cached per user
+    until a write to people or permissions (``apps.core.freshness``, topic ``people``)."""
+    from apps.core.freshness import cached_for_user
+
+    def compute() -> tuple[bool, tuple[int, ...]]:
+        if data_product_sees_all(user=user):
+            return True, ()
+        return False, tuple(data_product_own_ids(user=user))
+
+    if not user.is_authenticated:
+        return False, ()
+    return cached_for_user(user, "data_product_visibility", compute, topics=("people",))
+
+
 def data_product_own_ids(*, user) -> list[int]:
     """Ids of the products whose drafts ``user`` may see (``view_dataproduct`` through a team)."""
     return data_product_ids_with_permission(user=user, codename="view_dataproduct")
@@ -572,8 +589,14 @@ def data_products_visible(queryset, user):
     retired ones for holders of ``view_dataproduct`` on them (their owner team, django-guardian), every
     product for admins and stewards (:func:`apps.catalog.selectors.data_product_sees_all`); none for
     anonymous users."""
+    from django.db.models.expressions import RawSQL
+
     if not user.is_authenticated:
         return queryset.none()
-    if data_product_sees_all(user=user):
+    sees_all, own_ids = data_product_visibility(user=user)
+    if sees_all:
         return queryset.all()
-    return queryset.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=data_product_own(user=user).values("pk")))
+    if not own_ids:
+        return queryset.filter(status__in=LISTED_STATUSES)
+    own = RawSQL("SELECT unnest(%s::bigint[])", [list(own_ids)])
+    return queryset.filter(Q(status__in=LISTED_STATUSES) | Q(pk__in=own))

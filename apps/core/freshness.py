@@ -1,9 +1,12 @@
-"""Per-user figures cached across requests that are never stale: the navigation badges.
+"""Per-user figures cached across requests that are never stale: the navigation badges, the
+navigation itself, the data products a person may see.
 
-Every page shows two counts (requests waiting for the user's decision, unread notifications).
-Computing them costs more than the rest of a product page (guardian permissions, delegations,
-segregation of duties: six queries). They are cached per user in the shared cache (Redis) under
-a **version** that any write to the tables they depend on increments:
+Every page shows two counts (requests waiting for the user's decision, unread notifications)
+and a navigation bar that depends on the person's roles, and every search and product page
+needs the products the person may see. Computing them cost more than the rest of a product
+page (guardian permissions, delegations, segregation of duties). They are cached per user in
+the shared cache (Redis) under the **versions** of the topics they depend on (:data:`TOPICS`),
+which any write to a topic's tables increments:
 
 - every database connection runs :func:`_watch_writes` (installed by ``CoreConfig.ready``): an
   ``INSERT``/``UPDATE``/``DELETE``/``TRUNCATE`` on a table in :data:`WATCHED_TABLE_PREFIXES` (ORM
@@ -17,33 +20,40 @@ a **version** that any write to the tables they depend on increments:
 
 So a decision, a new request, a delegation, a team membership or permission change, or a
 notification read shows on the very next request of every user, from any process (web or
-worker). Keys carry the database name, so processes on other databases never share them.
+worker), while a figure of another topic stays cached (a new access request does not recompute
+anyone's navigation). Keys carry the database name, so processes on other databases never share them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db import connection as default_connection
 from django.db import transaction
 
-#: Tables whose writes can change a badge: requests and their steps, delegations, users, teams
-#: and memberships, groups and (object) permissions, products and ports (ownership), contracts
-#: (named approvers), notifications.
-WATCHED_TABLE_PREFIXES = (
-    "access_accessrequest",
-    "access_approvalstep",
-    "access_approverdelegation",
-    "accounts_",
-    "auth_",
-    "guardian_",
-    "catalog_dataproduct",
-    "catalog_outputport",
-    "catalog_datacontract",
-    "notifications_notification",
-)
+#: What a cached figure may depend on. Each topic has a version of its own that a committed
+#: write to any table whose name starts with one of its prefixes increments, so a figure that
+#: depends on people and permissions only (the navigation, the products a person may see) is not
+#: recomputed each time someone submits an access request:
+#:
+#: - ``access``: access requests and their approval steps;
+#: - ``delegations``: approver delegations;
+#: - ``people``: users, teams and memberships, groups and (object) permissions;
+#: - ``catalog``: data products, output ports, data contracts, domains (ownership, named approvers);
+#: - ``notifications``: notifications (read or not).
+TOPICS: dict[str, tuple[str, ...]] = {
+    "access": ("access_accessrequest", "access_approvalstep"),
+    "delegations": ("access_approverdelegation",),
+    "people": ("accounts_", "auth_", "guardian_"),
+    "catalog": ("catalog_dataproduct", "catalog_outputport", "catalog_datacontract", "catalog_domain"),
+    "notifications": ("notifications_notification",),
+}
+ALL_TOPICS = tuple(TOPICS)
+WATCHED_TABLE_PREFIXES = tuple(prefix for prefixes in TOPICS.values() for prefix in prefixes)
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)', re.IGNORECASE)
 CACHE_ALIAS = "shared"
 TIMEOUT_SECONDS = 24 * 3600
@@ -56,21 +66,28 @@ def _cache():
     return caches[CACHE_ALIAS] if CACHE_ALIAS in settings.CACHES else None
 
 
-def _version_key(conn) -> str:
-    return f"freshness:{conn.settings_dict['NAME']}:version"
+def _version_key(conn, topic: str) -> str:
+    return f"freshness:{conn.settings_dict['NAME']}:version:{topic}"
 
 
-def bump(conn=default_connection) -> None:
-    """Make every cached figure of ``conn``'s database stale (one atomic ``INCR``)."""
+@functools.lru_cache(maxsize=512)
+def _topics_of(table: str) -> tuple[str, ...]:
+    return tuple(topic for topic, prefixes in TOPICS.items() if table.startswith(prefixes))
+
+
+def bump(conn=default_connection, topics: Iterable[str] = ALL_TOPICS) -> None:
+    """Make the cached figures of ``conn``'s database that depend on ``topics`` stale (one atomic
+    ``INCR`` per topic)."""
     cache = _cache()
     if cache is None:
         return
-    key = _version_key(conn)
-    try:
-        cache.incr(key)
-    except ValueError:  # missing: start it (add is atomic; a concurrent add and incr both count)
-        if not cache.add(key, _first_version(), timeout=None):
+    for topic in topics:
+        key = _version_key(conn, topic)
+        try:
             cache.incr(key)
+        except ValueError:  # missing: start it (add is atomic; a concurrent add and incr both count)
+            if not cache.add(key, _first_version(), timeout=None):
+                cache.incr(key)
 
 
 def _first_version() -> int:
@@ -79,27 +96,33 @@ def _first_version() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _bump_on_commit(conn) -> None:
-    # One callback per transaction however many rows it writes: the list ``run_on_commit`` is
-    # replaced at commit, rollback and savepoint rollback, so holding the list we registered in
-    # tells whether this transaction already has the callback.
-    if getattr(conn, "_freshness_registered_in", None) is conn.run_on_commit:
-        return
-    transaction.on_commit(lambda: bump(conn), using=conn.alias)
-    conn._freshness_registered_in = conn.run_on_commit
+def _bump_on_commit(conn, topics: tuple[str, ...]) -> None:
+    # One callback per transaction however many rows it writes, bumping every topic written: the
+    # list ``run_on_commit`` is replaced at commit, rollback and savepoint rollback, so holding the
+    # list we registered in tells whether this transaction already has the callback.
+    pending = getattr(conn, "_freshness_pending", None)
+    if pending is None or pending[0] is not conn.run_on_commit:
+        written: set[str] = set()
+        transaction.on_commit(lambda: bump(conn, sorted(written)), using=conn.alias)
+        pending = conn._freshness_pending = (conn.run_on_commit, written)
+    pending[1].update(topics)
 
 
 def _watch_writes(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     head = sql[:12].lstrip().upper()
     if head.startswith(("INSERT", "UPDATE", "DELETE", "TRUNCATE")):
-        match = _WRITE.match(sql)
-        if head.startswith("TRUNCATE") or (match and match.group(1).startswith(WATCHED_TABLE_PREFIXES)):
+        if head.startswith("TRUNCATE"):
+            topics = ALL_TOPICS
+        else:
+            match = _WRITE.match(sql)
+            topics = _topics_of(match.group(1)) if match else ()
+        if topics:
             conn = context["connection"]
             if conn.in_atomic_block:
-                _bump_on_commit(conn)
+                _bump_on_commit(conn, topics)
             else:
-                bump(conn)
+                bump(conn, topics)
     return result
 
 
@@ -109,19 +132,26 @@ def install(sender, connection, **kwargs) -> None:
         connection.execute_wrappers.append(_watch_writes)
 
 
-def cached_for_user(user, name: str, compute: Callable[[], int]) -> int:
-    """``compute()``, cached for ``user`` under the current version (see the module docstring)."""
+def cached_for_user(user, name: str, compute: Callable[[], Any], topics: Iterable[str] = ALL_TOPICS) -> Any:
+    """``compute()`` (any picklable value), cached for ``user`` under the current versions of
+    ``topics`` (what the value depends on; see :data:`TOPICS` and the module docstring). One
+    ``GET`` of the versions and the entry together."""
     cache = _cache()
     conn = default_connection
     if cache is None or conn.in_atomic_block:
         return compute()
-    version_key = _version_key(conn)
+    topics = tuple(topics)
+    version_keys = [_version_key(conn, topic) for topic in topics]
     key = f"freshness:{conn.settings_dict['NAME']}:{name}:{user.pk}"
-    found = cache.get_many([version_key, key])
-    version = found.get(version_key)
-    if version is None:
-        cache.add(version_key, _first_version(), timeout=None)
-        version = cache.get(version_key)
+    found = cache.get_many([*version_keys, key])
+    versions = []
+    for version_key in version_keys:
+        version = found.get(version_key)
+        if version is None:
+            cache.add(version_key, _first_version(), timeout=None)
+            version = cache.get(version_key)
+        versions.append(version)
+    version = tuple(versions)
     entry = found.get(key)
     if entry is not None and entry[0] == version:
         return entry[1]

@@ -10,6 +10,6 @@ def unread(request):
 
     return {
         "unread_notifications_count": lambda: cached_for_user(
-            user, "unread_notifications", lambda: notification_unread_count(user=user)
+            user, "unread_notifications", lambda: notification_unread_count(user=user), topics=("notifications",)
         )
     }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from apps.accounts.models import Team
 from apps.catalog.choices import Classification, DataProductStatus
 from apps.catalog.models import DataProduct, Domain
-from apps.catalog.selectors import data_product_own_ids, data_product_sees_all
+from apps.catalog.selectors import data_product_visibility
 from apps.platforms.models import Platform
 
 from .backends import get_backend
@@ -21,9 +21,10 @@ FACET_VALUES_SHOWN = 12
 def visibility_for(*, user) -> Visibility:
     if not user.is_authenticated:
         return Visibility(anonymous=True)
-    if data_product_sees_all(user=user):
+    sees_all, own_ids = data_product_visibility(user=user)
+    if sees_all:
         return Visibility(sees_all=True)
-    return Visibility(own_product_ids=tuple(data_product_own_ids(user=user)))
+    return Visibility(own_product_ids=own_ids)
 
 
 @dataclass

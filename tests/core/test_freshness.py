@@ -98,15 +98,49 @@ def test_the_version_changes_only_for_writes_to_the_watched_tables(world):
 
     from apps.insights.models import UsageEvent
 
-    version = _version()
+    before = {topic: _version(topic) for topic in freshness.TOPICS}
     UsageEvent.objects.create(kind="search", query="x")  # not watched: badges cannot change
-    assert _version() == version
-    UserFactory(username="someone")  # accounts_user: watched
-    assert _version() > version
+    assert {topic: _version(topic) for topic in freshness.TOPICS} == before
+    UserFactory(username="someone")  # accounts_user: topic "people" only
+    after = {topic: _version(topic) for topic in freshness.TOPICS}
+    assert after["people"] > before["people"]
+    assert {t: v for t, v in after.items() if t != "people"} == {t: v for t, v in before.items() if t != "people"}
     assert freshness._watch_writes in connection.execute_wrappers
 
 
-def _version():
+def test_a_cached_value_is_recomputed_only_when_a_topic_it_depends_on_changes(world):
+    owner, consumer, *_ = world
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    def read():
+        return freshness.cached_for_user(owner, "probe", compute, topics=("people",))
+
+    assert (read(), read()) == (1, 1)
+    _submit(consumer, world[4])  # access requests: another topic, the value stays cached
+    assert read() == 1
+    UserFactory(username="newcomer")  # people: recomputed on the next read
+    assert read() == 2
+
+
+def test_the_products_a_person_may_see_follow_a_permission_change_at_once(client, world):
+    from apps.catalog.models import DataProduct
+
+    owner, consumer, _unrelated, team, _port = world
+    draft = DataProductFactory(name="Draft thing", slug="draft-thing", owner_team=team, status="draft")
+    client.force_login(consumer)
+    assert client.get(reverse("catalog:product_detail", args=[draft.slug])).status_code == 404
+    team_membership_set(team=team, user=consumer, role=TeamRole.MEMBER)  # guardian group: topic "people"
+    assert client.get(reverse("catalog:product_detail", args=[draft.slug])).status_code == 200
+    team_membership_remove(team=team, user=consumer)
+    assert client.get(reverse("catalog:product_detail", args=[draft.slug])).status_code == 404
+    assert DataProduct.objects.visible_to(consumer).filter(pk=draft.pk).count() == 0
+
+
+def _version(topic):
     from django.db import connection
 
-    return freshness._cache().get(freshness._version_key(connection))
+    return freshness._cache().get(freshness._version_key(connection, topic))
