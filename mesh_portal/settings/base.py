@@ -92,6 +92,8 @@ TEMPLATES = [
                 "apps.insights.context_processors.insights_nav",
                 "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline <script>/<style>
             ],
+            # {% url %} with memoised reversing (apps/core/templatetags/cached_url.py).
+            "builtins": ["apps.core.templatetags.cached_url"],
         },
     },
 ]
