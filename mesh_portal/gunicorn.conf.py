@@ -22,9 +22,9 @@ backlog = 2048
 
 def pre_fork(server, worker):
     """Freeze the preloaded app's objects (Django, apps, URLconf, templates) before forking: the
-    garbage collector then never traverses them. Without it a full collection ran about once per
-    request and cost ~13 ms of a 70 ms search page (bench/README.md, issue 13); the pages share
-    the frozen objects copy-on-write as well. https://docs.python.org/3/library/gc.html#gc.freeze"""
+    garbage collector then never traverses them. In-process a full collection ran about once per
+    search page (~13 ms of ~73 ms); under gunicorn the load benchmark's A/B was within noise
+    (bench/README.md, issue 13). https://docs.python.org/3/library/gc.html#gc.freeze"""
     import gc
 
     gc.freeze()
