@@ -194,7 +194,7 @@ _REQUESTER_EVENTS = {
 
 
 def _requester_notice(access_request: AccessRequest, event: str, grant: Grant | None) -> Notice:
-    _verb, _webhook_event, wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
+    verb, _webhook_event, wording = _REQUESTER_EVENTS.get(event, (Verb.DECIDED, None, event))
     comment = (
         f" Comment: {access_request.decision_comment}"
         if access_request.decision_comment and event in ("approved", "rejected")
@@ -206,7 +206,7 @@ def _requester_notice(access_request: AccessRequest, event: str, grant: Grant | 
         comment = f" Reason: {grant.status_reason}"
     return Notice(
         recipients=(access_request.requester,),
-        verb=_verb,
+        verb=verb,
         obj=access_request,
         subject=f"Your access request #{access_request.pk} {wording}",
         message=f"Your access to {access_request.output_port} (request #{access_request.pk}) {wording}.{comment}",
