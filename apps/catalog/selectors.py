@@ -80,11 +80,6 @@ def data_product_own_ids(*, user) -> list[int]:
     return data_product_ids_with_permission(user=user, codename="view_dataproduct")
 
 
-def data_product_own(*, user) -> QuerySet[DataProduct]:
-    """Products ``user`` holds ``view_dataproduct`` on through a team (their drafts are visible)."""
-    return data_product_with_permission(user=user, codename="view_dataproduct")
-
-
 def data_product_visible(*, user) -> QuerySet[DataProduct]:
     """Data products ``user`` may see (anonymous users see none); the rule: ``DataProduct.objects.visible_to``."""
     return DataProduct.objects.visible_to(user)
