@@ -388,6 +388,7 @@ def _product_transition(*, product: DataProduct, actor, to: str) -> DataProduct:
         field_errors=True,
         lock=False,
     )
+    _reindex(product.pk)  # the search index carries the status: who may find the product
     return product
 
 

@@ -44,19 +44,24 @@ from django.db import transaction
 #: - ``delegations``: approver delegations;
 #: - ``people``: users, teams and memberships, groups and (object) permissions;
 #: - ``catalog``: data products, output ports, data contracts, domains (ownership, named approvers);
-#: - ``notifications``: notifications (read or not).
+#: - ``notifications``: notifications (read or not);
+#: - ``search``: the search index (documents, texts, entries, vocabulary: ``apps.search.indexing``);
+#: - ``platforms``: data platforms (names and slugs shown as search facets).
 TOPICS: dict[str, tuple[str, ...]] = {
     "access": ("access_accessrequest", "access_approvalstep"),
     "delegations": ("access_approverdelegation",),
     "people": ("accounts_", "auth_", "guardian_"),
     "catalog": ("catalog_dataproduct", "catalog_outputport", "catalog_datacontract", "catalog_domain"),
     "notifications": ("notifications_notification",),
+    "search": ("search_",),
+    "platforms": ("platforms_",),
 }
 ALL_TOPICS = tuple(TOPICS)
 WATCHED_TABLE_PREFIXES = tuple(prefix for prefixes in TOPICS.values() for prefix in prefixes)
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)', re.IGNORECASE)
 CACHE_ALIAS = "shared"
 TIMEOUT_SECONDS = 24 * 3600
+SHARED_TIMEOUT_SECONDS = 15 * 60
 
 
 def _cache():
@@ -136,13 +141,29 @@ def cached_for_user(user, name: str, compute: Callable[[], Any], topics: Iterabl
     """``compute()`` (any picklable value), cached for ``user`` under the current versions of
     ``topics`` (what the value depends on; see :data:`TOPICS` and the module docstring). One
     ``GET`` of the versions and the entry together."""
+    return _cached(f"{name}:{user.pk}", compute, topics)
+
+
+def cached_shared(
+    name: str, compute: Callable[[], Any], topics: Iterable[str] = ALL_TOPICS, *, timeout: int = SHARED_TIMEOUT_SECONDS
+) -> Any:
+    """``compute()`` cached for *everyone* under ``name`` and the current versions of ``topics``.
+
+    Only for values that do not depend on who asks beyond what ``name`` says (a search for a
+    given visibility, say: the caller puts the visibility into ``name``). The value is a copy
+    on every call (unpickled from the cache), so the caller may change it. Entries live
+    ``timeout`` seconds at most, so many distinct names do not fill the cache."""
+    return _cached(name, compute, topics, timeout)
+
+
+def _cached(name: str, compute: Callable[[], Any], topics: Iterable[str], timeout: int = TIMEOUT_SECONDS) -> Any:
     cache = _cache()
     conn = default_connection
     if cache is None or conn.in_atomic_block:
         return compute()
     topics = tuple(topics)
     version_keys = [_version_key(conn, topic) for topic in topics]
-    key = f"freshness:{conn.settings_dict['NAME']}:{name}:{user.pk}"
+    key = f"freshness:{conn.settings_dict['NAME']}:{name}"
     found = cache.get_many([*version_keys, key])
     versions = []
     for version_key in version_keys:
@@ -156,5 +177,5 @@ def cached_for_user(user, name: str, compute: Callable[[], Any], topics: Iterabl
     if entry is not None and entry[0] == version:
         return entry[1]
     value = compute()
-    cache.set(key, (version, value), timeout=TIMEOUT_SECONDS)
+    cache.set(key, (version, value), timeout=timeout)
     return value

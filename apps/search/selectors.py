@@ -80,16 +80,60 @@ def search_params_from(data, *, page_size: int = 20) -> SearchParams:
     )
 
 
+#: What a search page's results and labelled facets depend on (``apps.core.freshness.TOPICS``):
+#: the index, and the names of domains, teams and platforms shown as facet values.
+SEARCH_TOPICS = ("search", "catalog", "people", "platforms")
+
+
 def search_products(*, user, params: SearchParams) -> SearchPage:
     """Run ``params`` on the configured backend for ``user``; see ``SearchBackend.search``.
     Facet counts are disjunctive: a facet with a selection counts as if only the other facets
-    filtered (OR within a facet), so its other values stay visible."""
+    filtered (OR within a facet), so its other values stay visible.
+
+    Results and labelled facets are cached for everyone with the same visibility
+    (``apps.core.freshness.cached_shared`` under :data:`SEARCH_TOPICS`): any committed write to
+    the index, a product, a team or a platform makes them stale, so a re-indexed product shows on
+    the next search. The ``DataProduct`` of each hit is read fresh on every request."""
+    from apps.core.freshness import cached_shared
+
     visibility = visibility_for(user=user)
-    results = get_backend().search(params, visibility=visibility)
+    results, facets = cached_shared(
+        "search:" + _cache_name(params, visibility),
+        lambda: _search_and_label(params, visibility),
+        topics=SEARCH_TOPICS,
+    )
     products = DataProduct.objects.select_related("domain", "owner_team").in_bulk([h.product_id for h in results.hits])
     for hit in results.hits:
         hit.product = products.get(hit.product_id)
     results.hits = [h for h in results.hits if h.product is not None]
+    return SearchPage(params=params, results=results, facets=facets)
+
+
+def _cache_name(params: SearchParams, visibility: Visibility) -> str:
+    """A digest of everything a search's results depend on besides the index."""
+    import hashlib
+    import json
+
+    from .backends import backend_name
+
+    described = json.dumps(
+        [
+            backend_name(),
+            params.query,
+            sorted((f, sorted(v)) for f, v in params.filters.items() if v),
+            params.sort,
+            params.page,
+            params.page_size,
+            visibility.anonymous,
+            visibility.sees_all,
+            sorted(visibility.own_product_ids),
+        ]
+    )
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def _search_and_label(params: SearchParams, visibility: Visibility) -> tuple[SearchResults, list[Facet]]:
+    results = get_backend().search(params, visibility=visibility)
     facets = dict(results.facets)
     # Disjunctive facets: a selected facet's own counts ignore its own filter, so ticking
     # "Internal" keeps "Public" and "Restricted" visible with the counts they would add. One
@@ -97,7 +141,7 @@ def search_products(*, user, params: SearchParams) -> SearchPage:
     for facet in [f for f, values in params.filters.items() if values]:
         others = replace(params, filters={f: v for f, v in params.filters.items() if f != facet}, page=1, page_size=1)
         facets[facet] = get_backend().search(others, visibility=visibility).facets.get(facet, {})
-    return SearchPage(params=params, results=results, facets=_label_facets(facets, params))
+    return results, _label_facets(facets, params)
 
 
 def _label_facets(raw: dict[str, dict[str, int]], params: SearchParams) -> list[Facet]:

@@ -103,8 +103,11 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username/address before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
+    # guardian's object permissions, cached per user until people or permissions change.
+    "apps.accounts.backends.CachedObjectPermissionBackend",
 ]
+# guardian.W001 looks for guardian's own backend by its dotted path; ours above is a subclass of it.
+SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

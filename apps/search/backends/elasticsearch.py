@@ -373,6 +373,11 @@ class ElasticsearchBackend(SearchBackend):
             if pid not in present
         ]
         bulk(self.client, actions, raise_on_error=False, refresh="wait_for")
+        # Searches cached before the index answered with these documents are stale now (the
+        # PostgreSQL rows they come from were committed, and cached, a moment earlier).
+        from apps.core.freshness import bump
+
+        bump(topics=("search",))
 
 
 def documents_for(product_ids: list[int] | None):
