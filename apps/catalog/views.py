@@ -10,8 +10,11 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.access import selectors as access_selectors
@@ -39,35 +42,93 @@ PRODUCT_TABS = [
 @login_required
 @require_GET
 def marketplace(request):
-    """Home (popular, new, by domain) without a query; ranked, faceted results with one."""
+    """Home (popular, new, by domain) without a query; ranked, faceted results with one.
+
+    The results (or the home sections) are rendered once for everyone who would see the same
+    fragment and kept in the shared cache (:func:`_marketplace_fragment`); the search is
+    recorded for the insights on every request, cached or not."""
     params = search_selectors.search_params_from(request.GET)
     searching = bool(params.query or params.filters)
     context = {"params": params, "query": params.query, "sorts": SearchSort.choices, "searching": searching}
+    fragment, total = _marketplace_fragment(request, params, context)
     if searching:
-        page = search_selectors.search_products(user=request.user, params=params)
-        usage_event_record_search(
-            user=request.user, query=params.query, filters=params.filters, result_count=page.total
-        )
-        context["page"] = page
-        search_selectors.product_card_facts(user=request.user, products=[h.product for h in page.hits])
-        context["chips"] = _filter_chips(request, page)
-        if not page.hits:  # a dead end gets a way out: corrections, popular products, "ask for this data"
-            context["popular"] = search_selectors.search_popular(user=request.user, limit=3)
-            context["did_you_mean"] = [
-                s
-                for s in search_selectors.search_autocomplete(user=request.user, text=params.query, limit=4)
-                if params.query
-            ][:4]
-            search_selectors.product_card_facts(user=request.user, products=context["popular"])
-    else:
-        popular = search_selectors.search_popular(user=request.user, limit=4)
-        # "New" shows what "Popular" does not, so a small catalog does not list the same cards twice.
-        newest = [p for p in search_selectors.search_newest(user=request.user, limit=8) if p not in popular][:4]
-        search_selectors.product_card_facts(user=request.user, products=popular + newest)
-        context.update(popular=popular, newest=newest, domains=selectors.domain_list_with_counts(user=request.user))
+        usage_event_record_search(user=request.user, query=params.query, filters=params.filters, result_count=total)
+    if fragment is None:  # a search that found nothing: its page carries a form (and a CSRF token)
+        fragment = render_to_string("catalog/_results.html", _search_context(request, params, context), request)
     if request.htmx and not request.htmx.boosted:
-        return render(request, "catalog/_results.html" if searching else "catalog/_home.html", context)
-    return render(request, "catalog/marketplace.html", context)
+        return HttpResponse(fragment)
+    # The fragment is our own template's output, escaped when it was rendered.
+    return render(request, "catalog/marketplace.html", {**context, "fragment": mark_safe(fragment)})  # noqa: S308
+
+
+def _marketplace_fragment(request, params, context) -> tuple[str | None, int]:
+    """``(html, total)``: the results of ``params`` (or the home sections) rendered, and the
+    number of data products found. ``html`` is None for a search that found nothing.
+
+    Cached for everyone with the same visibility, the same query string and the same access
+    requests (the cards say "You have access" / "Request pending") under the topics the
+    fragment shows (:data:`apps.search.selectors.SEARCH_TOPICS`: the index, products, teams,
+    domains, platforms), so a change to any of them shows on the next request."""
+    import hashlib
+    import json
+
+    from apps.core.freshness import cached_shared
+
+    visibility = search_selectors.visibility_for(user=request.user)
+    described = json.dumps(
+        [
+            sorted(request.GET.lists()),
+            visibility.sees_all,
+            sorted(visibility.own_product_ids),
+            sorted(search_selectors.product_access_states(user=request.user).items()),
+        ]
+    )
+
+    def render_fragment() -> tuple[str | None, int]:
+        if not context["searching"]:
+            return render_to_string("catalog/_home.html", _home_context(request, context), request), 0
+        search_context = _search_context(request, params, context, visibility=visibility, when_found_only=True)
+        total = search_context["page"].total
+        if not search_context["page"].hits:
+            return None, total
+        return render_to_string("catalog/_results.html", search_context, request), total
+
+    return cached_shared(
+        "marketplace:" + hashlib.sha256(described.encode()).hexdigest(),
+        render_fragment,
+        topics=search_selectors.SEARCH_TOPICS,
+    )
+
+
+def _search_context(request, params, context, *, visibility=None, when_found_only: bool = False) -> dict:
+    page = search_selectors.search_products(user=request.user, params=params, visibility=visibility)
+    context = {**context, "page": page}
+    search_selectors.product_card_facts(user=request.user, products=[h.product for h in page.hits])
+    context["chips"] = _filter_chips(request, page)
+    if (
+        not page.hits and not when_found_only
+    ):  # a dead end gets a way out: corrections, popular products, "ask for this data"
+        context["popular"] = search_selectors.search_popular(user=request.user, limit=3)
+        context["did_you_mean"] = [
+            s
+            for s in search_selectors.search_autocomplete(user=request.user, text=params.query, limit=4)
+            if params.query
+        ][:4]
+        search_selectors.product_card_facts(user=request.user, products=context["popular"])
+    return context
+
+
+def _home_context(request, context) -> dict:
+    popular = search_selectors.search_popular(user=request.user, limit=4)
+    # "New" shows what "Popular" does not, so a small catalog does not list the same cards twice.
+    newest = [p for p in search_selectors.search_newest(user=request.user, limit=8) if p not in popular][:4]
+    search_selectors.product_card_facts(user=request.user, products=popular + newest)
+    return {
+        **context,
+        "popular": popular,
+        "newest": newest,
+        "domains": selectors.domain_list_with_counts(user=request.user),
+    }
 
 
 def _filter_chips(request, page) -> list[dict]:

@@ -85,7 +85,7 @@ def search_params_from(data, *, page_size: int = 20) -> SearchParams:
 SEARCH_TOPICS = ("search", "catalog", "people", "platforms")
 
 
-def search_products(*, user, params: SearchParams) -> SearchPage:
+def search_products(*, user, params: SearchParams, visibility: Visibility | None = None) -> SearchPage:
     """Run ``params`` on the configured backend for ``user``; see ``SearchBackend.search``.
     Facet counts are disjunctive: a facet with a selection counts as if only the other facets
     filtered (OR within a facet), so its other values stay visible.
@@ -93,10 +93,11 @@ def search_products(*, user, params: SearchParams) -> SearchPage:
     Results and labelled facets are cached for everyone with the same visibility
     (``apps.core.freshness.cached_shared`` under :data:`SEARCH_TOPICS`): any committed write to
     the index, a product, a team or a platform makes them stale, so a re-indexed product shows on
-    the next search. The ``DataProduct`` of each hit is read fresh on every request."""
+    the next search. The ``DataProduct`` of each hit is read fresh on every request.
+    ``visibility``: ``visibility_for(user=user)`` when the caller has it already."""
     from apps.core.freshness import cached_shared
 
-    visibility = visibility_for(user=user)
+    visibility = visibility or visibility_for(user=user)
     results, facets = cached_shared(
         "search:" + _cache_name(params, visibility),
         lambda: _search_and_label(params, visibility),
@@ -226,15 +227,31 @@ def search_newest(*, user, limit: int = 6) -> list[DataProduct]:
     return _products_in_order(ids)
 
 
+def product_access_states(*, user, product_ids: list[int] | None = None) -> dict[int, str]:
+    """Data product id -> "active" (``user`` has access) or "pending" (a request is on its way),
+    for the products ``user`` asked for (only ``product_ids`` when given); one query."""
+    from apps.access.choices import AccessRequestStatus as S
+    from apps.access.models import AccessRequest
+
+    if not user.is_authenticated:
+        return {}
+    requests = AccessRequest.objects.filter(
+        requester=user, status__in=[S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE]
+    )
+    if product_ids is not None:
+        requests = requests.filter(output_port__data_product_id__in=product_ids)
+    states: dict[int, str] = {}
+    for product_id, status in requests.values_list("output_port__data_product_id", "status"):
+        states[product_id] = "active" if status == S.ACTIVE or states.get(product_id) == "active" else "pending"
+    return states
+
+
 def product_card_facts(*, user, products) -> None:
     """Attach what a marketplace card shows to each of ``products`` (in place, two queries):
     ``card_consumers`` (int, active grants), ``card_has_contract`` (bool), ``card_quality`` (a
     ``QualitySignal`` code), ``card_trust`` (``apps.contracts.selectors.trust_card``: the trust
     badge) from the search document, and ``card_access`` for ``user``: "active" (you have
     access), "pending" (a request is on its way) or "" (none)."""
-    from apps.access.choices import AccessRequestStatus as S
-    from apps.access.models import AccessRequest
-
     from .models import ProductSearchDocument
 
     ids = [p.pk for p in products]
@@ -244,14 +261,7 @@ def product_card_facts(*, user, products) -> None:
             "product_id", "consumer_count", "has_contract", "quality", "trust_card"
         )
     }
-    states: dict[int, str] = {}
-    if user.is_authenticated:
-        for product_id, status in AccessRequest.objects.filter(
-            requester=user,
-            output_port__data_product_id__in=ids,
-            status__in=[S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.ACTIVE],
-        ).values_list("output_port__data_product_id", "status"):
-            states[product_id] = "active" if status == S.ACTIVE or states.get(product_id) == "active" else "pending"
+    states = product_access_states(user=user, product_ids=ids)
     for product in products:
         doc = docs.get(product.pk, {})
         product.card_consumers = doc.get("consumer_count", 0)
