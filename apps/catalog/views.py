@@ -175,6 +175,17 @@ def autocomplete(request):
     return render(request, "catalog/_suggestions.html", {"suggestions": suggestions, "query": text})
 
 
+#: Tabs whose body is the same for everyone who may see the product (whether they may is checked
+#: before, by ``data_product_get``), rendered once and cached per product under the topics
+#: (``apps.core.freshness.TOPICS``) of what they show: the overview shows the description,
+#: tables, trust (contract, drift, quality, incidents), owners and the count of active grants;
+#: the schema tab the tables, columns and keys of the output ports.
+CACHED_TABS: dict[str, tuple[str, ...]] = {
+    "overview": ("catalog", "schema", "quality", "people", "grants"),
+    "schema": ("catalog", "schema"),
+}
+
+
 @login_required
 @require_GET
 def data_product_detail(request, slug: str):
@@ -187,12 +198,19 @@ def data_product_detail(request, slug: str):
         "product": product,
         "tab": tab,
         "tabs": PRODUCT_TABS,
-        "can_edit": request.user.has_perm("catalog.change_dataproduct", product),
-        "owners": TeamMembership.objects.filter(team=product.owner_team)
-        .select_related("user")
-        .order_by("role", "user__username"),
-        **_tab_context(request, product, tab),
+        "can_edit": selectors.data_product_can_change(user=request.user, product=product),
     }
+    if tab in CACHED_TABS:
+        from apps.core.freshness import cached_shared
+
+        html = cached_shared(
+            f"product_tab:{product.pk}:{tab}",
+            lambda: render_to_string(f"catalog/_tab_{tab}.html", {**context, **_tab_context(request, product, tab)}),
+            topics=CACHED_TABS[tab],
+        )
+        context["tab_html"] = mark_safe(html)  # noqa: S308  (our template's output, escaped when rendered)
+    else:
+        context.update(_tab_context(request, product, tab))
     if "tab" not in request.GET:  # switching tabs is not another view of the product
         usage_event_record_view(user=request.user, data_product=product)
     return render(request, "catalog/product_detail.html", context)
@@ -209,6 +227,9 @@ def _tab_context(request, product, tab: str) -> dict:
             "contract": selectors.data_product_contract(product=product),
             "consumer_count": access_selectors.grant_active_for_product(product=product).count(),
             "tables": selectors.data_product_tables(product=product),
+            "owners": TeamMembership.objects.filter(team=product.owner_team)
+            .select_related("user")
+            .order_by("role", "user__username"),
         }
     if tab in ("ports", "access"):
         return {

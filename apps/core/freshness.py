@@ -46,7 +46,11 @@ from django.db import transaction
 #: - ``catalog``: data products, output ports, data contracts, domains (ownership, named approvers);
 #: - ``notifications``: notifications (read or not);
 #: - ``search``: the search index (documents, texts, entries, vocabulary: ``apps.search.indexing``);
-#: - ``platforms``: data platforms (names and slugs shown as search facets).
+#: - ``platforms``: data platforms (names and slugs shown as search facets);
+#: - ``schema``: tables, views, columns and keys found by metadata sync;
+#: - ``quality``: what a product's trust is computed from (contract imports, drift findings,
+#:   quality checks, runs and results, incidents);
+#: - ``grants``: grants (a product's count of active consumers).
 TOPICS: dict[str, tuple[str, ...]] = {
     "access": ("access_accessrequest", "access_approvalstep"),
     "delegations": ("access_approverdelegation",),
@@ -55,6 +59,9 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "notifications": ("notifications_notification",),
     "search": ("search_",),
     "platforms": ("platforms_",),
+    "schema": ("catalog_asset", "catalog_column"),
+    "quality": ("contracts_", "catalog_qualitycheck"),
+    "grants": ("access_grant",),
 }
 ALL_TOPICS = tuple(TOPICS)
 WATCHED_TABLE_PREFIXES = tuple(prefix for prefixes in TOPICS.values() for prefix in prefixes)

@@ -28,10 +28,11 @@ def test_a_repeated_search_is_served_from_the_cache_in_a_few_queries(client, cat
     client.force_login(catalog.unrelated)
     html, first = _get(client, q="customer")
     again, cached = _get(client, q="customer")
-    # the same results; the cached request reads the session's user, the person's access
-    # requests (part of the key) and records the search for the insights
+    # the same results; the cached request reads the session and its user, the person's access
+    # requests (part of the key) and records the search for the insights (BEGIN, SET LOCAL,
+    # SELECT, UPDATE, COMMIT)
     assert "/products/sales-orders/" in html and "/products/sales-orders/" in again
-    assert cached <= 5 < first
+    assert cached <= 8 < first
 
 
 def test_a_new_access_request_shows_on_the_next_search(client, catalog):

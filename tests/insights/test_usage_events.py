@@ -45,3 +45,22 @@ def test_a_forbidden_product_records_nothing(client, catalog):
     client.force_login(catalog.unrelated)
     assert client.get(reverse("catalog:product_detail", args=[catalog.draft.slug])).status_code == 404
     assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_page_views_and_searches_are_committed_asynchronously(catalog):
+    """Analytics facts do not wait for the WAL flush (PostgreSQL asynchronous commit); the
+    setting stays local to their own transaction."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.insights.services import usage_event_record_view
+
+    with CaptureQueriesContext(connection) as queries:
+        usage_event_record_view(user=catalog.unrelated, data_product=catalog.vendors)
+        usage_event_record_search(user=catalog.unrelated, query="vendors", filters={}, result_count=1)
+    assert sum("synchronous_commit TO OFF" in q["sql"] for q in queries.captured_queries) == 2
+    assert UsageEvent.objects.filter(user=catalog.unrelated).count() == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
