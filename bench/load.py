@@ -497,10 +497,16 @@ def profile_pages(data: dict, repeat: int) -> None:
         "product page, schema tab": f"/products/{slug}/?tab=schema",
         "search": "/?q=customer+orders",
         "marketplace home": "/",
+        "autocomplete": "/search/suggest/?q=cust",
+        "request form": f"/access/products/{slug}/request/",
+        "approvals inbox": "/access/inbox/",
     }
+    summary = []
     for name, path in pages.items():
         for _ in range(3):
-            assert client.get(path).status_code == 200, path
+            assert client.get(path, headers={"HX-Request": "true"} if "suggest" in path else {}).status_code == 200, (
+                path
+            )
         queries: list[str] = []
 
         def record(execute, sql, params, many, context, queries=queries):
@@ -517,11 +523,13 @@ def profile_pages(data: dict, repeat: int) -> None:
         profiler.stop()
         ms = (time.perf_counter() - started) * 1000 / repeat
         print(f"\n=== {name} ({path}): {ms:.1f} ms per request in-process, {len(queries)} queries")
+        summary.append(f"  {ms:6.1f} ms {len(queries):3d} queries  {name}")
         for q in queries:
             print(f"    {q[:150]}")
         # Flat, by total time: pyinstrument's tree hid every frame under the test client here.
         flat = profiler.output_text(unicode=False, color=False, show_all=False, flat=True, flat_time="total")
         print("\n".join(flat.splitlines()[:60]))
+    print("\nIn-process, per request (pyinstrument on):\n" + "\n".join(summary))
 
 
 def grants_summary() -> None:

@@ -13,13 +13,16 @@ It then starts gunicorn (2 workers, the machine has 2 cores) on ``--port`` again
 and measures with a real HTTP client (urllib3, logged in through the login form):
 
 - search: a fixed set of single words, phrases, typos and facet filters (marketplace page,
-  full HTML with facets and highlighted matches), p50 and p95;
+  full HTML with facets and highlighted matches), p50 and p95, answered from the shared cache
+  (a repeated search: the portal's results cache, ``apps.search.selectors.search_products``)
+  and as many again *uncached* (the search topic bumped before each request, as a re-index
+  does: the backend's statement, labels and rendering every time);
 - product page: 100 random products (overview tab), p95;
 - autocomplete: prefixes and typos as typed, p95.
 
 It prints EXPLAIN ANALYZE of the statements that matter and ends with one line::
 
-    search: n_products=N search_p50_ms=N search_p95_ms=N page_p95_ms=N autocomplete_p95_ms=N
+    search: n_products=N search_p50_ms=N search_p95_ms=N uncached_p50_ms=N uncached_p95_ms=N page_p95_ms=N autocomplete_p95_ms=N
 
 The database is ``mp_search_bench`` (``BENCH_DATABASE_URL``), never the portal's own; it is kept
 between runs (``--reseed`` rebuilds it, ``--drop`` drops it at the end). Timings are printed,
@@ -614,8 +617,13 @@ class Client:
         return ms
 
 
-def measure(port: int, rounds: int) -> dict:
+def measure(port: int, rounds: int, uncached_rounds: int) -> dict:
+    """Searches from the shared cache (the portal's normal state for a repeated search) and, as
+    many again, with the cache made stale before each request (a search nobody ran since the
+    index last changed: the backend's statement, labels and rendering every time)."""
     from django.db import connection
+
+    from apps.core.freshness import bump
 
     client = Client(f"http://127.0.0.1:{port}")
     client.login(BENCH_USER, BENCH_PASSWORD)
@@ -627,21 +635,29 @@ def measure(port: int, rounds: int) -> dict:
     for q in QUERIES:  # warm-up: caches, connections
         client.get_ms("/?" + q)
     per_query: dict[str, list[float]] = {q: [] for q in QUERIES}
-    search = []
+    uncached_per_query: dict[str, list[float]] = {q: [] for q in QUERIES}
+    search, uncached = [], []
     for _ in range(rounds):
         for q in QUERIES:
             ms = client.get_ms("/?" + q)
             per_query[q].append(ms)
             search.append(ms)
+    for _ in range(uncached_rounds):
+        for q in QUERIES:
+            bump(topics=["search"])  # what a re-index does: every cached search is stale
+            ms = client.get_ms("/?" + q)
+            uncached_per_query[q].append(ms)
+            uncached.append(ms)
     pages = [client.get_ms(f"/products/{slug}/") for slug in slugs]
     auto = []
     for _ in range(rounds):
         for prefix in AUTOCOMPLETE:
             auto.append(client.get_ms("/search/suggest/?q=" + prefix, htmx=True))
-    print("\nSearch, per query (median of rounds, ms):")
+    print("\nSearch, per query (median of rounds, ms): cached, uncached")
     for q, values in per_query.items():
-        print(f"  {statistics.median(values):7.1f}  /?{q}")
-    return {"search": search, "pages": pages, "auto": auto}
+        cold = uncached_per_query[q]
+        print(f"  {statistics.median(values):7.1f}  {statistics.median(cold) if cold else float('nan'):7.1f}  /?{q}")
+    return {"search": search, "uncached": uncached, "pages": pages, "auto": auto}
 
 
 def explain() -> None:
@@ -690,6 +706,9 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=1_000_000)
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 0)), help="default: a free port")
     parser.add_argument("--rounds", type=int, default=34, help="rounds of the 30 searches (34: 1,020 requests)")
+    parser.add_argument(
+        "--uncached-rounds", type=int, default=None, help="rounds with the cache made stale first (default: --rounds)"
+    )
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
     parser.add_argument(
@@ -703,6 +722,8 @@ def main() -> None:
         DB_URL = _smoke_url()
         os.environ["DATABASE_URL"] = DB_URL
         args.products, args.columns, args.rounds, args.reseed, args.drop = 300, 3000, 1, True, True
+    if args.uncached_rounds is None:
+        args.uncached_rounds = args.rounds
 
     if args.reseed and _exists():
         _drop()
@@ -737,18 +758,22 @@ def main() -> None:
     args.port = args.port or free_port()
     server = _start_server(args.port)
     try:
-        figures = measure(args.port, args.rounds)
+        figures = measure(args.port, args.rounds, args.uncached_rounds)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
     explain()
-    s, p, a = figures["search"], figures["pages"], figures["auto"]
-    print(f"\nsearch: {len(s)} requests, product page: {len(p)}, autocomplete: {len(a)} (gunicorn, 2 workers, HTTP)")
+    s, u, p, a = figures["search"], figures["uncached"], figures["pages"], figures["auto"]
+    print(
+        f"\nsearch: {len(s)} requests from the cache, {len(u)} uncached, product page: {len(p)}, "
+        f"autocomplete: {len(a)} (gunicorn, 2 workers, HTTP)"
+    )
     if args.drop:
         connection.close()
         _drop()
     print(
         f"search: n_products={n_products} search_p50_ms={pct(s, 50):.0f} search_p95_ms={pct(s, 95):.0f} "
+        f"uncached_p50_ms={pct(u, 50):.0f} uncached_p95_ms={pct(u, 95):.0f} "
         f"page_p95_ms={pct(p, 95):.0f} autocomplete_p95_ms={pct(a, 95):.0f}"
     )
 

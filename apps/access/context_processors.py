@@ -6,13 +6,17 @@ def inbox(request):
         return {}
     from apps.core.freshness import cached_for_user
 
-    from .selectors import access_request_inbox
+    from .selectors import access_request_inbox, inbox_scope
 
-    return {
-        "pending_decisions_count": lambda: cached_for_user(
+    def count() -> int:
+        # Whom the person decides for is cached on its own (it changes rarely); the count, which
+        # every submission and decision changes, is one query under that scope's digest.
+        scope = inbox_scope(user=user)
+        return cached_for_user(
             user,
-            "pending_decisions",
+            f"pending_decisions:{hash((scope.principal_ids, scope.product_ids, scope.steward))}",
             lambda: access_request_inbox(user=user).count(),
-            topics=("access", "delegations", "people", "catalog"),
+            topics=("access",),
         )
-    }
+
+    return {"pending_decisions_count": count}

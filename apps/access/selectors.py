@@ -8,8 +8,13 @@ the global ``access.view_accessrequest`` permission) see all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.utils import timezone
 
 from apps.accounts.choices import TeamRole
 from apps.audit.models import AuditEvent
@@ -28,12 +33,6 @@ from .models import (
 from .permissions import delegators_of, is_steward
 
 _APPROVER_ROLES = [TeamRole.OWNER, TeamRole.APPROVER]
-
-
-def _decidable_products(user) -> QuerySet[DataProduct]:
-    from apps.catalog.selectors import data_product_with_permission
-
-    return data_product_with_permission(user=user, codename="decide_access_requests")
 
 
 def _base() -> QuerySet[AccessRequest]:
@@ -96,22 +95,76 @@ def grant_mine(*, user) -> QuerySet[Grant]:
     )
 
 
+@dataclass(frozen=True)
+class InboxScope:
+    """Whom ``user`` decides for, the inputs of :func:`access_request_inbox`: ``principal_ids``
+    (the user and the approvers who delegated to them right now), ``product_ids`` (products any
+    of them holds ``catalog.decide_access_requests`` on), ``steward`` (any of them is a steward)
+    and ``valid_until`` (when a delegation of theirs next starts or ends; None: none will)."""
+
+    principal_ids: tuple[int, ...]
+    product_ids: tuple[int, ...]
+    steward: bool
+    valid_until: datetime | None = None
+
+
+def inbox_scope(*, user) -> InboxScope:
+    """:class:`InboxScope` of ``user``, cached per user until a write to delegations, people,
+    permissions or the catalog (``apps.core.freshness``), or until ``valid_until`` passes."""
+    from apps.catalog.selectors import data_product_ids_with_permission
+    from apps.core.freshness import cached_for_user
+
+    def compute() -> InboxScope:
+        now = timezone.now()
+        principals = [user, *delegators_of(user=user, at=now)]
+        product_ids: set[int] = set()
+        for principal in principals:
+            product_ids.update(data_product_ids_with_permission(user=principal, codename="decide_access_requests"))
+        moments = [
+            moment
+            for starts, ends in ApproverDelegation.objects.filter(delegate=user, ends__gt=now).values_list(
+                "starts", "ends"
+            )
+            for moment in (starts, ends)
+            if moment > now
+        ]
+        return InboxScope(
+            principal_ids=tuple(sorted(p.pk for p in principals)),
+            product_ids=tuple(sorted(product_ids)),
+            steward=any(p.is_steward for p in principals),
+            valid_until=min(moments, default=None),
+        )
+
+    return cached_for_user(
+        user,
+        "inbox_scope",
+        compute,
+        topics=("delegations", "people", "catalog"),
+        still_valid=lambda scope: scope.valid_until is None or timezone.now() < scope.valid_until,
+    )
+
+
 def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
     """Requests whose current step ``user`` may decide (by role or as a delegate), never their
-    own or their team's, nor one whose earlier step they approved (segregation of duties)."""
+    own or their team's, nor one whose earlier step they approved (segregation of duties).
+    Whom they decide for comes from :func:`inbox_scope` (cached)."""
     if not user.is_authenticated:
         return AccessRequest.objects.none()
-    principals = [user, *delegators_of(user=user)]
-    step_q = Q(kind=ApprovalStepKind.NAMED, named_users__in=principals) | Q(
-        kind=ApprovalStepKind.NAMED, team__memberships__user__in=principals, team__memberships__role__in=_APPROVER_ROLES
+    scope = inbox_scope(user=user)
+    step_q = Q(kind=ApprovalStepKind.NAMED, named_users__in=scope.principal_ids) | Q(
+        kind=ApprovalStepKind.NAMED,
+        team__memberships__user__in=scope.principal_ids,
+        team__memberships__role__in=_APPROVER_ROLES,
     )
-    for principal in principals:
+    if scope.product_ids:
         step_q |= Q(
             kind=ApprovalStepKind.OWNER,
-            access_request__output_port__data_product__in=_decidable_products(principal).values("pk"),
+            access_request__output_port__data_product_id__in=RawSQL(
+                "SELECT unnest(%s::bigint[])", [list(scope.product_ids)]
+            ),
         )
-        if principal.is_steward:
-            step_q |= Q(kind=ApprovalStepKind.STEWARD)
+    if scope.steward:
+        step_q |= Q(kind=ApprovalStepKind.STEWARD)
     waiting = ApprovalStep.objects.filter(status=ApprovalStepStatus.PENDING).filter(step_q).values("access_request_id")
     return (
         _base()

@@ -144,11 +144,20 @@ def install(sender, connection, **kwargs) -> None:
         connection.execute_wrappers.append(_watch_writes)
 
 
-def cached_for_user(user, name: str, compute: Callable[[], Any], topics: Iterable[str] = ALL_TOPICS) -> Any:
+def cached_for_user(
+    user,
+    name: str,
+    compute: Callable[[], Any],
+    topics: Iterable[str] = ALL_TOPICS,
+    *,
+    still_valid: Callable[[Any], bool] | None = None,
+) -> Any:
     """``compute()`` (any picklable value), cached for ``user`` under the current versions of
     ``topics`` (what the value depends on; see :data:`TOPICS` and the module docstring). One
-    ``GET`` of the versions and the entry together."""
-    return _cached(f"{name}:{user.pk}", compute, topics)
+    ``GET`` of the versions and the entry together. ``still_valid(value)``, when given, is asked
+    of a cached value too: False recomputes it (for what time alone changes, such as a
+    delegation that starts or ends without any write)."""
+    return _cached(f"{name}:{user.pk}", compute, topics, still_valid=still_valid)
 
 
 def cached_shared(
@@ -163,7 +172,13 @@ def cached_shared(
     return _cached(name, compute, topics, timeout)
 
 
-def _cached(name: str, compute: Callable[[], Any], topics: Iterable[str], timeout: int = TIMEOUT_SECONDS) -> Any:
+def _cached(
+    name: str,
+    compute: Callable[[], Any],
+    topics: Iterable[str],
+    timeout: int = TIMEOUT_SECONDS,
+    still_valid: Callable[[Any], bool] | None = None,
+) -> Any:
     cache = _cache()
     conn = default_connection
     if cache is None or conn.in_atomic_block:
@@ -181,7 +196,7 @@ def _cached(name: str, compute: Callable[[], Any], topics: Iterable[str], timeou
         versions.append(version)
     version = tuple(versions)
     entry = found.get(key)
-    if entry is not None and entry[0] == version:
+    if entry is not None and entry[0] == version and (still_valid is None or still_valid(entry[1])):
         return entry[1]
     value = compute()
     cache.set(key, (version, value), timeout=timeout)

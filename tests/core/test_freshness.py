@@ -144,3 +144,30 @@ def _version(topic):
     from django.db import connection
 
     return freshness._cache().get(freshness._version_key(connection, topic))
+
+
+def test_a_delegation_that_starts_or_ends_shows_without_any_write(client, world):
+    """Whom a person decides for is cached (apps.access.selectors.inbox_scope) until a delegation
+    of theirs starts or ends, which no write announces."""
+    import time_machine
+
+    from apps.access.services import approver_delegation_create
+
+    owner, consumer, unrelated, _, port = world
+    # the delegate approves for a team of their own too (the navigation shows the inbox to approvers)
+    team_membership_set(team=TeamFactory(name="Ops", slug="ops"), user=unrelated, role=TeamRole.APPROVER)
+    now = timezone.now()
+    approver_delegation_create(
+        delegator=owner, delegate=unrelated, starts=now + timedelta(hours=1), ends=now + timedelta(hours=2)
+    )
+    _submit(consumer, port)
+    client.force_login(unrelated)
+    # given the delegate's badge cached before the delegation starts
+    assert _badges(client).get("waiting") is None
+    assert _badges(client).get("waiting") is None
+    # when the delegation starts, then the request is in their inbox
+    with time_machine.travel(now + timedelta(hours=1, minutes=1)):
+        assert _badges(client)["waiting"] == 1
+    # and when it has ended, it is gone again
+    with time_machine.travel(now + timedelta(hours=3)):
+        assert _badges(client).get("waiting") is None
