@@ -54,7 +54,8 @@ def marketplace(request):
     if searching:
         usage_event_record_search(user=request.user, query=params.query, filters=params.filters, result_count=total)
     if fragment is None:  # a search that found nothing: its page carries a form (and a CSRF token)
-        fragment = render_to_string("catalog/_results.html", _search_context(request, params, context), request)
+        page = search_selectors.search_products(user=request.user, params=params)
+        fragment = render_to_string("catalog/_results.html", _search_context(request, page, context), request)
     if request.htmx and not request.htmx.boosted:
         return HttpResponse(fragment)
     # The fragment is our own template's output, escaped when it was rendered.
@@ -65,33 +66,43 @@ def _marketplace_fragment(request, params, context) -> tuple[str | None, int]:
     """``(html, total)``: the results of ``params`` (or the home sections) rendered, and the
     number of data products found. ``html`` is None for a search that found nothing.
 
-    Cached for everyone with the same visibility, the same query string and the same access
-    requests (the cards say "You have access" / "Request pending") under the topics the
-    fragment shows (:data:`apps.search.selectors.SEARCH_TOPICS`: the index, products, teams,
-    domains, platforms), so a change to any of them shows on the next request."""
+    The products shown come from the shared caches of search
+    (:func:`apps.search.selectors.search_products`, :func:`~apps.search.selectors.search_home_product_ids`);
+    the rendered fragment is cached for everyone with the same visibility, the same query string
+    and the same access requests *for the products shown* (the cards say "You have access" /
+    "Request pending"), under the topics the fragment shows
+    (:data:`apps.search.selectors.SEARCH_TOPICS`: the index, products, teams, domains,
+    platforms), so a change to any of them shows on the next request."""
     import hashlib
     import json
 
     from apps.core.freshness import cached_shared
 
     visibility = search_selectors.visibility_for(user=request.user)
+    if context["searching"]:
+        page = search_selectors.search_products(user=request.user, params=params, visibility=visibility, attach=False)
+        shown = [h.product_id for h in page.hits]
+    else:
+        page = None
+        popular_ids, newest_ids = search_selectors.search_home_product_ids(user=request.user)
+        shown = popular_ids + newest_ids
     described = json.dumps(
         [
             sorted(request.GET.lists()),
             visibility.sees_all,
             sorted(visibility.own_product_ids),
-            sorted(search_selectors.product_access_states(user=request.user).items()),
+            sorted(search_selectors.product_access_states(user=request.user, product_ids=shown).items()),
         ]
     )
 
     def render_fragment() -> tuple[str | None, int]:
-        if not context["searching"]:
-            return render_to_string("catalog/_home.html", _home_context(request, context), request), 0
-        search_context = _search_context(request, params, context, visibility=visibility, when_found_only=True)
-        total = search_context["page"].total
-        if not search_context["page"].hits:
-            return None, total
-        return render_to_string("catalog/_results.html", search_context, request), total
+        if page is None:
+            home = _home_context(request, context, popular_ids, newest_ids)
+            return render_to_string("catalog/_home.html", home, request), 0
+        if not page.hits:
+            return None, page.total
+        search_selectors.search_attach_products(page)
+        return render_to_string("catalog/_results.html", _search_context(request, page, context), request), page.total
 
     return cached_shared(
         "marketplace:" + hashlib.sha256(described.encode()).hexdigest(),
@@ -100,28 +111,23 @@ def _marketplace_fragment(request, params, context) -> tuple[str | None, int]:
     )
 
 
-def _search_context(request, params, context, *, visibility=None, when_found_only: bool = False) -> dict:
-    page = search_selectors.search_products(user=request.user, params=params, visibility=visibility)
+def _search_context(request, page, context) -> dict:
     context = {**context, "page": page}
     search_selectors.product_card_facts(user=request.user, products=[h.product for h in page.hits])
     context["chips"] = _filter_chips(request, page)
-    if (
-        not page.hits and not when_found_only
-    ):  # a dead end gets a way out: corrections, popular products, "ask for this data"
+    if not page.hits:  # a dead end gets a way out: corrections, popular products, "ask for this data"
+        query = page.params.query
         context["popular"] = search_selectors.search_popular(user=request.user, limit=3)
         context["did_you_mean"] = [
-            s
-            for s in search_selectors.search_autocomplete(user=request.user, text=params.query, limit=4)
-            if params.query
+            s for s in search_selectors.search_autocomplete(user=request.user, text=query, limit=4) if query
         ][:4]
         search_selectors.product_card_facts(user=request.user, products=context["popular"])
     return context
 
 
-def _home_context(request, context) -> dict:
-    popular = search_selectors.search_popular(user=request.user, limit=4)
-    # "New" shows what "Popular" does not, so a small catalog does not list the same cards twice.
-    newest = [p for p in search_selectors.search_newest(user=request.user, limit=8) if p not in popular][:4]
+def _home_context(request, context, popular_ids: list[int], newest_ids: list[int]) -> dict:
+    popular = search_selectors.search_products_in_order(popular_ids)
+    newest = search_selectors.search_products_in_order(newest_ids)
     search_selectors.product_card_facts(user=request.user, products=popular + newest)
     return {
         **context,

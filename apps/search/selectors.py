@@ -85,7 +85,9 @@ def search_params_from(data, *, page_size: int = 20) -> SearchParams:
 SEARCH_TOPICS = ("search", "catalog", "people", "platforms")
 
 
-def search_products(*, user, params: SearchParams, visibility: Visibility | None = None) -> SearchPage:
+def search_products(
+    *, user, params: SearchParams, visibility: Visibility | None = None, attach: bool = True
+) -> SearchPage:
     """Run ``params`` on the configured backend for ``user``; see ``SearchBackend.search``.
     Facet counts are disjunctive: a facet with a selection counts as if only the other facets
     filtered (OR within a facet), so its other values stay visible.
@@ -94,7 +96,8 @@ def search_products(*, user, params: SearchParams, visibility: Visibility | None
     (``apps.core.freshness.cached_shared`` under :data:`SEARCH_TOPICS`): any committed write to
     the index, a product, a team or a platform makes them stale, so a re-indexed product shows on
     the next search. The ``DataProduct`` of each hit is read fresh on every request.
-    ``visibility``: ``visibility_for(user=user)`` when the caller has it already."""
+    ``visibility``: ``visibility_for(user=user)`` when the caller has it already; ``attach``
+    False leaves the products to :func:`search_attach_products` (a caller that may not render)."""
     from apps.core.freshness import cached_shared
 
     visibility = visibility or visibility_for(user=user)
@@ -103,11 +106,20 @@ def search_products(*, user, params: SearchParams, visibility: Visibility | None
         lambda: _search_and_label(params, visibility),
         topics=SEARCH_TOPICS,
     )
+    page = SearchPage(params=params, results=results, facets=facets)
+    if attach:
+        search_attach_products(page)
+    return page
+
+
+def search_attach_products(page: SearchPage) -> None:
+    """Attach each hit's ``DataProduct`` (domain and owner team selected), read fresh; hits
+    whose product is gone are dropped. One query."""
+    results = page.results
     products = DataProduct.objects.select_related("domain", "owner_team").in_bulk([h.product_id for h in results.hits])
     for hit in results.hits:
         hit.product = products.get(hit.product_id)
     results.hits = [h for h in results.hits if h.product is not None]
-    return SearchPage(params=params, results=results, facets=facets)
 
 
 def _cache_name(params: SearchParams, visibility: Visibility) -> str:
@@ -203,6 +215,37 @@ def _visible_documents(*, user):
 def _products_in_order(ids: list[int]) -> list[DataProduct]:
     products = DataProduct.objects.select_related("domain", "owner_team").in_bulk(ids)
     return [products[i] for i in ids if i in products]
+
+
+def search_home_product_ids(*, user, popular: int = 4, newest: int = 4) -> tuple[list[int], list[int]]:
+    """The marketplace home's cards for ``user``: ids of the ``popular`` most used visible
+    products, and of the ``newest`` newest that are not among them. Cached for everyone with the
+    same visibility under :data:`SEARCH_TOPICS` (popularity and status live in the index)."""
+    from apps.core.freshness import cached_shared
+
+    visibility = visibility_for(user=user)
+
+    def compute() -> tuple[list[int], list[int]]:
+        docs = _visible_documents(user=user).exclude(status="deprecated")
+        popular_ids = list(docs.order_by("-popularity", "name").values_list("product_id", flat=True)[:popular])
+        # "New" shows what "Popular" does not, so a small catalog does not list the same cards twice.
+        newest_ids = [
+            i
+            for i in docs.order_by("-created_at").values_list("product_id", flat=True)[: popular + newest]
+            if i not in popular_ids
+        ][:newest]
+        return popular_ids, newest_ids
+
+    return cached_shared(
+        f"search_home:{popular}:{newest}:" + _cache_name(SearchParams(), visibility),
+        compute,
+        topics=SEARCH_TOPICS,
+    )
+
+
+def search_products_in_order(ids: list[int]) -> list[DataProduct]:
+    """The products of ``ids`` (domain and owner team selected) in that order; missing ones left out."""
+    return _products_in_order(ids)
 
 
 def search_popular(*, user, limit: int = 6) -> list[DataProduct]:

@@ -99,3 +99,24 @@ def test_the_htmx_fragment_is_the_cached_fragment(client, catalog):
     assert response.status_code == 200
     body = response.content.decode()
     assert "/products/sales-orders/" in body and "<html" not in body
+
+
+def test_a_request_for_a_product_not_shown_shares_the_rendered_results(client, catalog):
+    from tests.accounts.factories import UserFactory
+
+    access_services.access_policy_ensure_defaults()
+    other = UserFactory(username="other")
+    access_services.access_request_submit(
+        requester=other,
+        output_port=catalog.customers.output_ports.get(),
+        purpose="reporting",
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    # given "vendors" rendered for one person
+    client.force_login(catalog.unrelated)
+    _, first = _get(client, q="vendors")
+    # when someone whose only request is for another product searches the same
+    client.force_login(other)
+    html, cached = _get(client, q="vendors")
+    # then they get the same rendered results from the cache
+    assert "/products/vendors/" in html and cached <= 8 < first
