@@ -66,6 +66,9 @@ TOPICS: dict[str, tuple[str, ...]] = {
 ALL_TOPICS = tuple(TOPICS)
 WATCHED_TABLE_PREFIXES = tuple(prefix for prefixes in TOPICS.values() for prefix in prefixes)
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)', re.IGNORECASE)
+#: Writes nothing cached depends on: a login's ``last_login`` (``django.contrib.auth.models.update_last_login``).
+#: Without this, every login anywhere would make every person's cached figures stale.
+_IGNORED_WRITES = frozenset({'UPDATE "accounts_user" SET "last_login" = %s WHERE "accounts_user"."id" = %s'})
 CACHE_ALIAS = "shared"
 TIMEOUT_SECONDS = 24 * 3600
 SHARED_TIMEOUT_SECONDS = 15 * 60
@@ -123,7 +126,7 @@ def _bump_on_commit(conn, topics: tuple[str, ...]) -> None:
 def _watch_writes(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     head = sql[:12].lstrip().upper()
-    if head.startswith(("INSERT", "UPDATE", "DELETE", "TRUNCATE")):
+    if head.startswith(("INSERT", "UPDATE", "DELETE", "TRUNCATE")) and sql not in _IGNORED_WRITES:
         if head.startswith("TRUNCATE"):
             topics = ALL_TOPICS
         else:

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,3 +172,14 @@ def test_a_delegation_that_starts_or_ends_shows_without_any_write(client, world)
     # and when it has ended, it is gone again
     with time_machine.travel(now + timedelta(hours=3)):
         assert _badges(client).get("waiting") is None
+
+
+def test_a_login_does_not_make_anyones_cached_figures_stale(client, world):
+    owner, consumer, unrelated, _, _ = world
+    client.force_login(owner)
+    _badges(client)
+    version = freshness._cache().get(freshness._version_key(connection, "people"))
+    # when someone logs in (Django records their last_login)
+    client.force_login(consumer)
+    # then the people topic did not move
+    assert freshness._cache().get(freshness._version_key(connection, "people")) == version
