@@ -10,13 +10,15 @@ def inbox(request):
 
     def count() -> int:
         # Whom the person decides for is cached on its own (it changes rarely); the count, which
-        # every submission and decision changes, is one query under that scope's digest.
+        # every submission and decision changes, is one query under that scope's digest and the
+        # topics of what else it reads: approval steps and requests entering or leaving "pending
+        # approval" (decisions), and team memberships (people: not one's own team's requests).
         scope = inbox_scope(user=user)
         return cached_for_user(
             user,
             f"pending_decisions:{hash((scope.principal_ids, scope.product_ids, scope.steward))}",
             lambda: access_request_inbox(user=user).count(),
-            topics=("access",),
+            topics=("decisions", "people"),
         )
 
     return {"pending_decisions_count": count}

@@ -50,7 +50,11 @@ from django.db import transaction
 #: - ``schema``: tables, views, columns and keys found by metadata sync;
 #: - ``quality``: what a product's trust is computed from (contract imports, drift findings,
 #:   quality checks, runs and results, incidents);
-#: - ``grants``: grants (a product's count of active consumers).
+#: - ``grants``: grants (a product's count of active consumers);
+#: - ``decisions``: what approvers' inboxes hold: approval steps (created at submission, decided,
+#:   escalated, cancelled), plus an explicit :func:`bump_on_commit` by the access services when a
+#:   request enters or leaves "pending approval". Unlike ``access`` it does not move while grants
+#:   are provisioned or expire, so the inbox badge survives the worker's writes.
 TOPICS: dict[str, tuple[str, ...]] = {
     "access": ("access_accessrequest", "access_approvalstep"),
     "delegations": ("access_approverdelegation",),
@@ -62,6 +66,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "schema": ("catalog_asset", "catalog_column"),
     "quality": ("contracts_", "catalog_qualitycheck"),
     "grants": ("access_grant",),
+    "decisions": ("access_approvalstep",),
 }
 ALL_TOPICS = tuple(TOPICS)
 WATCHED_TABLE_PREFIXES = tuple(prefix for prefixes in TOPICS.values() for prefix in prefixes)
@@ -121,6 +126,16 @@ def _bump_on_commit(conn, topics: tuple[str, ...]) -> None:
         transaction.on_commit(lambda: bump(conn, sorted(written)), using=conn.alias)
         pending = conn._freshness_pending = (conn.run_on_commit, written)
     pending[1].update(topics)
+
+
+def bump_on_commit(topics: Iterable[str], conn=default_connection) -> None:
+    """Bump ``topics`` when the current transaction commits (right away outside one): for a
+    service whose change matters to a topic beyond the tables it writes."""
+    topics = tuple(topics)
+    if conn.in_atomic_block:
+        _bump_on_commit(conn, topics)
+    else:
+        bump(conn, topics)
 
 
 def _watch_writes(execute, sql, params, many, context):

@@ -183,3 +183,34 @@ def test_a_login_does_not_make_anyones_cached_figures_stale(client, world):
     client.force_login(consumer)
     # then the people topic did not move
     assert freshness._cache().get(freshness._version_key(connection, "people")) == version
+
+
+def test_joining_the_requesting_team_takes_a_request_off_the_badge_at_once(client, world):
+    owner, consumer, _, _, port = world
+    requesting = TeamFactory(name="Analysts", slug="analysts")
+    team_membership_set(team=requesting, user=consumer, role=TeamRole.MEMBER)
+    access_services.access_request_submit(
+        requester=consumer,
+        output_port=port,
+        purpose="reporting",
+        expires_at=timezone.now() + timedelta(days=30),
+        on_behalf_of_team=requesting,
+    )
+    client.force_login(owner)
+    assert _badges(client)["waiting"] == 1
+    # when the owner joins the team the request is for (they may no longer decide it)
+    team_membership_set(team=requesting, user=owner, role=TeamRole.MEMBER)
+    # then their very next page no longer counts it
+    assert _badges(client).get("waiting") is None
+
+
+def test_provisioning_and_expiring_grants_leave_the_badge_cached(world):
+    """The worker's writes to requests and grants (approved, provisioning, active, expired) do not
+    touch the decisions topic the badge count is cached under."""
+    from apps.access.models import AccessRequest
+
+    _, consumer, _, _, port = world
+    request = _submit(consumer, port)
+    version = freshness._cache().get(freshness._version_key(connection, "decisions"))
+    AccessRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
+    assert freshness._cache().get(freshness._version_key(connection, "decisions")) == version

@@ -5,6 +5,7 @@ access requests (``ACCESS_REQUEST_TRANSITIONS``), grants (``GRANT_TRANSITIONS``)
 from __future__ import annotations
 
 from apps.audit import transitions as audit_transitions
+from apps.core import freshness
 from apps.insights.choices import REQUEST_STATUS_EVENTS
 from apps.insights.services import event_record
 
@@ -36,6 +37,7 @@ def _transition(
     """Move a locked request to ``to`` (``ApplicationError`` unless the table allows it), audited as
     ``action`` with the changed fields before and after; records the insights event, and tells the
     requester after commit when the access ended (revoked, expired, failed)."""
+    entering_or_leaving_inboxes = S.PENDING_APPROVAL in (access_request.status, to)
     audit_transitions.transition(
         access_request,
         to,
@@ -49,6 +51,8 @@ def _transition(
         audit_before={f: _jsonable(getattr(access_request, f, None)) for f in changes},
         audit_after={**{f: _jsonable(v) for f, v in changes.items()}, **(after_extra or {})},
     )
+    if entering_or_leaving_inboxes:  # approvers' inbox badges (apps.core.freshness, topic decisions)
+        freshness.bump_on_commit(["decisions"])
     if access_request.pk is not None:  # a stored request (the state-machine test drives bare ones)
         event_record(kind=REQUEST_STATUS_EVENTS.get(to), actor=actor, access_request=access_request)
     if access_request.pk is not None and to in (S.REVOKED, S.EXPIRED, S.FAILED):
