@@ -6,7 +6,7 @@ def inbox(request):
         return {}
     from apps.core.freshness import cached_for_user
 
-    from .selectors import access_request_inbox, inbox_scope
+    from .selectors import access_request_inbox_count, inbox_scope
 
     def count() -> int:
         # Whom the person decides for is cached on its own (it changes rarely); the count, which
@@ -17,7 +17,7 @@ def inbox(request):
         return cached_for_user(
             user,
             f"pending_decisions:{hash((scope.principal_ids, scope.product_ids, scope.steward))}",
-            lambda: access_request_inbox(user=user).count(),
+            lambda: access_request_inbox_count(user=user, scope=scope),
             topics=("decisions", "people"),
         )
 

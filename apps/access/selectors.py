@@ -8,6 +8,7 @@ the global ``access.view_accessrequest`` permission) see all.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -150,7 +151,31 @@ def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
     Whom they decide for comes from :func:`inbox_scope` (cached)."""
     if not user.is_authenticated:
         return AccessRequest.objects.none()
-    scope = inbox_scope(user=user)
+    return _inbox(user.pk, inbox_scope(user=user))
+
+
+def access_request_inbox_count(*, user, scope: InboxScope | None = None) -> int:
+    """``access_request_inbox(user=user).count()`` without building the query each time: the
+    statement depends only on the person and their :class:`InboxScope`, so it is compiled once
+    per process for each (the navigation badge asks on every page). ``scope``: the person's
+    :func:`inbox_scope` when the caller has it."""
+    if not user.is_authenticated:
+        return 0
+    from django.db import connection
+
+    statement, params = _inbox_count_statement(user.pk, scope or inbox_scope(user=user))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()[0]
+
+
+@functools.lru_cache(maxsize=2048)
+def _inbox_count_statement(user_pk: int, scope: InboxScope) -> tuple[str, tuple]:
+    statement, params = _inbox(user_pk, scope).order_by().values("pk").query.sql_with_params()
+    return f"SELECT count(*) FROM ({statement}) inbox", tuple(params)
+
+
+def _inbox(user_pk: int, scope: InboxScope) -> QuerySet[AccessRequest]:
     step_q = Q(kind=ApprovalStepKind.NAMED, named_users__in=scope.principal_ids) | Q(
         kind=ApprovalStepKind.NAMED,
         team__memberships__user__in=scope.principal_ids,
@@ -169,9 +194,9 @@ def access_request_inbox(*, user) -> QuerySet[AccessRequest]:
     return (
         _base()
         .filter(status=AccessRequestStatus.PENDING_APPROVAL, pk__in=waiting)
-        .exclude(requester=user)
-        .exclude(on_behalf_of_team__memberships__user=user)
-        .exclude(steps__decided_by=user)
+        .exclude(requester_id=user_pk)
+        .exclude(on_behalf_of_team__memberships__user_id=user_pk)
+        .exclude(steps__decided_by_id=user_pk)
         .prefetch_related(
             Prefetch(
                 "steps",

@@ -214,3 +214,13 @@ def test_provisioning_and_expiring_grants_leave_the_badge_cached(world):
     version = freshness._cache().get(freshness._version_key(connection, "decisions"))
     AccessRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
     assert freshness._cache().get(freshness._version_key(connection, "decisions")) == version
+
+
+def test_the_inbox_count_statement_counts_what_the_inbox_lists(world):
+    from apps.access.selectors import access_request_inbox, access_request_inbox_count
+
+    owner, consumer, unrelated, _, port = world
+    _submit(consumer, port)
+    for person in (owner, consumer, unrelated):
+        assert access_request_inbox_count(user=person) == access_request_inbox(user=person).count()
+    assert access_request_inbox_count(user=owner) == 1
