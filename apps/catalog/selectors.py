@@ -60,19 +60,33 @@ def data_product_with_permission(*, user, codename: str) -> QuerySet[DataProduct
 
 def data_product_visibility(*, user) -> tuple[bool, tuple[int, ...]]:
     """``(sees_all, own_ids)``: whether ``user`` sees every data product
-    (:func:`data_product_sees_all`) and, if not, the ids of those whose drafts they may see
-    (:func:`data_product_own_ids`). Asked by every search and product page: cached per user
-    until a write to people or permissions (``apps.core.freshness``, topic ``people``)."""
+    (:func:`data_product_sees_all`) and, if not, the ids of the *unlisted* products (drafts,
+    retired) they may see nonetheless (:func:`data_product_own_ids`); listed products everyone
+    sees, so leaving them out lets people of different teams share cached searches. Asked by
+    every search and product page: cached per user until a write to people, permissions or the
+    catalog (``apps.core.freshness``, topics ``people`` and ``catalog``: a status change moves a
+    product in or out of the unlisted ones)."""
+    from django.db.models.expressions import RawSQL
+
     from apps.core.freshness import cached_for_user
 
     def compute() -> tuple[bool, tuple[int, ...]]:
         if data_product_sees_all(user=user):
             return True, ()
-        return False, tuple(data_product_own_ids(user=user))
+        own = data_product_own_ids(user=user)
+        if not own:
+            return False, ()
+        unlisted = (
+            DataProduct.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [own]))
+            .exclude(status__in=LISTED_STATUSES)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        return False, tuple(unlisted)
 
     if not user.is_authenticated:
         return False, ()
-    return cached_for_user(user, "data_product_visibility", compute, topics=("people",))
+    return cached_for_user(user, "data_product_visibility", compute, topics=("people", "catalog"))
 
 
 def data_product_own_ids(*, user) -> list[int]:

@@ -64,3 +64,15 @@ def test_filtered_facet_counts_come_from_the_cache_too(catalog):
     assert ran
     # when it is repeated, then nothing is searched again
     assert _search(catalog.unrelated, "customer", domain=[str(catalog.sales.pk)]) == (first, False)
+
+
+def test_owners_of_listed_products_only_share_everyones_cached_search(catalog):
+    from apps.accounts.choices import TeamRole
+    from apps.accounts.services import team_membership_set
+    from tests.accounts.factories import UserFactory
+
+    seller = UserFactory(username="seller")
+    team_membership_set(team=catalog.sales_team, user=seller, role=TeamRole.OWNER)  # no drafts in sales
+    assert _search(catalog.unrelated, "vendors") == (["Vendors"], True)
+    # the same search by an owner whose products are all published comes from the same entry
+    assert _search(seller, "vendors") == (["Vendors"], False)
