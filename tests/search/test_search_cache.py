@@ -69,10 +69,13 @@ def test_filtered_facet_counts_come_from_the_cache_too(catalog):
 def test_owners_of_listed_products_only_share_everyones_cached_search(catalog):
     from apps.accounts.choices import TeamRole
     from apps.accounts.services import team_membership_set
-    from tests.accounts.factories import UserFactory
+    from apps.catalog.services import data_product_create
+    from tests.accounts.factories import TeamFactory, UserFactory
 
-    seller = UserFactory(username="seller")
-    team_membership_set(team=catalog.sales_team, user=seller, role=TeamRole.OWNER)  # no drafts in sales
+    seller, shipping = UserFactory(username="seller"), TeamFactory(name="Shipping", slug="shipping")
+    team_membership_set(team=shipping, user=seller, role=TeamRole.OWNER)
+    parcels = data_product_create(name="Parcels", slug="parcels", domain=catalog.sales, owner_team=shipping)
+    data_product_publish(product=parcels, actor=seller)  # the team's only product, listed
     assert _search(catalog.unrelated, "vendors") == (["Vendors"], True)
     # the same search by an owner whose products are all published comes from the same entry
     assert _search(seller, "vendors") == (["Vendors"], False)
