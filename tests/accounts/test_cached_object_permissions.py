@@ -60,3 +60,13 @@ def test_a_deactivated_account_loses_its_rights_at_once(db):
     assert _can_change(person.pk, product)[0] is True
     User.objects.filter(pk=person.pk).update(is_active=False)
     assert _can_change(person.pk, product)[0] is False
+
+
+def test_browsing_many_products_asks_nothing_more_per_product(db):
+    owner, team = UserFactory(), TeamFactory()
+    team_membership_set(team=team, user=owner, role=TeamRole.OWNER)
+    mine = [DataProductFactory(owner_team=team) for _ in range(3)]
+    theirs = DataProductFactory()
+    assert _can_change(owner.pk, mine[0])[0] is True
+    assert [_can_change(owner.pk, p) for p in mine[1:]] == [(True, 0), (True, 0)]
+    assert _can_change(owner.pk, theirs) == (False, 0)
