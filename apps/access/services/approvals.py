@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.accounts.choices import TeamRole
 from apps.accounts.models import TeamMembership
+from apps.core.db import retry_on_deadlock
 from apps.core.exceptions import ApplicationError
 from apps.insights.choices import UsageEventKind
 from apps.insights.services import event_record
@@ -174,6 +175,7 @@ def _decide_step(step: ApprovalStep, *, actor, principal, decision: str, comment
     event_record(kind=UsageEventKind.STEP_DECIDED, actor=actor, step=step)
 
 
+@retry_on_deadlock
 @transaction.atomic
 def access_request_approve(*, access_request_id: int, actor, comment: str = "") -> AccessRequest:
     """Approve the request's current approval step. The next step (if any) starts waiting and
@@ -205,6 +207,7 @@ def access_request_approve(*, access_request_id: int, actor, comment: str = "") 
     return access_request
 
 
+@retry_on_deadlock
 @transaction.atomic
 def access_request_reject(*, access_request_id: int, actor, reason: str) -> AccessRequest:
     """Reject a pending request at its current step. ``reason`` is required (shown to the requester).

@@ -9,6 +9,7 @@ from apps.accounts.models import Team
 from apps.catalog.choices import DataProductStatus
 from apps.catalog.models import OutputPort
 from apps.catalog.selectors import output_port_assets
+from apps.core.db import retry_on_deadlock
 from apps.core.exceptions import ApplicationError
 
 from ..choices import (
@@ -133,6 +134,7 @@ def _route(access_request: AccessRequest, *, actor) -> None:
     notify_approvers_on_commit(pk)
 
 
+@retry_on_deadlock
 @transaction.atomic
 def access_request_submit(
     *,
@@ -287,6 +289,7 @@ def access_request_extend(*, requester, access_request_id: int, expires_at, just
     return extension
 
 
+@retry_on_deadlock
 @transaction.atomic
 def access_request_cancel(*, access_request_id: int, actor) -> AccessRequest:
     """The requester withdraws a request that was not decided yet. Raises ApplicationError otherwise."""
