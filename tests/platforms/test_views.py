@@ -187,9 +187,10 @@ def test_platform_page_queries_do_not_grow_with_runs(client, world, django_asser
     client.force_login(world.team_owner)
 
     # when / then
-    # 20: the page, the layout's role-aware navigation and badges (approvals inbox with delegations,
-    # notifications); the point is that it does not grow with the number of runs.
-    with django_assert_max_num_queries(21):
+    # the page, the layout's role-aware navigation and badges (approvals inbox with delegations and
+    # when they next start or end, notifications); the point is that it does not grow with the
+    # number of runs.
+    with django_assert_max_num_queries(22):
         assert client.get(reverse("platforms:detail", args=["wh"])).status_code == 200
 
 
