@@ -211,7 +211,10 @@ def data_product_detail(request, slug: str):
 
         html = cached_shared(
             f"product_tab:{product.pk}:{tab}",
-            lambda: render_to_string(f"catalog/_tab_{tab}.html", {**context, **_tab_context(request, product, tab)}),
+            # Only what is the same for everyone goes in: never can_edit or the person's access.
+            lambda: render_to_string(
+                f"catalog/_tab_{tab}.html", {"product": product, "tab": tab, **_tab_context(request, product, tab)}
+            ),
             topics=CACHED_TABS[tab],
         )
         context["tab_html"] = mark_safe(html)  # noqa: S308  (our template's output, escaped when rendered)
