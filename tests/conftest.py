@@ -44,7 +44,9 @@ def aw_warehouse(pg_admin_conninfo):
         "user": info.get("user", "postgres"),
     }
     with psycopg.connect(pg_admin_conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        # The demo loader (tests/demo, tests/search, tests/browser...) builds jaffle_shop beside it.
+        for name in (dbname, f"{dbname}_jaffle_shop"):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         # Roles are cluster-wide: drop every role this test process created.
         for (role,) in conn.execute(
             "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", [settings.GRANT_ROLE_PREFIX + "%"]
