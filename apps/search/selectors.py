@@ -259,17 +259,6 @@ def search_popular(*, user, limit: int = 6) -> list[DataProduct]:
     return _products_in_order(ids)
 
 
-def search_newest(*, user, limit: int = 6) -> list[DataProduct]:
-    """Newest visible products."""
-    ids = list(
-        _visible_documents(user=user)
-        .exclude(status="deprecated")
-        .order_by("-created_at")
-        .values_list("product_id", flat=True)[:limit]
-    )
-    return _products_in_order(ids)
-
-
 def product_access_states(*, user, product_ids: list[int] | None = None) -> dict[int, str]:
     """Data product id -> "active" (``user`` has access) or "pending" (a request is on its way),
     for the products ``user`` asked for (only ``product_ids`` when given); one query."""
