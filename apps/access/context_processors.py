@@ -4,7 +4,7 @@ def inbox(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from apps.core.freshness import cached_for_user
+    from apps.core.freshness import cached_for_user, digest
 
     from .selectors import access_request_inbox_count, inbox_scope
 
@@ -16,7 +16,7 @@ def inbox(request):
         scope = inbox_scope(user=user)
         return cached_for_user(
             user,
-            f"pending_decisions:{hash((scope.principal_ids, scope.product_ids, scope.steward))}",
+            "pending_decisions:" + digest(scope.principal_ids, scope.product_ids, scope.steward),
             lambda: access_request_inbox_count(user=user, scope=scope),
             topics=("decisions", "people"),
         )

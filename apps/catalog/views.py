@@ -73,10 +73,7 @@ def _marketplace_fragment(request, params, context) -> tuple[str | None, int]:
     "Request pending"), under the topics the fragment shows
     (:data:`apps.search.selectors.SEARCH_TOPICS`: the index, products, teams, domains,
     platforms), so a change to any of them shows on the next request."""
-    import hashlib
-    import json
-
-    from apps.core.freshness import cached_shared
+    from apps.core.freshness import cached_shared, digest
 
     visibility = search_selectors.visibility_for(user=request.user)
     if context["searching"]:
@@ -86,13 +83,11 @@ def _marketplace_fragment(request, params, context) -> tuple[str | None, int]:
         page = None
         popular_ids, newest_ids = search_selectors.search_home_product_ids(user=request.user)
         shown = popular_ids + newest_ids
-    described = json.dumps(
-        [
-            sorted(request.GET.lists()),
-            visibility.sees_all,
-            sorted(visibility.own_product_ids),
-            sorted(search_selectors.product_access_states(user=request.user, product_ids=shown).items()),
-        ]
+    name = digest(
+        sorted(request.GET.lists()),
+        visibility.sees_all,
+        sorted(visibility.own_product_ids),
+        sorted(search_selectors.product_access_states(user=request.user, product_ids=shown).items()),
     )
 
     def render_fragment() -> tuple[str | None, int]:
@@ -105,7 +100,7 @@ def _marketplace_fragment(request, params, context) -> tuple[str | None, int]:
         return render_to_string("catalog/_results.html", _search_context(request, page, context), request), page.total
 
     return cached_shared(
-        "marketplace:" + hashlib.sha256(described.encode()).hexdigest(),
+        "marketplace:" + name,
         render_fragment,
         topics=search_selectors.SEARCH_TOPICS,
     )

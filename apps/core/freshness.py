@@ -162,6 +162,16 @@ def install(sender, connection, **kwargs) -> None:
         connection.execute_wrappers.append(_watch_writes)
 
 
+def digest(*parts) -> str:
+    """A stable name for a cache entry made of ``parts`` (JSON-serialisable values: lists,
+    strings, numbers, booleans): the SHA-256 of their JSON, the same in every process (unlike
+    ``hash()`` of strings, which Python salts per process)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
 def cached_for_user(
     user,
     name: str,

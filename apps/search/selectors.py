@@ -124,25 +124,21 @@ def search_attach_products(page: SearchPage) -> None:
 
 def _cache_name(params: SearchParams, visibility: Visibility) -> str:
     """A digest of everything a search's results depend on besides the index."""
-    import hashlib
-    import json
+    from apps.core.freshness import digest
 
     from .backends import backend_name
 
-    described = json.dumps(
-        [
-            backend_name(),
-            params.query,
-            sorted((f, sorted(v)) for f, v in params.filters.items() if v),
-            params.sort,
-            params.page,
-            params.page_size,
-            visibility.anonymous,
-            visibility.sees_all,
-            sorted(visibility.own_product_ids),
-        ]
+    return digest(
+        backend_name(),
+        params.query,
+        sorted((f, sorted(v)) for f, v in params.filters.items() if v),
+        params.sort,
+        params.page,
+        params.page_size,
+        visibility.anonymous,
+        visibility.sees_all,
+        sorted(visibility.own_product_ids),
     )
-    return hashlib.sha256(described.encode()).hexdigest()
 
 
 def _search_and_label(params: SearchParams, visibility: Visibility) -> tuple[SearchResults, list[Facet]]:
