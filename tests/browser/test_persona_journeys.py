@@ -36,6 +36,8 @@ def test_business_user_finds_requests_and_watches_access_become_active(world, ch
     # a facet narrows without hiding its siblings, shows a chip, and keeps keyboard focus
     page.check("input[name=classification][value=confidential]")
     page.wait_for_selector(".chip >> text=Classification: Confidential")
+    # focus comes back when htmx settles the swap (20 ms after the chip appears): wait for it
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'classification'", timeout=5000)
     assert page.evaluate("document.activeElement.name") == "classification"
     consumer.check("search-facet")
     # a zero-result search offers a way out
